@@ -1,0 +1,800 @@
+//! The sans-IO SIP user agent endpoint: one way in, one way out.
+//!
+//! Feed it datagrams and stream messages with [`Endpoint::handle_datagram`] and timeouts with
+//! [`Endpoint::handle_timeout`]; give it the application's decisions ([`Endpoint::ring`],
+//! [`Endpoint::answer`], [`Endpoint::reject`], [`Endpoint::hangup`], [`Endpoint::refer`]); then
+//! drain [`Endpoint::poll_output`] until `None` and sleep until [`Endpoint::poll_timeout`].
+//! It never reads a clock, opens a socket or draws randomness it was not given.
+//!
+//! ```
+//! use std::time::Instant;
+//! use parley_sip::endpoint::{Endpoint, Config, Transport, Output, Event};
+//! let mut ep = Endpoint::new(Config::new("127.0.0.1:5060".parse().unwrap()), 7);
+//! let now = Instant::now();
+//! let options = b"OPTIONS sip:demo@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n\
+//! From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:demo@127.0.0.1>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+//! ep.handle_datagram(now, Transport::Udp, "127.0.0.1:5070".parse().unwrap(), options);
+//! let Some(Output::Transmit(t)) = ep.poll_output() else { panic!() };
+//! assert!(t.data.starts_with(b"SIP/2.0 200 OK"));
+//! ```
+
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+use crate::header::SipUri;
+use crate::message::{Message, Method, StartLine};
+use crate::parse::{parse_datagram, ParseError};
+use crate::response::{self, Identity};
+use crate::transaction::{backoff, timeout_64t1, ClientPurpose, ClientTx, Peer, ServerState, ServerTx, T1};
+use crate::validate::Summary;
+
+/// The transport a message travelled on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    /// UDP: the endpoint retransmits.
+    Udp,
+    /// TCP: reliable, framed by Content-Length.
+    Tcp,
+}
+
+impl Transport {
+    fn via_token(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+}
+
+/// Identifies a call (one INVITE server transaction and the dialog it creates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+/// Endpoint settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The address put in Via and Contact (the SIP listen address).
+    pub local: SocketAddr,
+    /// Server header.
+    pub server: String,
+    /// Most server transactions held at once; beyond that new requests get 503.
+    pub max_transactions: usize,
+}
+
+impl Config {
+    /// Defaults for a listener on `local`.
+    pub fn new(local: SocketAddr) -> Config {
+        Config { local, server: format!("Parley/{}", env!("CARGO_PKG_VERSION")), max_transactions: 100_000 }
+    }
+}
+
+/// Bytes to send.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Over which transport.
+    pub transport: Transport,
+    /// To whom (for TCP: the connection with that peer).
+    pub dest: SocketAddr,
+    /// The serialized message.
+    pub data: Vec<u8>,
+}
+
+/// Why a call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// The caller sent BYE.
+    RemoteBye,
+    /// The caller cancelled before answer.
+    Cancelled,
+    /// We hung up (BYE sent, or the call was rejected).
+    Local,
+    /// No ACK arrived for our 2xx within 64*T1.
+    NoAck,
+}
+
+/// What the application learns from the endpoint.
+#[derive(Debug)]
+pub enum Event {
+    /// A new INVITE. Answer with `ring`/`answer` or `reject`.
+    IncomingCall(Box<IncomingCall>),
+    /// The ACK for our 2xx arrived: the call is established.
+    Established(CallId),
+    /// The call is over; no more events for it.
+    Ended(CallId, EndReason),
+    /// An in-dialog INFO (RFC 6086), e.g. `application/dtmf-relay`.
+    Info {
+        /// The call.
+        call: CallId,
+        /// Content-Type value.
+        content_type: Vec<u8>,
+        /// Body.
+        body: Vec<u8>,
+    },
+    /// Progress of a REFER we sent: the final response code, then NOTIFY sipfrag status codes.
+    ReferStatus(CallId, u16),
+}
+
+/// A new incoming call.
+#[derive(Debug)]
+pub struct IncomingCall {
+    /// Handle for commands.
+    pub call: CallId,
+    /// The decoded user part of the Request-URI (the number or name dialled).
+    pub user: Option<String>,
+    /// The caller's URI user part (From), raw.
+    pub from_user: Option<String>,
+    /// The SDP offer, if any (late offer has none).
+    pub offer: Option<Vec<u8>>,
+    /// Where the INVITE came from.
+    pub source: SocketAddr,
+    /// Transport it came over.
+    pub transport: Transport,
+}
+
+/// What [`Endpoint::poll_output`] returns.
+#[derive(Debug)]
+pub enum Output {
+    /// Send these bytes.
+    Transmit(Transmit),
+    /// Tell the application.
+    Event(Event),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CallState {
+    Offered,
+    Answered { acked: bool },
+    Ended,
+}
+
+#[derive(Debug)]
+struct Call {
+    invite: Message,
+    invite_tx: TxKey,
+    call_id: Vec<u8>,
+    local_tag: String,
+    /// Raw From header of the INVITE (our To in requests we send).
+    remote_party: Vec<u8>,
+    /// Raw To header of the INVITE with our tag (our From).
+    local_party: Vec<u8>,
+    remote_target: Vec<u8>,
+    route_set: Vec<Vec<u8>>,
+    peer: Peer,
+    local_cseq: u32,
+    state: CallState,
+    answer_sdp: Option<Vec<u8>>,
+    ok: Option<Vec<u8>>,
+    ok_retransmit: Option<(Instant, std::time::Duration)>,
+    ok_deadline: Option<Instant>,
+}
+
+type TxKey = (Vec<u8>, bool);
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerRef {
+    Server(Vec<u8>, bool),
+    Client(String),
+    Call(CallId),
+}
+
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY";
+
+/// The SIP user agent core. See the module docs for the calling contract.
+pub struct Endpoint {
+    config: Config,
+    rng: StdRng,
+    server_txs: HashMap<TxKey, ServerTx>,
+    client_txs: HashMap<String, ClientTx>,
+    calls: HashMap<CallId, Call>,
+    dialogs: HashMap<(Vec<u8>, String), CallId>,
+    next_call: u64,
+    timers: BinaryHeap<Reverse<(Instant, TimerRef)>>,
+    out: VecDeque<Output>,
+}
+
+impl Endpoint {
+    /// A new endpoint; `seed` feeds tags, branches and Call-IDs (inject randomness).
+    pub fn new(config: Config, seed: u64) -> Endpoint {
+        Endpoint {
+            config,
+            rng: StdRng::seed_from_u64(seed),
+            server_txs: HashMap::new(),
+            client_txs: HashMap::new(),
+            calls: HashMap::new(),
+            dialogs: HashMap::new(),
+            next_call: 1,
+            timers: BinaryHeap::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    /// Number of calls not yet ended.
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When to call [`Endpoint::handle_timeout`] next (may be early; that is harmless).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// A datagram (UDP) or a framed message (TCP) arrived from `source`.
+    pub fn handle_datagram(&mut self, now: Instant, transport: Transport, source: SocketAddr, data: &[u8]) {
+        let peer = Peer { transport, addr: source };
+        match parse_datagram(data) {
+            Ok(msg) => self.handle_message(now, peer, msg),
+            Err(err) => self.reject_unparsable(peer, data, &err),
+        }
+    }
+
+    /// A message already framed by a stream transport.
+    pub fn handle_message(&mut self, now: Instant, peer: Peer, msg: Message) {
+        let summary = match Summary::of(&msg) {
+            Ok(s) => s,
+            Err(_) => {
+                if matches!(msg.start, StartLine::Request { .. }) && msg.method() != Some(&Method::Ack) {
+                    self.stateless(&msg, 400, peer);
+                }
+                return;
+            }
+        };
+        match &msg.start {
+            StartLine::Request { .. } => self.on_request(now, peer, msg, summary),
+            StartLine::Response { code, .. } => {
+                let code = *code;
+                self.on_response(now, code, &summary);
+            }
+        }
+    }
+
+    fn reject_unparsable(&mut self, peer: Peer, data: &[u8], err: &ParseError) {
+        // Answer what can be answered (RFC 4475: 505 for a bad version, 400 otherwise); drop
+        // responses and anything without the headers a response needs.
+        let Some(head) = crate::parse::parse_for_reply(data) else { return };
+        if head.method().is_none() || head.method() == Some(&Method::Ack) {
+            return;
+        }
+        let code = if *err == ParseError::Version { 505 } else { 400 };
+        self.stateless(&head, code, peer);
+    }
+
+    fn identity(&self) -> Identity<'_> {
+        Identity { server: &self.config.server, allow: ALLOW }
+    }
+
+    fn stateless(&mut self, req: &Message, code: u16, peer: Peer) {
+        if req.headers.get("Via").is_none() {
+            return;
+        }
+        let tag = self.new_token();
+        let resp = response::build(req, code, Some(&tag), Some(peer.addr), &self.identity());
+        self.transmit(peer, resp.to_bytes());
+    }
+
+    fn transmit(&mut self, peer: Peer, data: Vec<u8>) {
+        self.out.push_back(Output::Transmit(Transmit { transport: peer.transport, dest: peer.addr, data }));
+    }
+
+    fn new_token(&mut self) -> String {
+        format!("{:016x}", self.rng.gen::<u64>())
+    }
+
+    fn tx_key(summary: &Summary, method: &Method) -> TxKey {
+        let via = &summary.vias[0];
+        let invite_like = matches!(method, Method::Invite | Method::Ack);
+        let mut key = match via.branch() {
+            Some(b) if b.starts_with(b"z9hG4bK") && b.len() > 7 => b.to_vec(),
+            // RFC 2543 peers: match on Call-ID, CSeq number, From tag and sent-by (17.2.3).
+            _ => {
+                let mut k = summary.call_id.clone();
+                k.extend_from_slice(format!("|{}|", summary.cseq.seq).as_bytes());
+                k.extend_from_slice(summary.from.tag().unwrap_or_default());
+                k
+            }
+        };
+        key.push(b'|');
+        key.extend_from_slice(&via.host);
+        key.extend_from_slice(format!(":{}", via.port.unwrap_or(5060)).as_bytes());
+        if matches!(method, Method::Cancel) {
+            key.extend_from_slice(b"|CANCEL");
+        }
+        (key, invite_like)
+    }
+
+    fn on_request(&mut self, now: Instant, peer: Peer, msg: Message, summary: Summary) {
+        let Some(method) = msg.method().cloned() else { return };
+        let key = Self::tx_key(&summary, &method);
+        if method == Method::Ack {
+            return self.on_ack(now, &key, &summary);
+        }
+        if let Some(tx) = self.server_txs.get(&key) {
+            // A retransmission: repeat the last response, if any.
+            if let Some(last) = tx.last_response.clone() {
+                let peer = tx.peer;
+                self.transmit(peer, last);
+            }
+            return;
+        }
+        if self.server_txs.len() >= self.config.max_transactions {
+            return self.stateless(&msg, 503, peer);
+        }
+        if method == Method::Cancel {
+            return self.on_cancel(now, peer, &msg, &summary);
+        }
+        // In-dialog requests carry our tag in To.
+        if let Some(tag) = summary.to.tag() {
+            let dialog = (summary.call_id.clone(), String::from_utf8_lossy(tag).into_owned());
+            return match self.dialogs.get(&dialog).copied() {
+                Some(call) => self.on_in_dialog(now, peer, msg, key, call, method),
+                None => self.respond_new_tx(now, peer, &msg, key, 481, None),
+            };
+        }
+        if let StartLine::Request { uri, .. } = &msg.start {
+            if SipUri::parse(uri).is_none() {
+                return self.respond_new_tx(now, peer, &msg, key, 416, None);
+            }
+        }
+        // RFC 3261 8.2.2.3: Parley supports no extension a request may require.
+        if msg.headers.get_all("Require").any(|v| !crate::parse::trim(v).is_empty()) {
+            return self.respond_new_tx(now, peer, &msg, key, 420, None);
+        }
+        match method {
+            Method::Invite => self.on_invite(now, peer, msg, key, summary),
+            Method::Options => self.respond_new_tx(now, peer, &msg, key, 200, None),
+            Method::Bye | Method::Info | Method::Notify | Method::Prack | Method::Update => {
+                self.respond_new_tx(now, peer, &msg, key, 481, None)
+            }
+            Method::Extension(_) => self.respond_new_tx(now, peer, &msg, key, 501, None),
+            _ => self.respond_new_tx(now, peer, &msg, key, 405, None),
+        }
+    }
+
+    fn respond_new_tx(&mut self, now: Instant, peer: Peer, req: &Message, key: TxKey, code: u16, call: Option<CallId>) {
+        let tx = ServerTx::new(key.1, peer, call);
+        self.server_txs.insert(key.clone(), tx);
+        let tag = self.new_token();
+        let mut resp = response::build(req, code, Some(&tag), Some(peer.addr), &self.identity());
+        match code {
+            200 if req.method() == Some(&Method::Options) => resp.headers.push("Accept", "application/sdp"),
+            415 | 406 => resp.headers.push("Accept", "application/sdp"),
+            420 => {
+                let tags: Vec<u8> = req.headers.get_all("Require").collect::<Vec<_>>().join(&b", "[..]);
+                resp.headers.push("Unsupported", tags);
+            }
+            _ => {}
+        }
+        self.send_response(now, &key, code, resp.to_bytes());
+    }
+
+    fn send_response(&mut self, now: Instant, key: &TxKey, code: u16, bytes: Vec<u8>) {
+        let Some(tx) = self.server_txs.get_mut(key) else { return };
+        tx.on_send(now, code, bytes.clone());
+        let (peer, deadline) = (tx.peer, tx.deadline());
+        self.transmit(peer, bytes);
+        if let Some(at) = deadline {
+            self.timers.push(Reverse((at, TimerRef::Server(key.0.clone(), key.1))));
+        }
+    }
+
+    fn on_invite(&mut self, now: Instant, peer: Peer, msg: Message, key: TxKey, summary: Summary) {
+        let StartLine::Request { uri, .. } = &msg.start else { return };
+        let sip_uri = SipUri::parse(uri);
+        // Body checks of RFC 3261 8.2.3 (the URI and Require checks ran in on_request).
+        if !accepts_sdp(&msg) {
+            return self.respond_new_tx(now, peer, &msg, key, 406, None);
+        }
+        if !msg.body.is_empty() && !content_type_is_sdp(&msg) {
+            return self.respond_new_tx(now, peer, &msg, key, 415, None);
+        }
+        let call = CallId(self.next_call);
+        self.next_call += 1;
+        let local_tag = self.new_token();
+        let mut local_party = msg.headers.get("To").unwrap_or_default().to_vec();
+        local_party.extend_from_slice(format!(";tag={local_tag}").as_bytes());
+        let remote_target = summary.contact.as_ref().map(|c| c.uri.clone()).unwrap_or_else(|| summary.from.uri.clone());
+        let route_set = msg.headers.get_all("Record-Route").flat_map(|v| {
+            crate::header::split_outside_quotes(v, b',').into_iter().map(|r| crate::parse::trim(r).to_vec()).collect::<Vec<_>>()
+        }).collect();
+        let incoming = IncomingCall {
+            call,
+            user: sip_uri.as_ref().and_then(SipUri::user_name),
+            from_user: SipUri::parse(&summary.from.uri).and_then(|u| u.user_name()),
+            offer: (!msg.body.is_empty()).then(|| msg.body.clone()),
+            source: peer.addr,
+            transport: peer.transport,
+        };
+        self.server_txs.insert(key.clone(), ServerTx::new(true, peer, Some(call)));
+        self.dialogs.insert((summary.call_id.clone(), local_tag.clone()), call);
+        self.calls.insert(call, Call {
+            invite: msg,
+            invite_tx: key.clone(),
+            call_id: summary.call_id,
+            local_tag,
+            remote_party: Vec::new(),
+            local_party,
+            remote_target,
+            route_set,
+            peer,
+            local_cseq: self.rng.gen_range(1..10_000),
+            state: CallState::Offered,
+            answer_sdp: None,
+            ok: None,
+            ok_retransmit: None,
+            ok_deadline: None,
+        });
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.remote_party = c.invite.headers.get("From").unwrap_or_default().to_vec();
+        }
+        self.send_call_response(now, call, 100, None);
+        self.out.push_back(Output::Event(Event::IncomingCall(Box::new(incoming))));
+    }
+
+    /// Builds and sends a response to the call's INVITE.
+    fn send_call_response(&mut self, now: Instant, call: CallId, code: u16, sdp: Option<Vec<u8>>) {
+        let local = self.config.local;
+        let identity = Identity { server: &self.config.server, allow: ALLOW };
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        let mut resp = response::build(&c.invite, code, Some(&c.local_tag), Some(c.peer.addr), &identity);
+        if (101..300).contains(&code) {
+            let transport = if c.peer.transport == Transport::Tcp { ";transport=tcp" } else { "" };
+            resp.headers.push("Contact", format!("<sip:parley@{}{transport}>", fmt_addr(local)));
+            for rr in c.invite.headers.get_all("Record-Route") {
+                resp.headers.push("Record-Route", rr.to_vec());
+            }
+        }
+        if let Some(body) = sdp {
+            resp.headers.push("Content-Type", "application/sdp");
+            resp.body = body;
+        }
+        let bytes = resp.to_bytes();
+        if (200..300).contains(&code) {
+            c.ok = Some(bytes.clone());
+            c.ok_deadline = Some(now + timeout_64t1());
+            if c.peer.unreliable() {
+                c.ok_retransmit = Some((now + T1, T1));
+            }
+            self.timers.push(Reverse((now + if c.peer.unreliable() { T1 } else { timeout_64t1() }, TimerRef::Call(call))));
+        }
+        let key = c.invite_tx.clone();
+        self.send_response(now, &key, code, bytes);
+    }
+
+    /// Sends 180 Ringing.
+    pub fn ring(&mut self, now: Instant, call: CallId) {
+        if self.calls.get(&call).is_some_and(|c| c.state == CallState::Offered) {
+            self.send_call_response(now, call, 180, None);
+        }
+    }
+
+    /// Answers with 200 OK and an SDP answer.
+    pub fn answer(&mut self, now: Instant, call: CallId, sdp: Vec<u8>) {
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        if c.state != CallState::Offered {
+            return;
+        }
+        c.state = CallState::Answered { acked: false };
+        c.answer_sdp = Some(sdp.clone());
+        self.send_call_response(now, call, 200, Some(sdp));
+    }
+
+    /// Rejects an unanswered call with a final error response (404, 486, 488, 503, ...).
+    pub fn reject(&mut self, now: Instant, call: CallId, code: u16) {
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        if c.state != CallState::Offered {
+            return;
+        }
+        c.state = CallState::Ended;
+        self.send_call_response(now, call, code, None);
+        self.end_call(call, EndReason::Local);
+    }
+
+    /// Hangs up: BYE for an answered call, 480 for one not yet answered.
+    pub fn hangup(&mut self, now: Instant, call: CallId) {
+        let state = match self.calls.get(&call) {
+            Some(c) => c.state,
+            None => return,
+        };
+        match state {
+            CallState::Offered => self.reject(now, call, 480),
+            CallState::Answered { .. } => {
+                self.send_in_dialog(now, call, Method::Bye, Vec::new(), ClientPurpose::Bye);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.state = CallState::Ended;
+                    c.ok_retransmit = None;
+                }
+            }
+            CallState::Ended => {}
+        }
+    }
+
+    /// Blind transfer: sends REFER with `Refer-To: target` (RFC 3515). Progress comes back as
+    /// [`Event::ReferStatus`].
+    pub fn refer(&mut self, now: Instant, call: CallId, target: &str) {
+        if !matches!(self.calls.get(&call).map(|c| c.state), Some(CallState::Answered { .. })) {
+            return;
+        }
+        let mut headers = vec![("Refer-To", format!("<{target}>"))];
+        headers.push(("Referred-By", format!("<sip:parley@{}>", fmt_addr(self.config.local))));
+        self.send_in_dialog(now, call, Method::Refer, headers.into_iter().map(|(a, b)| (a, b.into_bytes())).collect(), ClientPurpose::Refer);
+    }
+
+    fn send_in_dialog(&mut self, now: Instant, call: CallId, method: Method, extra: Vec<(&str, Vec<u8>)>, purpose: ClientPurpose) {
+        let branch = format!("z9hG4bK{}", self.new_token());
+        let local = self.config.local;
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        c.local_cseq += 1;
+        let mut headers = crate::message::Headers::default();
+        headers.push("Via", format!("SIP/2.0/{} {};branch={branch};rport", c.peer.transport.via_token(), fmt_addr(local)));
+        headers.push("Max-Forwards", "70");
+        for r in &c.route_set {
+            headers.push("Route", r.clone());
+        }
+        headers.push("From", c.local_party.clone());
+        headers.push("To", c.remote_party.clone());
+        headers.push("Call-ID", c.call_id.clone());
+        headers.push("CSeq", format!("{} {}", c.local_cseq, String::from_utf8_lossy(method.as_bytes())));
+        headers.push("Contact", format!("<sip:parley@{}>", fmt_addr(local)));
+        for (name, value) in extra {
+            headers.push(name, value);
+        }
+        let msg = Message { start: StartLine::Request { method, uri: c.remote_target.clone() }, headers, body: Vec::new() };
+        let dest = if c.peer.transport == Transport::Tcp { c.peer.addr } else { next_hop(c) };
+        let peer = Peer { transport: c.peer.transport, addr: dest };
+        let bytes = msg.to_bytes();
+        let tx = ClientTx::new(now, bytes.clone(), peer, call, purpose);
+        self.timers.push(Reverse((tx.deadline(), TimerRef::Client(branch.clone()))));
+        self.client_txs.insert(branch, tx);
+        self.transmit(peer, bytes);
+    }
+
+    fn on_ack(&mut self, now: Instant, key: &TxKey, summary: &Summary) {
+        if let Some(tx) = self.server_txs.get_mut(key) {
+            if tx.state == ServerState::Completed {
+                tx.on_ack(now);
+                if let Some(at) = tx.deadline() {
+                    self.timers.push(Reverse((at, TimerRef::Server(key.0.clone(), key.1))));
+                }
+                return;
+            }
+        }
+        // ACK for a 2xx: its own transaction, matched to the dialog (RFC 3261 13.3.1.4).
+        let Some(tag) = summary.to.tag() else { return };
+        let dialog = (summary.call_id.clone(), String::from_utf8_lossy(tag).into_owned());
+        let Some(&call) = self.dialogs.get(&dialog) else { return };
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        if let CallState::Answered { acked: false } = c.state {
+            c.state = CallState::Answered { acked: true };
+            c.ok_retransmit = None;
+            c.ok_deadline = None;
+            self.out.push_back(Output::Event(Event::Established(call)));
+        }
+    }
+
+    fn on_cancel(&mut self, now: Instant, peer: Peer, msg: &Message, summary: &Summary) {
+        let cancel_key = Self::tx_key(summary, &Method::Cancel);
+        let invite_key = Self::tx_key(summary, &Method::Invite);
+        let target = self.server_txs.get(&invite_key).map(|tx| (tx.state, tx.call));
+        let Some((state, call)) = target else {
+            return self.respond_new_tx(now, peer, msg, cancel_key, 481, None);
+        };
+        self.respond_new_tx(now, peer, msg, cancel_key, 200, None);
+        if state == ServerState::Proceeding {
+            if let Some(call) = call {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.state = CallState::Ended;
+                }
+                self.send_call_response(now, call, 487, None);
+                self.end_call(call, EndReason::Cancelled);
+            }
+        }
+    }
+
+    fn on_in_dialog(&mut self, now: Instant, peer: Peer, msg: Message, key: TxKey, call: CallId, method: Method) {
+        match method {
+            Method::Bye => {
+                self.respond_new_tx(now, peer, &msg, key, 200, Some(call));
+                self.end_call(call, EndReason::RemoteBye);
+            }
+            Method::Info => {
+                self.respond_new_tx(now, peer, &msg, key, 200, Some(call));
+                let content_type = msg.headers.get("Content-Type").unwrap_or_default().to_vec();
+                self.out.push_back(Output::Event(Event::Info { call, content_type, body: msg.body }));
+            }
+            Method::Notify => {
+                self.respond_new_tx(now, peer, &msg, key, 200, Some(call));
+                if let Some(code) = sipfrag_status(&msg.body) {
+                    self.out.push_back(Output::Event(Event::ReferStatus(call, code)));
+                }
+            }
+            Method::Invite | Method::Update => {
+                // Session refresh or re-offer: keep the session as answered (hold/resume and codec
+                // change are handled by a later layer).
+                let sdp = self.calls.get(&call).and_then(|c| c.answer_sdp.clone());
+                self.server_txs.insert(key.clone(), ServerTx::new(method == Method::Invite, peer, Some(call)));
+                let tag = self.calls.get(&call).map(|c| c.local_tag.clone());
+                let mut resp = response::build(&msg, 200, tag.as_deref(), Some(peer.addr), &self.identity());
+                resp.headers.push("Contact", format!("<sip:parley@{}>", fmt_addr(self.config.local)));
+                if let Some(sdp) = sdp.filter(|_| !msg.body.is_empty()) {
+                    resp.headers.push("Content-Type", "application/sdp");
+                    resp.body = sdp;
+                }
+                self.send_response(now, &key, 200, resp.to_bytes());
+            }
+            Method::Options => self.respond_new_tx(now, peer, &msg, key, 200, Some(call)),
+            Method::Extension(_) => self.respond_new_tx(now, peer, &msg, key, 501, Some(call)),
+            _ => self.respond_new_tx(now, peer, &msg, key, 405, Some(call)),
+        }
+    }
+
+    fn on_response(&mut self, now: Instant, code: u16, summary: &Summary) {
+        let Some(branch) = summary.vias[0].branch() else { return };
+        let branch = String::from_utf8_lossy(branch).into_owned();
+        let Some(tx) = self.client_txs.get_mut(&branch) else { return };
+        if code < 200 || tx.completed {
+            return;
+        }
+        tx.on_final(now);
+        let (call, purpose, at) = (tx.call, tx.purpose, tx.deadline());
+        self.timers.push(Reverse((at, TimerRef::Client(branch))));
+        match purpose {
+            ClientPurpose::Bye => self.end_call(call, EndReason::Local),
+            ClientPurpose::Refer => self.out.push_back(Output::Event(Event::ReferStatus(call, code))),
+        }
+    }
+
+    /// Processes every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(Reverse((at, _))) = self.timers.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((_, which))) = self.timers.pop() else { break };
+            match which {
+                TimerRef::Server(k, invite) => self.server_timer(now, (k, invite)),
+                TimerRef::Client(branch) => self.client_timer(now, branch),
+                TimerRef::Call(call) => self.call_timer(now, call),
+            }
+        }
+    }
+
+    fn server_timer(&mut self, now: Instant, key: TxKey) {
+        let Some(tx) = self.server_txs.get_mut(&key) else { return };
+        if tx.expires.is_some_and(|e| e <= now) {
+            self.server_txs.remove(&key);
+            return;
+        }
+        if let Some((at, interval)) = tx.retransmit {
+            if at <= now {
+                let next = backoff(interval);
+                tx.retransmit = Some((now + next, next));
+                if let Some(last) = tx.last_response.clone() {
+                    let peer = tx.peer;
+                    self.out.push_back(Output::Transmit(Transmit { transport: peer.transport, dest: peer.addr, data: last }));
+                }
+            }
+        }
+        if let Some(at) = self.server_txs.get(&key).and_then(ServerTx::deadline) {
+            self.timers.push(Reverse((at, TimerRef::Server(key.0, key.1))));
+        }
+    }
+
+    fn client_timer(&mut self, now: Instant, branch: String) {
+        let Some(tx) = self.client_txs.get_mut(&branch) else { return };
+        if tx.expires <= now {
+            let (call, purpose, completed) = (tx.call, tx.purpose, tx.completed);
+            self.client_txs.remove(&branch);
+            if !completed {
+                match purpose {
+                    ClientPurpose::Bye => self.end_call(call, EndReason::Local),
+                    ClientPurpose::Refer => self.out.push_back(Output::Event(Event::ReferStatus(call, 408))),
+                }
+            }
+            return;
+        }
+        if let Some((at, interval)) = tx.retransmit {
+            if at <= now {
+                let next = backoff(interval);
+                tx.retransmit = Some((now + next, next));
+                let (peer, data) = (tx.peer, tx.request.clone());
+                self.out.push_back(Output::Transmit(Transmit { transport: peer.transport, dest: peer.addr, data }));
+            }
+        }
+        if let Some(tx) = self.client_txs.get(&branch) {
+            self.timers.push(Reverse((tx.deadline(), TimerRef::Client(branch))));
+        }
+    }
+
+    fn call_timer(&mut self, now: Instant, call: CallId) {
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        if c.state != (CallState::Answered { acked: false }) {
+            return;
+        }
+        if c.ok_deadline.is_some_and(|d| d <= now) {
+            // No ACK: the session is not established (RFC 3261 13.3.1.4): hang up.
+            c.ok_retransmit = None;
+            self.hangup(now, call);
+            self.end_call(call, EndReason::NoAck);
+            return;
+        }
+        if let Some((at, interval)) = c.ok_retransmit {
+            if at <= now {
+                let next = backoff(interval);
+                c.ok_retransmit = Some((now + next, next));
+                if let Some(ok) = c.ok.clone() {
+                    let peer = c.peer;
+                    self.out.push_back(Output::Transmit(Transmit { transport: peer.transport, dest: peer.addr, data: ok }));
+                }
+            }
+        }
+        let next = match (c.ok_retransmit.map(|r| r.0), c.ok_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(at) = next {
+            self.timers.push(Reverse((at, TimerRef::Call(call))));
+        }
+    }
+
+    fn end_call(&mut self, call: CallId, reason: EndReason) {
+        if let Some(c) = self.calls.remove(&call) {
+            self.dialogs.remove(&(c.call_id, c.local_tag));
+            self.out.push_back(Output::Event(Event::Ended(call, reason)));
+        }
+    }
+}
+
+fn accepts_sdp(msg: &Message) -> bool {
+    let mut any = false;
+    for v in msg.headers.get_all("Accept") {
+        any = true;
+        let v = String::from_utf8_lossy(v).to_ascii_lowercase();
+        if v.trim().is_empty() || v.split(',').any(|t| {
+            let t = t.split(';').next().unwrap_or("").trim();
+            t == "application/sdp" || t == "application/*" || t == "*/*"
+        }) {
+            return true;
+        }
+    }
+    !any
+}
+
+fn content_type_is_sdp(msg: &Message) -> bool {
+    msg.headers.get("Content-Type").is_some_and(|v| {
+        let v = String::from_utf8_lossy(v).to_ascii_lowercase();
+        v.split(';').next().unwrap_or("").trim() == "application/sdp"
+    })
+}
+
+fn sipfrag_status(body: &[u8]) -> Option<u16> {
+    let line = body.split(|&b| b == b'\r' || b == b'\n').next()?;
+    let rest = line.strip_prefix(b"SIP/2.0 ")?;
+    let code = crate::parse::parse_decimal(rest.get(..3)?)?;
+    u16::try_from(code).ok()
+}
+
+fn next_hop(c: &Call) -> SocketAddr {
+    let target = c.route_set.first().and_then(|r| {
+        crate::header::NameAddr::parse(r, "Route").ok().map(|n| n.uri)
+    }).unwrap_or_else(|| c.remote_target.clone());
+    SipUri::parse(&target)
+        .and_then(|u| {
+            let host = String::from_utf8(u.host).ok()?;
+            let ip: IpAddr = host.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+            Some(SocketAddr::new(ip, u.port.unwrap_or(5060)))
+        })
+        // A hostname we cannot resolve here: answer where the INVITE came from (symmetric).
+        .unwrap_or(c.peer.addr)
+}
+
+fn fmt_addr(a: SocketAddr) -> String {
+    a.to_string()
+}

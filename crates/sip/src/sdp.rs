@@ -1,0 +1,287 @@
+//! SDP (RFC 4566) parsing and the answerer side of offer/answer (RFC 3264) for one audio stream.
+//!
+//! Parley answers audio with G.711 (PCMU or PCMA, in the offerer's order of preference) and
+//! RFC 4733 telephone-event when offered. Other media lines are answered with port 0.
+
+use std::net::{IpAddr, SocketAddr};
+
+/// Why an SDP body cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SdpError {
+    /// A line is not `x=value`, or a field does not parse.
+    #[error("malformed SDP line {0}")]
+    Syntax(usize),
+    /// No connection address for the audio stream.
+    #[error("no connection address")]
+    NoConnection,
+    /// No audio stream with a codec Parley supports (answer 488).
+    #[error("no acceptable audio codec")]
+    NoCodec,
+}
+
+/// Media direction attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// a=sendrecv (the default)
+    SendRecv,
+    /// a=sendonly
+    SendOnly,
+    /// a=recvonly
+    RecvOnly,
+    /// a=inactive
+    Inactive,
+}
+
+impl Direction {
+    fn answer(self) -> Direction {
+        match self {
+            Direction::SendOnly => Direction::RecvOnly,
+            Direction::RecvOnly => Direction::SendOnly,
+            d => d,
+        }
+    }
+
+    fn attr(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+}
+
+/// One `m=` line with its attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Media {
+    /// `audio`, `video`, ...
+    pub kind: String,
+    /// Transport port.
+    pub port: u16,
+    /// `RTP/AVP`, `RTP/SAVP`, ...
+    pub proto: String,
+    /// Payload types in offer order.
+    pub formats: Vec<u8>,
+    /// `a=rtpmap` entries: payload type, encoding name, clock rate.
+    pub rtpmaps: Vec<(u8, String, u32)>,
+    /// Media-level `c=` address, if any.
+    pub connection: Option<IpAddr>,
+    /// Direction attribute.
+    pub direction: Direction,
+    /// `a=ptime`, if given.
+    pub ptime: Option<u32>,
+}
+
+impl Media {
+    /// Encoding name and clock rate of a payload type (static types per RFC 3551).
+    pub fn encoding(&self, pt: u8) -> Option<(String, u32)> {
+        if let Some((_, name, rate)) = self.rtpmaps.iter().find(|(p, _, _)| *p == pt) {
+            return Some((name.to_ascii_uppercase(), *rate));
+        }
+        match pt {
+            0 => Some(("PCMU".into(), 8000)),
+            8 => Some(("PCMA".into(), 8000)),
+            9 => Some(("G722".into(), 8000)),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed session description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// Session-level `c=` address.
+    pub connection: Option<IpAddr>,
+    /// Media lines in order.
+    pub media: Vec<Media>,
+}
+
+/// Parses an SDP body.
+pub fn parse(body: &[u8]) -> Result<Session, SdpError> {
+    let text = std::str::from_utf8(body).map_err(|_| SdpError::Syntax(0))?;
+    let mut session = Session { connection: None, media: Vec::new() };
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() {
+            continue;
+        }
+        let (key, value) = line.split_once('=').ok_or(SdpError::Syntax(n + 1))?;
+        match key {
+            "c" => {
+                let addr = parse_connection(value).ok_or(SdpError::Syntax(n + 1))?;
+                match session.media.last_mut() {
+                    Some(m) => m.connection = Some(addr),
+                    None => session.connection = Some(addr),
+                }
+            }
+            "m" => {
+                let mut f = value.split_ascii_whitespace();
+                let kind = f.next().ok_or(SdpError::Syntax(n + 1))?.to_string();
+                let port = f.next().and_then(|p| p.split('/').next()?.parse().ok());
+                let port = port.ok_or(SdpError::Syntax(n + 1))?;
+                let proto = f.next().ok_or(SdpError::Syntax(n + 1))?.to_string();
+                let formats = f.filter_map(|p| p.parse().ok()).collect();
+                session.media.push(Media {
+                    kind,
+                    port,
+                    proto,
+                    formats,
+                    rtpmaps: Vec::new(),
+                    connection: None,
+                    direction: Direction::SendRecv,
+                    ptime: None,
+                });
+            }
+            "a" => {
+                let Some(m) = session.media.last_mut() else { continue };
+                let (name, arg) = value.split_once(':').unwrap_or((value, ""));
+                match name {
+                    "rtpmap" => {
+                        let (pt, enc) = arg.split_once(' ').ok_or(SdpError::Syntax(n + 1))?;
+                        let pt = pt.parse().map_err(|_| SdpError::Syntax(n + 1))?;
+                        let mut enc = enc.trim().split('/');
+                        let name = enc.next().unwrap_or_default().to_string();
+                        let rate = enc.next().and_then(|r| r.parse().ok()).unwrap_or(8000);
+                        m.rtpmaps.push((pt, name, rate));
+                    }
+                    "ptime" => m.ptime = arg.trim().parse().ok(),
+                    "sendrecv" => m.direction = Direction::SendRecv,
+                    "sendonly" => m.direction = Direction::SendOnly,
+                    "recvonly" => m.direction = Direction::RecvOnly,
+                    "inactive" => m.direction = Direction::Inactive,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(session)
+}
+
+fn parse_connection(value: &str) -> Option<IpAddr> {
+    let mut f = value.split_ascii_whitespace();
+    let (_net, _family, addr) = (f.next()?, f.next()?, f.next()?);
+    addr.split('/').next()?.parse().ok()
+}
+
+/// The result of negotiating an audio offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Negotiated {
+    /// Where to send RTP.
+    pub remote: SocketAddr,
+    /// Chosen codec's payload type.
+    pub payload_type: u8,
+    /// Chosen codec's encoding name (`PCMU` or `PCMA`).
+    pub encoding: String,
+    /// Telephone-event payload type, when the offer has one at 8000 Hz.
+    pub telephone_event: Option<u8>,
+    /// Our direction in the answer.
+    pub direction: Direction,
+    /// Index of the audio `m=` line in the offer.
+    media_index: usize,
+    /// Number of `m=` lines in the offer (all must be answered).
+    media_kinds: Vec<(String, String, u8)>,
+}
+
+/// Chooses the codec and remote address for the first usable audio stream of an offer.
+pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
+    for (i, m) in offer.media.iter().enumerate() {
+        if m.kind != "audio" || m.port == 0 || m.proto != "RTP/AVP" {
+            continue;
+        }
+        let Some(pt) = m.formats.iter().copied().find(|&pt| {
+            matches!(m.encoding(pt), Some((ref e, 8000)) if e == "PCMU" || e == "PCMA")
+        }) else {
+            continue;
+        };
+        let addr = m.connection.or(offer.connection).ok_or(SdpError::NoConnection)?;
+        let telephone_event = m.formats.iter().copied().find(|&p| {
+            matches!(m.encoding(p), Some((ref e, 8000)) if e == "TELEPHONE-EVENT")
+        });
+        let encoding = m.encoding(pt).map(|(e, _)| e).unwrap_or_default();
+        let media_kinds = offer
+            .media
+            .iter()
+            .map(|m| (m.kind.clone(), m.proto.clone(), m.formats.first().copied().unwrap_or(0)))
+            .collect();
+        return Ok(Negotiated {
+            remote: SocketAddr::new(addr, m.port),
+            payload_type: pt,
+            encoding,
+            telephone_event,
+            direction: m.direction.answer(),
+            media_index: i,
+            media_kinds,
+        });
+    }
+    Err(SdpError::NoCodec)
+}
+
+/// Builds the SDP answer for a negotiated offer, answering other streams with port 0.
+pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64) -> Vec<u8> {
+    let family = if local.is_ipv4() { "IP4" } else { "IP6" };
+    let ip = local.ip();
+    let mut s = format!(
+        "v=0\r\no=parley {session_id} {session_id} IN {family} {ip}\r\ns=parley\r\nc=IN {family} {ip}\r\nt=0 0\r\n"
+    );
+    for (i, (kind, proto, first_pt)) in neg.media_kinds.iter().enumerate() {
+        if i != neg.media_index {
+            s.push_str(&format!("m={kind} 0 {proto} {first_pt}\r\n"));
+            continue;
+        }
+        let pt = neg.payload_type;
+        match neg.telephone_event {
+            Some(te) => {
+                s.push_str(&format!("m=audio {} RTP/AVP {pt} {te}\r\n", local.port()));
+                s.push_str(&format!("a=rtpmap:{pt} {}/8000\r\n", neg.encoding));
+                s.push_str(&format!("a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"));
+            }
+            None => {
+                s.push_str(&format!("m=audio {} RTP/AVP {pt}\r\n", local.port()));
+                s.push_str(&format!("a=rtpmap:{pt} {}/8000\r\n", neg.encoding));
+            }
+        }
+        s.push_str(&format!("a=ptime:20\r\na={}\r\n", neg.direction.attr()));
+    }
+    s.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BARESIP_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+        m=audio 10000 RTP/AVP 9 0 8 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\n\
+        a=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n\
+        m=video 10002 RTP/AVP 96\r\n";
+
+    #[test]
+    fn answers_first_supported_codec_in_offer_order_with_telephone_event() {
+        let offer = parse(BARESIP_OFFER.as_bytes()).unwrap();
+        let neg = negotiate(&offer).unwrap();
+        assert_eq!((neg.payload_type, neg.encoding.as_str()), (0, "PCMU"));
+        assert_eq!(neg.telephone_event, Some(101));
+        assert_eq!(neg.remote, "127.0.0.1:10000".parse().unwrap());
+        let ans = String::from_utf8(answer(&neg, "127.0.0.1:20000".parse().unwrap(), 7)).unwrap();
+        assert!(ans.contains("m=audio 20000 RTP/AVP 0 101\r\n"));
+        assert!(ans.contains("a=rtpmap:101 telephone-event/8000\r\n"));
+        assert!(ans.contains("m=video 0 RTP/AVP 96\r\n"), "every offered stream is answered");
+        assert_eq!(parse(ans.as_bytes()).unwrap().media.len(), 2);
+    }
+
+    #[test]
+    fn pcma_only_offer_and_direction_mirroring() {
+        let offer = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8\r\na=sendonly\r\n";
+        let neg = negotiate(&parse(offer.as_bytes()).unwrap()).unwrap();
+        assert_eq!(neg.encoding, "PCMA");
+        assert_eq!(neg.direction, Direction::RecvOnly);
+        assert_eq!(neg.telephone_event, None);
+    }
+
+    #[test]
+    fn offer_without_g711_is_refused() {
+        let offer = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 9 18\r\n";
+        assert_eq!(negotiate(&parse(offer.as_bytes()).unwrap()), Err(SdpError::NoCodec));
+    }
+}
