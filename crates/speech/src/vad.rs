@@ -1,0 +1,198 @@
+//! Voice activity and end-of-turn detection, sans-IO.
+//!
+//! [`Endpointer::push_frame`] takes one 20 ms frame of 8 kHz PCM and the frame's `now`. It tracks
+//! the noise floor, reports when the caller starts speaking (for barge-in) and, once the caller
+//! has been silent for `end_silence` after enough speech, hands over the utterance with the
+//! instant speech ended (so the end-of-turn wait can be measured).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// Tuning of the endpointer.
+#[derive(Clone, Debug)]
+pub struct EndpointerConfig {
+    /// Consecutive voiced frames before speech counts as started.
+    pub start_frames: u32,
+    /// Silence after speech that ends the caller's turn.
+    pub end_silence: Duration,
+    /// Speech shorter than this is a noise burst, not a turn.
+    pub min_speech: Duration,
+    /// A turn longer than this is cut and handed over.
+    pub max_utterance: Duration,
+    /// How far above the noise floor a frame must be to count as voiced (dB).
+    pub margin_db: f32,
+    /// Frames kept from before speech started, so the first syllable is not lost.
+    pub pre_roll_frames: usize,
+}
+
+impl Default for EndpointerConfig {
+    fn default() -> Self {
+        EndpointerConfig {
+            start_frames: 3,
+            end_silence: Duration::from_millis(600),
+            min_speech: Duration::from_millis(200),
+            max_utterance: Duration::from_secs(15),
+            margin_db: 12.0,
+            pre_roll_frames: 15,
+        }
+    }
+}
+
+/// What the endpointer reports.
+#[derive(Debug, PartialEq)]
+pub enum VadEvent {
+    /// The caller started speaking.
+    SpeechStarted,
+    /// The caller's turn ended.
+    TurnEnded {
+        /// The utterance audio (8 kHz), pre-roll included.
+        audio: Vec<i16>,
+        /// When the last voiced frame was heard.
+        speech_end: Instant,
+    },
+}
+
+#[derive(Debug)]
+enum State {
+    Idle { voiced_run: u32 },
+    Speaking { started: Instant, last_voiced: Instant },
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct Endpointer {
+    cfg: EndpointerConfig,
+    noise_db: f32,
+    state: State,
+    pre_roll: VecDeque<Vec<i16>>,
+    utterance: Vec<i16>,
+}
+
+/// Frames quieter than this are silence whatever the noise floor (dBFS).
+const ABSOLUTE_FLOOR_DB: f32 = -50.0;
+
+/// Level of a frame in dBFS.
+pub fn level_db(frame: &[i16]) -> f32 {
+    if frame.is_empty() {
+        return -100.0;
+    }
+    let sum: f64 = frame.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    let rms = (sum / frame.len() as f64).sqrt();
+    if rms < 1.0 {
+        -100.0
+    } else {
+        (20.0 * (rms / 32768.0).log10()) as f32
+    }
+}
+
+impl Endpointer {
+    /// A new endpointer.
+    pub fn new(cfg: EndpointerConfig) -> Endpointer {
+        Endpointer { cfg, noise_db: -70.0, state: State::Idle { voiced_run: 0 }, pre_roll: VecDeque::new(), utterance: Vec::new() }
+    }
+
+    /// Whether the caller is speaking now.
+    pub fn speaking(&self) -> bool {
+        matches!(self.state, State::Speaking { .. })
+    }
+
+    /// Drops any partial utterance (for example when the agent starts a new prompt).
+    pub fn reset(&mut self) {
+        self.state = State::Idle { voiced_run: 0 };
+        self.utterance.clear();
+        self.pre_roll.clear();
+    }
+
+    /// Feeds one 20 ms frame heard at `now`.
+    pub fn push_frame(&mut self, now: Instant, frame: &[i16]) -> Option<VadEvent> {
+        let db = level_db(frame);
+        let voiced = db > (self.noise_db + self.cfg.margin_db).max(ABSOLUTE_FLOOR_DB);
+        match &mut self.state {
+            State::Idle { voiced_run } => {
+                if !voiced {
+                    // Track the floor: fast down, slow up.
+                    let rate = if db < self.noise_db { 0.3 } else { 0.02 };
+                    self.noise_db += (db.max(-90.0) - self.noise_db) * rate;
+                }
+                self.pre_roll.push_back(frame.to_vec());
+                if self.pre_roll.len() > self.cfg.pre_roll_frames {
+                    self.pre_roll.pop_front();
+                }
+                *voiced_run = if voiced { *voiced_run + 1 } else { 0 };
+                if *voiced_run >= self.cfg.start_frames {
+                    self.utterance.clear();
+                    for f in self.pre_roll.drain(..) {
+                        self.utterance.extend_from_slice(&f);
+                    }
+                    self.state = State::Speaking { started: now, last_voiced: now };
+                    return Some(VadEvent::SpeechStarted);
+                }
+                None
+            }
+            State::Speaking { started, last_voiced } => {
+                self.utterance.extend_from_slice(frame);
+                if voiced {
+                    *last_voiced = now;
+                }
+                let (started, last_voiced) = (*started, *last_voiced);
+                let silent_for = now.duration_since(last_voiced);
+                let too_long = now.duration_since(started) >= self.cfg.max_utterance;
+                if silent_for >= self.cfg.end_silence || too_long {
+                    self.state = State::Idle { voiced_run: 0 };
+                    let audio = std::mem::take(&mut self.utterance);
+                    if last_voiced.duration_since(started) + Duration::from_millis(60) < self.cfg.min_speech {
+                        return None;
+                    }
+                    return Some(VadEvent::TurnEnded { audio, speech_end: last_voiced });
+                }
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(amp: f32) -> Vec<i16> {
+        (0..160).map(|i| ((i as f32 * 0.3).sin() * amp) as i16).collect()
+    }
+
+    fn run(ep: &mut Endpointer, t0: Instant, frames: &[Vec<i16>]) -> Vec<(usize, VadEvent)> {
+        frames.iter().enumerate().filter_map(|(i, f)| ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f).map(|e| (i, e))).collect()
+    }
+
+    #[test]
+    fn speech_then_silence_ends_the_turn_after_end_silence() {
+        let t0 = Instant::now();
+        let mut frames = vec![tone(30.0); 25]; // quiet line noise
+        frames.extend(vec![tone(8000.0); 50]); // one second of speech
+        frames.extend(vec![tone(30.0); 40]);
+        let mut ep = Endpointer::new(EndpointerConfig::default());
+        let events = run(&mut ep, t0, &frames);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0], (27, VadEvent::SpeechStarted));
+        let (i, VadEvent::TurnEnded { audio, speech_end }) = &events[1] else { panic!() };
+        assert_eq!(*speech_end, t0 + Duration::from_millis(20 * 74));
+        assert_eq!(*i, 74 + 30, "600 ms of silence after the last voiced frame");
+        assert!(audio.len() >= 50 * 160, "utterance holds the speech and the pre-roll");
+    }
+
+    #[test]
+    fn a_click_is_not_a_turn() {
+        let t0 = Instant::now();
+        let mut frames = vec![tone(30.0); 10];
+        frames.extend(vec![tone(8000.0); 4]);
+        frames.extend(vec![tone(30.0); 60]);
+        let mut ep = Endpointer::new(EndpointerConfig::default());
+        let events = run(&mut ep, t0, &frames);
+        assert_eq!(events.iter().filter(|(_, e)| matches!(e, VadEvent::TurnEnded { .. })).count(), 0);
+    }
+
+    #[test]
+    fn digital_silence_never_triggers() {
+        let mut ep = Endpointer::new(EndpointerConfig::default());
+        assert!(run(&mut ep, Instant::now(), &vec![vec![0; 160]; 100]).is_empty());
+    }
+}

