@@ -1,0 +1,388 @@
+//! The callflow interpreter for the store agent, sans-IO.
+//!
+//! [`Conversation::start`] gives the greeting; [`Conversation::handle`] takes what the caller said
+//! or typed and returns what the agent does next. It keeps counts and the outcome for the call's
+//! record; it keeps no transcript (the call task owns that).
+
+use crate::intent::{classify, extract_number, Intent};
+use crate::spec::AgentSpec;
+
+/// Input from the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A recognised utterance.
+    Said(String),
+    /// A keypad key (RFC 4733 or SIP INFO).
+    Key(char),
+}
+
+/// What the agent does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Speak this text.
+    Say(String),
+    /// Transfer the caller (blind REFER) to this SIP URI.
+    Transfer(String),
+    /// End the call (after what was said has been played).
+    Hangup,
+}
+
+/// How the call went, for the call record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Still in progress.
+    InProgress,
+    /// The caller got what they asked for and said goodbye.
+    Resolved,
+    /// The caller was transferred to a person.
+    Transferred,
+    /// A message was taken for the business.
+    MessageTaken,
+    /// The agent gave up after too many misunderstandings.
+    NotUnderstood,
+}
+
+impl Outcome {
+    /// A stable name for records and webhooks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::InProgress => "in_progress",
+            Outcome::Resolved => "resolved",
+            Outcome::Transferred => "transferred",
+            Outcome::MessageTaken => "message_taken",
+            Outcome::NotUnderstood => "not_understood",
+        }
+    }
+}
+
+/// A tool the agent used, for the post-call document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolCall {
+    /// Tool name.
+    pub name: &'static str,
+    /// Its argument.
+    pub argument: String,
+    /// `found`, `not_found`, ...
+    pub result: &'static str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Main,
+    AwaitOrderNumber,
+    TakingMessage,
+    Done,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct Conversation {
+    spec: AgentSpec,
+    state: State,
+    retries: u32,
+    keys: String,
+    /// Turns handled so far.
+    pub turns: u32,
+    /// Not-understood turns so far (all states).
+    pub total_retries: u32,
+    /// Tools used.
+    pub tool_calls: Vec<ToolCall>,
+    /// Orders the caller was told about.
+    pub orders_found: Vec<u32>,
+    /// The outcome so far.
+    pub outcome: Outcome,
+    asked_hours: bool,
+}
+
+const ANYTHING_ELSE: &str = "Is there anything else I can help you with?";
+
+impl Conversation {
+    /// A conversation with this agent.
+    pub fn new(spec: AgentSpec) -> Conversation {
+        Conversation {
+            spec,
+            state: State::Main,
+            retries: 0,
+            keys: String::new(),
+            turns: 0,
+            total_retries: 0,
+            tool_calls: Vec::new(),
+            orders_found: Vec::new(),
+            outcome: Outcome::InProgress,
+            asked_hours: false,
+        }
+    }
+
+    /// The agent's definition.
+    pub fn spec(&self) -> &AgentSpec {
+        &self.spec
+    }
+
+    /// Whether the conversation is over.
+    pub fn done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// The greeting.
+    pub fn start(&mut self) -> Vec<Action> {
+        vec![Action::Say(self.spec.greeting.trim().to_string())]
+    }
+
+    /// Handles one caller input.
+    pub fn handle(&mut self, input: Input) -> Vec<Action> {
+        if self.state == State::Done {
+            return Vec::new();
+        }
+        match input {
+            Input::Key(k) => self.on_key(k),
+            Input::Said(text) => {
+                if text.trim().is_empty() {
+                    return Vec::new();
+                }
+                self.turns += 1;
+                self.on_said(&text)
+            }
+        }
+    }
+
+    fn on_key(&mut self, k: char) -> Vec<Action> {
+        match k {
+            '0'..='9' => {
+                self.keys.push(k);
+                if self.keys.len() < 4 {
+                    return Vec::new();
+                }
+            }
+            '#' if !self.keys.is_empty() => {}
+            '*' => {
+                self.keys.clear();
+                return Vec::new();
+            }
+            _ => return Vec::new(),
+        }
+        self.turns += 1;
+        let number = std::mem::take(&mut self.keys).parse().ok();
+        match number {
+            Some(n) => self.lookup(n),
+            None => self.not_understood("Sorry, I did not get that number."),
+        }
+    }
+
+    fn on_said(&mut self, text: &str) -> Vec<Action> {
+        let intent = classify(text);
+        match self.state {
+            State::TakingMessage => {
+                self.outcome = Outcome::MessageTaken;
+                self.state = State::Done;
+                self.tool_calls.push(ToolCall { name: "take_message", argument: String::new(), result: "taken" });
+                vec![
+                    Action::Say(format!("Thank you. I have passed your message on to the {} team, and someone will get back to you. Goodbye!", self.spec.business)),
+                    Action::Hangup,
+                ]
+            }
+            State::AwaitOrderNumber => match (extract_number(text), intent) {
+                (Some(n), _) => self.lookup(n),
+                (None, Intent::Goodbye) => self.goodbye(),
+                (None, Intent::Human) => self.human(),
+                (None, Intent::Hours) => self.hours(),
+                _ => self.not_understood("Sorry, I did not catch the order number. Please say it digit by digit, or type it on your keypad."),
+            },
+            State::Main | State::Done => match intent {
+                Intent::Order => match extract_number(text) {
+                    Some(n) => self.lookup(n),
+                    None => {
+                        self.state = State::AwaitOrderNumber;
+                        vec![Action::Say("Sure. What is your order number? You can say it, or type it on your keypad.".into())]
+                    }
+                },
+                Intent::Hours => self.hours(),
+                Intent::Human => self.human(),
+                Intent::Goodbye | Intent::No => self.goodbye(),
+                Intent::Yes => vec![Action::Say("What can I help you with? I can check an order, tell you our opening hours, or put you through to a person.".into())],
+                Intent::Unknown => self.not_understood("Sorry, I did not understand that. I can check the status of an order, tell you our opening hours, or put you through to a person."),
+            },
+        }
+    }
+
+    fn lookup(&mut self, number: u32) -> Vec<Action> {
+        let found = self.spec.order(number).cloned();
+        self.tool_calls.push(ToolCall {
+            name: "order_lookup",
+            argument: number.to_string(),
+            result: if found.is_some() { "found" } else { "not_found" },
+        });
+        match found {
+            Some(o) => {
+                self.retries = 0;
+                self.state = State::Main;
+                self.orders_found.push(number);
+                let items = o.items.join(" and ");
+                vec![Action::Say(format!(
+                    "Order {}, for {}, is {}. It has {}, placed on {}, and is {}. {ANYTHING_ELSE}",
+                    spaced(number), o.customer, o.status, items, o.placed, o.detail
+                ))]
+            }
+            None => {
+                self.state = State::AwaitOrderNumber;
+                self.not_understood(&format!(
+                    "I could not find an order with the number {}. Please say the order number again, digit by digit, or type it on your keypad.",
+                    spaced(number)
+                ))
+            }
+        }
+    }
+
+    fn hours(&mut self) -> Vec<Action> {
+        self.retries = 0;
+        self.asked_hours = true;
+        self.state = State::Main;
+        vec![Action::Say(format!("{} {ANYTHING_ELSE}", self.spec.hours.trim()))]
+    }
+
+    fn human(&mut self) -> Vec<Action> {
+        self.retries = 0;
+        if self.spec.transfer_to.trim().is_empty() {
+            self.state = State::TakingMessage;
+            return vec![Action::Say("No one is available to take your call right now, so I will take a message. Please say your name, your number, and your message.".into())];
+        }
+        self.state = State::Done;
+        self.outcome = Outcome::Transferred;
+        self.tool_calls.push(ToolCall { name: "transfer", argument: String::new(), result: "requested" });
+        vec![Action::Say("Let me put you through to a person. One moment, please.".into()), Action::Transfer(self.spec.transfer_to.clone())]
+    }
+
+    fn goodbye(&mut self) -> Vec<Action> {
+        self.state = State::Done;
+        if self.outcome == Outcome::InProgress {
+            self.outcome = Outcome::Resolved;
+        }
+        vec![Action::Say(format!("Thank you for calling {}. Goodbye!", self.spec.business)), Action::Hangup]
+    }
+
+    fn not_understood(&mut self, prompt: &str) -> Vec<Action> {
+        self.retries += 1;
+        self.total_retries += 1;
+        if self.retries >= self.spec.max_retries {
+            self.state = State::Done;
+            self.outcome = Outcome::NotUnderstood;
+            return vec![
+                Action::Say(format!("I am sorry I could not help you today. Please call again, or visit {} in person. Goodbye!", self.spec.business)),
+                Action::Hangup,
+            ];
+        }
+        vec![Action::Say(prompt.to_string())]
+    }
+
+    /// A short summary of the call for the business (no transcript text).
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        for n in &self.orders_found {
+            if let Some(o) = self.spec.order(*n) {
+                parts.push(format!("Caller asked about order {n} ({}): {}.", o.customer, o.status));
+            }
+        }
+        let missing: Vec<_> = self.tool_calls.iter().filter(|t| t.result == "not_found").map(|t| t.argument.clone()).collect();
+        if !missing.is_empty() {
+            parts.push(format!("No order found for: {}.", missing.join(", ")));
+        }
+        if self.asked_hours {
+            parts.push("Caller asked for opening hours.".into());
+        }
+        match self.outcome {
+            Outcome::Transferred => parts.push("Caller asked for a person and was transferred.".into()),
+            Outcome::MessageTaken => parts.push("Caller left a message (see transcript).".into()),
+            Outcome::NotUnderstood => parts.push(format!("The agent could not understand the caller after {} attempts.", self.spec.max_retries)),
+            _ => {}
+        }
+        if parts.is_empty() {
+            parts.push("Caller did not make a request.".into());
+        }
+        parts.join(" ")
+    }
+}
+
+/// Digits spaced out so TTS reads them one by one ("1 0 0 4").
+fn spaced(n: u32) -> String {
+    n.to_string().chars().map(String::from).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn say(c: &mut Conversation, s: &str) -> Vec<Action> {
+        c.handle(Input::Said(s.into()))
+    }
+
+    fn text(a: &[Action]) -> String {
+        a.iter().filter_map(|a| if let Action::Say(s) = a { Some(s.as_str()) } else { None }).collect()
+    }
+
+    #[test]
+    fn order_by_spoken_number_is_confirmed_with_its_details() {
+        let mut c = Conversation::new(AgentSpec::demo());
+        assert!(text(&c.start()).contains("How can I help"));
+        let a = say(&mut c, "Hi, my order number is one zero zero four.");
+        let t = text(&a);
+        assert!(t.contains("Order 1 0 0 4, for Dana Smith, is shipped"), "{t}");
+        assert!(t.contains("desk lamp"));
+        assert_eq!(c.orders_found, vec![1004]);
+        let bye = say(&mut c, "No, that's all. Goodbye.");
+        assert_eq!(bye.last(), Some(&Action::Hangup));
+        assert_eq!(c.outcome, Outcome::Resolved);
+        assert!(c.summary().contains("order 1004 (Dana Smith): shipped"));
+    }
+
+    #[test]
+    fn order_number_asked_for_then_typed_on_the_keypad() {
+        let mut c = Conversation::new(AgentSpec::demo());
+        c.start();
+        assert!(text(&say(&mut c, "I want to check on my order")).contains("What is your order number"));
+        for k in ['1', '0', '0'] {
+            assert!(c.handle(Input::Key(k)).is_empty());
+        }
+        assert!(text(&c.handle(Input::Key('7'))).contains("George Lee"));
+    }
+
+    #[test]
+    fn never_invents_an_order_and_counts_retries() {
+        let mut c = Conversation::new(AgentSpec::demo());
+        c.start();
+        let t = text(&say(&mut c, "order 2099"));
+        assert!(t.contains("could not find an order with the number 2 0 9 9"), "{t}");
+        assert!(!t.contains(" for "), "no customer named for an unknown order");
+        say(&mut c, "banana");
+        let last = say(&mut c, "banana");
+        assert_eq!(last.last(), Some(&Action::Hangup));
+        assert_eq!(c.outcome, Outcome::NotUnderstood);
+        assert_eq!(c.total_retries, 3);
+    }
+
+    #[test]
+    fn hours_and_person_without_transfer_target_takes_a_message() {
+        let mut c = Conversation::new(AgentSpec::demo());
+        c.start();
+        assert!(text(&say(&mut c, "When are you open?")).contains("Monday to Friday"));
+        assert!(text(&say(&mut c, "Can I speak to a person?")).contains("take a message"));
+        let end = say(&mut c, "This is Sam, please call me back about a return.");
+        assert_eq!(end.last(), Some(&Action::Hangup));
+        assert_eq!(c.outcome, Outcome::MessageTaken);
+    }
+
+    #[test]
+    fn person_with_transfer_target_transfers() {
+        let mut spec = AgentSpec::demo();
+        spec.transfer_to = "sip:frontdesk@127.0.0.1:5080".into();
+        let mut c = Conversation::new(spec);
+        c.start();
+        let a = say(&mut c, "I'd like to talk to a human");
+        assert_eq!(a.last(), Some(&Action::Transfer("sip:frontdesk@127.0.0.1:5080".into())));
+        assert_eq!(c.outcome, Outcome::Transferred);
+    }
+
+    #[test]
+    fn bad_agent_yaml_is_refused_with_a_reason() {
+        assert!(AgentSpec::from_yaml("name: x\ngreeting: ''\nbusiness: b\nhours: h").is_err());
+        assert!(AgentSpec::from_yaml("not: [valid").is_err());
+    }
+}

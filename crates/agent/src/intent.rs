@@ -1,0 +1,196 @@
+//! The embedded intent engine: what the caller wants, and which number they said.
+//!
+//! Works on recognizer output, which writes numbers as digits ("1004", "1,004", "10 04") or
+//! words ("one zero zero four", "ten oh four", "one thousand and four").
+
+/// What the caller asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intent {
+    /// Order status.
+    Order,
+    /// Opening hours.
+    Hours,
+    /// A person.
+    Human,
+    /// Ending the call.
+    Goodbye,
+    /// Yes.
+    Yes,
+    /// No.
+    No,
+    /// Nothing recognised.
+    Unknown,
+}
+
+/// Lowercases and keeps letters, digits and spaces (commas between digits are dropped).
+pub fn normalize(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let between_digits = |i: usize| {
+            i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit())
+        };
+        if c.is_alphanumeric() || c == '\'' {
+            out.extend(c.to_lowercase());
+        } else if (c == ',' || c == '.' || c == '-') && between_digits(i) {
+            continue;
+        } else {
+            out.push(' ');
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn has_any(words: &[&str], text: &str, keys: &[&str]) -> bool {
+    keys.iter().any(|k| if k.contains(' ') { text.contains(k) } else { words.contains(k) })
+}
+
+/// Classifies an utterance.
+pub fn classify(text: &str) -> Intent {
+    let t = normalize(text);
+    let w: Vec<&str> = t.split(' ').collect();
+    if has_any(&w, &t, &["goodbye", "bye", "that's all", "that is all", "nothing else", "hang up", "no thanks", "no thank you"]) {
+        return Intent::Goodbye;
+    }
+    if has_any(&w, &t, &["person", "human", "agent", "representative", "operator", "someone", "somebody", "staff", "manager", "speak to", "talk to"]) {
+        return Intent::Human;
+    }
+    if has_any(&w, &t, &["hours", "open", "opening", "close", "closing", "closed"]) {
+        return Intent::Hours;
+    }
+    if has_any(&w, &t, &["order", "orders", "package", "delivery", "shipment", "shipping", "track", "tracking", "parcel"]) || extract_number(&t).is_some() {
+        return Intent::Order;
+    }
+    if has_any(&w, &t, &["yes", "yeah", "yep", "sure", "please", "correct", "right"]) {
+        return Intent::Yes;
+    }
+    if has_any(&w, &t, &["no", "nope", "nah"]) {
+        return Intent::No;
+    }
+    Intent::Unknown
+}
+
+fn digit_word(w: &str) -> Option<u32> {
+    Some(match w {
+        "zero" | "oh" | "o" | "nought" => 0,
+        "one" => 1,
+        "two" | "to" | "too" => 2,
+        "three" => 3,
+        "four" | "for" => 4,
+        "five" => 5,
+        "six" => 6,
+        "seven" => 7,
+        "eight" => 8,
+        "nine" => 9,
+        _ => return None,
+    })
+}
+
+fn teen_or_ten(w: &str) -> Option<u32> {
+    Some(match w {
+        "ten" => 10,
+        "eleven" => 11,
+        "twelve" => 12,
+        "thirteen" => 13,
+        "fourteen" => 14,
+        "fifteen" => 15,
+        "sixteen" => 16,
+        "seventeen" => 17,
+        "eighteen" => 18,
+        "nineteen" => 19,
+        "twenty" => 20,
+        _ => return None,
+    })
+}
+
+/// The number the caller said or typed (three to eight digits), if any.
+///
+/// Adjacent digit groups and spoken digits join ("10 04", "one zero zero four", "ten oh four");
+/// "one thousand and four" is read as 1004. "to" and "for" count as digits only next to other
+/// digits.
+pub fn extract_number(text: &str) -> Option<u32> {
+    let t = normalize(text);
+    let words: Vec<&str> = t.split(' ').collect();
+    let mut best: Option<String> = None;
+    let mut run = String::new();
+    let mut i = 0;
+    let flush = |run: &mut String, best: &mut Option<String>| {
+        if (3..=8).contains(&run.len()) && best.as_ref().is_none_or(|b| run.len() > b.len()) {
+            *best = Some(run.clone());
+        }
+        run.clear();
+    };
+    while i < words.len() {
+        let w = words[i];
+        let next_is_digit = words.get(i + 1).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || digit_word(n).is_some() || teen_or_ten(n).is_some());
+        if w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty() {
+            run.push_str(w);
+        } else if let (Some(thousands), Some(&"thousand")) = (digit_word(w), words.get(i + 1)) {
+            // "one thousand [and] four" / "one thousand ten"
+            let mut j = i + 2;
+            if words.get(j) == Some(&"and") {
+                j += 1;
+            }
+            let rest = words.get(j).and_then(|x| digit_word(x).or_else(|| teen_or_ten(x))).unwrap_or(0);
+            run.push_str(&format!("{}", thousands * 1000 + rest));
+            i = if rest > 0 { j + 1 } else { i + 2 };
+            continue;
+        } else if let Some(d) = digit_word(w) {
+            let weak = matches!(w, "to" | "too" | "for" | "o");
+            if weak && run.is_empty() && !next_is_digit {
+                flush(&mut run, &mut best);
+            } else {
+                run.push_str(&d.to_string());
+            }
+        } else if let Some(n) = teen_or_ten(w) {
+            run.push_str(&n.to_string());
+        } else if w == "double" {
+            if let Some(d) = words.get(i + 1).and_then(|x| digit_word(x)) {
+                run.push_str(&format!("{d}{d}"));
+                i += 2;
+                continue;
+            }
+        } else {
+            flush(&mut run, &mut best);
+        }
+        i += 1;
+    }
+    flush(&mut run, &mut best);
+    best.and_then(|b| b.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_the_ways_recognizers_write_them() {
+        for (text, n) in [
+            ("My order number is 1004.", 1004),
+            ("my order number is 1,004", 1004),
+            ("It's order 10 04", 1004),
+            ("one zero zero four", 1004),
+            ("ten oh seven please", 1007),
+            ("one thousand and four", 1004),
+            ("one thousand ten", 1010),
+            ("order number one oh oh double two", 10022),
+        ] {
+            assert_eq!(extract_number(text), Some(n), "{text}");
+        }
+        assert_eq!(extract_number("I want to talk to someone for a minute"), None);
+        assert_eq!(extract_number("order 42"), None, "too short to be an order number");
+    }
+
+    #[test]
+    fn intents() {
+        assert_eq!(classify("What are your opening hours?"), Intent::Hours);
+        assert_eq!(classify("what are your own printing hours"), Intent::Hours);
+        assert_eq!(classify("I would like to speak to a person."), Intent::Human);
+        assert_eq!(classify("Where is my order?"), Intent::Order);
+        assert_eq!(classify("1004"), Intent::Order);
+        assert_eq!(classify("Goodbye."), Intent::Goodbye);
+        assert_eq!(classify("No, that's all, thanks."), Intent::Goodbye);
+        assert_eq!(classify("yes please"), Intent::Yes);
+        assert_eq!(classify("The weather is nice."), Intent::Unknown);
+    }
+}

@@ -1,0 +1,87 @@
+//! Agent definitions (YAML) and the demo agent.
+
+use serde::Deserialize;
+
+/// An order in the demo store data.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Order {
+    /// Order number.
+    pub number: u32,
+    /// Customer name.
+    pub customer: String,
+    /// Customer phone (E.164).
+    pub phone: String,
+    /// Status word.
+    pub status: String,
+    /// Items ordered.
+    pub items: Vec<String>,
+    /// When it was placed.
+    pub placed: String,
+    /// A sentence completing "It was/is ...".
+    pub detail: String,
+}
+
+/// An agent as a tenant defines it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct AgentSpec {
+    /// Agent name (the SIP user it answers).
+    pub name: String,
+    /// Business name.
+    pub business: String,
+    /// First thing said.
+    pub greeting: String,
+    /// Opening hours, as said.
+    pub hours: String,
+    /// SIP URI for transfers; empty means take a message.
+    #[serde(default)]
+    pub transfer_to: String,
+    /// Not-understood turns before the agent gives up on a question.
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    /// Orders the agent can look up.
+    #[serde(default)]
+    pub orders: Vec<Order>,
+}
+
+fn default_retries() -> u32 {
+    3
+}
+
+/// Why an agent definition was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// Not valid YAML for an agent.
+    #[error("invalid agent definition: {0}")]
+    Yaml(#[from] serde_yaml_ng::Error),
+    /// A field is empty or inconsistent.
+    #[error("invalid agent definition: {0}")]
+    Invalid(&'static str),
+}
+
+impl AgentSpec {
+    /// Parses and checks a YAML definition.
+    pub fn from_yaml(text: &str) -> Result<AgentSpec, SpecError> {
+        let spec: AgentSpec = serde_yaml_ng::from_str(text)?;
+        if spec.name.trim().is_empty() {
+            return Err(SpecError::Invalid("name is empty"));
+        }
+        if spec.greeting.trim().is_empty() {
+            return Err(SpecError::Invalid("greeting is empty"));
+        }
+        if spec.max_retries == 0 {
+            return Err(SpecError::Invalid("max_retries must be at least 1"));
+        }
+        Ok(spec)
+    }
+
+    /// The demo store agent shipped with Parley.
+    pub fn demo() -> AgentSpec {
+        AgentSpec::from_yaml(include_str!("../agents/demo.yaml")).expect("demo agent is valid")
+    }
+
+    /// Looks up an order by number.
+    pub fn order(&self, number: u32) -> Option<&Order> {
+        self.orders.iter().find(|o| o.number == number)
+    }
+}
