@@ -1,1 +1,13 @@
-//! placeholder
+//! # parley-connect
+//!
+//! Outputs of a call: the in-memory [`transcript::Transcript`] (no Serialize, no content Debug,
+//! zeroized on drop), the post-call [`document`], and [`webhook`] delivery signed with
+//! HMAC-SHA256 in a `Parley-Signature: t=<unix>,v1=<hex>` header.
+//!
+//! Test with `cargo test -p parley-connect`.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod document;
+pub mod transcript;
+pub mod webhook;

@@ -1,0 +1,66 @@
+//! The post-call document (shared/DESIGN.md, Interfaces): one JSON object per call.
+
+use serde_json::{json, Value};
+
+use crate::transcript::Transcript;
+
+/// Facts about a call that go in its document (no transcript text here).
+#[derive(Clone, Debug)]
+pub struct CallFacts {
+    /// Parley's call id.
+    pub call_id: String,
+    /// Tenant id.
+    pub tenant: String,
+    /// Agent name.
+    pub agent: String,
+    /// Caller number or SIP user.
+    pub caller: String,
+    /// Number or user dialled.
+    pub callee: String,
+    /// Start, unix milliseconds.
+    pub started_ms: i64,
+    /// End, unix milliseconds.
+    pub ended_ms: i64,
+    /// Outcome name.
+    pub outcome: String,
+    /// Summary for the business.
+    pub summary: String,
+    /// Tools used: name, argument, result.
+    pub tool_calls: Vec<(String, String, String)>,
+}
+
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Renders the document. This is the one place transcript text leaves the call's memory.
+pub fn render(facts: &CallFacts, transcript: &Transcript) -> Vec<u8> {
+    let turns: Vec<Value> = transcript
+        .turns
+        .iter()
+        .map(|t| json!({"speaker": t.speaker.as_str(), "text": t.text, "start_ms": t.start_ms, "end_ms": t.end_ms}))
+        .collect();
+    let tools: Vec<Value> = facts
+        .tool_calls
+        .iter()
+        .map(|(n, a, r)| json!({"name": n, "argument": a, "result": r}))
+        .collect();
+    let doc = json!({
+        "call_id": facts.call_id,
+        "tenant": facts.tenant,
+        "agent": facts.agent,
+        "caller": facts.caller,
+        "callee": facts.callee,
+        "started_at": rfc3339(facts.started_ms),
+        "ended_at": rfc3339(facts.ended_ms),
+        "duration_seconds": (facts.ended_ms - facts.started_ms).max(0) as f64 / 1000.0,
+        "outcome": facts.outcome,
+        "transcript": turns,
+        "summary": facts.summary,
+        "tool_calls": tools,
+    });
+    serde_json::to_vec(&doc).unwrap_or_default()
+}
