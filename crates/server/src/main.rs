@@ -1,1 +1,260 @@
-fn main(){}
+//! `parley`: the Parley server and its command-line tools.
+//!
+//! - `parley serve`: SIP on 127.0.0.1:5060 (UDP and TCP), HTTP on 127.0.0.1:8080, data in
+//!   ./parley-data, a demo tenant with the demo store agent at `sip:demo@<sip address>`.
+//! - `parley chat AGENT`: the agent as text in the terminal.
+
+mod call;
+mod config;
+mod http;
+mod metrics;
+mod sip_driver;
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use parley_agent::conversation::{Action, Conversation, Input};
+use parley_agent::spec::AgentSpec;
+use parley_connect::webhook::WebhookSender;
+use parley_speech::espeak::EspeakSynthesizer;
+use parley_speech::whisper::{WhisperPaths, WhisperRecognizer};
+use parley_speech::{Recognizer, Synthesizer};
+use parley_store::Store;
+
+use crate::config::ServeConfig;
+
+#[derive(Parser)]
+#[command(name = "parley", version, about = "Privacy-first AI voice agents")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (SIP, media, agents, HTTP).
+    Serve(ServeArgs),
+    /// Talk to an agent as text in the terminal.
+    Chat {
+        /// Agent name (`demo`) or a YAML file.
+        agent: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// SIP listen address (UDP and TCP).
+    #[arg(long, env = "PARLEY_SIP_LISTEN")]
+    sip_listen: Option<std::net::SocketAddr>,
+    /// HTTP listen address.
+    #[arg(long, env = "PARLEY_HTTP_LISTEN")]
+    http_listen: Option<std::net::SocketAddr>,
+    /// Data directory.
+    #[arg(long, env = "PARLEY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML settings file.
+    #[arg(long, env = "PARLEY_CONFIG")]
+    config: Option<PathBuf>,
+    /// URL that receives the demo agent's signed post-call documents.
+    #[arg(long, env = "PARLEY_DEMO_WEBHOOK")]
+    demo_webhook: Option<String>,
+    /// Most concurrent calls.
+    #[arg(long, env = "PARLEY_MAX_CALLS")]
+    max_calls: Option<usize>,
+    /// Speech engines directory (from scripts/setup.sh).
+    #[arg(long, env = "PARLEY_SPEECH_DIR")]
+    speech_dir: Option<PathBuf>,
+}
+
+/// What every task shares.
+pub struct Shared {
+    /// Agents by the SIP user they answer.
+    pub agents: HashMap<String, AgentSpec>,
+    /// The tenant of those agents.
+    pub tenant: String,
+    /// Speech to text.
+    pub recognizer: Arc<dyn Recognizer>,
+    /// Text to speech.
+    pub synthesizer: Arc<dyn Synthesizer>,
+    /// Call records.
+    pub store: Store,
+    /// Counters.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Demo webhook, if configured.
+    pub webhook: Option<WebhookSender>,
+    /// Key for hashing phone numbers.
+    pub hash_key: Vec<u8>,
+    /// Capacity.
+    pub max_calls: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PARLEY_LOG").unwrap_or_else(|_| "info".into()))
+                .with_writer(std::io::stderr)
+                .init();
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(serve(args))
+        }
+        Command::Chat { agent } => chat(&agent),
+    }
+}
+
+fn load_agent(name: &str) -> anyhow::Result<AgentSpec> {
+    if name == "demo" {
+        return Ok(AgentSpec::demo());
+    }
+    let text = std::fs::read_to_string(name).with_context(|| format!("no agent named {name:?} (give `demo` or a YAML file)"))?;
+    Ok(AgentSpec::from_yaml(&text)?)
+}
+
+/// A random secret kept in a file of the data dir (created 0600 on first start).
+fn secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()));
+    }
+    let secret: [u8; 32] = rand::random();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    writeln!(f, "{}", hex::encode(secret))?;
+    Ok(secret.to_vec())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut cfg = match &args.config {
+        Some(p) => ServeConfig::from_file(p)?,
+        None => ServeConfig::default(),
+    };
+    if let Some(v) = args.sip_listen { cfg.sip_listen = v; }
+    if let Some(v) = args.http_listen { cfg.http_listen = v; }
+    if let Some(v) = args.data_dir { cfg.data_dir = v; }
+    if let Some(v) = args.demo_webhook { cfg.demo_webhook = Some(v); }
+    if let Some(v) = args.max_calls { cfg.max_calls = v; }
+    if let Some(v) = args.speech_dir { cfg.speech_dir = v; }
+
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    let webhook_secret = secret_file(&cfg.data_dir.join("webhook-secret"))?;
+    let hash_key = secret_file(&cfg.data_dir.join("number-hash-key"))?;
+    let store = Store::open(&cfg.data_dir).await?;
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    store.ensure_tenant("demo", "Demo tenant", now_ms).await?;
+
+    let paths = WhisperPaths::under(&cfg.speech_dir);
+    if !paths.installed() {
+        bail!("speech engines not found in {} (run scripts/setup.sh)", cfg.speech_dir.display());
+    }
+    let recognizer = WhisperRecognizer::start(paths, cfg.asr_threads).await.context("starting the recognizer")?;
+    let demo = AgentSpec::demo();
+    let mut agents = HashMap::new();
+    agents.insert(demo.name.clone(), demo);
+    let metrics = Arc::new(metrics::Metrics::default());
+    let shared = Arc::new(Shared {
+        agents,
+        tenant: "demo".into(),
+        recognizer: Arc::new(recognizer),
+        synthesizer: Arc::new(EspeakSynthesizer::default()),
+        store,
+        metrics: metrics.clone(),
+        webhook: cfg.demo_webhook.clone().map(|u| WebhookSender::new(u, webhook_secret.clone())),
+        hash_key,
+        max_calls: cfg.max_calls,
+    });
+
+    let sip_ready = Arc::new(AtomicBool::new(false));
+    let http_listener = tokio::net::TcpListener::bind(cfg.http_listen).await.with_context(|| format!("binding HTTP {}", cfg.http_listen))?;
+    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics });
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(http_listener, router).await {
+            tracing::error!(error = %e, "http server stopped");
+        }
+    });
+    let (transports, inbound) = parley_sip::transport::Transports::bind(cfg.sip_listen).await.with_context(|| format!("binding SIP {}", cfg.sip_listen))?;
+    let sip_addr = transports.udp_addr;
+    sip_ready.store(true, Ordering::Release);
+
+    println!("Parley is running.");
+    println!("  SIP  udp+tcp {sip_addr}    HTTP http://{}", cfg.http_listen);
+    println!("  data {}", cfg.data_dir.display());
+    println!("  Call the demo store agent from a softphone: sip:demo@{sip_addr}");
+    println!("    e.g. baresip, then: /dial sip:demo@{sip_addr}");
+    match &cfg.demo_webhook {
+        Some(url) => println!("  Post-call documents go to {url}, signed with secret {}", hex::encode(&webhook_secret)),
+        None => println!("  No --demo-webhook: post-call documents are not sent (webhook secret {})", hex::encode(&webhook_secret)),
+    }
+    let _ = std::io::stdout().flush();
+
+    let sip_task = tokio::spawn(sip_driver::run(transports, inbound, shared));
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sigterm() => {}
+        _ = sip_task => {}
+    }
+    tracing::info!("shutting down");
+    Ok(())
+}
+
+async fn sigterm() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
+}
+
+fn chat(agent: &str) -> anyhow::Result<()> {
+    let spec = load_agent(agent)?;
+    let mut convo = Conversation::new(spec);
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    let show = |actions: Vec<Action>, out: &mut std::io::Stdout| -> anyhow::Result<bool> {
+        let mut end = false;
+        for a in actions {
+            match a {
+                Action::Say(t) => writeln!(out, "agent> {t}")?,
+                Action::Transfer(to) => {
+                    writeln!(out, "[transfer to {to}]")?;
+                    end = true;
+                }
+                Action::Hangup => {
+                    writeln!(out, "[agent hung up]")?;
+                    end = true;
+                }
+            }
+        }
+        Ok(end)
+    };
+    writeln!(out, "Talking to agent {:?}. Type what you would say; keys as `#1004` (keypad). Ctrl-D ends.", convo.spec().name)?;
+    show(convo.start(), &mut out)?;
+    for line in stdin.lock().lines() {
+        let line = line?;
+        let actions = if let Some(keys) = line.trim().strip_prefix('#') {
+            let mut acts = Vec::new();
+            for k in keys.chars().chain(std::iter::once('#')) {
+                acts.extend(convo.handle(Input::Key(k)));
+            }
+            acts
+        } else {
+            convo.handle(Input::Said(line))
+        };
+        if show(actions, &mut out)? {
+            break;
+        }
+        out.flush()?;
+    }
+    Ok(())
+}

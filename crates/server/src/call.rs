@@ -1,0 +1,395 @@
+//! One call's task: RTP in and out on a 20 ms clock, VAD and end-of-turn, recognition, the agent,
+//! synthesis and playout, then the post-call document and the call record.
+//!
+//! The transcript lives only here. It leaves this task once, rendered into the post-call
+//! document for the tenant's webhook, and is zeroized when the task ends.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parley_agent::conversation::{Action, Conversation, Input};
+use parley_agent::spec::AgentSpec;
+use parley_connect::document::{render, CallFacts};
+use parley_connect::transcript::{Speaker, Transcript};
+use parley_media::dtmf::DtmfReceiver;
+use parley_media::g711::G711;
+use parley_media::jitter::{Frame, JitterBuffer};
+use parley_media::pacer::{Pacer, FRAME_SAMPLES};
+use parley_media::rtp::{is_rtcp, RtpPacket};
+use parley_sip::endpoint::{CallId, EndReason};
+use parley_sip::sdp::Negotiated;
+use parley_speech::vad::{Endpointer, EndpointerConfig, VadEvent};
+use parley_store::privacy::{hash_number, mask_number};
+use parley_store::CallRecord;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::sip_driver::{end_reason_name, SipCommand};
+use crate::Shared;
+
+/// Events from the SIP layer for this call.
+#[derive(Debug)]
+pub enum CallEvent {
+    /// ACK received.
+    Established,
+    /// A key pressed (SIP INFO).
+    Key(char),
+    /// REFER progress (response or NOTIFY sipfrag code).
+    ReferStatus(u16),
+    /// The dialog is over.
+    Ended(EndReason),
+}
+
+/// Everything a call task starts with.
+pub struct CallSetup {
+    /// SIP handle.
+    pub call: CallId,
+    /// Bound RTP socket.
+    pub socket: UdpSocket,
+    /// The negotiated media.
+    pub negotiated: Negotiated,
+    /// The agent answering.
+    pub agent: AgentSpec,
+    /// Caller user/number.
+    pub caller: String,
+    /// Dialled user/number.
+    pub callee: String,
+    /// `udp` or `tcp`.
+    pub transport: String,
+}
+
+/// Timings of one turn, from the caller's end of speech.
+#[derive(Debug, Default, Clone, Copy)]
+struct TurnTiming {
+    speech_end: Option<Instant>,
+    eot_ms: u64,
+    asr_ms: u64,
+    agent_ms: u64,
+    agent_done: Option<Instant>,
+}
+
+struct Playout {
+    /// Samples ready to send.
+    samples: VecDeque<i16>,
+    /// The synthesis stream in progress.
+    stream: Option<mpsc::Receiver<Vec<i16>>>,
+    /// Texts waiting to be synthesized.
+    queue: VecDeque<String>,
+    /// What to do once everything queued has been played.
+    after: Option<Action>,
+}
+
+impl Playout {
+    fn busy(&self) -> bool {
+        !self.samples.is_empty() || self.stream.is_some() || !self.queue.is_empty()
+    }
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Runs the call to its end.
+pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: mpsc::Sender<SipCommand>, shared: Arc<Shared>) {
+    let CallSetup { call, socket, negotiated, agent, caller, callee, transport } = setup;
+    shared.metrics.calls_total.fetch_add(1, Ordering::Relaxed);
+    shared.metrics.calls_active.fetch_add(1, Ordering::Relaxed);
+    let started_ms = unix_ms();
+    let t0 = Instant::now();
+    tracing::info!(call = call.0, agent = %agent.name, transport = %transport, "call answered");
+
+    let codec = G711::from_encoding(&negotiated.encoding).unwrap_or(G711::Ulaw);
+    let mut remote = negotiated.remote;
+    let mut latched = false;
+    let ssrc: u32 = rand::random();
+    let mut seq: u16 = rand::random();
+    let ts_base: u32 = rand::random();
+    let mut pacer = Pacer::new(t0.into_std());
+    let mut jitter = JitterBuffer::new(Duration::from_millis(60));
+    let mut dtmf = DtmfReceiver::default();
+    let mut vad = Endpointer::new(EndpointerConfig::default());
+    let mut convo = Conversation::new(agent.clone());
+    let mut transcript = Transcript::new();
+    let mut playout = Playout { samples: VecDeque::new(), stream: None, queue: VecDeque::new(), after: None };
+    let (asr_tx, mut asr_rx) = mpsc::channel::<(Result<String, String>, TurnTiming, u64, u64)>(8);
+    let mut timing: Option<TurnTiming> = None;
+    let mut agent_speech_start: Option<u64> = None;
+    let mut pending_agent_text: Vec<(String, u64)> = Vec::new();
+    let mut end_reason = None;
+    let mut marker = true;
+    let mut buf = vec![0u8; 2048];
+    let mut out = Vec::with_capacity(200);
+    let mut payload = Vec::with_capacity(FRAME_SAMPLES);
+    let mut pcm = Vec::with_capacity(FRAME_SAMPLES);
+    let mut hangup_sent = false;
+
+    let greeting = convo.start();
+    apply(greeting, &mut playout, &mut pending_agent_text, t0);
+
+    while end_reason.is_none() {
+        let next_tick = Instant::from_std(pacer.next_deadline());
+        tokio::select! {
+            r = socket.recv_from(&mut buf) => {
+                let Ok((n, from)) = r else { continue };
+                let data = &buf[..n];
+                if is_rtcp(data) { continue; }
+                let Ok(pkt) = RtpPacket::parse(data) else { continue };
+                if !latched || from != remote {
+                    // Symmetric RTP: send to where the caller's media really comes from.
+                    remote = from;
+                    latched = true;
+                }
+                if Some(pkt.payload_type) == negotiated.telephone_event {
+                    if let Some(d) = dtmf.on_packet(pkt.timestamp, pkt.payload) {
+                        let actions = convo.handle(Input::Key(d.as_char()));
+                        apply(actions, &mut playout, &mut pending_agent_text, t0);
+                    }
+                } else if pkt.payload_type == negotiated.payload_type {
+                    pcm.clear();
+                    codec.decode(pkt.payload, &mut pcm);
+                    jitter.push(Instant::now().into_std(), pkt.sequence, pcm.clone());
+                }
+            }
+            _ = tokio::time::sleep_until(next_tick) => {
+                let now = Instant::now();
+                let Some(ts) = pacer.poll(now.into_std()) else { continue };
+                // Receive path: ordered frames into the endpointer.
+                while let Some(frame) = jitter.pop(now.into_std()) {
+                    let samples = match frame { Frame::Audio(p) | Frame::Concealed(p) => p };
+                    match vad.push_frame(now.into_std(), &samples) {
+                        Some(VadEvent::SpeechStarted) => {
+                            // Barge-in: stop talking when the caller starts, unless ending.
+                            if playout.busy() && playout.after.is_none() {
+                                playout.samples.clear();
+                                playout.stream = None;
+                                playout.queue.clear();
+                                flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0, true);
+                            }
+                        }
+                        Some(VadEvent::TurnEnded { audio, speech_end }) => {
+                            let speech_end = Instant::from_std(speech_end);
+                            let t = TurnTiming { speech_end: Some(speech_end), eot_ms: ms(now - speech_end), ..Default::default() };
+                            let start_ms = ms(speech_end - t0).saturating_sub(audio.len() as u64 / 8);
+                            let end_ms = ms(speech_end - t0);
+                            let asr = shared.recognizer.clone();
+                            let tx = asr_tx.clone();
+                            tokio::spawn(async move {
+                                let began = Instant::now();
+                                let text = asr.transcribe(&audio).await.map_err(|e| e.to_string());
+                                let mut t = t;
+                                t.asr_ms = ms(Instant::now() - began);
+                                let _ = tx.send((text, t, start_ms, end_ms)).await;
+                            });
+                        }
+                        None => {}
+                    }
+                }
+                // Send path: the next 20 ms of agent speech, or silence.
+                if playout.samples.len() < FRAME_SAMPLES {
+                    if let Some(text) = (playout.stream.is_none()).then(|| playout.queue.pop_front()).flatten() {
+                        match shared.synthesizer.synthesize(&text) {
+                            Ok(rx) => playout.stream = Some(rx),
+                            Err(e) => tracing::warn!(call = call.0, error = %e, "synthesis failed"),
+                        }
+                    }
+                    if let Some(rx) = playout.stream.as_mut() {
+                        loop {
+                            match rx.try_recv() {
+                                Ok(chunk) => playout.samples.extend(chunk),
+                                Err(mpsc::error::TryRecvError::Empty) => break,
+                                Err(mpsc::error::TryRecvError::Disconnected) => { playout.stream = None; break; }
+                            }
+                        }
+                    }
+                }
+                let speaking = !playout.samples.is_empty();
+                let frame: Vec<i16> = if speaking {
+                    let n = playout.samples.len().min(FRAME_SAMPLES);
+                    let mut f: Vec<i16> = playout.samples.drain(..n).collect();
+                    f.resize(FRAME_SAMPLES, 0);
+                    if agent_speech_start.is_none() {
+                        agent_speech_start = Some(ms(now - t0));
+                        if let Some(t) = timing.take() {
+                            log_turn(call, &t, now);
+                        }
+                    }
+                    f
+                } else {
+                    vec![0; FRAME_SAMPLES]
+                };
+                payload.clear();
+                codec.encode(&frame, &mut payload);
+                let pkt = RtpPacket { marker, payload_type: negotiated.payload_type, sequence: seq, timestamp: ts_base.wrapping_add(ts), ssrc, payload: &payload };
+                marker = false;
+                pkt.write(&mut out);
+                let _ = socket.send_to(&out, remote).await;
+                seq = seq.wrapping_add(1);
+                if !speaking && !playout.busy() {
+                    if agent_speech_start.is_some() {
+                        flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0, false);
+                        marker = true;
+                    }
+                    match playout.after.take() {
+                        Some(Action::Hangup) if !hangup_sent => {
+                            hangup_sent = true;
+                            let _ = sip.send(SipCommand::Hangup(call)).await;
+                        }
+                        Some(Action::Transfer(target)) => {
+                            tracing::info!(call = call.0, "transfer requested");
+                            let _ = sip.send(SipCommand::Refer(call, target)).await;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Some((result, mut t, start_ms, end_ms)) = asr_rx.recv() => {
+                let text = match result {
+                    Ok(text) => text,
+                    Err(e) => { tracing::warn!(call = call.0, error = %e, "recognition failed"); String::new() }
+                };
+                if text.trim().is_empty() || convo.done() {
+                    continue;
+                }
+                transcript.push(Speaker::Caller, text.trim(), start_ms, end_ms);
+                let began = Instant::now();
+                let actions = convo.handle(Input::Said(text));
+                t.agent_ms = ms(Instant::now() - began);
+                t.agent_done = Some(Instant::now());
+                shared.metrics.turns_total.fetch_add(1, Ordering::Relaxed);
+                if actions.iter().any(|a| matches!(a, Action::Say(_))) {
+                    timing = Some(t);
+                }
+                apply(actions, &mut playout, &mut pending_agent_text, t0);
+            }
+            ev = events.recv() => match ev {
+                Some(CallEvent::Established) => {}
+                Some(CallEvent::Key(k)) => {
+                    let actions = convo.handle(Input::Key(k));
+                    apply(actions, &mut playout, &mut pending_agent_text, t0);
+                }
+                Some(CallEvent::ReferStatus(code)) => {
+                    tracing::info!(call = call.0, code, "transfer progress");
+                    if code >= 200 && code != 202 && !hangup_sent {
+                        // Transfer done (or failed): the transferor leaves the call (RFC 5589).
+                        hangup_sent = true;
+                        let _ = sip.send(SipCommand::Hangup(call)).await;
+                    }
+                }
+                Some(CallEvent::Ended(reason)) => end_reason = Some(reason),
+                None => end_reason = Some(EndReason::Local),
+            },
+        }
+    }
+    flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0, true);
+    let ended_ms = unix_ms();
+    let reason = end_reason.unwrap_or(EndReason::Local);
+    shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
+    tracing::info!(call = call.0, reason = end_reason_name(reason), turns = convo.turns, outcome = convo.outcome.as_str(), "call ended");
+    finish(&shared, call, &agent, &caller, &callee, &transport, started_ms, ended_ms, reason, &convo, transcript).await;
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+fn log_turn(call: CallId, t: &TurnTiming, first_audio: Instant) {
+    let tts_ms = t.agent_done.map(|d| ms(first_audio - d)).unwrap_or(0);
+    let total_ms = t.speech_end.map(|s| ms(first_audio - s)).unwrap_or(0);
+    // Numbers only: this line is what bench/turn_latency.sh reads.
+    tracing::info!(call = call.0, eot_ms = t.eot_ms, asr_ms = t.asr_ms, agent_ms = t.agent_ms, tts_ms, total_ms, "turn latency");
+}
+
+fn apply(actions: Vec<Action>, playout: &mut Playout, pending: &mut Vec<(String, u64)>, _t0: Instant) {
+    for a in actions {
+        match a {
+            Action::Say(text) => {
+                pending.push((text.clone(), 0));
+                playout.queue.push_back(text);
+            }
+            other => playout.after = Some(other),
+        }
+    }
+}
+
+fn flush_agent_text(transcript: &mut Transcript, pending: &mut Vec<(String, u64)>, start: &mut Option<u64>, t0: Instant, _cut: bool) {
+    let Some(s) = start.take() else {
+        return;
+    };
+    let end = ms(Instant::now() - t0);
+    for (text, _) in pending.drain(..) {
+        transcript.push(Speaker::Agent, &text, s, end);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    shared: &Shared,
+    call: CallId,
+    agent: &AgentSpec,
+    caller: &str,
+    callee: &str,
+    transport: &str,
+    started_ms: i64,
+    ended_ms: i64,
+    reason: EndReason,
+    convo: &Conversation,
+    transcript: Transcript,
+) {
+    let call_id = format!("{:016x}{:04x}", started_ms, call.0 & 0xffff);
+    let facts = CallFacts {
+        call_id: call_id.clone(),
+        tenant: shared.tenant.clone(),
+        agent: agent.name.clone(),
+        caller: caller.to_string(),
+        callee: callee.to_string(),
+        started_ms,
+        ended_ms,
+        outcome: convo.outcome.as_str().to_string(),
+        summary: convo.summary(),
+        tool_calls: convo.tool_calls.iter().map(|t| (t.name.to_string(), t.argument.clone(), t.result.to_string())).collect(),
+    };
+    let mut webhook_status = "none";
+    if let Some(sender) = &shared.webhook {
+        let body = render(&facts, &transcript);
+        drop(transcript);
+        webhook_status = "failed";
+        for attempt in 0..3u32 {
+            match sender.send(body.clone(), unix_ms() / 1000).await {
+                Ok(()) => {
+                    webhook_status = "delivered";
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(call = call.0, attempt, error = %e, "webhook delivery failed");
+                    tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+                }
+            }
+        }
+        let counter = if webhook_status == "delivered" { &shared.metrics.webhooks_delivered } else { &shared.metrics.webhooks_failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    let record = CallRecord {
+        id: call_id,
+        tenant_id: shared.tenant.clone(),
+        agent: agent.name.clone(),
+        caller_masked: mask_number(caller),
+        caller_hash: hash_number(&shared.hash_key, caller),
+        callee: callee.to_string(),
+        transport: transport.to_string(),
+        started_ms,
+        answered_ms: Some(started_ms),
+        ended_ms,
+        outcome: convo.outcome.as_str().to_string(),
+        end_reason: end_reason_name(reason).to_string(),
+        routing: format!("agent:{}", agent.name),
+        turns: i64::from(convo.turns),
+        retries: i64::from(convo.total_retries),
+        webhook_status: webhook_status.to_string(),
+    };
+    if let Err(e) = shared.store.record_call(&record).await {
+        tracing::error!(call = call.0, error = %e, "storing call record failed");
+    }
+}

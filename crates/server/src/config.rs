@@ -1,0 +1,49 @@
+//! Server settings: defaults, then `--config FILE` (TOML), then flags and `PARLEY_*` variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Settings of `parley serve`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// SIP listen address (UDP and TCP).
+    pub sip_listen: SocketAddr,
+    /// HTTP listen address (API, health, metrics).
+    pub http_listen: SocketAddr,
+    /// Data directory (SQLite database, keys).
+    pub data_dir: PathBuf,
+    /// Where the demo agent's post-call documents go.
+    pub demo_webhook: Option<String>,
+    /// Most concurrent calls; more get 503.
+    pub max_calls: usize,
+    /// Where `scripts/setup.sh` installed the speech engines.
+    pub speech_dir: PathBuf,
+    /// Threads the recognizer may use.
+    pub asr_threads: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        ServeConfig {
+            sip_listen: "127.0.0.1:5060".parse().expect("literal"),
+            http_listen: "127.0.0.1:8080".parse().expect("literal"),
+            data_dir: PathBuf::from("parley-data"),
+            demo_webhook: None,
+            max_calls: 100,
+            speech_dir: home.join(".local/share/parley/speech"),
+            asr_threads: 2,
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Reads a TOML file over the defaults.
+    pub fn from_file(path: &std::path::Path) -> anyhow::Result<ServeConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+}

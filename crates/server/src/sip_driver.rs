@@ -1,0 +1,162 @@
+//! The SIP task: a thin loop around the sans-IO [`Endpoint`]. It routes new calls to agents,
+//! starts a call task per answered call, and carries commands and events between them.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parley_sip::endpoint::{CallId, Config, Endpoint, EndReason, Event, IncomingCall, Output};
+use parley_sip::sdp;
+use parley_sip::transport::{Inbound, Transports};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::call::{self, CallEvent, CallSetup};
+use crate::Shared;
+
+/// What a call task asks of the SIP layer.
+#[derive(Debug)]
+pub enum SipCommand {
+    /// Send BYE.
+    Hangup(CallId),
+    /// Send REFER to this URI.
+    Refer(CallId, String),
+}
+
+/// Runs the SIP endpoint until `stop` fires.
+pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, shared: Arc<Shared>) {
+    let mut ep = Endpoint::new(Config::new(transports.udp_addr), rand::random());
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(1024);
+    let mut calls: HashMap<CallId, mpsc::Sender<CallEvent>> = HashMap::new();
+    loop {
+        let wake = ep.poll_timeout().map(Instant::from_std).unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            item = inbound.recv() => {
+                let now = std::time::Instant::now();
+                match item {
+                    Some(Inbound::Datagram(peer, data)) => ep.handle_datagram(now, peer.transport, peer.addr, &data),
+                    Some(Inbound::Message(peer, msg)) => ep.handle_message(now, peer, msg),
+                    None => return,
+                }
+            }
+            Some(cmd) = cmd_rx.recv() => {
+                let now = std::time::Instant::now();
+                match cmd {
+                    SipCommand::Hangup(call) => ep.hangup(now, call),
+                    SipCommand::Refer(call, target) => ep.refer(now, call, &target),
+                }
+            }
+            _ = tokio::time::sleep_until(wake) => ep.handle_timeout(std::time::Instant::now()),
+        }
+        while let Some(out) = ep.poll_output() {
+            match out {
+                Output::Transmit(t) => transports.send(t).await,
+                Output::Event(Event::IncomingCall(inc)) => {
+                    let now = std::time::Instant::now();
+                    match route(&shared, &calls, &inc, transports.udp_addr.ip()) {
+                        Ok((setup, answer)) => {
+                            ep.ring(now, inc.call);
+                            ep.answer(now, inc.call, answer);
+                            let (ev_tx, ev_rx) = mpsc::channel(64);
+                            calls.insert(inc.call, ev_tx);
+                            tokio::spawn(call::run(setup, ev_rx, cmd_tx.clone(), shared.clone()));
+                        }
+                        Err(code) => {
+                            shared.metrics.calls_rejected.fetch_add(1, Ordering::Relaxed);
+                            tracing::info!(call = inc.call.0, code, "call rejected");
+                            ep.reject(now, inc.call, code);
+                        }
+                    }
+                }
+                Output::Event(Event::Established(call)) => send(&calls, call, CallEvent::Established).await,
+                Output::Event(Event::Info { call, content_type, body }) => {
+                    if let Some(key) = dtmf_relay_key(&content_type, &body) {
+                        send(&calls, call, CallEvent::Key(key)).await;
+                    }
+                }
+                Output::Event(Event::ReferStatus(call, code)) => send(&calls, call, CallEvent::ReferStatus(code)).await,
+                Output::Event(Event::Ended(call, reason)) => {
+                    if let Some(tx) = calls.remove(&call) {
+                        let _ = tx.send(CallEvent::Ended(reason)).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn send(calls: &HashMap<CallId, mpsc::Sender<CallEvent>>, call: CallId, ev: CallEvent) {
+    if let Some(tx) = calls.get(&call) {
+        let _ = tx.send(ev).await;
+    }
+}
+
+/// Chooses the agent and prepares media, or says which error code to answer.
+fn route(
+    shared: &Shared,
+    calls: &HashMap<CallId, mpsc::Sender<CallEvent>>,
+    inc: &IncomingCall,
+    local_ip: std::net::IpAddr,
+) -> Result<(CallSetup, Vec<u8>), u16> {
+    let user = inc.user.clone().unwrap_or_default();
+    let agent = shared.agents.get(&user).cloned().ok_or(404u16)?;
+    if calls.len() >= shared.max_calls {
+        return Err(503);
+    }
+    let offer = inc.offer.as_ref().ok_or(488u16)?;
+    let negotiated = sdp::parse(offer).and_then(|s| sdp::negotiate(&s)).map_err(|_| 488u16)?;
+    let socket = std::net::UdpSocket::bind((local_ip, 0)).map_err(|_| 503u16)?;
+    socket.set_nonblocking(true).map_err(|_| 503u16)?;
+    let local = socket.local_addr().map_err(|_| 503u16)?;
+    let socket = tokio::net::UdpSocket::from_std(socket).map_err(|_| 503u16)?;
+    let answer = sdp::answer(&negotiated, local, rand::random::<u32>().into());
+    let setup = CallSetup {
+        call: inc.call,
+        socket,
+        negotiated,
+        agent,
+        caller: inc.from_user.clone().unwrap_or_else(|| "anonymous".into()),
+        callee: user,
+        transport: format!("{:?}", inc.transport).to_ascii_lowercase(),
+    };
+    Ok((setup, answer))
+}
+
+/// `application/dtmf-relay` (`Signal=5`) or `application/dtmf` (`5`) INFO bodies.
+fn dtmf_relay_key(content_type: &[u8], body: &[u8]) -> Option<char> {
+    let ct = String::from_utf8_lossy(content_type).to_ascii_lowercase();
+    let body = String::from_utf8_lossy(body);
+    let raw = if ct.starts_with("application/dtmf-relay") {
+        body.lines().find_map(|l| l.trim().strip_prefix("Signal=").map(|s| s.trim().to_string()))?
+    } else if ct.starts_with("application/dtmf") {
+        body.trim().to_string()
+    } else {
+        return None;
+    };
+    let c = raw.chars().next()?;
+    parley_media::dtmf::Digit::from_char(c).map(|d| d.as_char())
+}
+
+/// How a call ended, for its record.
+pub fn end_reason_name(r: EndReason) -> &'static str {
+    match r {
+        EndReason::RemoteBye => "remote_bye",
+        EndReason::Cancelled => "cancelled",
+        EndReason::Local => "agent_hangup",
+        EndReason::NoAck => "no_ack",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sip_info_dtmf_bodies() {
+        assert_eq!(dtmf_relay_key(b"application/dtmf-relay", b"Signal=5\r\nDuration=160\r\n"), Some('5'));
+        assert_eq!(dtmf_relay_key(b"application/dtmf", b"#"), Some('#'));
+        assert_eq!(dtmf_relay_key(b"text/plain", b"5"), None);
+        assert_eq!(dtmf_relay_key(b"application/dtmf-relay", b"Signal=X"), None);
+    }
+}
