@@ -3,5 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test-peers
-command -v cargo-nextest >/dev/null 2>&1 && exec cargo nextest run --workspace --no-fail-fast
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+  exec cargo test --workspace --doc
+fi
 exec cargo test --workspace --no-fail-fast
