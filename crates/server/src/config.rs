@@ -17,6 +17,9 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// Where the demo agent's post-call documents go.
     pub demo_webhook: Option<String>,
+    /// SIP URI the demo agent transfers callers to when they ask for a person (REFER);
+    /// without one it takes a message.
+    pub demo_transfer_to: Option<String>,
     /// Most concurrent calls; more get 503.
     pub max_calls: usize,
     /// Where `scripts/setup.sh` installed the speech engines.
@@ -33,6 +36,7 @@ impl Default for ServeConfig {
             http_listen: "127.0.0.1:8080".parse().expect("literal"),
             data_dir: PathBuf::from("parley-data"),
             demo_webhook: None,
+            demo_transfer_to: None,
             max_calls: 100,
             speech_dir: home.join(".local/share/parley/speech"),
             asr_threads: 2,

@@ -63,6 +63,9 @@ struct ServeArgs {
     /// URL that receives the demo agent's signed post-call documents.
     #[arg(long, env = "PARLEY_DEMO_WEBHOOK")]
     demo_webhook: Option<String>,
+    /// SIP URI the demo agent transfers to when a caller asks for a person.
+    #[arg(long, env = "PARLEY_DEMO_TRANSFER_TO")]
+    demo_transfer_to: Option<String>,
     /// Most concurrent calls.
     #[arg(long, env = "PARLEY_MAX_CALLS")]
     max_calls: Option<usize>,
@@ -142,6 +145,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.data_dir { cfg.data_dir = v; }
     if let Some(v) = args.demo_webhook { cfg.demo_webhook = Some(v); }
     if let Some(v) = args.max_calls { cfg.max_calls = v; }
+    if let Some(v) = args.demo_transfer_to { cfg.demo_transfer_to = Some(v); }
     if let Some(v) = args.speech_dir { cfg.speech_dir = v; }
 
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
@@ -156,7 +160,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bail!("speech engines not found in {} (run scripts/setup.sh)", cfg.speech_dir.display());
     }
     let recognizer = WhisperRecognizer::start(paths, cfg.asr_threads).await.context("starting the recognizer")?;
-    let demo = AgentSpec::demo();
+    let mut demo = AgentSpec::demo();
+    if let Some(to) = &cfg.demo_transfer_to {
+        if parley_sip::header::SipUri::parse(to.as_bytes()).is_none() {
+            bail!("--demo-transfer-to must be a sip: or sips: URI, got {to:?}");
+        }
+        demo.transfer_to = to.clone();
+    }
     let mut agents = HashMap::new();
     agents.insert(demo.name.clone(), demo);
     let metrics = Arc::new(metrics::Metrics::default());

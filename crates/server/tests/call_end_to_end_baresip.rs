@@ -5,7 +5,6 @@
 //!
 //! Needs `scripts/setup.sh --test-peers` (baresip, sox, espeak-ng, the speech engines).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -13,9 +12,8 @@ use std::time::Duration;
 
 use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
 
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+mod common;
+use common::{free_port, Server};
 
 fn run(cmd: &mut Command) {
     let st = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e} (run scripts/setup.sh --test-peers)"));
@@ -59,7 +57,6 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let data_dir = dir.join("data");
 
     // The webhook receiver: a real HTTP server that keeps what it gets.
     let got: Arc<Mutex<Option<(HeaderMap, Bytes)>>> = Arc::default();
@@ -81,27 +78,8 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
     tokio::spawn(async move { axum::serve(hook, app).await.unwrap() });
 
     // parley serve on free loopback ports.
-    let (sip_port, http_port) = (free_port(), free_port());
-    let mut server = Command::new(env!("CARGO_BIN_EXE_parley"))
-        .args(["serve", "--sip-listen", &format!("127.0.0.1:{sip_port}"), "--http-listen", &format!("127.0.0.1:{http_port}")])
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .args(["--demo-webhook", &hook_url])
-        .env("PARLEY_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.join("parley.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let mut secret = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(s) = line.split("signed with secret ").nth(1) {
-            secret = s.trim().to_string();
-            break;
-        }
-    }
-    assert_eq!(secret.len(), 64, "parley serve printed its webhook secret");
+    let mut server = Server::start(dir, &["--demo-webhook", &hook_url]);
+    let (sip_port, http_port, data_dir, secret) = (server.sip_port, server.http_port, server.data_dir.clone(), server.secret.clone());
     let health = reqwest::get(format!("http://127.0.0.1:{http_port}/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
 
@@ -180,8 +158,7 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
     assert_eq!(doc["tool_calls"][0]["name"], "order_lookup");
 
     // Stop the server, then look at what it left.
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let _ = server.wait();
+    server.stop();
     let store = parley_store::Store::open(&data_dir).await.unwrap();
     let calls = store.calls("demo", 10).await.unwrap();
     assert_eq!(calls.len(), 1);
@@ -191,7 +168,7 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
     assert_eq!(calls[0].webhook_status, "delivered");
 
     // Privacy: no audio file, no transcript text and no full caller number in the data dir or log.
-    let mut scanned = vec![("parley.log".to_string(), std::fs::read(dir.join("parley.log")).unwrap())];
+    let mut scanned = vec![("parley.log".to_string(), std::fs::read(&server.log).unwrap())];
     for f in files_under(&data_dir) {
         assert!(!f.to_string_lossy().ends_with(".wav"), "no audio in data dir");
         scanned.push((f.display().to_string(), std::fs::read(&f).unwrap()));
