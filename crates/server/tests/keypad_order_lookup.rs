@@ -1,0 +1,129 @@
+//! The caller types order numbers on the keypad: as RFC 4733 telephone-events over RTP (1005),
+//! then as SIP INFO application/dtmf-relay (1003 then #). The post-call document shows the agent
+//! looked up both orders and answered with their details.
+
+mod common;
+use common::Server;
+use std::net::UdpSocket;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::{body::Bytes, routing::post, Router};
+
+fn sip(sock: &UdpSocket, server: &str, msg: String) {
+    sock.send_to(msg.as_bytes(), server).unwrap();
+}
+
+fn wait_final(sock: &UdpSocket, method: &str) -> String {
+    let mut buf = [0u8; 65535];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let Ok((n, _)) = sock.recv_from(&mut buf) else { continue };
+        let t = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let cseq_ok = t.lines().any(|l| l.starts_with("CSeq:") && l.trim_end().ends_with(method));
+        if t.starts_with("SIP/2.0 ") && cseq_ok && t[8..9].parse::<u8>().unwrap_or(1) >= 2 {
+            return t;
+        }
+    }
+    panic!("no final response to {method}");
+}
+
+/// One RFC 4733 event: three updates then the end packet three times, same timestamp.
+fn send_digit(rtp: &UdpSocket, dest: &str, seq: &mut u16, ts: u32, event: u8) {
+    for (i, dur) in [160u16, 320, 480, 640, 640, 640].into_iter().enumerate() {
+        let end = if i >= 3 { 0x80 } else { 0 };
+        let mut p = vec![0x80, if i == 0 { 0x80 | 101 } else { 101 }];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+        p.extend_from_slice(&[event, end | 10]);
+        p.extend_from_slice(&dur.to_be_bytes());
+        rtp.send_to(&p, dest).unwrap();
+        *seq = seq.wrapping_add(1);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_typed_on_the_keypad_are_looked_up() {
+    let got: Arc<Mutex<Option<Bytes>>> = Arc::default();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let done_tx = Arc::new(Mutex::new(Some(done_tx)));
+    let (g, d) = (got.clone(), done_tx.clone());
+    let app = Router::new().route(
+        "/hook",
+        post(move |b: Bytes| async move {
+            *g.lock().unwrap() = Some(b);
+            if let Some(tx) = d.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+            "ok"
+        }),
+    );
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(hook, app).await.unwrap() });
+
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(tmp.path(), &["--demo-webhook", &hook_url]);
+    let srv = format!("127.0.0.1:{}", server.sip_port);
+
+    tokio::task::spawn_blocking(move || {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let local = sock.local_addr().unwrap();
+        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 101\r\n\
+             a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n",
+            rtp.local_addr().unwrap().port()
+        );
+        let head = |method: &str, branch: &str, to_tag: &str, cseq: u32| {
+            format!(
+                "{method} sip:demo@{srv} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch}\r\nMax-Forwards: 70\r\n\
+                 From: <sip:+15550100005@127.0.0.1>;tag=k1\r\nTo: <sip:demo@{srv}>{to_tag}\r\nCall-ID: keypad-1\r\n\
+                 CSeq: {cseq} {method}\r\nContact: <sip:kp@{local}>\r\n"
+            )
+        };
+        sip(&sock, &srv, format!("{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", head("INVITE", "z9hG4bKk1", "", 1), sdp.len()));
+        let ok = wait_final(&sock, "INVITE");
+        let to = ok.lines().find(|l| l.starts_with("To:")).unwrap();
+        let tag = format!(";tag={}", to.split("tag=").nth(1).unwrap().trim());
+        let media = ok.lines().find_map(|l| l.strip_prefix("m=audio ")).unwrap().split(' ').next().unwrap().to_string();
+        let dest = format!("127.0.0.1:{media}");
+        sip(&sock, &srv, format!("{}Content-Length: 0\r\n\r\n", head("ACK", "z9hG4bKk2", &tag, 1)));
+
+        // RFC 4733: 1 0 0 5.
+        let mut seq = 100;
+        for (i, ev) in [1u8, 0, 0, 5].into_iter().enumerate() {
+            send_digit(&rtp, &dest, &mut seq, 8000 * (i as u32 + 1), ev);
+        }
+        // SIP INFO: 1 0 0 3 #.
+        for (i, key) in ["1", "0", "0", "3", "#"].into_iter().enumerate() {
+            let body = format!("Signal={key}\r\nDuration=160\r\n");
+            let cseq = 2 + i as u32;
+            sip(&sock, &srv, format!("{}Content-Type: application/dtmf-relay\r\nContent-Length: {}\r\n\r\n{body}", head("INFO", &format!("z9hG4bKi{i}"), &tag, cseq), body.len()));
+            assert!(wait_final(&sock, "INFO").starts_with("SIP/2.0 200"));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        sip(&sock, &srv, format!("{}Content-Length: 0\r\n\r\n", head("BYE", "z9hG4bKk9", &tag, 20)));
+        assert!(wait_final(&sock, "BYE").starts_with("SIP/2.0 200"));
+    })
+    .await
+    .unwrap();
+
+    tokio::time::timeout(Duration::from_secs(30), done_rx).await.expect("webhook arrives").unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&got.lock().unwrap().take().unwrap()).unwrap();
+    let lookups: Vec<(String, String)> = doc["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["argument"].as_str().unwrap().to_string(), t["result"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(lookups, vec![("1005".into(), "found".into()), ("1003".into(), "found".into())]);
+    let agent: String = doc["transcript"].as_array().unwrap().iter().filter(|t| t["speaker"] == "agent").map(|t| t["text"].as_str().unwrap()).collect();
+    assert!(agent.contains("for Evan Brooks, is cancelled"), "{agent}");
+    assert!(agent.contains("for Carla Diaz, is processing"), "{agent}");
+    assert_eq!(doc["caller"], "+15550100005");
+    drop(server);
+}
