@@ -3,12 +3,9 @@
 //! looked up both orders and answered with their details.
 
 mod common;
-use common::Server;
+use common::{Server, WebhookReceiver};
 use std::net::UdpSocket;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use axum::{body::Bytes, routing::post, Router};
 
 fn sip(sock: &UdpSocket, server: &str, msg: String) {
     sock.send_to(msg.as_bytes(), server).unwrap();
@@ -46,26 +43,9 @@ fn send_digit(rtp: &UdpSocket, dest: &str, seq: &mut u16, ts: u32, event: u8) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_typed_on_the_keypad_are_looked_up() {
-    let got: Arc<Mutex<Option<Bytes>>> = Arc::default();
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-    let done_tx = Arc::new(Mutex::new(Some(done_tx)));
-    let (g, d) = (got.clone(), done_tx.clone());
-    let app = Router::new().route(
-        "/hook",
-        post(move |b: Bytes| async move {
-            *g.lock().unwrap() = Some(b);
-            if let Some(tx) = d.lock().unwrap().take() {
-                let _ = tx.send(());
-            }
-            "ok"
-        }),
-    );
-    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(hook, app).await.unwrap() });
-
+    let hook = WebhookReceiver::start().await;
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), &["--demo-webhook", &hook_url]);
+    let server = Server::start(tmp.path(), &["--demo-webhook", &hook.url]);
     let srv = format!("127.0.0.1:{}", server.sip_port);
 
     tokio::task::spawn_blocking(move || {
@@ -112,8 +92,8 @@ async fn orders_typed_on_the_keypad_are_looked_up() {
     .await
     .unwrap();
 
-    tokio::time::timeout(Duration::from_secs(30), done_rx).await.expect("webhook arrives").unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&got.lock().unwrap().take().unwrap()).unwrap();
+    let (_, body) = hook.document().await;
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let lookups: Vec<(String, String)> = doc["tool_calls"]
         .as_array()
         .unwrap()

@@ -10,10 +10,7 @@ use std::time::Instant;
 fn cancel_ends_a_ringing_call_with_487() {
     let mut ep = endpoint();
     let mut now = Instant::now();
-    udp(&mut ep, now, &invite("z9hG4bKc1", "cancel-1"));
-    let (_, ev) = drain(&mut ep);
-    let Event::IncomingCall(inc) = &ev[0] else { panic!() };
-    let call = inc.call;
+    let call = incoming_call(&mut ep, now, "z9hG4bKc1", "cancel-1");
     ep.ring(now, call);
     drain(&mut ep);
 
@@ -67,10 +64,8 @@ fn options_unknown_dialog_and_unknown_method() {
 fn rejecting_a_call_answers_the_code_and_ends_it() {
     let mut ep = endpoint();
     let now = Instant::now();
-    udp(&mut ep, now, &invite("z9hG4bKr1", "rej-1"));
-    let (_, ev) = drain(&mut ep);
-    let Event::IncomingCall(inc) = &ev[0] else { panic!() };
-    ep.reject(now, inc.call, 404);
+    let call = incoming_call(&mut ep, now, "z9hG4bKr1", "rej-1");
+    ep.reject(now, call, 404);
     let (tx, ev) = drain(&mut ep);
     assert_eq!(codes(&tx), vec![404]);
     assert!(matches!(ev[..], [Event::Ended(_, EndReason::Local)]));

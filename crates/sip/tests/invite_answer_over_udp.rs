@@ -66,10 +66,8 @@ fn answered_call_retransmits_200_until_ack_then_caller_hangs_up() {
 fn unanswered_200_without_ack_ends_the_call_with_bye_after_64_t1() {
     let mut ep = endpoint();
     let mut now = Instant::now();
-    udp(&mut ep, now, &invite("z9hG4bKinv2", "call-2"));
-    let (_, ev) = drain(&mut ep);
-    let Event::IncomingCall(inc) = &ev[0] else { panic!() };
-    ep.answer(now, inc.call, b"v=0\r\n".to_vec());
+    let call = incoming_call(&mut ep, now, "z9hG4bKinv2", "call-2");
+    ep.answer(now, call, b"v=0\r\n".to_vec());
     drain(&mut ep);
     let start = now;
     let (tx, ev) = run_until(&mut ep, &mut now, start + 33_000 * MS);
@@ -81,15 +79,7 @@ fn unanswered_200_without_ack_ends_the_call_with_bye_after_64_t1() {
 fn agent_hangup_sends_bye_retransmitted_until_answered() {
     let mut ep = endpoint();
     let mut now = Instant::now();
-    udp(&mut ep, now, &invite("z9hG4bKinv3", "call-3"));
-    let (_, ev) = drain(&mut ep);
-    let Event::IncomingCall(inc) = &ev[0] else { panic!() };
-    let call = inc.call;
-    ep.answer(now, call, b"v=0\r\n".to_vec());
-    let (tx, _) = drain(&mut ep);
-    let tag = to_tag(&tx[0]);
-    udp(&mut ep, now, &request("ACK", "z9hG4bKack3", "call-3", Some(&tag), 1));
-    drain(&mut ep);
+    let (call, tag) = established_call(&mut ep, now, "z9hG4bKinv3", "call-3");
 
     ep.hangup(now, call);
     let (tx, _) = drain(&mut ep);

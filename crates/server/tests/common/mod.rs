@@ -60,3 +60,108 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// A real HTTP server that receives one post-call webhook.
+pub struct WebhookReceiver {
+    pub url: String,
+    done: tokio::sync::oneshot::Receiver<(axum::http::HeaderMap, axum::body::Bytes)>,
+}
+
+impl WebhookReceiver {
+    pub async fn start() -> WebhookReceiver {
+        use std::sync::{Arc, Mutex};
+        let (tx, done) = tokio::sync::oneshot::channel();
+        let tx = Arc::new(Mutex::new(Some(tx)));
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |h: axum::http::HeaderMap, b: axum::body::Bytes| async move {
+                if let Some(tx) = tx.lock().unwrap().take() {
+                    let _ = tx.send((h, b));
+                }
+                "ok"
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        WebhookReceiver { url, done }
+    }
+
+    /// The first document received (headers and body), within 30 s.
+    pub async fn document(self) -> (axum::http::HeaderMap, axum::body::Bytes) {
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.done).await.expect("webhook arrives").unwrap()
+    }
+}
+
+/// Writes a baresip config dir `dir/name` listening on `port`, playing `wav`, recording into
+/// `record_into` when given.
+pub fn baresip_dir(dir: &Path, name: &str, port: u16, wav: &Path, user: &str, record_into: Option<&Path>) -> PathBuf {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    let (sndfile, snd_path) = match record_into {
+        Some(p) => ("module sndfile.so\n".to_string(), format!("snd_path {}\n", p.display())),
+        None => (String::new(), String::new()),
+    };
+    std::fs::write(
+        d.join("config"),
+        format!(
+            "sip_listen 127.0.0.1:{port}\nnet_interface 127.0.0.1\naudio_source aufile,{}\naudio_player aufile,/dev/null\n\
+             audio_alert aufile,/dev/null\nmodule_path /usr/lib/baresip/modules\nmodule stdio.so\nmodule g711.so\n\
+             module aufile.so\n{sndfile}module account.so\nmodule menu.so\n{snd_path}",
+            wav.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("accounts"), format!("<sip:{user}@127.0.0.1:{port}>;auth_pass=none;regint=0\n")).unwrap();
+    d
+}
+
+/// Runs baresip from `config` dialling `target` for `secs` seconds; returns its output.
+pub async fn baresip_call(config: PathBuf, target: String, secs: u32, log: PathBuf) -> String {
+    let out = std::fs::File::create(&log).unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        Command::new("baresip")
+            .arg("-f")
+            .arg(&config)
+            .args(["-e", &format!("/dial {target}"), "-t", &secs.to_string()])
+            .stdout(out)
+            .stderr(Stdio::null())
+            .status()
+            .expect("baresip installed (scripts/setup.sh --test-peers)")
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+    std::fs::read_to_string(&log).unwrap()
+}
+
+/// Runs a command that must succeed (sox, espeak-ng).
+pub fn run(cmd: &mut Command) {
+    let st = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e} (run scripts/setup.sh --test-peers)"));
+    assert!(st.success(), "{cmd:?} failed");
+}
+
+/// Caller audio: `secs` of silence or a phrase spoken by espeak-ng, 8 kHz, joined in order.
+pub enum Part<'a> {
+    Silence(u32),
+    Say(&'a str),
+}
+
+pub fn caller_wav(dir: &Path, parts: &[Part<'_>]) -> PathBuf {
+    let mut files = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        let out = dir.join(format!("part{i}.wav"));
+        match p {
+            Part::Silence(s) => run(Command::new("sox").args(["-n", "-r", "8000", "-c", "1", "-b", "16"]).arg(&out).args(["trim", "0", &s.to_string()])),
+            Part::Say(text) => {
+                let raw = dir.join(format!("part{i}-raw.wav"));
+                run(Command::new("espeak-ng").args(["-v", "en-us", "-s", "140", "-w"]).arg(&raw).arg(text));
+                run(Command::new("sox").arg(&raw).args(["-r", "8000", "-c", "1", "-b", "16"]).arg(&out));
+            }
+        }
+        files.push(out);
+    }
+    let wav = dir.join("caller.wav");
+    run(Command::new("sox").args(&files).arg(&wav));
+    wav
+}

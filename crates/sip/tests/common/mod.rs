@@ -1,4 +1,5 @@
 //! Helpers for driving the sans-IO endpoint in simulated time.
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -91,3 +92,24 @@ pub fn udp(ep: &mut Endpoint, now: Instant, data: &[u8]) {
 }
 
 pub const MS: Duration = Duration::from_millis(1);
+
+/// Sends an INVITE and returns the call the endpoint reports.
+pub fn incoming_call(ep: &mut Endpoint, now: Instant, branch: &str, call_id: &str) -> parley_sip::endpoint::CallId {
+    udp(ep, now, &invite(branch, call_id));
+    let (_, ev) = drain(ep);
+    match &ev[..] {
+        [Event::IncomingCall(inc)] => inc.call,
+        other => panic!("expected one incoming call, got {other:?}"),
+    }
+}
+
+/// An answered and acknowledged call: its handle and our To tag.
+pub fn established_call(ep: &mut Endpoint, now: Instant, branch: &str, call_id: &str) -> (parley_sip::endpoint::CallId, String) {
+    let call = incoming_call(ep, now, branch, call_id);
+    ep.answer(now, call, b"v=0\r\n".to_vec());
+    let (tx, _) = drain(ep);
+    let tag = to_tag(&tx[0]);
+    udp(ep, now, &request("ACK", &format!("{branch}ack"), call_id, Some(&tag), 1));
+    drain(ep);
+    (call, tag)
+}
