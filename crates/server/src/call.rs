@@ -324,6 +324,34 @@ fn flush_agent_text(transcript: &mut Transcript, pending: &mut Vec<(String, u64)
     }
 }
 
+/// The record of a call to one of the tenant's agents that was refused (503, 488).
+pub fn rejected_record(shared: &Shared, call: CallId, agent: &str, caller: Option<&str>, code: u16) -> CallRecord {
+    let now = unix_ms();
+    let caller = caller.unwrap_or("anonymous");
+    CallRecord {
+        id: call_record_id(now, call),
+        tenant_id: shared.tenant.clone(),
+        agent: agent.to_string(),
+        caller_masked: mask_number(caller),
+        caller_hash: hash_number(&shared.hash_key, caller),
+        callee: agent.to_string(),
+        transport: String::new(),
+        started_ms: now,
+        answered_ms: None,
+        ended_ms: now,
+        outcome: "rejected".into(),
+        end_reason: format!("rejected_{code}"),
+        routing: format!("rejected:{code}"),
+        turns: 0,
+        retries: 0,
+        webhook_status: "none".into(),
+    }
+}
+
+fn call_record_id(started_ms: i64, call: CallId) -> String {
+    format!("{:016x}{:04x}", started_ms, call.0 & 0xffff)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn finish(
     shared: &Shared,
@@ -338,7 +366,7 @@ async fn finish(
     convo: &Conversation,
     transcript: Transcript,
 ) {
-    let call_id = format!("{:016x}{:04x}", started_ms, call.0 & 0xffff);
+    let call_id = call_record_id(started_ms, call);
     let facts = CallFacts {
         call_id: call_id.clone(),
         tenant: shared.tenant.clone(),

@@ -66,6 +66,16 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                             shared.metrics.calls_rejected.fetch_add(1, Ordering::Relaxed);
                             tracing::info!(call = inc.call.0, code, "call rejected");
                             ep.reject(now, inc.call, code);
+                            if let Some(agent) = inc.user.as_ref().and_then(|u| shared.agents.get(u)) {
+                                // The tenant's own call, refused: keep the routing decision.
+                                let record = call::rejected_record(&shared, inc.call, &agent.name, inc.from_user.as_deref(), code);
+                                let store = shared.store.clone();
+                                tokio::spawn(async move {
+                                    if let Err(e) = store.record_call(&record).await {
+                                        tracing::error!(error = %e, "storing call record failed");
+                                    }
+                                });
+                            }
                         }
                     }
                 }

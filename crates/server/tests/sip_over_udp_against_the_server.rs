@@ -139,4 +139,13 @@ fn signaling_and_media_as_a_peer_sees_them() {
     phone.send(&phone.request("BYE", "demo", "call-c", "z9hG4bKc3", &tag_of(&ok), 2, None));
     let (_, resp) = phone.final_response("BYE");
     assert!(resp.starts_with("SIP/2.0 200"), "{resp}");
+
+    // The call records: two answered calls and the refused one, with its routing decision.
+    let mut server = server;
+    server.stop();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let calls = rt.block_on(async { parley_store::Store::open(&server.data_dir).await.unwrap().calls("demo", 10).await.unwrap() });
+    let mut routing: Vec<&str> = calls.iter().map(|c| c.routing.as_str()).collect();
+    routing.sort();
+    assert_eq!(routing, vec!["agent:demo", "agent:demo", "rejected:503"]);
 }
