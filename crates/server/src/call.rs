@@ -117,7 +117,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let (asr_tx, mut asr_rx) = mpsc::channel::<(Result<String, String>, TurnTiming, u64, u64)>(8);
     let mut timing: Option<TurnTiming> = None;
     let mut agent_speech_start: Option<u64> = None;
-    let mut pending_agent_text: Vec<(String, u64)> = Vec::new();
+    let mut pending_agent_text: Vec<String> = Vec::new();
     let mut end_reason = None;
     let mut marker = true;
     let mut buf = vec![0u8; 2048];
@@ -127,7 +127,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let mut hangup_sent = false;
 
     let greeting = convo.start();
-    apply(greeting, &mut playout, &mut pending_agent_text, t0);
+    apply(greeting, &mut playout, &mut pending_agent_text);
 
     while end_reason.is_none() {
         let next_tick = Instant::from_std(pacer.next_deadline());
@@ -145,7 +145,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 if Some(pkt.payload_type) == negotiated.telephone_event {
                     if let Some(d) = dtmf.on_packet(pkt.timestamp, pkt.payload) {
                         let actions = convo.handle(Input::Key(d.as_char()));
-                        apply(actions, &mut playout, &mut pending_agent_text, t0);
+                        apply(actions, &mut playout, &mut pending_agent_text);
                     }
                 } else if pkt.payload_type == negotiated.payload_type {
                     pcm.clear();
@@ -160,15 +160,14 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 while let Some(frame) = jitter.pop(now.into_std()) {
                     let samples = match frame { Frame::Audio(p) | Frame::Concealed(p) => p };
                     match vad.push_frame(now.into_std(), &samples) {
-                        Some(VadEvent::SpeechStarted) => {
-                            // Barge-in: stop talking when the caller starts, unless ending.
-                            if playout.busy() && playout.after.is_none() {
-                                playout.samples.clear();
-                                playout.stream = None;
-                                playout.queue.clear();
-                                flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0, true);
-                            }
+                        // Barge-in: stop talking when the caller starts, unless ending.
+                        Some(VadEvent::SpeechStarted) if playout.busy() && playout.after.is_none() => {
+                            playout.samples.clear();
+                            playout.stream = None;
+                            playout.queue.clear();
+                            flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
                         }
+                        Some(VadEvent::SpeechStarted) => {}
                         Some(VadEvent::TurnEnded { audio, speech_end }) => {
                             let speech_end = Instant::from_std(speech_end);
                             let t = TurnTiming { speech_end: Some(speech_end), eot_ms: ms(now - speech_end), ..Default::default() };
@@ -229,7 +228,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 seq = seq.wrapping_add(1);
                 if !speaking && !playout.busy() {
                     if agent_speech_start.is_some() {
-                        flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0, false);
+                        flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
                         marker = true;
                     }
                     match playout.after.take() {
@@ -262,13 +261,13 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 if actions.iter().any(|a| matches!(a, Action::Say(_))) {
                     timing = Some(t);
                 }
-                apply(actions, &mut playout, &mut pending_agent_text, t0);
+                apply(actions, &mut playout, &mut pending_agent_text);
             }
             ev = events.recv() => match ev {
                 Some(CallEvent::Established) => {}
                 Some(CallEvent::Key(k)) => {
                     let actions = convo.handle(Input::Key(k));
-                    apply(actions, &mut playout, &mut pending_agent_text, t0);
+                    apply(actions, &mut playout, &mut pending_agent_text);
                 }
                 Some(CallEvent::ReferStatus(code)) => {
                     tracing::info!(call = call.0, code, "transfer progress");
@@ -283,7 +282,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
             },
         }
     }
-    flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0, true);
+    flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(EndReason::Local);
     shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
@@ -302,11 +301,12 @@ fn log_turn(call: CallId, t: &TurnTiming, first_audio: Instant) {
     tracing::info!(call = call.0, eot_ms = t.eot_ms, asr_ms = t.asr_ms, agent_ms = t.agent_ms, tts_ms, total_ms, "turn latency");
 }
 
-fn apply(actions: Vec<Action>, playout: &mut Playout, pending: &mut Vec<(String, u64)>, _t0: Instant) {
+/// Queues what the agent says; hangup and transfer wait until it has been played.
+fn apply(actions: Vec<Action>, playout: &mut Playout, pending: &mut Vec<String>) {
     for a in actions {
         match a {
             Action::Say(text) => {
-                pending.push((text.clone(), 0));
+                pending.push(text.clone());
                 playout.queue.push_back(text);
             }
             other => playout.after = Some(other),
@@ -314,12 +314,13 @@ fn apply(actions: Vec<Action>, playout: &mut Playout, pending: &mut Vec<(String,
     }
 }
 
-fn flush_agent_text(transcript: &mut Transcript, pending: &mut Vec<(String, u64)>, start: &mut Option<u64>, t0: Instant, _cut: bool) {
+/// Moves what the agent has started saying into the transcript, with its offsets.
+fn flush_agent_text(transcript: &mut Transcript, pending: &mut Vec<String>, start: &mut Option<u64>, t0: Instant) {
     let Some(s) = start.take() else {
         return;
     };
     let end = ms(Instant::now() - t0);
-    for (text, _) in pending.drain(..) {
+    for text in pending.drain(..) {
         transcript.push(Speaker::Agent, &text, s, end);
     }
 }

@@ -50,6 +50,7 @@ impl Phone {
         panic!("no final response to {method}; saw {seen:?}");
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn request(&self, method: &str, user: &str, call_id: &str, branch: &str, to_tag: &str, cseq: u32, sdp: Option<&str>) -> String {
         let body = sdp.unwrap_or("");
         let ct = if sdp.is_some() { "Content-Type: application/sdp\r\n" } else { "" };
