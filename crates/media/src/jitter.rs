@@ -71,10 +71,9 @@ impl JitterBuffer {
             self.last.clone_from(&pcm);
             return Some(Frame::Audio(pcm));
         }
-        let (&first_seq, (arrived, _)) = self.pending.iter().next()?;
+        let (arrived, _) = self.pending.values().next()?;
         let waited_out = now.duration_since(*arrived) >= self.max_wait;
         if waited_out || self.pending.len() > CAPACITY {
-            let _ = first_seq;
             self.next = Some(next + 1);
             self.lost += 1;
             for s in self.last.iter_mut() {

@@ -446,7 +446,7 @@ impl Endpoint {
         let mut resp = response::build(&c.invite, code, Some(&c.local_tag), Some(c.peer.addr), &identity);
         if (101..300).contains(&code) {
             let transport = if c.peer.transport == Transport::Tcp { ";transport=tcp" } else { "" };
-            resp.headers.push("Contact", format!("<sip:parley@{}{transport}>", fmt_addr(local)));
+            resp.headers.push("Contact", format!("<sip:parley@{}{transport}>", local));
             for rr in c.invite.headers.get_all("Record-Route") {
                 resp.headers.push("Record-Route", rr.to_vec());
             }
@@ -523,7 +523,7 @@ impl Endpoint {
             return;
         }
         let mut headers = vec![("Refer-To", format!("<{target}>"))];
-        headers.push(("Referred-By", format!("<sip:parley@{}>", fmt_addr(self.config.local))));
+        headers.push(("Referred-By", format!("<sip:parley@{}>", self.config.local)));
         self.send_in_dialog(now, call, Method::Refer, headers.into_iter().map(|(a, b)| (a, b.into_bytes())).collect(), ClientPurpose::Refer);
     }
 
@@ -533,7 +533,7 @@ impl Endpoint {
         let Some(c) = self.calls.get_mut(&call) else { return };
         c.local_cseq += 1;
         let mut headers = crate::message::Headers::default();
-        headers.push("Via", format!("SIP/2.0/{} {};branch={branch};rport", c.peer.transport.via_token(), fmt_addr(local)));
+        headers.push("Via", format!("SIP/2.0/{} {};branch={branch};rport", c.peer.transport.via_token(), local));
         headers.push("Max-Forwards", "70");
         for r in &c.route_set {
             headers.push("Route", r.clone());
@@ -542,7 +542,7 @@ impl Endpoint {
         headers.push("To", c.remote_party.clone());
         headers.push("Call-ID", c.call_id.clone());
         headers.push("CSeq", format!("{} {}", c.local_cseq, String::from_utf8_lossy(method.as_bytes())));
-        headers.push("Contact", format!("<sip:parley@{}>", fmt_addr(local)));
+        headers.push("Contact", format!("<sip:parley@{}>", local));
         for (name, value) in extra {
             headers.push(name, value);
         }
@@ -622,7 +622,7 @@ impl Endpoint {
                 self.server_txs.insert(key.clone(), ServerTx::new(method == Method::Invite, peer, Some(call)));
                 let tag = self.calls.get(&call).map(|c| c.local_tag.clone());
                 let mut resp = response::build(&msg, 200, tag.as_deref(), Some(peer.addr), &self.identity());
-                resp.headers.push("Contact", format!("<sip:parley@{}>", fmt_addr(self.config.local)));
+                resp.headers.push("Contact", format!("<sip:parley@{}>", self.config.local));
                 if let Some(sdp) = sdp.filter(|_| !msg.body.is_empty()) {
                     resp.headers.push("Content-Type", "application/sdp");
                     resp.body = sdp;
@@ -793,8 +793,4 @@ fn next_hop(c: &Call) -> SocketAddr {
         })
         // A hostname we cannot resolve here: answer where the INVITE came from (symmetric).
         .unwrap_or(c.peer.addr)
-}
-
-fn fmt_addr(a: SocketAddr) -> String {
-    a.to_string()
 }

@@ -70,13 +70,11 @@ fn stamp_via(value: &[u8], src: SocketAddr) -> Vec<u8> {
     let parts = crate::header::split_outside_quotes(value, b',');
     let first = parts[0];
     let mut out: Vec<u8> = Vec::with_capacity(value.len() + 40);
-    let mut had_rport = false;
     for (i, seg) in crate::header::split_outside_quotes(first, b';').into_iter().enumerate() {
         let t = crate::parse::trim(seg);
         if i > 0 {
             out.push(b';');
             if t.eq_ignore_ascii_case(b"rport") {
-                had_rport = true;
                 out.extend_from_slice(format!("rport={}", src.port()).as_bytes());
                 continue;
             }
@@ -87,7 +85,6 @@ fn stamp_via(value: &[u8], src: SocketAddr) -> Vec<u8> {
         }
         out.extend_from_slice(seg);
     }
-    let _ = had_rport;
     out.extend_from_slice(format!(";received={}", src.ip()).as_bytes());
     for rest in &parts[1..] {
         out.push(b',');
