@@ -285,9 +285,11 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(EndReason::Local);
-    shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
     tracing::info!(call = call.0, reason = end_reason_name(reason), turns = convo.turns, outcome = convo.outcome.as_str(), "call ended");
     finish(&shared, call, &agent, &caller, &callee, &transport, started_ms, ended_ms, reason, &convo, transcript).await;
+    // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
+    shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
+    shared.call_finished.notify_waiters();
 }
 
 fn ms(d: Duration) -> u64 {

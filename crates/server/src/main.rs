@@ -94,6 +94,8 @@ pub struct Shared {
     pub hash_key: Vec<u8>,
     /// Capacity.
     pub max_calls: usize,
+    /// Signalled each time a call task has finished its post-call work.
+    pub call_finished: tokio::sync::Notify,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -180,6 +182,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webhook: cfg.demo_webhook.clone().map(|u| WebhookSender::new(u, webhook_secret.clone())),
         hash_key,
         max_calls: cfg.max_calls,
+        call_finished: tokio::sync::Notify::new(),
     });
 
     let sip_ready = Arc::new(AtomicBool::new(false));
@@ -205,14 +208,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let _ = std::io::stdout().flush();
 
-    let sip_task = tokio::spawn(sip_driver::run(transports, inbound, shared));
+    let sip_task = tokio::spawn(sip_driver::run(transports, inbound, shared.clone()));
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = sigterm() => {}
         _ = sip_task => {}
     }
     tracing::info!("shutting down");
+    finish_calls(&shared, std::time::Duration::from_secs(15)).await;
     Ok(())
+}
+
+/// Waits until no call task is left (each delivers its document and stores its record), for at
+/// most `limit`. Draining live calls (503 to new ones, then waiting for hang-ups) is a later step.
+async fn finish_calls(shared: &Shared, limit: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let notified = shared.call_finished.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let active = shared.metrics.calls_active.load(Ordering::Acquire);
+        if active == 0 {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            tracing::warn!(active, "shutting down with calls still in progress");
+            return;
+        }
+    }
 }
 
 async fn sigterm() {
