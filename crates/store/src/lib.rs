@@ -1,21 +1,53 @@
 //! # parley-store
 //!
-//! Persistence for Parley. This first layer holds tenants and call metadata in SQLite (the
-//! default, `<data dir>/parley.db`), with migrations in `migrations/`. Every query is scoped by
-//! tenant. Phone numbers are stored masked and as a keyed hash ([`privacy`]), never in full;
-//! audio and transcripts are never stored.
+//! Persistence for Parley, on SQLite (the default, `<data dir>/parley.db`, WAL) or PostgreSQL
+//! (`postgres://...`), behind one query layer.
 //!
-//! Test with `cargo test -p parley-store`.
+//! Every query runs inside a [`Scope`]: [`Store::tenant`] gives a [`TenantScope`] whose methods
+//! only ever touch that tenant's rows, [`Store::platform`] a [`PlatformScope`] for operator work
+//! (creating tenants, looking up an API key before its tenant is known, retention across
+//! tenants). On PostgreSQL the scope is also set in the transaction (`parley.tenant_id`), and
+//! row-level security, enabled and forced on every tenant table, enforces it for the
+//! `parley_app` role the pool runs as, which owns no table. On SQLite the query layer is the
+//! only guard, so every tenant query binds the tenant id.
+//!
+//! Main parts: [`tenants`], [`api_keys`] (roles, keys shown once, stored hashed), [`calls`]
+//! (call metadata, filter and pages), [`crypto`] (envelope encryption, crypto-shredding),
+//! [`audit`] (hash-chained, ed25519-signed log) and [`privacy`] (masking, keyed hashes).
+//! Phone numbers are stored masked plus an HMAC; audio and transcripts are never stored here in
+//! clear.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), parley_store::StoreError> {
+//! use parley_store::{Store, Target};
+//! let store = Store::open(&Target::SqliteDir("parley-data".into())).await?;
+//! store.platform().create_tenant("acme", "Acme Inc", 0).await?;
+//! let calls = store.tenant("acme")?.list_calls(&Default::default()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Test with `cargo test -p parley-store`; the suite in `tests/` runs every behaviour on SQLite
+//! and on the PostgreSQL server at `PARLEY_TEST_POSTGRES` (default
+//! `postgres://root@127.0.0.1:5432/test`), each test in its own database.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod api_keys;
+pub mod audit;
+pub mod calls;
+pub mod crypto;
 pub mod privacy;
+pub mod tenants;
 
-use std::path::Path;
-use std::str::FromStr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::Row;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+
+pub use api_keys::{ApiKey, IssuedKey, Role};
+pub use calls::{CallFilter, CallPage, CallRecord};
+pub use tenants::Tenant;
 
 /// Storage errors.
 #[derive(Debug, thiserror::Error)]
@@ -27,169 +59,198 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL names no supported backend.
+    #[error("unsupported database URL (use sqlite://PATH or postgres://...)")]
+    UnsupportedUrl,
+    /// A tenant id is not 1 to 63 of `a-z 0-9 -`, starting with a letter or digit.
+    #[error("invalid tenant id {0:?}")]
+    InvalidTenantId(String),
+    /// An argument the operation cannot take.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The object does not exist (or belongs to another tenant).
+    #[error("not found")]
+    NotFound,
+    /// The object already exists.
+    #[error("already exists")]
+    Conflict,
+    /// Sealing or opening failed: wrong key, tampered data, or the key was shredded.
+    #[error("crypto: {0}")]
+    Crypto(&'static str),
+    /// A stored value does not have the shape the code expects.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
 }
 
-/// One call's metadata.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CallRecord {
-    /// Call id.
-    pub id: String,
-    /// Tenant.
-    pub tenant_id: String,
-    /// Agent name.
-    pub agent: String,
-    /// Masked caller number.
-    pub caller_masked: String,
-    /// Keyed hash of the caller number (for data-subject requests).
-    pub caller_hash: String,
-    /// User or number dialled.
-    pub callee: String,
-    /// `udp` or `tcp`.
-    pub transport: String,
-    /// Start (INVITE received), unix ms.
-    pub started_ms: i64,
-    /// Answer time, unix ms.
-    pub answered_ms: Option<i64>,
-    /// End, unix ms.
-    pub ended_ms: i64,
-    /// Outcome name.
-    pub outcome: String,
-    /// Why the call ended.
-    pub end_reason: String,
-    /// Routing decision (e.g. `agent:demo`, `rejected:404`).
-    pub routing: String,
-    /// Caller turns handled.
-    pub turns: i64,
-    /// Not-understood retries.
-    pub retries: i64,
-    /// `delivered`, `failed`, `none`.
-    pub webhook_status: String,
+/// Where the data lives.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// `parley.db` in this directory (created if needed).
+    SqliteDir(PathBuf),
+    /// A database URL: `sqlite://PATH` or `postgres://...` / `postgresql://...`.
+    Url(String),
+}
+
+/// The database engine behind a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
 }
 
 /// The store handle (cheap to clone).
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    /// Serialises audit appends from this process (other nodes are caught by the primary key).
+    audit_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Who a transaction works for.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    /// One tenant's rows.
+    Tenant(&'a str),
+    /// Operator work across tenants.
+    Platform,
 }
 
 impl Store {
-    /// Opens (creating if needed) `<dir>/parley.db` and runs migrations.
-    pub async fn open(dir: &Path) -> Result<Store, StoreError> {
-        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", dir.join("parley.db").display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
-    }
-
-    /// Creates a tenant if it does not exist.
-    pub async fn ensure_tenant(&self, id: &str, name: &str, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO tenants (id, name, created_ms) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING")
-            .bind(id)
-            .bind(name)
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Records a finished call.
-    pub async fn record_call(&self, r: &CallRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO calls (id, tenant_id, agent, caller_masked, caller_hash, callee, transport, started_ms, answered_ms, \
-             ended_ms, duration_ms, outcome, end_reason, routing, turns, retries, webhook_status) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&r.id)
-        .bind(&r.tenant_id)
-        .bind(&r.agent)
-        .bind(&r.caller_masked)
-        .bind(&r.caller_hash)
-        .bind(&r.callee)
-        .bind(&r.transport)
-        .bind(r.started_ms)
-        .bind(r.answered_ms)
-        .bind(r.ended_ms)
-        .bind(r.ended_ms - r.started_ms)
-        .bind(&r.outcome)
-        .bind(&r.end_reason)
-        .bind(&r.routing)
-        .bind(r.turns)
-        .bind(r.retries)
-        .bind(&r.webhook_status)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Updates the webhook status of a call of this tenant.
-    pub async fn set_webhook_status(&self, tenant_id: &str, call_id: &str, status: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE calls SET webhook_status = ? WHERE tenant_id = ? AND id = ?")
-            .bind(status)
-            .bind(tenant_id)
-            .bind(call_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// A tenant's calls, newest first.
-    pub async fn calls(&self, tenant_id: &str, limit: i64) -> Result<Vec<CallRecord>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM calls WHERE tenant_id = ? ORDER BY started_ms DESC LIMIT ?")
-            .bind(tenant_id)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| CallRecord {
-                id: r.get("id"),
-                tenant_id: r.get("tenant_id"),
-                agent: r.get("agent"),
-                caller_masked: r.get("caller_masked"),
-                caller_hash: r.get("caller_hash"),
-                callee: r.get("callee"),
-                transport: r.get("transport"),
-                started_ms: r.get("started_ms"),
-                answered_ms: r.get("answered_ms"),
-                ended_ms: r.get("ended_ms"),
-                outcome: r.get("outcome"),
-                end_reason: r.get("end_reason"),
-                routing: r.get("routing"),
-                turns: r.get("turns"),
-                retries: r.get("retries"),
-                webhook_status: r.get("webhook_status"),
+    /// Opens the database, creating it where that is possible, and runs the migrations.
+    pub async fn open(target: &Target) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let url = match target {
+            Target::SqliteDir(dir) => format!("sqlite://{}?mode=rwc", dir.join("parley.db").display()),
+            Target::Url(u) => u.clone(),
+        };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let opts: AnyConnectOptions = url.parse()?;
+        // Migrations run as the connecting (owner) role; the pool then drops to parley_app.
+        let mut owner = sqlx::AnyConnection::connect_with(&opts).await?;
+        match backend {
+            Backend::Sqlite => {
+                owner.execute("PRAGMA journal_mode = WAL").await?;
+                sqlx::migrate!("./migrations/sqlite").run(&mut owner).await?;
+            }
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&mut owner).await?,
+        }
+        owner.close().await?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    match backend {
+                        Backend::Sqlite => {
+                            conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000").await?;
+                        }
+                        Backend::Postgres => {
+                            conn.execute("SET ROLE parley_app").await?;
+                        }
+                    }
+                    Ok(())
+                })
             })
-            .collect())
+            .connect_with(opts)
+            .await?;
+        Ok(Store { pool, backend, audit_lock: Arc::new(tokio::sync::Mutex::new(())) })
+    }
+
+    /// The engine in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A handle for one tenant's data.
+    pub fn tenant(&self, tenant_id: &str) -> Result<TenantScope, StoreError> {
+        tenants::check_id(tenant_id)?;
+        Ok(TenantScope { store: self.clone(), tenant_id: tenant_id.to_string() })
+    }
+
+    /// A handle for operator work across tenants.
+    pub fn platform(&self) -> PlatformScope {
+        PlatformScope { store: self.clone() }
+    }
+
+    /// Begins a transaction that works for `scope` (on PostgreSQL, sets the RLS context). On
+    /// SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so a read-then-write
+    /// transaction waits its turn instead of failing with a stale snapshot.
+    pub async fn begin(&self, scope: Scope<'_>) -> Result<Transaction<'static, Any>, StoreError> {
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        if self.backend == Backend::Postgres {
+            match scope {
+                Scope::Tenant(t) => {
+                    sqlx::query("SELECT set_config('parley.tenant_id', $1, true)").bind(t).execute(&mut *tx).await?;
+                }
+                Scope::Platform => {
+                    sqlx::query("SELECT set_config('parley.platform', 'on', true)").execute(&mut *tx).await?;
+                }
+            }
+        }
+        Ok(tx)
+    }
+
+    /// The connection pool, for checks that must run raw SQL (tests, `parley admin`).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// One tenant's data. Every method binds the tenant id; on PostgreSQL RLS enforces it too.
+#[derive(Clone)]
+pub struct TenantScope {
+    store: Store,
+    tenant_id: String,
+}
 
-    #[tokio::test]
-    async fn calls_are_scoped_by_tenant() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        store.ensure_tenant("t1", "One", 0).await.unwrap();
-        store.ensure_tenant("t2", "Two", 0).await.unwrap();
-        store.ensure_tenant("t1", "One again", 0).await.unwrap();
-        let mut rec = CallRecord {
-            id: "c1".into(), tenant_id: "t1".into(), agent: "demo".into(), caller_masked: "+1555*****04".into(),
-            caller_hash: "ab".into(), callee: "demo".into(), transport: "udp".into(), started_ms: 1000,
-            answered_ms: Some(1100), ended_ms: 5000, outcome: "resolved".into(), end_reason: "remote_bye".into(),
-            routing: "agent:demo".into(), turns: 2, retries: 0, webhook_status: "none".into(),
-        };
-        store.record_call(&rec).await.unwrap();
-        rec.id = "c2".into();
-        rec.tenant_id = "t2".into();
-        store.record_call(&rec).await.unwrap();
-        store.set_webhook_status("t2", "c1", "delivered").await.unwrap();
-        let t1 = store.calls("t1", 10).await.unwrap();
-        assert_eq!(t1.len(), 1);
-        assert_eq!(t1[0].webhook_status, "none", "another tenant cannot touch t1's call");
-        assert_eq!(store.calls("t2", 10).await.unwrap()[0].id, "c2");
+impl TenantScope {
+    /// The tenant.
+    pub fn id(&self) -> &str {
+        &self.tenant_id
+    }
+
+    /// The store behind this scope.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        self.store.begin(Scope::Tenant(&self.tenant_id)).await
+    }
+}
+
+/// Operator work across tenants.
+#[derive(Clone)]
+pub struct PlatformScope {
+    store: Store,
+}
+
+impl PlatformScope {
+    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        self.store.begin(Scope::Platform).await
+    }
+}
+
+/// Maps a unique-constraint failure to [`StoreError::Conflict`].
+pub(crate) fn conflict_or(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Db(e),
     }
 }

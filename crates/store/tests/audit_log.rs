@@ -1,0 +1,94 @@
+//! The audit log verifies when intact and names what an attacker with database access changed,
+//! removed or reordered, including entries cut off after a signed head.
+
+mod common;
+
+use common::TestDb;
+use parley_store::audit::{Event, HeadSigner};
+use sqlx::{Connection, Executor};
+
+async fn append_sign_and_verify(db: &TestDb) -> HeadSigner {
+    let p = db.store.platform();
+    p.create_tenant("a", "A", 0).await.unwrap();
+    let a = db.store.tenant("a").unwrap();
+    for i in 0..5 {
+        let e = a.audit(&Event { actor: "key:k1", action: "calls.read", object_id: &format!("c{i}"), at_ms: 100 + i }).await.unwrap();
+        assert_eq!(e.seq, i + 1);
+    }
+    p.audit(&Event { actor: "cli", action: "tenants.create", object_id: "a", at_ms: 50 }).await.unwrap();
+    let signer = HeadSigner::from_seed([9; 32]);
+    assert_eq!(db.store.sign_heads(&signer, 1000).await.unwrap(), 2);
+    assert_eq!(db.store.sign_heads(&signer, 1001).await.unwrap(), 0, "nothing new to sign");
+    let report = db.store.verify_audit(Some(&signer.public_key_hex()), &[]).await.unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!((report.chains, report.entries, report.heads), (2, 6, 2));
+    let heads = a.audit_heads().await.unwrap();
+    assert_eq!(heads.len(), 1);
+    assert_eq!(heads[0].seq, 5);
+    signer
+}
+
+async fn tamper(db: &TestDb, sql: &str) {
+    let mut owner = sqlx::AnyConnection::connect(&db.owner_url).await.unwrap();
+    owner.execute(sql).await.unwrap();
+    owner.close().await.unwrap();
+}
+
+async fn a_changed_entry_is_found(db: &TestDb) {
+    let signer = append_sign_and_verify(db).await;
+    tamper(db, "UPDATE audit_log SET object_id = 'c9' WHERE tenant_id = 'a' AND seq = 3").await;
+    let report = db.store.verify_audit(Some(&signer.public_key_hex()), &[]).await.unwrap();
+    assert_eq!(report.problems, ["chain a: entry 3 was changed"]);
+}
+
+async fn a_removed_entry_is_found(db: &TestDb) {
+    let signer = append_sign_and_verify(db).await;
+    tamper(db, "DELETE FROM audit_log WHERE tenant_id = 'a' AND seq = 2").await;
+    let report = db.store.verify_audit(Some(&signer.public_key_hex()), &[]).await.unwrap();
+    assert!(!report.ok());
+    assert!(report.problems.iter().any(|p| p.contains("removed")), "{:?}", report.problems);
+}
+
+async fn reordered_entries_are_found(db: &TestDb) {
+    let signer = append_sign_and_verify(db).await;
+    tamper(db, "UPDATE audit_log SET seq = -1 WHERE tenant_id = 'a' AND seq = 2").await;
+    tamper(db, "UPDATE audit_log SET seq = 2 WHERE tenant_id = 'a' AND seq = 3").await;
+    tamper(db, "UPDATE audit_log SET seq = 3 WHERE tenant_id = 'a' AND seq = -1").await;
+    let report = db.store.verify_audit(Some(&signer.public_key_hex()), &[]).await.unwrap();
+    assert!(!report.ok());
+}
+
+async fn a_cut_tail_is_found_by_the_signed_head(db: &TestDb) {
+    let signer = append_sign_and_verify(db).await;
+    tamper(db, "DELETE FROM audit_log WHERE tenant_id = 'a' AND seq = 5").await;
+    let report = db.store.verify_audit(Some(&signer.public_key_hex()), &[]).await.unwrap();
+    assert_eq!(report.problems, ["chain a: signed head 5 points past the end (entries removed)"]);
+}
+
+async fn heads_the_tenant_kept_catch_a_rewritten_log(db: &TestDb) {
+    let signer = append_sign_and_verify(db).await;
+    let kept = db.store.tenant("a").unwrap().audit_heads().await.unwrap();
+    // The attacker removes entry 5 and the head that covered it: the log alone looks intact...
+    tamper(db, "DELETE FROM audit_log WHERE tenant_id = 'a' AND seq = 5").await;
+    tamper(db, "DELETE FROM audit_heads WHERE tenant_id = 'a'").await;
+    assert!(db.store.verify_audit(Some(&signer.public_key_hex()), &[]).await.unwrap().ok());
+    // ...but not against the heads the tenant exported earlier.
+    let report = db.store.verify_audit(Some(&signer.public_key_hex()), &kept).await.unwrap();
+    assert!(!report.ok());
+}
+
+async fn an_untrusted_signer_is_refused(db: &TestDb) {
+    append_sign_and_verify(db).await;
+    let other = HeadSigner::from_seed([1; 32]);
+    let report = db.store.verify_audit(Some(&other.public_key_hex()), &[]).await.unwrap();
+    assert_eq!(report.problems.len(), 2);
+}
+
+on_both!(
+    a_changed_entry_is_found,
+    a_removed_entry_is_found,
+    reordered_entries_are_found,
+    a_cut_tail_is_found_by_the_signed_head,
+    heads_the_tenant_kept_catch_a_rewritten_log,
+    an_untrusted_signer_is_refused,
+);

@@ -1,0 +1,79 @@
+//! A fresh store per test, on SQLite (a temp dir) or PostgreSQL (a database of its own on the
+//! server at `PARLEY_TEST_POSTGRES`, default `postgres://root@127.0.0.1:5432/test`, dropped
+//! afterwards even when the test fails).
+#![allow(dead_code)]
+
+use parley_store::{Store, Target};
+use sqlx::{Connection, Executor};
+
+pub struct TestDb {
+    pub store: Store,
+    /// A connection URL with the owner's rights (to tamper with data as an attacker with
+    /// database access would).
+    pub owner_url: String,
+    postgres: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("PARLEY_TEST_POSTGRES").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Target::SqliteDir(dir.path().to_path_buf())).await.unwrap();
+    let owner_url = format!("sqlite://{}", dir.path().join("parley.db").display());
+    TestDb { store, owner_url, postgres: None, _dir: Some(dir) }
+}
+
+pub async fn postgres() -> TestDb {
+    sqlx::any::install_default_drivers();
+    let admin = postgres_admin_url();
+    let name = format!("parley_t_{}", hex::encode(rand::random::<[u8; 6]>()));
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("PostgreSQL at PARLEY_TEST_POSTGRES");
+    conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    conn.close().await.unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    let store = Store::open(&Target::Url(url.clone())).await.unwrap();
+    TestDb { store, owner_url: url, postgres: Some((admin, name)), _dir: None }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres.take() {
+            // FORCE ends this test's connections server-side (closing the pool here would wait
+            // on the test's runtime, which is blocked in this drop).
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async move {
+                    if let Ok(mut c) = sqlx::AnyConnection::connect(&admin).await {
+                        let _ = c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+/// Runs one async test body on SQLite and on PostgreSQL: `on_both!(name);` expects
+/// `async fn name(db: &TestDb)` in the test file.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let db = super::common::sqlite().await;
+                super::$name(&db).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let db = super::common::postgres().await;
+                super::$name(&db).await;
+            }
+        }
+    )*};
+}
