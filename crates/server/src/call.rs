@@ -420,7 +420,16 @@ async fn finish(
         retries: i64::from(convo.total_retries),
         webhook_status: webhook_status.to_string(),
     };
-    if let Err(e) = shared.store.record_call(&record).await {
-        tracing::error!(call = call.0, error = %e, "storing call record failed");
+    store_record(&shared.store, &record).await;
+}
+
+/// Stores a call record in its tenant's scope; a failure is logged (by call id only).
+pub async fn store_record(store: &parley_store::Store, record: &CallRecord) {
+    let stored = match store.tenant(&record.tenant_id) {
+        Ok(scope) => scope.record_call(record).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = stored {
+        tracing::error!(call = %record.id, error = %e, "storing call record failed");
     }
 }

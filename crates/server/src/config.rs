@@ -15,6 +15,8 @@ pub struct ServeConfig {
     pub http_listen: SocketAddr,
     /// Data directory (SQLite database, keys).
     pub data_dir: PathBuf,
+    /// Database URL (`postgres://...`); without one, SQLite in the data directory.
+    pub database_url: Option<String>,
     /// Where the demo agent's post-call documents go.
     pub demo_webhook: Option<String>,
     /// SIP URI the demo agent transfers callers to when they ask for a person (REFER);
@@ -35,6 +37,7 @@ impl Default for ServeConfig {
             sip_listen: "127.0.0.1:5060".parse().expect("literal"),
             http_listen: "127.0.0.1:8080".parse().expect("literal"),
             data_dir: PathBuf::from("parley-data"),
+            database_url: None,
             demo_webhook: None,
             demo_transfer_to: None,
             max_calls: 100,

@@ -4,6 +4,8 @@
 //!   ./parley-data, a demo tenant with the demo store agent at `sip:demo@<sip address>`.
 //! - `parley chat AGENT`: the agent as text in the terminal.
 
+mod admin;
+mod api;
 mod call;
 mod config;
 mod http;
@@ -44,6 +46,12 @@ enum Command {
         /// Agent name (`demo`) or a YAML file.
         agent: String,
     },
+    /// Operator tasks on the store.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(admin::AuditCommand),
 }
 
 #[derive(clap::Args)]
@@ -57,6 +65,9 @@ struct ServeArgs {
     /// Data directory.
     #[arg(long, env = "PARLEY_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Database URL (`postgres://...`); without it, SQLite in the data directory.
+    #[arg(long, env = "PARLEY_DATABASE_URL")]
+    database_url: Option<String>,
     /// TOML settings file.
     #[arg(long, env = "PARLEY_CONFIG")]
     config: Option<PathBuf>,
@@ -111,6 +122,8 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(serve(args))
         }
         Command::Chat { agent } => chat(&agent),
+        Command::Admin(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::admin(cmd)),
+        Command::Audit(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::audit(cmd)),
     }
 }
 
@@ -123,7 +136,7 @@ fn load_agent(name: &str) -> anyhow::Result<AgentSpec> {
 }
 
 /// A random secret kept in a file of the data dir (created 0600 on first start).
-fn secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Ok(text) = std::fs::read_to_string(path) {
         return hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()));
     }
@@ -145,6 +158,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.sip_listen { cfg.sip_listen = v; }
     if let Some(v) = args.http_listen { cfg.http_listen = v; }
     if let Some(v) = args.data_dir { cfg.data_dir = v; }
+    if let Some(v) = args.database_url { cfg.database_url = Some(v); }
     if let Some(v) = args.demo_webhook { cfg.demo_webhook = Some(v); }
     if let Some(v) = args.max_calls { cfg.max_calls = v; }
     if let Some(v) = args.demo_transfer_to { cfg.demo_transfer_to = Some(v); }
@@ -153,9 +167,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let webhook_secret = secret_file(&cfg.data_dir.join("webhook-secret"))?;
     let hash_key = secret_file(&cfg.data_dir.join("number-hash-key"))?;
-    let store = Store::open(&cfg.data_dir).await?;
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
-    store.ensure_tenant("demo", "Demo tenant", now_ms).await?;
+    let audit_signer = admin::audit_signer(&cfg.data_dir)?;
+    let store = Store::open(&admin::target(cfg.database_url.as_deref(), &cfg.data_dir)).await.context("opening the store")?;
+    store.platform().ensure_tenant("demo", "Demo tenant", api::now_ms()).await?;
 
     let paths = WhisperPaths::under(&cfg.speech_dir);
     if !paths.installed() {
@@ -187,7 +201,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let sip_ready = Arc::new(AtomicBool::new(false));
     let http_listener = tokio::net::TcpListener::bind(cfg.http_listen).await.with_context(|| format!("binding HTTP {}", cfg.http_listen))?;
-    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics });
+    let api_state = api::ApiState { store: shared.store.clone(), audit_public_key: audit_signer.public_key_hex() };
+    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics }).merge(api::router(api_state));
+    let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone()));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(http_listener, router).await {
             tracing::error!(error = %e, "http server stopped");
@@ -216,6 +232,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down");
     finish_calls(&shared, std::time::Duration::from_secs(15)).await;
+    signing.abort();
+    if let Err(e) = shared.store.sign_heads(&audit_signer, api::now_ms()).await {
+        tracing::error!(error = %e, "signing audit heads at shutdown failed");
+    }
     Ok(())
 }
 

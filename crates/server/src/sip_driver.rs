@@ -70,11 +70,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                                 // The tenant's own call, refused: keep the routing decision.
                                 let record = call::rejected_record(&shared, inc.call, &agent.name, inc.from_user.as_deref(), code);
                                 let store = shared.store.clone();
-                                tokio::spawn(async move {
-                                    if let Err(e) = store.record_call(&record).await {
-                                        tracing::error!(error = %e, "storing call record failed");
-                                    }
-                                });
+                                tokio::spawn(async move { call::store_record(&store, &record).await });
                             }
                         }
                     }

@@ -80,8 +80,7 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
 
     // Stop the server, then look at what it left.
     server.stop();
-    let store = parley_store::Store::open(&server.data_dir).await.unwrap();
-    let calls = store.calls("demo", 10).await.unwrap();
+    let calls = common::demo_calls(&server.data_dir).await;
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].outcome, "resolved");
     assert_eq!(calls[0].caller_masked, "+155******04");

@@ -145,7 +145,7 @@ fn signaling_and_media_as_a_peer_sees_them() {
     let mut server = server;
     server.stop();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let calls = rt.block_on(async { parley_store::Store::open(&server.data_dir).await.unwrap().calls("demo", 10).await.unwrap() });
+    let calls = rt.block_on(async { common::demo_calls(&server.data_dir).await });
     let mut routing: Vec<&str> = calls.iter().map(|c| c.routing.as_str()).collect();
     routing.sort();
     assert_eq!(routing, vec!["agent:demo", "agent:demo", "rejected:503"]);

@@ -32,8 +32,7 @@ async fn asking_for_a_person_transfers_the_call() {
     assert!(desk_got.starts_with(&format!("INVITE sip:frontdesk@127.0.0.1:{desk_port}")), "the caller's phone called the front desk: {desk_got:?}");
     assert!(caller_out.to_lowercase().contains("transfer"), "the caller's phone followed the REFER");
 
-    let store = parley_store::Store::open(&server.data_dir).await.unwrap();
-    let calls = store.calls("demo", 10).await.unwrap();
+    let calls = common::demo_calls(&server.data_dir).await;
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].outcome, "transferred");
 }

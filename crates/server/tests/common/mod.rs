@@ -165,3 +165,49 @@ pub fn caller_wav(dir: &Path, parts: &[Part<'_>]) -> PathBuf {
     run(Command::new("sox").args(&files).arg(&wav));
     wav
 }
+
+/// Runs `parley admin create-key` and returns the printed token.
+pub fn create_key(data_dir: &Path, extra: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_parley")).args(["admin", "create-key"]).arg("--data-dir").arg(data_dir).args(extra).output().unwrap();
+    assert!(out.status.success(), "create-key: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A PostgreSQL database of the test's own on the server at `PARLEY_TEST_POSTGRES` (default
+/// `postgres://root@127.0.0.1:5432/test`), dropped when this is dropped.
+pub struct PgDb {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDb {
+    pub fn create() -> PgDb {
+        let admin = std::env::var("PARLEY_TEST_POSTGRES").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
+        let name = format!("parley_t_{}", hex::encode(rand_bytes()));
+        let ok = Command::new("psql").arg(&admin).args(["-qc", &format!("CREATE DATABASE {name}")]).status().unwrap().success();
+        assert!(ok, "creating a database on {admin}");
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        PgDb { url, admin, name }
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql").arg(&self.admin).args(["-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)]).status();
+    }
+}
+
+fn rand_bytes() -> [u8; 6] {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let mixed = t ^ (u64::from(std::process::id()) << 32);
+    mixed.to_le_bytes()[..6].try_into().unwrap()
+}
+
+/// The demo tenant's calls in the server's SQLite store, newest first.
+pub async fn demo_calls(data_dir: &Path) -> Vec<parley_store::CallRecord> {
+    let store = parley_store::Store::open(&parley_store::Target::SqliteDir(data_dir.to_path_buf())).await.unwrap();
+    let page = store.tenant("demo").unwrap().list_calls(&Default::default()).await.unwrap();
+    store.close().await;
+    page.calls
+}

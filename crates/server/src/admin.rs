@@ -1,0 +1,158 @@
+//! `parley admin ...` and `parley audit ...`: operator commands on the store, and the keys the
+//! server keeps in its data directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use parley_store::audit::{Event, HeadSigner, SignedHead};
+use parley_store::{Role, Store, Target};
+use secrecy::ExposeSecret;
+
+use crate::api::now_ms;
+
+/// Where the store is: a database URL, else SQLite in the data directory.
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    /// Data directory (SQLite database and keys).
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "parley-data")]
+    data_dir: PathBuf,
+    /// Database URL (`postgres://...`).
+    #[arg(long, env = "PARLEY_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+/// `parley admin`.
+#[derive(clap::Subcommand)]
+pub enum AdminCommand {
+    /// Prints a new API key (the first way in on a fresh install: `--role platform-admin`).
+    CreateKey {
+        /// `platform-admin`, or a tenant role (`owner`, `admin`, `agent-editor`, `viewer`) with `--tenant`.
+        #[arg(long)]
+        role: String,
+        /// Tenant of a tenant role.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Label.
+        #[arg(long, default_value = "created with parley admin")]
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `parley audit`.
+#[derive(clap::Subcommand)]
+pub enum AuditCommand {
+    /// Checks every chain and signed head; exits 1 and names each problem if any.
+    Verify {
+        /// The signing key to trust (hex); default: the one in the data directory.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// Heads a tenant exported earlier (JSON from GET .../audit/heads), to check against.
+        #[arg(long)]
+        heads: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// The store location.
+pub fn target(database_url: Option<&str>, data_dir: &Path) -> Target {
+    match database_url {
+        Some(url) => Target::Url(url.to_string()),
+        None => Target::SqliteDir(data_dir.to_path_buf()),
+    }
+}
+
+async fn open(args: &StoreArgs) -> anyhow::Result<Store> {
+    if args.database_url.is_none() {
+        std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    }
+    Store::open(&target(args.database_url.as_deref(), &args.data_dir)).await.context("opening the store")
+}
+
+/// The audit head signer: `PARLEY_AUDIT_SIGNING_KEY` (64 hex digits), else the data
+/// directory's `audit-signing-key` file (created 0600 on first use).
+pub fn audit_signer(data_dir: &Path) -> anyhow::Result<Arc<HeadSigner>> {
+    let seed = match std::env::var("PARLEY_AUDIT_SIGNING_KEY") {
+        Ok(hex_seed) => hex::decode(hex_seed.trim()).context("PARLEY_AUDIT_SIGNING_KEY is not hex")?,
+        Err(_) => {
+            std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+            crate::secret_file(&data_dir.join("audit-signing-key"))?
+        }
+    };
+    let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| anyhow::anyhow!("the audit signing key must be 32 bytes"))?;
+    Ok(Arc::new(HeadSigner::from_seed(seed)))
+}
+
+/// Signs new chain heads every minute.
+pub async fn sign_audit_heads(store: Store, signer: Arc<HeadSigner>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.sign_heads(&signer, now_ms()).await {
+            tracing::error!(error = %e, "signing audit heads failed");
+        }
+    }
+}
+
+/// Runs `parley admin`.
+pub async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::CreateKey { role, tenant, name, store } => {
+            let role = Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?;
+            let db = open(&store).await?;
+            let issued = match (role, tenant) {
+                (Role::PlatformAdmin, None) => db.platform().create_operator_key(&name, now_ms()).await?,
+                (Role::PlatformAdmin, Some(_)) => bail!("platform-admin keys belong to no tenant: drop --tenant"),
+                (_, None) => bail!("a tenant role needs --tenant"),
+                (role, Some(t)) => {
+                    let scope = db.tenant(&t)?;
+                    scope.get().await.with_context(|| format!("no tenant {t:?}"))?;
+                    scope.create_key(role, &name, now_ms()).await?
+                }
+            };
+            let object = issued.key.id.clone();
+            match &issued.key.tenant_id {
+                Some(t) => db.tenant(t)?.audit(&Event { actor: "cli", action: "api_keys.create", object_id: &object, at_ms: now_ms() }).await?,
+                None => db.platform().audit(&Event { actor: "cli", action: "api_keys.create", object_id: &object, at_ms: now_ms() }).await?,
+            };
+            println!("{}", issued.token.expose_secret());
+            eprintln!("API key {} ({}) created; it is shown only this once.", issued.key.id, issued.key.role.as_str());
+            db.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// Runs `parley audit`.
+pub async fn audit(cmd: AuditCommand) -> anyhow::Result<()> {
+    match cmd {
+        AuditCommand::Verify { public_key, heads, store } => {
+            let trusted = match public_key {
+                Some(k) => k,
+                None => audit_signer(&store.data_dir)?.public_key_hex(),
+            };
+            let external: Vec<SignedHead> = match heads {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+                    serde_json::from_value(v.get("heads").cloned().unwrap_or(v)).with_context(|| format!("{} holds no heads", path.display()))?
+                }
+                None => Vec::new(),
+            };
+            let db = open(&store).await?;
+            let report = db.verify_audit(Some(&trusted), &external).await?;
+            db.close().await;
+            for p in &report.problems {
+                println!("PROBLEM {p}");
+            }
+            println!("{} chains, {} entries, {} signed heads: {}", report.chains, report.entries, report.heads, if report.ok() { "verified" } else { "NOT verified" });
+            if !report.ok() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+    }
+}

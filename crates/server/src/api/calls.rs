@@ -1,0 +1,134 @@
+//! `/v1/tenants/{tenant}/calls`: call metadata, filtered and paged newest first.
+
+use axum::extract::State;
+use parley_store::calls::Cursor;
+use parley_store::{CallFilter, CallRecord, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::error::ErrorBody;
+use super::extract::{Path, Query};
+use super::{ApiError, ApiState};
+
+/// One call's metadata (no audio, no transcript; the caller's number masked).
+#[derive(Serialize, ToSchema)]
+pub struct CallView {
+    /// Call id.
+    pub id: String,
+    /// Agent that answered.
+    pub agent: String,
+    /// Caller number, masked.
+    pub caller_masked: String,
+    /// Keyed hash of the caller number.
+    pub caller_hash: String,
+    /// User or number dialled.
+    pub callee: String,
+    /// `udp` or `tcp`.
+    pub transport: String,
+    /// Start, unix ms.
+    pub started_ms: i64,
+    /// Answer, unix ms.
+    pub answered_ms: Option<i64>,
+    /// End, unix ms.
+    pub ended_ms: i64,
+    /// `resolved`, `transferred`, `message_taken`, `abandoned`, `rejected`, ...
+    pub outcome: String,
+    /// Why the call ended.
+    pub end_reason: String,
+    /// Routing decision.
+    pub routing: String,
+    /// Caller turns.
+    pub turns: i64,
+    /// Not-understood retries.
+    pub retries: i64,
+    /// Post-call delivery: `delivered`, `failed`, `none`.
+    pub webhook_status: String,
+}
+
+impl From<CallRecord> for CallView {
+    fn from(c: CallRecord) -> CallView {
+        CallView {
+            id: c.id,
+            agent: c.agent,
+            caller_masked: c.caller_masked,
+            caller_hash: c.caller_hash,
+            callee: c.callee,
+            transport: c.transport,
+            started_ms: c.started_ms,
+            answered_ms: c.answered_ms,
+            ended_ms: c.ended_ms,
+            outcome: c.outcome,
+            end_reason: c.end_reason,
+            routing: c.routing,
+            turns: c.turns,
+            retries: c.retries,
+            webhook_status: c.webhook_status,
+        }
+    }
+}
+
+/// A page of calls.
+#[derive(Serialize, ToSchema)]
+pub struct CallPageView {
+    /// Newest first.
+    pub calls: Vec<CallView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters and paging.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallQuery {
+    /// Calls started at or after (unix ms).
+    #[param(minimum = 0)]
+    pub since_ms: Option<i64>,
+    /// Calls started before (unix ms).
+    #[param(minimum = 0)]
+    pub until_ms: Option<i64>,
+    /// Only this outcome.
+    pub outcome: Option<String>,
+    /// Only this agent.
+    pub agent: Option<String>,
+    /// Only this caller (keyed hash, from a call record).
+    pub caller_hash: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/calls", tag = "calls", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), CallQuery),
+    responses((status = 200, body = CallPageView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Lists calls, newest first (viewer).
+pub async fn list(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>, Query(q): Query<CallQuery>) -> Result<axum::Json<CallPageView>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Viewer).await?;
+    if matches!(q.limit, Some(l) if !(1..=200).contains(&l)) {
+        return Err(ApiError::BadRequest("limit must be 1 to 200".into()));
+    }
+    if q.since_ms.is_some_and(|v| v < 0) || q.until_ms.is_some_and(|v| v < 0) {
+        return Err(ApiError::BadRequest("times are unix milliseconds (0 or more)".into()));
+    }
+    let cursor = match q.cursor.as_deref() {
+        Some(c) => Some(Cursor::parse(c).ok_or_else(|| ApiError::BadRequest("cursor is not one this API returned".into()))?),
+        None => None,
+    };
+    let filter = CallFilter { since_ms: q.since_ms, until_ms: q.until_ms, outcome: q.outcome, agent: q.agent, caller_hash: q.caller_hash, limit: q.limit, cursor };
+    let page = scope.list_calls(&filter).await?;
+    caller.audit(&scope, "calls.list", "-").await?;
+    Ok(axum::Json(CallPageView { calls: page.calls.into_iter().map(Into::into).collect(), next_cursor: page.next.map(|c| c.to_string()) }))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/calls/{call_id}", tag = "calls", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("call_id" = String, Path, description = "Call id")),
+    responses((status = 200, body = CallView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// One call (viewer).
+pub async fn get_one(State(s): State<ApiState>, caller: Caller, Path((tenant, call_id)): Path<(String, String)>) -> Result<axum::Json<CallView>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Viewer).await?;
+    let call = scope.get_call(&call_id).await?;
+    caller.audit(&scope, "calls.read", &call.id).await?;
+    Ok(axum::Json(call.into()))
+}
