@@ -97,6 +97,7 @@ pub struct CallQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^-?[0-9]{1,18}[.].+$")]
     pub cursor: Option<String>,
 }
 

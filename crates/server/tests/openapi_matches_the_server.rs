@@ -1,0 +1,41 @@
+//! The OpenAPI document at /v1/openapi.json describes what the server does: schemathesis
+//! (PyPI, installed by `scripts/setup.sh --test-peers`) generates requests from it, valid and
+//! invalid, runs its stateful scenarios, and checks every response (status codes, content
+//! types, bodies against their schemas, auth enforced, no 5xx) with all its checks.
+
+mod common;
+
+use common::{create_key, Server};
+
+fn schemathesis() -> std::path::PathBuf {
+    let dir = std::env::var_os("PARLEY_TEST_PEERS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".local/share/parley/test-peers"));
+    let bin = dir.join("venv/bin/schemathesis");
+    assert!(bin.exists(), "schemathesis not installed: run scripts/setup.sh --test-peers");
+    bin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let op = create_key(&server.data_dir, &["--role", "platform-admin"]);
+    let base = format!("http://127.0.0.1:{}", server.http_port);
+    // Some data for the generated requests to find.
+    let http = reqwest::Client::new();
+    let r = http.post(format!("{base}/v1/tenants")).bearer_auth(&op).json(&serde_json::json!({"id": "acme", "name": "Acme"})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+
+    let out = tokio::process::Command::new(schemathesis())
+        .args(["run", &format!("{base}/v1/openapi.json"), "--checks", "all", "--max-examples", "25", "--seed", "7", "--workers", "1"])
+        .args(["-H", &format!("Authorization: Bearer {op}")])
+        .env("NO_COLOR", "1")
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "schemathesis found differences:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Operations:       10 selected / 10 total"), "every operation was tested:\n{text}");
+}
