@@ -63,10 +63,15 @@ impl WebhookSender {
 
     /// One delivery attempt, signed at `now_unix`.
     pub async fn send(&self, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
+        self.send_to(&self.url, body, now_unix).await
+    }
+
+    /// One delivery attempt to another URL with the same client and secret.
+    pub async fn send_to(&self, url: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
         let sig = signature(&self.secret, now_unix, &body);
         let resp = self
             .client
-            .post(&self.url)
+            .post(url)
             .header("Content-Type", "application/json")
             .header("Parley-Signature", sig)
             .body(body)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use parley_store::audit::{Event, HeadSigner, SignedHead};
+use parley_store::crypto::MasterKey;
 use parley_store::{Role, Store, Target};
 use secrecy::ExposeSecret;
 
@@ -84,6 +85,20 @@ pub fn audit_signer(data_dir: &Path) -> anyhow::Result<Arc<HeadSigner>> {
     };
     let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| anyhow::anyhow!("the audit signing key must be 32 bytes"))?;
     Ok(Arc::new(HeadSigner::from_seed(seed)))
+}
+
+/// The master key: `PARLEY_MASTER_KEY` (64 hex digits), else the data directory's
+/// `master-key` file (created 0600 on first use). Losing it makes every sealed item unreadable.
+pub fn master_key(data_dir: &Path) -> anyhow::Result<Arc<MasterKey>> {
+    let key = match std::env::var("PARLEY_MASTER_KEY") {
+        Ok(text) => MasterKey::from_hex(&text).context("PARLEY_MASTER_KEY")?,
+        Err(_) => {
+            let bytes = zeroize::Zeroizing::new(crate::secret_file(&data_dir.join("master-key"))?);
+            let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| anyhow::anyhow!("the master key file must hold 32 bytes"))?;
+            MasterKey::from_bytes(arr)
+        }
+    };
+    Ok(Arc::new(key))
 }
 
 /// Signs new chain heads every minute.

@@ -382,26 +382,10 @@ async fn finish(
         summary: convo.summary(),
         tool_calls: convo.tool_calls.iter().map(|t| (t.name.to_string(), t.argument.clone(), t.result.to_string())).collect(),
     };
-    let mut webhook_status = "none";
-    if let Some(sender) = &shared.webhook {
-        let body = render(&facts, &transcript);
-        drop(transcript);
-        webhook_status = "failed";
-        for attempt in 0..3u32 {
-            match sender.send(body.clone(), unix_ms() / 1000).await {
-                Ok(()) => {
-                    webhook_status = "delivered";
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(call = call.0, attempt, error = %e, "webhook delivery failed");
-                    tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
-                }
-            }
-        }
-        let counter = if webhook_status == "delivered" { &shared.metrics.webhooks_delivered } else { &shared.metrics.webhooks_failed };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
+    // The document exists in clear only here, until it is sealed into the outbox.
+    let document = shared.webhook_url.as_ref().map(|url| (url.clone(), zeroize::Zeroizing::new(render(&facts, &transcript))));
+    drop(transcript);
+    let webhook_status = if document.is_some() { "pending" } else { "none" };
     let record = CallRecord {
         id: call_id,
         tenant_id: shared.tenant.clone(),
@@ -421,6 +405,22 @@ async fn finish(
         webhook_status: webhook_status.to_string(),
     };
     store_record(&shared.store, &record).await;
+    if let Some((url, body)) = document {
+        let queued = match shared.store.tenant(&record.tenant_id) {
+            Ok(scope) => scope.enqueue(&shared.master, &record.id, &url, &body, unix_ms()).await.map(|_| scope),
+            Err(e) => Err(e),
+        };
+        match queued {
+            Ok(_) => shared.delivery_wake.notify_one(),
+            Err(e) => {
+                tracing::error!(call = %record.id, error = %e, "sealing the post-call document into the outbox failed");
+                shared.metrics.webhooks_failed.fetch_add(1, Ordering::Relaxed);
+                if let Ok(scope) = shared.store.tenant(&record.tenant_id) {
+                    let _ = scope.set_webhook_status(&record.id, "failed").await;
+                }
+            }
+        }
+    }
 }
 
 /// Stores a call record in its tenant's scope; a failure is logged (by call id only).

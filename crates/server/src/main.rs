@@ -8,6 +8,7 @@ mod admin;
 mod api;
 mod call;
 mod config;
+mod delivery;
 mod http;
 mod metrics;
 mod sip_driver;
@@ -99,8 +100,12 @@ pub struct Shared {
     pub store: Store,
     /// Counters.
     pub metrics: Arc<metrics::Metrics>,
-    /// Demo webhook, if configured.
-    pub webhook: Option<WebhookSender>,
+    /// Where the demo agent's post-call documents go, if anywhere.
+    pub webhook_url: Option<String>,
+    /// Seals post-call documents (with per-tenant and per-item keys under it).
+    pub master: Arc<parley_store::crypto::MasterKey>,
+    /// Wakes the delivery worker after an enqueue.
+    pub delivery_wake: Arc<tokio::sync::Notify>,
     /// Key for hashing phone numbers.
     pub hash_key: Vec<u8>,
     /// Capacity.
@@ -168,6 +173,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let webhook_secret = secret_file(&cfg.data_dir.join("webhook-secret"))?;
     let hash_key = secret_file(&cfg.data_dir.join("number-hash-key"))?;
     let audit_signer = admin::audit_signer(&cfg.data_dir)?;
+    let master = admin::master_key(&cfg.data_dir)?;
+    let delivery_wake = Arc::new(tokio::sync::Notify::new());
     let store = Store::open(&admin::target(cfg.database_url.as_deref(), &cfg.data_dir)).await.context("opening the store")?;
     store.platform().ensure_tenant("demo", "Demo tenant", api::now_ms()).await?;
 
@@ -193,7 +200,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         synthesizer: Arc::new(EspeakSynthesizer::default()),
         store,
         metrics: metrics.clone(),
-        webhook: cfg.demo_webhook.clone().map(|u| WebhookSender::new(u, webhook_secret.clone())),
+        webhook_url: cfg.demo_webhook.clone(),
+        master: master.clone(),
+        delivery_wake: delivery_wake.clone(),
         hash_key,
         max_calls: cfg.max_calls,
         call_finished: tokio::sync::Notify::new(),
@@ -204,6 +213,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let api_state = api::ApiState { store: shared.store.clone(), audit_public_key: audit_signer.public_key_hex() };
     let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics }).merge(api::router(api_state));
     let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone()));
+    let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
+    let delivery = Arc::new(delivery::Delivery {
+        store: shared.store.clone(),
+        master,
+        sender: WebhookSender::new(String::new(), webhook_secret.clone()),
+        wake: delivery_wake,
+        metrics: shared.metrics.clone(),
+    });
+    let delivery_task = tokio::spawn(delivery.run(delivery_stopped));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(http_listener, router).await {
             tracing::error!(error = %e, "http server stopped");
@@ -232,6 +250,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down");
     finish_calls(&shared, std::time::Duration::from_secs(15)).await;
+    // Give the worker a moment for what the last calls queued; the rest waits, sealed, for
+    // the next start.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let _ = stop_delivery.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(12), delivery_task).await.is_err() {
+        tracing::warn!("delivery still in flight at shutdown; it resumes on the next start");
+    }
     signing.abort();
     if let Err(e) = shared.store.sign_heads(&audit_signer, api::now_ms()).await {
         tracing::error!(error = %e, "signing audit heads at shutdown failed");

@@ -86,6 +86,9 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
     assert_eq!(calls[0].caller_masked, "+155******04");
     assert!(calls[0].turns >= 2);
     assert_eq!(calls[0].webhook_status, "delivered");
+    let store = parley_store::Store::open(&parley_store::Target::SqliteDir(server.data_dir.clone())).await.unwrap();
+    assert_eq!(store.platform().next_outbox_event_ms().await.unwrap(), None, "the delivered document left the outbox with its key");
+    store.close().await;
 
     // Privacy: no audio file, no transcript text and no full caller number in the data dir or log.
     let mut scanned = vec![("parley.log".to_string(), std::fs::read(&server.log).unwrap())];

@@ -13,6 +13,7 @@
 //!
 //! Main parts: [`tenants`], [`api_keys`] (roles, keys shown once, stored hashed), [`calls`]
 //! (call metadata, filter and pages), [`crypto`] (envelope encryption, crypto-shredding),
+//! [`outbox`] (sealed post-call documents until delivery, shredded after 72 h),
 //! [`audit`] (hash-chained, ed25519-signed log) and [`privacy`] (masking, keyed hashes).
 //! Phone numbers are stored masked plus an HMAC; audio and transcripts are never stored here in
 //! clear.
@@ -36,6 +37,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod calls;
 pub mod crypto;
+pub mod outbox;
 pub mod privacy;
 pub mod tenants;
 

@@ -69,6 +69,11 @@ pub struct WebhookReceiver {
 
 impl WebhookReceiver {
     pub async fn start() -> WebhookReceiver {
+        WebhookReceiver::start_on(0).await
+    }
+
+    /// Listens on a given loopback port (0: any).
+    pub async fn start_on(port: u16) -> WebhookReceiver {
         use std::sync::{Arc, Mutex};
         let (tx, done) = tokio::sync::oneshot::channel();
         let tx = Arc::new(Mutex::new(Some(tx)));
@@ -81,7 +86,7 @@ impl WebhookReceiver {
                 "ok"
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         WebhookReceiver { url, done }
@@ -210,4 +215,53 @@ pub async fn demo_calls(data_dir: &Path) -> Vec<parley_store::CallRecord> {
     let page = store.tenant("demo").unwrap().list_calls(&Default::default()).await.unwrap();
     store.close().await;
     page.calls
+}
+
+/// A loopback TCP port nothing listens on (yet).
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A minimal call over raw UDP: INVITE (PCMU), ACK, a second of silence, BYE.
+pub fn short_call(server: &str, call_id: &str, caller: &str) {
+    use std::net::UdpSocket;
+    use std::time::{Duration, Instant};
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let local = sock.local_addr().unwrap();
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+        rtp.local_addr().unwrap().port()
+    );
+    let head = |method: &str, branch: &str, to_tag: &str, cseq: u32| {
+        format!(
+            "{method} sip:demo@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch}\r\nMax-Forwards: 70\r\n\
+             From: <sip:{caller}@127.0.0.1>;tag=sc1\r\nTo: <sip:demo@{server}>{to_tag}\r\nCall-ID: {call_id}\r\n\
+             CSeq: {cseq} {method}\r\nContact: <sip:sc@{local}>\r\n"
+        )
+    };
+    let wait_final = |method: &str| -> String {
+        let mut buf = [0u8; 65535];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let Ok((n, _)) = sock.recv_from(&mut buf) else { continue };
+            let t = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let cseq_ok = t.lines().any(|l| l.starts_with("CSeq:") && l.trim_end().ends_with(method));
+            if t.starts_with("SIP/2.0 ") && cseq_ok && t[8..9].parse::<u8>().unwrap_or(1) >= 2 {
+                return t;
+            }
+        }
+        panic!("no final response to {method}");
+    };
+    let invite = format!("{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", head("INVITE", "z9hG4bKsc1", "", 1), sdp.len());
+    sock.send_to(invite.as_bytes(), server).unwrap();
+    let ok = wait_final("INVITE");
+    assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+    let to = ok.lines().find(|l| l.starts_with("To:")).unwrap();
+    let tag = format!(";tag={}", to.split("tag=").nth(1).unwrap().trim());
+    sock.send_to(format!("{}Content-Length: 0\r\n\r\n", head("ACK", "z9hG4bKsc2", &tag, 1)).as_bytes(), server).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    sock.send_to(format!("{}Content-Length: 0\r\n\r\n", head("BYE", "z9hG4bKsc3", &tag, 2)).as_bytes(), server).unwrap();
+    assert!(wait_final("BYE").starts_with("SIP/2.0 200"));
 }

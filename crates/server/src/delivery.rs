@@ -1,0 +1,145 @@
+//! Post-call delivery. A call task seals its document into the outbox (under a per-item data
+//! key, see `parley_store::outbox`) and wakes this worker; the worker opens due items, signs
+//! and posts them, deletes each on a 2xx (destroying its key), retries failures with capped
+//! exponential backoff, and shreds what is still undelivered at the 72 h hard limit. Items
+//! survive a restart: the next `parley serve` picks them up.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parley_connect::webhook::{DeliveryError, WebhookSender};
+use parley_store::audit::Event;
+use parley_store::crypto::MasterKey;
+use parley_store::outbox::Due;
+use parley_store::Store;
+use tokio::sync::{watch, Notify};
+
+use crate::api::now_ms;
+use crate::metrics::Metrics;
+
+/// Wait before attempt `attempts + 1`: 1 s, 2 s, 4 s, ... capped at 10 minutes.
+pub fn retry_delay_ms(attempts: i64) -> i64 {
+    1000i64.saturating_mul(1i64 << attempts.clamp(0, 20)).min(600_000)
+}
+
+/// The worker's shared parts.
+pub struct Delivery {
+    /// The store.
+    pub store: Store,
+    /// Opens the sealed items.
+    pub master: Arc<MasterKey>,
+    /// Signs and posts.
+    pub sender: WebhookSender,
+    /// Notified when an item is enqueued.
+    pub wake: Arc<Notify>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Delivery {
+    /// Runs until `shutdown` turns true (an attempt in flight completes first).
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let now = now_ms();
+            self.expire(now).await;
+            let due = match self.store.platform().due(now, 32).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the outbox failed");
+                    Vec::new()
+                }
+            };
+            let full = due.len() == 32;
+            for item in due {
+                if *shutdown.borrow() {
+                    return;
+                }
+                self.attempt(item).await;
+            }
+            if full {
+                continue;
+            }
+            let next = self.store.platform().next_outbox_event_ms().await.ok().flatten();
+            let wait = next.map_or(60_000, |t| (t - now_ms()).clamp(0, 60_000));
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    async fn attempt(&self, item: Due) {
+        let Ok(scope) = self.store.tenant(&item.tenant_id) else { return };
+        let body = match scope.open_item(&self.master, &item.id).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(call = %item.call_id, error = %e, "opening an outbox item failed");
+                let _ = scope.retry_later(&item.id, now_ms() + retry_delay_ms(item.attempts), "does-not-open").await;
+                return;
+            }
+        };
+        match self.sender.send_to(&item.destination, body.to_vec(), now_ms() / 1000).await {
+            Ok(()) => {
+                drop(body);
+                if let Err(e) = scope.delivered(&item.id).await {
+                    tracing::error!(call = %item.call_id, error = %e, "removing a delivered item failed");
+                }
+                self.finished(&scope, &item.call_id, "delivered").await;
+                self.metrics.webhooks_delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                let reason = match e {
+                    DeliveryError::Status(code) => code.to_string(),
+                    _ => "unreachable".to_string(),
+                };
+                tracing::warn!(call = %item.call_id, attempt = item.attempts + 1, reason = %reason, "webhook delivery failed");
+                if let Err(e) = scope.retry_later(&item.id, now_ms() + retry_delay_ms(item.attempts), &reason).await {
+                    tracing::error!(call = %item.call_id, error = %e, "rescheduling an outbox item failed");
+                }
+            }
+        }
+    }
+
+    async fn expire(&self, now: i64) {
+        match self.store.platform().shred_expired(now).await {
+            Ok(lost) => {
+                for e in lost {
+                    tracing::warn!(call = %e.call_id, "post-call document shredded undelivered after 72 h");
+                    if let Ok(scope) = self.store.tenant(&e.tenant_id) {
+                        self.finished(&scope, &e.call_id, "expired").await;
+                    }
+                    self.metrics.webhooks_failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "shredding expired outbox items failed"),
+        }
+    }
+
+    async fn finished(&self, scope: &parley_store::TenantScope, call_id: &str, status: &str) {
+        if let Err(e) = scope.set_webhook_status(call_id, status).await {
+            tracing::error!(call = %call_id, error = %e, "updating the webhook status failed");
+        }
+        let action = format!("outbox.{status}");
+        let ev = Event { actor: "system:delivery", action: &action, object_id: call_id, at_ms: now_ms() };
+        if let Err(e) = scope.audit(&ev).await {
+            tracing::error!(call = %call_id, error = %e, "auditing a delivery failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_a_cap() {
+        assert_eq!(retry_delay_ms(0), 1000);
+        assert_eq!(retry_delay_ms(1), 2000);
+        assert_eq!(retry_delay_ms(5), 32_000);
+        assert_eq!(retry_delay_ms(10), 600_000);
+        assert_eq!(retry_delay_ms(i64::MAX), 600_000);
+        assert_eq!(retry_delay_ms(-3), 1000);
+    }
+}
