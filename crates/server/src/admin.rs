@@ -112,6 +112,59 @@ pub async fn sign_audit_heads(store: Store, signer: Arc<HeadSigner>) {
     }
 }
 
+/// `parley retention`.
+#[derive(clap::Subcommand)]
+pub enum RetentionCommand {
+    /// Deletes what each tenant's policy no longer allows; prints what it removed (JSON).
+    Run {
+        /// The clock to use: unix milliseconds or RFC 3339 (`2027-01-01T00:00:00Z`); default now.
+        #[arg(long)]
+        now: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Runs the retention job now, then every hour.
+pub async fn retention_every_hour(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store.platform().run_retention(now_ms()).await {
+            Ok(r) => {
+                let calls: u64 = r.calls_deleted.iter().map(|(_, n)| n).sum();
+                tracing::info!(calls_deleted = calls, outbox_shredded = r.outbox_shredded.len(), "retention run");
+            }
+            Err(e) => tracing::error!(error = %e, "retention run failed"),
+        }
+    }
+}
+
+fn parse_now(text: &str) -> anyhow::Result<i64> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let t = humantime::parse_rfc3339_weak(text).with_context(|| format!("--now {text:?} is neither unix ms nor RFC 3339"))?;
+    Ok(t.duration_since(std::time::UNIX_EPOCH).context("--now before 1970")?.as_millis() as i64)
+}
+
+/// Runs `parley retention`.
+pub async fn retention(cmd: RetentionCommand) -> anyhow::Result<()> {
+    match cmd {
+        RetentionCommand::Run { now, store } => {
+            let now = match now {
+                Some(t) => parse_now(&t)?,
+                None => now_ms(),
+            };
+            let db = open(&store).await?;
+            let report = db.platform().run_retention(now).await?;
+            db.close().await;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+    }
+}
+
 /// Runs `parley admin`.
 pub async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
     match cmd {

@@ -22,6 +22,8 @@ pub struct ServeConfig {
     /// SIP URI the demo agent transfers callers to when they ask for a person (REFER);
     /// without one it takes a message.
     pub demo_transfer_to: Option<String>,
+    /// Longest retention window a tenant may set, in days.
+    pub max_retention_days: i64,
     /// Most concurrent calls; more get 503.
     pub max_calls: usize,
     /// Where `scripts/setup.sh` installed the speech engines.
@@ -40,6 +42,7 @@ impl Default for ServeConfig {
             database_url: None,
             demo_webhook: None,
             demo_transfer_to: None,
+            max_retention_days: parley_store::policy::DEFAULT_MAX_DAYS,
             max_calls: 100,
             speech_dir: home.join(".local/share/parley/speech"),
             asr_threads: 2,

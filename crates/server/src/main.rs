@@ -53,6 +53,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(admin::AuditCommand),
+    /// The retention job.
+    #[command(subcommand)]
+    Retention(admin::RetentionCommand),
 }
 
 #[derive(clap::Args)]
@@ -78,6 +81,9 @@ struct ServeArgs {
     /// SIP URI the demo agent transfers to when a caller asks for a person.
     #[arg(long, env = "PARLEY_DEMO_TRANSFER_TO")]
     demo_transfer_to: Option<String>,
+    /// Longest retention window a tenant may set, in days (default 365).
+    #[arg(long, env = "PARLEY_MAX_RETENTION_DAYS")]
+    max_retention_days: Option<i64>,
     /// Most concurrent calls.
     #[arg(long, env = "PARLEY_MAX_CALLS")]
     max_calls: Option<usize>,
@@ -129,6 +135,7 @@ fn main() -> anyhow::Result<()> {
         Command::Chat { agent } => chat(&agent),
         Command::Admin(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::admin(cmd)),
         Command::Audit(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::audit(cmd)),
+        Command::Retention(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::retention(cmd)),
     }
 }
 
@@ -166,6 +173,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.database_url { cfg.database_url = Some(v); }
     if let Some(v) = args.demo_webhook { cfg.demo_webhook = Some(v); }
     if let Some(v) = args.max_calls { cfg.max_calls = v; }
+    if let Some(v) = args.max_retention_days { cfg.max_retention_days = v; }
     if let Some(v) = args.demo_transfer_to { cfg.demo_transfer_to = Some(v); }
     if let Some(v) = args.speech_dir { cfg.speech_dir = v; }
 
@@ -210,7 +218,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let sip_ready = Arc::new(AtomicBool::new(false));
     let http_listener = tokio::net::TcpListener::bind(cfg.http_listen).await.with_context(|| format!("binding HTTP {}", cfg.http_listen))?;
-    let api_state = api::ApiState { store: shared.store.clone(), audit_public_key: audit_signer.public_key_hex() };
+    let api_state = api::ApiState { store: shared.store.clone(), audit_public_key: audit_signer.public_key_hex(), max_retention_days: cfg.max_retention_days };
+    let retention = tokio::spawn(admin::retention_every_hour(shared.store.clone()));
     let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics }).merge(api::router(api_state));
     let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone()));
     let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
@@ -258,6 +267,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("delivery still in flight at shutdown; it resumes on the next start");
     }
     signing.abort();
+    retention.abort();
     if let Err(e) = shared.store.sign_heads(&audit_signer, api::now_ms()).await {
         tracing::error!(error = %e, "signing audit heads at shutdown failed");
     }

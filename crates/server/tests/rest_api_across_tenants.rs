@@ -105,6 +105,9 @@ async fn run(dir: &Path, database_url: Option<&str>) {
             (Method::GET, format!("/v1/tenants/{t}"), None),
             (Method::GET, format!("/v1/tenants/{t}/api-keys"), None),
             (Method::POST, format!("/v1/tenants/{t}/api-keys"), Some(json!({"name": "extra", "role": "viewer"}))),
+            (Method::GET, format!("/v1/tenants/{t}/data-policy"), None),
+            (Method::PUT, format!("/v1/tenants/{t}/data-policy"), Some(json!({"recording_days": 0, "transcript_days": 0,
+                "call_metadata_days": 90, "operational_log_days": 30, "redact_pii": true, "allowed_providers": ["embedded"]}))),
             (Method::GET, format!("/v1/tenants/{t}/calls"), None),
             (Method::GET, format!("/v1/tenants/{t}/calls?limit=1&outcome=resolved"), None),
             (Method::GET, format!("/v1/tenants/{t}/calls/{t}-call-0"), None),
@@ -151,6 +154,12 @@ async fn run(dir: &Path, database_url: Option<&str>) {
     let (s, _) = api.call(Method::DELETE, &format!("/v1/tenants/t-a/api-keys/{}", keys["t-a"]["owner"].1), Some(&keys["t-a"]["admin"].0), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "an admin cannot revoke an owner");
     assert_eq!(api.call(Method::GET, "/v1/tenants/t-a/calls?limit=0", Some(&viewer), None).await.0, StatusCode::BAD_REQUEST);
+    let (s, v) = api.call(Method::GET, "/v1/tenants/t-a/data-policy", Some(&viewer), None).await;
+    assert_eq!((s, v["call_metadata_days"].as_i64()), (StatusCode::OK, Some(90)));
+    let too_long = json!({"recording_days": 0, "transcript_days": 0, "call_metadata_days": 400, "operational_log_days": 30, "redact_pii": true, "allowed_providers": []});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-a/data-policy", Some(&keys["t-a"]["owner"].0), Some(too_long)).await.0, StatusCode::BAD_REQUEST);
+    let policy = json!({"recording_days": 0, "transcript_days": 0, "call_metadata_days": 30, "operational_log_days": 30, "redact_pii": true, "allowed_providers": []});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-a/data-policy", Some(&keys["t-a"]["admin"].0), Some(policy)).await.0, StatusCode::FORBIDDEN, "policy is the owner's");
     assert_eq!(api.call(Method::GET, "/v1/tenants/t-a/calls?cursor=nonsense", Some(&viewer), None).await.0, StatusCode::BAD_REQUEST);
 
     // Interleaved requests of all tenants on the shared pool.

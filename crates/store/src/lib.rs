@@ -14,6 +14,7 @@
 //! Main parts: [`tenants`], [`api_keys`] (roles, keys shown once, stored hashed), [`calls`]
 //! (call metadata, filter and pages), [`crypto`] (envelope encryption, crypto-shredding),
 //! [`outbox`] (sealed post-call documents until delivery, shredded after 72 h),
+//! [`policy`] (per-tenant data policy), [`retention`] (the idempotent retention job),
 //! [`audit`] (hash-chained, ed25519-signed log) and [`privacy`] (masking, keyed hashes).
 //! Phone numbers are stored masked plus an HMAC; audio and transcripts are never stored here in
 //! clear.
@@ -38,7 +39,9 @@ pub mod audit;
 pub mod calls;
 pub mod crypto;
 pub mod outbox;
+pub mod policy;
 pub mod privacy;
+pub mod retention;
 pub mod tenants;
 
 use std::path::PathBuf;

@@ -30,7 +30,7 @@ pub struct Due {
 }
 
 /// An item that reached the hard limit and was shredded.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Expired {
     /// Tenant.
     pub tenant_id: String,

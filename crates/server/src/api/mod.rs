@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod keys;
 pub mod openapi;
+mod policy;
 mod tenants;
 
 use axum::routing::{delete, get};
@@ -24,6 +25,8 @@ pub struct ApiState {
     pub store: Store,
     /// Public key of the audit head signer, hex (exported with the heads).
     pub audit_public_key: String,
+    /// The operator's ceiling on retention windows, in days.
+    pub max_retention_days: i64,
 }
 
 /// The `/v1` routes.
@@ -34,6 +37,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}", get(tenants::get_one))
         .route("/v1/tenants/{tenant}/api-keys", get(keys::list).post(keys::create))
         .route("/v1/tenants/{tenant}/api-keys/{key_id}", delete(keys::revoke))
+        .route("/v1/tenants/{tenant}/data-policy", get(policy::get_one).put(policy::put))
         .route("/v1/tenants/{tenant}/calls", get(calls::list))
         .route("/v1/tenants/{tenant}/calls/{call_id}", get(calls::get_one))
         .route("/v1/tenants/{tenant}/audit/entries", get(audit::entries))

@@ -1,0 +1,130 @@
+//! `/v1/tenants/{tenant}/data-policy`: what the tenant lets Parley keep, and for how long.
+
+use axum::extract::State;
+use parley_store::policy::DataPolicy;
+use parley_store::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Caller;
+use super::error::ErrorBody;
+use super::extract::{Json, Path};
+use super::{now_ms, ApiError, ApiState};
+
+/// A speech or LLM provider.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// The engines on this machine.
+    Embedded,
+    /// OpenAI.
+    Openai,
+    /// Deepgram.
+    Deepgram,
+    /// ElevenLabs.
+    Elevenlabs,
+}
+
+impl Provider {
+    fn name(self) -> &'static str {
+        match self {
+            Provider::Embedded => "embedded",
+            Provider::Openai => "openai",
+            Provider::Deepgram => "deepgram",
+            Provider::Elevenlabs => "elevenlabs",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Provider> {
+        [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs].into_iter().find(|p| p.name() == s)
+    }
+}
+
+/// A tenant's data policy. Day counts are bounded by the operator's ceiling (default 365).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyView {
+    /// Recording: 0 = off (default); N = on, encrypted, kept N days.
+    #[schema(minimum = 0, maximum = 365)]
+    #[serde(deserialize_with = "whole_number")]
+    pub recording_days: i64,
+    /// Transcripts: 0 = ephemeral (default: delivered, then destroyed); N = kept N days, encrypted.
+    #[schema(minimum = 0, maximum = 365)]
+    #[serde(deserialize_with = "whole_number")]
+    pub transcript_days: i64,
+    /// Call metadata retention in days (default 365).
+    #[schema(minimum = 1, maximum = 365)]
+    #[serde(deserialize_with = "whole_number")]
+    pub call_metadata_days: i64,
+    /// Operational logs retention in days (default 30).
+    #[schema(minimum = 1, maximum = 365)]
+    #[serde(deserialize_with = "whole_number")]
+    pub operational_log_days: i64,
+    /// Redact PII in transcripts and summaries before delivery.
+    pub redact_pii: bool,
+    /// Providers that may receive this tenant's audio or text.
+    #[schema(max_items = 4)]
+    pub allowed_providers: Vec<Provider>,
+}
+
+/// JSON Schema's `integer` includes `295.0`; serde's `i64` does not. Accept whole numbers in
+/// either form, refuse fractions.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!("{n} is not a whole number in range"))),
+    }
+}
+
+impl From<DataPolicy> for PolicyView {
+    fn from(p: DataPolicy) -> PolicyView {
+        PolicyView {
+            recording_days: p.recording_days,
+            transcript_days: p.transcript_days,
+            call_metadata_days: p.call_metadata_days,
+            operational_log_days: p.operational_log_days,
+            redact_pii: p.redact_pii,
+            allowed_providers: p.allowed_providers.iter().filter_map(|s| Provider::parse(s)).collect(),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/data-policy", tag = "data-policy", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = PolicyView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// The tenant's data policy (viewer).
+pub async fn get_one(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>) -> Result<axum::Json<PolicyView>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Viewer).await?;
+    let p = scope.policy().await?;
+    caller.audit(&scope, "data_policy.read", "-").await?;
+    Ok(axum::Json(p.into()))
+}
+
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/data-policy", tag = "data-policy", request_body = PolicyView, security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = PolicyView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Replaces the tenant's data policy (owner).
+pub async fn put(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>, Json(body): Json<PolicyView>) -> Result<axum::Json<PolicyView>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Owner).await?;
+    if body.allowed_providers.len() > 4 {
+        return Err(ApiError::BadRequest("allowed_providers lists at most 4 providers".into()));
+    }
+    let mut providers: Vec<String> = body.allowed_providers.iter().map(|p| p.name().to_string()).collect();
+    providers.sort();
+    providers.dedup();
+    let policy = DataPolicy {
+        recording_days: body.recording_days,
+        transcript_days: body.transcript_days,
+        call_metadata_days: body.call_metadata_days,
+        operational_log_days: body.operational_log_days,
+        redact_pii: body.redact_pii,
+        allowed_providers: providers,
+    };
+    scope.set_policy(&policy, s.max_retention_days, now_ms()).await?;
+    caller.audit(&scope, "data_policy.update", "-").await?;
+    Ok(axum::Json(scope.policy().await?.into()))
+}
