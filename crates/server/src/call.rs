@@ -382,6 +382,12 @@ async fn finish(
         summary: convo.summary(),
         tool_calls: convo.tool_calls.iter().map(|t| (t.name.to_string(), t.argument.clone(), t.result.to_string())).collect(),
     };
+    // A caller who restricted processing is answered, but nothing about the call is kept or sent.
+    let caller_hash = hash_number(&shared.hash_key, caller);
+    if restricted(&shared.store, &shared.tenant, &caller_hash).await {
+        tracing::info!(call = call.0, "caller restricted processing: no record, no document");
+        return;
+    }
     // The document exists in clear only here, until it is sealed into the outbox.
     let document = shared.webhook_url.as_ref().map(|url| (url.clone(), zeroize::Zeroizing::new(render(&facts, &transcript))));
     drop(transcript);
@@ -391,7 +397,7 @@ async fn finish(
         tenant_id: shared.tenant.clone(),
         agent: agent.name.clone(),
         caller_masked: mask_number(caller),
-        caller_hash: hash_number(&shared.hash_key, caller),
+        caller_hash,
         callee: callee.to_string(),
         transport: transport.to_string(),
         started_ms,
@@ -423,8 +429,25 @@ async fn finish(
     }
 }
 
-/// Stores a call record in its tenant's scope; a failure is logged (by call id only).
+/// Whether the caller restricted processing with this tenant. Fails closed: if the store
+/// cannot say, nothing is kept.
+async fn restricted(store: &parley_store::Store, tenant: &str, caller_hash: &str) -> bool {
+    let answer = match store.tenant(tenant) {
+        Ok(scope) => scope.is_restricted(caller_hash).await,
+        Err(e) => Err(e),
+    };
+    answer.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "checking a restriction failed; keeping nothing");
+        true
+    })
+}
+
+/// Stores a call record in its tenant's scope, unless the caller restricted processing; a
+/// failure is logged (by call id only).
 pub async fn store_record(store: &parley_store::Store, record: &CallRecord) {
+    if restricted(store, &record.tenant_id, &record.caller_hash).await {
+        return;
+    }
     let stored = match store.tenant(&record.tenant_id) {
         Ok(scope) => scope.record_call(record).await,
         Err(e) => Err(e),

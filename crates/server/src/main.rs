@@ -218,7 +218,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let sip_ready = Arc::new(AtomicBool::new(false));
     let http_listener = tokio::net::TcpListener::bind(cfg.http_listen).await.with_context(|| format!("binding HTTP {}", cfg.http_listen))?;
-    let api_state = api::ApiState { store: shared.store.clone(), audit_public_key: audit_signer.public_key_hex(), max_retention_days: cfg.max_retention_days };
+    let api_state = api::ApiState { store: shared.store.clone(), signer: audit_signer.clone(), hash_key: Arc::new(shared.hash_key.clone()), max_retention_days: cfg.max_retention_days };
     let retention = tokio::spawn(admin::retention_every_hour(shared.store.clone()));
     let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics }).merge(api::router(api_state));
     let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone()));

@@ -93,6 +93,21 @@ impl HeadSigner {
         HeadSigner { key: SigningKey::from_bytes(&seed) }
     }
 
+    /// Signs `message` (ed25519), hex; for manifests of data-subject exports.
+    pub fn sign_hex(&self, message: &[u8]) -> String {
+        hex::encode(self.key.sign(message).to_bytes())
+    }
+
+    /// Checks a signature made by [`HeadSigner::sign_hex`] against a public key, both hex.
+    pub fn verify_hex(public_key: &str, message: &[u8], signature: &str) -> bool {
+        let Ok(pk) = hex::decode(public_key) else { return false };
+        let Ok(pk) = <[u8; 32]>::try_from(pk.as_slice()) else { return false };
+        let Ok(vk) = VerifyingKey::from_bytes(&pk) else { return false };
+        let Ok(sig) = hex::decode(signature) else { return false };
+        let Ok(sig) = Signature::from_slice(&sig) else { return false };
+        vk.verify(message, &sig).is_ok()
+    }
+
     /// The public key, hex (publish it; `parley audit verify --public-key` checks against it).
     pub fn public_key_hex(&self) -> String {
         hex::encode(self.key.verifying_key().as_bytes())
@@ -340,12 +355,7 @@ pub fn verify(entries: &[Entry], heads: &[SignedHead], trusted: Option<&str>) ->
 }
 
 fn head_signature_ok(h: &SignedHead) -> bool {
-    let Ok(pk) = hex::decode(&h.public_key) else { return false };
-    let Ok(pk) = <[u8; 32]>::try_from(pk.as_slice()) else { return false };
-    let Ok(vk) = VerifyingKey::from_bytes(&pk) else { return false };
-    let Ok(sig) = hex::decode(&h.signature) else { return false };
-    let Ok(sig) = Signature::from_slice(&sig) else { return false };
-    vk.verify(h.message().as_bytes(), &sig).is_ok()
+    HeadSigner::verify_hex(&h.public_key, h.message().as_bytes(), &h.signature)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 //! Main parts: [`tenants`], [`api_keys`] (roles, keys shown once, stored hashed), [`calls`]
 //! (call metadata, filter and pages), [`crypto`] (envelope encryption, crypto-shredding),
 //! [`outbox`] (sealed post-call documents until delivery, shredded after 72 h),
-//! [`policy`] (per-tenant data policy), [`retention`] (the idempotent retention job),
+//! [`policy`] (per-tenant data policy), [`subjects`] (data-subject requests), [`retention`] (the idempotent retention job),
 //! [`audit`] (hash-chained, ed25519-signed log) and [`privacy`] (masking, keyed hashes).
 //! Phone numbers are stored masked plus an HMAC; audio and transcripts are never stored here in
 //! clear.
@@ -42,6 +42,7 @@ pub mod outbox;
 pub mod policy;
 pub mod privacy;
 pub mod retention;
+pub mod subjects;
 pub mod tenants;
 
 use std::path::PathBuf;

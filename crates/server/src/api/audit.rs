@@ -107,5 +107,5 @@ pub async fn heads(State(s): State<ApiState>, caller: Caller, Path(tenant): Path
         .into_iter()
         .map(|h| HeadView { tenant_id: h.tenant_id, seq: h.seq, hash: h.hash, signed_ms: h.signed_ms, public_key: h.public_key, signature: h.signature })
         .collect();
-    Ok(axum::Json(HeadList { public_key: s.audit_public_key.clone(), heads }))
+    Ok(axum::Json(HeadList { public_key: s.signer.public_key_hex(), heads }))
 }

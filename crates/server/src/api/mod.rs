@@ -10,6 +10,7 @@ mod extract;
 mod keys;
 pub mod openapi;
 mod policy;
+mod subjects;
 mod tenants;
 
 use axum::routing::{delete, get};
@@ -23,8 +24,10 @@ pub use error::ApiError;
 pub struct ApiState {
     /// The store.
     pub store: Store,
-    /// Public key of the audit head signer, hex (exported with the heads).
-    pub audit_public_key: String,
+    /// The installation's ed25519 signer (audit heads, export manifests).
+    pub signer: std::sync::Arc<parley_store::audit::HeadSigner>,
+    /// The key phone numbers are hashed with.
+    pub hash_key: std::sync::Arc<Vec<u8>>,
     /// The operator's ceiling on retention windows, in days.
     pub max_retention_days: i64,
 }
@@ -38,6 +41,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}/api-keys", get(keys::list).post(keys::create))
         .route("/v1/tenants/{tenant}/api-keys/{key_id}", delete(keys::revoke))
         .route("/v1/tenants/{tenant}/data-policy", get(policy::get_one).put(policy::put))
+        .route("/v1/tenants/{tenant}/data-subject-requests", axum::routing::post(subjects::create))
         .route("/v1/tenants/{tenant}/calls", get(calls::list))
         .route("/v1/tenants/{tenant}/calls/{call_id}", get(calls::get_one))
         .route("/v1/tenants/{tenant}/audit/entries", get(audit::entries))

@@ -4,12 +4,12 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, calls, error, keys, policy, tenants};
+use super::{audit, calls, error, keys, policy, subjects, tenants};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Parley API", description = "Tenants, API keys, call metadata and the audit log of a Parley installation."),
-    paths(tenants::create, tenants::list, tenants::get_one, keys::create, keys::list, keys::revoke, policy::get_one, policy::put, calls::list, calls::get_one, audit::entries, audit::heads),
+    paths(tenants::create, tenants::list, tenants::get_one, keys::create, keys::list, keys::revoke, policy::get_one, policy::put, subjects::create, calls::list, calls::get_one, audit::entries, audit::heads),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),
 )]
