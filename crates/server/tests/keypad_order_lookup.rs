@@ -3,27 +3,14 @@
 //! looked up both orders and answered with their details.
 
 mod common;
-use common::{Server, WebhookReceiver};
+use common::{wait_final, Server, WebhookReceiver};
 use std::net::UdpSocket;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn sip(sock: &UdpSocket, server: &str, msg: String) {
     sock.send_to(msg.as_bytes(), server).unwrap();
 }
 
-fn wait_final(sock: &UdpSocket, method: &str) -> String {
-    let mut buf = [0u8; 65535];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        let Ok((n, _)) = sock.recv_from(&mut buf) else { continue };
-        let t = String::from_utf8_lossy(&buf[..n]).into_owned();
-        let cseq_ok = t.lines().any(|l| l.starts_with("CSeq:") && l.trim_end().ends_with(method));
-        if t.starts_with("SIP/2.0 ") && cseq_ok && t[8..9].parse::<u8>().unwrap_or(1) >= 2 {
-            return t;
-        }
-    }
-    panic!("no final response to {method}");
-}
 
 /// One RFC 4733 event: three updates then the end packet three times, same timestamp.
 fn send_digit(rtp: &UdpSocket, dest: &str, seq: &mut u16, ts: u32, event: u8) {

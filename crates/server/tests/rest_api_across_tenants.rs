@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use common::{create_key, PgDb, Server};
-use parley_store::{CallRecord, Store, Target};
+use parley_store::{Store, Target};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -34,26 +34,6 @@ impl Api {
     }
 }
 
-fn call(tenant: &str, id: &str, started_ms: i64) -> CallRecord {
-    CallRecord {
-        id: id.into(),
-        tenant_id: tenant.into(),
-        agent: "desk".into(),
-        caller_masked: "+155******04".into(),
-        caller_hash: format!("hash-of-{tenant}"),
-        callee: "desk".into(),
-        transport: "udp".into(),
-        started_ms,
-        answered_ms: Some(started_ms + 50),
-        ended_ms: started_ms + 9000,
-        outcome: "resolved".into(),
-        end_reason: "remote_bye".into(),
-        routing: "agent:desk".into(),
-        turns: 3,
-        retries: 0,
-        webhook_status: "delivered".into(),
-    }
-}
 
 async fn run(dir: &Path, database_url: Option<&str>) {
     let extra: Vec<&str> = database_url.map(|u| vec!["--database-url", u]).unwrap_or_default();
@@ -95,7 +75,7 @@ async fn run(dir: &Path, database_url: Option<&str>) {
         keys.insert(t, mine);
         let scope = store.tenant(t).unwrap();
         for i in 0..2 {
-            scope.record_call(&call(t, &format!("{t}-call-{i}"), 1_000 + (n * 10 + i) as i64)).await.unwrap();
+            scope.record_call(&common::sample_call(t, &format!("{t}-call-{i}"), 10_000 + (n * 10 + i) as i64)).await.unwrap();
         }
     }
 

@@ -4,7 +4,8 @@
 mod common;
 
 use parley_store::policy::{DataPolicy, DEFAULT_MAX_DAYS};
-use parley_store::{CallRecord, Store, Target};
+use common::sample_call as call;
+use parley_store::{Store, Target};
 
 fn run(data_dir: &std::path::Path, now: &str) -> serde_json::Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
@@ -16,26 +17,6 @@ fn run(data_dir: &std::path::Path, now: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn call(tenant: &str, id: &str, ended_ms: i64) -> CallRecord {
-    CallRecord {
-        id: id.into(),
-        tenant_id: tenant.into(),
-        agent: "demo".into(),
-        caller_masked: "+155******04".into(),
-        caller_hash: "h".into(),
-        callee: "demo".into(),
-        transport: "udp".into(),
-        started_ms: ended_ms - 1000,
-        answered_ms: None,
-        ended_ms,
-        outcome: "resolved".into(),
-        end_reason: "remote_bye".into(),
-        routing: "agent:demo".into(),
-        turns: 1,
-        retries: 0,
-        webhook_status: "none".into(),
-    }
-}
 
 #[tokio::test]
 async fn retention_follows_the_clock_it_is_given() {

@@ -9,24 +9,15 @@ use parley_store::{CallFilter, CallRecord};
 
 fn call(id: &str, started_ms: i64, outcome: &str, agent: &str) -> CallRecord {
     CallRecord {
-        id: id.into(),
-        tenant_id: "a".into(),
         agent: agent.into(),
-        caller_masked: "+155******04".into(),
-        caller_hash: if id == "c3" { "h3".into() } else { "h".into() },
         callee: agent.into(),
-        transport: "udp".into(),
-        started_ms,
-        answered_ms: None,
-        ended_ms: started_ms + 10,
+        caller_hash: if id == "c3" { "h3".into() } else { "h".into() },
         outcome: outcome.into(),
-        end_reason: "remote_bye".into(),
         routing: format!("agent:{agent}"),
-        turns: 1,
-        retries: 0,
-        webhook_status: "none".into(),
+        ..common::call("a", id, started_ms)
     }
 }
+
 
 async fn filters_and_pages(db: &TestDb) {
     db.store.platform().create_tenant("a", "A", 0).await.unwrap();

@@ -8,25 +8,9 @@ use parley_store::crypto::MasterKey;
 use parley_store::CallRecord;
 
 fn call(id: &str, caller_hash: &str, started_ms: i64) -> CallRecord {
-    CallRecord {
-        id: id.into(),
-        tenant_id: "a".into(),
-        agent: "demo".into(),
-        caller_masked: "+155******04".into(),
-        caller_hash: caller_hash.into(),
-        callee: "demo".into(),
-        transport: "udp".into(),
-        started_ms,
-        answered_ms: None,
-        ended_ms: started_ms + 1,
-        outcome: "resolved".into(),
-        end_reason: "remote_bye".into(),
-        routing: "agent:demo".into(),
-        turns: 1,
-        retries: 0,
-        webhook_status: "pending".into(),
-    }
+    CallRecord { caller_hash: caller_hash.into(), webhook_status: "pending".into(), ..common::call("a", id, started_ms) }
 }
+
 
 async fn access_delete_and_restrict(db: &TestDb) {
     let p = db.store.platform();

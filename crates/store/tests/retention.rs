@@ -7,29 +7,14 @@ use common::TestDb;
 use parley_store::policy::{DataPolicy, DEFAULT_MAX_DAYS};
 use parley_store::CallRecord;
 
+/// A call that ended at `ended_ms`.
+fn call(tenant: &str, id: &str, ended_ms: i64) -> CallRecord {
+    common::call(tenant, id, ended_ms - 1000)
+}
+
 const DAY: i64 = 24 * 3600 * 1000;
 const NOW: i64 = 1_800_000_000_000;
 
-fn call(tenant: &str, id: &str, ended_ms: i64) -> CallRecord {
-    CallRecord {
-        id: id.into(),
-        tenant_id: tenant.into(),
-        agent: "demo".into(),
-        caller_masked: "+155******04".into(),
-        caller_hash: "h".into(),
-        callee: "demo".into(),
-        transport: "udp".into(),
-        started_ms: ended_ms - 60_000,
-        answered_ms: None,
-        ended_ms,
-        outcome: "resolved".into(),
-        end_reason: "remote_bye".into(),
-        routing: "agent:demo".into(),
-        turns: 1,
-        retries: 0,
-        webhook_status: "none".into(),
-    }
-}
 
 async fn calls_go_when_the_policy_says(db: &TestDb) {
     let p = db.store.platform();

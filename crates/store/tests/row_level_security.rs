@@ -44,7 +44,7 @@ async fn a_query_without_the_right_tenant_sees_and_changes_nothing() {
     let p = db.store.platform();
     p.create_tenant("a", "A", 0).await.unwrap();
     p.create_tenant("b", "B", 0).await.unwrap();
-    db.store.tenant("a").unwrap().record_call(&tenant_isolation_call("a", "ca")).await.unwrap();
+    db.store.tenant("a").unwrap().record_call(&common::call("a", "ca", 1)).await.unwrap();
 
     // The pool runs as parley_app; a statement outside any scope sees no row at all.
     let pool = db.store.pool();
@@ -82,23 +82,3 @@ async fn a_query_without_the_right_tenant_sees_and_changes_nothing() {
     assert_eq!(a.outcome, "resolved");
 }
 
-fn tenant_isolation_call(tenant: &str, id: &str) -> parley_store::CallRecord {
-    parley_store::CallRecord {
-        id: id.into(),
-        tenant_id: tenant.into(),
-        agent: "demo".into(),
-        caller_masked: "+155******04".into(),
-        caller_hash: "h".into(),
-        callee: "demo".into(),
-        transport: "udp".into(),
-        started_ms: 1,
-        answered_ms: None,
-        ended_ms: 2,
-        outcome: "resolved".into(),
-        end_reason: "remote_bye".into(),
-        routing: "agent:demo".into(),
-        turns: 0,
-        retries: 0,
-        webhook_status: "none".into(),
-    }
-}

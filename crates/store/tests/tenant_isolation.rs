@@ -3,31 +3,11 @@
 
 mod common;
 
-use common::TestDb;
+use common::{call, TestDb};
 use parley_store::audit::Event;
 use parley_store::crypto::MasterKey;
-use parley_store::{CallFilter, CallRecord, Role, StoreError};
+use parley_store::{CallFilter, Role, StoreError};
 
-pub fn call(tenant: &str, id: &str, started_ms: i64) -> CallRecord {
-    CallRecord {
-        id: id.into(),
-        tenant_id: tenant.into(),
-        agent: "demo".into(),
-        caller_masked: "+155******04".into(),
-        caller_hash: format!("hash-{id}"),
-        callee: "demo".into(),
-        transport: "udp".into(),
-        started_ms,
-        answered_ms: Some(started_ms + 100),
-        ended_ms: started_ms + 5000,
-        outcome: "resolved".into(),
-        end_reason: "remote_bye".into(),
-        routing: "agent:demo".into(),
-        turns: 2,
-        retries: 0,
-        webhook_status: "none".into(),
-    }
-}
 
 async fn every_operation_stays_in_its_tenant(db: &TestDb) {
     let p = db.store.platform();

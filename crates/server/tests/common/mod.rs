@@ -225,7 +225,7 @@ pub fn free_tcp_port() -> u16 {
 /// A minimal call over raw UDP: INVITE (PCMU), ACK, a second of silence, BYE.
 pub fn short_call(server: &str, call_id: &str, caller: &str) {
     use std::net::UdpSocket;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let local = sock.local_addr().unwrap();
@@ -241,27 +241,51 @@ pub fn short_call(server: &str, call_id: &str, caller: &str) {
              CSeq: {cseq} {method}\r\nContact: <sip:sc@{local}>\r\n"
         )
     };
-    let wait_final = |method: &str| -> String {
-        let mut buf = [0u8; 65535];
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            let Ok((n, _)) = sock.recv_from(&mut buf) else { continue };
-            let t = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let cseq_ok = t.lines().any(|l| l.starts_with("CSeq:") && l.trim_end().ends_with(method));
-            if t.starts_with("SIP/2.0 ") && cseq_ok && t[8..9].parse::<u8>().unwrap_or(1) >= 2 {
-                return t;
-            }
-        }
-        panic!("no final response to {method}");
-    };
     let invite = format!("{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", head("INVITE", "z9hG4bKsc1", "", 1), sdp.len());
     sock.send_to(invite.as_bytes(), server).unwrap();
-    let ok = wait_final("INVITE");
+    let ok = wait_final(&sock, "INVITE");
     assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
     let to = ok.lines().find(|l| l.starts_with("To:")).unwrap();
     let tag = format!(";tag={}", to.split("tag=").nth(1).unwrap().trim());
     sock.send_to(format!("{}Content-Length: 0\r\n\r\n", head("ACK", "z9hG4bKsc2", &tag, 1)).as_bytes(), server).unwrap();
     std::thread::sleep(Duration::from_secs(1));
     sock.send_to(format!("{}Content-Length: 0\r\n\r\n", head("BYE", "z9hG4bKsc3", &tag, 2)).as_bytes(), server).unwrap();
-    assert!(wait_final("BYE").starts_with("SIP/2.0 200"));
+    assert!(wait_final(&sock, "BYE").starts_with("SIP/2.0 200"));
+}
+
+/// A finished call of `tenant` that ended at `ended_ms`, for tests that write records directly.
+pub fn sample_call(tenant: &str, id: &str, ended_ms: i64) -> parley_store::CallRecord {
+    parley_store::CallRecord {
+        id: id.into(),
+        tenant_id: tenant.into(),
+        agent: "demo".into(),
+        caller_masked: "+155******04".into(),
+        caller_hash: format!("hash-of-{tenant}"),
+        callee: "demo".into(),
+        transport: "udp".into(),
+        started_ms: ended_ms - 9000,
+        answered_ms: Some(ended_ms - 8950),
+        ended_ms,
+        outcome: "resolved".into(),
+        end_reason: "remote_bye".into(),
+        routing: "agent:demo".into(),
+        turns: 3,
+        retries: 0,
+        webhook_status: "delivered".into(),
+    }
+}
+
+/// The first final response to `method` on `sock` within 10 s.
+pub fn wait_final(sock: &std::net::UdpSocket, method: &str) -> String {
+    let mut buf = [0u8; 65535];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        let Ok((n, _)) = sock.recv_from(&mut buf) else { continue };
+        let t = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let cseq_ok = t.lines().any(|l| l.starts_with("CSeq:") && l.trim_end().ends_with(method));
+        if t.starts_with("SIP/2.0 ") && cseq_ok && t[8..9].parse::<u8>().unwrap_or(1) >= 2 {
+            return t;
+        }
+    }
+    panic!("no final response to {method}");
 }

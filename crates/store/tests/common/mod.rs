@@ -77,3 +77,26 @@ macro_rules! on_both {
         }
     )*};
 }
+
+/// A finished call of `tenant` that started at `started_ms` and lasted a second; tests change
+/// fields with struct update syntax.
+pub fn call(tenant: &str, id: &str, started_ms: i64) -> parley_store::CallRecord {
+    parley_store::CallRecord {
+        id: id.into(),
+        tenant_id: tenant.into(),
+        agent: "demo".into(),
+        caller_masked: "+155******04".into(),
+        caller_hash: format!("hash-{id}"),
+        callee: "demo".into(),
+        transport: "udp".into(),
+        started_ms,
+        answered_ms: Some(started_ms + 100),
+        ended_ms: started_ms + 1000,
+        outcome: "resolved".into(),
+        end_reason: "remote_bye".into(),
+        routing: "agent:demo".into(),
+        turns: 2,
+        retries: 0,
+        webhook_status: "none".into(),
+    }
+}
