@@ -43,7 +43,10 @@ impl Server {
                 break;
             }
         }
-        assert_eq!(secret.len(), 64, "parley serve started and printed its webhook secret");
+        if secret.len() != 64 {
+            let _ = child.wait();
+            panic!("parley serve did not start; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        }
         Server { child, sip_port, http_port, data_dir, log, secret }
     }
 
