@@ -47,27 +47,21 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now_unix: i64, tolerance
     mac.verify_slice(&v1).is_ok()
 }
 
-/// Sends documents to one URL with a signing secret.
+/// Signs and posts documents with one secret (the URL comes with each document).
 pub struct WebhookSender {
     client: reqwest::Client,
-    url: String,
     secret: Vec<u8>,
 }
 
 impl WebhookSender {
-    /// A sender for `url`.
-    pub fn new(url: String, secret: Vec<u8>) -> WebhookSender {
+    /// A sender signing with `secret`.
+    pub fn new(secret: Vec<u8>) -> WebhookSender {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
-        WebhookSender { client, url, secret }
+        WebhookSender { client, secret }
     }
 
-    /// One delivery attempt, signed at `now_unix`.
-    pub async fn send(&self, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
-        self.send_to(&self.url, body, now_unix).await
-    }
-
-    /// One delivery attempt to another URL with the same client and secret.
-    pub async fn send_to(&self, url: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
+    /// One delivery attempt of `body` to `url`, signed at `now_unix`.
+    pub async fn send(&self, url: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
         let sig = signature(&self.secret, now_unix, &body);
         let resp = self
             .client

@@ -38,9 +38,10 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Runs until `shutdown` turns true (an attempt in flight completes first).
+    /// Runs until `shutdown` turns true, then makes one last pass over what is due.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         loop {
+            let stopping = *shutdown.borrow();
             let now = now_ms();
             self.expire(now).await;
             let due = match self.store.platform().due(now, 32).await {
@@ -52,10 +53,10 @@ impl Delivery {
             };
             let full = due.len() == 32;
             for item in due {
-                if *shutdown.borrow() {
-                    return;
-                }
                 self.attempt(item).await;
+            }
+            if stopping {
+                return;
             }
             if full {
                 continue;
@@ -65,7 +66,11 @@ impl Delivery {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
-                _ = shutdown.changed() => return,
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -80,7 +85,7 @@ impl Delivery {
                 return;
             }
         };
-        match self.sender.send_to(&item.destination, body.to_vec(), now_ms() / 1000).await {
+        match self.sender.send(&item.destination, body.to_vec(), now_ms() / 1000).await {
             Ok(()) => {
                 drop(body);
                 if let Err(e) = scope.delivered(&item.id).await {

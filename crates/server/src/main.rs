@@ -226,7 +226,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let delivery = Arc::new(delivery::Delivery {
         store: shared.store.clone(),
         master,
-        sender: WebhookSender::new(String::new(), webhook_secret.clone()),
+        sender: WebhookSender::new(webhook_secret.clone()),
         wake: delivery_wake,
         metrics: shared.metrics.clone(),
     });
@@ -259,9 +259,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down");
     finish_calls(&shared, std::time::Duration::from_secs(15)).await;
-    // Give the worker a moment for what the last calls queued; the rest waits, sealed, for
-    // the next start.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The worker makes one last pass over what is due (the last calls' documents), bounded;
+    // whatever is left waits, sealed, for the next start.
     let _ = stop_delivery.send(true);
     if tokio::time::timeout(std::time::Duration::from_secs(12), delivery_task).await.is_err() {
         tracing::warn!("delivery still in flight at shutdown; it resumes on the next start");

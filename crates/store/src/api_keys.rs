@@ -170,6 +170,18 @@ impl TenantScope {
         rows.iter().map(key_of).collect()
     }
 
+    /// One of this tenant's keys.
+    pub async fn get_key(&self, id: &str) -> Result<ApiKey, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("SELECT id, tenant_id, role, name, created_ms, revoked_ms FROM api_keys WHERE tenant_id = $1 AND id = $2")
+            .bind(self.id())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.as_ref().map(key_of).transpose()?.ok_or(StoreError::NotFound)
+    }
+
     /// Revokes one of this tenant's keys.
     pub async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<ApiKey, StoreError> {
         let mut tx = self.begin().await?;

@@ -35,6 +35,8 @@ async fn every_operation_stays_in_its_tenant(db: &TestDb) {
     let ka = a.create_key(Role::Admin, "a admin", 1).await.unwrap();
     assert!(b.list_keys().await.unwrap().is_empty());
     assert!(matches!(b.revoke_key(&ka.key.id, 2).await, Err(StoreError::NotFound)));
+    assert!(matches!(b.get_key(&ka.key.id).await, Err(StoreError::NotFound)));
+    assert_eq!(a.get_key(&ka.key.id).await.unwrap().role, Role::Admin);
     assert!(p.authenticate(&ka.token).await.unwrap().is_some());
 
     // Sealed data.

@@ -124,7 +124,7 @@ pub async fn list(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<
 /// Revokes a key (admin; owner keys need an owner).
 pub async fn revoke(State(s): State<ApiState>, caller: Caller, Path((tenant, key_id)): Path<(String, String)>) -> Result<axum::Json<KeyView>, ApiError> {
     let scope = caller.tenant(&s, &tenant, Role::Admin).await?;
-    let target = scope.list_keys().await?.into_iter().find(|k| k.id == key_id).ok_or(ApiError::NotFound)?;
+    let target = scope.get_key(&key_id).await?;
     if !caller.role().includes(target.role) {
         return Err(ApiError::Forbidden);
     }

@@ -192,7 +192,7 @@ pub struct PgDb {
 impl PgDb {
     pub fn create() -> PgDb {
         let admin = std::env::var("PARLEY_TEST_POSTGRES").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
-        let name = format!("parley_t_{}", hex::encode(rand_bytes()));
+        let name = format!("parley_t_{}", hex::encode(rand::random::<[u8; 6]>()));
         let ok = Command::new("psql").arg(&admin).args(["-qc", &format!("CREATE DATABASE {name}")]).status().unwrap().success();
         assert!(ok, "creating a database on {admin}");
         let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
@@ -204,12 +204,6 @@ impl Drop for PgDb {
     fn drop(&mut self) {
         let _ = Command::new("psql").arg(&self.admin).args(["-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)]).status();
     }
-}
-
-fn rand_bytes() -> [u8; 6] {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
-    let mixed = t ^ (u64::from(std::process::id()) << 32);
-    mixed.to_le_bytes()[..6].try_into().unwrap()
 }
 
 /// The demo tenant's calls in the server's SQLite store, newest first.
