@@ -243,6 +243,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("Parley is running.");
     println!("  SIP  udp+tcp {sip_addr}    HTTP http://{}", cfg.http_listen);
     println!("  data {}", cfg.data_dir.display());
+    println!("  API  http://{}/v1 (first operator key: parley admin create-key --role platform-admin)", cfg.http_listen);
     println!("  Call the demo store agent from a softphone: sip:demo@{sip_addr}");
     println!("    e.g. baresip, then: /dial sip:demo@{sip_addr}");
     match &cfg.demo_webhook {
