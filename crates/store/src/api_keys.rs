@@ -74,11 +74,28 @@ pub struct IssuedKey {
     pub token: SecretString,
 }
 
-fn new_token() -> (String, String, String) {
+/// A new bearer token `<prefix>_<16 hex id>_<secret>`: returns the token, the id, and the
+/// SHA-256 of the secret (what is stored; the secret is 256 random bits, so a fast hash is enough).
+pub(crate) fn new_token(prefix: &str) -> (String, String, String) {
     let id = hex::encode(rand::random::<[u8; 8]>());
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let digest = hex::encode(Sha256::digest(secret.as_bytes()));
-    (format!("pk_{id}_{secret}"), id, digest)
+    (format!("{prefix}_{id}_{secret}"), id, digest)
+}
+
+/// Splits a token made by [`new_token`] into its id and the digest of its secret.
+pub(crate) fn split_token(prefix: &str, token: &str) -> Option<(String, String)> {
+    let rest = token.strip_prefix(prefix)?.strip_prefix('_')?;
+    let (id, secret) = rest.split_once('_')?;
+    if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some((id.to_string(), hex::encode(Sha256::digest(secret.as_bytes()))))
+}
+
+/// Compares two digests in constant time.
+pub(crate) fn digest_eq(stored: &str, given: &str) -> bool {
+    bool::from(stored.as_bytes().ct_eq(given.as_bytes()))
 }
 
 fn key_of(r: &sqlx::any::AnyRow) -> Result<ApiKey, StoreError> {
@@ -100,7 +117,7 @@ async fn insert(
     name: &str,
     now_ms: i64,
 ) -> Result<IssuedKey, StoreError> {
-    let (token, id, digest) = new_token();
+    let (token, id, digest) = new_token("pk");
     sqlx::query("INSERT INTO api_keys (id, tenant_id, role, name, secret_sha256, created_ms) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)
         .bind(tenant_id)
@@ -125,21 +142,16 @@ impl PlatformScope {
 
     /// The key a bearer token names, if the token is genuine and the key not revoked.
     pub async fn authenticate(&self, token: &SecretString) -> Result<Option<ApiKey>, StoreError> {
-        let Some(rest) = token.expose_secret().strip_prefix("pk_") else { return Ok(None) };
-        let Some((id, secret)) = rest.split_once('_') else { return Ok(None) };
-        if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(None);
-        }
+        let Some((id, given)) = split_token("pk", token.expose_secret()) else { return Ok(None) };
         let mut tx = self.begin().await?;
         let row = sqlx::query("SELECT id, tenant_id, role, name, secret_sha256, created_ms, revoked_ms FROM api_keys WHERE id = $1")
-            .bind(id)
+            .bind(&id)
             .fetch_optional(&mut *tx)
             .await?;
         tx.commit().await?;
         let Some(row) = row else { return Ok(None) };
         let stored: String = row.try_get("secret_sha256")?;
-        let given = hex::encode(Sha256::digest(secret.as_bytes()));
-        if !bool::from(stored.as_bytes().ct_eq(given.as_bytes())) {
+        if !digest_eq(&stored, &given) {
             return Ok(None);
         }
         let key = key_of(&row)?;
@@ -215,7 +227,7 @@ mod tests {
 
     #[test]
     fn tokens_have_the_documented_shape() {
-        let (token, id, digest) = new_token();
+        let (token, id, digest) = new_token("pk");
         assert!(token.starts_with(&format!("pk_{id}_")));
         assert_eq!(id.len(), 16);
         assert_eq!(digest.len(), 64);

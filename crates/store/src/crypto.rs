@@ -73,7 +73,7 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
-fn seal_with(key: &[u8; 32], aad: &str, plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn seal_with(key: &[u8; 32], aad: &str, plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
     let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| StoreError::Crypto("key length"))?;
     let nonce: [u8; 12] = rand::random();
     let ct = cipher
@@ -82,7 +82,7 @@ fn seal_with(key: &[u8; 32], aad: &str, plaintext: &[u8]) -> Result<Vec<u8>, Sto
     Ok([nonce.as_slice(), &ct].concat())
 }
 
-fn open_with(key: &[u8; 32], aad: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+pub(crate) fn open_with(key: &[u8; 32], aad: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
     if sealed.len() < 12 + 16 {
         return Err(StoreError::Crypto("sealed data too short"));
     }

@@ -35,15 +35,22 @@
 #![forbid(unsafe_code)]
 
 pub mod api_keys;
+pub mod artifacts;
 pub mod audit;
 pub mod calls;
 pub mod crypto;
+pub mod directory;
+pub mod integrations;
+pub mod oplog;
 pub mod outbox;
 pub mod policy;
 pub mod privacy;
+pub mod recipient;
 pub mod retention;
 pub mod subjects;
 pub mod tenants;
+pub mod usage;
+pub mod users;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -28,6 +28,9 @@ pub struct DataPolicy {
     pub redact_pii: bool,
     /// Providers that may receive this tenant's audio or text.
     pub allowed_providers: Vec<String>,
+    /// When set (64 hex digits, X25519), recordings are sealed to this key first, so only the
+    /// tenant can open them.
+    pub recording_public_key: Option<String>,
 }
 
 impl Default for DataPolicy {
@@ -39,6 +42,7 @@ impl Default for DataPolicy {
             operational_log_days: 30,
             redact_pii: true,
             allowed_providers: vec!["embedded".into()],
+            recording_public_key: None,
         }
     }
 }
@@ -60,7 +64,15 @@ impl DataPolicy {
         if let Some(p) = self.allowed_providers.iter().find(|p| !PROVIDERS.contains(&p.as_str())) {
             return Err(StoreError::Invalid(format!("unknown provider {p:?}")));
         }
+        if let Some(k) = &self.recording_public_key {
+            crate::recipient::parse_public_key(k)?;
+        }
         Ok(())
+    }
+
+    /// Whether `provider` may receive this tenant's audio or text.
+    pub fn allows(&self, provider: &str) -> bool {
+        self.allowed_providers.iter().any(|p| p == provider)
     }
 }
 
@@ -69,7 +81,7 @@ impl TenantScope {
     pub async fn policy(&self) -> Result<DataPolicy, StoreError> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
-            "SELECT recording_days, transcript_days, call_metadata_days, operational_log_days, redact_pii, allowed_providers \
+            "SELECT recording_days, transcript_days, call_metadata_days, operational_log_days, redact_pii, allowed_providers, recording_public_key \
              FROM data_policies WHERE tenant_id = $1",
         )
         .bind(self.id())
@@ -85,6 +97,7 @@ impl TenantScope {
             operational_log_days: r.try_get("operational_log_days")?,
             redact_pii: r.try_get::<i64, _>("redact_pii")? != 0,
             allowed_providers: providers.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+            recording_public_key: r.try_get("recording_public_key")?,
         })
     }
 
@@ -93,11 +106,12 @@ impl TenantScope {
         p.validate(max_days)?;
         let mut tx = self.begin().await?;
         sqlx::query(
-            "INSERT INTO data_policies (tenant_id, recording_days, transcript_days, call_metadata_days, operational_log_days, redact_pii, allowed_providers, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id) DO UPDATE SET recording_days = excluded.recording_days, \
+            "INSERT INTO data_policies (tenant_id, recording_days, transcript_days, call_metadata_days, operational_log_days, redact_pii, allowed_providers, updated_ms, recording_public_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id) DO UPDATE SET recording_days = excluded.recording_days, \
              transcript_days = excluded.transcript_days, call_metadata_days = excluded.call_metadata_days, \
              operational_log_days = excluded.operational_log_days, redact_pii = excluded.redact_pii, \
-             allowed_providers = excluded.allowed_providers, updated_ms = excluded.updated_ms",
+             allowed_providers = excluded.allowed_providers, updated_ms = excluded.updated_ms, \
+             recording_public_key = excluded.recording_public_key",
         )
         .bind(self.id())
         .bind(p.recording_days)
@@ -107,6 +121,7 @@ impl TenantScope {
         .bind(i64::from(p.redact_pii))
         .bind(p.allowed_providers.join(","))
         .bind(now_ms)
+        .bind(p.recording_public_key.as_deref())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -127,6 +142,7 @@ mod tests {
         assert!(DataPolicy { call_metadata_days: 366, ..d.clone() }.validate(730).is_ok(), "an operator may raise the ceiling");
         assert!(DataPolicy { call_metadata_days: 0, ..d.clone() }.validate(365).is_err());
         assert!(DataPolicy { recording_days: -1, ..d.clone() }.validate(365).is_err());
+        assert!(DataPolicy { recording_public_key: Some("zz".into()), ..d.clone() }.validate(365).is_err());
         assert!(DataPolicy { allowed_providers: vec!["acme-ai".into()], ..d }.validate(365).is_err());
     }
 }

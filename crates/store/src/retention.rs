@@ -3,10 +3,13 @@
 //! same `now` finds nothing to do and writes nothing. Each deletion leaves an audit entry.
 
 use crate::audit::Event;
+use crate::oplog::PLATFORM;
 use crate::outbox::Expired;
 use crate::{PlatformScope, StoreError};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+/// How long operational events that belong to no tenant are kept.
+const PLATFORM_LOG_DAYS: i64 = 30;
 
 /// What one run removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -17,6 +20,10 @@ pub struct RetentionReport {
     pub tenants: usize,
     /// Call records deleted, per tenant (only tenants with deletions).
     pub calls_deleted: Vec<(String, u64)>,
+    /// Kept transcripts and recordings deleted at their expiry, per tenant.
+    pub artifacts_deleted: Vec<(String, u64)>,
+    /// Operational events deleted, per tenant (and `_platform`).
+    pub op_events_deleted: Vec<(String, u64)>,
     /// Outbox items shredded at the hard limit.
     pub outbox_shredded: Vec<Expired>,
 }
@@ -44,6 +51,20 @@ impl PlatformScope {
                 scope.audit(&Event { actor: "system:retention", action: "retention.calls.delete", object_id: &object, at_ms: now_ms }).await?;
                 report.calls_deleted.push((t.id.clone(), n));
             }
+            let n = scope.delete_expired_artifacts(now_ms).await?;
+            if n > 0 {
+                scope.audit(&Event { actor: "system:retention", action: "retention.artifacts.delete", object_id: &format!("expired-by:{now_ms}"), at_ms: now_ms }).await?;
+                report.artifacts_deleted.push((t.id.clone(), n));
+            }
+            let cutoff = now_ms.saturating_sub(policy.operational_log_days.saturating_mul(DAY_MS));
+            let n = self.store.delete_op_events_before(&t.id, cutoff).await?;
+            if n > 0 {
+                report.op_events_deleted.push((t.id.clone(), n));
+            }
+        }
+        let n = self.store.delete_op_events_before(PLATFORM, now_ms.saturating_sub(PLATFORM_LOG_DAYS * DAY_MS)).await?;
+        if n > 0 {
+            report.op_events_deleted.push((PLATFORM.to_string(), n));
         }
         for e in self.shred_expired(now_ms).await? {
             let scope = self.store.tenant(&e.tenant_id)?;

@@ -1,7 +1,8 @@
 //! Data-subject requests, keyed by the caller's number as the keyed hash the call path stores
 //! ([`crate::privacy::hash_number`]): access (every call record about them), deletion (records
-//! and any undelivered documents, whose keys go with them), and restriction (the agent still
-//! answers, but nothing about the caller is stored or delivered).
+//! and any undelivered documents, whose keys go with them), correction (the caller's records
+//! re-attributed to the right number), and restriction (the agent still answers, but nothing
+//! about the caller is stored or delivered).
 
 use sqlx::Row;
 
@@ -15,6 +16,8 @@ pub struct Erased {
     pub calls: u64,
     /// Undelivered post-call documents shredded.
     pub documents: u64,
+    /// Kept transcripts and recordings shredded.
+    pub artifacts: u64,
 }
 
 impl TenantScope {
@@ -43,6 +46,12 @@ impl TenantScope {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        let artifacts = sqlx::query("DELETE FROM kept_artifacts WHERE tenant_id = $1 AND caller_hash = $2")
+            .bind(self.id())
+            .bind(caller_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         let calls = sqlx::query("DELETE FROM calls WHERE tenant_id = $1 AND caller_hash = $2")
             .bind(self.id())
             .bind(caller_hash)
@@ -50,7 +59,29 @@ impl TenantScope {
             .await?
             .rows_affected();
         tx.commit().await?;
-        Ok(Erased { calls, documents })
+        Ok(Erased { calls, documents, artifacts })
+    }
+
+    /// Correction: re-attributes everything stored about the caller at `from_hash` to the
+    /// corrected number (`to_masked`, `to_hash`). Returns how many call records changed.
+    pub async fn correct_caller(&self, from_hash: &str, to_masked: &str, to_hash: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE calls SET caller_masked = $1, caller_hash = $2 WHERE tenant_id = $3 AND caller_hash = $4")
+            .bind(to_masked)
+            .bind(to_hash)
+            .bind(self.id())
+            .bind(from_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE kept_artifacts SET caller_hash = $1 WHERE tenant_id = $2 AND caller_hash = $3")
+            .bind(to_hash)
+            .bind(self.id())
+            .bind(from_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// Restricts (or, with `on` false, lifts the restriction on) processing for the caller.

@@ -32,7 +32,7 @@ async fn access_delete_and_restrict(db: &TestDb) {
     assert!(found.iter().all(|c| c.caller_hash == "subject" && c.tenant_id == "a"));
 
     let erased = a.erase_caller("subject").await.unwrap();
-    assert_eq!((erased.calls, erased.documents), (205, 1));
+    assert_eq!((erased.calls, erased.documents, erased.artifacts), (205, 1, 0));
     assert!(a.calls_of_caller("subject").await.unwrap().is_empty());
     assert_eq!(a.calls_of_caller("someone-else").await.unwrap().len(), 1);
     assert_eq!(b.calls_of_caller("subject").await.unwrap().len(), 1, "another tenant's data is its own");
