@@ -1,9 +1,9 @@
 //! Agent definitions (YAML) and the demo agent.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// An order in the demo store data.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub struct Order {
     /// Order number.
     pub number: u32,
@@ -22,7 +22,7 @@ pub struct Order {
 }
 
 /// An agent as a tenant defines it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct AgentSpec {
     /// Agent name (the SIP user it answers).
     pub name: String,
@@ -63,6 +63,17 @@ impl AgentSpec {
     /// Parses and checks a YAML definition.
     pub fn from_yaml(text: &str) -> Result<AgentSpec, SpecError> {
         let spec: AgentSpec = serde_yaml_ng::from_str(text)?;
+        spec.check()
+    }
+
+    /// The definition as YAML (what [`AgentSpec::from_yaml`] reads back).
+    pub fn to_yaml(&self) -> Result<String, SpecError> {
+        Ok(serde_yaml_ng::to_string(self)?)
+    }
+
+    /// Checks the fields every agent needs.
+    pub fn check(self) -> Result<AgentSpec, SpecError> {
+        let spec = self;
         if spec.name.trim().is_empty() {
             return Err(SpecError::Invalid("name is empty"));
         }

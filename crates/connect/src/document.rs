@@ -36,13 +36,25 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Renders the document. This is the one place transcript text leaves the call's memory.
-pub fn render(facts: &CallFacts, transcript: &Transcript) -> Vec<u8> {
-    let turns: Vec<Value> = transcript
+fn turns(transcript: &Transcript) -> Vec<Value> {
+    transcript
         .turns
         .iter()
         .map(|t| json!({"speaker": t.speaker.as_str(), "text": t.text, "start_ms": t.start_ms, "end_ms": t.end_ms}))
-        .collect();
+        .collect()
+}
+
+/// The transcript alone, as the JSON array the document carries: what a tenant whose policy
+/// keeps transcripts gets sealed into the store. With [`render`], the only ways transcript text
+/// leaves the call's memory.
+pub fn transcript_json(transcript: &Transcript) -> Vec<u8> {
+    serde_json::to_vec(&turns(transcript)).unwrap_or_default()
+}
+
+/// Renders the document. This and [`transcript_json`] are the only ways transcript text
+/// leaves the call's memory.
+pub fn render(facts: &CallFacts, transcript: &Transcript) -> Vec<u8> {
+    let turns = turns(transcript);
     let tools: Vec<Value> = facts
         .tool_calls
         .iter()

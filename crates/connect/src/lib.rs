@@ -9,5 +9,6 @@
 #![forbid(unsafe_code)]
 
 pub mod document;
+pub mod redact;
 pub mod transcript;
 pub mod webhook;

@@ -57,6 +57,15 @@ impl Transcript {
         self.turns.is_empty()
     }
 
+    /// Replaces PII in every turn with labels ([`crate::redact`]); the original text is zeroized.
+    pub fn redact(&mut self) {
+        for t in &mut self.turns {
+            let clean = crate::redact::redact(&t.text);
+            t.text.zeroize();
+            t.text = clean;
+        }
+    }
+
     /// Turns spoken by `speaker`.
     pub fn count(&self, speaker: Speaker) -> usize {
         self.turns.iter().filter(|t| t.speaker == speaker).count()

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parley_agent::conversation::{Action, Conversation, Input};
 use parley_agent::spec::AgentSpec;
-use parley_connect::document::{render, CallFacts};
+use parley_connect::document::{render, transcript_json, CallFacts};
 use parley_connect::transcript::{Speaker, Transcript};
 use parley_media::dtmf::DtmfReceiver;
 use parley_media::g711::G711;
@@ -22,11 +22,14 @@ use parley_sip::endpoint::{CallId, EndReason};
 use parley_sip::sdp::Negotiated;
 use parley_speech::vad::{Endpointer, EndpointerConfig, VadEvent};
 use parley_store::privacy::{hash_number, mask_number};
+use parley_store::artifacts::Recipient;
+use parley_store::policy::DataPolicy;
 use parley_store::CallRecord;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::recording::Recorder;
 use crate::sip_driver::{end_reason_name, SipCommand};
 use crate::Shared;
 
@@ -59,6 +62,10 @@ pub struct CallSetup {
     pub callee: String,
     /// `udp` or `tcp`.
     pub transport: String,
+    /// The tenant the dialled number belongs to.
+    pub tenant: String,
+    /// That tenant's data policy when the call came in.
+    pub policy: DataPolicy,
 }
 
 /// Timings of one turn, from the caller's end of speech.
@@ -94,7 +101,7 @@ fn unix_ms() -> i64 {
 
 /// Runs the call to its end.
 pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: mpsc::Sender<SipCommand>, shared: Arc<Shared>) {
-    let CallSetup { call, socket, negotiated, agent, caller, callee, transport } = setup;
+    let CallSetup { call, socket, negotiated, agent, caller, callee, transport, tenant, policy } = setup;
     shared.metrics.calls_total.fetch_add(1, Ordering::Relaxed);
     shared.metrics.calls_active.fetch_add(1, Ordering::Relaxed);
     let started_ms = unix_ms();
@@ -125,6 +132,8 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let mut payload = Vec::with_capacity(FRAME_SAMPLES);
     let mut pcm = Vec::with_capacity(FRAME_SAMPLES);
     let mut hangup_sent = false;
+    let mut usage = Usage::default();
+    let mut recorder = (policy.recording_days > 0).then(Recorder::default);
 
     let greeting = convo.start();
     apply(greeting, &mut playout, &mut pending_agent_text);
@@ -159,6 +168,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 // Receive path: ordered frames into the endpointer.
                 while let Some(frame) = jitter.pop(now.into_std()) {
                     let samples = match frame { Frame::Audio(p) | Frame::Concealed(p) => p };
+                    if let Some(r) = recorder.as_mut() { r.caller(&samples); }
                     match vad.push_frame(now.into_std(), &samples) {
                         // Barge-in: stop talking when the caller starts, unless ending.
                         Some(VadEvent::SpeechStarted) if playout.busy() && playout.after.is_none() => {
@@ -173,6 +183,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                             let t = TurnTiming { speech_end: Some(speech_end), eot_ms: ms(now - speech_end), ..Default::default() };
                             let start_ms = ms(speech_end - t0).saturating_sub(audio.len() as u64 / 8);
                             let end_ms = ms(speech_end - t0);
+                            usage.asr_ms += audio.len() as u64 / 8;
                             let asr = shared.recognizer.clone();
                             let tx = asr_tx.clone();
                             tokio::spawn(async move {
@@ -189,6 +200,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 // Send path: the next 20 ms of agent speech, or silence.
                 if playout.samples.len() < FRAME_SAMPLES {
                     if let Some(text) = (playout.stream.is_none()).then(|| playout.queue.pop_front()).flatten() {
+                        usage.tts_chars += text.chars().count() as u64;
                         match shared.synthesizer.synthesize(&text) {
                             Ok(rx) => playout.stream = Some(rx),
                             Err(e) => tracing::warn!(call = call.0, error = %e, "synthesis failed"),
@@ -219,6 +231,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 } else {
                     vec![0; FRAME_SAMPLES]
                 };
+                if let Some(r) = recorder.as_mut() { r.agent(&frame); }
                 payload.clear();
                 codec.encode(&frame, &mut payload);
                 let pkt = RtpPacket { marker, payload_type: negotiated.payload_type, sequence: seq, timestamp: ts_base.wrapping_add(ts), ssrc, payload: &payload };
@@ -286,7 +299,9 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(EndReason::Local);
     tracing::info!(call = call.0, reason = end_reason_name(reason), turns = convo.turns, outcome = convo.outcome.as_str(), "call ended");
-    finish(&shared, call, &agent, &caller, &callee, &transport, started_ms, ended_ms, reason, &convo, transcript).await;
+    let ended = Ended { started_ms, ended_ms, reason, usage, recorder };
+    let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
+    finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
     shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
     shared.call_finished.notify_waiters();
@@ -327,13 +342,13 @@ fn flush_agent_text(transcript: &mut Transcript, pending: &mut Vec<String>, star
     }
 }
 
-/// The record of a call to one of the tenant's agents that was refused (503, 488).
-pub fn rejected_record(shared: &Shared, call: CallId, agent: &str, caller: Option<&str>, code: u16) -> CallRecord {
+/// The record of a call to one of a tenant's agents that was refused (403, 486, 488, 503).
+pub fn rejected_record(shared: &Shared, tenant: &str, call: CallId, agent: &str, caller: Option<&str>, code: u16) -> CallRecord {
     let now = unix_ms();
     let caller = caller.unwrap_or("anonymous");
     CallRecord {
         id: call_record_id(now, call),
-        tenant_id: shared.tenant.clone(),
+        tenant_id: tenant.to_string(),
         agent: agent.to_string(),
         caller_masked: mask_number(caller),
         caller_hash: hash_number(&shared.hash_key, caller),
@@ -355,51 +370,83 @@ fn call_record_id(started_ms: i64, call: CallId) -> String {
     format!("{:016x}{:04x}", started_ms, call.0 & 0xffff)
 }
 
+/// Work done for the call, metered for billing.
+#[derive(Default)]
+struct Usage {
+    /// Caller speech sent to the recognizer, ms.
+    asr_ms: u64,
+    /// Characters synthesized.
+    tts_chars: u64,
+}
+
+/// Who the call was between.
+struct Parties<'a> {
+    tenant: &'a str,
+    caller: &'a str,
+    callee: &'a str,
+    transport: &'a str,
+}
+
+/// How the call went.
+struct Ended {
+    started_ms: i64,
+    ended_ms: i64,
+    reason: EndReason,
+    usage: Usage,
+    recorder: Option<Recorder>,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn finish(
     shared: &Shared,
     call: CallId,
     agent: &AgentSpec,
-    caller: &str,
-    callee: &str,
-    transport: &str,
-    started_ms: i64,
-    ended_ms: i64,
-    reason: EndReason,
+    who: Parties<'_>,
+    policy: &DataPolicy,
+    ended: Ended,
     convo: &Conversation,
-    transcript: Transcript,
+    mut transcript: Transcript,
 ) {
+    let Ended { started_ms, ended_ms, reason, usage, recorder } = ended;
     let call_id = call_record_id(started_ms, call);
-    let facts = CallFacts {
-        call_id: call_id.clone(),
-        tenant: shared.tenant.clone(),
-        agent: agent.name.clone(),
-        caller: caller.to_string(),
-        callee: callee.to_string(),
-        started_ms,
-        ended_ms,
-        outcome: convo.outcome.as_str().to_string(),
-        summary: convo.summary(),
-        tool_calls: convo.tool_calls.iter().map(|t| (t.name.to_string(), t.argument.clone(), t.result.to_string())).collect(),
-    };
+    let tenant = who.tenant;
+    meter(shared, tenant, started_ms, ended_ms, &usage, convo).await;
     // A caller who restricted processing is answered, but nothing about the call is kept or sent.
-    let caller_hash = hash_number(&shared.hash_key, caller);
-    if restricted(&shared.store, &shared.tenant, &caller_hash).await {
+    let caller_hash = hash_number(&shared.hash_key, who.caller);
+    if restricted(&shared.store, tenant, &caller_hash).await {
         tracing::info!(call = call.0, "caller restricted processing: no record, no document");
         return;
     }
+    let mut summary = convo.summary();
+    if policy.redact_pii {
+        transcript.redact();
+        summary = parley_connect::redact::redact(&summary);
+    }
+    let facts = CallFacts {
+        call_id: call_id.clone(),
+        tenant: tenant.to_string(),
+        agent: agent.name.clone(),
+        caller: who.caller.to_string(),
+        callee: who.callee.to_string(),
+        started_ms,
+        ended_ms,
+        outcome: convo.outcome.as_str().to_string(),
+        summary,
+        tool_calls: convo.tool_calls.iter().map(|t| (t.name.to_string(), t.argument.clone(), t.result.to_string())).collect(),
+    };
     // The document exists in clear only here, until it is sealed into the outbox.
     let document = shared.webhook_url.as_ref().map(|url| (url.clone(), zeroize::Zeroizing::new(render(&facts, &transcript))));
+    let kept_transcript = (policy.transcript_days > 0).then(|| zeroize::Zeroizing::new(transcript_json(&transcript)));
     drop(transcript);
     let webhook_status = if document.is_some() { "pending" } else { "none" };
     let record = CallRecord {
         id: call_id,
-        tenant_id: shared.tenant.clone(),
+        tenant_id: tenant.to_string(),
         agent: agent.name.clone(),
-        caller_masked: mask_number(caller),
+        caller_masked: mask_number(who.caller),
         caller_hash,
-        callee: callee.to_string(),
-        transport: transport.to_string(),
+        callee: who.callee.to_string(),
+        transport: who.transport.to_string(),
         started_ms,
         answered_ms: Some(started_ms),
         ended_ms,
@@ -411,6 +458,7 @@ async fn finish(
         webhook_status: webhook_status.to_string(),
     };
     store_record(&shared.store, &record).await;
+    keep(shared, &record, policy, kept_transcript, recorder).await;
     if let Some((url, body)) = document {
         let queued = match shared.store.tenant(&record.tenant_id) {
             Ok(scope) => scope.enqueue(&shared.master, &record.id, &url, &body, unix_ms()).await.map(|_| scope),
@@ -425,6 +473,48 @@ async fn finish(
                     let _ = scope.set_webhook_status(&record.id, "failed").await;
                 }
             }
+        }
+    }
+}
+
+/// Adds the call's minutes and engine work to the tenant's usage.
+async fn meter(shared: &Shared, tenant: &str, started_ms: i64, ended_ms: i64, usage: &Usage, convo: &Conversation) {
+    let call_seconds = ((ended_ms - started_ms).max(0) as u64).div_ceil(1000) as i64;
+    shared.directory.add_call_seconds(tenant, call_seconds);
+    let items = [
+        ("call_seconds", "sip", call_seconds),
+        ("asr_seconds", shared.recognizer.provider(), usage.asr_ms.div_ceil(1000) as i64),
+        ("tts_characters", shared.synthesizer.provider(), usage.tts_chars as i64),
+        ("llm_turns", "embedded", i64::from(convo.turns)),
+    ];
+    let metered = match shared.store.tenant(tenant) {
+        Ok(scope) => scope.meter(ended_ms, &items).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = metered {
+        tracing::error!(error = %e, "metering a call failed");
+    }
+}
+
+/// Seals what the tenant's policy keeps: the transcript, the recording.
+async fn keep(shared: &Shared, record: &CallRecord, policy: &DataPolicy, transcript: Option<zeroize::Zeroizing<Vec<u8>>>, recorder: Option<Recorder>) {
+    let Ok(scope) = shared.store.tenant(&record.tenant_id) else { return };
+    let now = unix_ms();
+    if let Some(text) = transcript {
+        if let Err(e) = scope.keep_artifact(&shared.master, &record.id, "transcript", &record.caller_hash, Recipient::Platform, &text, policy.transcript_days, now).await {
+            tracing::error!(call = %record.id, error = %e, "keeping the transcript failed");
+        }
+    }
+    if let Some(r) = recorder {
+        let wav = r.into_wav();
+        let key = policy.recording_public_key.as_deref().map(parley_store::recipient::parse_public_key);
+        let kept = match &key {
+            Some(Ok(pk)) => scope.keep_artifact(&shared.master, &record.id, "recording", &record.caller_hash, Recipient::TenantKey(pk), &wav, policy.recording_days, now).await,
+            Some(Err(e)) => Err(parley_store::StoreError::Invalid(e.to_string())),
+            None => scope.keep_artifact(&shared.master, &record.id, "recording", &record.caller_hash, Recipient::Platform, &wav, policy.recording_days, now).await,
+        };
+        if let Err(e) = kept {
+            tracing::error!(call = %record.id, error = %e, "keeping the recording failed");
         }
     }
 }

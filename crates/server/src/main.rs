@@ -9,8 +9,10 @@ mod api;
 mod call;
 mod config;
 mod delivery;
+mod directory;
 mod http;
 mod metrics;
+mod recording;
 mod sip_driver;
 
 use std::collections::HashMap;
@@ -116,6 +118,8 @@ pub struct Shared {
     pub hash_key: Vec<u8>,
     /// Capacity.
     pub max_calls: usize,
+    /// Numbers, agents, limits and policies of every tenant.
+    pub directory: Arc<directory::Directory>,
     /// Signalled each time a call task has finished its post-call work.
     pub call_finished: tokio::sync::Notify,
 }
@@ -186,6 +190,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&admin::target(cfg.database_url.as_deref(), &cfg.data_dir)).await.context("opening the store")?;
     store.platform().ensure_tenant("demo", "Demo tenant", api::now_ms()).await?;
 
+    let directory = Arc::new(directory::Directory::default());
+    directory.reload(&store, api::now_ms()).await.context("loading numbers and agents")?;
+    tokio::spawn(directory::reload_every_30s(directory.clone(), store.clone()));
+
     let paths = WhisperPaths::under(&cfg.speech_dir);
     if !paths.installed() {
         bail!("speech engines not found in {} (run scripts/setup.sh)", cfg.speech_dir.display());
@@ -213,12 +221,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         delivery_wake: delivery_wake.clone(),
         hash_key,
         max_calls: cfg.max_calls,
+        directory: directory.clone(),
         call_finished: tokio::sync::Notify::new(),
     });
 
     let sip_ready = Arc::new(AtomicBool::new(false));
     let http_listener = tokio::net::TcpListener::bind(cfg.http_listen).await.with_context(|| format!("binding HTTP {}", cfg.http_listen))?;
-    let api_state = api::ApiState { store: shared.store.clone(), signer: audit_signer.clone(), hash_key: Arc::new(shared.hash_key.clone()), max_retention_days: cfg.max_retention_days };
+    let api_state = api::ApiState {
+        store: shared.store.clone(),
+        signer: audit_signer.clone(),
+        hash_key: Arc::new(shared.hash_key.clone()),
+        max_retention_days: cfg.max_retention_days,
+        master: shared.master.clone(),
+        directory: directory.clone(),
+    };
     let retention = tokio::spawn(admin::retention_every_hour(shared.store.clone()));
     let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics }).merge(api::router(api_state));
     let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone()));

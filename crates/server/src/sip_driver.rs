@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::call::{self, CallEvent, CallSetup};
+use crate::directory::Destination;
 use crate::Shared;
 
 /// What a call task asks of the SIP layer.
@@ -28,7 +29,7 @@ pub enum SipCommand {
 pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, shared: Arc<Shared>) {
     let mut ep = Endpoint::new(Config::new(transports.udp_addr), rand::random());
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(1024);
-    let mut calls: HashMap<CallId, mpsc::Sender<CallEvent>> = HashMap::new();
+    let mut calls: HashMap<CallId, (mpsc::Sender<CallEvent>, String)> = HashMap::new();
     loop {
         let wake = ep.poll_timeout().map(Instant::from_std).unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
@@ -54,23 +55,30 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                 Output::Transmit(t) => transports.send(t).await,
                 Output::Event(Event::IncomingCall(inc)) => {
                     let now = std::time::Instant::now();
-                    match route(&shared, &calls, &inc, transports.udp_addr.ip()) {
+                    let dest = destination(&shared, &inc);
+                    match route(&shared, &calls, &inc, dest.as_ref(), transports.udp_addr.ip()) {
                         Ok((setup, answer)) => {
                             ep.ring(now, inc.call);
                             ep.answer(now, inc.call, answer);
                             let (ev_tx, ev_rx) = mpsc::channel(64);
-                            calls.insert(inc.call, ev_tx);
+                            calls.insert(inc.call, (ev_tx, setup.tenant.clone()));
                             tokio::spawn(call::run(setup, ev_rx, cmd_tx.clone(), shared.clone()));
                         }
-                        Err(code) => {
+                        Err((code, detail)) => {
                             shared.metrics.calls_rejected.fetch_add(1, Ordering::Relaxed);
-                            tracing::info!(call = inc.call.0, code, "call rejected");
+                            tracing::info!(call = inc.call.0, code, detail, "call rejected");
                             ep.reject(now, inc.call, code);
-                            if let Some(agent) = inc.user.as_ref().and_then(|u| shared.agents.get(u)) {
+                            if let Some(dest) = dest {
                                 // The tenant's own call, refused: keep the routing decision.
-                                let record = call::rejected_record(&shared, inc.call, &agent.name, inc.from_user.as_deref(), code);
+                                let record = call::rejected_record(&shared, &dest.tenant, inc.call, &dest.agent.name, inc.from_user.as_deref(), code);
                                 let store = shared.store.clone();
-                                tokio::spawn(async move { call::store_record(&store, &record).await });
+                                tokio::spawn(async move {
+                                    call::store_record(&store, &record).await;
+                                    let kind = if matches!(code, 403 | 486) { "sip.limit" } else { "sip.rejected" };
+                                    if let Err(e) = store.op_event(&dest.tenant, kind, i64::from(code), detail, record.started_ms).await {
+                                        tracing::warn!(error = %e, "recording an operational event failed");
+                                    }
+                                });
                             }
                         }
                     }
@@ -83,7 +91,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                 }
                 Output::Event(Event::ReferStatus(call, code)) => send(&calls, call, CallEvent::ReferStatus(code)).await,
                 Output::Event(Event::Ended(call, reason)) => {
-                    if let Some(tx) = calls.remove(&call) {
+                    if let Some((tx, _)) = calls.remove(&call) {
                         let _ = tx.send(CallEvent::Ended(reason)).await;
                     }
                 }
@@ -92,39 +100,56 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
     }
 }
 
-async fn send(calls: &HashMap<CallId, mpsc::Sender<CallEvent>>, call: CallId, ev: CallEvent) {
-    if let Some(tx) = calls.get(&call) {
+async fn send(calls: &HashMap<CallId, (mpsc::Sender<CallEvent>, String)>, call: CallId, ev: CallEvent) {
+    if let Some((tx, _)) = calls.get(&call) {
         let _ = tx.send(ev).await;
     }
 }
 
-/// Chooses the agent and prepares media, or says which error code to answer.
+/// The tenant and agent of the number dialled (Request-URI, then To, then Diversion), or a
+/// local extension of the demo tenant (`sip:demo@…`).
+fn destination(shared: &Shared, inc: &IncomingCall) -> Option<Destination> {
+    let candidates = [inc.user.as_deref(), inc.to_user.as_deref(), inc.diversion_user.as_deref()];
+    shared.directory.lookup(candidates).or_else(|| {
+        let user = inc.user.as_deref()?;
+        let agent = shared.agents.get(user)?;
+        Some(Destination { tenant: shared.tenant.clone(), agent: Arc::new(agent.clone()), dialled: user.to_string() })
+    })
+}
+
+/// Admits the call and prepares media, or says which error code to answer and why.
 fn route(
     shared: &Shared,
-    calls: &HashMap<CallId, mpsc::Sender<CallEvent>>,
+    calls: &HashMap<CallId, (mpsc::Sender<CallEvent>, String)>,
     inc: &IncomingCall,
+    dest: Option<&Destination>,
     local_ip: std::net::IpAddr,
-) -> Result<(CallSetup, Vec<u8>), u16> {
-    let user = inc.user.clone().unwrap_or_default();
-    let agent = shared.agents.get(&user).cloned().ok_or(404u16)?;
+) -> Result<(CallSetup, Vec<u8>), (u16, &'static str)> {
+    let dest = dest.ok_or((404, "unknown_number"))?;
     if calls.len() >= shared.max_calls {
-        return Err(503);
+        return Err((503, "node_capacity"));
     }
-    let offer = inc.offer.as_ref().ok_or(488u16)?;
-    let negotiated = sdp::parse(offer).and_then(|s| sdp::negotiate(&s)).map_err(|_| 488u16)?;
-    let socket = std::net::UdpSocket::bind((local_ip, 0)).map_err(|_| 503u16)?;
-    socket.set_nonblocking(true).map_err(|_| 503u16)?;
-    let local = socket.local_addr().map_err(|_| 503u16)?;
-    let socket = tokio::net::UdpSocket::from_std(socket).map_err(|_| 503u16)?;
+    let active = calls.values().filter(|(_, t)| *t == dest.tenant).count();
+    let engines = [shared.recognizer.provider(), shared.synthesizer.provider()];
+    shared.directory.admit(&dest.tenant, active, &engines).map_err(|r| (r.code(), r.detail()))?;
+    let offer = inc.offer.as_ref().ok_or((488, "no_offer"))?;
+    let negotiated = sdp::parse(offer).and_then(|s| sdp::negotiate(&s)).map_err(|_| (488, "no_common_codec"))?;
+    let media = |_| (503, "media_port");
+    let socket = std::net::UdpSocket::bind((local_ip, 0)).map_err(media)?;
+    socket.set_nonblocking(true).map_err(media)?;
+    let local = socket.local_addr().map_err(media)?;
+    let socket = tokio::net::UdpSocket::from_std(socket).map_err(media)?;
     let answer = sdp::answer(&negotiated, local, rand::random::<u32>().into());
     let setup = CallSetup {
         call: inc.call,
         socket,
         negotiated,
-        agent,
+        agent: (*dest.agent).clone(),
         caller: inc.from_user.clone().unwrap_or_else(|| "anonymous".into()),
-        callee: user,
+        callee: dest.dialled.clone(),
         transport: format!("{:?}", inc.transport).to_ascii_lowercase(),
+        tenant: dest.tenant.clone(),
+        policy: shared.directory.policy(&dest.tenant),
     };
     Ok((setup, answer))
 }

@@ -45,7 +45,9 @@ async fn restrict_access_and_delete_by_phone_number() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0]["caller_masked"], "+155******08");
     let m = &access["manifest"];
-    let sha = hex::encode(Sha256::digest(serde_json::to_vec(&access["calls"]).unwrap()));
+    assert_eq!(access["transcripts"], json!([]), "transcripts are not kept by default");
+    let export = json!({"calls": access["calls"], "transcripts": access["transcripts"]});
+    let sha = hex::encode(Sha256::digest(serde_json::to_vec(&export).unwrap()));
     assert_eq!(m["sha256"], sha.as_str());
     let message = format!("parley/dsr-export/v1|demo|{}|{}|{sha}", access["caller_hash"].as_str().unwrap(), m["signed_ms"]);
     assert!(parley_store::audit::HeadSigner::verify_hex(m["public_key"].as_str().unwrap(), message.as_bytes(), m["signature"].as_str().unwrap()));

@@ -60,7 +60,9 @@ async fn run(dir: &Path, database_url: Option<&str>) {
     })
     .await
     .unwrap();
+    let master = parley_store::crypto::MasterKey::from_hex(&std::fs::read_to_string(server.data_dir.join("master-key")).unwrap()).unwrap();
     let mut keys: HashMap<&str, HashMap<&str, (String, String)>> = HashMap::new();
+    let mut ids: HashMap<&str, (String, String)> = HashMap::new();
     for (n, t) in tenants.iter().enumerate() {
         let mut mine = HashMap::new();
         let (s, v) = api.call(Method::POST, &format!("/v1/tenants/{t}/api-keys"), Some(&op), Some(json!({"name": "owner", "role": "owner"}))).await;
@@ -77,11 +79,48 @@ async fn run(dir: &Path, database_url: Option<&str>) {
         for i in 0..2 {
             scope.record_call(&common::sample_call(t, &format!("{t}-call-{i}"), 10_000 + (n * 10 + i) as i64)).await.unwrap();
         }
+        // A kept transcript, an agent, an integration and a user to act on.
+        let turns = serde_json::to_vec(&json!([{"speaker": "caller", "text": format!("{t}-words"), "start_ms": 0, "end_ms": 1}])).unwrap();
+        let recipient = parley_store::artifacts::Recipient::Platform;
+        scope.keep_artifact(&master, &format!("{t}-call-0"), "transcript", "h", recipient, &turns, 30, 10_000).await.unwrap();
+        let definition = json!({"business": "B", "greeting": "Hello", "hours": "always"});
+        let (s, v) = api.call(Method::PUT, &format!("/v1/tenants/{t}/agents/agent-{t}"), Some(&owner), Some(definition)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = api.call(Method::POST, &format!("/v1/tenants/{t}/integrations"), Some(&owner),
+            Some(json!({"kind": "shopify", "name": "shop", "config": {"shop": format!("{t}.example")}, "secret": "shpat_secret"}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert!(!v.to_string().contains("shpat_secret"), "a secret never comes back: {v}");
+        let integration = v["id"].as_str().unwrap().to_string();
+        let (s, v) = api.call(Method::POST, &format!("/v1/tenants/{t}/invitations"), Some(&owner), Some(json!({"email": "ann@example.com", "role": "viewer"}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = api.call(Method::POST, "/v1/invitations/accept", None, Some(json!({"token": v["token"], "password": "a long passphrase"}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.insert(t, (integration, v["id"].as_str().unwrap().to_string()));
     }
 
     // Every endpoint, every ordered pair of tenants.
-    let endpoints = |t: &str, own: &HashMap<&str, (String, String)>| -> Vec<(Method, String, Option<Value>)> {
+    let endpoints = |t: &str, own: &HashMap<&str, (String, String)>, (integration, user): &(String, String)| -> Vec<(Method, String, Option<Value>)> {
+        let n = tenants.iter().position(|x| *x == t).unwrap();
         vec![
+            (Method::GET, format!("/v1/tenants/{t}/calls/{t}-call-0/transcript"), None),
+            (Method::GET, format!("/v1/tenants/{t}/invitations"), None),
+            (Method::POST, format!("/v1/tenants/{t}/invitations"), Some(json!({"email": "bob@example.com", "role": "admin"}))),
+            (Method::GET, format!("/v1/tenants/{t}/users"), None),
+            (Method::DELETE, format!("/v1/tenants/{t}/users/{user}"), None),
+            (Method::GET, format!("/v1/tenants/{t}/agents"), None),
+            (Method::GET, format!("/v1/tenants/{t}/agents/agent-{t}"), None),
+            (Method::PUT, format!("/v1/tenants/{t}/agents/extra-{t}"), Some(json!({"business": "B", "greeting": "Hi", "hours": "never"}))),
+            (Method::DELETE, format!("/v1/tenants/{t}/agents/extra-{t}"), None),
+            (Method::POST, format!("/v1/tenants/{t}/numbers"), Some(json!({"number": format!("+1555010{n}000"), "agent": format!("agent-{t}")}))),
+            (Method::GET, format!("/v1/tenants/{t}/numbers"), None),
+            (Method::DELETE, format!("/v1/tenants/{t}/numbers/%2B1555010{n}000"), None),
+            (Method::GET, format!("/v1/tenants/{t}/integrations"), None),
+            (Method::GET, format!("/v1/tenants/{t}/integrations/{integration}"), None),
+            (Method::DELETE, format!("/v1/tenants/{t}/integrations/{integration}"), None),
+            (Method::GET, format!("/v1/tenants/{t}/usage?month=2026-11"), None),
+            (Method::GET, format!("/v1/tenants/{t}/limits"), None),
+            (Method::GET, format!("/v1/tenants/{t}/operational-events"), None),
+            (Method::POST, format!("/v1/tenants/{t}/data-subject-requests"), Some(json!({"kind": "access", "phone": "+15550100004"}))),
             (Method::GET, format!("/v1/tenants/{t}"), None),
             (Method::GET, format!("/v1/tenants/{t}/api-keys"), None),
             (Method::POST, format!("/v1/tenants/{t}/api-keys"), Some(json!({"name": "extra", "role": "viewer"}))),
@@ -99,13 +138,15 @@ async fn run(dir: &Path, database_url: Option<&str>) {
     for x in tenants {
         for y in tenants {
             let owner = keys[x]["owner"].0.clone();
-            for (method, path, body) in endpoints(y, &keys[y]) {
+            for (method, path, body) in endpoints(y, &keys[y], &ids[y]) {
                 let (s, v) = api.call(method.clone(), &path, Some(&owner), body).await;
                 let text = v.to_string();
                 if x == y {
                     assert!(s.is_success(), "{x} on its own {method} {path}: {s} {v}");
                     for other in tenants.iter().filter(|o| **o != x) {
-                        assert!(!text.contains(&format!("{other}-call")) && !text.contains(&format!("hash-of-{other}")), "{x} saw {other}: {text}");
+                        for mark in [format!("{other}-call"), format!("hash-of-{other}"), format!("{other}-words"), format!("agent-{other}"), format!("{other}.example")] {
+                            assert!(!text.contains(&mark), "{x} saw {other}: {text}");
+                        }
                     }
                 } else {
                     assert_eq!(s, StatusCode::NOT_FOUND, "{x} on {y}'s {method} {path}: {v}");
@@ -141,6 +182,28 @@ async fn run(dir: &Path, database_url: Option<&str>) {
     let policy = json!({"recording_days": 0, "transcript_days": 0, "call_metadata_days": 30, "operational_log_days": 30, "redact_pii": true, "allowed_providers": []});
     assert_eq!(api.call(Method::PUT, "/v1/tenants/t-a/data-policy", Some(&keys["t-a"]["admin"].0), Some(policy)).await.0, StatusCode::FORBIDDEN, "policy is the owner's");
     assert_eq!(api.call(Method::GET, "/v1/tenants/t-a/calls?cursor=nonsense", Some(&viewer), None).await.0, StatusCode::BAD_REQUEST);
+
+    // Limits are the operator's; sessions act for their user's tenant only, and end.
+    let limits = json!({"max_concurrent_calls": 2, "max_minutes_per_month": 100});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-a/limits", Some(&keys["t-a"]["owner"].0), Some(limits.clone())).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-a/limits", Some(&op), Some(limits.clone())).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::GET, "/v1/tenants/t-a/limits", Some(&keys["t-a"]["owner"].0), None).await.1, limits);
+    let (s, v) = api.call(Method::POST, "/v1/tenants/t-a/invitations", Some(&keys["t-a"]["owner"].0), Some(json!({"email": "cy@example.com", "role": "admin"}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    api.call(Method::POST, "/v1/invitations/accept", None, Some(json!({"token": v["token"], "password": "another long one"}))).await;
+    let wrong = json!({"tenant": "t-b", "email": "cy@example.com", "password": "another long one"});
+    assert_eq!(api.call(Method::POST, "/v1/sessions", None, Some(wrong)).await.0, StatusCode::UNAUTHORIZED);
+    let (s, v) = api.call(Method::POST, "/v1/sessions", None, Some(json!({"tenant": "t-a", "email": "cy@example.com", "password": "another long one"}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let session = v["token"].as_str().unwrap().to_string();
+    assert_eq!(api.call(Method::GET, "/v1/tenants/t-a/calls", Some(&session), None).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::GET, "/v1/tenants/t-b/calls", Some(&session), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.call(Method::POST, "/v1/tenants/t-a/api-keys", Some(&session), Some(json!({"name": "o", "role": "owner"}))).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(api.call(Method::DELETE, "/v1/sessions/current", Some(&keys["t-a"]["owner"].0), None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(api.call(Method::DELETE, "/v1/sessions/current", Some(&session), None).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::GET, "/v1/tenants/t-a/calls", Some(&session), None).await.0, StatusCode::UNAUTHORIZED);
+    let (_, v) = api.call(Method::GET, "/v1/tenants/t-b/operational-events", Some(&keys["t-b"]["owner"].0), None).await;
+    assert_eq!(v["events"][0]["kind"], "auth.failed", "the failed sign-in is in t-b's operational log: {v}");
 
     // Interleaved requests of all tenants on the shared pool.
     let mut tasks = Vec::new();

@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::header::SipUri;
+use crate::header::{NameAddr, SipUri};
 use crate::message::{Message, Method, StartLine};
 use crate::parse::{parse_datagram, ParseError};
 use crate::response::{self, Identity};
@@ -127,6 +127,12 @@ pub struct IncomingCall {
     pub user: Option<String>,
     /// The caller's URI user part (From), raw.
     pub from_user: Option<String>,
+    /// The user part of the To URI (the number first dialled, when a proxy rewrote the
+    /// Request-URI).
+    pub to_user: Option<String>,
+    /// The user part of the first Diversion URI (RFC 5806): the number the call was
+    /// forwarded from.
+    pub diversion_user: Option<String>,
     /// The SDP offer, if any (late offer has none).
     pub offer: Option<Vec<u8>>,
     /// Where the INVITE came from.
@@ -408,6 +414,14 @@ impl Endpoint {
             call,
             user: sip_uri.as_ref().and_then(SipUri::user_name),
             from_user: SipUri::parse(&summary.from.uri).and_then(|u| u.user_name()),
+            to_user: SipUri::parse(&summary.to.uri).and_then(|u| u.user_name()),
+            diversion_user: msg
+                .headers
+                .get("Diversion")
+                .and_then(|v| crate::header::split_outside_quotes(v, b',').into_iter().next().map(|d| crate::parse::trim(d).to_vec()))
+                .and_then(|d| NameAddr::parse(&d, "Diversion").ok())
+                .and_then(|d| SipUri::parse(&d.uri))
+                .and_then(|u| u.user_name()),
             offer: (!msg.body.is_empty()).then(|| msg.body.clone()),
             source: peer.addr,
             transport: peer.transport,

@@ -47,6 +47,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Recognizer: Send + Sync {
     /// Transcribes 8 kHz mono PCM. The text is the caller's words: never log it.
     fn transcribe<'a>(&'a self, pcm: &'a [i16]) -> BoxFuture<'a, Result<String, SpeechError>>;
+
+    /// Who receives the audio (a data-policy provider name): `embedded` for engines on this
+    /// machine.
+    fn provider(&self) -> &'static str {
+        "embedded"
+    }
 }
 
 /// Text to speech, streamed.
@@ -54,4 +60,10 @@ pub trait Synthesizer: Send + Sync {
     /// Starts synthesizing `text`; 8 kHz mono PCM chunks arrive on the receiver as they are made,
     /// and the channel closes at the end.
     fn synthesize(&self, text: &str) -> Result<mpsc::Receiver<Vec<i16>>, SpeechError>;
+
+    /// Who receives the text (a data-policy provider name): `embedded` for engines on this
+    /// machine.
+    fn provider(&self) -> &'static str {
+        "embedded"
+    }
 }

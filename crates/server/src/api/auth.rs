@@ -1,15 +1,31 @@
-//! Bearer-key authentication and the role/tenant check every tenant route makes.
+//! Bearer authentication (an API key `pk_…` or a dashboard session `ses_…`) and the
+//! role/tenant check every tenant route makes.
 
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
 use parley_store::audit::Event;
 use parley_store::{ApiKey, Role, TenantScope};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{now_ms, ApiError, ApiState};
 
-/// The authenticated caller.
-pub struct Caller(pub ApiKey);
+/// The authenticated caller: an API key or a signed-in user.
+pub struct Caller {
+    /// Audit actor: `key:<id>` or `user:<id>`.
+    actor: String,
+    /// The tenant (none for operator keys).
+    tenant_id: Option<String>,
+    /// The role.
+    role: Role,
+    /// The session, when the caller is a signed-in user.
+    pub session_id: Option<String>,
+}
+
+impl From<ApiKey> for Caller {
+    fn from(k: ApiKey) -> Caller {
+        Caller { actor: format!("key:{}", k.id), tenant_id: k.tenant_id, role: k.role, session_id: None }
+    }
+}
 
 impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
@@ -20,25 +36,35 @@ impl FromRequestParts<ApiState> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthorized)?;
-        let key = state.store.platform().authenticate(&SecretString::from(token.trim().to_string())).await?;
-        key.map(Caller).ok_or(ApiError::Unauthorized)
+        let token = SecretString::from(token.trim().to_string());
+        if token.expose_secret().starts_with("ses_") {
+            let session = state.store.platform().authenticate_session(&token, now_ms()).await?.ok_or(ApiError::Unauthorized)?;
+            return Ok(Caller { actor: format!("user:{}", session.user_id), tenant_id: Some(session.tenant_id), role: session.role, session_id: Some(session.id) });
+        }
+        let key = state.store.platform().authenticate(&token).await?;
+        key.map(Caller::from).ok_or(ApiError::Unauthorized)
     }
 }
 
 impl Caller {
-    /// The audit actor: `key:<id>`.
+    /// The audit actor: `key:<id>` or `user:<id>`.
     pub fn actor(&self) -> String {
-        format!("key:{}", self.0.id)
+        self.actor.clone()
+    }
+
+    /// The caller's tenant (none for operator keys).
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.tenant_id.as_deref()
     }
 
     /// The key's role.
     pub fn role(&self) -> Role {
-        self.0.role
+        self.role
     }
 
     /// Operator keys only.
     pub fn platform(&self) -> Result<(), ApiError> {
-        if self.0.role == Role::PlatformAdmin {
+        if self.role == Role::PlatformAdmin {
             Ok(())
         } else {
             Err(ApiError::Forbidden)
@@ -48,7 +74,7 @@ impl Caller {
     /// The tenant's scope, if this key may act on it with at least `min`. A tenant key asking
     /// for another tenant gets 404, as if it did not exist.
     pub async fn tenant(&self, state: &ApiState, tenant: &str, min: Role) -> Result<TenantScope, ApiError> {
-        match (&self.0.tenant_id, self.0.role) {
+        match (&self.tenant_id, self.role) {
             (_, Role::PlatformAdmin) => {
                 let scope = state.store.tenant(tenant).map_err(|_| ApiError::NotFound)?;
                 scope.get().await?;

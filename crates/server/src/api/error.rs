@@ -22,6 +22,9 @@ pub enum ApiError {
     /// Already exists.
     #[error("already exists")]
     Conflict,
+    /// The request conflicts with the state of another object (it names one that does not exist).
+    #[error("{0}")]
+    ConflictWith(String),
     /// Bad input.
     #[error("{0}")]
     BadRequest(String),
@@ -66,7 +69,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Conflict => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Conflict | ApiError::ConflictWith(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };

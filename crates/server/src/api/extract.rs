@@ -3,6 +3,7 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use super::ApiError;
 
@@ -38,4 +39,23 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
             .map(|axum::extract::Path(v)| Path(v))
             .map_err(|e| ApiError::BadRequest(e.body_text()))
     }
+}
+
+/// JSON Schema's `integer` includes `295.0`; serde's `i64` does not. Accept whole numbers in
+/// either form, refuse fractions.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!("{n} is not a whole number in range"))),
+    }
+}
+
+/// [`whole_number`] within `u32`.
+pub fn whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = whole_number(d)?;
+    u32::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is out of range (0 to 4294967295)")))
 }

@@ -2,18 +2,23 @@
 //! customer data, JSON errors, and the OpenAPI document at `/v1/openapi.json` generated from the
 //! same handler annotations ([`openapi`]).
 
+mod agents;
 mod audit;
 mod auth;
 mod calls;
 mod error;
 mod extract;
+mod integrations;
+mod kept;
 mod keys;
 pub mod openapi;
 mod policy;
 mod subjects;
 mod tenants;
+mod usage;
+mod users;
 
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use parley_store::Store;
 
@@ -30,6 +35,19 @@ pub struct ApiState {
     pub hash_key: std::sync::Arc<Vec<u8>>,
     /// The operator's ceiling on retention windows, in days.
     pub max_retention_days: i64,
+    /// Opens sealed integration secrets and kept transcripts.
+    pub master: std::sync::Arc<parley_store::crypto::MasterKey>,
+    /// The SIP layer's routing snapshot, reloaded after changes to numbers, agents, limits or policies.
+    pub directory: std::sync::Arc<crate::directory::Directory>,
+}
+
+impl ApiState {
+    /// Reloads the routing snapshot after a change, so the next call sees it.
+    pub async fn routing_changed(&self) {
+        if let Err(e) = self.directory.reload(&self.store, now_ms()).await {
+            tracing::warn!(error = %e, "reloading the routing directory failed; the periodic reload retries");
+        }
+    }
 }
 
 /// The `/v1` routes.
@@ -44,6 +62,23 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}/data-subject-requests", axum::routing::post(subjects::create))
         .route("/v1/tenants/{tenant}/calls", get(calls::list))
         .route("/v1/tenants/{tenant}/calls/{call_id}", get(calls::get_one))
+        .route("/v1/tenants/{tenant}/calls/{call_id}/transcript", get(kept::transcript))
+        .route("/v1/tenants/{tenant}/calls/{call_id}/recording", get(kept::recording))
+        .route("/v1/tenants/{tenant}/invitations", get(users::invitations).post(users::invite))
+        .route("/v1/tenants/{tenant}/users", get(users::users))
+        .route("/v1/tenants/{tenant}/users/{user_id}", delete(users::disable))
+        .route("/v1/invitations/accept", post(users::accept))
+        .route("/v1/sessions", post(users::sign_in))
+        .route("/v1/sessions/current", delete(users::sign_out))
+        .route("/v1/tenants/{tenant}/agents", get(agents::list))
+        .route("/v1/tenants/{tenant}/agents/{name}", get(agents::get_one).put(agents::put).delete(agents::delete))
+        .route("/v1/tenants/{tenant}/numbers", get(agents::numbers).post(agents::add_number))
+        .route("/v1/tenants/{tenant}/numbers/{number}", delete(agents::delete_number))
+        .route("/v1/tenants/{tenant}/integrations", get(integrations::list).post(integrations::create))
+        .route("/v1/tenants/{tenant}/integrations/{integration_id}", get(integrations::get_one).delete(integrations::delete))
+        .route("/v1/tenants/{tenant}/usage", get(usage::usage))
+        .route("/v1/tenants/{tenant}/limits", get(usage::limits).put(usage::put_limits))
+        .route("/v1/tenants/{tenant}/operational-events", get(usage::op_events))
         .route("/v1/tenants/{tenant}/audit/entries", get(audit::entries))
         .route("/v1/tenants/{tenant}/audit/heads", get(audit::heads))
         .with_state(state)

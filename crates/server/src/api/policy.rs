@@ -46,39 +46,32 @@ impl Provider {
 pub struct PolicyView {
     /// Recording: 0 = off (default); N = on, encrypted, kept N days.
     #[schema(minimum = 0, maximum = 365)]
-    #[serde(deserialize_with = "whole_number")]
+    #[serde(deserialize_with = "super::extract::whole_number")]
     pub recording_days: i64,
     /// Transcripts: 0 = ephemeral (default: delivered, then destroyed); N = kept N days, encrypted.
     #[schema(minimum = 0, maximum = 365)]
-    #[serde(deserialize_with = "whole_number")]
+    #[serde(deserialize_with = "super::extract::whole_number")]
     pub transcript_days: i64,
     /// Call metadata retention in days (default 365).
     #[schema(minimum = 1, maximum = 365)]
-    #[serde(deserialize_with = "whole_number")]
+    #[serde(deserialize_with = "super::extract::whole_number")]
     pub call_metadata_days: i64,
     /// Operational logs retention in days (default 30).
     #[schema(minimum = 1, maximum = 365)]
-    #[serde(deserialize_with = "whole_number")]
+    #[serde(deserialize_with = "super::extract::whole_number")]
     pub operational_log_days: i64,
     /// Redact PII in transcripts and summaries before delivery.
     pub redact_pii: bool,
     /// Providers that may receive this tenant's audio or text.
     #[schema(max_items = 4)]
     pub allowed_providers: Vec<Provider>,
+    /// With recording on: an X25519 public key (64 hex digits) recordings are sealed to, so
+    /// that only the tenant can open them.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
+    pub recording_public_key: Option<String>,
 }
 
-/// JSON Schema's `integer` includes `295.0`; serde's `i64` does not. Accept whole numbers in
-/// either form, refuse fractions.
-fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    let n = serde_json::Number::deserialize(d)?;
-    if let Some(i) = n.as_i64() {
-        return Ok(i);
-    }
-    match n.as_f64() {
-        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
-        _ => Err(serde::de::Error::custom(format!("{n} is not a whole number in range"))),
-    }
-}
 
 impl From<DataPolicy> for PolicyView {
     fn from(p: DataPolicy) -> PolicyView {
@@ -89,6 +82,7 @@ impl From<DataPolicy> for PolicyView {
             operational_log_days: p.operational_log_days,
             redact_pii: p.redact_pii,
             allowed_providers: p.allowed_providers.iter().filter_map(|s| Provider::parse(s)).collect(),
+            recording_public_key: p.recording_public_key,
         }
     }
 }
@@ -123,8 +117,10 @@ pub async fn put(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<S
         operational_log_days: body.operational_log_days,
         redact_pii: body.redact_pii,
         allowed_providers: providers,
+        recording_public_key: body.recording_public_key.map(|k| k.to_ascii_lowercase()),
     };
     scope.set_policy(&policy, s.max_retention_days, now_ms()).await?;
     caller.audit(&scope, "data_policy.update", "-").await?;
+    s.routing_changed().await;
     Ok(axum::Json(scope.policy().await?.into()))
 }

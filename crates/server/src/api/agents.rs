@@ -1,0 +1,282 @@
+//! `/v1/tenants/{tenant}/agents` (what each agent says and knows, written by agent editors) and
+//! `/v1/tenants/{tenant}/numbers` (E.164 numbers admins route to an agent). A change takes
+//! effect for the next call on this node at once, on other nodes within 30 s.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use parley_agent::spec::{AgentSpec, Order};
+use parley_store::directory::{PhoneNumber, StoredAgent};
+use parley_store::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Caller;
+use super::error::ErrorBody;
+use super::extract::{Json, Path};
+use super::{now_ms, ApiError, ApiState};
+
+/// What an agent says and knows (its name is the one in the path).
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentDefinition {
+    /// The business, as the agent names it.
+    #[schema(min_length = 1, max_length = 200, pattern = "[^\\s]")]
+    pub business: String,
+    /// The first thing the agent says.
+    #[schema(min_length = 1, max_length = 2000, pattern = "[^\\s]")]
+    pub greeting: String,
+    /// Opening hours, as said.
+    #[schema(max_length = 500)]
+    pub hours: String,
+    /// SIP URI for transfers to a person; empty: take a message.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub transfer_to: String,
+    /// Not-understood turns before the agent gives up on a question (default 3).
+    #[serde(default = "three", deserialize_with = "super::extract::whole_u32")]
+    #[schema(minimum = 1, maximum = 20)]
+    pub max_retries: u32,
+    /// Orders the agent can look up.
+    #[serde(default)]
+    #[schema(max_items = 1000)]
+    pub orders: Vec<OrderView>,
+}
+
+fn three() -> u32 {
+    3
+}
+
+/// An order the agent can look up.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderView {
+    /// Order number.
+    #[serde(deserialize_with = "super::extract::whole_u32")]
+    #[schema(minimum = 0, maximum = 4294967295_u64)]
+    pub number: u32,
+    /// Customer name.
+    #[schema(max_length = 200)]
+    pub customer: String,
+    /// Customer phone.
+    #[schema(max_length = 200)]
+    pub phone: String,
+    /// Status word.
+    #[schema(max_length = 200)]
+    pub status: String,
+    /// Items ordered.
+    #[schema(max_items = 100)]
+    pub items: Vec<String>,
+    /// When it was placed.
+    #[schema(max_length = 200)]
+    pub placed: String,
+    /// A sentence completing "It was/is ...".
+    #[schema(max_length = 500)]
+    pub detail: String,
+}
+
+impl AgentDefinition {
+    /// Checks what the schema says, then builds the agent.
+    fn into_spec(self, name: &str) -> Result<AgentSpec, ApiError> {
+        let chars = |v: &str| v.chars().count();
+        let blank = |v: &str| v.trim().is_empty();
+        let bad = |m: &str| Err(ApiError::BadRequest(m.to_string()));
+        if blank(&self.business) || chars(&self.business) > 200 || blank(&self.greeting) || chars(&self.greeting) > 2000 {
+            return bad("business (1 to 200) and greeting (1 to 2000 characters) must not be blank");
+        }
+        if chars(&self.hours) > 500 || chars(&self.transfer_to) > 500 || !(1..=20).contains(&self.max_retries) || self.orders.len() > 1000 {
+            return bad("hours and transfer_to are at most 500 characters, max_retries 1 to 20, at most 1000 orders");
+        }
+        for o in &self.orders {
+            let long = [&o.customer, &o.phone, &o.status, &o.placed].iter().any(|v| chars(v) > 200) || chars(&o.detail) > 500 || o.items.len() > 100;
+            if long {
+                return bad("order fields are at most 200 characters (detail 500), at most 100 items");
+            }
+        }
+        let orders = self
+            .orders
+            .into_iter()
+            .map(|o| Order { number: o.number, customer: o.customer, phone: o.phone, status: o.status, items: o.items, placed: o.placed, detail: o.detail })
+            .collect();
+        let spec = AgentSpec {
+            name: name.to_string(),
+            business: self.business,
+            greeting: self.greeting,
+            hours: self.hours,
+            transfer_to: self.transfer_to,
+            max_retries: self.max_retries,
+            orders,
+        };
+        spec.check().map_err(|e| ApiError::BadRequest(e.to_string()))
+    }
+
+    fn of(spec: AgentSpec) -> AgentDefinition {
+        AgentDefinition {
+            business: spec.business,
+            greeting: spec.greeting,
+            hours: spec.hours,
+            transfer_to: spec.transfer_to,
+            max_retries: spec.max_retries,
+            orders: spec
+                .orders
+                .into_iter()
+                .map(|o| OrderView { number: o.number, customer: o.customer, phone: o.phone, status: o.status, items: o.items, placed: o.placed, detail: o.detail })
+                .collect(),
+        }
+    }
+}
+
+/// An agent.
+#[derive(Serialize, ToSchema)]
+pub struct AgentView {
+    /// Name, 1 to 63 of `a-z 0-9 -` (the SIP user it answers on local extensions).
+    pub name: String,
+    /// The definition.
+    pub definition: AgentDefinition,
+    /// Creation time, unix ms.
+    pub created_ms: i64,
+    /// Last change, unix ms.
+    pub updated_ms: i64,
+}
+
+impl TryFrom<StoredAgent> for AgentView {
+    type Error = ApiError;
+    fn try_from(a: StoredAgent) -> Result<AgentView, ApiError> {
+        let spec = AgentSpec::from_yaml(&a.spec).map_err(|e| {
+            tracing::error!(error = %e, "a stored agent does not parse");
+            ApiError::Internal
+        })?;
+        Ok(AgentView { name: a.name, definition: AgentDefinition::of(spec), created_ms: a.created_ms, updated_ms: a.updated_ms })
+    }
+}
+
+/// Agents, by name.
+#[derive(Serialize, ToSchema)]
+pub struct AgentList {
+    /// The agents.
+    pub agents: Vec<AgentView>,
+}
+
+/// A phone number and its agent.
+#[derive(Serialize, ToSchema)]
+pub struct NumberView {
+    /// E.164.
+    pub number: String,
+    /// The agent answering.
+    pub agent: String,
+    /// Creation time, unix ms.
+    pub created_ms: i64,
+}
+
+impl From<PhoneNumber> for NumberView {
+    fn from(n: PhoneNumber) -> NumberView {
+        NumberView { number: n.number, agent: n.agent, created_ms: n.created_ms }
+    }
+}
+
+/// A number to route.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNumber {
+    /// E.164: `+` and 7 to 15 digits.
+    #[schema(pattern = "^[+][1-9][0-9]{6,14}$")]
+    pub number: String,
+    /// An agent of this tenant.
+    pub agent: String,
+}
+
+/// Numbers, in order.
+#[derive(Serialize, ToSchema)]
+pub struct NumberList {
+    /// The numbers.
+    pub numbers: Vec<NumberView>,
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/agents", tag = "agents", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = AgentList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Lists agents (viewer).
+pub async fn list(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>) -> Result<axum::Json<AgentList>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Viewer).await?;
+    let agents = scope.list_agents().await?;
+    caller.audit(&scope, "agents.list", "-").await?;
+    Ok(axum::Json(AgentList { agents: agents.into_iter().map(AgentView::try_from).collect::<Result<_, _>>()? }))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/agents/{name}", tag = "agents", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("name" = String, Path, description = "Agent name")),
+    responses((status = 200, body = AgentView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// One agent (viewer).
+pub async fn get_one(State(s): State<ApiState>, caller: Caller, Path((tenant, name)): Path<(String, String)>) -> Result<axum::Json<AgentView>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Viewer).await?;
+    let agent = scope.get_agent(&name).await?;
+    caller.audit(&scope, "agents.read", &agent.name).await?;
+    Ok(axum::Json(agent.try_into()?))
+}
+
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/agents/{name}", tag = "agents", request_body = AgentDefinition, security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("name" = String, Path, description = "Agent name", pattern = "^[a-z0-9][a-z0-9-]{0,62}$")),
+    responses((status = 200, body = AgentView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Creates or replaces an agent (agent-editor). The definition is checked before it is stored.
+pub async fn put(State(s): State<ApiState>, caller: Caller, Path((tenant, name)): Path<(String, String)>, Json(body): Json<AgentDefinition>) -> Result<axum::Json<AgentView>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::AgentEditor).await?;
+    let spec = body.into_spec(&name)?;
+    let yaml = spec.to_yaml().map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let agent = scope.put_agent(&name, &yaml, now_ms()).await?;
+    caller.audit(&scope, "agents.put", &agent.name).await?;
+    s.routing_changed().await;
+    Ok(axum::Json(agent.try_into()?))
+}
+
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/agents/{name}", tag = "agents", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("name" = String, Path, description = "Agent name")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+/// Deletes an agent (agent-editor); 409 while a number routes to it.
+pub async fn delete(State(s): State<ApiState>, caller: Caller, Path((tenant, name)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::AgentEditor).await?;
+    scope.delete_agent(&name).await?;
+    caller.audit(&scope, "agents.delete", &name).await?;
+    s.routing_changed().await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/numbers", tag = "numbers", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = NumberList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Lists the tenant's numbers (viewer).
+pub async fn numbers(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>) -> Result<axum::Json<NumberList>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Viewer).await?;
+    let numbers = scope.list_numbers().await?;
+    caller.audit(&scope, "numbers.list", "-").await?;
+    Ok(axum::Json(NumberList { numbers: numbers.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/numbers", tag = "numbers", request_body = NewNumber, security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 201, body = NumberView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+/// Routes a number to an agent (admin); 409 if the number is already assigned or the agent does not exist.
+pub async fn add_number(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>, Json(body): Json<NewNumber>) -> Result<(StatusCode, axum::Json<NumberView>), ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Admin).await?;
+    // A number cannot route to an agent that does not exist (404 would say the tenant is missing).
+    match scope.get_agent(&body.agent).await {
+        Err(parley_store::StoreError::NotFound) => return Err(ApiError::ConflictWith(format!("no agent {:?} in this tenant", body.agent))),
+        other => other?,
+    };
+    let n = scope.add_number(&body.number, &body.agent, now_ms()).await?;
+    caller.audit(&scope, "numbers.add", &n.number).await?;
+    s.routing_changed().await;
+    Ok((StatusCode::CREATED, axum::Json(n.into())))
+}
+
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/numbers/{number}", tag = "numbers", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("number" = String, Path, description = "E.164 number (`+` as %2B)")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Releases a number (admin).
+pub async fn delete_number(State(s): State<ApiState>, caller: Caller, Path((tenant, number)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Admin).await?;
+    scope.delete_number(&number).await?;
+    caller.audit(&scope, "numbers.delete", &number).await?;
+    s.routing_changed().await;
+    Ok(StatusCode::NO_CONTENT)
+}

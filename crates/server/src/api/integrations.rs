@@ -1,0 +1,146 @@
+//! `/v1/tenants/{tenant}/integrations`: the tenant's order system, calendar, mail server or
+//! provider accounts. The secret goes in once and never comes back out of the API; it is
+//! sealed at rest under a data key of its own.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use parley_store::integrations::Integration;
+use parley_store::Role;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Caller;
+use super::error::ErrorBody;
+use super::extract::{Json, Path};
+use super::{now_ms, ApiError, ApiState};
+
+/// What an integration connects to.
+#[derive(Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IntegrationKind {
+    /// Shopify Admin API (orders).
+    Shopify,
+    /// A CalDAV calendar (appointments).
+    Caldav,
+    /// An SMTP server (mail).
+    Smtp,
+    /// An HTTPS endpoint.
+    Webhook,
+    /// Zendesk (tickets).
+    Zendesk,
+    /// OpenAI account.
+    Openai,
+    /// Deepgram account.
+    Deepgram,
+    /// ElevenLabs account.
+    Elevenlabs,
+}
+
+impl IntegrationKind {
+    fn name(self) -> &'static str {
+        match self {
+            IntegrationKind::Shopify => "shopify",
+            IntegrationKind::Caldav => "caldav",
+            IntegrationKind::Smtp => "smtp",
+            IntegrationKind::Webhook => "webhook",
+            IntegrationKind::Zendesk => "zendesk",
+            IntegrationKind::Openai => "openai",
+            IntegrationKind::Deepgram => "deepgram",
+            IntegrationKind::Elevenlabs => "elevenlabs",
+        }
+    }
+}
+
+/// An integration (never its secret).
+#[derive(Serialize, ToSchema)]
+pub struct IntegrationView {
+    /// Id.
+    pub id: String,
+    /// Kind: `shopify`, `caldav`, `smtp`, `webhook`, `zendesk`, `openai`, `deepgram`, `elevenlabs`.
+    pub kind: String,
+    /// Label.
+    pub name: String,
+    /// Non-secret settings.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// Creation time, unix ms.
+    pub created_ms: i64,
+    /// Last change, unix ms.
+    pub updated_ms: i64,
+}
+
+impl From<Integration> for IntegrationView {
+    fn from(i: Integration) -> IntegrationView {
+        IntegrationView { id: i.id, kind: i.kind, name: i.name, config: i.config, created_ms: i.created_ms, updated_ms: i.updated_ms }
+    }
+}
+
+/// An integration to add.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIntegration {
+    /// What it connects to.
+    pub kind: IntegrationKind,
+    /// Label, unique within the tenant, 1 to 100 bytes.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Non-secret settings (shop domain, server URL, user name), a JSON object up to 8 KiB.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// The token or password, 1 to 4096 bytes: stored sealed, never returned.
+    #[schema(min_length = 1, max_length = 4096)]
+    pub secret: String,
+}
+
+/// Integrations, by name.
+#[derive(Serialize, ToSchema)]
+pub struct IntegrationList {
+    /// The integrations.
+    pub integrations: Vec<IntegrationView>,
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations", tag = "integrations", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = IntegrationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Lists integrations (admin).
+pub async fn list(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>) -> Result<axum::Json<IntegrationList>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Admin).await?;
+    let list = scope.list_integrations().await?;
+    caller.audit(&scope, "integrations.list", "-").await?;
+    Ok(axum::Json(IntegrationList { integrations: list.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/integrations", tag = "integrations", request_body = NewIntegration, security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 201, body = IntegrationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+/// Adds an integration (admin).
+pub async fn create(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>, Json(body): Json<NewIntegration>) -> Result<(StatusCode, axum::Json<IntegrationView>), ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Admin).await?;
+    let i = scope.add_integration(&s.master, body.kind.name(), &body.name, &body.config, &SecretString::from(body.secret), now_ms()).await?;
+    caller.audit(&scope, "integrations.create", &i.id).await?;
+    Ok((StatusCode::CREATED, axum::Json(i.into())))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/integrations/{integration_id}", tag = "integrations", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("integration_id" = String, Path, description = "Integration id")),
+    responses((status = 200, body = IntegrationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// One integration, without its secret (admin).
+pub async fn get_one(State(s): State<ApiState>, caller: Caller, Path((tenant, id)): Path<(String, String)>) -> Result<axum::Json<IntegrationView>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Admin).await?;
+    let i = scope.get_integration(&id).await?;
+    caller.audit(&scope, "integrations.read", &i.id).await?;
+    Ok(axum::Json(i.into()))
+}
+
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/integrations/{integration_id}", tag = "integrations", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), ("integration_id" = String, Path, description = "Integration id")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Deletes an integration and its sealed secret (admin).
+pub async fn delete(State(s): State<ApiState>, caller: Caller, Path((tenant, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Admin).await?;
+    scope.delete_integration(&id).await?;
+    caller.audit(&scope, "integrations.delete", &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,144 @@
+//! The SIP layer's view of the tenants: which number reaches which tenant and agent, each
+//! tenant's limits and minutes used this month, and its data policy. A snapshot of the store,
+//! reloaded whenever the API changes one of them and every 30 s (other nodes' changes, a new
+//! month), so routing a call never waits on the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use parley_agent::spec::AgentSpec;
+use parley_store::directory::normalize_dialled;
+use parley_store::policy::DataPolicy;
+use parley_store::usage::Limits;
+use parley_store::{Store, StoreError};
+
+/// Where a dialled number goes.
+#[derive(Clone)]
+pub struct Destination {
+    /// Tenant.
+    pub tenant: String,
+    /// The agent answering.
+    pub agent: Arc<AgentSpec>,
+    /// The number that matched (E.164), or the local extension.
+    pub dialled: String,
+}
+
+/// Why a call is refused before it is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The tenant has as many calls as its limit allows: 486 Busy Here.
+    ConcurrentCalls,
+    /// The tenant used its minutes for the month: 403 Forbidden.
+    MonthlyMinutes,
+    /// The tenant's policy allows none of the speech engines this node runs: 503.
+    ProviderNotAllowed,
+}
+
+impl Refusal {
+    /// The SIP status code.
+    pub fn code(self) -> u16 {
+        match self {
+            Refusal::ConcurrentCalls => 486,
+            Refusal::MonthlyMinutes => 403,
+            Refusal::ProviderNotAllowed => 503,
+        }
+    }
+
+    /// The allow-listed detail for the operational log.
+    pub fn detail(self) -> &'static str {
+        match self {
+            Refusal::ConcurrentCalls => "concurrent_calls",
+            Refusal::MonthlyMinutes => "monthly_minutes",
+            Refusal::ProviderNotAllowed => "provider_not_allowed",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    numbers: HashMap<String, Destination>,
+    limits: HashMap<String, (Limits, i64)>,
+    policies: HashMap<String, DataPolicy>,
+}
+
+/// The routing snapshot.
+#[derive(Default)]
+pub struct Directory {
+    table: RwLock<Table>,
+}
+
+impl Directory {
+    /// Reloads numbers, agents, limits, usage and policies from the store.
+    pub async fn reload(&self, store: &Store, now_ms: i64) -> Result<(), StoreError> {
+        let platform = store.platform();
+        let mut numbers = HashMap::new();
+        for r in platform.routes().await? {
+            match AgentSpec::from_yaml(&r.spec) {
+                Ok(agent) => {
+                    numbers.insert(r.number.clone(), Destination { tenant: r.tenant_id, agent: Arc::new(agent), dialled: r.number });
+                }
+                // The API checks specs before storing them; one that no longer parses is skipped.
+                Err(_) => tracing::error!(tenant = %r.tenant_id, agent = %r.agent, "stored agent spec does not parse; its numbers get 404"),
+            }
+        }
+        let mut limits = HashMap::new();
+        let mut policies = HashMap::new();
+        for (tenant, l, used) in platform.limits_and_minutes(now_ms).await? {
+            policies.insert(tenant.clone(), store.tenant(&tenant)?.policy().await?);
+            limits.insert(tenant, (l, used));
+        }
+        let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());
+        *t = Table { numbers, limits, policies };
+        Ok(())
+    }
+
+    /// The destination of the first of `candidates` (Request-URI user, To user, Diversion
+    /// user) that is an assigned number.
+    pub fn lookup<'a>(&self, candidates: impl IntoIterator<Item = Option<&'a str>>) -> Option<Destination> {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        candidates.into_iter().flatten().filter_map(normalize_dialled).find_map(|n| t.numbers.get(&n).cloned())
+    }
+
+    /// Whether `tenant` may take one more call, with `active` in progress, on engines from
+    /// `providers`.
+    pub fn admit(&self, tenant: &str, active: usize, providers: &[&str]) -> Result<(), Refusal> {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        if let Some((l, used_seconds)) = t.limits.get(tenant) {
+            if l.max_concurrent_calls > 0 && active as i64 >= l.max_concurrent_calls {
+                return Err(Refusal::ConcurrentCalls);
+            }
+            if l.max_minutes_per_month > 0 && *used_seconds >= l.max_minutes_per_month.saturating_mul(60) {
+                return Err(Refusal::MonthlyMinutes);
+            }
+        }
+        let policy = t.policies.get(tenant).cloned().unwrap_or_default();
+        if !providers.iter().all(|p| policy.allows(p)) {
+            return Err(Refusal::ProviderNotAllowed);
+        }
+        Ok(())
+    }
+
+    /// The tenant's policy as of the last reload.
+    pub fn policy(&self, tenant: &str) -> DataPolicy {
+        self.table.read().unwrap_or_else(|e| e.into_inner()).policies.get(tenant).cloned().unwrap_or_default()
+    }
+
+    /// Counts a finished call's seconds against the month until the next reload reads the store.
+    pub fn add_call_seconds(&self, tenant: &str, seconds: i64) {
+        let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, used)) = t.limits.get_mut(tenant) {
+            *used += seconds;
+        }
+    }
+}
+
+/// Reloads `directory` every 30 s until the process ends.
+pub async fn reload_every_30s(directory: Arc<Directory>, store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        if let Err(e) = directory.reload(&store, crate::api::now_ms()).await {
+            tracing::warn!(error = %e, "reloading the routing directory failed; keeping the last one");
+        }
+    }
+}
