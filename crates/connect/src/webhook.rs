@@ -47,7 +47,8 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now_unix: i64, tolerance
     mac.verify_slice(&v1).is_ok()
 }
 
-/// Signs and posts documents with one secret (the URL comes with each document).
+/// Signs and posts documents with the installation's secret, or a tenant's own (the URL comes
+/// with each document).
 pub struct WebhookSender {
     client: reqwest::Client,
     secret: Vec<u8>,
@@ -62,7 +63,12 @@ impl WebhookSender {
 
     /// One delivery attempt of `body` to `url`, signed at `now_unix`.
     pub async fn send(&self, url: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
-        let sig = signature(&self.secret, now_unix, &body);
+        self.send_signed_with(&self.secret, url, body, now_unix).await
+    }
+
+    /// One delivery attempt signed with `secret` (a tenant's webhook integration secret).
+    pub async fn send_signed_with(&self, secret: &[u8], url: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
+        let sig = signature(secret, now_unix, &body);
         let resp = self
             .client
             .post(url)

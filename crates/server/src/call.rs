@@ -435,7 +435,8 @@ async fn finish(
         tool_calls: convo.tool_calls.iter().map(|t| (t.name.to_string(), t.argument.clone(), t.result.to_string())).collect(),
     };
     // The document exists in clear only here, until it is sealed into the outbox.
-    let document = shared.webhook_url.as_ref().map(|url| (url.clone(), zeroize::Zeroizing::new(render(&facts, &transcript))));
+    let destination = destination(shared, tenant).await;
+    let document = destination.map(|url| (url, zeroize::Zeroizing::new(render(&facts, &transcript))));
     let kept_transcript = (policy.transcript_days > 0).then(|| zeroize::Zeroizing::new(transcript_json(&transcript)));
     drop(transcript);
     let webhook_status = if document.is_some() { "pending" } else { "none" };
@@ -473,6 +474,22 @@ async fn finish(
                     let _ = scope.set_webhook_status(&record.id, "failed").await;
                 }
             }
+        }
+    }
+}
+
+/// Where the tenant's post-call documents go: `--demo-webhook` for the demo tenant, otherwise
+/// the tenant's webhook integration (`integration:<id>`), if it has one.
+async fn destination(shared: &Shared, tenant: &str) -> Option<String> {
+    if tenant == shared.tenant {
+        return shared.webhook_url.clone();
+    }
+    let scope = shared.store.tenant(tenant).ok()?;
+    match scope.list_integrations().await {
+        Ok(list) => list.into_iter().find(|i| i.kind == "webhook").map(|i| format!("integration:{}", i.id)),
+        Err(e) => {
+            tracing::error!(error = %e, "looking up the tenant's webhook failed; the document is not sent");
+            None
         }
     }
 }

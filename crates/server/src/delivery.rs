@@ -11,6 +11,7 @@ use std::time::Duration;
 use parley_connect::webhook::{DeliveryError, WebhookSender};
 use parley_store::audit::Event;
 use parley_store::crypto::MasterKey;
+use secrecy::ExposeSecret;
 use parley_store::outbox::Due;
 use parley_store::Store;
 use tokio::sync::{watch, Notify};
@@ -85,7 +86,16 @@ impl Delivery {
                 return;
             }
         };
-        match self.sender.send(&item.destination, body.to_vec(), now_ms() / 1000).await {
+        // A tenant's documents go to its webhook integration, signed with that integration's
+        // secret; the demo tenant's go to --demo-webhook, signed with the installation's.
+        let sent = match item.destination.strip_prefix("integration:") {
+            Some(id) => match webhook_of(&scope, &self.master, id).await {
+                Ok((url, secret)) => self.sender.send_signed_with(secret.expose_secret().as_bytes(), &url, body.to_vec(), now_ms() / 1000).await,
+                Err(e) => Err(e),
+            },
+            None => self.sender.send(&item.destination, body.to_vec(), now_ms() / 1000).await,
+        };
+        match sent {
             Ok(()) => {
                 drop(body);
                 if let Err(e) = scope.delivered(&item.id).await {
@@ -97,6 +107,7 @@ impl Delivery {
             Err(e) => {
                 let reason = match e {
                     DeliveryError::Status(code) => code.to_string(),
+                    DeliveryError::Unreachable(ref why) if why == NO_INTEGRATION => NO_INTEGRATION.to_string(),
                     _ => "unreachable".to_string(),
                 };
                 tracing::warn!(call = %item.call_id, attempt = item.attempts + 1, reason = %reason, "webhook delivery failed");
@@ -147,4 +158,15 @@ mod tests {
         assert_eq!(retry_delay_ms(i64::MAX), 600_000);
         assert_eq!(retry_delay_ms(-3), 1000);
     }
+}
+
+const NO_INTEGRATION: &str = "no-webhook-integration";
+
+/// The URL and signing secret of a tenant's webhook integration.
+async fn webhook_of(scope: &parley_store::TenantScope, master: &MasterKey, id: &str) -> Result<(String, secrecy::SecretString), DeliveryError> {
+    let missing = || DeliveryError::Unreachable(NO_INTEGRATION.into());
+    let integration = scope.get_integration(id).await.map_err(|_| missing())?;
+    let url = integration.config.get("url").and_then(|u| u.as_str()).filter(|u| u.starts_with("http://") || u.starts_with("https://")).ok_or_else(missing)?;
+    let secret = scope.integration_secret(master, id).await.map_err(|_| missing())?;
+    Ok((url.to_string(), secret))
 }
