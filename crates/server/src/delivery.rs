@@ -145,6 +145,17 @@ impl Delivery {
     }
 }
 
+const NO_INTEGRATION: &str = "no-webhook-integration";
+
+/// The URL and signing secret of a tenant's webhook integration.
+async fn webhook_of(scope: &parley_store::TenantScope, master: &MasterKey, id: &str) -> Result<(String, secrecy::SecretString), DeliveryError> {
+    let missing = || DeliveryError::Unreachable(NO_INTEGRATION.into());
+    let integration = scope.get_integration(id).await.map_err(|_| missing())?;
+    let url = integration.config.get("url").and_then(|u| u.as_str()).filter(|u| u.starts_with("http://") || u.starts_with("https://")).ok_or_else(missing)?;
+    let secret = scope.integration_secret(master, id).await.map_err(|_| missing())?;
+    Ok((url.to_string(), secret))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,15 +169,4 @@ mod tests {
         assert_eq!(retry_delay_ms(i64::MAX), 600_000);
         assert_eq!(retry_delay_ms(-3), 1000);
     }
-}
-
-const NO_INTEGRATION: &str = "no-webhook-integration";
-
-/// The URL and signing secret of a tenant's webhook integration.
-async fn webhook_of(scope: &parley_store::TenantScope, master: &MasterKey, id: &str) -> Result<(String, secrecy::SecretString), DeliveryError> {
-    let missing = || DeliveryError::Unreachable(NO_INTEGRATION.into());
-    let integration = scope.get_integration(id).await.map_err(|_| missing())?;
-    let url = integration.config.get("url").and_then(|u| u.as_str()).filter(|u| u.starts_with("http://") || u.starts_with("https://")).ok_or_else(missing)?;
-    let secret = scope.integration_secret(master, id).await.map_err(|_| missing())?;
-    Ok((url.to_string(), secret))
 }

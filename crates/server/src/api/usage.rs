@@ -36,7 +36,6 @@ pub struct UsageView {
 /// Which month.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-
 pub struct UsageQuery {
     /// `YYYY-MM`; default the current month (UTC).
     #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
@@ -80,7 +79,6 @@ pub struct OpEventView {
 /// Which events.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-
 pub struct OpEventQuery {
     /// From this time, unix ms (default: all kept).
     #[param(minimum = 0)]

@@ -212,7 +212,7 @@ pub async fn accept(State(s): State<ApiState>, Json(body): Json<Acceptance>) -> 
 /// Signs in (no bearer token). Wrong tenant, email or password all answer 401 alike.
 pub async fn sign_in(State(s): State<ApiState>, Json(body): Json<Credentials>) -> Result<(StatusCode, axum::Json<SessionView>), ApiError> {
     let Ok(scope) = s.store.tenant(&body.tenant) else { return Err(ApiError::Unauthorized) };
-    if !matches!(scope.get().await, Ok(_)) {
+    if scope.get().await.is_err() {
         return Err(ApiError::Unauthorized);
     }
     let now = now_ms();

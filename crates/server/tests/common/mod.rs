@@ -25,12 +25,15 @@ impl Server {
         let (sip_port, http_port) = (free_port(), free_port());
         let data_dir = dir.join("data");
         let log = dir.join("parley.log");
+        // The server's temp dir, so privacy tests can look in it.
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
             .args(["serve", "--sip-listen", &format!("127.0.0.1:{sip_port}"), "--http-listen", &format!("127.0.0.1:{http_port}")])
             .arg("--data-dir")
             .arg(&data_dir)
             .args(extra)
             .env("PARLEY_LOG", "debug")
+            .env("TMPDIR", dir.join("tmp"))
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
