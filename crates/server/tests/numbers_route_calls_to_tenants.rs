@@ -211,10 +211,21 @@ async fn numbers_pick_the_tenant_and_each_tenant_gets_its_own() {
     let s2 = sip.clone();
     assert_eq!(tokio::task::spawn_blocking(move || call(&s2, "provider", "+15550002000", "+15550002000", "", 0)).await.unwrap(), 503);
 
-    let (_, events) = api(&http, &base, Method::GET, "/v1/tenants/t-b/operational-events", &op, None).await;
-    let seen: Vec<(i64, String)> = events["events"].as_array().unwrap().iter().map(|e| (e["code"].as_i64().unwrap(), e["detail"].as_str().unwrap().to_string())).collect();
-    for expected in [(486, "concurrent_calls"), (403, "monthly_minutes"), (503, "provider_not_allowed")] {
-        assert!(seen.iter().any(|(c, d)| *c == expected.0 && d == expected.1), "{expected:?} in {seen:?}");
+    // Each refusal left an operational event (written after the response, so wait for the last).
+    let expected = [(486, "concurrent_calls"), (403, "monthly_minutes"), (503, "provider_not_allowed")];
+    let mut seen: Vec<(i64, String)> = Vec::new();
+    for _ in 0..50 {
+        let (_, events) = api(&http, &base, Method::GET, "/v1/tenants/t-b/operational-events", &op, None).await;
+        seen = events["events"].as_array().unwrap().iter().map(|e| (e["code"].as_i64().unwrap(), e["detail"].as_str().unwrap().to_string())).collect();
+        if expected.iter().all(|x| seen.iter().any(|(c, d)| *c == x.0 && d == x.1)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for x in expected {
+        let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+        let failures: Vec<&str> = log.lines().filter(|l| l.contains("operational event failed") || l.contains("call rejected")).collect();
+        assert!(seen.iter().any(|(c, d)| *c == x.0 && d == x.1), "{x:?} in {seen:?}; server: {failures:#?}");
     }
     let (_, a_events) = api(&http, &base, Method::GET, "/v1/tenants/t-a/operational-events", &op, None).await;
     assert_eq!(a_events["events"], json!([]), "t-b's refusals are not in t-a's log");

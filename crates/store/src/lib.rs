@@ -15,7 +15,11 @@
 //! (call metadata, filter and pages), [`crypto`] (envelope encryption, crypto-shredding),
 //! [`outbox`] (sealed post-call documents until delivery, shredded after 72 h),
 //! [`policy`] (per-tenant data policy), [`subjects`] (data-subject requests), [`retention`] (the idempotent retention job),
-//! [`audit`] (hash-chained, ed25519-signed log) and [`privacy`] (masking, keyed hashes).
+//! [`audit`] (hash-chained, ed25519-signed log), [`privacy`] (masking, keyed hashes), [`users`]
+//! (invitations, argon2id passwords, sessions), [`directory`] (agents, numbers, routing),
+//! [`integrations`] (sealed secrets), [`usage`] (metering, limits), [`artifacts`] (kept
+//! transcripts and recordings), [`recipient`] (sealing to a tenant's key) and [`oplog`]
+//! (operational events).
 //! Phone numbers are stored masked plus an HMAC; audio and transcripts are never stored here in
 //! clear.
 //!
