@@ -33,7 +33,36 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
+/// The document for an installation whose retention ceiling is `max_days`: the data policy's
+/// day fields say that maximum (365 unless the operator raised it).
+pub fn spec_with_ceiling(max_days: i64) -> serde_json::Value {
+    let mut doc = serde_json::to_value(spec()).unwrap_or_default();
+    if let Some(props) = doc.pointer_mut("/components/schemas/PolicyView/properties").and_then(|p| p.as_object_mut()) {
+        for field in ["recording_days", "transcript_days", "call_metadata_days", "operational_log_days"] {
+            if let Some(f) = props.get_mut(field).and_then(|f| f.as_object_mut()) {
+                f.insert("maximum".into(), max_days.into());
+            }
+        }
+    }
+    doc
+}
+
 /// `GET /v1/openapi.json`.
-pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(spec())
+pub async fn document(axum::extract::State(s): axum::extract::State<super::ApiState>) -> axum::Json<serde_json::Value> {
+    axum::Json(spec_with_ceiling(s.max_retention_days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_maximum_follows_the_ceiling() {
+        let doc = spec_with_ceiling(730);
+        let props = &doc["components"]["schemas"]["PolicyView"]["properties"];
+        for field in ["recording_days", "transcript_days", "call_metadata_days", "operational_log_days"] {
+            assert_eq!(props[field]["maximum"], 730, "{field}");
+        }
+        assert_eq!(spec_with_ceiling(365)["components"]["schemas"]["PolicyView"]["properties"]["recording_days"]["maximum"], 365);
+    }
 }
