@@ -6,26 +6,13 @@
 //! Needs `scripts/setup.sh --test-peers` (baresip, sox, espeak-ng, the speech engines).
 
 mod common;
-use common::{baresip_call, baresip_dir, caller_wav, free_port, Part, Server, WebhookReceiver};
-use std::path::{Path, PathBuf};
+use common::{baresip_call, baresip_dir, caller_wav, files_under, free_port, Part, Server, WebhookReceiver};
+use std::path::Path;
 
 fn wav_rms(path: &Path) -> f64 {
     let data = std::fs::read(path).unwrap();
     let pcm: Vec<i16> = data[44..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
     (pcm.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / pcm.len().max(1) as f64).sqrt()
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,25 +14,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{baresip_call, baresip_dir, caller_wav, free_port, run, Part, Server, WebhookReceiver};
+use common::{baresip_call, baresip_dir, caller_wav, files_under, free_port, run, Part, Server, WebhookReceiver};
 use parley_media::g711::G711;
 use serde_json::json;
 
 const PHRASE: &str = "canary";
 const CALLER: &str = "+15550177331";
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
 
 /// 32-sample windows of the tone as the server would hold it: PCMU bytes, and PCM16 after decoding.
 fn tone_needles(tone_wav: &Path) -> Vec<Vec<u8>> {
@@ -105,7 +92,6 @@ async fn a_call_and_api_use_leave_no_trace_under_the_default_policy() {
     assert_eq!(list.status(), 200);
     let dsr = http.post(format!("{base}/v1/tenants/demo/data-subject-requests")).bearer_auth(&op).json(&json!({"kind": "access", "phone": CALLER})).send().await.unwrap();
     assert_eq!(dsr.status(), 200);
-    server.stop();
 
     let mut needles: Vec<(String, Vec<u8>)> = vec![("text: phrase".into(), PHRASE.as_bytes().to_vec()), ("text: caller number".into(), CALLER.as_bytes()[1..].to_vec())];
     needles.extend(tone_needles(&tone).into_iter().enumerate().map(|(i, n)| (format!("audio: tone window {i}"), n)));
@@ -119,12 +105,21 @@ async fn a_call_and_api_use_leave_no_trace_under_the_default_policy() {
     std::fs::write(&control, &ulaw).unwrap();
     assert!(!scan(&[control], &needles).is_empty(), "the scanner finds the tone in a file that holds it");
 
-    let mut files = files_under(&server.data_dir);
-    assert!(files.iter().any(|f| f.to_string_lossy().ends_with("parley.db-wal")), "the WAL is scanned: {files:?}");
-    files.extend(files_under(&dir.join("tmp")));
-    files.push(server.log.clone());
+    // Scanned while the server runs (its WAL and shared-memory files are there), then again
+    // after it stopped (a clean stop checkpoints the WAL into the database file).
     let log_text = std::fs::read_to_string(&server.log).unwrap();
     assert!(log_text.contains("call ended"), "the log is the server's");
-    let hits = scan(&files, &needles);
-    assert!(hits.is_empty(), "found where the policy allows nothing: {hits:#?}");
+    let everything = |server: &Server| {
+        let mut files = files_under(&server.data_dir);
+        files.extend(files_under(&dir.join("tmp")));
+        files.push(server.log.clone());
+        files
+    };
+    let running = everything(&server);
+    assert!(running.iter().any(|f| f.to_string_lossy().ends_with("parley.db-wal")), "the WAL is scanned: {running:?}");
+    let hits = scan(&running, &needles);
+    assert!(hits.is_empty(), "found while running, where the policy allows nothing: {hits:#?}");
+    server.stop();
+    let hits = scan(&everything(&server), &needles);
+    assert!(hits.is_empty(), "found after the stop, where the policy allows nothing: {hits:#?}");
 }

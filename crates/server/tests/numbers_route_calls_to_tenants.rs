@@ -7,87 +7,11 @@
 
 mod common;
 
-use std::net::UdpSocket;
 use std::time::Duration;
 
-use common::{wait_final, Server, WebhookReceiver};
+use common::{call, invite, Api, Server, WebhookReceiver};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
-
-/// One SIP leg from a raw UDP client: INVITE (PCMU) with the given Request-URI user, To user
-/// and extra headers; ACK on 200.
-struct Leg {
-    sock: UdpSocket,
-    server: String,
-    call_id: String,
-    head: String,
-    to_tag: String,
-}
-
-fn invite(server: &str, call_id: &str, caller: &str, ruri: &str, to: &str, extra: &str) -> (u16, Option<Leg>) {
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    let local = sock.local_addr().unwrap();
-    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let sdp = format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
-        rtp.local_addr().unwrap().port()
-    );
-    let head = format!(
-        "sip:{ruri}@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{call_id}X\r\nMax-Forwards: 70\r\n\
-         From: <sip:{caller}@127.0.0.1>;tag=t{call_id}\r\nCall-ID: {call_id}\r\nContact: <sip:c@{local}>\r\n"
-    );
-    let msg = format!(
-        "INVITE {head}To: <sip:{to}@{server}>\r\nCSeq: 1 INVITE\r\n{extra}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-        sdp.len()
-    );
-    sock.send_to(msg.as_bytes(), server).unwrap();
-    let resp = wait_final(&sock, "INVITE");
-    let code: u16 = resp[8..11].parse().unwrap();
-    if code != 200 {
-        return (code, None);
-    }
-    let to_line = resp.lines().find(|l| l.starts_with("To:")).unwrap();
-    let to_tag = to_line.split("tag=").nth(1).unwrap().trim().to_string();
-    let leg = Leg { sock, server: server.into(), call_id: call_id.into(), head, to_tag };
-    leg.send("ACK", 1, to);
-    std::mem::forget(rtp);
-    (200, Some(leg))
-}
-
-impl Leg {
-    fn send(&self, method: &str, cseq: u32, to: &str) {
-        let head = self.head.replace(&format!("z9hG4bK{}X", self.call_id), &format!("z9hG4bK{}{method}", self.call_id));
-        let msg = format!("{method} {head}To: <sip:{to}@{}>;tag={}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n", self.server, self.to_tag);
-        self.sock.send_to(msg.as_bytes(), &self.server).unwrap();
-    }
-
-    fn bye(self, to: &str) {
-        self.send("BYE", 2, to);
-        assert!(wait_final(&self.sock, "BYE").starts_with("SIP/2.0 200"));
-    }
-}
-
-/// A call held for `secs`, then hung up; returns the INVITE's final status.
-fn call(server: &str, call_id: &str, ruri: &str, to: &str, extra: &str, secs: u64) -> u16 {
-    let (code, leg) = invite(server, call_id, "+15550100042", ruri, to, extra);
-    if let Some(leg) = leg {
-        std::thread::sleep(Duration::from_secs(secs));
-        leg.bye(to);
-    }
-    code
-}
-
-async fn api(http: &Client, base: &str, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = http.request(method, format!("{base}{path}")).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn numbers_pick_the_tenant_and_each_tenant_gets_its_own() {
@@ -95,29 +19,30 @@ async fn numbers_pick_the_tenant_and_each_tenant_gets_its_own() {
     let mut server = Server::start(tmp.path(), &[]);
     let base = format!("http://127.0.0.1:{}", server.http_port);
     let sip = format!("127.0.0.1:{}", server.sip_port);
-    let http = Client::new();
+    let api = Api { http: Client::new(), base: base.clone() };
+    let http = &api.http;
     let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
     let hook_a = WebhookReceiver::start().await;
     let hook_b = WebhookReceiver::start().await;
     let (recording_secret, recording_public) = parley_store::recipient::generate_key_pair();
 
     for (t, agent, number, hook, secret) in [("t-a", "front", "+15550001000", &hook_a.url, "a-secret"), ("t-b", "desk", "+15550002000", &hook_b.url, "b-secret")] {
-        assert_eq!(api(&http, &base, Method::POST, "/v1/tenants", &op, Some(json!({"id": t, "name": t}))).await.0, StatusCode::CREATED);
+        assert_eq!(api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": t, "name": t}))).await.0, StatusCode::CREATED);
         let greeting = format!("Hello from {t}. Call us back on 555 010 2000.");
-        let (s, v) = api(&http, &base, Method::PUT, &format!("/v1/tenants/{t}/agents/{agent}"), &op, Some(json!({"business": t, "greeting": greeting, "hours": "always"}))).await;
+        let (s, v) = api.call(Method::PUT, &format!("/v1/tenants/{t}/agents/{agent}"), Some(&op), Some(json!({"business": t, "greeting": greeting, "hours": "always"}))).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        let (s, v) = api(&http, &base, Method::POST, &format!("/v1/tenants/{t}/numbers"), &op, Some(json!({"number": number, "agent": agent}))).await;
+        let (s, v) = api.call(Method::POST, &format!("/v1/tenants/{t}/numbers"), Some(&op), Some(json!({"number": number, "agent": agent}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let hook = json!({"kind": "webhook", "name": "documents", "config": {"url": hook}, "secret": secret});
-        assert_eq!(api(&http, &base, Method::POST, &format!("/v1/tenants/{t}/integrations"), &op, Some(hook)).await.0, StatusCode::CREATED);
+        assert_eq!(api.call(Method::POST, &format!("/v1/tenants/{t}/integrations"), Some(&op), Some(hook)).await.0, StatusCode::CREATED);
     }
     // t-a keeps transcripts and recordings (sealed to its own key) and redacts PII (the
     // default); t-b keeps nothing and turns redaction off.
     let policy_a = json!({"recording_days": 7, "transcript_days": 7, "call_metadata_days": 365, "operational_log_days": 30, "redact_pii": true,
         "allowed_providers": ["embedded"], "recording_public_key": hex::encode(recording_public)});
-    assert_eq!(api(&http, &base, Method::PUT, "/v1/tenants/t-a/data-policy", &op, Some(policy_a)).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-a/data-policy", Some(&op), Some(policy_a)).await.0, StatusCode::OK);
     let policy_b = json!({"recording_days": 0, "transcript_days": 0, "call_metadata_days": 365, "operational_log_days": 30, "redact_pii": false, "allowed_providers": ["embedded"]});
-    assert_eq!(api(&http, &base, Method::PUT, "/v1/tenants/t-b/data-policy", &op, Some(policy_b)).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-b/data-policy", Some(&op), Some(policy_b)).await.0, StatusCode::OK);
 
     // Request-URI, To (a proxy rewrote the Request-URI), Diversion (a forwarded call), unknown.
     let s2 = sip.clone();
@@ -153,20 +78,20 @@ async fn numbers_pick_the_tenant_and_each_tenant_gets_its_own() {
     // The last call's record is stored once its post-call work is done.
     let mut calls = Value::Null;
     for _ in 0..50 {
-        calls = api(&http, &base, Method::GET, "/v1/tenants/t-a/calls", &op, None).await.1;
+        calls = api.call(Method::GET, "/v1/tenants/t-a/calls", Some(&op), None).await.1;
         if calls["calls"].as_array().unwrap().len() == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(calls["calls"].as_array().unwrap().len(), 2, "Request-URI and Diversion calls: {calls}");
-    let (_, calls) = api(&http, &base, Method::GET, "/v1/tenants/t-b/calls", &op, None).await;
+    let (_, calls) = api.call(Method::GET, "/v1/tenants/t-b/calls", Some(&op), None).await;
     assert_eq!(calls["calls"].as_array().unwrap().len(), 1, "{calls}");
-    let (_, demo) = api(&http, &base, Method::GET, "/v1/tenants/demo/calls", &op, None).await;
+    let (_, demo) = api.call(Method::GET, "/v1/tenants/demo/calls", Some(&op), None).await;
     assert_eq!(demo["calls"], json!([]), "nothing landed on the demo tenant");
 
     // What t-a keeps: the transcript (redacted) and the recording only t-a's key opens.
-    let (s, kept) = api(&http, &base, Method::GET, &format!("/v1/tenants/t-a/calls/{call_a}/transcript"), &op, None).await;
+    let (s, kept) = api.call(Method::GET, &format!("/v1/tenants/t-a/calls/{call_a}/transcript"), Some(&op), None).await;
     assert_eq!(s, StatusCode::OK, "{kept}");
     assert!(kept["transcript"].to_string().contains("[phone]"));
     let resp = http.get(format!("{base}/v1/tenants/t-a/calls/{call_a}/recording")).bearer_auth(&op).send().await.unwrap();
@@ -175,12 +100,12 @@ async fn numbers_pick_the_tenant_and_each_tenant_gets_its_own() {
     let wav = parley_store::recipient::open_sealed_to(&recording_secret, &format!("parley/kept/v1|t-a|{call_a}/recording"), &blob).unwrap();
     assert_eq!(&wav[..4], b"RIFF");
     assert!(wav.len() > 44 + 8000 * 4, "over a second of stereo audio: {} bytes", wav.len());
-    let (_, b_calls) = api(&http, &base, Method::GET, "/v1/tenants/t-b/calls", &op, None).await;
+    let (_, b_calls) = api.call(Method::GET, "/v1/tenants/t-b/calls", Some(&op), None).await;
     let call_b = b_calls["calls"][0]["id"].as_str().unwrap().to_string();
-    assert_eq!(api(&http, &base, Method::GET, &format!("/v1/tenants/t-b/calls/{call_b}/transcript"), &op, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.call(Method::GET, &format!("/v1/tenants/t-b/calls/{call_b}/transcript"), Some(&op), None).await.0, StatusCode::NOT_FOUND);
 
     // Usage was metered per tenant.
-    let (_, usage) = api(&http, &base, Method::GET, "/v1/tenants/t-a/usage", &op, None).await;
+    let (_, usage) = api.call(Method::GET, "/v1/tenants/t-a/usage", Some(&op), None).await;
     let seconds = usage["items"].as_array().unwrap().iter().find(|i| i["metric"] == "call_seconds").unwrap()["quantity"].as_i64().unwrap();
     assert!(seconds >= 3, "{usage}");
     assert!(usage["items"].as_array().unwrap().iter().any(|i| i["metric"] == "tts_characters" && i["provider"] == "embedded"), "{usage}");
@@ -188,7 +113,7 @@ async fn numbers_pick_the_tenant_and_each_tenant_gets_its_own() {
     // Limits: one call at a time for t-b, then its minutes used up, then a policy that allows
     // none of this node's engines.
     let limits = json!({"max_concurrent_calls": 1, "max_minutes_per_month": 0});
-    assert_eq!(api(&http, &base, Method::PUT, "/v1/tenants/t-b/limits", &op, Some(limits)).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-b/limits", Some(&op), Some(limits)).await.0, StatusCode::OK);
     let s2 = sip.clone();
     let (first, second) = tokio::task::spawn_blocking(move || {
         let (first, leg) = invite(&s2, "busy-1", "+15550100043", "+15550002000", "+15550002000", "");
@@ -202,12 +127,12 @@ async fn numbers_pick_the_tenant_and_each_tenant_gets_its_own() {
     let store = parley_store::Store::open(&parley_store::Target::SqliteDir(server.data_dir.clone())).await.unwrap();
     store.tenant("t-b").unwrap().meter(parley_server_now(), &[("call_seconds", "sip", 120)]).await.unwrap();
     let limits = json!({"max_concurrent_calls": 0, "max_minutes_per_month": 2});
-    assert_eq!(api(&http, &base, Method::PUT, "/v1/tenants/t-b/limits", &op, Some(limits)).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-b/limits", Some(&op), Some(limits)).await.0, StatusCode::OK);
     let s2 = sip.clone();
     assert_eq!(tokio::task::spawn_blocking(move || call(&s2, "minutes", "+15550002000", "+15550002000", "", 0)).await.unwrap(), 403);
-    assert_eq!(api(&http, &base, Method::PUT, "/v1/tenants/t-b/limits", &op, Some(json!({"max_concurrent_calls": 0, "max_minutes_per_month": 0}))).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-b/limits", Some(&op), Some(json!({"max_concurrent_calls": 0, "max_minutes_per_month": 0}))).await.0, StatusCode::OK);
     let policy_b = json!({"recording_days": 0, "transcript_days": 0, "call_metadata_days": 365, "operational_log_days": 30, "redact_pii": true, "allowed_providers": ["openai"]});
-    assert_eq!(api(&http, &base, Method::PUT, "/v1/tenants/t-b/data-policy", &op, Some(policy_b)).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-b/data-policy", Some(&op), Some(policy_b)).await.0, StatusCode::OK);
     let s2 = sip.clone();
     assert_eq!(tokio::task::spawn_blocking(move || call(&s2, "provider", "+15550002000", "+15550002000", "", 0)).await.unwrap(), 503);
 
@@ -215,7 +140,7 @@ async fn numbers_pick_the_tenant_and_each_tenant_gets_its_own() {
     let expected = [(486, "concurrent_calls"), (403, "monthly_minutes"), (503, "provider_not_allowed")];
     let mut seen: Vec<(i64, String)> = Vec::new();
     for _ in 0..50 {
-        let (_, events) = api(&http, &base, Method::GET, "/v1/tenants/t-b/operational-events", &op, None).await;
+        let (_, events) = api.call(Method::GET, "/v1/tenants/t-b/operational-events", Some(&op), None).await;
         seen = events["events"].as_array().unwrap().iter().map(|e| (e["code"].as_i64().unwrap(), e["detail"].as_str().unwrap().to_string())).collect();
         if expected.iter().all(|x| seen.iter().any(|(c, d)| *c == x.0 && d == x.1)) {
             break;
@@ -227,7 +152,7 @@ async fn numbers_pick_the_tenant_and_each_tenant_gets_its_own() {
         let failures: Vec<&str> = log.lines().filter(|l| l.contains("operational event failed") || l.contains("call rejected")).collect();
         assert!(seen.iter().any(|(c, d)| *c == x.0 && d == x.1), "{x:?} in {seen:?}; server: {failures:#?}");
     }
-    let (_, a_events) = api(&http, &base, Method::GET, "/v1/tenants/t-a/operational-events", &op, None).await;
+    let (_, a_events) = api.call(Method::GET, "/v1/tenants/t-a/operational-events", Some(&op), None).await;
     assert_eq!(a_events["events"], json!([]), "t-b's refusals are not in t-a's log");
     store.close().await;
     server.stop();

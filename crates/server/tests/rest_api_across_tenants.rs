@@ -8,32 +8,10 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 
-use common::{create_key, PgDb, Server};
+use common::{create_key, Api, PgDb, Server};
 use parley_store::{Store, Target};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
-
-struct Api {
-    http: Client,
-    base: String,
-}
-
-impl Api {
-    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-}
-
 
 async fn run(dir: &Path, database_url: Option<&str>) {
     let extra: Vec<&str> = database_url.map(|u| vec!["--database-url", u]).unwrap_or_default();

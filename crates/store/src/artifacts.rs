@@ -137,7 +137,7 @@ impl TenantScope {
             created_ms: r.try_get("created_ms")?,
             expires_ms: r.try_get("expires_ms")?,
         };
-        let sealed = Sealed { key_version: r.try_get("key_version")?, wrapped_key: r.try_get("wrapped_key")?, ciphertext: r.try_get("ciphertext")? };
+        let sealed = Sealed::from_row(&r)?;
         let content = self.open(master, "kept", &object_id(call_id, kind), &sealed).await?;
         Ok((item, content))
     }

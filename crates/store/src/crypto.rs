@@ -73,6 +73,13 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
+impl Sealed {
+    /// Reads the `key_version`, `wrapped_key` and `ciphertext` columns of a row.
+    pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<Sealed, StoreError> {
+        Ok(Sealed { key_version: r.try_get("key_version")?, wrapped_key: r.try_get("wrapped_key")?, ciphertext: r.try_get("ciphertext")? })
+    }
+}
+
 pub(crate) fn seal_with(key: &[u8; 32], aad: &str, plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
     let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| StoreError::Crypto("key length"))?;
     let nonce: [u8; 12] = rand::random();

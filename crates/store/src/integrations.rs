@@ -130,7 +130,7 @@ impl TenantScope {
             .await?
             .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
-        let sealed = Sealed { key_version: row.try_get("key_version")?, wrapped_key: row.try_get("wrapped_key")?, ciphertext: row.try_get("ciphertext")? };
+        let sealed = Sealed::from_row(&row)?;
         let plain = self.open(master, KIND, id, &sealed).await?;
         let text = std::str::from_utf8(&plain).map_err(|_| StoreError::Corrupt("integration secret".into()))?;
         Ok(SecretString::from(text.to_string()))

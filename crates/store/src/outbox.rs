@@ -74,7 +74,7 @@ impl TenantScope {
             .await?
             .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
-        let sealed = Sealed { key_version: row.try_get("key_version")?, wrapped_key: row.try_get("wrapped_key")?, ciphertext: row.try_get("ciphertext")? };
+        let sealed = Sealed::from_row(&row)?;
         self.open(master, KIND, id, &sealed).await
     }
 

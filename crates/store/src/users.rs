@@ -197,6 +197,18 @@ impl TenantScope {
         rows.iter().map(user_of).collect()
     }
 
+    /// One user.
+    pub async fn get_user(&self, user_id: &str) -> Result<User, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2"))
+            .bind(self.id())
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        user_of(&row.ok_or(StoreError::NotFound)?)
+    }
+
     /// Disables a user and ends their sessions.
     pub async fn disable_user(&self, user_id: &str, now_ms: i64) -> Result<User, StoreError> {
         let mut tx = self.begin().await?;

@@ -188,7 +188,7 @@ pub async fn users(State(s): State<ApiState>, caller: Caller, Path(tenant): Path
 /// Disables a user and ends their sessions (admin; owners only by owners).
 pub async fn disable(State(s): State<ApiState>, caller: Caller, Path((tenant, user_id)): Path<(String, String)>) -> Result<axum::Json<UserView>, ApiError> {
     let scope = caller.tenant(&s, &tenant, Role::Admin).await?;
-    let target = scope.list_users().await?.into_iter().find(|u| u.id == user_id).ok_or(ApiError::NotFound)?;
+    let target = scope.get_user(&user_id).await?;
     if !caller.role().includes(target.role) {
         return Err(ApiError::Forbidden);
     }

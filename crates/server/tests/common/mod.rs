@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 pub fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -222,10 +224,25 @@ pub fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// A minimal call over raw UDP: INVITE (PCMU), ACK, a second of silence, BYE.
+/// A minimal call over raw UDP to the demo agent: INVITE (PCMU), ACK, a second of silence, BYE.
 pub fn short_call(server: &str, call_id: &str, caller: &str) {
-    use std::net::UdpSocket;
-    use std::time::Duration;
+    let (code, leg) = invite(server, call_id, caller, "demo", "demo", "");
+    assert_eq!(code, 200);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    leg.unwrap().bye("demo");
+}
+
+/// One SIP leg from a raw UDP client: INVITE (PCMU) with the given Request-URI user, To user
+/// and extra headers; ACK on 200.
+pub struct Leg {
+    sock: UdpSocket,
+    server: String,
+    call_id: String,
+    head: String,
+    to_tag: String,
+}
+
+pub fn invite(server: &str, call_id: &str, caller: &str, ruri: &str, to: &str, extra: &str) -> (u16, Option<Leg>) {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let local = sock.local_addr().unwrap();
@@ -234,23 +251,85 @@ pub fn short_call(server: &str, call_id: &str, caller: &str) {
         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
         rtp.local_addr().unwrap().port()
     );
-    let head = |method: &str, branch: &str, to_tag: &str, cseq: u32| {
-        format!(
-            "{method} sip:demo@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch}\r\nMax-Forwards: 70\r\n\
-             From: <sip:{caller}@127.0.0.1>;tag=sc1\r\nTo: <sip:demo@{server}>{to_tag}\r\nCall-ID: {call_id}\r\n\
-             CSeq: {cseq} {method}\r\nContact: <sip:sc@{local}>\r\n"
-        )
-    };
-    let invite = format!("{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", head("INVITE", "z9hG4bKsc1", "", 1), sdp.len());
-    sock.send_to(invite.as_bytes(), server).unwrap();
-    let ok = wait_final(&sock, "INVITE");
-    assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
-    let to = ok.lines().find(|l| l.starts_with("To:")).unwrap();
-    let tag = format!(";tag={}", to.split("tag=").nth(1).unwrap().trim());
-    sock.send_to(format!("{}Content-Length: 0\r\n\r\n", head("ACK", "z9hG4bKsc2", &tag, 1)).as_bytes(), server).unwrap();
-    std::thread::sleep(Duration::from_secs(1));
-    sock.send_to(format!("{}Content-Length: 0\r\n\r\n", head("BYE", "z9hG4bKsc3", &tag, 2)).as_bytes(), server).unwrap();
-    assert!(wait_final(&sock, "BYE").starts_with("SIP/2.0 200"));
+    let head = format!(
+        "sip:{ruri}@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{call_id}X\r\nMax-Forwards: 70\r\n\
+         From: <sip:{caller}@127.0.0.1>;tag=t{call_id}\r\nCall-ID: {call_id}\r\nContact: <sip:c@{local}>\r\n"
+    );
+    let msg = format!(
+        "INVITE {head}To: <sip:{to}@{server}>\r\nCSeq: 1 INVITE\r\n{extra}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    sock.send_to(msg.as_bytes(), server).unwrap();
+    let resp = wait_final(&sock, "INVITE");
+    let code: u16 = resp[8..11].parse().unwrap();
+    if code != 200 {
+        return (code, None);
+    }
+    let to_line = resp.lines().find(|l| l.starts_with("To:")).unwrap();
+    let to_tag = to_line.split("tag=").nth(1).unwrap().trim().to_string();
+    let leg = Leg { sock, server: server.into(), call_id: call_id.into(), head, to_tag };
+    leg.send("ACK", 1, to);
+    std::mem::forget(rtp);
+    (200, Some(leg))
+}
+
+impl Leg {
+    fn send(&self, method: &str, cseq: u32, to: &str) {
+        let head = self.head.replace(&format!("z9hG4bK{}X", self.call_id), &format!("z9hG4bK{}{method}", self.call_id));
+        let msg = format!("{method} {head}To: <sip:{to}@{}>;tag={}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n", self.server, self.to_tag);
+        self.sock.send_to(msg.as_bytes(), &self.server).unwrap();
+    }
+
+    pub fn bye(self, to: &str) {
+        self.send("BYE", 2, to);
+        assert!(wait_final(&self.sock, "BYE").starts_with("SIP/2.0 200"));
+    }
+}
+
+/// A call held for `secs`, then hung up; returns the INVITE's final status.
+pub fn call(server: &str, call_id: &str, ruri: &str, to: &str, extra: &str, secs: u64) -> u16 {
+    let (code, leg) = invite(server, call_id, "+15550100042", ruri, to, extra);
+    if let Some(leg) = leg {
+        std::thread::sleep(Duration::from_secs(secs));
+        leg.bye(to);
+    }
+    code
+}
+
+/// The REST API of a running server.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    pub async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<serde_json::Value>) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// A finished call of `tenant` that ended at `ended_ms`, for tests that write records directly.
