@@ -40,6 +40,25 @@ pub enum AdminCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Starts a new tenant key version, re-wraps every sealed item under it and retires the old
+    /// versions (all tenants, or one with `--tenant`); prints what it did (JSON).
+    RotateTenantKeys {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Re-wraps every tenant key under a new master key. Without `--new-key-file` a new key is
+    /// generated into `<data dir>/master-key.new` and replaces `master-key` once the store holds
+    /// no key wrapped under the old one; if interrupted, run it again to finish.
+    RotateMasterKey {
+        /// The new key (64 hex digits); needed when the key comes from `PARLEY_MASTER_KEY`.
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// `parley audit`.
@@ -93,12 +112,62 @@ pub fn master_key(data_dir: &Path) -> anyhow::Result<Arc<MasterKey>> {
     let key = match std::env::var("PARLEY_MASTER_KEY") {
         Ok(text) => MasterKey::from_hex(&text).context("PARLEY_MASTER_KEY")?,
         Err(_) => {
-            let bytes = zeroize::Zeroizing::new(crate::secret_file(&data_dir.join("master-key"))?);
-            let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| anyhow::anyhow!("the master key file must hold 32 bytes"))?;
-            MasterKey::from_bytes(arr)
+            if data_dir.join(NEW_MASTER_KEY).exists() {
+                bail!("{} exists: a master key rotation was interrupted; run `parley admin rotate-master-key` again to finish it", data_dir.join(NEW_MASTER_KEY).display());
+            }
+            key_file(&data_dir.join("master-key"))?
         }
     };
     Ok(Arc::new(key))
+}
+
+/// Where `rotate-master-key` keeps the new key until the store no longer needs the old one.
+const NEW_MASTER_KEY: &str = "master-key.new";
+
+/// A master key file (hex), created 0600 with a new key if missing.
+fn key_file(path: &Path) -> anyhow::Result<MasterKey> {
+    let bytes = zeroize::Zeroizing::new(crate::secret_file(path)?);
+    let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| anyhow::anyhow!("{} must hold 32 bytes", path.display()))?;
+    Ok(MasterKey::from_bytes(arr))
+}
+
+/// `parley admin rotate-master-key`: the old key as the server loads it, the new one from the
+/// given file or `master-key.new`; re-wraps, then puts the new key in place.
+async fn rotate_master_key(new_key_file: Option<PathBuf>, store: &StoreArgs) -> anyhow::Result<()> {
+    let from_env = std::env::var_os("PARLEY_MASTER_KEY").is_some();
+    let old = match from_env {
+        true => MasterKey::from_hex(&std::env::var("PARLEY_MASTER_KEY")?).context("PARLEY_MASTER_KEY")?,
+        false => key_file(&store.data_dir.join("master-key"))?,
+    };
+    let new = match (&new_key_file, from_env) {
+        (Some(path), _) => {
+            let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?);
+            MasterKey::from_hex(&text).with_context(|| format!("{}", path.display()))?
+        }
+        (None, true) => bail!("PARLEY_MASTER_KEY is set: give the new key with --new-key-file (64 hex digits), then set PARLEY_MASTER_KEY to it"),
+        (None, false) => key_file(&store.data_dir.join(NEW_MASTER_KEY))?,
+    };
+    if old.id() == new.id() {
+        bail!("the new master key is the current one");
+    }
+    let staged = store.data_dir.join(NEW_MASTER_KEY);
+    if !from_env && new_key_file.is_some() {
+        // On disk before the store changes, so an interrupted rotation keeps the key it needs.
+        crate::write_secret_file(&staged, new.to_hex().as_str())?;
+    }
+    let db = open(store).await?;
+    let n = db.platform().rewrap_tenant_keys(&old, &new).await?;
+    db.platform().audit(&Event { actor: "cli", action: "master_key.rotate", object_id: new.id(), at_ms: now_ms() }).await?;
+    db.close().await;
+    if !from_env {
+        let key_path = store.data_dir.join("master-key");
+        std::fs::rename(&staged, &key_path).with_context(|| format!("replacing {}", key_path.display()))?;
+    }
+    println!("re-wrapped {n} tenant keys under master key {}", new.id());
+    if from_env {
+        eprintln!("Set PARLEY_MASTER_KEY to the new key before the next start.");
+    }
+    Ok(())
 }
 
 /// Signs new chain heads every minute.
@@ -191,6 +260,26 @@ pub async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
             db.close().await;
             Ok(())
         }
+        AdminCommand::RotateTenantKeys { tenant, store } => {
+            let master = master_key(&store.data_dir)?;
+            let db = open(&store).await?;
+            let tenants = match tenant {
+                Some(t) => vec![t],
+                None => db.platform().list_tenants().await?.into_iter().map(|t| t.id).collect(),
+            };
+            let mut done = Vec::new();
+            for t in tenants {
+                let scope = db.tenant(&t)?;
+                scope.get().await.with_context(|| format!("no tenant {t:?}"))?;
+                let rotation = scope.rotate_keys(&master, now_ms()).await.with_context(|| format!("rotating the keys of {t}"))?;
+                scope.audit(&Event { actor: "cli", action: "tenant_key.rotate", object_id: &rotation.key_version.to_string(), at_ms: now_ms() }).await?;
+                done.push(rotation);
+            }
+            db.close().await;
+            println!("{}", serde_json::to_string_pretty(&done)?);
+            Ok(())
+        }
+        AdminCommand::RotateMasterKey { new_key_file, store } => rotate_master_key(new_key_file, &store).await,
     }
 }
 

@@ -159,11 +159,24 @@ pub(crate) fn secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     let secret: [u8; 32] = rand::random();
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
+    write_secret(opts, path, &hex::encode(secret))?;
+    Ok(secret.to_vec())
+}
+
+/// Writes `hex` to `path` (mode 0600 when created), replacing what was there, and syncs it.
+pub(crate) fn write_secret_file(path: &Path, hex: &str) -> anyhow::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    write_secret(opts, path, hex)
+}
+
+fn write_secret(mut opts: std::fs::OpenOptions, path: &Path, hex: &str) -> anyhow::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
-    writeln!(f, "{}", hex::encode(secret))?;
-    Ok(secret.to_vec())
+    writeln!(f, "{hex}")?;
+    f.sync_all()?;
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

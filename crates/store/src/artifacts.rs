@@ -39,7 +39,10 @@ pub enum Recipient<'a> {
     TenantKey(&'a [u8; 32]),
 }
 
-fn object_id(call_id: &str, kind: &str) -> String {
+/// The seal kind of kept artifacts.
+pub(crate) const KIND: &str = "kept";
+
+pub(crate) fn object_id(call_id: &str, kind: &str) -> String {
     format!("{call_id}/{kind}")
 }
 
@@ -69,7 +72,7 @@ impl TenantScope {
                 (format!("tenant-key:{fp}"), Some(crate::recipient::seal_to(pk, &aad, content)?))
             }
         };
-        let sealed = self.seal(master, "kept", &object, inner.as_deref().unwrap_or(content), now_ms).await?;
+        let sealed = self.seal(master, KIND, &object, inner.as_deref().unwrap_or(content), now_ms).await?;
         let item = Artifact { call_id: call_id.into(), kind: kind.into(), recipient: label, created_ms: now_ms, expires_ms: now_ms.saturating_add(days.saturating_mul(DAY_MS)) };
         let mut tx = self.begin().await?;
         sqlx::query(
@@ -138,7 +141,7 @@ impl TenantScope {
             expires_ms: r.try_get("expires_ms")?,
         };
         let sealed = Sealed::from_row(&r)?;
-        let content = self.open(master, "kept", &object_id(call_id, kind), &sealed).await?;
+        let content = self.open(master, KIND, &object_id(call_id, kind), &sealed).await?;
         Ok((item, content))
     }
 

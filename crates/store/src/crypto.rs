@@ -118,7 +118,7 @@ fn data_aad(tenant: &str, kind: &str, object: &str) -> String {
     format!("parley/data/v1|{tenant}|{kind}|{object}")
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 impl TenantScope {
     async fn key_version(&self, tx: &mut Tx, master: &MasterKey, version: i64) -> Result<Zeroizing<[u8; 32]>, StoreError> {
@@ -200,9 +200,20 @@ impl TenantScope {
         let old = self.key_version(&mut tx, master, sealed.key_version).await?;
         let (version, new) = self.current_key(&mut tx, master, now_ms).await?;
         tx.commit().await?;
+        let wrapped_key = self.rewrap_data_key(&old, &new, kind, object_id, &sealed.wrapped_key)?;
+        Ok(Sealed { key_version: version, wrapped_key, ciphertext: sealed.ciphertext.clone() })
+    }
+
+    /// The tenant key `version`, unwrapped (for re-wrapping many rows with one lookup).
+    pub(crate) async fn unwrap_key(&self, tx: &mut Tx, master: &MasterKey, version: i64) -> Result<Zeroizing<[u8; 32]>, StoreError> {
+        self.key_version(tx, master, version).await
+    }
+
+    /// A data key wrapped under tenant key `old`, wrapped again under `new`.
+    pub(crate) fn rewrap_data_key(&self, old: &[u8; 32], new: &[u8; 32], kind: &str, object_id: &str, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {
         let aad = data_key_aad(self.id(), kind, object_id);
-        let data_key = open_with(&old, &aad, &sealed.wrapped_key)?;
-        Ok(Sealed { key_version: version, wrapped_key: seal_with(&new, &aad, &data_key)?, ciphertext: sealed.ciphertext.clone() })
+        let data_key = open_with(old, &aad, wrapped)?;
+        seal_with(new, &aad, &data_key)
     }
 
     /// Drops key versions older than `keep_from` (after every artifact was re-wrapped).

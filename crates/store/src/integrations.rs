@@ -9,7 +9,7 @@ use sqlx::Row;
 use crate::crypto::{MasterKey, Sealed};
 use crate::{conflict_or, StoreError, TenantScope};
 
-const KIND: &str = "integration";
+pub(crate) const KIND: &str = "integration";
 
 /// The integrations Parley knows.
 pub const INTEGRATION_KINDS: &[&str] = &["shopify", "caldav", "smtp", "webhook", "zendesk", "openai", "deepgram", "elevenlabs"];

@@ -12,7 +12,7 @@
 //! only guard, so every tenant query binds the tenant id.
 //!
 //! Main parts: [`tenants`], [`api_keys`] (roles, keys shown once, stored hashed), [`calls`]
-//! (call metadata, filter and pages), [`crypto`] (envelope encryption, crypto-shredding),
+//! (call metadata, filter and pages), [`crypto`] (envelope encryption, crypto-shredding), [`rotation`] (tenant key rotation over every sealed row),
 //! [`outbox`] (sealed post-call documents until delivery, shredded after 72 h),
 //! [`policy`] (per-tenant data policy), [`subjects`] (data-subject requests), [`retention`] (the idempotent retention job),
 //! [`audit`] (hash-chained, ed25519-signed log), [`privacy`] (masking, keyed hashes), [`users`]
@@ -51,6 +51,7 @@ pub mod policy;
 pub mod privacy;
 pub mod recipient;
 pub mod retention;
+pub mod rotation;
 pub mod subjects;
 pub mod tenants;
 pub mod usage;

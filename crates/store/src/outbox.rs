@@ -12,7 +12,7 @@ use crate::{PlatformScope, StoreError, TenantScope};
 /// The hard limit after which an undelivered item is shredded: 72 hours.
 pub const HARD_LIMIT_MS: i64 = 72 * 3600 * 1000;
 
-const KIND: &str = "outbox";
+pub(crate) const KIND: &str = "outbox";
 
 /// An item due for an attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]

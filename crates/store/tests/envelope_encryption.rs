@@ -4,7 +4,9 @@
 mod common;
 
 use common::TestDb;
+use parley_store::artifacts::Recipient;
 use parley_store::crypto::MasterKey;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::Row;
 
 async fn sealed_artifacts_open_only_where_they_belong(db: &TestDb) {
@@ -66,7 +68,58 @@ async fn shredding_a_tenants_keys_makes_its_data_unreadable(db: &TestDb) {
     assert!(a.open(&master, "doc", "1", &sealed).await.is_err());
 }
 
+async fn rotation_rewraps_every_sealed_row_and_retires_old_keys(db: &TestDb) {
+    let p = db.store.platform();
+    p.create_tenant("a", "A", 0).await.unwrap();
+    p.create_tenant("b", "B", 0).await.unwrap();
+    let (a, b) = (db.store.tenant("a").unwrap(), db.store.tenant("b").unwrap());
+    let master = MasterKey::generate();
+    let secret = SecretString::from("whsec-a".to_string());
+    let hook = a.add_integration(&master, "webhook", "hook", &serde_json::json!({"url": "http://127.0.0.1:1/x"}), &secret, 1).await.unwrap();
+    let item = a.enqueue(&master, "c1", "integration:x", b"document a", 1).await.unwrap();
+    a.keep_artifact(&master, "c1", "transcript", "h", Recipient::Platform, b"kept words", 7, 1).await.unwrap();
+    a.keep_artifact(&master, "c1", "recording", "h", Recipient::Platform, b"RIFF", 7, 1).await.unwrap();
+    let item_b = b.enqueue(&master, "c9", "integration:y", b"document b", 1).await.unwrap();
+
+    let r = a.rotate_keys(&master, 2).await.unwrap();
+    assert_eq!((r.key_version, r.rewrapped, r.retired), (2, 4, 1));
+    let r = a.rotate_keys(&master, 3).await.unwrap();
+    assert_eq!((r.key_version, r.rewrapped, r.retired), (3, 4, 1), "a second rotation moves everything again");
+    // Everything still opens, under the newest version only.
+    assert_eq!(a.integration_secret(&master, &hook.id).await.unwrap().expose_secret(), "whsec-a");
+    assert_eq!(a.open_item(&master, &item).await.unwrap().as_slice(), b"document a");
+    assert_eq!(a.open_artifact(&master, "c1", "transcript").await.unwrap().1.as_slice(), b"kept words");
+    assert_eq!(a.open_artifact(&master, "c1", "recording").await.unwrap().1.as_slice(), b"RIFF");
+    let mut tx = db.store.begin(parley_store::Scope::Platform).await.unwrap();
+    let versions: Vec<(String, i64)> = sqlx::query("SELECT tenant_id, version FROM tenant_keys ORDER BY tenant_id, version")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("tenant_id"), r.get("version")))
+        .collect();
+    tx.commit().await.unwrap();
+    assert_eq!(versions, vec![("a".into(), 3), ("b".into(), 1)], "old versions of a retired; b untouched");
+    assert_eq!(b.open_item(&master, &item_b).await.unwrap().as_slice(), b"document b");
+}
+
+async fn rotation_reaches_every_sealed_table(db: &TestDb) {
+    let sql = match db.store.backend() {
+        parley_store::Backend::Sqlite => "SELECT m.name AS t FROM sqlite_master m, pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = 'wrapped_key'",
+        _ => "SELECT table_name::text AS t FROM information_schema.columns WHERE column_name = 'wrapped_key' AND table_schema = current_schema()",
+    };
+    let mut tx = db.store.begin(parley_store::Scope::Platform).await.unwrap();
+    let mut tables: Vec<String> = sqlx::query(sql).fetch_all(&mut *tx).await.unwrap().iter().map(|r| r.get("t")).collect();
+    tx.commit().await.unwrap();
+    tables.sort();
+    let mut rotated: Vec<String> = parley_store::rotation::sealed_tables().map(String::from).collect();
+    rotated.sort();
+    assert_eq!(tables, rotated, "every table with sealed rows is re-wrapped on rotation");
+}
+
 on_both!(
+    rotation_rewraps_every_sealed_row_and_retires_old_keys,
+    rotation_reaches_every_sealed_table,
     sealed_artifacts_open_only_where_they_belong,
     tenant_keys_rotate_and_artifacts_rewrap,
     the_master_key_rotates_by_rewrapping,
