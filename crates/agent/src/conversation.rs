@@ -7,13 +7,19 @@
 use crate::intent::{classify, extract_number, Intent};
 use crate::spec::AgentSpec;
 
+mod payment;
+pub use payment::{PaymentRequest, PaymentResult};
+use payment::{amount_figures, amount_words};
+
 /// Input from the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
     /// A recognised utterance.
     Said(String),
-    /// A keypad key (RFC 4733 or SIP INFO).
+    /// A keypad key (RFC 4733 or SIP INFO), outside payment mode.
     Key(char),
+    /// How the card payment the agent asked for ([`Action::CollectPayment`]) went.
+    Payment(PaymentResult),
 }
 
 /// What the agent does.
@@ -25,6 +31,10 @@ pub enum Action {
     Transfer(String),
     /// End the call (after what was said has been played).
     Hangup,
+    /// Enter payment mode: keys go to card capture (not to the conversation, the transcript or
+    /// the log), the recording and the recognizer pause; the result comes back as
+    /// [`Input::Payment`].
+    CollectPayment(PaymentRequest),
 }
 
 /// How the call went, for the call record.
@@ -69,7 +79,12 @@ pub struct ToolCall {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Main,
-    AwaitOrderNumber,
+    /// Waiting for an order number; `pay`: to pay it.
+    AwaitOrderNumber { pay: bool },
+    /// An order with a balance was just read out; `#` (no digits before it) or "pay" pays it.
+    OfferPayment(u32),
+    /// Payment mode for this order.
+    Paying(u32),
     TakingMessage,
     Done,
 }
@@ -91,10 +106,16 @@ pub struct Conversation {
     pub orders_found: Vec<u32>,
     /// The outcome so far.
     pub outcome: Outcome,
+    /// Payments taken: order, amount in cents, processor reference.
+    pub payments: Vec<(u32, u64, String)>,
+    /// Payments declined: order, decline code.
+    pub declined: Vec<(u32, String)>,
     asked_hours: bool,
+    /// The order last read out.
+    current_order: Option<u32>,
 }
 
-const ANYTHING_ELSE: &str = "Is there anything else I can help you with?";
+pub(crate) const ANYTHING_ELSE: &str = "Is there anything else I can help you with?";
 
 impl Conversation {
     /// A conversation with this agent.
@@ -109,7 +130,10 @@ impl Conversation {
             tool_calls: Vec::new(),
             orders_found: Vec::new(),
             outcome: Outcome::InProgress,
+            payments: Vec::new(),
+            declined: Vec::new(),
             asked_hours: false,
+            current_order: None,
         }
     }
 
@@ -133,7 +157,19 @@ impl Conversation {
         if self.state == State::Done {
             return Vec::new();
         }
+        if let State::Paying(order) = self.state {
+            return match input {
+                Input::Payment(result) => self.on_payment(order, result),
+                _ => Vec::new(),
+            };
+        }
         match input {
+            Input::Payment(_) => Vec::new(),
+            Input::Key('#') if matches!(self.state, State::OfferPayment(_)) && self.keys.is_empty() => {
+                self.turns += 1;
+                let State::OfferPayment(order) = self.state else { return Vec::new() };
+                self.start_payment(order)
+            }
             Input::Key(k) => self.on_key(k),
             Input::Said(text) => {
                 if text.trim().is_empty() {
@@ -163,6 +199,7 @@ impl Conversation {
         self.turns += 1;
         let number = std::mem::take(&mut self.keys).parse().ok();
         match number {
+            Some(n) if self.state == (State::AwaitOrderNumber { pay: true }) => self.pay(n),
             Some(n) => self.lookup(n),
             None => self.not_understood("Sorry, I did not get that number."),
         }
@@ -180,18 +217,31 @@ impl Conversation {
                     Action::Hangup,
                 ]
             }
-            State::AwaitOrderNumber => match (extract_number(text), intent) {
+            State::Paying(_) => Vec::new(),
+            State::OfferPayment(order) if matches!(intent, Intent::Pay | Intent::Yes) => self.start_payment(order),
+            State::AwaitOrderNumber { pay: true } if extract_number(text).is_some() => {
+                let n = extract_number(text).unwrap_or_default();
+                self.pay(n)
+            }
+            State::AwaitOrderNumber { .. } => match (extract_number(text), intent) {
                 (Some(n), _) => self.lookup(n),
                 (None, Intent::Goodbye) => self.goodbye(),
                 (None, Intent::Human) => self.human(),
                 (None, Intent::Hours) => self.hours(),
                 _ => self.not_understood("Sorry, I did not catch the order number. Please say it digit by digit, or type it on your keypad."),
             },
-            State::Main | State::Done => match intent {
+            State::Main | State::OfferPayment(_) | State::Done => match intent {
+                Intent::Pay => match extract_number(text).or(self.current_order) {
+                    Some(n) => self.pay(n),
+                    None => {
+                        self.state = State::AwaitOrderNumber { pay: true };
+                        vec![Action::Say("Which order would you like to pay for? You can say the order number, or type it on your keypad.".into())]
+                    }
+                },
                 Intent::Order => match extract_number(text) {
                     Some(n) => self.lookup(n),
                     None => {
-                        self.state = State::AwaitOrderNumber;
+                        self.state = State::AwaitOrderNumber { pay: false };
                         vec![Action::Say("Sure. What is your order number? You can say it, or type it on your keypad.".into())]
                     }
                 },
@@ -215,15 +265,22 @@ impl Conversation {
             Some(o) => {
                 self.retries = 0;
                 self.state = State::Main;
+                self.current_order = Some(number);
                 self.orders_found.push(number);
                 let items = o.items.join(" and ");
+                let details = format!("Order {}, for {}, is {}. It has {}, placed on {}, and is {}.", spaced(number), o.customer, o.status, items, o.placed, o.detail);
+                let due = self.balance(number);
+                if due == 0 {
+                    return vec![Action::Say(format!("{details} {ANYTHING_ELSE}"))];
+                }
+                self.state = State::OfferPayment(number);
                 vec![Action::Say(format!(
-                    "Order {}, for {}, is {}. It has {}, placed on {}, and is {}. {ANYTHING_ELSE}",
-                    spaced(number), o.customer, o.status, items, o.placed, o.detail
+                    "{details} There is {} due on this order. To pay it now by card, press the hash key or say pay. Or ask me anything else.",
+                    amount_words(due, &self.spec.currency)
                 ))]
             }
             None => {
-                self.state = State::AwaitOrderNumber;
+                self.state = State::AwaitOrderNumber { pay: false };
                 self.not_understood(&format!(
                     "I could not find an order with the number {}. Please say the order number again, digit by digit, or type it on your keypad.",
                     spaced(number)
@@ -285,6 +342,12 @@ impl Conversation {
         if !missing.is_empty() {
             parts.push(format!("No order found for: {}.", missing.join(", ")));
         }
+        for (n, cents, reference) in &self.payments {
+            parts.push(format!("Caller paid {} for order {n} by card (reference {reference}).", amount_figures(*cents, &self.spec.currency)));
+        }
+        for (n, code) in &self.declined {
+            parts.push(format!("A card payment for order {n} was declined ({code})."));
+        }
         if self.asked_hours {
             parts.push("Caller asked for opening hours.".into());
         }
@@ -302,7 +365,7 @@ impl Conversation {
 }
 
 /// Digits spaced out so TTS reads them one by one ("1 0 0 4").
-fn spaced(n: u32) -> String {
+pub(crate) fn spaced(n: u32) -> String {
     n.to_string().chars().map(String::from).collect::<Vec<_>>().join(" ")
 }
 
@@ -310,11 +373,11 @@ fn spaced(n: u32) -> String {
 mod tests {
     use super::*;
 
-    fn say(c: &mut Conversation, s: &str) -> Vec<Action> {
+    pub(super) fn say(c: &mut Conversation, s: &str) -> Vec<Action> {
         c.handle(Input::Said(s.into()))
     }
 
-    fn text(a: &[Action]) -> String {
+    pub(super) fn text(a: &[Action]) -> String {
         a.iter().filter_map(|a| if let Action::Say(s) = a { Some(s.as_str()) } else { None }).collect()
     }
 

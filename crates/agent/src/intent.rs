@@ -6,6 +6,8 @@
 /// What the caller asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Intent {
+    /// Paying what is due on an order.
+    Pay,
     /// Order status.
     Order,
     /// Opening hours.
@@ -57,6 +59,9 @@ pub fn classify(text: &str) -> Intent {
     }
     if has_any(&w, &t, &["hours", "open", "opening", "close", "closing", "closed"]) {
         return Intent::Hours;
+    }
+    if has_any(&w, &t, &["pay", "payment", "balance", "owe", "settle", "bill"]) {
+        return Intent::Pay;
     }
     if has_any(&w, &t, &["order", "orders", "package", "delivery", "shipment", "shipping", "track", "tracking", "parcel"]) || extract_number(&t).is_some() {
         return Intent::Order;
@@ -188,6 +193,8 @@ mod tests {
         assert_eq!(classify("I would like to speak to a person."), Intent::Human);
         assert_eq!(classify("Where is my order?"), Intent::Order);
         assert_eq!(classify("1004"), Intent::Order);
+        assert_eq!(classify("I'd like to pay for order 1002"), Intent::Pay);
+        assert_eq!(classify("what is my balance"), Intent::Pay);
         assert_eq!(classify("Goodbye."), Intent::Goodbye);
         assert_eq!(classify("No, that's all, thanks."), Intent::Goodbye);
         assert_eq!(classify("yes please"), Intent::Yes);

@@ -19,6 +19,13 @@ pub struct Order {
     pub placed: String,
     /// A sentence completing "It was/is ...".
     pub detail: String,
+    /// Amount still to pay, in cents of the agent's currency (0: nothing due).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub balance_cents: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// An agent as a tenant defines it.
@@ -41,10 +48,17 @@ pub struct AgentSpec {
     /// Orders the agent can look up.
     #[serde(default)]
     pub orders: Vec<Order>,
+    /// Currency of order balances (ISO 4217, lowercase).
+    #[serde(default = "default_currency")]
+    pub currency: String,
 }
 
 fn default_retries() -> u32 {
     3
+}
+
+fn default_currency() -> String {
+    "usd".into()
 }
 
 /// Why an agent definition was refused.
@@ -82,6 +96,9 @@ impl AgentSpec {
         }
         if spec.max_retries == 0 {
             return Err(SpecError::Invalid("max_retries must be at least 1"));
+        }
+        if spec.currency.len() != 3 || !spec.currency.bytes().all(|b| b.is_ascii_lowercase()) {
+            return Err(SpecError::Invalid("currency must be a lowercase ISO 4217 code such as usd"));
         }
         Ok(spec)
     }

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use parley_agent::conversation::{Action, Conversation, Input};
+use parley_agent::conversation::{Action, Conversation, Input, PaymentRequest, PaymentResult};
 use parley_agent::spec::AgentSpec;
 use parley_connect::document::{render, transcript_json, CallFacts};
 use parley_connect::transcript::{Speaker, Transcript};
@@ -29,6 +29,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::payment::{self, PaymentMode, PaymentStep};
 use crate::recording::Recorder;
 use crate::sip_driver::{end_reason_name, SipCommand};
 use crate::Shared;
@@ -87,6 +88,8 @@ struct Playout {
     queue: VecDeque<String>,
     /// What to do once everything queued has been played.
     after: Option<Action>,
+    /// A payment the agent asked for, to start at once.
+    payment: Option<PaymentRequest>,
 }
 
 impl Playout {
@@ -120,7 +123,12 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let mut vad = Endpointer::new(EndpointerConfig::default());
     let mut convo = Conversation::new(agent.clone());
     let mut transcript = Transcript::new();
-    let mut playout = Playout { samples: VecDeque::new(), stream: None, queue: VecDeque::new(), after: None };
+    let mut playout = Playout { samples: VecDeque::new(), stream: None, queue: VecDeque::new(), after: None, payment: None };
+    // Payment mode: keys go to card capture; the caller's audio reaches neither the recording
+    // nor the recognizer until the result is back.
+    let mut paying: Option<PaymentMode> = None;
+    let (pay_tx, mut pay_rx) = mpsc::channel::<PaymentResult>(1);
+    let mut keys: Vec<char> = Vec::new();
     let (asr_tx, mut asr_rx) = mpsc::channel::<(Result<String, String>, TurnTiming, u64, u64)>(8);
     let mut timing: Option<TurnTiming> = None;
     let mut agent_speech_start: Option<u64> = None;
@@ -153,8 +161,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 }
                 if Some(pkt.payload_type) == negotiated.telephone_event {
                     if let Some(d) = dtmf.on_packet(pkt.timestamp, pkt.payload) {
-                        let actions = convo.handle(Input::Key(d.as_char()));
-                        apply(actions, &mut playout, &mut pending_agent_text);
+                        keys.push(d.as_char());
                     }
                 } else if pkt.payload_type == negotiated.payload_type {
                     pcm.clear();
@@ -166,8 +173,15 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 let now = Instant::now();
                 let Some(ts) = pacer.poll(now.into_std()) else { continue };
                 // Receive path: ordered frames into the endpointer.
+                if let Some(step) = paying.as_mut().and_then(|p| p.poll_timeout(ms(now - t0))) {
+                    payment_step(step, &mut paying, &mut convo, &mut playout, &mut pending_agent_text);
+                }
                 while let Some(frame) = jitter.pop(now.into_std()) {
                     let samples = match frame { Frame::Audio(p) | Frame::Concealed(p) => p };
+                    if paying.is_some() {
+                        if let Some(r) = recorder.as_mut() { r.caller(&[0; FRAME_SAMPLES]); }
+                        continue;
+                    }
                     if let Some(r) = recorder.as_mut() { r.caller(&samples); }
                     match vad.push_frame(now.into_std(), &samples) {
                         // Barge-in: stop talking when the caller starts, unless ending.
@@ -257,12 +271,17 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                     }
                 }
             }
+            Some(result) = pay_rx.recv() => {
+                paying = None;
+                let actions = convo.handle(Input::Payment(result));
+                apply(actions, &mut playout, &mut pending_agent_text);
+            }
             Some((result, mut t, start_ms, end_ms)) = asr_rx.recv() => {
                 let text = match result {
                     Ok(text) => text,
                     Err(e) => { tracing::warn!(call = call.0, error = %e, "recognition failed"); String::new() }
                 };
-                if text.trim().is_empty() || convo.done() {
+                if text.trim().is_empty() || convo.done() || paying.is_some() {
                     continue;
                 }
                 transcript.push(Speaker::Caller, text.trim(), start_ms, end_ms);
@@ -278,10 +297,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
             }
             ev = events.recv() => match ev {
                 Some(CallEvent::Established) => {}
-                Some(CallEvent::Key(k)) => {
-                    let actions = convo.handle(Input::Key(k));
-                    apply(actions, &mut playout, &mut pending_agent_text);
-                }
+                Some(CallEvent::Key(k)) => keys.push(k),
                 Some(CallEvent::ReferStatus(code)) => {
                     tracing::info!(call = call.0, code, "transfer progress");
                     if code >= 200 && code != 202 && !hangup_sent {
@@ -294,6 +310,29 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 None => end_reason = Some(EndReason::Local),
             },
         }
+        // Keys and payment mode, in the order they came.
+        for k in keys.drain(..) {
+            start_payment(&mut paying, &mut playout, &mut pending_agent_text, t0);
+            let Some(mode) = paying.as_mut() else {
+                let actions = convo.handle(Input::Key(k));
+                apply(actions, &mut playout, &mut pending_agent_text);
+                continue;
+            };
+            match mode.key(k, ms(Instant::now() - t0)) {
+                Some(PaymentStep::Charge(request, card)) => {
+                    transcript.push(Speaker::Caller, payment::TRANSCRIPT_LINE, ms(Instant::now() - t0), ms(Instant::now() - t0));
+                    apply(vec![Action::Say("Thank you. One moment while I take the payment.".into())], &mut playout, &mut pending_agent_text);
+                    let (shared, tenant, tx) = (shared.clone(), tenant.clone(), pay_tx.clone());
+                    let (call_id, business) = (call_record_id(started_ms, call), agent.business.clone());
+                    tokio::spawn(async move {
+                        let _ = tx.send(payment::charge(shared, tenant, call_id, business, request, card).await).await;
+                    });
+                }
+                Some(step) => payment_step(step, &mut paying, &mut convo, &mut playout, &mut pending_agent_text),
+                None => {}
+            }
+        }
+        start_payment(&mut paying, &mut playout, &mut pending_agent_text, t0);
     }
     flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
     let ended_ms = unix_ms();
@@ -318,7 +357,8 @@ fn log_turn(call: CallId, t: &TurnTiming, first_audio: Instant) {
     tracing::info!(call = call.0, eot_ms = t.eot_ms, asr_ms = t.asr_ms, agent_ms = t.agent_ms, tts_ms, total_ms, "turn latency");
 }
 
-/// Queues what the agent says; hangup and transfer wait until it has been played.
+/// Queues what the agent says; hangup and transfer wait until it has been played; payment
+/// mode starts at once.
 fn apply(actions: Vec<Action>, playout: &mut Playout, pending: &mut Vec<String>) {
     for a in actions {
         match a {
@@ -326,8 +366,30 @@ fn apply(actions: Vec<Action>, playout: &mut Playout, pending: &mut Vec<String>)
                 pending.push(text.clone());
                 playout.queue.push_back(text);
             }
+            Action::CollectPayment(request) => playout.payment = Some(request),
             other => playout.after = Some(other),
         }
+    }
+}
+
+/// Enters payment mode if the agent just asked for a payment.
+fn start_payment(paying: &mut Option<PaymentMode>, playout: &mut Playout, pending: &mut Vec<String>, t0: Instant) {
+    if let Some(request) = playout.payment.take() {
+        let (mode, prompt) = PaymentMode::start(request, ms(Instant::now() - t0));
+        *paying = Some(mode);
+        apply(vec![Action::Say(prompt.into())], playout, pending);
+    }
+}
+
+/// A prompt of the card capture, or the end of payment mode without a charge.
+fn payment_step(step: PaymentStep, paying: &mut Option<PaymentMode>, convo: &mut Conversation, playout: &mut Playout, pending: &mut Vec<String>) {
+    match step {
+        PaymentStep::Say(text) => apply(vec![Action::Say(text.into())], playout, pending),
+        PaymentStep::Done(result) => {
+            *paying = None;
+            apply(convo.handle(Input::Payment(result)), playout, pending);
+        }
+        PaymentStep::Charge(..) => {}
     }
 }
 

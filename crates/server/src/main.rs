@@ -12,6 +12,7 @@ mod delivery;
 mod directory;
 mod http;
 mod metrics;
+mod payment;
 mod recording;
 mod sip_driver;
 
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use parley_agent::conversation::{Action, Conversation, Input};
+use parley_agent::conversation::{PaymentResult, Action, Conversation, Input};
 use parley_agent::spec::AgentSpec;
 use parley_connect::webhook::WebhookSender;
 use parley_speech::espeak::EspeakSynthesizer;
@@ -338,8 +339,9 @@ fn chat(agent: &str) -> anyhow::Result<()> {
     let mut convo = Conversation::new(spec);
     let stdin = std::io::stdin();
     let mut out = std::io::stdout();
-    let show = |actions: Vec<Action>, out: &mut std::io::Stdout| -> anyhow::Result<bool> {
+    let show = |actions: Vec<Action>, out: &mut std::io::Stdout| -> anyhow::Result<(bool, bool)> {
         let mut end = false;
+        let mut payment = false;
         for a in actions {
             match a {
                 Action::Say(t) => writeln!(out, "agent> {t}")?,
@@ -351,9 +353,13 @@ fn chat(agent: &str) -> anyhow::Result<()> {
                     writeln!(out, "[agent hung up]")?;
                     end = true;
                 }
+                Action::CollectPayment(_) => {
+                    writeln!(out, "[card payments are taken on phone calls only]")?;
+                    payment = true;
+                }
             }
         }
-        Ok(end)
+        Ok((end, payment))
     };
     writeln!(out, "Talking to agent {:?}. Type what you would say; keys as `#1004` (keypad). Ctrl-D ends.", convo.spec().name)?;
     show(convo.start(), &mut out)?;
@@ -368,7 +374,11 @@ fn chat(agent: &str) -> anyhow::Result<()> {
         } else {
             convo.handle(Input::Said(line))
         };
-        if show(actions, &mut out)? {
+        let (mut end, payment) = show(actions, &mut out)?;
+        if payment {
+            end |= show(convo.handle(Input::Payment(PaymentResult::Unavailable)), &mut out)?.0;
+        }
+        if end {
             break;
         }
         out.flush()?;

@@ -7,6 +7,10 @@
 //! The document did reach the business with the phrase in it (so the phrase was really there
 //! to leak), and a positive control shows the scanner finds the tone where it is.
 //!
+//! Run again under a policy that keeps the transcript and the recording: the tenant gets both
+//! back through the API (the phrase in the transcript, the tone in the recording), and the same
+//! scan still finds nothing, because they are kept only sealed.
+//!
 //! Needs `scripts/setup.sh --test-peers` (baresip, sox, espeak-ng, the speech engines).
 
 mod common;
@@ -56,11 +60,29 @@ fn scan(files: &[PathBuf], needles: &[(String, Vec<u8>)]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_and_api_use_leave_no_trace_under_the_default_policy() {
+    canary(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_that_keeps_transcripts_and_recordings_keeps_them_only_sealed() {
+    let keep = json!({"recording_days": 7, "transcript_days": 7, "call_metadata_days": 365, "operational_log_days": 30, "redact_pii": false, "allowed_providers": ["embedded"]});
+    canary(Some(keep)).await;
+}
+
+/// One canary run; with `policy`, the demo tenant keeps what it allows, and gets it back.
+async fn canary(policy: Option<serde_json::Value>) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let hook = WebhookReceiver::start().await;
     let mut server = Server::start(dir, &["--demo-webhook", &hook.url]);
     let base = format!("http://127.0.0.1:{}", server.http_port);
+    let http = reqwest::Client::new();
+    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
+    if let Some(p) = &policy {
+        let set = http.put(format!("{base}/v1/tenants/demo/data-policy")).bearer_auth(&op).json(p).send().await.unwrap();
+        assert_eq!(set.status(), 200);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
 
     // The caller says the phrase and plays a two-tone chord (1234 + 2345 Hz).
     let inputs = dir.join("inputs");
@@ -82,8 +104,6 @@ async fn a_call_and_api_use_leave_no_trace_under_the_default_policy() {
     assert!(doc.contains(PHRASE), "the recogniser heard the phrase: {doc}");
 
     // API use carrying the phrase where it must not stick.
-    let http = reqwest::Client::new();
-    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
     let sign_in = json!({"tenant": "demo", "email": "canary@example.com", "password": "canary canary canary"});
     assert_eq!(http.post(format!("{base}/v1/sessions")).json(&sign_in).send().await.unwrap().status(), 401);
     let bad = http.post(format!("{base}/v1/tenants")).bearer_auth(&op).header("content-type", "application/json").body("{\"canary\": ").send().await.unwrap();
@@ -104,6 +124,20 @@ async fn a_call_and_api_use_leave_no_trace_under_the_default_policy() {
     G711::Ulaw.encode(&pcm, &mut ulaw);
     std::fs::write(&control, &ulaw).unwrap();
     assert!(!scan(&[control], &needles).is_empty(), "the scanner finds the tone in a file that holds it");
+
+    // What the policy keeps, the tenant gets back: the phrase in the transcript, the tone in
+    // the recording (so both were really in the store, sealed).
+    if policy.is_some() {
+        let calls: serde_json::Value = http.get(format!("{base}/v1/tenants/demo/calls")).bearer_auth(&op).send().await.unwrap().json().await.unwrap();
+        let id = calls["calls"][0]["id"].as_str().unwrap().to_string();
+        let kept = http.get(format!("{base}/v1/tenants/demo/calls/{id}/transcript")).bearer_auth(&op).send().await.unwrap().text().await.unwrap();
+        assert!(kept.to_lowercase().contains(PHRASE), "{kept}");
+        let recording = http.get(format!("{base}/v1/tenants/demo/calls/{id}/recording")).bearer_auth(&op).send().await.unwrap().bytes().await.unwrap();
+        let caller: Vec<u8> = recording[44..].chunks_exact(4).flat_map(|f| [f[0], f[1]]).collect();
+        let kept_file = inputs.join("kept-caller.pcm");
+        std::fs::write(&kept_file, &caller).unwrap();
+        assert!(!scan(&[kept_file], &needles).is_empty(), "the tone is in the recording the tenant got back");
+    }
 
     // Scanned while the server runs (its WAL and shared-memory files are there), then again
     // after it stopped (a clean stop checkpoints the WAL into the database file).

@@ -3,7 +3,7 @@
 //! looked up both orders and answered with their details.
 
 mod common;
-use common::{wait_final, Server, WebhookReceiver};
+use common::{send_digit, wait_final, Server, WebhookReceiver};
 use std::net::UdpSocket;
 use std::time::Duration;
 
@@ -11,22 +11,6 @@ fn sip(sock: &UdpSocket, server: &str, msg: String) {
     sock.send_to(msg.as_bytes(), server).unwrap();
 }
 
-
-/// One RFC 4733 event: three updates then the end packet three times, same timestamp.
-fn send_digit(rtp: &UdpSocket, dest: &str, seq: &mut u16, ts: u32, event: u8) {
-    for (i, dur) in [160u16, 320, 480, 640, 640, 640].into_iter().enumerate() {
-        let end = if i >= 3 { 0x80 } else { 0 };
-        let mut p = vec![0x80, if i == 0 { 0x80 | 101 } else { 101 }];
-        p.extend_from_slice(&seq.to_be_bytes());
-        p.extend_from_slice(&ts.to_be_bytes());
-        p.extend_from_slice(&0x1234_5678u32.to_be_bytes());
-        p.extend_from_slice(&[event, end | 10]);
-        p.extend_from_slice(&dur.to_be_bytes());
-        rtp.send_to(&p, dest).unwrap();
-        *seq = seq.wrapping_add(1);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_typed_on_the_keypad_are_looked_up() {

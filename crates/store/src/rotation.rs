@@ -94,9 +94,8 @@ impl TenantScope {
             for row in rows {
                 let keys = t.key_columns.iter().map(|c| row.try_get::<String, _>(*c)).collect::<Result<Vec<_>, _>>()?;
                 let sealed = Sealed::from_row(&row)?;
-                if !old_keys.contains_key(&sealed.key_version) {
-                    let key = self.unwrap_key(&mut tx, master, sealed.key_version).await?;
-                    old_keys.insert(sealed.key_version, key);
+                if let std::collections::hash_map::Entry::Vacant(slot) = old_keys.entry(sealed.key_version) {
+                    slot.insert(self.unwrap_key(&mut tx, master, sealed.key_version).await?);
                 }
                 let old = &old_keys[&sealed.key_version];
                 let wrapped = self.rewrap_data_key(old, &new, t.kind, &(t.object_id)(&keys), &sealed.wrapped_key)?;

@@ -40,10 +40,18 @@ pub struct AgentDefinition {
     #[serde(default)]
     #[schema(max_items = 1000)]
     pub orders: Vec<OrderView>,
+    /// Currency of order balances (ISO 4217, lowercase; default usd).
+    #[serde(default = "usd")]
+    #[schema(pattern = "^[a-z]{3}$")]
+    pub currency: String,
 }
 
 fn three() -> u32 {
     3
+}
+
+fn usd() -> String {
+    "usd".into()
 }
 
 /// An order the agent can look up.
@@ -72,6 +80,11 @@ pub struct OrderView {
     /// A sentence completing "It was/is ...".
     #[schema(max_length = 500)]
     pub detail: String,
+    /// Amount still to pay, in cents; callers can pay it by card on a call when the tenant has a
+    /// `stripe` integration (default 0).
+    #[serde(default, deserialize_with = "super::extract::whole_u64")]
+    #[schema(minimum = 0, maximum = 100000000_u64)]
+    pub balance_cents: u64,
 }
 
 impl AgentDefinition {
@@ -86,16 +99,28 @@ impl AgentDefinition {
         if chars(&self.hours) > 500 || chars(&self.transfer_to) > 500 || !(1..=20).contains(&self.max_retries) || self.orders.len() > 1000 {
             return bad("hours and transfer_to are at most 500 characters, max_retries 1 to 20, at most 1000 orders");
         }
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_lowercase()) {
+            return bad("currency must be a lowercase ISO 4217 code such as usd");
+        }
         for o in &self.orders {
             let long = [&o.customer, &o.phone, &o.status, &o.placed].iter().any(|v| chars(v) > 200) || chars(&o.detail) > 500 || o.items.len() > 100;
-            if long {
-                return bad("order fields are at most 200 characters (detail 500), at most 100 items");
+            if long || o.balance_cents > 100_000_000 {
+                return bad("order fields are at most 200 characters (detail 500), at most 100 items, balance_cents at most 100000000");
             }
         }
         let orders = self
             .orders
             .into_iter()
-            .map(|o| Order { number: o.number, customer: o.customer, phone: o.phone, status: o.status, items: o.items, placed: o.placed, detail: o.detail })
+            .map(|o| Order {
+                number: o.number,
+                customer: o.customer,
+                phone: o.phone,
+                status: o.status,
+                items: o.items,
+                placed: o.placed,
+                detail: o.detail,
+                balance_cents: o.balance_cents,
+            })
             .collect();
         let spec = AgentSpec {
             name: name.to_string(),
@@ -105,6 +130,7 @@ impl AgentDefinition {
             transfer_to: self.transfer_to,
             max_retries: self.max_retries,
             orders,
+            currency: self.currency,
         };
         spec.check().map_err(|e| ApiError::BadRequest(e.to_string()))
     }
@@ -116,10 +142,20 @@ impl AgentDefinition {
             hours: spec.hours,
             transfer_to: spec.transfer_to,
             max_retries: spec.max_retries,
+            currency: spec.currency,
             orders: spec
                 .orders
                 .into_iter()
-                .map(|o| OrderView { number: o.number, customer: o.customer, phone: o.phone, status: o.status, items: o.items, placed: o.placed, detail: o.detail })
+                .map(|o| OrderView {
+                    number: o.number,
+                    customer: o.customer,
+                    phone: o.phone,
+                    status: o.status,
+                    items: o.items,
+                    placed: o.placed,
+                    detail: o.detail,
+                    balance_cents: o.balance_cents,
+                })
                 .collect(),
         }
     }

@@ -35,6 +35,8 @@ pub enum IntegrationKind {
     Deepgram,
     /// ElevenLabs account.
     Elevenlabs,
+    /// Stripe account (card payments on calls; secret: the secret key; config `api_base` optional).
+    Stripe,
 }
 
 impl IntegrationKind {
@@ -48,6 +50,7 @@ impl IntegrationKind {
             IntegrationKind::Openai => "openai",
             IntegrationKind::Deepgram => "deepgram",
             IntegrationKind::Elevenlabs => "elevenlabs",
+            IntegrationKind::Stripe => "stripe",
         }
     }
 }
@@ -57,7 +60,7 @@ impl IntegrationKind {
 pub struct IntegrationView {
     /// Id.
     pub id: String,
-    /// Kind: `shopify`, `caldav`, `smtp`, `webhook`, `zendesk`, `openai`, `deepgram`, `elevenlabs`.
+    /// Kind: `shopify`, `caldav`, `smtp`, `webhook`, `zendesk`, `openai`, `deepgram`, `elevenlabs`, `stripe`.
     pub kind: String,
     /// Label.
     pub name: String,

@@ -1,6 +1,8 @@
 //! Starting `parley serve` for integration tests, on free loopback ports.
 #![allow(dead_code)]
 
+pub mod fake_stripe;
+
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -240,6 +242,11 @@ pub struct Leg {
     call_id: String,
     head: String,
     to_tag: String,
+    rtp: UdpSocket,
+    /// Where the server wants our RTP.
+    media: String,
+    seq: u16,
+    ts: u32,
 }
 
 pub fn invite(server: &str, call_id: &str, caller: &str, ruri: &str, to: &str, extra: &str) -> (u16, Option<Leg>) {
@@ -248,7 +255,8 @@ pub fn invite(server: &str, call_id: &str, caller: &str, ruri: &str, to: &str, e
     let local = sock.local_addr().unwrap();
     let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let sdp = format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n",
         rtp.local_addr().unwrap().port()
     );
     let head = format!(
@@ -267,10 +275,28 @@ pub fn invite(server: &str, call_id: &str, caller: &str, ruri: &str, to: &str, e
     }
     let to_line = resp.lines().find(|l| l.starts_with("To:")).unwrap();
     let to_tag = to_line.split("tag=").nth(1).unwrap().trim().to_string();
-    let leg = Leg { sock, server: server.into(), call_id: call_id.into(), head, to_tag };
+    let port = resp.lines().find_map(|l| l.strip_prefix("m=audio ")).unwrap().split(' ').next().unwrap();
+    let media = format!("127.0.0.1:{port}");
+    let leg = Leg { sock, server: server.into(), call_id: call_id.into(), head, to_tag, rtp, media, seq: 1, ts: 0 };
     leg.send("ACK", 1, to);
-    std::mem::forget(rtp);
     (200, Some(leg))
+}
+
+/// One RFC 4733 event (0-9, 10 = *, 11 = #) to `dest`: three updates then the end packet three
+/// times, same timestamp, 20 ms apart.
+pub fn send_digit(rtp: &UdpSocket, dest: &str, seq: &mut u16, ts: u32, event: u8) {
+    for (i, dur) in [160u16, 320, 480, 640, 640, 640].into_iter().enumerate() {
+        let end = if i >= 3 { 0x80 } else { 0 };
+        let mut p = vec![0x80, if i == 0 { 0x80 | 101 } else { 101 }];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+        p.extend_from_slice(&[event, end | 10]);
+        p.extend_from_slice(&dur.to_be_bytes());
+        rtp.send_to(&p, dest).unwrap();
+        *seq = seq.wrapping_add(1);
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 impl Leg {
@@ -278,6 +304,41 @@ impl Leg {
         let head = self.head.replace(&format!("z9hG4bK{}X", self.call_id), &format!("z9hG4bK{}{method}", self.call_id));
         let msg = format!("{method} {head}To: <sip:{to}@{}>;tag={}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n", self.server, self.to_tag);
         self.sock.send_to(msg.as_bytes(), &self.server).unwrap();
+    }
+
+    /// Types `keys` (0-9, *, #) as RFC 4733 events.
+    pub fn keys(&mut self, keys: &str) {
+        for k in keys.chars() {
+            let event = match k {
+                '*' => 10,
+                '#' => 11,
+                d => d.to_digit(10).expect("a keypad key") as u8,
+            };
+            self.ts = self.ts.wrapping_add(8000);
+            send_digit(&self.rtp, &self.media, &mut self.seq, self.ts, event);
+        }
+    }
+
+    /// Sends `ms` of PCMU audio, 20 ms a packet in real time: a loud 1 kHz tone, or silence.
+    pub fn audio(&mut self, ms: u32, tone: bool) {
+        for n in 0..ms / 20 {
+            let payload: Vec<u8> = (0..160)
+                .map(|i| {
+                    let t = (n * 160 + i) as f32 / 8000.0;
+                    let v = if tone { (t * 1000.0 * std::f32::consts::TAU).sin() * 16000.0 } else { 0.0 };
+                    parley_media::g711::linear_to_ulaw(v as i16)
+                })
+                .collect();
+            let mut p = vec![0x80, 0];
+            p.extend_from_slice(&self.seq.to_be_bytes());
+            p.extend_from_slice(&self.ts.to_be_bytes());
+            p.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+            p.extend_from_slice(&payload);
+            self.rtp.send_to(&p, &self.media).unwrap();
+            self.seq = self.seq.wrapping_add(1);
+            self.ts = self.ts.wrapping_add(160);
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn bye(self, to: &str) {
