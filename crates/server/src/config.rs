@@ -30,6 +30,8 @@ pub struct ServeConfig {
     pub speech_dir: PathBuf,
     /// Threads the recognizer may use.
     pub asr_threads: usize,
+    /// On SIGTERM, how long calls in progress may go on before they are hung up, in seconds.
+    pub drain_seconds: u64,
 }
 
 impl Default for ServeConfig {
@@ -46,6 +48,7 @@ impl Default for ServeConfig {
             max_calls: 100,
             speech_dir: home.join(".local/share/parley/speech"),
             asr_threads: 2,
+            drain_seconds: 120,
         }
     }
 }

@@ -14,6 +14,7 @@ mod http;
 mod metrics;
 mod payment;
 mod recording;
+mod shutdown;
 mod sip_driver;
 
 use std::collections::HashMap;
@@ -93,6 +94,9 @@ struct ServeArgs {
     /// Speech engines directory (from scripts/setup.sh).
     #[arg(long, env = "PARLEY_SPEECH_DIR")]
     speech_dir: Option<PathBuf>,
+    /// On SIGTERM, how long calls in progress may go on before they are hung up (default 120).
+    #[arg(long, env = "PARLEY_DRAIN_SECONDS")]
+    drain_seconds: Option<u64>,
 }
 
 /// What every task shares.
@@ -123,6 +127,10 @@ pub struct Shared {
     pub directory: Arc<directory::Directory>,
     /// Signalled each time a call task has finished its post-call work.
     pub call_finished: tokio::sync::Notify,
+    /// Set on SIGTERM: new calls get 503 with Retry-After.
+    pub draining: std::sync::atomic::AtomicBool,
+    /// Tells the SIP task to hang up every call (the drain limit passed).
+    pub hang_up_all: tokio::sync::Notify,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -194,6 +202,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.max_retention_days { cfg.max_retention_days = v; }
     if let Some(v) = args.demo_transfer_to { cfg.demo_transfer_to = Some(v); }
     if let Some(v) = args.speech_dir { cfg.speech_dir = v; }
+    if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
+    let mut signals = shutdown::Signals::register().context("registering signal handlers")?;
 
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let webhook_secret = secret_file(&cfg.data_dir.join("webhook-secret"))?;
@@ -237,6 +247,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_calls: cfg.max_calls,
         directory: directory.clone(),
         call_finished: tokio::sync::Notify::new(),
+        draining: std::sync::atomic::AtomicBool::new(false),
+        hang_up_all: tokio::sync::Notify::new(),
     });
 
     let sip_ready = Arc::new(AtomicBool::new(false));
@@ -284,12 +296,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let sip_task = tokio::spawn(sip_driver::run(transports, inbound, shared.clone()));
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = sigterm() => {}
+        _ = signals.next() => {}
         _ = sip_task => {}
     }
+    shutdown::drain(&shared, &mut signals, std::time::Duration::from_secs(cfg.drain_seconds)).await;
     tracing::info!("shutting down");
-    finish_calls(&shared, std::time::Duration::from_secs(15)).await;
     // The worker makes one last pass over what is due (the last calls' documents), bounded;
     // whatever is left waits, sealed, for the next start.
     let _ = stop_delivery.send(true);
@@ -302,36 +313,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::error!(error = %e, "signing audit heads at shutdown failed");
     }
     Ok(())
-}
-
-/// Waits until no call task is left (each delivers its document and stores its record), for at
-/// most `limit`. Draining live calls (503 to new ones, then waiting for hang-ups) is a later step.
-async fn finish_calls(shared: &Shared, limit: std::time::Duration) {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let notified = shared.call_finished.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let active = shared.metrics.calls_active.load(Ordering::Acquire);
-        if active == 0 {
-            return;
-        }
-        if tokio::time::timeout_at(deadline, notified).await.is_err() {
-            tracing::warn!(active, "shutting down with calls still in progress");
-            return;
-        }
-    }
-}
-
-async fn sigterm() {
-    #[cfg(unix)]
-    {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-            return;
-        }
-    }
-    std::future::pending::<()>().await
 }
 
 fn chat(agent: &str) -> anyhow::Result<()> {

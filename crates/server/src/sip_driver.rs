@@ -35,6 +35,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
         tokio::select! {
             item = inbound.recv() => {
                 let now = std::time::Instant::now();
+                ep.set_draining(shared.draining.load(Ordering::Acquire).then_some(crate::shutdown::RETRY_AFTER_S));
                 match item {
                     Some(Inbound::Datagram(peer, data)) => ep.handle_datagram(now, peer.transport, peer.addr, &data),
                     Some(Inbound::Message(peer, msg)) => ep.handle_message(now, peer, msg),
@@ -46,6 +47,12 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                 match cmd {
                     SipCommand::Hangup(call) => ep.hangup(now, call),
                     SipCommand::Refer(call, target) => ep.refer(now, call, &target),
+                }
+            }
+            _ = shared.hang_up_all.notified() => {
+                let now = std::time::Instant::now();
+                for call in calls.keys() {
+                    ep.hangup(now, *call);
                 }
             }
             _ = tokio::time::sleep_until(wake) => ep.handle_timeout(std::time::Instant::now()),

@@ -200,6 +200,8 @@ pub struct Endpoint {
     next_call: u64,
     timers: BinaryHeap<Reverse<(Instant, TimerRef)>>,
     out: VecDeque<Output>,
+    /// Draining: new INVITEs and OPTIONS get 503 with this Retry-After (seconds).
+    draining: Option<u32>,
 }
 
 impl Endpoint {
@@ -215,7 +217,15 @@ impl Endpoint {
             next_call: 1,
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
+            draining: None,
         }
+    }
+
+    /// Starts (`Some(retry_after_s)`) or stops draining. While draining, new INVITEs and
+    /// OPTIONS (the health check of proxies such as Kamailio's dispatcher) get 503 Service
+    /// Unavailable with `Retry-After`; calls in progress carry on.
+    pub fn set_draining(&mut self, retry_after_s: Option<u32>) {
+        self.draining = retry_after_s;
     }
 
     /// Number of calls not yet ended.
@@ -354,6 +364,7 @@ impl Endpoint {
             return self.respond_new_tx(now, peer, &msg, key, 420, None);
         }
         match method {
+            Method::Invite | Method::Options if self.draining.is_some() => self.respond_new_tx(now, peer, &msg, key, 503, None),
             Method::Invite => self.on_invite(now, peer, msg, key, summary),
             Method::Options => self.respond_new_tx(now, peer, &msg, key, 200, None),
             Method::Bye | Method::Info | Method::Notify | Method::Prack | Method::Update => {
@@ -372,6 +383,11 @@ impl Endpoint {
         match code {
             200 if req.method() == Some(&Method::Options) => resp.headers.push("Accept", "application/sdp"),
             415 | 406 => resp.headers.push("Accept", "application/sdp"),
+            503 => {
+                if let Some(s) = self.draining {
+                    resp.headers.push("Retry-After", s.to_string());
+                }
+            }
             420 => {
                 let tags: Vec<u8> = req.headers.get_all("Require").collect::<Vec<_>>().join(&b", "[..]);
                 resp.headers.push("Unsupported", tags);

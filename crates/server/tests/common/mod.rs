@@ -57,6 +57,23 @@ impl Server {
         Server { child, sip_port, http_port, data_dir, log, secret }
     }
 
+    /// Sends SIGTERM (a drain starts) without waiting.
+    pub fn terminate(&self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+    }
+
+    /// Its exit status, if it exits within `limit`.
+    pub fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// Stops the server with SIGTERM and waits for it.
     pub fn stop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
@@ -341,6 +358,24 @@ impl Leg {
         }
     }
 
+    /// Waits up to `limit` for the server's BYE and answers it 200; whether one came.
+    pub fn answer_bye(&self, limit: Duration) -> bool {
+        let mut buf = [0u8; 65535];
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            let Ok((n, from)) = self.sock.recv_from(&mut buf) else { continue };
+            let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if !req.starts_with("BYE ") {
+                continue;
+            }
+            let keep: Vec<&str> = req.lines().filter(|l| ["Via:", "From:", "To:", "Call-ID:", "CSeq:"].iter().any(|h| l.starts_with(h))).collect();
+            let ok = format!("SIP/2.0 200 OK\r\n{}\r\nContent-Length: 0\r\n\r\n", keep.join("\r\n"));
+            self.sock.send_to(ok.as_bytes(), from).unwrap();
+            return true;
+        }
+        false
+    }
+
     pub fn bye(self, to: &str) {
         self.send("BYE", 2, to);
         assert!(wait_final(&self.sock, "BYE").starts_with("SIP/2.0 200"));
@@ -413,6 +448,21 @@ pub fn sample_call(tenant: &str, id: &str, ended_ms: i64) -> parley_store::CallR
         retries: 0,
         webhook_status: "delivered".into(),
     }
+}
+
+/// An OPTIONS request to `server` from a fresh socket; the final response.
+pub fn options(server: &str) -> String {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let local = sock.local_addr().unwrap();
+    let msg = format!(
+        "OPTIONS sip:{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKopt{}\r\nMax-Forwards: 70\r\n\
+         From: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:{server}>\r\nCall-ID: opt-{}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+        local.port(),
+        local.port()
+    );
+    sock.send_to(msg.as_bytes(), server).unwrap();
+    wait_final(&sock, "OPTIONS")
 }
 
 /// The first final response to `method` on `sock` within 10 s.
