@@ -111,6 +111,10 @@ impl Delivery {
                     _ => "unreachable".to_string(),
                 };
                 tracing::warn!(call = %item.call_id, attempt = item.attempts + 1, reason = %reason, "webhook delivery failed");
+                let code = reason.parse::<i64>().unwrap_or(0);
+                if let Err(e) = self.store.op_event(&item.tenant_id, "webhook.failed", code, &reason, now_ms()).await {
+                    tracing::warn!(error = %e, "recording an operational event failed");
+                }
                 if let Err(e) = scope.retry_later(&item.id, now_ms() + retry_delay_ms(item.attempts), &reason).await {
                     tracing::error!(call = %item.call_id, error = %e, "rescheduling an outbox item failed");
                 }
@@ -123,6 +127,9 @@ impl Delivery {
             Ok(lost) => {
                 for e in lost {
                     tracing::warn!(call = %e.call_id, "post-call document shredded undelivered after 72 h");
+                    if let Err(err) = self.store.op_event(&e.tenant_id, "webhook.expired", 0, "shredded_after_72h", now).await {
+                        tracing::warn!(error = %err, "recording an operational event failed");
+                    }
                     if let Ok(scope) = self.store.tenant(&e.tenant_id) {
                         self.finished(&scope, &e.call_id, "expired").await;
                     }

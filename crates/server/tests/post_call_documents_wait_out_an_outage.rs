@@ -35,6 +35,8 @@ async fn the_document_is_delivered_after_the_outage() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         waited += Duration::from_millis(100);
     }
+    let events = store.tenant("demo").unwrap().op_events(0, 10).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "webhook.failed" && e.detail == "unreachable"), "the failure is in the tenant's operational log: {events:?}");
     store.close().await;
     server.stop();
     let calls = common::demo_calls(&server.data_dir).await;
@@ -57,13 +59,17 @@ async fn the_document_is_delivered_after_the_outage() {
     let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(doc["caller"], "+15550100007");
     assert_eq!(doc["call_id"], calls[0].id);
+    let bogus = reqwest::Client::new().get(format!("http://127.0.0.1:{}/v1/tenants", server.http_port)).bearer_auth("pk_not-a-key").send().await.unwrap();
+    assert_eq!(bogus.status(), 401);
     server.stop();
 
     let calls = common::demo_calls(&server.data_dir).await;
-    assert_eq!(calls[0].webhook_status, "delivered");
+    assert_eq!(calls[0].webhook_status, "delivered", "server log:\n{}", std::fs::read_to_string(&server.log).unwrap_or_default().lines().filter(|l| !l.contains("\"DEBUG\"")).collect::<Vec<_>>().join("\n"));
     let store = store_of(&server).await;
     assert_eq!(store.platform().next_outbox_event_ms().await.unwrap(), None);
     let audit = store.tenant("demo").unwrap().audit_entries(0, 100).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "outbox.delivered" && e.object_id == calls[0].id && e.actor == "system:delivery"));
+    let platform = store.platform().op_events(0, 10).await.unwrap();
+    assert!(platform.iter().any(|e| e.kind == "auth.failed" && e.detail == "api_key"), "a key that opens nothing is in the operator's log: {platform:?}");
     store.close().await;
 }

@@ -75,18 +75,29 @@ impl Store {
 impl TenantScope {
     /// This tenant's events since `since_ms`, newest first, at most `limit`.
     pub async fn op_events(&self, since_ms: i64, limit: i64) -> Result<Vec<OpEvent>, StoreError> {
-        let mut tx = self.begin().await?;
-        let rows = sqlx::query("SELECT at_ms, kind, code, detail FROM operational_events WHERE tenant_id = $1 AND at_ms >= $2 ORDER BY at_ms DESC, id LIMIT $3")
-            .bind(self.id())
-            .bind(since_ms)
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter()
-            .map(|r| Ok(OpEvent { at_ms: r.try_get("at_ms")?, kind: r.try_get("kind")?, code: r.try_get("code")?, detail: r.try_get("detail")? }))
-            .collect()
+        read_events(self.begin().await?, self.id(), since_ms, limit).await
     }
+}
+
+impl crate::PlatformScope {
+    /// The installation's own events (those under [`PLATFORM`]: API keys that open nothing),
+    /// newest first.
+    pub async fn op_events(&self, since_ms: i64, limit: i64) -> Result<Vec<OpEvent>, StoreError> {
+        read_events(self.begin().await?, PLATFORM, since_ms, limit).await
+    }
+}
+
+async fn read_events(mut tx: sqlx::Transaction<'static, sqlx::Any>, tenant: &str, since_ms: i64, limit: i64) -> Result<Vec<OpEvent>, StoreError> {
+    let rows = sqlx::query("SELECT at_ms, kind, code, detail FROM operational_events WHERE tenant_id = $1 AND at_ms >= $2 ORDER BY at_ms DESC, id LIMIT $3")
+        .bind(tenant)
+        .bind(since_ms)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    rows.iter()
+        .map(|r| Ok(OpEvent { at_ms: r.try_get("at_ms")?, kind: r.try_get("kind")?, code: r.try_get("code")?, detail: r.try_get("detail")? }))
+        .collect()
 }
 
 #[cfg(test)]

@@ -38,12 +38,25 @@ impl FromRequestParts<ApiState> for Caller {
             .ok_or(ApiError::Unauthorized)?;
         let token = SecretString::from(token.trim().to_string());
         if token.expose_secret().starts_with("ses_") {
-            let session = state.store.platform().authenticate_session(&token, now_ms()).await?.ok_or(ApiError::Unauthorized)?;
+            let Some(session) = state.store.platform().authenticate_session(&token, now_ms()).await? else {
+                return Err(refused(state, "session").await);
+            };
             return Ok(Caller { actor: format!("user:{}", session.user_id), tenant_id: Some(session.tenant_id), role: session.role, session_id: Some(session.id) });
         }
-        let key = state.store.platform().authenticate(&token).await?;
-        key.map(Caller::from).ok_or(ApiError::Unauthorized)
+        match state.store.platform().authenticate(&token).await? {
+            Some(key) => Ok(Caller::from(key)),
+            None => Err(refused(state, "api_key").await),
+        }
     }
+}
+
+/// A bearer token that opens nothing: an operational event (under `_platform`, as the token
+/// names no tenant we can trust), then 401.
+async fn refused(state: &ApiState, what: &str) -> ApiError {
+    if let Err(e) = state.store.op_event("_platform", "auth.failed", 401, what, now_ms()).await {
+        tracing::warn!(error = %e, "recording an operational event failed");
+    }
+    ApiError::Unauthorized
 }
 
 impl Caller {
