@@ -6,12 +6,14 @@
 //!
 //! Main types: [`message::Message`] (parse with [`parse::parse_datagram`] or
 //! [`parse::parse_stream`]), [`endpoint::Endpoint`] (the user agent core: input plus `now` in,
-//! [`endpoint::Output`] out), [`sdp`] (offer/answer), [`transport`] (the tokio driver side).
+//! [`endpoint::Output`] out), [`sdp`] (offer/answer), [`digest`] (digest authentication with
+//! SHA-256 and MD5, stateless nonces, nonce-count replay check), [`transport`] (the tokio driver side).
 //!
 //! Test with `cargo test -p parley-sip`; `tests/rfc4475_corpus.rs` replays the torture corpus.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod digest;
 pub mod endpoint;
 pub mod header;
 pub mod message;

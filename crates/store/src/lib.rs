@@ -17,7 +17,7 @@
 //! [`policy`] (per-tenant data policy), [`subjects`] (data-subject requests), [`retention`] (the idempotent retention job),
 //! [`audit`] (hash-chained, ed25519-signed log), [`privacy`] (masking, keyed hashes), [`users`]
 //! (invitations, argon2id passwords, sessions), [`directory`] (agents, numbers, routing),
-//! [`integrations`] (sealed secrets), [`usage`] (metering, limits), [`artifacts`] (kept
+//! [`integrations`] (sealed secrets), [`trunks`] (where calls may come from: networks, digest credentials), [`usage`] (metering, limits), [`artifacts`] (kept
 //! transcripts and recordings), [`recipient`] (sealing to a tenant's key) and [`oplog`]
 //! (operational events).
 //! Phone numbers are stored masked plus an HMAC; audio and transcripts are never stored here in
@@ -54,6 +54,7 @@ pub mod retention;
 pub mod rotation;
 pub mod subjects;
 pub mod tenants;
+pub mod trunks;
 pub mod usage;
 pub mod users;
 

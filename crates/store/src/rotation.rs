@@ -1,8 +1,8 @@
 //! Tenant key rotation over everything a tenant has sealed.
 //!
 //! [`TenantScope::rotate_keys`] starts a new tenant key version, re-wraps the data key of every
-//! sealed row (post-call documents in the outbox, integration secrets, kept transcripts and
-//! recordings) under it without touching the data, and then retires the old versions, so a
+//! sealed row (post-call documents in the outbox, integration secrets, trunk passwords, kept
+//! transcripts and recordings) under it without touching the data, and then retires the old versions, so a
 //! leaked old tenant key opens nothing. It is idempotent and safe to run while the server
 //! runs: each row is updated only if it still holds the wrapped key that was read, a row sealed
 //! under an old version meanwhile is picked up by another pass, and old versions are retired
@@ -33,6 +33,7 @@ struct SealedTable {
 const SEALED_TABLES: &[SealedTable] = &[
     SealedTable { table: "outbox", kind: crate::outbox::KIND, key_columns: &["id"], object_id: |k| k[0].clone() },
     SealedTable { table: "integrations", kind: crate::integrations::KIND, key_columns: &["id"], object_id: |k| k[0].clone() },
+    SealedTable { table: "trunks", kind: crate::trunks::KIND, key_columns: &["id"], object_id: |k| k[0].clone() },
     SealedTable {
         table: "kept_artifacts",
         kind: crate::artifacts::KIND,

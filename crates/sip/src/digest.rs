@@ -1,0 +1,300 @@
+//! Digest authentication of SIP requests (RFC 3261 §22, RFC 7616 computation, RFC 8760
+//! algorithms), server side and sans-IO.
+//!
+//! [`DigestAuth::challenges`] gives the `WWW-Authenticate` values for a 401: SHA-256 first,
+//! then MD5 for older peers (RFC 8760 §2.4: one challenge per algorithm, preferred first), both
+//! with `qop="auth"`. Nonces are stateless: the issue time, random bytes and an HMAC-SHA256 of
+//! both under the server's secret, so any node sharing the secret can check them and nothing
+//! is stored per challenge. [`DigestAuth::verify`] checks an `Authorization` header: the nonce
+//! is ours and younger than its lifetime (else `Stale`, so the peer retries without asking the
+//! user), the URI is the request's, the response matches the password, and the nonce count is
+//! higher than any seen before with that nonce (replay check). Time comes in as unix ms.
+
+use std::collections::HashMap;
+
+use hmac::{Hmac, Mac};
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+/// Hash algorithm of a digest challenge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// `SHA-256` (RFC 8760), preferred.
+    Sha256,
+    /// `MD5`, for peers that know nothing else.
+    Md5,
+}
+
+impl Algorithm {
+    /// The name in headers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "SHA-256",
+            Algorithm::Md5 => "MD5",
+        }
+    }
+
+    fn hash(self, text: &str) -> String {
+        match self {
+            Algorithm::Sha256 => hex::encode(Sha256::digest(text.as_bytes())),
+            Algorithm::Md5 => hex::encode(Md5::digest(text.as_bytes())),
+        }
+    }
+}
+
+/// The expected `response` (RFC 7616 §3.4.1, qop=auth).
+#[allow(clippy::too_many_arguments)]
+pub fn response(alg: Algorithm, username: &str, realm: &str, password: &str, method: &str, uri: &str, nonce: &str, nc: &str, cnonce: &str) -> String {
+    let ha1 = alg.hash(&format!("{username}:{realm}:{password}"));
+    let ha2 = alg.hash(&format!("{method}:{uri}"));
+    alg.hash(&format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"))
+}
+
+/// What [`DigestAuth::verify`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Authenticated as this user.
+    Ok(String),
+    /// A nonce of ours that has expired: challenge again with `stale=true`.
+    Stale,
+    /// Anything else: wrong password, unknown user, replay, forged or malformed.
+    Invalid(&'static str),
+}
+
+/// Nonce lifetime (Kamailio's `nonce_expire` default).
+pub const NONCE_TTL_MS: i64 = 300_000;
+/// Nonces whose counts are tracked at once; beyond this the oldest are forgotten (and their
+/// nonces refused, so a flood cannot open a replay window).
+const MAX_TRACKED: usize = 100_000;
+
+/// See the module docs.
+pub struct DigestAuth {
+    realm: String,
+    key: [u8; 32],
+    /// Highest nonce count seen per nonce, with the nonce's issue time.
+    counts: HashMap<String, (u32, i64)>,
+}
+
+impl DigestAuth {
+    /// A verifier for `realm`, keyed with `secret` (share it between nodes behind one proxy).
+    pub fn new(realm: &str, secret: [u8; 32]) -> DigestAuth {
+        DigestAuth { realm: realm.to_string(), key: secret, counts: HashMap::new() }
+    }
+
+    /// The realm.
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    /// `WWW-Authenticate` values for a 401, SHA-256 first; `random` makes the nonce unique.
+    pub fn challenges(&self, now_ms: i64, random: [u8; 12], stale: bool) -> Vec<String> {
+        let nonce = self.nonce(now_ms, random);
+        let stale = if stale { ", stale=true" } else { "" };
+        [Algorithm::Sha256, Algorithm::Md5]
+            .iter()
+            .map(|a| format!("Digest realm=\"{}\", nonce=\"{nonce}\", algorithm={}, qop=\"auth\"{stale}", self.realm, a.name()))
+            .collect()
+    }
+
+    fn mac(&self, issued: &str, random: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(issued.as_bytes());
+        mac.update(b".");
+        mac.update(random.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    fn nonce(&self, now_ms: i64, random: [u8; 12]) -> String {
+        let issued = format!("{now_ms:x}");
+        let random = hex::encode(random);
+        let mac = self.mac(&issued, &random);
+        format!("{issued}.{random}.{mac}")
+    }
+
+    /// When `nonce` was issued, if it is ours.
+    fn issued(&self, nonce: &str) -> Option<i64> {
+        let mut parts = nonce.split('.');
+        let (issued, random, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || !constant_time_eq(self.mac(issued, random).as_bytes(), mac.as_bytes()) {
+            return None;
+        }
+        i64::from_str_radix(issued, 16).ok()
+    }
+
+    /// Checks `authorization` (an `Authorization` header value) of a request with `method` and
+    /// `request_uri`; `password` looks up a user's password.
+    pub fn verify(&mut self, now_ms: i64, method: &str, request_uri: &str, authorization: &str, password: impl Fn(&str) -> Option<String>) -> Verdict {
+        let Some(p) = parse_params(authorization) else { return Verdict::Invalid("not a Digest header") };
+        let get = |k: &str| p.get(k).map(String::as_str);
+        let (Some(username), Some(nonce), Some(uri), Some(resp)) = (get("username"), get("nonce"), get("uri"), get("response")) else {
+            return Verdict::Invalid("missing parameters");
+        };
+        let alg = match get("algorithm").map(str::to_ascii_uppercase).as_deref() {
+            Some("SHA-256") => Algorithm::Sha256,
+            Some("MD5") | None => Algorithm::Md5,
+            Some(_) => return Verdict::Invalid("unsupported algorithm"),
+        };
+        if get("realm") != Some(self.realm.as_str()) {
+            return Verdict::Invalid("wrong realm");
+        }
+        let (Some("auth"), Some(nc), Some(cnonce)) = (get("qop"), get("nc"), get("cnonce")) else {
+            return Verdict::Invalid("qop=auth with nc and cnonce is required");
+        };
+        let Some(count) = (nc.len() == 8).then(|| u32::from_str_radix(nc, 16).ok()).flatten() else {
+            return Verdict::Invalid("bad nonce count");
+        };
+        let Some(issued) = self.issued(nonce) else { return Verdict::Invalid("not our nonce") };
+        if uri != request_uri {
+            return Verdict::Invalid("uri is not the request's");
+        }
+        let Some(secret) = password(username) else { return Verdict::Invalid("unknown user") };
+        let expected = response(alg, username, &self.realm, &secret, method, uri, nonce, nc, cnonce);
+        if !constant_time_eq(expected.as_bytes(), resp.to_ascii_lowercase().as_bytes()) {
+            return Verdict::Invalid("wrong response");
+        }
+        if now_ms - issued > NONCE_TTL_MS || issued > now_ms + 60_000 {
+            return Verdict::Stale;
+        }
+        self.forget_expired(now_ms);
+        let tracked = self.counts.len();
+        match self.counts.entry(nonce.to_string()) {
+            std::collections::hash_map::Entry::Occupied(e) if count <= e.get().0 => return Verdict::Invalid("nonce count replayed"),
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().0 = count,
+            std::collections::hash_map::Entry::Vacant(_) if tracked >= MAX_TRACKED => return Verdict::Stale,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert((count, issued));
+            }
+        }
+        Verdict::Ok(username.to_string())
+    }
+
+    fn forget_expired(&mut self, now_ms: i64) {
+        if self.counts.len() >= MAX_TRACKED / 2 {
+            self.counts.retain(|_, (_, issued)| now_ms - *issued <= NONCE_TTL_MS);
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The parameters of a `Digest ...` credentials value (names lowercased, quotes and escapes
+/// removed); `None` if it is not Digest or not well formed.
+pub fn parse_params(value: &str) -> Option<HashMap<String, String>> {
+    let rest = value.trim_start();
+    let (scheme, mut rest) = rest.split_at(rest.find(char::is_whitespace)?);
+    if !scheme.eq_ignore_ascii_case("digest") {
+        return None;
+    }
+    let mut out = HashMap::new();
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+        if rest.is_empty() {
+            return Some(out);
+        }
+        let eq = rest.find('=')?;
+        let name = rest[..eq].trim().to_ascii_lowercase();
+        if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == ',') {
+            return None;
+        }
+        rest = rest[eq + 1..].trim_start();
+        let value = if let Some(quoted) = rest.strip_prefix('"') {
+            let mut v = String::new();
+            let mut chars = quoted.char_indices();
+            let end = loop {
+                match chars.next()? {
+                    (_, '\\') => v.push(chars.next()?.1),
+                    (i, '"') => break i,
+                    (_, c) => v.push(c),
+                }
+            };
+            rest = &quoted[end + 1..];
+            v
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            let v = rest[..end].trim().to_string();
+            rest = &rest[end..];
+            v
+        };
+        out.insert(name, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7616_example_responses() {
+        // RFC 7616 §3.9.1 (username Mufasa, password "Circle of Life").
+        let args = ("Mufasa", "http-auth@example.org", "Circle of Life", "GET", "/dir/index.html", "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", "00000001", "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ");
+        let r = |alg| response(alg, args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7);
+        assert_eq!(r(Algorithm::Md5), "8ca523f5e9506fed4657c9700eebdbec");
+        assert_eq!(r(Algorithm::Sha256), "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+    }
+
+    fn authorization(auth: &DigestAuth, alg: Algorithm, password: &str, nonce: &str, nc: &str, uri: &str) -> String {
+        let resp = response(alg, "trunk1", auth.realm(), password, "INVITE", uri, nonce, nc, "c0ffee");
+        format!("Digest username=\"trunk1\", realm=\"{}\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{resp}\", algorithm={}, qop=auth, nc={nc}, cnonce=\"c0ffee\"", auth.realm(), alg.name())
+    }
+
+    fn nonce_of(challenge: &str) -> String {
+        parse_params(challenge).unwrap()["nonce"].clone()
+    }
+
+    #[test]
+    fn a_right_answer_passes_once_per_count_and_goes_stale() {
+        let mut auth = DigestAuth::new("parley", [7; 32]);
+        let ch = auth.challenges(1_000, [1; 12], false);
+        assert!(ch[0].contains("algorithm=SHA-256") && ch[1].contains("algorithm=MD5"), "{ch:?}");
+        let nonce = nonce_of(&ch[0]);
+        let pw = |u: &str| (u == "trunk1").then(|| "s3cret".to_string());
+        let uri = "sip:+15550001000@127.0.0.1";
+        for alg in [Algorithm::Sha256, Algorithm::Md5] {
+            let nonce = nonce_of(&auth.challenges(1_000, [alg as u8 + 10; 12], false)[0]);
+            assert_eq!(auth.verify(2_000, "INVITE", uri, &authorization(&auth, alg, "s3cret", &nonce, "00000001", uri), pw), Verdict::Ok("trunk1".into()));
+        }
+        let h1 = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000001", uri);
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &h1, pw), Verdict::Ok("trunk1".into()));
+        assert_eq!(auth.verify(2_001, "INVITE", uri, &h1, pw), Verdict::Invalid("nonce count replayed"));
+        let h2 = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000002", uri);
+        assert_eq!(auth.verify(2_002, "INVITE", uri, &h2, pw), Verdict::Ok("trunk1".into()));
+        let h3 = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000003", uri);
+        assert_eq!(auth.verify(1_000 + NONCE_TTL_MS + 1, "INVITE", uri, &h3, pw), Verdict::Stale);
+        assert!(auth.challenges(0, [0; 12], true)[0].ends_with("stale=true"));
+    }
+
+    #[test]
+    fn wrong_answers_are_refused() {
+        let mut auth = DigestAuth::new("parley", [7; 32]);
+        let nonce = nonce_of(&auth.challenges(1_000, [1; 12], false)[0]);
+        let pw = |u: &str| (u == "trunk1").then(|| "s3cret".to_string());
+        let uri = "sip:a@b";
+        let bad_pw = authorization(&auth, Algorithm::Sha256, "guess", &nonce, "00000001", uri);
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &bad_pw, pw), Verdict::Invalid("wrong response"));
+        let other_uri = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000001", "sip:x@y");
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &other_uri, pw), Verdict::Invalid("uri is not the request's"));
+        let forged = authorization(&auth, Algorithm::Sha256, "s3cret", "123.abcd.0000", "00000001", uri);
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &forged, pw), Verdict::Invalid("not our nonce"));
+        let other_node = DigestAuth::new("parley", [8; 32]);
+        let theirs = nonce_of(&other_node.challenges(1_000, [1; 12], false)[0]);
+        let h = authorization(&auth, Algorithm::Sha256, "s3cret", &theirs, "00000001", uri);
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &h, pw), Verdict::Invalid("not our nonce"));
+        let no_qop = format!("Digest username=\"trunk1\", realm=\"parley\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"00\"");
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &no_qop, pw), Verdict::Invalid("qop=auth with nc and cnonce is required"));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, "Basic dXNlcjpwYXNz", pw), Verdict::Invalid("not a Digest header"));
+    }
+
+    #[test]
+    fn parameters_parse_with_quotes_escapes_and_odd_spacing() {
+        let p = parse_params("Digest username=\"a\\\"b\" ,realm=\"r, x\",nc=00000001 , qop=auth").unwrap();
+        assert_eq!(p["username"], "a\"b");
+        assert_eq!(p["realm"], "r, x");
+        assert_eq!(p["nc"], "00000001");
+        assert_eq!(p["qop"], "auth");
+        for bad in ["Digest username=\"open", "Digest =x", "Digest", "Digest a b=c"] {
+            assert!(parse_params(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+-- SIP trunks: where a tenant's calls may come from. A trunk admits source addresses in
+-- allowed_ips (JSON array of CIDRs) and/or requests with digest credentials (username, and the
+-- password sealed under the tenant key; NULL sealed columns when the trunk has no password).
+CREATE TABLE trunks (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    name TEXT NOT NULL,
+    allowed_ips TEXT NOT NULL,
+    username TEXT,
+    key_version INTEGER,
+    wrapped_key BLOB,
+    ciphertext BLOB,
+    created_ms INTEGER NOT NULL,
+    UNIQUE (tenant_id, name),
+    UNIQUE (tenant_id, username)
+);
