@@ -1,5 +1,6 @@
 //! The SIP layer's view of the tenants: which number reaches which tenant and agent, each
-//! tenant's limits and minutes used this month, and its data policy. A snapshot of the store,
+//! tenant's limits and minutes used this month, its data policy, and its trunks (networks and
+//! digest credentials). A snapshot of the store,
 //! reloaded whenever the API changes one of them and every 30 s (other nodes' changes, a new
 //! month), so routing a call never waits on the database.
 
@@ -7,10 +8,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use parley_agent::spec::AgentSpec;
+use parley_sip::digest::Algorithm;
 use parley_store::directory::normalize_dialled;
 use parley_store::policy::DataPolicy;
+use parley_store::crypto::MasterKey;
+use parley_store::trunks::TrunkAccess;
 use parley_store::usage::Limits;
 use parley_store::{Store, StoreError};
+use secrecy::ExposeSecret;
 
 /// Where a dialled number goes.
 #[derive(Clone)]
@@ -54,11 +59,25 @@ impl Refusal {
     }
 }
 
+/// Whether a call to a tenant's number may come from where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// The tenant has no trunk: its numbers take calls from anywhere.
+    Open,
+    /// From an allowed network of this trunk.
+    Trunk(String),
+    /// Not from an allowed network, but a trunk takes digest credentials: challenge.
+    NeedsCredentials,
+    /// Not from an allowed network and no trunk authenticates: 403.
+    Refused,
+}
+
 #[derive(Default)]
 struct Table {
     numbers: HashMap<String, Destination>,
     limits: HashMap<String, (Limits, i64)>,
     policies: HashMap<String, DataPolicy>,
+    trunks: HashMap<String, Vec<TrunkAccess>>,
 }
 
 /// The routing snapshot.
@@ -68,8 +87,8 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// Reloads numbers, agents, limits, usage and policies from the store.
-    pub async fn reload(&self, store: &Store, now_ms: i64) -> Result<(), StoreError> {
+    /// Reloads numbers, agents, limits, usage, policies and trunks from the store.
+    pub async fn reload(&self, store: &Store, master: &MasterKey, now_ms: i64) -> Result<(), StoreError> {
         let platform = store.platform();
         let mut numbers = HashMap::new();
         for r in platform.routes().await? {
@@ -87,9 +106,48 @@ impl Directory {
             policies.insert(tenant.clone(), store.tenant(&tenant)?.policy().await?);
             limits.insert(tenant, (l, used));
         }
+        let mut trunks: HashMap<String, Vec<TrunkAccess>> = HashMap::new();
+        for trunk in platform.trunk_access(master).await? {
+            trunks.entry(trunk.tenant_id.clone()).or_default().push(trunk);
+        }
         let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());
-        *t = Table { numbers, limits, policies };
+        *t = Table { numbers, limits, policies, trunks };
         Ok(())
+    }
+
+    /// Whether `tenant`'s trunks admit a call from `source`.
+    pub fn admission(&self, tenant: &str, source: std::net::IpAddr) -> Admission {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        let Some(trunks) = t.trunks.get(tenant).filter(|v| !v.is_empty()) else { return Admission::Open };
+        if let Some(trunk) = trunks.iter().find(|tr| tr.allowed.iter().any(|net| net.contains(source))) {
+            return Admission::Trunk(trunk.name.clone());
+        }
+        if trunks.iter().any(|tr| tr.credentials.is_some()) {
+            Admission::NeedsCredentials
+        } else {
+            Admission::Refused
+        }
+    }
+
+    /// The password of `tenant`'s trunk with digest user `username`, if that trunk may answer
+    /// with `alg`.
+    pub fn trunk_password(&self, tenant: &str, username: &str, alg: Algorithm) -> Option<String> {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        t.trunks.get(tenant)?.iter().find_map(|tr| match &tr.credentials {
+            Some((user, pw)) if user == username && tr.digest_algorithms.iter().any(|a| a == alg.name()) => Some(pw.expose_secret().to_string()),
+            _ => None,
+        })
+    }
+
+    /// The algorithms to challenge `tenant`'s peers with: SHA-256 first, unless every trunk
+    /// with credentials puts MD5 first (peers that read only the first challenge).
+    pub fn challenge_algorithms(&self, tenant: &str) -> Vec<Algorithm> {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        let lists: Vec<&Vec<String>> = t.trunks.get(tenant).map(|v| v.iter().filter(|tr| tr.credentials.is_some()).map(|tr| &tr.digest_algorithms).collect()).unwrap_or_default();
+        let offers = |a: Algorithm| lists.iter().any(|l| l.iter().any(|x| x == a.name()));
+        let md5_first = !lists.is_empty() && lists.iter().all(|l| l.first().map(String::as_str) == Some("MD5"));
+        let order = if md5_first { [Algorithm::Md5, Algorithm::Sha256] } else { [Algorithm::Sha256, Algorithm::Md5] };
+        order.into_iter().filter(|a| offers(*a)).collect()
     }
 
     /// The destination of the first of `candidates` (Request-URI user, To user, Diversion
@@ -133,11 +191,11 @@ impl Directory {
 }
 
 /// Reloads `directory` every 30 s until the process ends.
-pub async fn reload_every_30s(directory: Arc<Directory>, store: Store) {
+pub async fn reload_every_30s(directory: Arc<Directory>, store: Store, master: Arc<MasterKey>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
     loop {
         tick.tick().await;
-        if let Err(e) = directory.reload(&store, crate::api::now_ms()).await {
+        if let Err(e) = directory.reload(&store, &master, crate::api::now_ms()).await {
             tracing::warn!(error = %e, "reloading the routing directory failed; keeping the last one");
         }
     }

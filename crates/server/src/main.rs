@@ -131,6 +131,8 @@ pub struct Shared {
     pub draining: std::sync::atomic::AtomicBool,
     /// Tells the SIP task to hang up every call (the drain limit passed).
     pub hang_up_all: tokio::sync::Notify,
+    /// Keys the digest nonces of trunk authentication (share it between nodes).
+    pub digest_key: [u8; 32],
 }
 
 fn main() -> anyhow::Result<()> {
@@ -208,6 +210,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let webhook_secret = secret_file(&cfg.data_dir.join("webhook-secret"))?;
     let hash_key = secret_file(&cfg.data_dir.join("number-hash-key"))?;
+    let digest_key: [u8; 32] = secret_file(&cfg.data_dir.join("sip-digest-key"))?.as_slice().try_into().context("sip-digest-key must hold 32 bytes")?;
     let audit_signer = admin::audit_signer(&cfg.data_dir)?;
     let master = admin::master_key(&cfg.data_dir)?;
     let delivery_wake = Arc::new(tokio::sync::Notify::new());
@@ -215,8 +218,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store.platform().ensure_tenant("demo", "Demo tenant", api::now_ms()).await?;
 
     let directory = Arc::new(directory::Directory::default());
-    directory.reload(&store, api::now_ms()).await.context("loading numbers and agents")?;
-    tokio::spawn(directory::reload_every_30s(directory.clone(), store.clone()));
+    directory.reload(&store, &master, api::now_ms()).await.context("loading numbers and agents")?;
+    tokio::spawn(directory::reload_every_30s(directory.clone(), store.clone(), master.clone()));
 
     let paths = WhisperPaths::under(&cfg.speech_dir);
     if !paths.installed() {
@@ -249,6 +252,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         call_finished: tokio::sync::Notify::new(),
         draining: std::sync::atomic::AtomicBool::new(false),
         hang_up_all: tokio::sync::Notify::new(),
+        digest_key,
     });
 
     let sip_ready = Arc::new(AtomicBool::new(false));

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use parley_sip::digest::{DigestAuth, Verdict};
 use parley_sip::endpoint::{CallId, Config, Endpoint, EndReason, Event, IncomingCall, Output};
 use parley_sip::sdp;
 use parley_sip::transport::{Inbound, Transports};
@@ -13,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::call::{self, CallEvent, CallSetup};
-use crate::directory::Destination;
+use crate::directory::{Admission, Destination};
 use crate::Shared;
 
 /// What a call task asks of the SIP layer.
@@ -28,6 +29,7 @@ pub enum SipCommand {
 /// Runs the SIP endpoint until `stop` fires.
 pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, shared: Arc<Shared>) {
     let mut ep = Endpoint::new(Config::new(transports.udp_addr), rand::random());
+    let mut digest = DigestAuth::new(REALM, shared.digest_key);
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(1024);
     let mut calls: HashMap<CallId, (mpsc::Sender<CallEvent>, String)> = HashMap::new();
     loop {
@@ -63,7 +65,11 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                 Output::Event(Event::IncomingCall(inc)) => {
                     let now = std::time::Instant::now();
                     let dest = destination(&shared, &inc);
-                    match route(&shared, &calls, &inc, dest.as_ref(), transports.udp_addr.ip()) {
+                    let admitted = match dest.as_ref() {
+                        Some(d) => authenticate(&shared, &mut digest, &inc, d),
+                        None => Ok(()),
+                    };
+                    match admitted.and_then(|()| route(&shared, &calls, &inc, dest.as_ref(), transports.udp_addr.ip())) {
                         Ok((setup, answer)) => {
                             ep.ring(now, inc.call);
                             ep.answer(now, inc.call, answer);
@@ -71,17 +77,25 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                             calls.insert(inc.call, (ev_tx, setup.tenant.clone()));
                             tokio::spawn(call::run(setup, ev_rx, cmd_tx.clone(), shared.clone()));
                         }
-                        Err((code, detail)) => {
-                            shared.metrics.calls_rejected.fetch_add(1, Ordering::Relaxed);
+                        Err(Rejection { code, detail, headers }) => {
                             tracing::info!(call = inc.call.0, code, detail, "call rejected");
-                            ep.reject(now, inc.call, code);
+                            ep.reject_with(now, inc.call, code, &headers);
+                            if code == 401 {
+                                // A challenge: the authenticated INVITE follows.
+                                continue;
+                            }
+                            shared.metrics.calls_rejected.fetch_add(1, Ordering::Relaxed);
                             if let Some(dest) = dest {
                                 // The tenant's own call, refused: keep the routing decision.
                                 let record = call::rejected_record(&shared, &dest.tenant, inc.call, &dest.agent.name, inc.from_user.as_deref(), code);
                                 let store = shared.store.clone();
                                 tokio::spawn(async move {
                                     call::store_record(&store, &record).await;
-                                    let kind = if matches!(code, 403 | 486) { "sip.limit" } else { "sip.rejected" };
+                                    let kind = match detail {
+                                        "auth_failed" | "source_not_allowed" => "auth.failed",
+                                        "concurrent_calls" | "monthly_minutes" => "sip.limit",
+                                        _ => "sip.rejected",
+                                    };
                                     if let Err(e) = store.op_event(&dest.tenant, kind, i64::from(code), detail, record.started_ms).await {
                                         tracing::warn!(error = %e, "recording an operational event failed");
                                     }
@@ -124,6 +138,49 @@ fn destination(shared: &Shared, inc: &IncomingCall) -> Option<Destination> {
     })
 }
 
+/// The digest realm of trunk credentials.
+const REALM: &str = "parley";
+
+/// A call refused before it is answered: the status, the allow-listed reason, extra headers.
+struct Rejection {
+    code: u16,
+    detail: &'static str,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl From<(u16, &'static str)> for Rejection {
+    fn from((code, detail): (u16, &'static str)) -> Rejection {
+        Rejection { code, detail, headers: Vec::new() }
+    }
+}
+
+/// Whether the call may come from where it came from: the tenant's trunks admit its network,
+/// or its digest credentials (else a 401 challenge, 403 for wrong ones).
+fn authenticate(shared: &Shared, digest: &mut DigestAuth, inc: &IncomingCall, dest: &Destination) -> Result<(), Rejection> {
+    let now = crate::api::now_ms();
+    let challenge = |digest: &DigestAuth, stale: bool| Rejection {
+        code: 401,
+        detail: if stale { "stale_nonce" } else { "auth_required" },
+        headers: digest.challenges(now, rand::random(), stale, &shared.directory.challenge_algorithms(&dest.tenant)).into_iter().map(|c| ("WWW-Authenticate", c)).collect(),
+    };
+    match shared.directory.admission(&dest.tenant, inc.source.ip()) {
+        Admission::Open | Admission::Trunk(_) => Ok(()),
+        Admission::Refused => Err((403, "source_not_allowed").into()),
+        Admission::NeedsCredentials => {
+            let Some(authorization) = inc.authorization.as_deref() else { return Err(challenge(digest, false)) };
+            let password = |user: &str, alg| shared.directory.trunk_password(&dest.tenant, user, alg);
+            match digest.verify(now, "INVITE", &inc.request_uri, authorization, password) {
+                Verdict::Ok(_) => Ok(()),
+                Verdict::Stale => Err(challenge(digest, true)),
+                Verdict::Invalid(why) => {
+                    tracing::info!(call = inc.call.0, reason = why, "digest authentication failed");
+                    Err((403, "auth_failed").into())
+                }
+            }
+        }
+    }
+}
+
 /// Admits the call and prepares media, or says which error code to answer and why.
 fn route(
     shared: &Shared,
@@ -131,17 +188,17 @@ fn route(
     inc: &IncomingCall,
     dest: Option<&Destination>,
     local_ip: std::net::IpAddr,
-) -> Result<(CallSetup, Vec<u8>), (u16, &'static str)> {
+) -> Result<(CallSetup, Vec<u8>), Rejection> {
     let dest = dest.ok_or((404, "unknown_number"))?;
     if calls.len() >= shared.max_calls {
-        return Err((503, "node_capacity"));
+        return Err((503, "node_capacity").into());
     }
     let active = calls.values().filter(|(_, t)| *t == dest.tenant).count();
     let engines = [shared.recognizer.provider(), shared.synthesizer.provider()];
-    shared.directory.admit(&dest.tenant, active, &engines).map_err(|r| (r.code(), r.detail()))?;
+    shared.directory.admit(&dest.tenant, active, &engines).map_err(|r| Rejection::from((r.code(), r.detail())))?;
     let offer = inc.offer.as_ref().ok_or((488, "no_offer"))?;
     let negotiated = sdp::parse(offer).and_then(|s| sdp::negotiate(&s)).map_err(|_| (488, "no_common_codec"))?;
-    let media = |_| (503, "media_port");
+    let media = |_| Rejection::from((503, "media_port"));
     let socket = std::net::UdpSocket::bind((local_ip, 0)).map_err(media)?;
     socket.set_nonblocking(true).map_err(media)?;
     let local = socket.local_addr().map_err(media)?;

@@ -40,7 +40,7 @@ async fn run(dir: &Path, database_url: Option<&str>) {
     .unwrap();
     let master = parley_store::crypto::MasterKey::from_hex(&std::fs::read_to_string(server.data_dir.join("master-key")).unwrap()).unwrap();
     let mut keys: HashMap<&str, HashMap<&str, (String, String)>> = HashMap::new();
-    let mut ids: HashMap<&str, (String, String)> = HashMap::new();
+    let mut ids: HashMap<&str, (String, String, String)> = HashMap::new();
     for (n, t) in tenants.iter().enumerate() {
         let mut mine = HashMap::new();
         let (s, v) = api.call(Method::POST, &format!("/v1/tenants/{t}/api-keys"), Some(&op), Some(json!({"name": "owner", "role": "owner"}))).await;
@@ -69,15 +69,20 @@ async fn run(dir: &Path, database_url: Option<&str>) {
         assert_eq!(s, StatusCode::CREATED, "{v}");
         assert!(!v.to_string().contains("shpat_secret"), "a secret never comes back: {v}");
         let integration = v["id"].as_str().unwrap().to_string();
+        let trunk = json!({"name": "pbx", "credentials": {"username": format!("pbx-{t}"), "password": "trunk-secret-pw"}});
+        let (s, v) = api.call(Method::POST, &format!("/v1/tenants/{t}/trunks"), Some(&owner), Some(trunk)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert!(!v.to_string().contains("trunk-secret-pw"), "a trunk password never comes back: {v}");
+        let trunk = v["id"].as_str().unwrap().to_string();
         let (s, v) = api.call(Method::POST, &format!("/v1/tenants/{t}/invitations"), Some(&owner), Some(json!({"email": "ann@example.com", "role": "viewer"}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let (s, v) = api.call(Method::POST, "/v1/invitations/accept", None, Some(json!({"token": v["token"], "password": "a long passphrase"}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        ids.insert(t, (integration, v["id"].as_str().unwrap().to_string()));
+        ids.insert(t, (integration, v["id"].as_str().unwrap().to_string(), trunk));
     }
 
     // Every endpoint, every ordered pair of tenants.
-    let endpoints = |t: &str, own: &HashMap<&str, (String, String)>, (integration, user): &(String, String)| -> Vec<(Method, String, Option<Value>)> {
+    let endpoints = |t: &str, own: &HashMap<&str, (String, String)>, (integration, user, trunk): &(String, String, String)| -> Vec<(Method, String, Option<Value>)> {
         let n = tenants.iter().position(|x| *x == t).unwrap();
         vec![
             (Method::GET, format!("/v1/tenants/{t}/calls/{t}-call-0/transcript"), None),
@@ -95,6 +100,9 @@ async fn run(dir: &Path, database_url: Option<&str>) {
             (Method::GET, format!("/v1/tenants/{t}/integrations"), None),
             (Method::GET, format!("/v1/tenants/{t}/integrations/{integration}"), None),
             (Method::DELETE, format!("/v1/tenants/{t}/integrations/{integration}"), None),
+            (Method::GET, format!("/v1/tenants/{t}/trunks"), None),
+            (Method::POST, format!("/v1/tenants/{t}/trunks"), Some(json!({"name": "carrier", "allowed_ips": [format!("192.0.2.{n}/32")]}))),
+            (Method::DELETE, format!("/v1/tenants/{t}/trunks/{trunk}"), None),
             (Method::GET, format!("/v1/tenants/{t}/usage?month=2026-11"), None),
             (Method::GET, format!("/v1/tenants/{t}/limits"), None),
             (Method::GET, format!("/v1/tenants/{t}/operational-events"), None),

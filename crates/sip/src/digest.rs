@@ -1,9 +1,9 @@
 //! Digest authentication of SIP requests (RFC 3261 §22, RFC 7616 computation, RFC 8760
 //! algorithms), server side and sans-IO.
 //!
-//! [`DigestAuth::challenges`] gives the `WWW-Authenticate` values for a 401: SHA-256 first,
-//! then MD5 for older peers (RFC 8760 §2.4: one challenge per algorithm, preferred first), both
-//! with `qop="auth"`. Nonces are stateless: the issue time, random bytes and an HMAC-SHA256 of
+//! [`DigestAuth::challenges`] gives the `WWW-Authenticate` values for a 401: one per algorithm,
+//! preferred first (RFC 8760 §2.4; SHA-256, then MD5 for older peers, unless the peers read
+//! only the first and know only MD5), each with `qop="auth"`. Nonces are stateless: the issue time, random bytes and an HMAC-SHA256 of
 //! both under the server's secret, so any node sharing the secret can check them and nothing
 //! is stored per challenge. [`DigestAuth::verify`] checks an `Authorization` header: the nonce
 //! is ours and younger than its lifetime (else `Stale`, so the peer retries without asking the
@@ -26,6 +26,15 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    /// From its name in headers (any case).
+    pub fn parse(name: &str) -> Option<Algorithm> {
+        match name.to_ascii_uppercase().as_str() {
+            "SHA-256" => Some(Algorithm::Sha256),
+            "MD5" => Some(Algorithm::Md5),
+            _ => None,
+        }
+    }
+
     /// The name in headers.
     pub fn name(self) -> &'static str {
         match self {
@@ -86,11 +95,12 @@ impl DigestAuth {
         &self.realm
     }
 
-    /// `WWW-Authenticate` values for a 401, SHA-256 first; `random` makes the nonce unique.
-    pub fn challenges(&self, now_ms: i64, random: [u8; 12], stale: bool) -> Vec<String> {
+    /// `WWW-Authenticate` values for a 401, one per algorithm in the order given (SHA-256
+    /// first, RFC 8760 §2.4, unless the peers want otherwise); `random` makes the nonce unique.
+    pub fn challenges(&self, now_ms: i64, random: [u8; 12], stale: bool, algorithms: &[Algorithm]) -> Vec<String> {
         let nonce = self.nonce(now_ms, random);
         let stale = if stale { ", stale=true" } else { "" };
-        [Algorithm::Sha256, Algorithm::Md5]
+        algorithms
             .iter()
             .map(|a| format!("Digest realm=\"{}\", nonce=\"{nonce}\", algorithm={}, qop=\"auth\"{stale}", self.realm, a.name()))
             .collect()
@@ -122,18 +132,16 @@ impl DigestAuth {
     }
 
     /// Checks `authorization` (an `Authorization` header value) of a request with `method` and
-    /// `request_uri`; `password` looks up a user's password.
-    pub fn verify(&mut self, now_ms: i64, method: &str, request_uri: &str, authorization: &str, password: impl Fn(&str) -> Option<String>) -> Verdict {
+    /// `request_uri`; `password` looks up a user's password, if that user may answer with
+    /// that algorithm.
+    pub fn verify(&mut self, now_ms: i64, method: &str, request_uri: &str, authorization: &str, password: impl Fn(&str, Algorithm) -> Option<String>) -> Verdict {
         let Some(p) = parse_params(authorization) else { return Verdict::Invalid("not a Digest header") };
         let get = |k: &str| p.get(k).map(String::as_str);
         let (Some(username), Some(nonce), Some(uri), Some(resp)) = (get("username"), get("nonce"), get("uri"), get("response")) else {
             return Verdict::Invalid("missing parameters");
         };
-        let alg = match get("algorithm").map(str::to_ascii_uppercase).as_deref() {
-            Some("SHA-256") => Algorithm::Sha256,
-            Some("MD5") | None => Algorithm::Md5,
-            Some(_) => return Verdict::Invalid("unsupported algorithm"),
-        };
+        // RFC 7616 §3.4: no algorithm parameter means MD5.
+        let Some(alg) = Algorithm::parse(get("algorithm").unwrap_or("MD5")) else { return Verdict::Invalid("unsupported algorithm") };
         if get("realm") != Some(self.realm.as_str()) {
             return Verdict::Invalid("wrong realm");
         }
@@ -144,10 +152,10 @@ impl DigestAuth {
             return Verdict::Invalid("bad nonce count");
         };
         let Some(issued) = self.issued(nonce) else { return Verdict::Invalid("not our nonce") };
-        if uri != request_uri {
+        if !same_target(uri, request_uri) {
             return Verdict::Invalid("uri is not the request's");
         }
-        let Some(secret) = password(username) else { return Verdict::Invalid("unknown user") };
+        let Some(secret) = password(username, alg) else { return Verdict::Invalid("unknown user or algorithm not allowed") };
         let expected = response(alg, username, &self.realm, &secret, method, uri, nonce, nc, cnonce);
         if !constant_time_eq(expected.as_bytes(), resp.to_ascii_lowercase().as_bytes()) {
             return Verdict::Invalid("wrong response");
@@ -173,6 +181,21 @@ impl DigestAuth {
             self.counts.retain(|_, (_, issued)| now_ms - *issued <= NONCE_TTL_MS);
         }
     }
+}
+
+/// Whether a digest `uri` names the request's target: the Request-URI itself, or (as many
+/// peers send, sipp by default) the Request-URI without its user part and parameters.
+fn same_target(uri: &str, request_uri: &str) -> bool {
+    if uri == request_uri {
+        return true;
+    }
+    let host_part = |u: &str| {
+        let rest = u.strip_prefix("sips:").or_else(|| u.strip_prefix("sip:"))?;
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+        Some(rest.split([';', '?']).next().unwrap_or(rest).to_ascii_lowercase())
+    };
+    let user_less = uri.strip_prefix("sip:").is_some_and(|u| !u.contains('@'));
+    user_less && host_part(uri).is_some() && host_part(uri) == host_part(request_uri)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -246,13 +269,14 @@ mod tests {
     #[test]
     fn a_right_answer_passes_once_per_count_and_goes_stale() {
         let mut auth = DigestAuth::new("parley", [7; 32]);
-        let ch = auth.challenges(1_000, [1; 12], false);
+        let both = [Algorithm::Sha256, Algorithm::Md5];
+        let ch = auth.challenges(1_000, [1; 12], false, &both);
         assert!(ch[0].contains("algorithm=SHA-256") && ch[1].contains("algorithm=MD5"), "{ch:?}");
         let nonce = nonce_of(&ch[0]);
-        let pw = |u: &str| (u == "trunk1").then(|| "s3cret".to_string());
+        let pw = |u: &str, _| (u == "trunk1").then(|| "s3cret".to_string());
         let uri = "sip:+15550001000@127.0.0.1";
         for alg in [Algorithm::Sha256, Algorithm::Md5] {
-            let nonce = nonce_of(&auth.challenges(1_000, [alg as u8 + 10; 12], false)[0]);
+            let nonce = nonce_of(&auth.challenges(1_000, [alg as u8 + 10; 12], false, &both)[0]);
             assert_eq!(auth.verify(2_000, "INVITE", uri, &authorization(&auth, alg, "s3cret", &nonce, "00000001", uri), pw), Verdict::Ok("trunk1".into()));
         }
         let h1 = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000001", uri);
@@ -262,23 +286,33 @@ mod tests {
         assert_eq!(auth.verify(2_002, "INVITE", uri, &h2, pw), Verdict::Ok("trunk1".into()));
         let h3 = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000003", uri);
         assert_eq!(auth.verify(1_000 + NONCE_TTL_MS + 1, "INVITE", uri, &h3, pw), Verdict::Stale);
-        assert!(auth.challenges(0, [0; 12], true)[0].ends_with("stale=true"));
+        assert!(auth.challenges(0, [0; 12], true, &both)[0].ends_with("stale=true"));
+        let md5_only = auth.challenges(0, [0; 12], false, &[Algorithm::Md5]);
+        assert!(md5_only.len() == 1 && md5_only[0].contains("algorithm=MD5"));
+        let sha_only = |u: &str, a| (u == "trunk1" && a == Algorithm::Sha256).then(|| "s3cret".to_string());
+        let nonce = nonce_of(&auth.challenges(3_000, [9; 12], false, &both)[0]);
+        let md5 = authorization(&auth, Algorithm::Md5, "s3cret", &nonce, "00000001", uri);
+        assert_eq!(auth.verify(3_000, "INVITE", uri, &md5, sha_only), Verdict::Invalid("unknown user or algorithm not allowed"));
     }
 
     #[test]
     fn wrong_answers_are_refused() {
         let mut auth = DigestAuth::new("parley", [7; 32]);
-        let nonce = nonce_of(&auth.challenges(1_000, [1; 12], false)[0]);
-        let pw = |u: &str| (u == "trunk1").then(|| "s3cret".to_string());
+        let nonce = nonce_of(&auth.challenges(1_000, [1; 12], false, &[Algorithm::Sha256])[0]);
+        let pw = |u: &str, _| (u == "trunk1").then(|| "s3cret".to_string());
         let uri = "sip:a@b";
         let bad_pw = authorization(&auth, Algorithm::Sha256, "guess", &nonce, "00000001", uri);
         assert_eq!(auth.verify(2_000, "INVITE", uri, &bad_pw, pw), Verdict::Invalid("wrong response"));
         let other_uri = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000001", "sip:x@y");
         assert_eq!(auth.verify(2_000, "INVITE", uri, &other_uri, pw), Verdict::Invalid("uri is not the request's"));
+        let other_host = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000001", "sip:c");
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &other_host, pw), Verdict::Invalid("uri is not the request's"));
+        let host_only = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000001", "sip:b");
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &host_only, pw), Verdict::Ok("trunk1".into()), "the target without its user, as sipp sends it");
         let forged = authorization(&auth, Algorithm::Sha256, "s3cret", "123.abcd.0000", "00000001", uri);
         assert_eq!(auth.verify(2_000, "INVITE", uri, &forged, pw), Verdict::Invalid("not our nonce"));
         let other_node = DigestAuth::new("parley", [8; 32]);
-        let theirs = nonce_of(&other_node.challenges(1_000, [1; 12], false)[0]);
+        let theirs = nonce_of(&other_node.challenges(1_000, [1; 12], false, &[Algorithm::Sha256])[0]);
         let h = authorization(&auth, Algorithm::Sha256, "s3cret", &theirs, "00000001", uri);
         assert_eq!(auth.verify(2_000, "INVITE", uri, &h, pw), Verdict::Invalid("not our nonce"));
         let no_qop = format!("Digest username=\"trunk1\", realm=\"parley\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"00\"");

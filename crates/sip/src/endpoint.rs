@@ -139,6 +139,10 @@ pub struct IncomingCall {
     pub source: SocketAddr,
     /// Transport it came over.
     pub transport: Transport,
+    /// The Request-URI as sent (what a digest response covers).
+    pub request_uri: String,
+    /// The `Authorization` header, if the INVITE carries credentials.
+    pub authorization: Option<String>,
 }
 
 /// What [`Endpoint::poll_output`] returns.
@@ -441,6 +445,8 @@ impl Endpoint {
             offer: (!msg.body.is_empty()).then(|| msg.body.clone()),
             source: peer.addr,
             transport: peer.transport,
+            request_uri: String::from_utf8_lossy(uri).into_owned(),
+            authorization: msg.headers.get("Authorization").map(|v| String::from_utf8_lossy(v).into_owned()),
         };
         self.server_txs.insert(key.clone(), ServerTx::new(true, peer, Some(call)));
         self.dialogs.insert((summary.call_id.clone(), local_tag.clone()), call);
@@ -470,10 +476,17 @@ impl Endpoint {
 
     /// Builds and sends a response to the call's INVITE.
     fn send_call_response(&mut self, now: Instant, call: CallId, code: u16, sdp: Option<Vec<u8>>) {
+        self.send_call_response_with(now, call, code, sdp, &[]);
+    }
+
+    fn send_call_response_with(&mut self, now: Instant, call: CallId, code: u16, sdp: Option<Vec<u8>>, extra: &[(&str, String)]) {
         let local = self.config.local;
         let identity = Identity { server: &self.config.server, allow: ALLOW };
         let Some(c) = self.calls.get_mut(&call) else { return };
         let mut resp = response::build(&c.invite, code, Some(&c.local_tag), Some(c.peer.addr), &identity);
+        for (name, value) in extra {
+            resp.headers.push(name, value.clone());
+        }
         if (101..300).contains(&code) {
             let transport = if c.peer.transport == Transport::Tcp { ";transport=tcp" } else { "" };
             resp.headers.push("Contact", format!("<sip:parley@{}{transport}>", local));
@@ -518,12 +531,17 @@ impl Endpoint {
 
     /// Rejects an unanswered call with a final error response (404, 486, 488, 503, ...).
     pub fn reject(&mut self, now: Instant, call: CallId, code: u16) {
+        self.reject_with(now, call, code, &[]);
+    }
+
+    /// Rejects with extra headers: `WWW-Authenticate` on a 401, `Retry-After` on a 503.
+    pub fn reject_with(&mut self, now: Instant, call: CallId, code: u16, headers: &[(&str, String)]) {
         let Some(c) = self.calls.get_mut(&call) else { return };
         if c.state != CallState::Offered {
             return;
         }
         c.state = CallState::Ended;
-        self.send_call_response(now, call, code, None);
+        self.send_call_response_with(now, call, code, None, headers);
         self.end_call(call, EndReason::Local);
     }
 

@@ -22,7 +22,8 @@ pub struct Cidr {
 }
 
 impl Cidr {
-    /// Parses `a.b.c.d/n`, `x::y/n` or a bare address; host bits must be zero.
+    /// Parses `a.b.c.d/n`, `x::y/n` or a bare address; host bits are cleared (`10.0.0.1/8` is
+    /// `10.0.0.0/8`).
     pub fn parse(text: &str) -> Result<Cidr, StoreError> {
         let bad = || StoreError::Invalid(format!("{text:?} is not an IP network (203.0.113.0/24)"));
         let (addr, prefix) = match text.split_once('/') {
@@ -35,10 +36,7 @@ impl Cidr {
             return Err(bad());
         }
         let cidr = Cidr { net: addr, prefix };
-        if !cidr.contains(addr) || cidr.masked(addr) != addr {
-            return Err(StoreError::Invalid(format!("{text:?} has host bits set")));
-        }
-        Ok(cidr)
+        Ok(Cidr { net: cidr.masked(addr), prefix })
     }
 
     fn masked(&self, ip: IpAddr) -> IpAddr {
@@ -83,8 +81,27 @@ pub struct Trunk {
     pub allowed_ips: Vec<String>,
     /// Digest user name, if the trunk authenticates.
     pub username: Option<String>,
+    /// Digest algorithms the trunk's peer may answer with, in challenge order.
+    pub digest_algorithms: Vec<String>,
     /// Creation time, unix ms.
     pub created_ms: i64,
+}
+
+/// The digest algorithms a trunk may use (RFC 8760 names).
+pub const DIGEST_ALGORITHMS: &[&str] = &["SHA-256", "MD5"];
+
+/// A trunk to add.
+#[derive(Clone, Copy, Debug)]
+pub struct NewTrunk<'a> {
+    /// Label, unique within the tenant.
+    pub name: &'a str,
+    /// Source networks admitted without credentials.
+    pub allowed_ips: &'a [String],
+    /// Digest user name and password.
+    pub credentials: Option<(&'a str, &'a SecretString)>,
+    /// Digest algorithms in challenge order (a subset of [`DIGEST_ALGORITHMS`]); empty: both,
+    /// SHA-256 first. Old peers that read only the first challenge (sipp 3.6) want `["MD5"]`.
+    pub digest_algorithms: &'a [String],
 }
 
 /// A trunk as the SIP layer needs it.
@@ -98,11 +115,27 @@ pub struct TrunkAccess {
     pub allowed: Vec<Cidr>,
     /// Digest user name and password.
     pub credentials: Option<(String, SecretString)>,
+    /// Digest algorithms in challenge order.
+    pub digest_algorithms: Vec<String>,
+}
+
+fn check_algorithms(algorithms: &[String]) -> Result<Vec<String>, StoreError> {
+    if algorithms.is_empty() {
+        return Ok(DIGEST_ALGORITHMS.iter().map(|a| a.to_string()).collect());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for a in algorithms {
+        let known = DIGEST_ALGORITHMS.iter().find(|k| k.eq_ignore_ascii_case(a)).ok_or_else(|| StoreError::Invalid(format!("unknown digest algorithm {a:?} (SHA-256, MD5)")))?;
+        if !out.iter().any(|o| o == known) {
+            out.push(known.to_string());
+        }
+    }
+    Ok(out)
 }
 
 fn check(name: &str, allowed_ips: &[String], credentials: Option<(&str, &SecretString)>) -> Result<(), StoreError> {
-    if name.trim().is_empty() || name.len() > 100 {
-        return Err(StoreError::Invalid("name must be 1 to 100 bytes".into()));
+    if name.trim().is_empty() || name.chars().count() > 100 {
+        return Err(StoreError::Invalid("name must be 1 to 100 characters, not all blank".into()));
     }
     if allowed_ips.len() > 100 {
         return Err(StoreError::Invalid("at most 100 networks".into()));
@@ -111,35 +144,41 @@ fn check(name: &str, allowed_ips: &[String], credentials: Option<(&str, &SecretS
         Cidr::parse(ip)?;
     }
     match credentials {
-        None if allowed_ips.is_empty() => Err(StoreError::Invalid("a trunk needs allowed_ips, or a username and password".into())),
         Some((user, _)) if user.is_empty() || user.len() > 100 || !user.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') => {
             Err(StoreError::Invalid("username must be 1 to 100 printable characters without quotes".into()))
         }
-        Some((_, pw)) if pw.expose_secret().len() < 12 || pw.expose_secret().len() > 200 => {
-            Err(StoreError::Invalid("password must be 12 to 200 bytes".into()))
+        Some((_, pw)) if pw.expose_secret().chars().count() < 12 || pw.expose_secret().chars().count() > 200 => {
+            Err(StoreError::Invalid("password must be 12 to 200 characters".into()))
         }
         _ => Ok(()),
     }
 }
 
+fn json_list(r: &sqlx::any::AnyRow, column: &str) -> Result<Vec<String>, StoreError> {
+    let text: String = r.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 fn trunk_of(r: &sqlx::any::AnyRow) -> Result<Trunk, StoreError> {
-    let ips: String = r.try_get("allowed_ips")?;
     Ok(Trunk {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
         name: r.try_get("name")?,
-        allowed_ips: serde_json::from_str(&ips).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        allowed_ips: json_list(r, "allowed_ips")?,
         username: r.try_get("username")?,
+        digest_algorithms: json_list(r, "digest_algorithms")?,
         created_ms: r.try_get("created_ms")?,
     })
 }
 
-const COLUMNS: &str = "id, tenant_id, name, allowed_ips, username, created_ms";
+const COLUMNS: &str = "id, tenant_id, name, allowed_ips, username, digest_algorithms, created_ms";
 
 impl TenantScope {
-    /// Adds a trunk; `credentials` (username, password) make it answer digest challenges.
-    pub async fn add_trunk(&self, master: &MasterKey, name: &str, allowed_ips: &[String], credentials: Option<(&str, &SecretString)>, now_ms: i64) -> Result<Trunk, StoreError> {
+    /// Adds a trunk; credentials (username, password) make it answer digest challenges.
+    pub async fn add_trunk(&self, master: &MasterKey, new: &NewTrunk<'_>, now_ms: i64) -> Result<Trunk, StoreError> {
+        let NewTrunk { name, allowed_ips, credentials, digest_algorithms } = *new;
         check(name, allowed_ips, credentials)?;
+        let algorithms = check_algorithms(digest_algorithms)?;
         let allowed: Vec<String> = allowed_ips.iter().map(|ip| Cidr::parse(ip).map(|c| c.to_string())).collect::<Result<_, _>>()?;
         let id = hex::encode(rand::random::<[u8; 8]>());
         let sealed = match credentials {
@@ -148,8 +187,8 @@ impl TenantScope {
         };
         let mut tx = self.begin().await?;
         sqlx::query(
-            "INSERT INTO trunks (id, tenant_id, name, allowed_ips, username, key_version, wrapped_key, ciphertext, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO trunks (id, tenant_id, name, allowed_ips, username, key_version, wrapped_key, ciphertext, created_ms, digest_algorithms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&id)
         .bind(self.id())
@@ -160,12 +199,13 @@ impl TenantScope {
         .bind(sealed.as_ref().map(|s| s.wrapped_key.clone()))
         .bind(sealed.map(|s| s.ciphertext))
         .bind(now_ms)
+        .bind(serde_json::to_string(&algorithms).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .execute(&mut *tx)
         .await
         .map_err(conflict_or)?;
         tx.commit().await?;
         let username = credentials.map(|(u, _)| u.to_string());
-        Ok(Trunk { id, tenant_id: self.id().into(), name: name.into(), allowed_ips: allowed, username, created_ms: now_ms })
+        Ok(Trunk { id, tenant_id: self.id().into(), name: name.into(), allowed_ips: allowed, username, digest_algorithms: algorithms, created_ms: now_ms })
     }
 
     /// This tenant's trunks, by name.
@@ -192,7 +232,7 @@ impl PlatformScope {
     /// Every trunk with its networks and opened credentials, for the SIP layer.
     pub async fn trunk_access(&self, master: &MasterKey) -> Result<Vec<TrunkAccess>, StoreError> {
         let mut tx = self.begin().await?;
-        let rows = sqlx::query("SELECT id, tenant_id, name, allowed_ips, username, key_version, wrapped_key, ciphertext FROM trunks ORDER BY tenant_id, name")
+        let rows = sqlx::query("SELECT id, tenant_id, name, allowed_ips, username, digest_algorithms, key_version, wrapped_key, ciphertext FROM trunks ORDER BY tenant_id, name")
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -200,8 +240,7 @@ impl PlatformScope {
         for r in &rows {
             let tenant_id: String = r.try_get("tenant_id")?;
             let id: String = r.try_get("id")?;
-            let ips: String = r.try_get("allowed_ips")?;
-            let ips: Vec<String> = serde_json::from_str(&ips).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let ips = json_list(r, "allowed_ips")?;
             let username: Option<String> = r.try_get("username")?;
             let credentials = match username {
                 Some(user) => {
@@ -217,6 +256,7 @@ impl PlatformScope {
                 name: r.try_get("name")?,
                 allowed: ips.iter().map(|ip| Cidr::parse(ip)).collect::<Result<_, _>>()?,
                 credentials,
+                digest_algorithms: json_list(r, "digest_algorithms")?,
             });
         }
         Ok(out)
@@ -237,7 +277,8 @@ mod tests {
         assert!(!Cidr::parse("127.0.0.1").unwrap().contains("127.0.0.2".parse().unwrap()));
         assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
         assert!(Cidr::parse("2001:db8::/32").unwrap().contains("2001:db8:1::9".parse().unwrap()));
-        for bad in ["203.0.113.1/24", "10.0.0.0/33", "example.com", "10.0.0.0/", ""] {
+        assert_eq!(Cidr::parse("203.0.113.1/24").unwrap().to_string(), "203.0.113.0/24", "host bits cleared");
+        for bad in ["10.0.0.0/33", "2001:db8::/129", "example.com", "10.0.0.0/", ""] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
         }
     }

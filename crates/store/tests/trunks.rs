@@ -5,6 +5,7 @@ mod common;
 
 use common::TestDb;
 use parley_store::crypto::MasterKey;
+use parley_store::trunks::NewTrunk;
 use parley_store::StoreError;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -15,13 +16,21 @@ async fn trunks_admit_networks_and_credentials_per_tenant(db: &TestDb) {
     let (a, b) = (db.store.tenant("a").unwrap(), db.store.tenant("b").unwrap());
     let master = MasterKey::generate();
     let pw = SecretString::from("trunk-password-1".to_string());
-    let carrier = a.add_trunk(&master, "carrier", &["203.0.113.0/24".into(), "2001:db8::/32".into()], None, 1).await.unwrap();
+    let trunk = |name, allowed_ips, credentials| NewTrunk { name, allowed_ips, credentials, digest_algorithms: &[] };
+    let nets = ["203.0.113.0/24".to_string(), "2001:db8::/32".to_string()];
+    let carrier = a.add_trunk(&master, &trunk("carrier", &nets, None), 1).await.unwrap();
     assert_eq!(carrier.allowed_ips, vec!["203.0.113.0/24", "2001:db8::/32"]);
-    let pbx = a.add_trunk(&master, "pbx", &[], Some(("pbx-a", &pw)), 2).await.unwrap();
-    b.add_trunk(&master, "pbx", &[], Some(("pbx-a", &pw)), 3).await.unwrap();
-    assert!(matches!(a.add_trunk(&master, "pbx", &["10.0.0.0/8".into()], None, 4).await, Err(StoreError::Conflict)));
-    for (ips, creds) in [(vec!["10.0.0.1/8".to_string()], None), (vec![], None), (vec![], Some(("u", &SecretString::from("short".to_string()))))] {
-        assert!(matches!(a.add_trunk(&master, "bad", &ips, creds, 5).await, Err(StoreError::Invalid(_))), "{ips:?}");
+    assert_eq!(carrier.digest_algorithms, vec!["SHA-256", "MD5"], "both by default, SHA-256 first");
+    let pbx = a.add_trunk(&master, &trunk("pbx", &[], Some(("pbx-a", &pw))), 2).await.unwrap();
+    let md5_only = ["md5".to_string()];
+    let old = b.add_trunk(&master, &NewTrunk { digest_algorithms: &md5_only, ..trunk("pbx", &[], Some(("pbx-a", &pw))) }, 3).await.unwrap();
+    assert_eq!(old.digest_algorithms, vec!["MD5"]);
+    let ten = ["10.0.0.0/8".to_string()];
+    assert!(matches!(a.add_trunk(&master, &trunk("pbx", &ten, None), 4).await, Err(StoreError::Conflict)));
+    let short = SecretString::from("short".to_string());
+    let (host_bits, unknown) = (["10.0.0.0/33".to_string()], ["SHA-512".to_string()]);
+    for bad in [trunk("bad", &host_bits, None), trunk("", &[], None), trunk("bad", &[], Some(("u", &short))), NewTrunk { digest_algorithms: &unknown, ..trunk("bad", &[], Some(("u", &pw))) }] {
+        assert!(matches!(a.add_trunk(&master, &bad, 5).await, Err(StoreError::Invalid(_))), "{bad:?}");
     }
 
     let listed = a.list_trunks().await.unwrap();

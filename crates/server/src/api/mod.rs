@@ -15,6 +15,7 @@ pub mod openapi;
 mod policy;
 mod subjects;
 mod tenants;
+mod trunks;
 mod usage;
 mod users;
 
@@ -44,7 +45,7 @@ pub struct ApiState {
 impl ApiState {
     /// Reloads the routing snapshot after a change, so the next call sees it.
     pub async fn routing_changed(&self) {
-        if let Err(e) = self.directory.reload(&self.store, now_ms()).await {
+        if let Err(e) = self.directory.reload(&self.store, &self.master, now_ms()).await {
             tracing::warn!(error = %e, "reloading the routing directory failed; the periodic reload retries");
         }
     }
@@ -76,6 +77,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}/numbers/{number}", delete(agents::delete_number))
         .route("/v1/tenants/{tenant}/integrations", get(integrations::list).post(integrations::create))
         .route("/v1/tenants/{tenant}/integrations/{integration_id}", get(integrations::get_one).delete(integrations::delete))
+        .route("/v1/tenants/{tenant}/trunks", get(trunks::list).post(trunks::create))
+        .route("/v1/tenants/{tenant}/trunks/{trunk_id}", delete(trunks::delete))
         .route("/v1/tenants/{tenant}/usage", get(usage::usage))
         .route("/v1/tenants/{tenant}/limits", get(usage::limits).put(usage::put_limits))
         .route("/v1/tenants/{tenant}/operational-events", get(usage::op_events))

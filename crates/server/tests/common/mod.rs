@@ -9,8 +9,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// A loopback port free for both UDP and TCP right now (SIP listens on both; a port picked
+/// for one protocol only can be taken on the other, by a test's web server for instance).
 pub fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A running `parley serve`; killed when dropped.
@@ -26,7 +34,8 @@ pub struct Server {
 impl Server {
     /// Starts the server with its data and log under `dir`; returns once it printed its banner.
     pub fn start(dir: &Path, extra: &[&str]) -> Server {
-        let (sip_port, http_port) = (free_port(), free_port());
+        let sip_port = free_port();
+        let http_port = std::iter::repeat_with(free_port).find(|p| *p != sip_port).unwrap();
         let data_dir = dir.join("data");
         let log = dir.join("parley.log");
         // The server's temp dir, so privacy tests can look in it.
@@ -448,6 +457,23 @@ pub fn sample_call(tenant: &str, id: &str, ended_ms: i64) -> parley_store::CallR
         retries: 0,
         webhook_status: "delivered".into(),
     }
+}
+
+/// An INVITE (no SDP needed for a refusal) to `sip:{ruri}@server` with `extra` header lines;
+/// the final response, as text.
+pub fn invite_response(server: &str, call_id: &str, ruri: &str, extra: &str) -> String {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let local = sock.local_addr().unwrap();
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    let msg = format!(
+        "INVITE sip:{ruri}@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{call_id}\r\nMax-Forwards: 70\r\n\
+         From: <sip:+15550100099@127.0.0.1>;tag=r{call_id}\r\nTo: <sip:{ruri}@{server}>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\n\
+         Contact: <sip:c@{local}>\r\n{extra}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    sock.send_to(msg.as_bytes(), server).unwrap();
+    wait_final(&sock, "INVITE")
 }
 
 /// An OPTIONS request to `server` from a fresh socket; the final response.
