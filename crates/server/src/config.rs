@@ -32,6 +32,14 @@ pub struct ServeConfig {
     pub asr_threads: usize,
     /// On SIGTERM, how long calls in progress may go on before they are hung up, in seconds.
     pub drain_seconds: u64,
+    /// New SIP requests per second per source address (0: no limit).
+    pub sip_rate_limit: u32,
+    /// Authentication failures within `sip_ban_window_seconds` that ban a source (0: never).
+    pub sip_ban_after: u32,
+    /// The window of those failures, in seconds.
+    pub sip_ban_window_seconds: u64,
+    /// How long a ban lasts, in seconds.
+    pub sip_ban_seconds: u64,
 }
 
 impl Default for ServeConfig {
@@ -49,11 +57,26 @@ impl Default for ServeConfig {
             speech_dir: home.join(".local/share/parley/speech"),
             asr_threads: 2,
             drain_seconds: 120,
+            sip_rate_limit: 100,
+            sip_ban_after: 5,
+            sip_ban_window_seconds: 120,
+            sip_ban_seconds: 600,
         }
     }
 }
 
 impl ServeConfig {
+    /// The SIP guard's limits.
+    pub fn guard(&self) -> parley_sip::guard::GuardConfig {
+        parley_sip::guard::GuardConfig {
+            rate_per_s: self.sip_rate_limit,
+            burst: self.sip_rate_limit.saturating_mul(2),
+            max_failures: self.sip_ban_after,
+            find_window: std::time::Duration::from_secs(self.sip_ban_window_seconds),
+            ban_for: std::time::Duration::from_secs(self.sip_ban_seconds),
+        }
+    }
+
     /// Reads a TOML file over the defaults.
     pub fn from_file(path: &std::path::Path) -> anyhow::Result<ServeConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;

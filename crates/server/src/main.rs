@@ -97,6 +97,12 @@ struct ServeArgs {
     /// On SIGTERM, how long calls in progress may go on before they are hung up (default 120).
     #[arg(long, env = "PARLEY_DRAIN_SECONDS")]
     drain_seconds: Option<u64>,
+    /// New SIP requests per second per source address; 0 turns the limit off (default 100).
+    #[arg(long, env = "PARLEY_SIP_RATE_LIMIT")]
+    sip_rate_limit: Option<u32>,
+    /// Authentication failures in 2 minutes that ban a source for 10 minutes; 0: never (default 5).
+    #[arg(long, env = "PARLEY_SIP_BAN_AFTER")]
+    sip_ban_after: Option<u32>,
 }
 
 /// What every task shares.
@@ -133,6 +139,8 @@ pub struct Shared {
     pub hang_up_all: tokio::sync::Notify,
     /// Keys the digest nonces of trunk authentication (share it between nodes).
     pub digest_key: [u8; 32],
+    /// Scanner, rate and ban limits of the SIP edge.
+    pub guard: parley_sip::guard::GuardConfig,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -205,6 +213,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.demo_transfer_to { cfg.demo_transfer_to = Some(v); }
     if let Some(v) = args.speech_dir { cfg.speech_dir = v; }
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
+    if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
+    if let Some(v) = args.sip_ban_after { cfg.sip_ban_after = v; }
     let mut signals = shutdown::Signals::register().context("registering signal handlers")?;
 
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
@@ -253,6 +263,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         draining: std::sync::atomic::AtomicBool::new(false),
         hang_up_all: tokio::sync::Notify::new(),
         digest_key,
+        guard: cfg.guard(),
     });
 
     let sip_ready = Arc::new(AtomicBool::new(false));

@@ -17,6 +17,14 @@ pub struct Metrics {
     pub webhooks_delivered: AtomicU64,
     /// Post-call webhooks that failed after retries.
     pub webhooks_failed: AtomicU64,
+    /// SIP messages dropped: from banned sources, scanners, over the rate.
+    pub sip_dropped_banned: AtomicU64,
+    /// See `sip_dropped_banned`.
+    pub sip_dropped_scanner: AtomicU64,
+    /// See `sip_dropped_banned`.
+    pub sip_dropped_rate: AtomicU64,
+    /// Sources banned now.
+    pub sip_bans_active: AtomicU64,
 }
 
 impl Metrics {
@@ -29,13 +37,20 @@ impl Metrics {
              # TYPE parley_calls_rejected_total counter\nparley_calls_rejected_total {}\n\
              # TYPE parley_turns_total counter\nparley_turns_total {}\n\
              # TYPE parley_webhooks_delivered_total counter\nparley_webhooks_delivered_total {}\n\
-             # TYPE parley_webhooks_failed_total counter\nparley_webhooks_failed_total {}\n",
+             # TYPE parley_webhooks_failed_total counter\nparley_webhooks_failed_total {}\n\
+             # TYPE parley_sip_dropped_total counter\nparley_sip_dropped_total{{reason=\"banned\"}} {}\n\
+             parley_sip_dropped_total{{reason=\"scanner\"}} {}\nparley_sip_dropped_total{{reason=\"rate\"}} {}\n\
+             # TYPE parley_sip_bans_active gauge\nparley_sip_bans_active {}\n",
             g(&self.calls_total),
             g(&self.calls_active),
             g(&self.calls_rejected),
             g(&self.turns_total),
             g(&self.webhooks_delivered),
-            g(&self.webhooks_failed)
+            g(&self.webhooks_failed),
+            g(&self.sip_dropped_banned),
+            g(&self.sip_dropped_scanner),
+            g(&self.sip_dropped_rate),
+            g(&self.sip_bans_active)
         )
     }
 }

@@ -28,7 +28,7 @@ pub enum SipCommand {
 
 /// Runs the SIP endpoint until `stop` fires.
 pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, shared: Arc<Shared>) {
-    let mut ep = Endpoint::new(Config::new(transports.udp_addr), rand::random());
+    let mut ep = Endpoint::new(Config { guard: shared.guard.clone(), ..Config::new(transports.udp_addr) }, rand::random());
     let mut digest = DigestAuth::new(REALM, shared.digest_key);
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(1024);
     let mut calls: HashMap<CallId, (mpsc::Sender<CallEvent>, String)> = HashMap::new();
@@ -43,6 +43,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                     Some(Inbound::Message(peer, msg)) => ep.handle_message(now, peer, msg),
                     None => return,
                 }
+                export_guard(&shared, &ep);
             }
             Some(cmd) = cmd_rx.recv() => {
                 let now = std::time::Instant::now();
@@ -57,7 +58,10 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                     ep.hangup(now, *call);
                 }
             }
-            _ = tokio::time::sleep_until(wake) => ep.handle_timeout(std::time::Instant::now()),
+            _ = tokio::time::sleep_until(wake) => {
+                ep.handle_timeout(std::time::Instant::now());
+                export_guard(&shared, &ep);
+            }
         }
         while let Some(out) = ep.poll_output() {
             match out {
@@ -80,6 +84,9 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                         Err(Rejection { code, detail, headers }) => {
                             tracing::info!(call = inc.call.0, code, detail, "call rejected");
                             ep.reject_with(now, inc.call, code, &headers);
+                            if matches!(detail, "auth_failed" | "source_not_allowed") && ep.auth_failed(now, inc.source.ip()) {
+                                banned(&shared, inc.source.ip());
+                            }
                             if code == 401 {
                                 // A challenge: the authenticated INVITE follows.
                                 continue;
@@ -119,6 +126,28 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
             }
         }
     }
+}
+
+/// A source was just banned: logged (no address: it may be a person's) and counted as an
+/// operational event of the installation.
+fn banned(shared: &Arc<Shared>, ip: std::net::IpAddr) {
+    tracing::warn!(ipv6 = ip.is_ipv6(), "banned a SIP source after repeated authentication failures");
+    let store = shared.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.op_event(parley_store::oplog::PLATFORM, "sip.banned", 403, "auth_failures", crate::api::now_ms()).await {
+            tracing::warn!(error = %e, "recording an operational event failed");
+        }
+    });
+}
+
+/// Copies the guard's counters into the metrics.
+fn export_guard(shared: &Shared, ep: &Endpoint) {
+    let d = ep.dropped();
+    let m = &shared.metrics;
+    m.sip_dropped_banned.store(d.banned, Ordering::Relaxed);
+    m.sip_dropped_scanner.store(d.scanner, Ordering::Relaxed);
+    m.sip_dropped_rate.store(d.rate_limited, Ordering::Relaxed);
+    m.sip_bans_active.store(ep.bans(std::time::Instant::now()) as u64, Ordering::Relaxed);
 }
 
 async fn send(calls: &HashMap<CallId, (mpsc::Sender<CallEvent>, String)>, call: CallId, ev: CallEvent) {

@@ -25,6 +25,7 @@ use std::time::Instant;
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
+use crate::guard::{Drop as GuardDrop, Guard, GuardConfig};
 use crate::header::{NameAddr, SipUri};
 use crate::message::{Message, Method, StartLine};
 use crate::parse::{parse_datagram, ParseError};
@@ -63,13 +64,26 @@ pub struct Config {
     pub server: String,
     /// Most server transactions held at once; beyond that new requests get 503.
     pub max_transactions: usize,
+    /// Scanner, rate and ban limits.
+    pub guard: GuardConfig,
 }
 
 impl Config {
     /// Defaults for a listener on `local`.
     pub fn new(local: SocketAddr) -> Config {
-        Config { local, server: format!("Parley/{}", env!("CARGO_PKG_VERSION")), max_transactions: 100_000 }
+        Config { local, server: format!("Parley/{}", env!("CARGO_PKG_VERSION")), max_transactions: 100_000, guard: GuardConfig::default() }
     }
+}
+
+/// Messages the guard dropped, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dropped {
+    /// From banned sources.
+    pub banned: u64,
+    /// From scanner user agents.
+    pub scanner: u64,
+    /// Over a source's rate.
+    pub rate_limited: u64,
 }
 
 /// Bytes to send.
@@ -206,13 +220,14 @@ pub struct Endpoint {
     out: VecDeque<Output>,
     /// Draining: new INVITEs and OPTIONS get 503 with this Retry-After (seconds).
     draining: Option<u32>,
+    guard: Guard,
+    dropped: Dropped,
 }
 
 impl Endpoint {
     /// A new endpoint; `seed` feeds tags, branches and Call-IDs (inject randomness).
     pub fn new(config: Config, seed: u64) -> Endpoint {
         Endpoint {
-            config,
             rng: StdRng::seed_from_u64(seed),
             server_txs: HashMap::new(),
             client_txs: HashMap::new(),
@@ -222,6 +237,9 @@ impl Endpoint {
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
             draining: None,
+            guard: Guard::new(config.guard.clone()),
+            dropped: Dropped::default(),
+            config,
         }
     }
 
@@ -247,8 +265,28 @@ impl Endpoint {
         self.timers.peek().map(|Reverse((at, _))| *at)
     }
 
+    /// Records a failed authentication from `ip` (a wrong digest answer); returns true if
+    /// that bans it (see [`crate::guard`]).
+    pub fn auth_failed(&mut self, now: Instant, ip: IpAddr) -> bool {
+        self.guard.auth_failed(now, ip)
+    }
+
+    /// What the guard has dropped so far.
+    pub fn dropped(&self) -> Dropped {
+        self.dropped
+    }
+
+    /// Sources banned right now.
+    pub fn bans(&self, now: Instant) -> usize {
+        self.guard.bans(now)
+    }
+
     /// A datagram (UDP) or a framed message (TCP) arrived from `source`.
     pub fn handle_datagram(&mut self, now: Instant, transport: Transport, source: SocketAddr, data: &[u8]) {
+        if self.guard.banned(now, source.ip()) {
+            self.dropped.banned += 1;
+            return;
+        }
         let peer = Peer { transport, addr: source };
         match parse_datagram(data) {
             Ok(msg) => self.handle_message(now, peer, msg),
@@ -258,6 +296,10 @@ impl Endpoint {
 
     /// A message already framed by a stream transport.
     pub fn handle_message(&mut self, now: Instant, peer: Peer, msg: Message) {
+        if self.guard.banned(now, peer.addr.ip()) {
+            self.dropped.banned += 1;
+            return;
+        }
         let summary = match Summary::of(&msg) {
             Ok(s) => s,
             Err(_) => {
@@ -268,7 +310,15 @@ impl Endpoint {
             }
         };
         match &msg.start {
-            StartLine::Request { .. } => self.on_request(now, peer, msg, summary),
+            StartLine::Request { .. } => {
+                let new_request = summary.to.tag().is_none();
+                match self.guard.check_request(now, peer.addr.ip(), msg.headers.get("User-Agent"), new_request) {
+                    Ok(()) => self.on_request(now, peer, msg, summary),
+                    Err(GuardDrop::Banned) => self.dropped.banned += 1,
+                    Err(GuardDrop::Scanner) => self.dropped.scanner += 1,
+                    Err(GuardDrop::RateLimited) => self.dropped.rate_limited += 1,
+                }
+            }
             StartLine::Response { code, .. } => {
                 let code = *code;
                 self.on_response(now, code, &summary);

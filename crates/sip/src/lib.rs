@@ -7,7 +7,8 @@
 //! Main types: [`message::Message`] (parse with [`parse::parse_datagram`] or
 //! [`parse::parse_stream`]), [`endpoint::Endpoint`] (the user agent core: input plus `now` in,
 //! [`endpoint::Output`] out), [`sdp`] (offer/answer), [`digest`] (digest authentication with
-//! SHA-256 and MD5, stateless nonces, nonce-count replay check), [`transport`] (the tokio driver side).
+//! SHA-256 and MD5, stateless nonces, nonce-count replay check), [`guard`] (scanner
+//! user agents, per-source rate limit, bans after repeated authentication failures), [`transport`] (the tokio driver side).
 //!
 //! Test with `cargo test -p parley-sip`; `tests/rfc4475_corpus.rs` replays the torture corpus.
 #![deny(missing_docs)]
@@ -15,6 +16,7 @@
 
 pub mod digest;
 pub mod endpoint;
+pub mod guard;
 pub mod header;
 pub mod message;
 pub mod parse;
