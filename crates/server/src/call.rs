@@ -4,12 +4,11 @@
 //! The transcript lives only here. It leaves this task once, rendered into the post-call
 //! document for the tenant's webhook, and is zeroized when the task ends.
 
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use parley_agent::conversation::{Action, Conversation, Input, PaymentRequest, PaymentResult};
+use parley_agent::conversation::{Action, Conversation, Input, PaymentResult};
 use parley_agent::spec::AgentSpec;
 use parley_connect::document::{render, transcript_json, CallFacts};
 use parley_connect::transcript::{Speaker, Transcript};
@@ -30,6 +29,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::payment::{self, PaymentMode, PaymentStep};
+use crate::playout::Playout;
 use crate::recording::Recorder;
 use crate::sip_driver::{end_reason_name, SipCommand};
 use crate::Shared;
@@ -79,25 +79,6 @@ struct TurnTiming {
     agent_done: Option<Instant>,
 }
 
-struct Playout {
-    /// Samples ready to send.
-    samples: VecDeque<i16>,
-    /// The synthesis stream in progress.
-    stream: Option<mpsc::Receiver<Vec<i16>>>,
-    /// Texts waiting to be synthesized.
-    queue: VecDeque<String>,
-    /// What to do once everything queued has been played.
-    after: Option<Action>,
-    /// A payment the agent asked for, to start at once.
-    payment: Option<PaymentRequest>,
-}
-
-impl Playout {
-    fn busy(&self) -> bool {
-        !self.samples.is_empty() || self.stream.is_some() || !self.queue.is_empty()
-    }
-}
-
 fn unix_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -123,7 +104,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let mut vad = Endpointer::new(EndpointerConfig::default());
     let mut convo = Conversation::new(agent.clone());
     let mut transcript = Transcript::new();
-    let mut playout = Playout { samples: VecDeque::new(), stream: None, queue: VecDeque::new(), after: None, payment: None };
+    let mut playout = Playout::default();
     // Payment mode: keys go to card capture; the caller's audio reaches neither the recording
     // nor the recognizer until the result is back.
     let mut paying: Option<PaymentMode> = None;
@@ -143,8 +124,15 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let mut usage = Usage::default();
     let mut recorder = (policy.recording_days > 0).then(Recorder::default);
 
-    let greeting = convo.start();
-    apply(greeting, &mut playout, &mut pending_agent_text);
+    for action in convo.start() {
+        match action {
+            Action::Say(text) => {
+                pending_agent_text.push(text.clone());
+                playout.say(text, true);
+            }
+            other => apply(vec![other], &mut playout, &mut pending_agent_text),
+        }
+    }
 
     while end_reason.is_none() {
         let next_tick = Instant::from_std(pacer.next_deadline());
@@ -186,9 +174,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                     match vad.push_frame(now.into_std(), &samples) {
                         // Barge-in: stop talking when the caller starts, unless ending.
                         Some(VadEvent::SpeechStarted) if playout.busy() && playout.after.is_none() => {
-                            playout.samples.clear();
-                            playout.stream = None;
-                            playout.queue.clear();
+                            playout.barge_in();
                             flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
                         }
                         Some(VadEvent::SpeechStarted) => {}
@@ -212,29 +198,13 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                     }
                 }
                 // Send path: the next 20 ms of agent speech, or silence.
-                if playout.samples.len() < FRAME_SAMPLES {
-                    if let Some(text) = (playout.stream.is_none()).then(|| playout.queue.pop_front()).flatten() {
-                        usage.tts_chars += text.chars().count() as u64;
-                        match shared.synthesizer.synthesize(&text) {
-                            Ok(rx) => playout.stream = Some(rx),
-                            Err(e) => tracing::warn!(call = call.0, error = %e, "synthesis failed"),
-                        }
-                    }
-                    if let Some(rx) = playout.stream.as_mut() {
-                        loop {
-                            match rx.try_recv() {
-                                Ok(chunk) => playout.samples.extend(chunk),
-                                Err(mpsc::error::TryRecvError::Empty) => break,
-                                Err(mpsc::error::TryRecvError::Disconnected) => { playout.stream = None; break; }
-                            }
-                        }
-                    }
+                match playout.refill(shared.synthesizer.as_ref(), &shared.prompts, FRAME_SAMPLES) {
+                    Ok(chars) => usage.tts_chars += chars,
+                    Err(e) => tracing::warn!(call = call.0, error = %e, "synthesis failed"),
                 }
-                let speaking = !playout.samples.is_empty();
-                let frame: Vec<i16> = if speaking {
-                    let n = playout.samples.len().min(FRAME_SAMPLES);
-                    let mut f: Vec<i16> = playout.samples.drain(..n).collect();
-                    f.resize(FRAME_SAMPLES, 0);
+                let next = playout.next_frame(FRAME_SAMPLES);
+                let speaking = next.is_some();
+                let frame: Vec<i16> = if let Some(f) = next {
                     if agent_speech_start.is_none() {
                         agent_speech_start = Some(ms(now - t0));
                         if let Some(t) = timing.take() {
@@ -364,7 +334,7 @@ fn apply(actions: Vec<Action>, playout: &mut Playout, pending: &mut Vec<String>)
         match a {
             Action::Say(text) => {
                 pending.push(text.clone());
-                playout.queue.push_back(text);
+                playout.say(text, false);
             }
             Action::CollectPayment(request) => playout.payment = Some(request),
             other => playout.after = Some(other),

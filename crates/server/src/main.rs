@@ -13,6 +13,7 @@ mod directory;
 mod http;
 mod metrics;
 mod payment;
+mod playout;
 mod recording;
 mod shutdown;
 mod sip_driver;
@@ -141,6 +142,8 @@ pub struct Shared {
     pub digest_key: [u8; 32],
     /// Scanner, rate and ban limits of the SIP edge.
     pub guard: parley_sip::guard::GuardConfig,
+    /// Synthesized greetings.
+    pub prompts: playout::PromptCache,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -264,6 +267,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         hang_up_all: tokio::sync::Notify::new(),
         digest_key,
         guard: cfg.guard(),
+        prompts: playout::PromptCache::default(),
     });
 
     let sip_ready = Arc::new(AtomicBool::new(false));
