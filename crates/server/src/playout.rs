@@ -108,14 +108,12 @@ impl Playout {
     }
 
     /// Tops up the samples for the next frame: starts the next queued text (from the cache or
-    /// the synthesizer) and takes what the synthesizer has produced. Returns the characters
+    /// the synthesizer) when the last one is nearly played, and takes whatever the synthesizer
+    /// has produced (so a greeting is complete, and cached, as soon as it is synthesized). Returns the characters
     /// sent to the synthesizer (for metering), or the error if it failed.
     pub fn refill(&mut self, synth: &dyn Synthesizer, cache: &PromptCache, frame: usize) -> Result<u64, parley_speech::SpeechError> {
         let mut synthesized = 0;
-        if self.samples.len() >= frame || self.cached.is_some() {
-            return Ok(0);
-        }
-        if self.stream.is_none() {
+        if self.stream.is_none() && self.samples.len() < frame && self.cached.is_none() {
             let hit = self.queue.front().filter(|p| p.cache).and_then(|p| cache.get(&p.text));
             match (hit, self.queue.pop_front()) {
                 // A cached greeting plays once what is before it has been sent.
@@ -206,6 +204,21 @@ mod tests {
             self.0.lock().unwrap().push(tx);
             Ok(rx)
         }
+    }
+
+    #[test]
+    fn a_greeting_is_cached_as_soon_as_it_is_synthesized_not_when_played() {
+        let synth = Held(Mutex::new(Vec::new()), Default::default());
+        let cache = PromptCache::default();
+        let greeting = "x".repeat(800);
+        let mut p = Playout::default();
+        p.say(greeting.clone(), true);
+        p.refill(&synth, &cache, 160).unwrap();
+        let tx = synth.0.lock().unwrap().pop().unwrap();
+        tx.try_send(vec![7; 400]).unwrap();
+        drop(tx);
+        p.refill(&synth, &cache, 160).unwrap();
+        assert_eq!(cache.get(&greeting).map(|a| a.len()), Some(800), "kept while most of it is still to play");
     }
 
     #[test]
