@@ -160,6 +160,34 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
             _ = tokio::time::sleep_until(next_tick) => {
                 let now = Instant::now();
                 let Some(ts) = pacer.poll(now.into_std()) else { continue };
+                // Send path first, so the frame leaves on time: the next 20 ms of agent speech,
+                // or silence.
+                match playout.refill(shared.synthesizer.as_ref(), &shared.prompts, FRAME_SAMPLES) {
+                    Ok(chars) => usage.tts_chars += chars,
+                    Err(e) => tracing::warn!(call = call.0, error = %e, "synthesis failed"),
+                }
+                let next = playout.next_frame(FRAME_SAMPLES);
+                let speaking = next.is_some();
+                let frame: Vec<i16> = if let Some(f) = next {
+                    if agent_speech_start.is_none() {
+                        agent_speech_start = Some(ms(now - t0));
+                        if let Some(t) = timing.take() {
+                            log_turn(call, &t, now);
+                        }
+                    }
+                    f
+                } else {
+                    vec![0; FRAME_SAMPLES]
+                };
+                if let Some(r) = recorder.as_mut() { r.agent(&frame); }
+                payload.clear();
+                codec.encode(&frame, &mut payload);
+                let pkt = RtpPacket { marker, payload_type: negotiated.payload_type, sequence: seq, timestamp: ts_base.wrapping_add(ts), ssrc, payload: &payload };
+                marker = false;
+                pkt.write(&mut out);
+                let _ = socket.send_to(&out, remote).await;
+                shared.metrics.rtp_sent(Instant::now().saturating_duration_since(next_tick));
+                seq = seq.wrapping_add(1);
                 // Receive path: ordered frames into the endpointer.
                 if let Some(step) = paying.as_mut().and_then(|p| p.poll_timeout(ms(now - t0))) {
                     payment_step(step, &mut paying, &mut convo, &mut playout, &mut pending_agent_text);
@@ -197,32 +225,6 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                         None => {}
                     }
                 }
-                // Send path: the next 20 ms of agent speech, or silence.
-                match playout.refill(shared.synthesizer.as_ref(), &shared.prompts, FRAME_SAMPLES) {
-                    Ok(chars) => usage.tts_chars += chars,
-                    Err(e) => tracing::warn!(call = call.0, error = %e, "synthesis failed"),
-                }
-                let next = playout.next_frame(FRAME_SAMPLES);
-                let speaking = next.is_some();
-                let frame: Vec<i16> = if let Some(f) = next {
-                    if agent_speech_start.is_none() {
-                        agent_speech_start = Some(ms(now - t0));
-                        if let Some(t) = timing.take() {
-                            log_turn(call, &t, now);
-                        }
-                    }
-                    f
-                } else {
-                    vec![0; FRAME_SAMPLES]
-                };
-                if let Some(r) = recorder.as_mut() { r.agent(&frame); }
-                payload.clear();
-                codec.encode(&frame, &mut payload);
-                let pkt = RtpPacket { marker, payload_type: negotiated.payload_type, sequence: seq, timestamp: ts_base.wrapping_add(ts), ssrc, payload: &payload };
-                marker = false;
-                pkt.write(&mut out);
-                let _ = socket.send_to(&out, remote).await;
-                seq = seq.wrapping_add(1);
                 if !speaking && !playout.busy() {
                     if agent_speech_start.is_some() {
                         flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);

@@ -25,9 +25,21 @@ pub struct Metrics {
     pub sip_dropped_rate: AtomicU64,
     /// Sources banned now.
     pub sip_bans_active: AtomicU64,
+    /// RTP packets sent to callers.
+    pub rtp_packets_sent: AtomicU64,
+    /// Of those, sent more than 5 ms after their 20 ms slot was due.
+    pub rtp_packets_late: AtomicU64,
 }
 
 impl Metrics {
+    /// Counts one RTP packet sent `late` after its slot.
+    pub fn rtp_sent(&self, late: std::time::Duration) {
+        self.rtp_packets_sent.fetch_add(1, Ordering::Relaxed);
+        if late > std::time::Duration::from_millis(5) {
+            self.rtp_packets_late.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Prometheus exposition text.
     pub fn render(&self) -> String {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -40,7 +52,9 @@ impl Metrics {
              # TYPE parley_webhooks_failed_total counter\nparley_webhooks_failed_total {}\n\
              # TYPE parley_sip_dropped_total counter\nparley_sip_dropped_total{{reason=\"banned\"}} {}\n\
              parley_sip_dropped_total{{reason=\"scanner\"}} {}\nparley_sip_dropped_total{{reason=\"rate\"}} {}\n\
-             # TYPE parley_sip_bans_active gauge\nparley_sip_bans_active {}\n",
+             # TYPE parley_sip_bans_active gauge\nparley_sip_bans_active {}\n\
+             # TYPE parley_rtp_packets_sent_total counter\nparley_rtp_packets_sent_total {}\n\
+             # TYPE parley_rtp_packets_late_total counter\nparley_rtp_packets_late_total {}\n",
             g(&self.calls_total),
             g(&self.calls_active),
             g(&self.calls_rejected),
@@ -50,7 +64,9 @@ impl Metrics {
             g(&self.sip_dropped_banned),
             g(&self.sip_dropped_scanner),
             g(&self.sip_dropped_rate),
-            g(&self.sip_bans_active)
+            g(&self.sip_bans_active),
+            g(&self.rtp_packets_sent),
+            g(&self.rtp_packets_late)
         )
     }
 }

@@ -16,10 +16,13 @@ use tokio::sync::mpsc;
 /// Greetings kept at once.
 const CACHED_PROMPTS: usize = 256;
 
+/// Audio by text, and the texts oldest first (for eviction).
+type Entries = (HashMap<String, Arc<[i16]>>, VecDeque<String>);
+
 /// Audio of agents' greetings, by text.
 #[derive(Default)]
 pub struct PromptCache {
-    entries: Mutex<(HashMap<String, Arc<[i16]>>, VecDeque<String>)>,
+    entries: Mutex<Entries>,
 }
 
 impl PromptCache {
