@@ -13,4 +13,5 @@ pub mod dtmf;
 pub mod g711;
 pub mod jitter;
 pub mod pacer;
+pub mod rtcp;
 pub mod rtp;

@@ -16,6 +16,7 @@ use parley_media::dtmf::DtmfReceiver;
 use parley_media::g711::G711;
 use parley_media::jitter::{Frame, JitterBuffer};
 use parley_media::pacer::{Pacer, FRAME_SAMPLES};
+use parley_media::rtcp::RtcpSession;
 use parley_media::rtp::{is_rtcp, RtpPacket};
 use parley_sip::endpoint::{CallId, EndReason};
 use parley_sip::sdp::Negotiated;
@@ -99,6 +100,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let mut seq: u16 = rand::random();
     let ts_base: u32 = rand::random();
     let mut pacer = Pacer::new(t0.into_std());
+    let mut rtcp = RtcpSession::new(ssrc, format!("parley@{}", socket.local_addr().map(|a| a.ip().to_string()).unwrap_or_default()));
     let mut jitter = JitterBuffer::new(Duration::from_millis(60));
     let mut dtmf = DtmfReceiver::default();
     let mut vad = Endpointer::new(EndpointerConfig::default());
@@ -140,8 +142,12 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
             r = socket.recv_from(&mut buf) => {
                 let Ok((n, from)) = r else { continue };
                 let data = &buf[..n];
-                if is_rtcp(data) { continue; }
+                if is_rtcp(data) {
+                    rtcp.on_rtcp(data, ntp_now());
+                    continue;
+                }
                 let Ok(pkt) = RtpPacket::parse(data) else { continue };
+                rtcp.on_received(pkt.ssrc, pkt.sequence, pkt.timestamp, micros(t0));
                 if !latched || from != remote {
                     // Symmetric RTP: send to where the caller's media really comes from.
                     remote = from;
@@ -187,6 +193,11 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 pkt.write(&mut out);
                 let _ = socket.send_to(&out, remote).await;
                 shared.metrics.rtp_sent(Instant::now().saturating_duration_since(next_tick));
+                rtcp.on_sent(payload.len());
+                if let Some(report) = rtcp.poll_report(micros(t0), ntp_now(), ts_base.wrapping_add(ts), 0.5 + rand::random::<f64>()) {
+                    let to = if negotiated.rtcp_mux { remote } else { negotiated.rtcp };
+                    let _ = socket.send_to(&report, to).await;
+                }
                 seq = seq.wrapping_add(1);
                 // Receive path: ordered frames into the endpointer.
                 if let Some(step) = paying.as_mut().and_then(|p| p.poll_timeout(ms(now - t0))) {
@@ -309,13 +320,35 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(EndReason::Local);
-    tracing::info!(call = call.0, reason = end_reason_name(reason), turns = convo.turns, outcome = convo.outcome.as_str(), "call ended");
+    let (packets_received, packets_lost, jitter_ms, rtt_ms) = rtcp.quality();
+    tracing::info!(
+        call = call.0,
+        reason = end_reason_name(reason),
+        turns = convo.turns,
+        outcome = convo.outcome.as_str(),
+        packets_received,
+        packets_lost,
+        jitter_ms,
+        rtt_ms = rtt_ms.unwrap_or(-1.0),
+        "call ended"
+    );
     let ended = Ended { started_ms, ended_ms, reason, usage, recorder };
     let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
     finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
     shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
     shared.call_finished.notify_waiters();
+}
+
+/// Microseconds since `t0`.
+fn micros(t0: Instant) -> u64 {
+    Instant::now().saturating_duration_since(t0).as_micros() as u64
+}
+
+/// The wall clock as an NTP time, for RTCP.
+fn ntp_now() -> parley_media::rtcp::Ntp {
+    let us = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
+    parley_media::rtcp::ntp_from_unix_micros(us)
 }
 
 fn ms(d: Duration) -> u64 {

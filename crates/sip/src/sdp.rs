@@ -71,6 +71,10 @@ pub struct Media {
     pub direction: Direction,
     /// `a=ptime`, if given.
     pub ptime: Option<u32>,
+    /// `a=rtcp-mux` (RFC 5761): RTCP on the RTP port.
+    pub rtcp_mux: bool,
+    /// `a=rtcp:PORT` (RFC 3605): where RTCP goes when not muxed.
+    pub rtcp_port: Option<u16>,
 }
 
 impl Media {
@@ -131,6 +135,8 @@ pub fn parse(body: &[u8]) -> Result<Session, SdpError> {
                     connection: None,
                     direction: Direction::SendRecv,
                     ptime: None,
+                    rtcp_mux: false,
+                    rtcp_port: None,
                 });
             }
             "a" => {
@@ -146,6 +152,8 @@ pub fn parse(body: &[u8]) -> Result<Session, SdpError> {
                         m.rtpmaps.push((pt, name, rate));
                     }
                     "ptime" => m.ptime = arg.trim().parse().ok(),
+                    "rtcp-mux" => m.rtcp_mux = true,
+                    "rtcp" => m.rtcp_port = arg.split_ascii_whitespace().next().and_then(|p| p.parse().ok()),
                     "sendrecv" => m.direction = Direction::SendRecv,
                     "sendonly" => m.direction = Direction::SendOnly,
                     "recvonly" => m.direction = Direction::RecvOnly,
@@ -178,6 +186,10 @@ pub struct Negotiated {
     pub telephone_event: Option<u8>,
     /// Our direction in the answer.
     pub direction: Direction,
+    /// Where to send RTCP: the RTP address when muxed, else `a=rtcp` or the RTP port + 1.
+    pub rtcp: SocketAddr,
+    /// RTCP shares the RTP port (the offer had `a=rtcp-mux`; the answer says so too).
+    pub rtcp_mux: bool,
     /// Index of the audio `m=` line in the offer.
     media_index: usize,
     /// Number of `m=` lines in the offer (all must be answered).
@@ -205,7 +217,10 @@ pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
             .iter()
             .map(|m| (m.kind.clone(), m.proto.clone(), m.formats.first().copied().unwrap_or(0)))
             .collect();
+        let rtcp_port = if m.rtcp_mux { m.port } else { m.rtcp_port.unwrap_or(m.port.wrapping_add(1)) };
         return Ok(Negotiated {
+            rtcp: SocketAddr::new(addr, rtcp_port),
+            rtcp_mux: m.rtcp_mux,
             remote: SocketAddr::new(addr, m.port),
             payload_type: pt,
             encoding,
@@ -243,6 +258,9 @@ pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64) -> Vec<u8> {
             }
         }
         s.push_str(&format!("a=ptime:20\r\na={}\r\n", neg.direction.attr()));
+        if neg.rtcp_mux {
+            s.push_str("a=rtcp-mux\r\n");
+        }
     }
     s.into_bytes()
 }
@@ -277,6 +295,18 @@ mod tests {
         assert_eq!(neg.encoding, "PCMA");
         assert_eq!(neg.direction, Direction::RecvOnly);
         assert_eq!(neg.telephone_event, None);
+    }
+
+    #[test]
+    fn rtcp_goes_where_the_offer_says() {
+        let neg = negotiate(&parse(BARESIP_OFFER.as_bytes()).unwrap()).unwrap();
+        assert_eq!((neg.rtcp, neg.rtcp_mux), ("127.0.0.1:10001".parse().unwrap(), false), "RTP port + 1 by default");
+        let explicit = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp:4005 IN IP4 10.0.0.1\r\n";
+        assert_eq!(negotiate(&parse(explicit.as_bytes()).unwrap()).unwrap().rtcp, "10.0.0.1:4005".parse().unwrap());
+        let muxed = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp-mux\r\n";
+        let neg = negotiate(&parse(muxed.as_bytes()).unwrap()).unwrap();
+        assert_eq!((neg.rtcp, neg.rtcp_mux), ("10.0.0.1:4000".parse().unwrap(), true));
+        assert!(String::from_utf8(answer(&neg, "10.0.0.2:20000".parse().unwrap(), 1)).unwrap().contains("a=rtcp-mux\r\n"));
     }
 
     #[test]

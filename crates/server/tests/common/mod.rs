@@ -276,13 +276,18 @@ pub struct Leg {
 }
 
 pub fn invite(server: &str, call_id: &str, caller: &str, ruri: &str, to: &str, extra: &str) -> (u16, Option<Leg>) {
+    invite_with_sdp(server, call_id, caller, ruri, to, extra, "")
+}
+
+/// [`invite`] with extra media-level SDP lines (`a=rtcp-mux\r\n`).
+pub fn invite_with_sdp(server: &str, call_id: &str, caller: &str, ruri: &str, to: &str, extra: &str, sdp_extra: &str) -> (u16, Option<Leg>) {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let local = sock.local_addr().unwrap();
     let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let sdp = format!(
         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
-         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n",
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n{sdp_extra}",
         rtp.local_addr().unwrap().port()
     );
     let head = format!(
@@ -330,6 +335,17 @@ impl Leg {
         let head = self.head.replace(&format!("z9hG4bK{}X", self.call_id), &format!("z9hG4bK{}{method}", self.call_id));
         let msg = format!("{method} {head}To: <sip:{to}@{}>;tag={}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n", self.server, self.to_tag);
         self.sock.send_to(msg.as_bytes(), &self.server).unwrap();
+    }
+
+    /// Leaves out the next `n` RTP packets (a loss the server should count).
+    pub fn skip(&mut self, n: u16) {
+        self.seq = self.seq.wrapping_add(n);
+        self.ts = self.ts.wrapping_add(160 * u32::from(n));
+    }
+
+    /// A handle on the leg's RTP socket (to read what the server sends, or send RTCP).
+    pub fn rtp_socket(&self) -> (UdpSocket, String) {
+        (self.rtp.try_clone().unwrap(), self.media.clone())
     }
 
     /// Types `keys` (0-9, *, #) as RFC 4733 events.
