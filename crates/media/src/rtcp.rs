@@ -441,5 +441,16 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(parse(&[0x80, 204, 0, 0]).unwrap(), vec![RtcpPacket::Other(204)]);
+        // Every truncation and every single-byte change of a real compound packet.
+        let block = ReportBlock { ssrc: 9, fraction_lost: 3, cumulative_lost: -2, highest_seq: 70_000, jitter: 12, lsr: 5, dlsr: 6 };
+        let good = compound(7, Some(SenderInfo { ntp: 1 << 40, rtp_timestamp: 8, packets: 9, octets: 10 }), Some(block), "cname");
+        for n in 0..good.len() {
+            let _ = parse(&good[..n]);
+            for bit in [0x01u8, 0x80, 0xFF] {
+                let mut bad = good.clone();
+                bad[n] ^= bit;
+                let _ = parse(&bad);
+            }
+        }
     }
 }

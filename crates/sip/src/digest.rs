@@ -330,5 +330,12 @@ mod tests {
         for bad in ["Digest username=\"open", "Digest =x", "Digest", "Digest a b=c"] {
             assert!(parse_params(bad).is_none(), "{bad}");
         }
+        // Every prefix of a real header parses or is refused, without a panic.
+        let real = "Digest username=\"pbx\", realm=\"parley\", nonce=\"1a.2b.3c\", uri=\"sip:a@b\", response=\"00ff\", qop=auth, nc=00000001, cnonce=\"xy\"";
+        let mut auth = DigestAuth::new("parley", [1; 32]);
+        for end in (0..=real.len()).filter(|e| real.is_char_boundary(*e)) {
+            let _ = parse_params(&real[..end]);
+            assert!(!matches!(auth.verify(0, "INVITE", "sip:a@b", &real[..end], |_, _| Some("pw".into())), Verdict::Ok(_)));
+        }
     }
 }
