@@ -44,6 +44,8 @@ pub enum CallEvent {
     Key(char),
     /// REFER progress (response or NOTIFY sipfrag code).
     ReferStatus(u16),
+    /// A re-offer was answered: the new offer (its address) and whether we may send.
+    Reoffer(Vec<u8>, parley_sip::sdp::Direction),
     /// The dialog is over.
     Ended(EndReason),
 }
@@ -95,6 +97,10 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
 
     let codec = G711::from_encoding(&negotiated.encoding).unwrap_or(G711::Ulaw);
     let mut remote = negotiated.remote;
+    // Where the SDP said media comes from (latching may have moved `remote` since).
+    let mut offered_remote = negotiated.remote;
+    // On hold (our direction recvonly or inactive): the pacer runs, nothing is sent.
+    let mut sending = true;
     let mut latched = false;
     let ssrc: u32 = rand::random();
     let mut seq: u16 = rand::random();
@@ -191,9 +197,11 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 let pkt = RtpPacket { marker, payload_type: negotiated.payload_type, sequence: seq, timestamp: ts_base.wrapping_add(ts), ssrc, payload: &payload };
                 marker = false;
                 pkt.write(&mut out);
-                let _ = socket.send_to(&out, remote).await;
-                shared.metrics.rtp_sent(Instant::now().saturating_duration_since(next_tick));
-                rtcp.on_sent(payload.len());
+                if sending {
+                    let _ = socket.send_to(&out, remote).await;
+                    shared.metrics.rtp_sent(Instant::now().saturating_duration_since(next_tick));
+                    rtcp.on_sent(payload.len());
+                }
                 if let Some(report) = rtcp.poll_report(micros(t0), ntp_now(), ts_base.wrapping_add(ts), 0.5 + rand::random::<f64>()) {
                     let to = if negotiated.rtcp_mux { remote } else { negotiated.rtcp };
                     let _ = socket.send_to(&report, to).await;
@@ -288,6 +296,19 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                         hangup_sent = true;
                         let _ = sip.send(SipCommand::Hangup(call)).await;
                     }
+                }
+                Some(CallEvent::Reoffer(sdp, direction)) => {
+                    sending = matches!(direction, parley_sip::sdp::Direction::SendRecv | parley_sip::sdp::Direction::SendOnly);
+                    // The answer kept our codec; a new address (a PBX re-routing the media) is
+                    // followed, and latched again.
+                    if let Ok(n) = parley_sip::sdp::parse(&sdp).and_then(|s| parley_sip::sdp::negotiate(&s)) {
+                        if n.remote != offered_remote {
+                            offered_remote = n.remote;
+                            remote = n.remote;
+                            latched = false;
+                        }
+                    }
+                    tracing::info!(call = call.0, sending, "media re-offered");
                 }
                 Some(CallEvent::Ended(reason)) => end_reason = Some(reason),
                 None => end_reason = Some(EndReason::Local),

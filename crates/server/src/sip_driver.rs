@@ -118,6 +118,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                     }
                 }
                 Output::Event(Event::ReferStatus(call, code)) => send(&calls, call, CallEvent::ReferStatus(code)).await,
+                Output::Event(Event::Reoffer { call, sdp, direction }) => send(&calls, call, CallEvent::Reoffer(sdp, direction)).await,
                 Output::Event(Event::Ended(call, reason)) => {
                     if let Some((tx, _)) = calls.remove(&call) {
                         let _ = tx.send(CallEvent::Ended(reason)).await;
@@ -269,6 +270,7 @@ pub fn end_reason_name(r: EndReason) -> &'static str {
         EndReason::Cancelled => "cancelled",
         EndReason::Local => "agent_hangup",
         EndReason::NoAck => "no_ack",
+        EndReason::SessionExpired => "session_expired",
     }
 }
 

@@ -26,6 +26,7 @@ use std::time::Instant;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::guard::{Drop as GuardDrop, Guard, GuardConfig};
+use crate::session::{self, TimerRequest};
 use crate::header::{NameAddr, SipUri};
 use crate::message::{Message, Method, StartLine};
 use crate::parse::{parse_datagram, ParseError};
@@ -108,6 +109,8 @@ pub enum EndReason {
     Local,
     /// No ACK arrived for our 2xx within 64*T1.
     NoAck,
+    /// The caller stopped refreshing the session (RFC 4028): we sent BYE.
+    SessionExpired,
 }
 
 /// What the application learns from the endpoint.
@@ -130,6 +133,17 @@ pub enum Event {
     },
     /// Progress of a REFER we sent: the final response code, then NOTIFY sipfrag status codes.
     ReferStatus(CallId, u16),
+    /// A re-INVITE or UPDATE brought a new offer (hold, resume, new address); it has been
+    /// answered with our previous answer in the direction given (`RecvOnly` or `Inactive`:
+    /// send no media until the next re-offer).
+    Reoffer {
+        /// The call.
+        call: CallId,
+        /// The new offer.
+        sdp: Vec<u8>,
+        /// Our direction now.
+        direction: crate::sdp::Direction,
+    },
 }
 
 /// A new incoming call.
@@ -194,6 +208,9 @@ struct Call {
     ok: Option<Vec<u8>>,
     ok_retransmit: Option<(Instant, std::time::Duration)>,
     ok_deadline: Option<Instant>,
+    /// Session timer (RFC 4028): interval, whether the peer supports timers, and when the
+    /// session expires unless refreshed.
+    session: Option<(u32, bool, Option<Instant>)>,
 }
 
 type TxKey = (Vec<u8>, bool);
@@ -203,6 +220,7 @@ enum TimerRef {
     Server(Vec<u8>, bool),
     Client(String),
     Call(CallId),
+    Session(CallId),
 }
 
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY";
@@ -414,7 +432,8 @@ impl Endpoint {
             }
         }
         // RFC 3261 8.2.2.3: Parley supports no extension a request may require.
-        if msg.headers.get_all("Require").any(|v| !crate::parse::trim(v).is_empty()) {
+        let unsupported = |v: &[u8]| String::from_utf8_lossy(v).split(',').any(|t| !t.trim().is_empty() && !t.trim().eq_ignore_ascii_case("timer"));
+        if msg.headers.get_all("Require").any(unsupported) {
             return self.respond_new_tx(now, peer, &msg, key, 420, None);
         }
         match method {
@@ -446,6 +465,7 @@ impl Endpoint {
                 let tags: Vec<u8> = req.headers.get_all("Require").collect::<Vec<_>>().join(&b", "[..]);
                 resp.headers.push("Unsupported", tags);
             }
+            422 => resp.headers.push("Min-SE", session::MIN_SE.to_string()),
             _ => {}
         }
         self.send_response(now, &key, code, resp.to_bytes());
@@ -471,6 +491,11 @@ impl Endpoint {
         if !msg.body.is_empty() && !content_type_is_sdp(&msg) {
             return self.respond_new_tx(now, peer, &msg, key, 415, None);
         }
+        let session = match session::requested(&msg) {
+            TimerRequest::TooSmall => return self.respond_new_tx(now, peer, &msg, key, 422, None),
+            TimerRequest::Interval(secs, supported) => Some((secs, supported, None)),
+            TimerRequest::None => None,
+        };
         let call = CallId(self.next_call);
         self.next_call += 1;
         let local_tag = self.new_token();
@@ -516,6 +541,7 @@ impl Endpoint {
             ok: None,
             ok_retransmit: None,
             ok_deadline: None,
+            session,
         });
         if let Some(c) = self.calls.get_mut(&call) {
             c.remote_party = c.invite.headers.get("From").unwrap_or_default().to_vec();
@@ -536,6 +562,11 @@ impl Endpoint {
         let mut resp = response::build(&c.invite, code, Some(&c.local_tag), Some(c.peer.addr), &identity);
         for (name, value) in extra {
             resp.headers.push(name, value.clone());
+        }
+        if let (200..=299, Some((secs, supported, _))) = (code, c.session) {
+            for (name, value) in session::response_headers(secs, supported) {
+                resp.headers.push(name, value);
+            }
         }
         if (101..300).contains(&code) {
             let transport = if c.peer.transport == Transport::Tcp { ";transport=tcp" } else { "" };
@@ -577,6 +608,29 @@ impl Endpoint {
         c.state = CallState::Answered { acked: false };
         c.answer_sdp = Some(sdp.clone());
         self.send_call_response(now, call, 200, Some(sdp));
+        self.refresh_session(now, call, None);
+    }
+
+    /// Restarts the session timer of `call` (answered, or refreshed with `interval`).
+    fn refresh_session(&mut self, now: Instant, call: CallId, interval: Option<u32>) {
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        let Some((secs, _, deadline)) = c.session.as_mut() else { return };
+        if let Some(i) = interval {
+            *secs = i;
+        }
+        let at = now + session::expiry(*secs);
+        *deadline = Some(at);
+        self.timers.push(Reverse((at, TimerRef::Session(call))));
+    }
+
+    fn session_timer(&mut self, now: Instant, call: CallId) {
+        let expired = self.calls.get(&call).is_some_and(|c| {
+            matches!(c.state, CallState::Answered { .. }) && c.session.is_some_and(|(_, _, d)| d.is_some_and(|d| d <= now))
+        });
+        if expired {
+            self.hangup(now, call);
+            self.end_call(call, EndReason::SessionExpired);
+        }
     }
 
     /// Rejects an unanswered call with a final error response (404, 486, 488, 503, ...).
@@ -714,18 +768,39 @@ impl Endpoint {
                 }
             }
             Method::Invite | Method::Update => {
-                // Session refresh or re-offer: keep the session as answered (hold/resume and codec
-                // change are handled by a later layer).
-                let sdp = self.calls.get(&call).and_then(|c| c.answer_sdp.clone());
+                // A session refresh (RFC 4028) and/or a re-offer (RFC 3264 §8: hold, resume,
+                // new address): answer with our previous answer, direction mirrored.
+                let interval = match session::requested(&msg) {
+                    TimerRequest::Interval(secs, supported) => {
+                        if let Some(c) = self.calls.get_mut(&call) {
+                            c.session = Some((secs, supported, c.session.and_then(|s| s.2)));
+                        }
+                        Some(secs)
+                    }
+                    TimerRequest::TooSmall => return self.respond_new_tx(now, peer, &msg, key, 422, Some(call)),
+                    TimerRequest::None => None,
+                };
+                let previous = self.calls.get(&call).and_then(|c| c.answer_sdp.clone());
+                let reanswered = previous.as_deref().filter(|_| !msg.body.is_empty()).and_then(|p| session::reanswer(p, &msg.body));
                 self.server_txs.insert(key.clone(), ServerTx::new(method == Method::Invite, peer, Some(call)));
                 let tag = self.calls.get(&call).map(|c| c.local_tag.clone());
                 let mut resp = response::build(&msg, 200, tag.as_deref(), Some(peer.addr), &self.identity());
                 resp.headers.push("Contact", format!("<sip:parley@{}>", self.config.local));
-                if let Some(sdp) = sdp.filter(|_| !msg.body.is_empty()) {
+                if let Some((secs, supported, _)) = self.calls.get(&call).and_then(|c| c.session) {
+                    for (name, value) in session::response_headers(secs, supported) {
+                        resp.headers.push(name, value);
+                    }
+                }
+                if let Some((direction, sdp)) = reanswered {
                     resp.headers.push("Content-Type", "application/sdp");
-                    resp.body = sdp;
+                    resp.body = sdp.clone();
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.answer_sdp = Some(sdp);
+                    }
+                    self.out.push_back(Output::Event(Event::Reoffer { call, sdp: msg.body.clone(), direction }));
                 }
                 self.send_response(now, &key, 200, resp.to_bytes());
+                self.refresh_session(now, call, interval);
             }
             Method::Options => self.respond_new_tx(now, peer, &msg, key, 200, Some(call)),
             Method::Extension(_) => self.respond_new_tx(now, peer, &msg, key, 501, Some(call)),
@@ -760,6 +835,7 @@ impl Endpoint {
                 TimerRef::Server(k, invite) => self.server_timer(now, (k, invite)),
                 TimerRef::Client(branch) => self.client_timer(now, branch),
                 TimerRef::Call(call) => self.call_timer(now, call),
+                TimerRef::Session(call) => self.session_timer(now, call),
             }
         }
     }

@@ -22,6 +22,7 @@ pub mod message;
 pub mod parse;
 pub mod response;
 pub mod sdp;
+pub mod session;
 pub mod transaction;
 pub mod transport;
 pub mod validate;

@@ -34,7 +34,7 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn answer(self) -> Direction {
+    pub(crate) fn answer(self) -> Direction {
         match self {
             Direction::SendOnly => Direction::RecvOnly,
             Direction::RecvOnly => Direction::SendOnly,
@@ -42,7 +42,7 @@ impl Direction {
         }
     }
 
-    fn attr(self) -> &'static str {
+    pub(crate) fn attr(self) -> &'static str {
         match self {
             Direction::SendRecv => "sendrecv",
             Direction::SendOnly => "sendonly",

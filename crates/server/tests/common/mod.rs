@@ -337,6 +337,43 @@ impl Leg {
         self.sock.send_to(msg.as_bytes(), &self.server).unwrap();
     }
 
+    /// Sends a re-INVITE offering our media with `direction` (`sendonly` puts the call on
+    /// hold, `sendrecv` resumes), ACKs it, and returns the final response.
+    pub fn reinvite(&self, to: &str, cseq: u32, direction: &str) -> String {
+        let port = self.rtp.local_addr().unwrap().port();
+        let sdp = format!(
+            "v=0\r\no=- 1 {cseq} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\n\
+             a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na={direction}\r\n"
+        );
+        let head = self.head.replace(&format!("z9hG4bK{}X", self.call_id), &format!("z9hG4bK{}re{cseq}", self.call_id));
+        let msg = format!(
+            "INVITE {head}To: <sip:{to}@{}>;tag={}\r\nCSeq: {cseq} INVITE\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            self.server,
+            self.to_tag,
+            sdp.len()
+        );
+        self.sock.send_to(msg.as_bytes(), &self.server).unwrap();
+        let response = wait_final(&self.sock, "INVITE");
+        self.send("ACK", cseq, to);
+        response
+    }
+
+    /// RTP packets from the server arriving within `window`.
+    pub fn count_rtp(&self, window: Duration) -> usize {
+        self.rtp.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let mut buf = [0u8; 2048];
+        let until = std::time::Instant::now() + window;
+        let mut n = 0;
+        while std::time::Instant::now() < until {
+            if let Ok((len, _)) = self.rtp.recv_from(&mut buf) {
+                if len >= 12 && !(200..=204).contains(&buf[1]) {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
     /// Leaves out the next `n` RTP packets (a loss the server should count).
     pub fn skip(&mut self, n: u16) {
         self.seq = self.seq.wrapping_add(n);
