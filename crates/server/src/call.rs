@@ -12,23 +12,18 @@ use parley_agent::conversation::{Action, Conversation, Input, PaymentResult};
 use parley_agent::spec::AgentSpec;
 use parley_connect::document::{render, transcript_json, CallFacts};
 use parley_connect::transcript::{Speaker, Transcript};
-use parley_media::dtmf::DtmfReceiver;
-use parley_media::g711::G711;
 use parley_media::jitter::{Frame, JitterBuffer};
 use parley_media::pacer::{Pacer, FRAME_SAMPLES};
-use parley_media::rtcp::RtcpSession;
-use parley_media::rtp::{is_rtcp, RtpPacket};
 use parley_sip::endpoint::{CallId, EndReason};
-use parley_sip::sdp::Negotiated;
 use parley_speech::vad::{Endpointer, EndpointerConfig, VadEvent};
 use parley_store::privacy::{hash_number, mask_number};
 use parley_store::artifacts::Recipient;
 use parley_store::policy::DataPolicy;
 use parley_store::CallRecord;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::media_io::{Media, MediaIn};
 use crate::payment::{self, PaymentMode, PaymentStep};
 use crate::playout::Playout;
 use crate::recording::Recorder;
@@ -54,10 +49,8 @@ pub enum CallEvent {
 pub struct CallSetup {
     /// SIP handle.
     pub call: CallId,
-    /// Bound RTP socket.
-    pub socket: UdpSocket,
-    /// The negotiated media.
-    pub negotiated: Negotiated,
+    /// How the audio travels (RTP, or a Twilio Media Stream).
+    pub media: Media,
     /// The agent answering.
     pub agent: AgentSpec,
     /// Caller user/number.
@@ -88,27 +81,15 @@ fn unix_ms() -> i64 {
 
 /// Runs the call to its end.
 pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: mpsc::Sender<SipCommand>, shared: Arc<Shared>) {
-    let CallSetup { call, socket, negotiated, agent, caller, callee, transport, tenant, policy } = setup;
+    let CallSetup { call, mut media, agent, caller, callee, transport, tenant, policy } = setup;
     shared.metrics.calls_total.fetch_add(1, Ordering::Relaxed);
     shared.metrics.calls_active.fetch_add(1, Ordering::Relaxed);
     let started_ms = unix_ms();
     let t0 = Instant::now();
     tracing::info!(call = call.0, agent = %agent.name, transport = %transport, "call answered");
 
-    let codec = G711::from_encoding(&negotiated.encoding).unwrap_or(G711::Ulaw);
-    let mut remote = negotiated.remote;
-    // Where the SDP said media comes from (latching may have moved `remote` since).
-    let mut offered_remote = negotiated.remote;
-    // On hold (our direction recvonly or inactive): the pacer runs, nothing is sent.
-    let mut sending = true;
-    let mut latched = false;
-    let ssrc: u32 = rand::random();
-    let mut seq: u16 = rand::random();
-    let ts_base: u32 = rand::random();
     let mut pacer = Pacer::new(t0.into_std());
-    let mut rtcp = RtcpSession::new(ssrc, format!("parley@{}", socket.local_addr().map(|a| a.ip().to_string()).unwrap_or_default()));
     let mut jitter = JitterBuffer::new(Duration::from_millis(60));
-    let mut dtmf = DtmfReceiver::default();
     let mut vad = Endpointer::new(EndpointerConfig::default());
     let mut convo = Conversation::new(agent.clone());
     let mut transcript = Transcript::new();
@@ -124,10 +105,6 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let mut pending_agent_text: Vec<String> = Vec::new();
     let mut end_reason = None;
     let mut marker = true;
-    let mut buf = vec![0u8; 2048];
-    let mut out = Vec::with_capacity(200);
-    let mut payload = Vec::with_capacity(FRAME_SAMPLES);
-    let mut pcm = Vec::with_capacity(FRAME_SAMPLES);
     let mut hangup_sent = false;
     let mut usage = Usage::default();
     let mut recorder = (policy.recording_days > 0).then(Recorder::default);
@@ -145,30 +122,11 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     while end_reason.is_none() {
         let next_tick = Instant::from_std(pacer.next_deadline());
         tokio::select! {
-            r = socket.recv_from(&mut buf) => {
-                let Ok((n, from)) = r else { continue };
-                let data = &buf[..n];
-                if is_rtcp(data) {
-                    rtcp.on_rtcp(data, ntp_now());
-                    continue;
-                }
-                let Ok(pkt) = RtpPacket::parse(data) else { continue };
-                rtcp.on_received(pkt.ssrc, pkt.sequence, pkt.timestamp, micros(t0));
-                if !latched || from != remote {
-                    // Symmetric RTP: send to where the caller's media really comes from.
-                    remote = from;
-                    latched = true;
-                }
-                if Some(pkt.payload_type) == negotiated.telephone_event {
-                    if let Some(d) = dtmf.on_packet(pkt.timestamp, pkt.payload) {
-                        keys.push(d.as_char());
-                    }
-                } else if pkt.payload_type == negotiated.payload_type {
-                    pcm.clear();
-                    codec.decode(pkt.payload, &mut pcm);
-                    jitter.push(Instant::now().into_std(), pkt.sequence, pcm.clone());
-                }
-            }
+            m = media.recv() => match m {
+                MediaIn::Audio(seq, pcm) => jitter.push(Instant::now().into_std(), seq, pcm),
+                MediaIn::Key(k) => keys.push(k),
+                MediaIn::Closed => end_reason = Some(EndReason::RemoteBye),
+            },
             _ = tokio::time::sleep_until(next_tick) => {
                 let now = Instant::now();
                 let Some(ts) = pacer.poll(now.into_std()) else { continue };
@@ -192,21 +150,10 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                     vec![0; FRAME_SAMPLES]
                 };
                 if let Some(r) = recorder.as_mut() { r.agent(&frame); }
-                payload.clear();
-                codec.encode(&frame, &mut payload);
-                let pkt = RtpPacket { marker, payload_type: negotiated.payload_type, sequence: seq, timestamp: ts_base.wrapping_add(ts), ssrc, payload: &payload };
-                marker = false;
-                pkt.write(&mut out);
-                if sending {
-                    let _ = socket.send_to(&out, remote).await;
+                if media.send(&frame, ts, marker).await {
                     shared.metrics.rtp_sent(Instant::now().saturating_duration_since(next_tick));
-                    rtcp.on_sent(payload.len());
                 }
-                if let Some(report) = rtcp.poll_report(micros(t0), ntp_now(), ts_base.wrapping_add(ts), 0.5 + rand::random::<f64>()) {
-                    let to = if negotiated.rtcp_mux { remote } else { negotiated.rtcp };
-                    let _ = socket.send_to(&report, to).await;
-                }
-                seq = seq.wrapping_add(1);
+                marker = false;
                 // Receive path: ordered frames into the endpointer.
                 if let Some(step) = paying.as_mut().and_then(|p| p.poll_timeout(ms(now - t0))) {
                     payment_step(step, &mut paying, &mut convo, &mut playout, &mut pending_agent_text);
@@ -222,6 +169,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                         // Barge-in: stop talking when the caller starts, unless ending.
                         Some(VadEvent::SpeechStarted) if playout.busy() && playout.after.is_none() => {
                             playout.barge_in();
+                            media.barge_in();
                             flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
                         }
                         Some(VadEvent::SpeechStarted) => {}
@@ -297,19 +245,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                         let _ = sip.send(SipCommand::Hangup(call)).await;
                     }
                 }
-                Some(CallEvent::Reoffer(sdp, direction)) => {
-                    sending = matches!(direction, parley_sip::sdp::Direction::SendRecv | parley_sip::sdp::Direction::SendOnly);
-                    // The answer kept our codec; a new address (a PBX re-routing the media) is
-                    // followed, and latched again.
-                    if let Ok(n) = parley_sip::sdp::parse(&sdp).and_then(|s| parley_sip::sdp::negotiate(&s)) {
-                        if n.remote != offered_remote {
-                            offered_remote = n.remote;
-                            remote = n.remote;
-                            latched = false;
-                        }
-                    }
-                    tracing::info!(call = call.0, sending, "media re-offered");
-                }
+                Some(CallEvent::Reoffer(sdp, direction)) => media.reoffer(&sdp, direction),
                 Some(CallEvent::Ended(reason)) => end_reason = Some(reason),
                 None => end_reason = Some(EndReason::Local),
             },
@@ -341,7 +277,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(EndReason::Local);
-    let (packets_received, packets_lost, jitter_ms, rtt_ms) = rtcp.quality();
+    let (packets_received, packets_lost, jitter_ms, rtt_ms) = media.quality();
     tracing::info!(
         call = call.0,
         reason = end_reason_name(reason),
@@ -359,17 +295,6 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
     shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
     shared.call_finished.notify_waiters();
-}
-
-/// Microseconds since `t0`.
-fn micros(t0: Instant) -> u64 {
-    Instant::now().saturating_duration_since(t0).as_micros() as u64
-}
-
-/// The wall clock as an NTP time, for RTCP.
-fn ntp_now() -> parley_media::rtcp::Ntp {
-    let us = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
-    parley_media::rtcp::ntp_from_unix_micros(us)
 }
 
 fn ms(d: Duration) -> u64 {

@@ -32,6 +32,8 @@ pub struct ServeConfig {
     pub asr_threads: usize,
     /// On SIGTERM, how long calls in progress may go on before they are hung up, in seconds.
     pub drain_seconds: u64,
+    /// The URL Twilio reaches this server at (Media Streams).
+    pub public_url: Option<String>,
     /// New SIP requests per second per source address (0: no limit).
     pub sip_rate_limit: u32,
     /// Authentication failures within `sip_ban_window_seconds` that ban a source (0: never).
@@ -57,6 +59,7 @@ impl Default for ServeConfig {
             speech_dir: home.join(".local/share/parley/speech"),
             asr_threads: 2,
             drain_seconds: 120,
+            public_url: None,
             sip_rate_limit: 100,
             sip_ban_after: 5,
             sip_ban_window_seconds: 120,

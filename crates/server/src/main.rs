@@ -11,12 +11,14 @@ mod config;
 mod delivery;
 mod directory;
 mod http;
+mod media_io;
 mod metrics;
 mod payment;
 mod playout;
 mod recording;
 mod shutdown;
 mod sip_driver;
+mod twilio;
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -98,6 +100,10 @@ struct ServeArgs {
     /// On SIGTERM, how long calls in progress may go on before they are hung up (default 120).
     #[arg(long, env = "PARLEY_DRAIN_SECONDS")]
     drain_seconds: Option<u64>,
+    /// The URL Twilio reaches this server at (`https://parley.example.com`), for the Media
+    /// Streams webhook's signature and stream URL (default http://HTTP-LISTEN).
+    #[arg(long, env = "PARLEY_PUBLIC_URL")]
+    public_url: Option<String>,
     /// New SIP requests per second per source address; 0 turns the limit off (default 100).
     #[arg(long, env = "PARLEY_SIP_RATE_LIMIT")]
     sip_rate_limit: Option<u32>,
@@ -217,6 +223,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.speech_dir { cfg.speech_dir = v; }
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
     if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
+    if let Some(v) = args.public_url { cfg.public_url = Some(v); }
     if let Some(v) = args.sip_ban_after { cfg.sip_ban_after = v; }
     let mut signals = shutdown::Signals::register().context("registering signal handlers")?;
 
@@ -281,7 +288,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         directory: directory.clone(),
     };
     let retention = tokio::spawn(admin::retention_every_hour(shared.store.clone()));
-    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics }).merge(api::router(api_state));
+    let twilio_state = twilio::TwilioState {
+        shared: shared.clone(),
+        public_url: cfg.public_url.clone().unwrap_or_else(|| format!("http://{}", cfg.http_listen)).trim_end_matches('/').to_string(),
+        key: Arc::new(secret_file(&cfg.data_dir.join("twilio-stream-key"))?),
+    };
+    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics }).merge(api::router(api_state)).merge(twilio::router(twilio_state));
     let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone()));
     let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
     let delivery = Arc::new(delivery::Delivery {

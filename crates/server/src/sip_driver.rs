@@ -236,8 +236,7 @@ fn route(
     let answer = sdp::answer(&negotiated, local, rand::random::<u32>().into());
     let setup = CallSetup {
         call: inc.call,
-        socket,
-        negotiated,
+        media: crate::media_io::Media::Rtp(Box::new(crate::media_io::RtpLeg::new(socket, negotiated, tokio::time::Instant::now()))),
         agent: (*dest.agent).clone(),
         caller: inc.from_user.clone().unwrap_or_else(|| "anonymous".into()),
         callee: dest.dialled.clone(),

@@ -37,6 +37,8 @@ pub enum IntegrationKind {
     Elevenlabs,
     /// Stripe account (card payments on calls; secret: the secret key; config `api_base` optional).
     Stripe,
+    /// Twilio account (Media Streams calls; secret: the auth token that signs its webhooks).
+    Twilio,
 }
 
 impl IntegrationKind {
@@ -51,6 +53,7 @@ impl IntegrationKind {
             IntegrationKind::Deepgram => "deepgram",
             IntegrationKind::Elevenlabs => "elevenlabs",
             IntegrationKind::Stripe => "stripe",
+            IntegrationKind::Twilio => "twilio",
         }
     }
 }
@@ -60,7 +63,7 @@ impl IntegrationKind {
 pub struct IntegrationView {
     /// Id.
     pub id: String,
-    /// Kind: `shopify`, `caldav`, `smtp`, `webhook`, `zendesk`, `openai`, `deepgram`, `elevenlabs`, `stripe`.
+    /// Kind: `shopify`, `caldav`, `smtp`, `webhook`, `zendesk`, `openai`, `deepgram`, `elevenlabs`, `stripe`, `twilio`.
     pub kind: String,
     /// Label.
     pub name: String,

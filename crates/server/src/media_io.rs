@@ -1,0 +1,199 @@
+//! How a call's audio travels: RTP over UDP for SIP calls, or the messages of a Twilio Media
+//! Stream. The call task sees only 20 ms frames of PCM and keypad keys coming in, and 20 ms
+//! frames going out; each transport does its own framing, DTMF and statistics.
+
+use parley_media::dtmf::DtmfReceiver;
+use parley_media::g711::G711;
+use parley_media::rtcp::{Ntp, RtcpSession};
+use parley_media::rtp::{is_rtcp, RtpPacket};
+use parley_sip::sdp::{Direction, Negotiated};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// What arrives from the caller.
+#[derive(Debug)]
+pub enum MediaIn {
+    /// 20 ms of audio with its sequence number.
+    Audio(u16, Vec<i16>),
+    /// A keypad key.
+    Key(char),
+    /// The transport is gone (the stream stopped).
+    Closed,
+}
+
+/// Call quality as the transport measured it: packets received, lost, jitter (ms), round trip (ms).
+pub type Quality = (u32, i64, f64, Option<f64>);
+
+/// A call's transport.
+pub enum Media {
+    /// RTP over UDP (SIP calls).
+    Rtp(Box<RtpLeg>),
+    /// A Twilio Media Stream (WebSocket).
+    Stream(crate::twilio::StreamLeg),
+}
+
+impl Media {
+    /// The next thing from the caller (cancel-safe).
+    pub async fn recv(&mut self) -> MediaIn {
+        match self {
+            Media::Rtp(leg) => leg.recv().await,
+            Media::Stream(leg) => leg.recv().await,
+        }
+    }
+
+    /// Sends one 20 ms frame with RTP timestamp offset `ts`; `marker`: the start of a talk spurt.
+    /// Returns whether it was sent (not on hold).
+    pub async fn send(&mut self, frame: &[i16], ts: u32, marker: bool) -> bool {
+        match self {
+            Media::Rtp(leg) => leg.send(frame, ts, marker).await,
+            Media::Stream(leg) => leg.send(frame),
+        }
+    }
+
+    /// The caller started talking over the agent: drop what the far end has buffered.
+    pub fn barge_in(&mut self) {
+        if let Media::Stream(leg) = self {
+            leg.clear();
+        }
+    }
+
+    /// A re-offer was answered in `direction`.
+    pub fn reoffer(&mut self, sdp: &[u8], direction: Direction) {
+        if let Media::Rtp(leg) = self {
+            leg.reoffer(sdp, direction);
+        }
+    }
+
+    /// Quality figures for the call-ended log.
+    pub fn quality(&self) -> Quality {
+        match self {
+            Media::Rtp(leg) => leg.rtcp.quality(),
+            Media::Stream(leg) => leg.quality(),
+        }
+    }
+}
+
+/// Microseconds since `t0`.
+fn micros(t0: Instant) -> u64 {
+    Instant::now().saturating_duration_since(t0).as_micros() as u64
+}
+
+/// The wall clock as an NTP time, for RTCP.
+fn ntp_now() -> Ntp {
+    let us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
+    parley_media::rtcp::ntp_from_unix_micros(us)
+}
+
+/// RTP over UDP: symmetric RTP (latching), RFC 4733 keys, RTCP reports.
+pub struct RtpLeg {
+    socket: UdpSocket,
+    negotiated: Negotiated,
+    codec: G711,
+    remote: std::net::SocketAddr,
+    /// Where the SDP said media comes from (latching may have moved `remote` since).
+    offered_remote: std::net::SocketAddr,
+    latched: bool,
+    /// On hold (our direction recvonly or inactive): nothing is sent.
+    sending: bool,
+    ssrc: u32,
+    seq: u16,
+    ts_base: u32,
+    rtcp: RtcpSession,
+    dtmf: DtmfReceiver,
+    t0: Instant,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+impl RtpLeg {
+    /// A leg on `socket` for the negotiated media, with the call's start `t0`.
+    pub fn new(socket: UdpSocket, negotiated: Negotiated, t0: Instant) -> RtpLeg {
+        let ssrc: u32 = rand::random();
+        let cname = format!("parley@{}", socket.local_addr().map(|a| a.ip().to_string()).unwrap_or_default());
+        RtpLeg {
+            codec: G711::from_encoding(&negotiated.encoding).unwrap_or(G711::Ulaw),
+            remote: negotiated.remote,
+            offered_remote: negotiated.remote,
+            negotiated,
+            socket,
+            latched: false,
+            sending: true,
+            ssrc,
+            seq: rand::random(),
+            ts_base: rand::random(),
+            rtcp: RtcpSession::new(ssrc, cname),
+            dtmf: DtmfReceiver::default(),
+            t0,
+            buf: vec![0u8; 2048],
+            out: Vec::with_capacity(200),
+            payload: Vec::with_capacity(160),
+        }
+    }
+
+    async fn recv(&mut self) -> MediaIn {
+        loop {
+            let Ok((n, from)) = self.socket.recv_from(&mut self.buf).await else { continue };
+            let data = &self.buf[..n];
+            if is_rtcp(data) {
+                self.rtcp.on_rtcp(data, ntp_now());
+                continue;
+            }
+            let Ok(pkt) = RtpPacket::parse(data) else { continue };
+            self.rtcp.on_received(pkt.ssrc, pkt.sequence, pkt.timestamp, micros(self.t0));
+            if !self.latched || from != self.remote {
+                // Symmetric RTP: send to where the caller's media really comes from.
+                self.remote = from;
+                self.latched = true;
+            }
+            if Some(pkt.payload_type) == self.negotiated.telephone_event {
+                if let Some(d) = self.dtmf.on_packet(pkt.timestamp, pkt.payload) {
+                    return MediaIn::Key(d.as_char());
+                }
+            } else if pkt.payload_type == self.negotiated.payload_type {
+                let mut pcm = Vec::with_capacity(pkt.payload.len());
+                self.codec.decode(pkt.payload, &mut pcm);
+                return MediaIn::Audio(pkt.sequence, pcm);
+            }
+        }
+    }
+
+    async fn send(&mut self, frame: &[i16], ts: u32, marker: bool) -> bool {
+        if !self.sending {
+            return false;
+        }
+        self.payload.clear();
+        self.codec.encode(frame, &mut self.payload);
+        let timestamp = self.ts_base.wrapping_add(ts);
+        let pkt = RtpPacket { marker, payload_type: self.negotiated.payload_type, sequence: self.seq, timestamp, ssrc: self.ssrc, payload: &self.payload };
+        pkt.write(&mut self.out);
+        let _ = self.socket.send_to(&self.out, self.remote).await;
+        self.seq = self.seq.wrapping_add(1);
+        self.rtcp.on_sent(self.payload.len());
+        if let Some(report) = self.rtcp.poll_report(micros(self.t0), ntp_now(), timestamp, 0.5 + rand::random::<f64>()) {
+            let to = if self.negotiated.rtcp_mux { self.remote } else { self.negotiated.rtcp };
+            let _ = self.socket.send_to(&report, to).await;
+        }
+        true
+    }
+
+    fn reoffer(&mut self, sdp: &[u8], direction: Direction) {
+        self.sending = matches!(direction, Direction::SendRecv | Direction::SendOnly);
+        // The answer kept our codec; a new address (a PBX re-routing the media) is followed,
+        // and latched again.
+        if let Ok(n) = parley_sip::sdp::parse(sdp).and_then(|s| parley_sip::sdp::negotiate(&s)) {
+            if n.remote != self.offered_remote {
+                self.offered_remote = n.remote;
+                self.remote = n.remote;
+                self.latched = false;
+            }
+        }
+        tracing::info!(sending = self.sending, "media re-offered");
+    }
+}
+
+/// Forwards `MediaIn` from a transport task; `Closed` once the task is gone.
+pub async fn recv_from(rx: &mut mpsc::Receiver<MediaIn>) -> MediaIn {
+    rx.recv().await.unwrap_or(MediaIn::Closed)
+}

@@ -1,0 +1,265 @@
+//! Twilio Media Streams: calls that reach a tenant's number through Twilio, served by the same
+//! call task as SIP calls.
+//!
+//! 1. Twilio POSTs the call to `/twilio/voice` (the number's voice webhook). The request must
+//!    carry a valid `X-Twilio-Signature` made with the auth token of the tenant's `twilio`
+//!    integration: Base64(HMAC-SHA1(token, URL + each POST parameter name and value, sorted by
+//!    name)) (<https://www.twilio.com/docs/usage/webhooks/webhooks-security>). The `To` number
+//!    picks the tenant and agent. The answer is TwiML `<Connect><Stream>` to `/twilio/stream`,
+//!    with the call's routing and an HMAC of it as stream parameters
+//!    (<https://www.twilio.com/docs/voice/twiml/stream>).
+//! 2. Twilio opens the WebSocket and sends `connected`, `start` (with those parameters),
+//!    `media` (base64 mu-law, 8 kHz, 20 ms), `dtmf`, `mark` and `stop`
+//!    (<https://www.twilio.com/docs/voice/media-streams/websocket-messages>). The server checks the
+//!    parameters' HMAC, starts the call task, and sends back `media` and, on barge-in, `clear`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use parley_media::g711::G711;
+use parley_sip::endpoint::{CallId, EndReason};
+use secrecy::ExposeSecret;
+use tokio::sync::mpsc;
+
+use crate::call::{self, CallEvent, CallSetup};
+use crate::media_io::{recv_from, Media, MediaIn, Quality};
+use crate::sip_driver::SipCommand;
+use crate::Shared;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// The Twilio signature of a webhook: Base64(HMAC-SHA1(auth token, URL + sorted params)).
+pub fn signature(auth_token: &str, url: &str, params: &BTreeMap<String, String>) -> String {
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key length");
+    mac.update(url.as_bytes());
+    for (k, v) in params {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
+    B64.encode(mac.finalize().into_bytes())
+}
+
+/// The media of a Twilio stream, for the call task.
+pub struct StreamLeg {
+    inbound: mpsc::Receiver<MediaIn>,
+    outbound: mpsc::Sender<String>,
+    stream_sid: String,
+    frames_in: u32,
+    payload: Vec<u8>,
+}
+
+impl StreamLeg {
+    pub(crate) async fn recv(&mut self) -> MediaIn {
+        let m = recv_from(&mut self.inbound).await;
+        if matches!(m, MediaIn::Audio(..)) {
+            self.frames_in += 1;
+        }
+        m
+    }
+
+    /// Sends one 20 ms frame as a `media` message (dropped if the socket is backed up).
+    pub(crate) fn send(&mut self, frame: &[i16]) -> bool {
+        self.payload.clear();
+        G711::Ulaw.encode(frame, &mut self.payload);
+        let msg = serde_json::json!({"event": "media", "streamSid": self.stream_sid, "media": {"payload": B64.encode(&self.payload)}});
+        self.outbound.try_send(msg.to_string()).is_ok()
+    }
+
+    /// Asks Twilio to drop the audio it has buffered (`clear`).
+    pub(crate) fn clear(&mut self) {
+        let _ = self.outbound.try_send(serde_json::json!({"event": "clear", "streamSid": self.stream_sid}).to_string());
+    }
+
+    pub(crate) fn quality(&self) -> Quality {
+        (self.frames_in, 0, 0.0, None)
+    }
+}
+
+/// Where the webhook and the stream are reachable from Twilio (`--public-url`).
+#[derive(Clone)]
+pub struct TwilioState {
+    /// Shared call state.
+    pub shared: Arc<Shared>,
+    /// `https://parley.example.com` (no trailing slash).
+    pub public_url: String,
+    /// Keys the stream parameters' HMAC.
+    pub key: Arc<Vec<u8>>,
+}
+
+/// The routes.
+pub fn router(state: TwilioState) -> axum::Router {
+    axum::Router::new()
+        .route("/twilio/voice", axum::routing::post(voice))
+        .route("/twilio/stream", axum::routing::get(stream))
+        .with_state(state)
+}
+
+fn stream_mac(key: &[u8], fields: &[&str]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    for f in fields {
+        mac.update(f.as_bytes());
+        mac.update(b"\n");
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// `POST /twilio/voice`: checks the signature, answers `<Connect><Stream>`.
+async fn voice(State(s): State<TwilioState>, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
+    let to = params.get("To").map(String::as_str).unwrap_or_default();
+    let Some(dest) = s.shared.directory.lookup([Some(to)]) else { return (StatusCode::NOT_FOUND, "unknown number").into_response() };
+    let Ok(scope) = s.shared.store.tenant(&dest.tenant) else { return StatusCode::NOT_FOUND.into_response() };
+    let integration = scope.list_integrations().await.ok().and_then(|l| l.into_iter().find(|i| i.kind == "twilio"));
+    let Some(integration) = integration else { return (StatusCode::FORBIDDEN, "no twilio integration").into_response() };
+    let Ok(token) = scope.integration_secret(&s.shared.master, &integration.id).await else { return StatusCode::FORBIDDEN.into_response() };
+    let url = format!("{}/twilio/voice", s.public_url);
+    let given = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let expected = signature(token.expose_secret(), &url, &params);
+    if !subtle_eq(given.as_bytes(), expected.as_bytes()) {
+        tracing::info!(tenant = %dest.tenant, "twilio webhook with a bad signature");
+        return (StatusCode::FORBIDDEN, "bad signature").into_response();
+    }
+    let caller = params.get("From").cloned().unwrap_or_else(|| "anonymous".into());
+    let call_sid = params.get("CallSid").cloned().unwrap_or_default();
+    let mac = stream_mac(&s.key, &[&dest.tenant, &dest.dialled, &caller, &call_sid]);
+    let ws = s.public_url.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+    let param = |n: &str, v: &str| format!("<Parameter name=\"{n}\" value=\"{}\"/>", xml_escape(v));
+    let twiml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Connect><Stream url=\"{}/twilio/stream\">{}{}{}{}{}</Stream></Connect></Response>",
+        xml_escape(&ws),
+        param("tenant", &dest.tenant),
+        param("dialled", &dest.dialled),
+        param("caller", &caller),
+        param("callSid", &call_sid),
+        param("mac", &mac)
+    );
+    ([("content-type", "text/xml")], twiml).into_response()
+}
+
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Stream calls get call ids above SIP's.
+static NEXT_STREAM_CALL: AtomicU64 = AtomicU64::new(1 << 48);
+
+/// `GET /twilio/stream`: the Media Stream WebSocket.
+async fn stream(State(s): State<TwilioState>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| serve_stream(s, socket))
+}
+
+async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
+    // connected, then start.
+    let mut start = None;
+    while let Some(Ok(msg)) = socket.recv().await {
+        let WsMessage::Text(text) = msg else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(text.as_str()) else { continue };
+        if v["event"] == "start" {
+            start = Some(v);
+            break;
+        }
+    }
+    let Some(start) = start else { return };
+    let p = &start["start"]["customParameters"];
+    let field = |n: &str| p[n].as_str().unwrap_or_default().to_string();
+    let (tenant, dialled, caller, call_sid) = (field("tenant"), field("dialled"), field("caller"), field("callSid"));
+    if !subtle_eq(stream_mac(&s.key, &[&tenant, &dialled, &caller, &call_sid]).as_bytes(), field("mac").as_bytes()) {
+        tracing::info!("twilio stream with bad parameters refused");
+        return;
+    }
+    let Some(dest) = s.shared.directory.lookup([Some(dialled.as_str())]).filter(|d| d.tenant == tenant) else { return };
+    let stream_sid = start["streamSid"].as_str().or(start["start"]["streamSid"].as_str()).unwrap_or_default().to_string();
+    let (in_tx, in_rx) = mpsc::channel(64);
+    let (out_tx, mut out_rx) = mpsc::channel::<String>(256);
+    let (ev_tx, ev_rx) = mpsc::channel(16);
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(4);
+    let call = CallId(NEXT_STREAM_CALL.fetch_add(1, Ordering::Relaxed));
+    let leg = StreamLeg { inbound: in_rx, outbound: out_tx, stream_sid, frames_in: 0, payload: Vec::with_capacity(160) };
+    let setup = CallSetup {
+        call,
+        media: Media::Stream(leg),
+        agent: (*dest.agent).clone(),
+        caller,
+        callee: dest.dialled.clone(),
+        transport: "twilio".into(),
+        tenant: dest.tenant.clone(),
+        policy: s.shared.directory.policy(&dest.tenant),
+    };
+    let task = tokio::spawn(call::run(setup, ev_rx, cmd_tx, s.shared.clone()));
+    let _ = ev_tx.send(CallEvent::Established).await;
+    loop {
+        tokio::select! {
+            msg = socket.recv() => {
+                let Some(Ok(WsMessage::Text(text))) = msg else { break };
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(text.as_str()) else { continue };
+                match v["event"].as_str() {
+                    Some("media") => {
+                        let seq = v["media"]["chunk"].as_str().and_then(|c| c.parse::<u32>().ok()).unwrap_or(0) as u16;
+                        let Some(bytes) = v["media"]["payload"].as_str().and_then(|p| B64.decode(p).ok()) else { continue };
+                        let mut pcm = Vec::with_capacity(bytes.len());
+                        G711::Ulaw.decode(&bytes, &mut pcm);
+                        let _ = in_tx.try_send(MediaIn::Audio(seq, pcm));
+                    }
+                    Some("dtmf") => {
+                        if let Some(k) = v["dtmf"]["digit"].as_str().and_then(|d| d.chars().next()) {
+                            let _ = in_tx.send(MediaIn::Key(k)).await;
+                        }
+                    }
+                    Some("stop") => break,
+                    _ => {}
+                }
+            }
+            Some(out) = out_rx.recv() => {
+                if socket.send(WsMessage::Text(out.into())).await.is_err() {
+                    break;
+                }
+            }
+            Some(cmd) = cmd_rx.recv() => match cmd {
+                // Closing the stream ends <Connect>; with no TwiML after it, Twilio hangs up.
+                SipCommand::Hangup(_) => {
+                    // Let the last words go out first.
+                    while let Ok(out) = out_rx.try_recv() {
+                        let _ = socket.send(WsMessage::Text(out.into())).await;
+                    }
+                    let _ = socket.send(WsMessage::Close(None)).await;
+                    break;
+                }
+                SipCommand::Refer(..) => tracing::warn!(call = call.0, "transfer is not available on a Twilio stream; the agent keeps the call"),
+            },
+        }
+    }
+    let _ = ev_tx.send(CallEvent::Ended(EndReason::RemoteBye)).await;
+    let _ = task.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_twilios_own_test_vector() {
+        // The request validator test of Twilio's helper library (twilio-python,
+        // tests/unit/test_request_validator.py): auth token 12345.
+        let params: BTreeMap<String, String> = [
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Caller", "+14158675309"),
+            ("Digits", "1234"),
+            ("From", "+14158675309"),
+            ("To", "+18005551212"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &params), "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+    }
+}

@@ -1,0 +1,143 @@
+//! A call through Twilio Media Streams, with this test playing Twilio as its docs describe it:
+//! the voice webhook signed with X-Twilio-Signature (a wrong signature gets 403), TwiML
+//! `<Connect><Stream>` back, then the WebSocket with `connected`, `start` (the TwiML's
+//! parameters), `media` (base64 mu-law, 20 ms) and `dtmf` messages. The same agent answers:
+//! its greeting comes back as `media` messages, the order typed on the keypad is looked up,
+//! and the business gets the post-call document. Tampered stream parameters get no call.
+//! Wire format: <https://www.twilio.com/docs/voice/media-streams/websocket-messages>,
+//! <https://www.twilio.com/docs/voice/twiml/stream>,
+//! <https://www.twilio.com/docs/usage/webhooks/webhooks-security>.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::Engine;
+use common::{Api, Server, WebhookReceiver};
+use futures_util::{SinkExt, StreamExt};
+use hmac::{Hmac, Mac};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const TOKEN: &str = "twilio-auth-token-1";
+const NUMBER: &str = "+15550005000";
+
+fn sign(url: &str, params: &BTreeMap<&str, &str>) -> String {
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(TOKEN.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    for (k, v) in params {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The `<Parameter>`s and stream URL of the TwiML.
+fn stream_of(twiml: &str) -> (String, Vec<(String, String)>) {
+    let url = twiml.split("<Stream url=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let params = twiml
+        .split("<Parameter ")
+        .skip(1)
+        .map(|p| {
+            let name = p.split("name=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+            let value = p.split("value=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&").replace("&quot;", "\"");
+            (name, value)
+        })
+        .collect();
+    (url, params)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_twilio_call_reaches_the_same_agent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = WebhookReceiver::start().await;
+    let server = Server::start(tmp.path(), &[]);
+    let base = format!("http://127.0.0.1:{}", server.http_port);
+    let api = Api { http: Client::new(), base: base.clone() };
+    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
+    assert_eq!(api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": "t", "name": "T"}))).await.0, StatusCode::CREATED);
+    let agent = json!({"business": "Shop", "greeting": "Hello from the shop.", "hours": "always",
+        "orders": [{"number": 1234, "customer": "Ada", "phone": "+15550001111", "status": "shipped", "items": ["a kettle"], "placed": "Monday", "detail": "on its way"}]});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::POST, "/v1/tenants/t/numbers", Some(&op), Some(json!({"number": NUMBER, "agent": "front"}))).await.0, StatusCode::CREATED);
+    for (kind, config, secret) in [("twilio", json!({"account_sid": "AC0001"}), TOKEN), ("webhook", json!({"url": hook.url}), "doc-secret")] {
+        let body = json!({"kind": kind, "name": kind, "config": config, "secret": secret});
+        assert_eq!(api.call(Method::POST, "/v1/tenants/t/integrations", Some(&op), Some(body)).await.0, StatusCode::CREATED);
+    }
+
+    // The voice webhook, as Twilio posts it.
+    let url = format!("{base}/twilio/voice");
+    let params: BTreeMap<&str, &str> = [("AccountSid", "AC0001"), ("CallSid", "CA42"), ("From", "+15550009999"), ("To", NUMBER), ("Direction", "inbound")].into();
+    let post = |signature: String| api.http.post(&url).header("X-Twilio-Signature", signature).form(&params).send();
+    assert_eq!(post("bm90IGEgc2lnbmF0dXJl".into()).await.unwrap().status(), 403, "a wrong signature is refused");
+    let resp = post(sign(&url, &params)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/xml");
+    let twiml = resp.text().await.unwrap();
+    assert!(twiml.contains("<Response><Connect><Stream url=\"ws://"), "{twiml}");
+    let (stream_url, custom) = stream_of(&twiml);
+    let custom: serde_json::Map<String, Value> = custom.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+
+    // Tampered parameters: the stream is closed without a call.
+    let (mut ws, _) = tokio_tungstenite::connect_async(&stream_url).await.unwrap();
+    let mut forged = custom.clone();
+    forged.insert("caller".into(), json!("+15550000000"));
+    ws.send(Message::text(json!({"event": "connected", "protocol": "Call", "version": "1.0.0"}).to_string())).await.unwrap();
+    ws.send(Message::text(json!({"event": "start", "sequenceNumber": "1", "streamSid": "MZ0", "start": {"streamSid": "MZ0", "callSid": "CA42", "customParameters": forged}}).to_string())).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap();
+    assert!(!matches!(closed, Some(Ok(Message::Text(_)))), "no media for a forged start: {closed:?}");
+
+    // The real stream.
+    let (mut ws, _) = tokio_tungstenite::connect_async(&stream_url).await.unwrap();
+    ws.send(Message::text(json!({"event": "connected", "protocol": "Call", "version": "1.0.0"}).to_string())).await.unwrap();
+    let start = json!({"event": "start", "sequenceNumber": "1", "streamSid": "MZ1",
+        "start": {"accountSid": "AC0001", "streamSid": "MZ1", "callSid": "CA42", "tracks": ["inbound"],
+                  "customParameters": custom, "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}});
+    ws.send(Message::text(start.to_string())).await.unwrap();
+    let silence = base64::engine::general_purpose::STANDARD.encode([0xFFu8; 160]);
+    let mut media_back = 0;
+    let mut seq = 2;
+    let mut chunk = 1;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    let mut typed = false;
+    while tokio::time::Instant::now() < deadline {
+        // 20 ms of caller silence, as Twilio sends it.
+        let media = json!({"event": "media", "sequenceNumber": seq.to_string(), "streamSid": "MZ1",
+            "media": {"track": "inbound", "chunk": chunk.to_string(), "timestamp": (chunk * 20).to_string(), "payload": silence}});
+        ws.send(Message::text(media.to_string())).await.unwrap();
+        seq += 1;
+        chunk += 1;
+        if !typed && chunk > 50 {
+            for digit in ["1", "2", "3", "4"] {
+                let dtmf = json!({"event": "dtmf", "streamSid": "MZ1", "sequenceNumber": seq.to_string(), "dtmf": {"track": "inbound_track", "digit": digit}});
+                ws.send(Message::text(dtmf.to_string())).await.unwrap();
+                seq += 1;
+            }
+            typed = true;
+        }
+        while let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(Duration::from_millis(1), ws.next()).await {
+            let v: Value = serde_json::from_str(text.as_str()).unwrap();
+            if v["event"] == "media" {
+                assert_eq!(v["streamSid"], "MZ1");
+                let payload = base64::engine::general_purpose::STANDARD.decode(v["media"]["payload"].as_str().unwrap()).unwrap();
+                assert_eq!(payload.len(), 160, "20 ms of mu-law per message");
+                media_back += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stop = json!({"event": "stop", "sequenceNumber": seq.to_string(), "streamSid": "MZ1", "stop": {"accountSid": "AC0001", "callSid": "CA42"}});
+    ws.send(Message::text(stop.to_string())).await.unwrap();
+    assert!(media_back > 100, "the agent's voice came back as media messages: {media_back}");
+
+    let (_, body) = hook.document().await;
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+    let agent_text: String = doc["transcript"].as_array().unwrap().iter().filter(|t| t["speaker"] == "agent").filter_map(|t| t["text"].as_str()).collect();
+    assert!(agent_text.contains("Hello from the shop."), "{agent_text}");
+    assert!(agent_text.contains("for Ada, is shipped"), "the keypad order was looked up: {agent_text}");
+    assert_eq!(doc["caller"], "+15550009999");
+    let (_, calls) = api.call(Method::GET, "/v1/tenants/t/calls", Some(&op), None).await;
+    assert_eq!(calls["calls"][0]["transport"], "twilio", "{calls}");
+}
