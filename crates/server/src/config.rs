@@ -34,6 +34,12 @@ pub struct ServeConfig {
     pub drain_seconds: u64,
     /// The URL Twilio reaches this server at (Media Streams).
     pub public_url: Option<String>,
+    /// SIP over TLS listen address.
+    pub sip_tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain for SIP over TLS.
+    pub sip_tls_cert: Option<PathBuf>,
+    /// PEM private key for SIP over TLS.
+    pub sip_tls_key: Option<PathBuf>,
     /// New SIP requests per second per source address (0: no limit).
     pub sip_rate_limit: u32,
     /// Authentication failures within `sip_ban_window_seconds` that ban a source (0: never).
@@ -60,6 +66,9 @@ impl Default for ServeConfig {
             asr_threads: 2,
             drain_seconds: 120,
             public_url: None,
+            sip_tls_listen: None,
+            sip_tls_cert: None,
+            sip_tls_key: None,
             sip_rate_limit: 100,
             sip_ban_after: 5,
             sip_ban_window_seconds: 120,

@@ -18,6 +18,7 @@ mod playout;
 mod recording;
 mod shutdown;
 mod sip_driver;
+mod tls;
 mod twilio;
 
 use std::collections::HashMap;
@@ -48,7 +49,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (SIP, media, agents, HTTP).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Talk to an agent as text in the terminal.
     Chat {
         /// Agent name (`demo`) or a YAML file.
@@ -100,6 +101,15 @@ struct ServeArgs {
     /// On SIGTERM, how long calls in progress may go on before they are hung up (default 120).
     #[arg(long, env = "PARLEY_DRAIN_SECONDS")]
     drain_seconds: Option<u64>,
+    /// SIP over TLS listen address (needs --sip-tls-cert and --sip-tls-key).
+    #[arg(long, env = "PARLEY_SIP_TLS_LISTEN")]
+    sip_tls_listen: Option<std::net::SocketAddr>,
+    /// PEM certificate chain for SIP over TLS.
+    #[arg(long, env = "PARLEY_SIP_TLS_CERT")]
+    sip_tls_cert: Option<PathBuf>,
+    /// PEM private key for SIP over TLS.
+    #[arg(long, env = "PARLEY_SIP_TLS_KEY")]
+    sip_tls_key: Option<PathBuf>,
     /// The URL Twilio reaches this server at (`https://parley.example.com`), for the Media
     /// Streams webhook's signature and stream URL (default http://HTTP-LISTEN).
     #[arg(long, env = "PARLEY_PUBLIC_URL")]
@@ -162,7 +172,7 @@ fn main() -> anyhow::Result<()> {
                 .with_writer(std::io::stderr)
                 .init();
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            rt.block_on(serve(args))
+            rt.block_on(serve(*args))
         }
         Command::Chat { agent } => chat(&agent),
         Command::Admin(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::admin(cmd)),
@@ -224,6 +234,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
     if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
     if let Some(v) = args.public_url { cfg.public_url = Some(v); }
+    if let Some(v) = args.sip_tls_listen { cfg.sip_tls_listen = Some(v); }
+    if let Some(v) = args.sip_tls_cert { cfg.sip_tls_cert = Some(v); }
+    if let Some(v) = args.sip_tls_key { cfg.sip_tls_key = Some(v); }
     if let Some(v) = args.sip_ban_after { cfg.sip_ban_after = v; }
     let mut signals = shutdown::Signals::register().context("registering signal handlers")?;
 
@@ -309,12 +322,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::error!(error = %e, "http server stopped");
         }
     });
-    let (transports, inbound) = parley_sip::transport::Transports::bind(cfg.sip_listen).await.with_context(|| format!("binding SIP {}", cfg.sip_listen))?;
+    let tls = tls::listen(&cfg)?;
+    let (transports, inbound) = parley_sip::transport::Transports::bind_with_tls(cfg.sip_listen, tls).await.with_context(|| format!("binding SIP {}", cfg.sip_listen))?;
     let sip_addr = transports.udp_addr;
     sip_ready.store(true, Ordering::Release);
 
     println!("Parley is running.");
     println!("  SIP  udp+tcp {sip_addr}    HTTP http://{}", cfg.http_listen);
+    if let Some(tls_addr) = transports.tls_addr {
+        println!("  SIP  tls {tls_addr}");
+    }
     println!("  data {}", cfg.data_dir.display());
     println!("  API  http://{}/v1 (first operator key: parley admin create-key --role platform-admin)", cfg.http_listen);
     println!("  Call the demo store agent from a softphone: sip:demo@{sip_addr}");

@@ -41,6 +41,8 @@ pub enum Transport {
     Udp,
     /// TCP: reliable, framed by Content-Length.
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2): as TCP, encrypted.
+    Tls,
 }
 
 impl Transport {
@@ -48,6 +50,7 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 }
@@ -569,7 +572,11 @@ impl Endpoint {
             }
         }
         if (101..300).contains(&code) {
-            let transport = if c.peer.transport == Transport::Tcp { ";transport=tcp" } else { "" };
+            let transport = match c.peer.transport {
+                Transport::Tcp => ";transport=tcp",
+                Transport::Tls => ";transport=tls",
+                Transport::Udp => "",
+            };
             resp.headers.push("Contact", format!("<sip:parley@{}{transport}>", local));
             for rr in c.invite.headers.get_all("Record-Route") {
                 resp.headers.push("Record-Route", rr.to_vec());
@@ -699,7 +706,8 @@ impl Endpoint {
             headers.push(name, value);
         }
         let msg = Message { start: StartLine::Request { method, uri: c.remote_target.clone() }, headers, body: Vec::new() };
-        let dest = if c.peer.transport == Transport::Tcp { c.peer.addr } else { next_hop(c) };
+        // Over a connection, in-dialog requests go back over it.
+        let dest = if c.peer.transport == Transport::Udp { next_hop(c) } else { c.peer.addr };
         let peer = Peer { transport: c.peer.transport, addr: dest };
         let bytes = msg.to_bytes();
         let tx = ClientTx::new(now, bytes.clone(), peer, call, purpose);

@@ -1,12 +1,14 @@
-//! The tokio side: UDP and TCP listeners that hand datagrams and framed messages to the endpoint
-//! driver, and send its [`Transmit`]s. No SIP logic lives here.
+//! The tokio side: UDP, TCP and (with a certificate) TLS listeners that hand datagrams and
+//! framed messages to the endpoint driver, and send its [`Transmit`]s. No SIP logic lives here.
+//! TLS (rustls) is server side: peers connect to us, and what we send them goes back over
+//! their connection.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
@@ -34,6 +36,16 @@ pub struct Transports {
     pub udp_addr: SocketAddr,
     /// Actual TCP address.
     pub tcp_addr: SocketAddr,
+    /// Actual TLS address, if TLS listens.
+    pub tls_addr: Option<SocketAddr>,
+}
+
+/// A TLS listener: where, and the rustls server configuration (certificate chain and key).
+pub struct TlsListen {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Server configuration.
+    pub config: Arc<tokio_rustls::rustls::ServerConfig>,
 }
 
 /// Most inbound items queued before reading pauses (back-pressure on the sockets).
@@ -42,15 +54,29 @@ const QUEUE: usize = 4096;
 impl Transports {
     /// Binds UDP and TCP on the same address and starts the reader tasks.
     pub async fn bind(addr: SocketAddr) -> io::Result<(Transports, mpsc::Receiver<Inbound>)> {
+        Transports::bind_with_tls(addr, None).await
+    }
+
+    /// [`Transports::bind`], plus a TLS listener when `tls` is given.
+    pub async fn bind_with_tls(addr: SocketAddr, tls: Option<TlsListen>) -> io::Result<(Transports, mpsc::Receiver<Inbound>)> {
         let udp = Arc::new(UdpSocket::bind(addr).await?);
         let udp_addr = udp.local_addr()?;
         let tcp = TcpListener::bind(SocketAddr::new(addr.ip(), udp_addr.port())).await?;
         let tcp_addr = tcp.local_addr()?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let conns: Conns = Arc::default();
+        let tls_addr = match tls {
+            Some(t) => {
+                let listener = TcpListener::bind(t.addr).await?;
+                let bound = listener.local_addr()?;
+                tokio::spawn(tls_acceptor(listener, tokio_rustls::TlsAcceptor::from(t.config), tx.clone(), conns.clone()));
+                Some(bound)
+            }
+            None => None,
+        };
         tokio::spawn(udp_reader(udp.clone(), tx.clone()));
         tokio::spawn(tcp_acceptor(tcp, tx, conns.clone()));
-        Ok((Transports { udp, conns, udp_addr, tcp_addr }, rx))
+        Ok((Transports { udp, conns, udp_addr, tcp_addr, tls_addr }, rx))
     }
 
     /// Sends one message. TCP goes over the open connection with that peer, or a new one.
@@ -66,7 +92,10 @@ impl Transports {
                 let sender = match existing {
                     Some(s) => s,
                     None => match TcpStream::connect(t.dest).await {
-                        Ok(stream) => spawn_conn(stream, t.dest, None, self.conns.clone()),
+                        Ok(stream) => {
+                            let (r, w) = stream.into_split();
+                            spawn_conn(r, w, Peer { transport: Transport::Tcp, addr: t.dest }, None, self.conns.clone())
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "tcp connect failed");
                             return;
@@ -75,6 +104,36 @@ impl Transports {
                 };
                 let _ = sender.send(t.data).await;
             }
+            Transport::Tls => {
+                let existing = self.conns.lock().ok().and_then(|c| c.get(&t.dest).cloned());
+                match existing {
+                    Some(sender) => {
+                        let _ = sender.send(t.data).await;
+                    }
+                    None => tracing::warn!("no TLS connection to that peer any more; the message is dropped"),
+                }
+            }
+        }
+    }
+}
+
+async fn tls_acceptor(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, tx: mpsc::Sender<Inbound>, conns: Conns) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, from)) => {
+                let (acceptor, tx, conns) = (acceptor.clone(), tx.clone(), conns.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            let (r, w) = tokio::io::split(tls);
+                            spawn_conn(r, w, Peer { transport: Transport::Tls, addr: from }, Some(tx), conns);
+                        }
+                        Ok(Err(e)) => tracing::info!(error = %e, "tls handshake failed"),
+                        Err(_) => tracing::info!("tls handshake timed out"),
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "tls accept failed"),
         }
     }
 }
@@ -102,22 +161,28 @@ async fn tcp_acceptor(listener: TcpListener, tx: mpsc::Sender<Inbound>, conns: C
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
-                spawn_conn(stream, from, Some(tx.clone()), conns.clone());
+                let (r, w) = stream.into_split();
+                spawn_conn(r, w, Peer { transport: Transport::Tcp, addr: from }, Some(tx.clone()), conns.clone());
             }
             Err(e) => tracing::warn!(error = %e, "tcp accept failed"),
         }
     }
 }
 
-fn spawn_conn(stream: TcpStream, peer_addr: SocketAddr, inbound: Option<mpsc::Sender<Inbound>>, conns: Conns) -> mpsc::Sender<Vec<u8>> {
+/// Reads framed messages from a connection and writes what is sent to `peer`.
+fn spawn_conn<R, W>(mut reader: R, mut writer: W, peer: Peer, inbound: Option<mpsc::Sender<Inbound>>, conns: Conns) -> mpsc::Sender<Vec<u8>>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let peer_addr = peer.addr;
     let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(256);
     if let Ok(mut c) = conns.lock() {
         c.insert(peer_addr, out_tx.clone());
     }
-    let (mut reader, mut writer) = stream.into_split();
     tokio::spawn(async move {
         while let Some(data) = out_rx.recv().await {
-            if writer.write_all(&data).await.is_err() {
+            if writer.write_all(&data).await.is_err() || writer.flush().await.is_err() {
                 break;
             }
         }
@@ -125,7 +190,6 @@ fn spawn_conn(stream: TcpStream, peer_addr: SocketAddr, inbound: Option<mpsc::Se
     tokio::spawn(async move {
         let mut buf: Vec<u8> = Vec::with_capacity(8192);
         let mut chunk = vec![0u8; 8192];
-        let peer = Peer { transport: Transport::Tcp, addr: peer_addr };
         'conn: loop {
             let n = match reader.read(&mut chunk).await {
                 Ok(0) | Err(_) => break,
@@ -145,7 +209,7 @@ fn spawn_conn(stream: TcpStream, peer_addr: SocketAddr, inbound: Option<mpsc::Se
                     Ok(None) => break,
                     Err(e) => {
                         // Framing is lost (RFC 4475 3.1.2.3): close the connection.
-                        tracing::info!(error = %e, "closing tcp connection on framing error");
+                        tracing::info!(error = %e, "closing a connection on a framing error");
                         break 'conn;
                     }
                 }
