@@ -214,6 +214,10 @@ struct Call {
     /// Session timer (RFC 4028): interval, whether the peer supports timers, and when the
     /// session expires unless refreshed.
     session: Option<(u32, bool, Option<Instant>)>,
+    /// Reliable provisional responses (RFC 3262): our RSeq, and the 180 being retransmitted
+    /// until its PRACK (bytes, next retransmission, interval).
+    rseq: Option<u32>,
+    reliable_180: Option<(Vec<u8>, Instant, std::time::Duration)>,
 }
 
 type TxKey = (Vec<u8>, bool);
@@ -435,7 +439,8 @@ impl Endpoint {
             }
         }
         // RFC 3261 8.2.2.3: Parley supports no extension a request may require.
-        let unsupported = |v: &[u8]| String::from_utf8_lossy(v).split(',').any(|t| !t.trim().is_empty() && !t.trim().eq_ignore_ascii_case("timer"));
+        let supported = |t: &str| t.is_empty() || t.eq_ignore_ascii_case("timer") || t.eq_ignore_ascii_case("100rel");
+        let unsupported = |v: &[u8]| String::from_utf8_lossy(v).split(',').any(|t| !supported(t.trim()));
         if msg.headers.get_all("Require").any(unsupported) {
             return self.respond_new_tx(now, peer, &msg, key, 420, None);
         }
@@ -494,6 +499,7 @@ impl Endpoint {
         if !msg.body.is_empty() && !content_type_is_sdp(&msg) {
             return self.respond_new_tx(now, peer, &msg, key, 415, None);
         }
+        let wants_100rel = session::wants_100rel(&msg);
         let session = match session::requested(&msg) {
             TimerRequest::TooSmall => return self.respond_new_tx(now, peer, &msg, key, 422, None),
             TimerRequest::Interval(secs, supported) => Some((secs, supported, None)),
@@ -545,6 +551,8 @@ impl Endpoint {
             ok_retransmit: None,
             ok_deadline: None,
             session,
+            rseq: wants_100rel.then(|| self.rng.gen_range(1..0x7FFF_FFFF)),
+            reliable_180: None,
         });
         if let Some(c) = self.calls.get_mut(&call) {
             c.remote_party = c.invite.headers.get("From").unwrap_or_default().to_vec();
@@ -601,8 +609,19 @@ impl Endpoint {
 
     /// Sends 180 Ringing.
     pub fn ring(&mut self, now: Instant, call: CallId) {
-        if self.calls.get(&call).is_some_and(|c| c.state == CallState::Offered) {
-            self.send_call_response(now, call, 180, None);
+        let Some(c) = self.calls.get(&call).filter(|c| c.state == CallState::Offered) else { return };
+        let Some(rseq) = c.rseq else {
+            return self.send_call_response(now, call, 180, None);
+        };
+        // Reliable (RFC 3262): Require: 100rel and RSeq, retransmitted until PRACK.
+        let headers = [("Require", "100rel".to_string()), ("RSeq", rseq.to_string())];
+        self.send_call_response_with(now, call, 180, None, &headers);
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        if c.peer.unreliable() {
+            if let Some(bytes) = self.server_txs.get(&c.invite_tx).and_then(|tx| tx.last_response.clone()) {
+                c.reliable_180 = Some((bytes, now + T1, T1));
+                self.timers.push(Reverse((now + T1, TimerRef::Call(call))));
+            }
         }
     }
 
@@ -810,6 +829,19 @@ impl Endpoint {
                 self.send_response(now, &key, 200, resp.to_bytes());
                 self.refresh_session(now, call, interval);
             }
+            Method::Prack => {
+                let (rseq, cseq) = match self.calls.get(&call) {
+                    Some(c) => (c.rseq, Summary::of(&c.invite).map(|s| s.cseq.seq).unwrap_or(0)),
+                    None => (None, 0),
+                };
+                let acknowledged = rseq.is_some_and(|r| session::rack_matches(&msg, r, cseq));
+                if acknowledged {
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.reliable_180 = None;
+                    }
+                }
+                self.respond_new_tx(now, peer, &msg, key, if acknowledged { 200 } else { 481 }, Some(call));
+            }
             Method::Options => self.respond_new_tx(now, peer, &msg, key, 200, Some(call)),
             Method::Extension(_) => self.respond_new_tx(now, peer, &msg, key, 501, Some(call)),
             _ => self.respond_new_tx(now, peer, &msg, key, 405, Some(call)),
@@ -897,6 +929,19 @@ impl Endpoint {
 
     fn call_timer(&mut self, now: Instant, call: CallId) {
         let Some(c) = self.calls.get_mut(&call) else { return };
+        if c.state == CallState::Offered {
+            // A reliable 180 without its PRACK yet: again, T1 doubling up to T2.
+            if let Some((bytes, at, interval)) = c.reliable_180.clone() {
+                if at <= now {
+                    let next = backoff(interval);
+                    c.reliable_180 = Some((bytes.clone(), now + next, next));
+                    self.timers.push(Reverse((now + next, TimerRef::Call(call))));
+                    let peer = c.peer;
+                    self.out.push_back(Output::Transmit(Transmit { transport: peer.transport, dest: peer.addr, data: bytes }));
+                }
+            }
+            return;
+        }
         if c.state != (CallState::Answered { acked: false }) {
             return;
         }

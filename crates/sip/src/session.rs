@@ -8,6 +8,9 @@
 //! - Re-offers (RFC 3264 §8): a re-INVITE or UPDATE with SDP gets the previous answer with the
 //!   direction mirrored (the peer's `sendonly` hold gets `recvonly`, `inactive` gets `inactive`)
 //!   and the origin version incremented.
+//! - Reliable provisional responses (RFC 3262): when the INVITE supports or requires `100rel`,
+//!   the 180 carries `Require: 100rel` and an `RSeq`, is retransmitted until its PRACK (over
+//!   UDP, while the call is unanswered), and the PRACK whose `RAck` names it gets 200.
 
 use std::time::Duration;
 
@@ -46,6 +49,24 @@ pub fn requested(msg: &Message) -> TimerRequest {
         .chain(msg.headers.get_all("k"))
         .any(|v| String::from_utf8_lossy(v).split(',').any(|t| t.trim().eq_ignore_ascii_case("timer")));
     TimerRequest::Interval(secs, supported)
+}
+
+/// Whether an INVITE supports or requires reliable provisional responses.
+pub fn wants_100rel(msg: &Message) -> bool {
+    msg.headers
+        .get_all("Supported")
+        .chain(msg.headers.get_all("k"))
+        .chain(msg.headers.get_all("Require"))
+        .any(|v| String::from_utf8_lossy(v).split(',').any(|t| t.trim().eq_ignore_ascii_case("100rel")))
+}
+
+/// Whether a PRACK's `RAck` (`rseq cseq INVITE`) acknowledges our provisional `rseq` of the
+/// INVITE with `cseq`.
+pub fn rack_matches(prack: &Message, rseq: u32, cseq: u32) -> bool {
+    let Some(v) = prack.headers.get("RAck") else { return false };
+    let text = String::from_utf8_lossy(v);
+    let f: Vec<&str> = text.split_ascii_whitespace().collect();
+    f.len() == 3 && f[0].parse() == Ok(rseq) && f[1].parse() == Ok(cseq) && f[2].eq_ignore_ascii_case("INVITE")
 }
 
 /// When to give up on a refresh after one, for `interval` seconds (RFC 4028 §10).
