@@ -89,7 +89,8 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     tracing::info!(call = call.0, agent = %agent.name, transport = %transport, "call answered");
 
     let mut pacer = Pacer::new(t0.into_std());
-    let mut jitter = JitterBuffer::new(Duration::from_millis(60));
+    // Waits 20 to 200 ms for a missing packet, following the jitter of this call.
+    let mut jitter = JitterBuffer::adaptive(Duration::from_millis(20), Duration::from_millis(200));
     let mut vad = Endpointer::new(EndpointerConfig::default());
     let mut convo = Conversation::new(agent.clone());
     let mut transcript = Transcript::new();
