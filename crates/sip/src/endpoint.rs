@@ -27,6 +27,9 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::guard::{Drop as GuardDrop, Guard, GuardConfig};
 use crate::session::{self, TimerRequest};
+
+mod dialog;
+mod timers;
 use crate::header::{NameAddr, SipUri};
 use crate::message::{Message, Method, StartLine};
 use crate::parse::{parse_datagram, ParseError};
@@ -637,28 +640,6 @@ impl Endpoint {
         self.refresh_session(now, call, None);
     }
 
-    /// Restarts the session timer of `call` (answered, or refreshed with `interval`).
-    fn refresh_session(&mut self, now: Instant, call: CallId, interval: Option<u32>) {
-        let Some(c) = self.calls.get_mut(&call) else { return };
-        let Some((secs, _, deadline)) = c.session.as_mut() else { return };
-        if let Some(i) = interval {
-            *secs = i;
-        }
-        let at = now + session::expiry(*secs);
-        *deadline = Some(at);
-        self.timers.push(Reverse((at, TimerRef::Session(call))));
-    }
-
-    fn session_timer(&mut self, now: Instant, call: CallId) {
-        let expired = self.calls.get(&call).is_some_and(|c| {
-            matches!(c.state, CallState::Answered { .. }) && c.session.is_some_and(|(_, _, d)| d.is_some_and(|d| d <= now))
-        });
-        if expired {
-            self.hangup(now, call);
-            self.end_call(call, EndReason::SessionExpired);
-        }
-    }
-
     /// Rejects an unanswered call with a final error response (404, 486, 488, 503, ...).
     pub fn reject(&mut self, now: Instant, call: CallId, code: u16) {
         self.reject_with(now, call, code, &[]);
@@ -705,149 +686,6 @@ impl Endpoint {
         self.send_in_dialog(now, call, Method::Refer, headers.into_iter().map(|(a, b)| (a, b.into_bytes())).collect(), ClientPurpose::Refer);
     }
 
-    fn send_in_dialog(&mut self, now: Instant, call: CallId, method: Method, extra: Vec<(&str, Vec<u8>)>, purpose: ClientPurpose) {
-        let branch = format!("z9hG4bK{}", self.new_token());
-        let local = self.config.local;
-        let Some(c) = self.calls.get_mut(&call) else { return };
-        c.local_cseq += 1;
-        let mut headers = crate::message::Headers::default();
-        headers.push("Via", format!("SIP/2.0/{} {};branch={branch};rport", c.peer.transport.via_token(), local));
-        headers.push("Max-Forwards", "70");
-        for r in &c.route_set {
-            headers.push("Route", r.clone());
-        }
-        headers.push("From", c.local_party.clone());
-        headers.push("To", c.remote_party.clone());
-        headers.push("Call-ID", c.call_id.clone());
-        headers.push("CSeq", format!("{} {}", c.local_cseq, String::from_utf8_lossy(method.as_bytes())));
-        headers.push("Contact", format!("<sip:parley@{}>", local));
-        for (name, value) in extra {
-            headers.push(name, value);
-        }
-        let msg = Message { start: StartLine::Request { method, uri: c.remote_target.clone() }, headers, body: Vec::new() };
-        // Over a connection, in-dialog requests go back over it.
-        let dest = if c.peer.transport == Transport::Udp { next_hop(c) } else { c.peer.addr };
-        let peer = Peer { transport: c.peer.transport, addr: dest };
-        let bytes = msg.to_bytes();
-        let tx = ClientTx::new(now, bytes.clone(), peer, call, purpose);
-        self.timers.push(Reverse((tx.deadline(), TimerRef::Client(branch.clone()))));
-        self.client_txs.insert(branch, tx);
-        self.transmit(peer, bytes);
-    }
-
-    fn on_ack(&mut self, now: Instant, key: &TxKey, summary: &Summary) {
-        if let Some(tx) = self.server_txs.get_mut(key) {
-            if tx.state == ServerState::Completed {
-                tx.on_ack(now);
-                if let Some(at) = tx.deadline() {
-                    self.timers.push(Reverse((at, TimerRef::Server(key.0.clone(), key.1))));
-                }
-                return;
-            }
-        }
-        // ACK for a 2xx: its own transaction, matched to the dialog (RFC 3261 13.3.1.4).
-        let Some(tag) = summary.to.tag() else { return };
-        let dialog = (summary.call_id.clone(), String::from_utf8_lossy(tag).into_owned());
-        let Some(&call) = self.dialogs.get(&dialog) else { return };
-        let Some(c) = self.calls.get_mut(&call) else { return };
-        if let CallState::Answered { acked: false } = c.state {
-            c.state = CallState::Answered { acked: true };
-            c.ok_retransmit = None;
-            c.ok_deadline = None;
-            self.out.push_back(Output::Event(Event::Established(call)));
-        }
-    }
-
-    fn on_cancel(&mut self, now: Instant, peer: Peer, msg: &Message, summary: &Summary) {
-        let cancel_key = Self::tx_key(summary, &Method::Cancel);
-        let invite_key = Self::tx_key(summary, &Method::Invite);
-        let target = self.server_txs.get(&invite_key).map(|tx| (tx.state, tx.call));
-        let Some((state, call)) = target else {
-            return self.respond_new_tx(now, peer, msg, cancel_key, 481, None);
-        };
-        self.respond_new_tx(now, peer, msg, cancel_key, 200, None);
-        if state == ServerState::Proceeding {
-            if let Some(call) = call {
-                if let Some(c) = self.calls.get_mut(&call) {
-                    c.state = CallState::Ended;
-                }
-                self.send_call_response(now, call, 487, None);
-                self.end_call(call, EndReason::Cancelled);
-            }
-        }
-    }
-
-    fn on_in_dialog(&mut self, now: Instant, peer: Peer, msg: Message, key: TxKey, call: CallId, method: Method) {
-        match method {
-            Method::Bye => {
-                self.respond_new_tx(now, peer, &msg, key, 200, Some(call));
-                self.end_call(call, EndReason::RemoteBye);
-            }
-            Method::Info => {
-                self.respond_new_tx(now, peer, &msg, key, 200, Some(call));
-                let content_type = msg.headers.get("Content-Type").unwrap_or_default().to_vec();
-                self.out.push_back(Output::Event(Event::Info { call, content_type, body: msg.body }));
-            }
-            Method::Notify => {
-                self.respond_new_tx(now, peer, &msg, key, 200, Some(call));
-                if let Some(code) = sipfrag_status(&msg.body) {
-                    self.out.push_back(Output::Event(Event::ReferStatus(call, code)));
-                }
-            }
-            Method::Invite | Method::Update => {
-                // A session refresh (RFC 4028) and/or a re-offer (RFC 3264 §8: hold, resume,
-                // new address): answer with our previous answer, direction mirrored.
-                let interval = match session::requested(&msg) {
-                    TimerRequest::Interval(secs, supported) => {
-                        if let Some(c) = self.calls.get_mut(&call) {
-                            c.session = Some((secs, supported, c.session.and_then(|s| s.2)));
-                        }
-                        Some(secs)
-                    }
-                    TimerRequest::TooSmall => return self.respond_new_tx(now, peer, &msg, key, 422, Some(call)),
-                    TimerRequest::None => None,
-                };
-                let previous = self.calls.get(&call).and_then(|c| c.answer_sdp.clone());
-                let reanswered = previous.as_deref().filter(|_| !msg.body.is_empty()).and_then(|p| session::reanswer(p, &msg.body));
-                self.server_txs.insert(key.clone(), ServerTx::new(method == Method::Invite, peer, Some(call)));
-                let tag = self.calls.get(&call).map(|c| c.local_tag.clone());
-                let mut resp = response::build(&msg, 200, tag.as_deref(), Some(peer.addr), &self.identity());
-                resp.headers.push("Contact", format!("<sip:parley@{}>", self.config.local));
-                if let Some((secs, supported, _)) = self.calls.get(&call).and_then(|c| c.session) {
-                    for (name, value) in session::response_headers(secs, supported) {
-                        resp.headers.push(name, value);
-                    }
-                }
-                if let Some((direction, sdp)) = reanswered {
-                    resp.headers.push("Content-Type", "application/sdp");
-                    resp.body = sdp.clone();
-                    if let Some(c) = self.calls.get_mut(&call) {
-                        c.answer_sdp = Some(sdp);
-                    }
-                    self.out.push_back(Output::Event(Event::Reoffer { call, sdp: msg.body.clone(), direction }));
-                }
-                self.send_response(now, &key, 200, resp.to_bytes());
-                self.refresh_session(now, call, interval);
-            }
-            Method::Prack => {
-                let (rseq, cseq) = match self.calls.get(&call) {
-                    Some(c) => (c.rseq, Summary::of(&c.invite).map(|s| s.cseq.seq).unwrap_or(0)),
-                    None => (None, 0),
-                };
-                let acknowledged = rseq.is_some_and(|r| session::rack_matches(&msg, r, cseq));
-                if acknowledged {
-                    if let Some(c) = self.calls.get_mut(&call) {
-                        c.reliable_180 = None;
-                    }
-                }
-                self.respond_new_tx(now, peer, &msg, key, if acknowledged { 200 } else { 481 }, Some(call));
-            }
-            Method::Options => self.respond_new_tx(now, peer, &msg, key, 200, Some(call)),
-            Method::Extension(_) => self.respond_new_tx(now, peer, &msg, key, 501, Some(call)),
-            _ => self.respond_new_tx(now, peer, &msg, key, 405, Some(call)),
-        }
-    }
-
     fn on_response(&mut self, now: Instant, code: u16, summary: &Summary) {
         let Some(branch) = summary.vias[0].branch() else { return };
         let branch = String::from_utf8_lossy(branch).into_owned();
@@ -861,113 +699,6 @@ impl Endpoint {
         match purpose {
             ClientPurpose::Bye => self.end_call(call, EndReason::Local),
             ClientPurpose::Refer => self.out.push_back(Output::Event(Event::ReferStatus(call, code))),
-        }
-    }
-
-    /// Processes every timer due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(Reverse((at, _))) = self.timers.peek() {
-            if *at > now {
-                break;
-            }
-            let Some(Reverse((_, which))) = self.timers.pop() else { break };
-            match which {
-                TimerRef::Server(k, invite) => self.server_timer(now, (k, invite)),
-                TimerRef::Client(branch) => self.client_timer(now, branch),
-                TimerRef::Call(call) => self.call_timer(now, call),
-                TimerRef::Session(call) => self.session_timer(now, call),
-            }
-        }
-    }
-
-    fn server_timer(&mut self, now: Instant, key: TxKey) {
-        let Some(tx) = self.server_txs.get_mut(&key) else { return };
-        if tx.expires.is_some_and(|e| e <= now) {
-            self.server_txs.remove(&key);
-            return;
-        }
-        if let Some((at, interval)) = tx.retransmit {
-            if at <= now {
-                let next = backoff(interval);
-                tx.retransmit = Some((now + next, next));
-                if let Some(last) = tx.last_response.clone() {
-                    let peer = tx.peer;
-                    self.out.push_back(Output::Transmit(Transmit { transport: peer.transport, dest: peer.addr, data: last }));
-                }
-            }
-        }
-        if let Some(at) = self.server_txs.get(&key).and_then(ServerTx::deadline) {
-            self.timers.push(Reverse((at, TimerRef::Server(key.0, key.1))));
-        }
-    }
-
-    fn client_timer(&mut self, now: Instant, branch: String) {
-        let Some(tx) = self.client_txs.get_mut(&branch) else { return };
-        if tx.expires <= now {
-            let (call, purpose, completed) = (tx.call, tx.purpose, tx.completed);
-            self.client_txs.remove(&branch);
-            if !completed {
-                match purpose {
-                    ClientPurpose::Bye => self.end_call(call, EndReason::Local),
-                    ClientPurpose::Refer => self.out.push_back(Output::Event(Event::ReferStatus(call, 408))),
-                }
-            }
-            return;
-        }
-        if let Some((at, interval)) = tx.retransmit {
-            if at <= now {
-                let next = backoff(interval);
-                tx.retransmit = Some((now + next, next));
-                let (peer, data) = (tx.peer, tx.request.clone());
-                self.out.push_back(Output::Transmit(Transmit { transport: peer.transport, dest: peer.addr, data }));
-            }
-        }
-        if let Some(tx) = self.client_txs.get(&branch) {
-            self.timers.push(Reverse((tx.deadline(), TimerRef::Client(branch))));
-        }
-    }
-
-    fn call_timer(&mut self, now: Instant, call: CallId) {
-        let Some(c) = self.calls.get_mut(&call) else { return };
-        if c.state == CallState::Offered {
-            // A reliable 180 without its PRACK yet: again, T1 doubling up to T2.
-            if let Some((bytes, at, interval)) = c.reliable_180.clone() {
-                if at <= now {
-                    let next = backoff(interval);
-                    c.reliable_180 = Some((bytes.clone(), now + next, next));
-                    self.timers.push(Reverse((now + next, TimerRef::Call(call))));
-                    let peer = c.peer;
-                    self.out.push_back(Output::Transmit(Transmit { transport: peer.transport, dest: peer.addr, data: bytes }));
-                }
-            }
-            return;
-        }
-        if c.state != (CallState::Answered { acked: false }) {
-            return;
-        }
-        if c.ok_deadline.is_some_and(|d| d <= now) {
-            // No ACK: the session is not established (RFC 3261 13.3.1.4): hang up.
-            c.ok_retransmit = None;
-            self.hangup(now, call);
-            self.end_call(call, EndReason::NoAck);
-            return;
-        }
-        if let Some((at, interval)) = c.ok_retransmit {
-            if at <= now {
-                let next = backoff(interval);
-                c.ok_retransmit = Some((now + next, next));
-                if let Some(ok) = c.ok.clone() {
-                    let peer = c.peer;
-                    self.out.push_back(Output::Transmit(Transmit { transport: peer.transport, dest: peer.addr, data: ok }));
-                }
-            }
-        }
-        let next = match (c.ok_retransmit.map(|r| r.0), c.ok_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if let Some(at) = next {
-            self.timers.push(Reverse((at, TimerRef::Call(call))));
         }
     }
 
@@ -1001,23 +732,4 @@ fn content_type_is_sdp(msg: &Message) -> bool {
     })
 }
 
-fn sipfrag_status(body: &[u8]) -> Option<u16> {
-    let line = body.split(|&b| b == b'\r' || b == b'\n').next()?;
-    let rest = line.strip_prefix(b"SIP/2.0 ")?;
-    let code = crate::parse::parse_decimal(rest.get(..3)?)?;
-    u16::try_from(code).ok()
-}
 
-fn next_hop(c: &Call) -> SocketAddr {
-    let target = c.route_set.first().and_then(|r| {
-        crate::header::NameAddr::parse(r, "Route").ok().map(|n| n.uri)
-    }).unwrap_or_else(|| c.remote_target.clone());
-    SipUri::parse(&target)
-        .and_then(|u| {
-            let host = String::from_utf8(u.host).ok()?;
-            let ip: IpAddr = host.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
-            Some(SocketAddr::new(ip, u.port.unwrap_or(5060)))
-        })
-        // A hostname we cannot resolve here: answer where the INVITE came from (symmetric).
-        .unwrap_or(c.peer.addr)
-}
