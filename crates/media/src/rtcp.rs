@@ -336,6 +336,12 @@ impl RtcpSession {
         }
     }
 
+    /// Whether a report is due at `now_us` (cheap; check it before computing the clock and
+    /// randomness [`RtcpSession::poll_report`] takes).
+    pub fn report_due(&self, now_us: u64) -> bool {
+        now_us >= self.next_report_us
+    }
+
     /// The compound report to send now, if one is due: an SR (we always send) with a block
     /// about the peer once it has sent. `factor` (0.5 to 1.5, random) spreads the intervals.
     pub fn poll_report(&mut self, now_us: u64, now: Ntp, rtp_timestamp: u32, factor: f64) -> Option<Vec<u8>> {
@@ -411,7 +417,8 @@ mod tests {
         let t0 = ntp_from_unix_micros(1_796_000_000_000_000);
         let at = |us: u64| t0 + (us << 32) / 1_000_000;
         let mut ours = RtcpSession::new(0xAAAA, "parley@127.0.0.1".into());
-        assert!(ours.poll_report(2_000_000, at(2_000_000), 0, 1.0).is_none(), "not before 2.5 s");
+        assert!(!ours.report_due(2_000_000) && ours.poll_report(2_000_000, at(2_000_000), 0, 1.0).is_none(), "not before 2.5 s");
+        assert!(ours.report_due(2_500_000));
         for i in 0..150u32 {
             ours.on_sent(160);
             ours.on_received(0xBBBB, i as u16, i * 160, u64::from(i) * 20_000);

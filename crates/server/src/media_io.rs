@@ -171,9 +171,12 @@ impl RtpLeg {
         let _ = self.socket.send_to(&self.out, self.remote).await;
         self.seq = self.seq.wrapping_add(1);
         self.rtcp.on_sent(self.payload.len());
-        if let Some(report) = self.rtcp.poll_report(micros(self.t0), ntp_now(), timestamp, 0.5 + rand::random::<f64>()) {
-            let to = if self.negotiated.rtcp_mux { self.remote } else { self.negotiated.rtcp };
-            let _ = self.socket.send_to(&report, to).await;
+        let now_us = micros(self.t0);
+        if self.rtcp.report_due(now_us) {
+            if let Some(report) = self.rtcp.poll_report(now_us, ntp_now(), timestamp, 0.5 + rand::random::<f64>()) {
+                let to = if self.negotiated.rtcp_mux { self.remote } else { self.negotiated.rtcp };
+                let _ = self.socket.send_to(&report, to).await;
+            }
         }
         true
     }

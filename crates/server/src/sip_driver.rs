@@ -32,6 +32,8 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
     let mut digest = DigestAuth::new(REALM, shared.digest_key);
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(1024);
     let mut calls: HashMap<CallId, (mpsc::Sender<CallEvent>, String)> = HashMap::new();
+    // Counting active bans walks the ban list: at most once a second, and when one is added.
+    let mut bans_counted = std::time::Instant::now();
     loop {
         let wake = ep.poll_timeout().map(Instant::from_std).unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
@@ -44,6 +46,10 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                     None => return,
                 }
                 export_guard(&shared, &ep);
+                if now.duration_since(bans_counted) >= Duration::from_secs(1) {
+                    bans_counted = now;
+                    export_bans(&shared, &ep, now);
+                }
             }
             Some(cmd) = cmd_rx.recv() => {
                 let now = std::time::Instant::now();
@@ -59,8 +65,12 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                 }
             }
             _ = tokio::time::sleep_until(wake) => {
-                ep.handle_timeout(std::time::Instant::now());
-                export_guard(&shared, &ep);
+                let now = std::time::Instant::now();
+                ep.handle_timeout(now);
+                if now.duration_since(bans_counted) >= Duration::from_secs(1) {
+                    bans_counted = now;
+                    export_bans(&shared, &ep, now);
+                }
             }
         }
         while let Some(out) = ep.poll_output() {
@@ -86,6 +96,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                             ep.reject_with(now, inc.call, code, &headers);
                             if matches!(detail, "auth_failed" | "source_not_allowed") && ep.auth_failed(now, inc.source.ip()) {
                                 banned(&shared, inc.source.ip());
+                                export_bans(&shared, &ep, now);
                             }
                             if code == 401 {
                                 // A challenge: the authenticated INVITE follows.
@@ -141,14 +152,18 @@ fn banned(shared: &Arc<Shared>, ip: std::net::IpAddr) {
     });
 }
 
-/// Copies the guard's counters into the metrics.
+/// Copies the guard's drop counters into the metrics (cheap: after every message).
 fn export_guard(shared: &Shared, ep: &Endpoint) {
     let d = ep.dropped();
     let m = &shared.metrics;
     m.sip_dropped_banned.store(d.banned, Ordering::Relaxed);
     m.sip_dropped_scanner.store(d.scanner, Ordering::Relaxed);
     m.sip_dropped_rate.store(d.rate_limited, Ordering::Relaxed);
-    m.sip_bans_active.store(ep.bans(std::time::Instant::now()) as u64, Ordering::Relaxed);
+}
+
+/// Counts the active bans into the metrics (walks the ban list).
+fn export_bans(shared: &Shared, ep: &Endpoint, now: std::time::Instant) {
+    shared.metrics.sip_bans_active.store(ep.bans(now) as u64, Ordering::Relaxed);
 }
 
 async fn send(calls: &HashMap<CallId, (mpsc::Sender<CallEvent>, String)>, call: CallId, ev: CallEvent) {
