@@ -35,15 +35,21 @@ use crate::Shared;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// The Twilio signature of a webhook: Base64(HMAC-SHA1(auth token, URL + sorted params)).
-pub fn signature(auth_token: &str, url: &str, params: &BTreeMap<String, String>) -> String {
+/// The Twilio signature of a webhook, as a MAC: HMAC-SHA1(auth token, URL + each parameter's
+/// name and value, sorted by name); the header carries it in base64.
+fn webhook_mac(auth_token: &str, url: &str, params: &BTreeMap<String, String>) -> Hmac<sha1::Sha1> {
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key length");
     mac.update(url.as_bytes());
     for (k, v) in params {
         mac.update(k.as_bytes());
         mac.update(v.as_bytes());
     }
-    B64.encode(mac.finalize().into_bytes())
+    mac
+}
+
+/// Whether `given` (base64) is the signature of this webhook, compared in constant time.
+fn signature_valid(auth_token: &str, url: &str, params: &BTreeMap<String, String>, given: &str) -> bool {
+    B64.decode(given).is_ok_and(|sig| webhook_mac(auth_token, url, params).verify_slice(&sig).is_ok())
 }
 
 /// The media of a Twilio stream, for the call task.
@@ -101,13 +107,13 @@ pub fn router(state: TwilioState) -> axum::Router {
         .with_state(state)
 }
 
-fn stream_mac(key: &[u8], fields: &[&str]) -> String {
+fn stream_mac(key: &[u8], fields: &[&str]) -> Hmac<sha2::Sha256> {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     for f in fields {
         mac.update(f.as_bytes());
         mac.update(b"\n");
     }
-    hex::encode(mac.finalize().into_bytes())
+    mac
 }
 
 fn xml_escape(s: &str) -> String {
@@ -124,14 +130,13 @@ async fn voice(State(s): State<TwilioState>, headers: HeaderMap, Form(params): F
     let Ok(token) = scope.integration_secret(&s.shared.master, &integration.id).await else { return StatusCode::FORBIDDEN.into_response() };
     let url = format!("{}/twilio/voice", s.public_url);
     let given = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let expected = signature(token.expose_secret(), &url, &params);
-    if !subtle_eq(given.as_bytes(), expected.as_bytes()) {
+    if !signature_valid(token.expose_secret(), &url, &params, given) {
         tracing::info!(tenant = %dest.tenant, "twilio webhook with a bad signature");
         return (StatusCode::FORBIDDEN, "bad signature").into_response();
     }
     let caller = params.get("From").cloned().unwrap_or_else(|| "anonymous".into());
     let call_sid = params.get("CallSid").cloned().unwrap_or_default();
-    let mac = stream_mac(&s.key, &[&dest.tenant, &dest.dialled, &caller, &call_sid]);
+    let mac = hex::encode(stream_mac(&s.key, &[&dest.tenant, &dest.dialled, &caller, &call_sid]).finalize().into_bytes());
     let ws = s.public_url.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
     let param = |n: &str, v: &str| format!("<Parameter name=\"{n}\" value=\"{}\"/>", xml_escape(v));
     let twiml = format!(
@@ -144,10 +149,6 @@ async fn voice(State(s): State<TwilioState>, headers: HeaderMap, Form(params): F
         param("mac", &mac)
     );
     ([("content-type", "text/xml")], twiml).into_response()
-}
-
-fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Stream calls get call ids above SIP's.
@@ -173,7 +174,8 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
     let p = &start["start"]["customParameters"];
     let field = |n: &str| p[n].as_str().unwrap_or_default().to_string();
     let (tenant, dialled, caller, call_sid) = (field("tenant"), field("dialled"), field("caller"), field("callSid"));
-    if !subtle_eq(stream_mac(&s.key, &[&tenant, &dialled, &caller, &call_sid]).as_bytes(), field("mac").as_bytes()) {
+    let mac_ok = hex::decode(field("mac")).is_ok_and(|m| stream_mac(&s.key, &[&tenant, &dialled, &caller, &call_sid]).verify_slice(&m).is_ok());
+    if !mac_ok {
         tracing::info!("twilio stream with bad parameters refused");
         return;
     }
@@ -246,6 +248,10 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
 mod tests {
     use super::*;
 
+    fn signature(auth_token: &str, url: &str, params: &BTreeMap<String, String>) -> String {
+        B64.encode(webhook_mac(auth_token, url, params).finalize().into_bytes())
+    }
+
     #[test]
     fn signature_matches_twilios_own_test_vector() {
         // The request validator test of Twilio's helper library (twilio-python,
@@ -260,6 +266,11 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        assert_eq!(signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &params), "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+        let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+        assert_eq!(signature("12345", url, &params), "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+        assert!(signature_valid("12345", url, &params, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(!signature_valid("12345", url, &params, "RSOYDt4T1cUTdK1PDd93/VVr8B9="));
+        assert!(!signature_valid("12346", url, &params, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(!signature_valid("12345", url, &params, "not base64!"));
     }
 }
