@@ -59,6 +59,46 @@ pub fn response(alg: Algorithm, username: &str, realm: &str, password: &str, met
     alg.hash(&format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"))
 }
 
+/// A client's answer to a challenge (RFC 3261 §22.2, RFC 7616 §3.4): the value of the
+/// `Authorization` (after a 401) or `Proxy-Authorization` (after a 407) header.
+///
+/// `challenges` are the `WWW-Authenticate` or `Proxy-Authenticate` values of the response:
+/// the first SHA-256 one is answered, else the first MD5 one (RFC 8760 §2.4; no `algorithm`
+/// means MD5). With `qop` offered, `qop=auth` is used with nonce count 1 and `cnonce`;
+/// without, the RFC 2069 form. `None` when no challenge can be answered (other schemes,
+/// unknown algorithms, `qop=auth-int` only).
+pub fn answer_challenge(challenges: &[&str], username: &str, password: &str, method: &str, uri: &str, cnonce: &str) -> Option<String> {
+    let parsed: Vec<(Algorithm, HashMap<String, String>)> = challenges
+        .iter()
+        .filter_map(|c| parse_params(c))
+        .filter_map(|p| Some((Algorithm::parse(p.get("algorithm").map_or("MD5", String::as_str))?, p)))
+        .collect();
+    let (alg, p) = parsed.iter().find(|(a, _)| *a == Algorithm::Sha256).or_else(|| parsed.first())?;
+    let (realm, nonce) = (p.get("realm")?, p.get("nonce")?);
+    let quote = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = format!("Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\"", quote(username), quote(realm), quote(nonce), quote(uri));
+    match p.get("qop") {
+        Some(qop) => {
+            if !qop.split(',').any(|q| q.trim().eq_ignore_ascii_case("auth")) {
+                return None;
+            }
+            let nc = "00000001";
+            let resp = response(*alg, username, realm, password, method, uri, nonce, nc, cnonce);
+            out.push_str(&format!(", response=\"{resp}\", algorithm={}, qop=auth, nc={nc}, cnonce=\"{}\"", alg.name(), quote(cnonce)));
+        }
+        None => {
+            let ha1 = alg.hash(&format!("{username}:{realm}:{password}"));
+            let ha2 = alg.hash(&format!("{method}:{uri}"));
+            let resp = alg.hash(&format!("{ha1}:{nonce}:{ha2}"));
+            out.push_str(&format!(", response=\"{resp}\", algorithm={}", alg.name()));
+        }
+    }
+    if let Some(opaque) = p.get("opaque") {
+        out.push_str(&format!(", opaque=\"{}\"", quote(opaque)));
+    }
+    Some(out)
+}
+
 /// What [`DigestAuth::verify`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -318,6 +358,34 @@ mod tests {
         let no_qop = format!("Digest username=\"trunk1\", realm=\"parley\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"00\"");
         assert_eq!(auth.verify(2_000, "INVITE", uri, &no_qop, pw), Verdict::Invalid("qop=auth with nc and cnonce is required"));
         assert_eq!(auth.verify(2_000, "INVITE", uri, "Basic dXNlcjpwYXNz", pw), Verdict::Invalid("not a Digest header"));
+    }
+
+    #[test]
+    fn a_client_answers_our_own_challenge() {
+        let mut auth = DigestAuth::new("parley", [3; 32]);
+        let ch = auth.challenges(1_000, [2; 12], false, &[Algorithm::Md5, Algorithm::Sha256]);
+        let refs: Vec<&str> = ch.iter().map(String::as_str).collect();
+        let uri = "sip:+15550001000@127.0.0.1";
+        let value = answer_challenge(&refs, "trunk1", "s3cret", "INVITE", uri, "abc").unwrap();
+        assert!(value.contains("algorithm=SHA-256"), "SHA-256 is preferred wherever it is offered: {value}");
+        let pw = |u: &str, _| (u == "trunk1").then(|| "s3cret".to_string());
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &value, pw), Verdict::Ok("trunk1".into()));
+        let wrong = answer_challenge(&refs, "trunk1", "guess", "INVITE", uri, "abc").unwrap();
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &wrong, pw), Verdict::Invalid("wrong response"));
+        assert!(answer_challenge(&["Basic realm=\"x\""], "a", "b", "INVITE", uri, "c").is_none());
+        assert!(answer_challenge(&["Digest realm=\"x\", nonce=\"n\", qop=\"auth-int\""], "a", "b", "INVITE", uri, "c").is_none());
+        assert!(answer_challenge(&["Digest realm=\"x\", nonce=\"n\", algorithm=SHA-512-256"], "a", "b", "INVITE", uri, "c").is_none());
+    }
+
+    #[test]
+    fn rfc2069_challenges_without_qop_and_opaque_values() {
+        // RFC 2617 §3.5's example (MD5, no qop): response = MD5(HA1:nonce:HA2).
+        let ch = "Digest realm=\"testrealm@host.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"";
+        let v = answer_challenge(&[ch], "Mufasa", "Circle Of Life", "GET", "/dir/index.html", "x").unwrap();
+        let p = parse_params(&v).unwrap();
+        assert_eq!(p["response"], "670fd8c2df070c60b045671b8b24ff02");
+        assert_eq!(p["opaque"], "5ccc069c403ebaf9f0171e9517f40e41");
+        assert!(!p.contains_key("qop") && !p.contains_key("nc"));
     }
 
     #[test]

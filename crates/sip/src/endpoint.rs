@@ -29,7 +29,11 @@ use crate::guard::{Drop as GuardDrop, Guard, GuardConfig};
 use crate::session::{self, TimerRequest};
 
 mod dialog;
+mod register;
 mod timers;
+mod uac;
+pub use register::{RegId, Registration};
+pub use uac::{Credentials, Dial};
 use crate::header::{NameAddr, SipUri};
 use crate::message::{Message, Method, StartLine};
 use crate::parse::{parse_datagram, ParseError};
@@ -117,6 +121,8 @@ pub enum EndReason {
     NoAck,
     /// The caller stopped refreshing the session (RFC 4028): we sent BYE.
     SessionExpired,
+    /// A call we placed was not answered: the final response (408 when nothing came back).
+    Failed(u16),
 }
 
 /// What the application learns from the endpoint.
@@ -150,6 +156,31 @@ pub enum Event {
         /// Our direction now.
         direction: crate::sdp::Direction,
     },
+    /// A call we placed is ringing (180) or has progress (183).
+    Progress(CallId, u16),
+    /// A call we placed was answered (and the 2xx ACKed): the callee's SDP answer.
+    Answered {
+        /// The call.
+        call: CallId,
+        /// The SDP answer.
+        sdp: Vec<u8>,
+    },
+    /// A registration was accepted for `expires` seconds; it will be refreshed in time.
+    Registered {
+        /// The registration.
+        reg: RegId,
+        /// Seconds granted by the registrar.
+        expires: u32,
+    },
+    /// A registration was refused (or timed out: 408); it is tried again later.
+    RegistrationFailed {
+        /// The registration.
+        reg: RegId,
+        /// The final response code.
+        code: u16,
+    },
+    /// A registration was removed (REGISTER with Expires: 0 answered, or given up).
+    Unregistered(RegId),
 }
 
 /// A new incoming call.
@@ -190,6 +221,8 @@ pub enum Output {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CallState {
+    /// We sent an INVITE; no final answer yet.
+    Dialing,
     Offered,
     Answered { acked: bool },
     Ended,
@@ -221,6 +254,8 @@ struct Call {
     /// until its PRACK (bytes, next retransmission, interval).
     rseq: Option<u32>,
     reliable_180: Option<(Vec<u8>, Instant, std::time::Duration)>,
+    /// Set for calls we placed.
+    uac: Option<Box<uac::Uac>>,
 }
 
 type TxKey = (Vec<u8>, bool);
@@ -231,9 +266,10 @@ enum TimerRef {
     Client(String),
     Call(CallId),
     Session(CallId),
+    Register(RegId),
 }
 
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY";
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY, PRACK, UPDATE";
 
 /// The SIP user agent core. See the module docs for the calling contract.
 pub struct Endpoint {
@@ -244,6 +280,7 @@ pub struct Endpoint {
     calls: HashMap<CallId, Call>,
     dialogs: HashMap<(Vec<u8>, String), CallId>,
     next_call: u64,
+    registrations: HashMap<RegId, register::RegState>,
     timers: BinaryHeap<Reverse<(Instant, TimerRef)>>,
     out: VecDeque<Output>,
     /// Draining: new INVITEs and OPTIONS get 503 with this Retry-After (seconds).
@@ -262,6 +299,7 @@ impl Endpoint {
             calls: HashMap::new(),
             dialogs: HashMap::new(),
             next_call: 1,
+            registrations: HashMap::new(),
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
             draining: None,
@@ -349,7 +387,7 @@ impl Endpoint {
             }
             StartLine::Response { code, .. } => {
                 let code = *code;
-                self.on_response(now, code, &summary);
+                self.on_response(now, code, &msg, &summary);
             }
         }
     }
@@ -556,6 +594,7 @@ impl Endpoint {
             session,
             rseq: wants_100rel.then(|| self.rng.gen_range(1..0x7FFF_FFFF)),
             reliable_180: None,
+            uac: None,
         });
         if let Some(c) = self.calls.get_mut(&call) {
             c.remote_party = c.invite.headers.get("From").unwrap_or_default().to_vec();
@@ -663,9 +702,10 @@ impl Endpoint {
             None => return,
         };
         match state {
+            CallState::Dialing => self.cancel_dial(now, call),
             CallState::Offered => self.reject(now, call, 480),
             CallState::Answered { .. } => {
-                self.send_in_dialog(now, call, Method::Bye, Vec::new(), ClientPurpose::Bye);
+                self.send_in_dialog(now, call, Method::Bye, Vec::new(), ClientPurpose::Bye(call));
                 if let Some(c) = self.calls.get_mut(&call) {
                     c.state = CallState::Ended;
                     c.ok_retransmit = None;
@@ -683,22 +723,36 @@ impl Endpoint {
         }
         let mut headers = vec![("Refer-To", format!("<{target}>"))];
         headers.push(("Referred-By", format!("<sip:parley@{}>", self.config.local)));
-        self.send_in_dialog(now, call, Method::Refer, headers.into_iter().map(|(a, b)| (a, b.into_bytes())).collect(), ClientPurpose::Refer);
+        self.send_in_dialog(now, call, Method::Refer, headers.into_iter().map(|(a, b)| (a, b.into_bytes())).collect(), ClientPurpose::Refer(call));
     }
 
-    fn on_response(&mut self, now: Instant, code: u16, summary: &Summary) {
+    fn on_response(&mut self, now: Instant, code: u16, msg: &Message, summary: &Summary) {
         let Some(branch) = summary.vias[0].branch() else { return };
-        let branch = String::from_utf8_lossy(branch).into_owned();
-        let Some(tx) = self.client_txs.get_mut(&branch) else { return };
+        let mut key = String::from_utf8_lossy(branch).into_owned();
+        if summary.cseq.method == Method::Cancel {
+            key.push_str("|CANCEL");
+        }
+        let Some(tx) = self.client_txs.get_mut(&key) else { return };
+        match tx.purpose {
+            ClientPurpose::Invite(_) => return self.on_invite_response(now, key, code, msg, summary),
+            ClientPurpose::Register(reg) if code >= 200 && !tx.completed => {
+                tx.on_final(now, code);
+                let at = tx.deadline();
+                self.timers.push(Reverse((at, TimerRef::Client(key))));
+                return self.on_register_response(now, reg, code, msg);
+            }
+            _ => {}
+        }
         if code < 200 || tx.completed {
             return;
         }
-        tx.on_final(now);
-        let (call, purpose, at) = (tx.call, tx.purpose, tx.deadline());
-        self.timers.push(Reverse((at, TimerRef::Client(branch))));
+        tx.on_final(now, code);
+        let (purpose, at) = (tx.purpose, tx.deadline());
+        self.timers.push(Reverse((at, TimerRef::Client(key))));
         match purpose {
-            ClientPurpose::Bye => self.end_call(call, EndReason::Local),
-            ClientPurpose::Refer => self.out.push_back(Output::Event(Event::ReferStatus(call, code))),
+            ClientPurpose::Bye(call) => self.end_call(call, EndReason::Local),
+            ClientPurpose::Refer(call) => self.out.push_back(Output::Event(Event::ReferStatus(call, code))),
+            ClientPurpose::Invite(_) | ClientPurpose::Cancel(_) | ClientPurpose::Stray | ClientPurpose::Register(_) => {}
         }
     }
 

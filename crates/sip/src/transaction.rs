@@ -2,12 +2,14 @@
 //!
 //! Server INVITE transactions follow 17.2.1 with the "Accepted" state of RFC 6026 (so
 //! retransmitted INVITEs after a 2xx get the 2xx again); non-INVITE server transactions follow
-//! 17.2.2; client non-INVITE transactions (BYE, REFER, NOTIFY) follow 17.1.2.
+//! 17.2.2; client non-INVITE transactions (BYE, REFER, CANCEL, REGISTER) follow 17.1.2 and
+//! client INVITE transactions 17.1.1 (timer A doubling without a cap, timer B, timer D for
+//! absorbing a repeated failure, and RFC 6026's Accepted state for repeated 2xx).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::endpoint::{CallId, Transport};
+use crate::endpoint::{CallId, RegId, Transport};
 
 /// RTT estimate (RFC 3261 timer T1).
 pub const T1: Duration = Duration::from_millis(500);
@@ -125,17 +127,17 @@ impl ServerTx {
     }
 }
 
-/// Client non-INVITE transaction (17.1.2).
+/// A client transaction (17.1.1 for INVITE, 17.1.2 for the rest).
 #[derive(Debug)]
 pub struct ClientTx {
     /// The request, for retransmission.
     pub request: Vec<u8>,
     /// Where it goes.
     pub peer: Peer,
-    /// The call that sent it.
-    pub call: CallId,
-    /// Which request this is, for reporting the outcome.
+    /// Which request this is and for whom, for reporting the outcome.
     pub purpose: ClientPurpose,
+    /// INVITE: the ACK sent for the final response, repeated when that response is.
+    pub ack: Option<(Peer, Vec<u8>)>,
     /// Next retransmission (timer E) and interval; `None` when reliable or completed.
     pub retransmit: Option<(Instant, Duration)>,
     /// Timer F (timeout) while waiting, timer K once completed.
@@ -148,30 +150,69 @@ pub struct ClientTx {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientPurpose {
     /// BYE ending a call.
-    Bye,
+    Bye(CallId),
     /// REFER transferring a call.
-    Refer,
+    Refer(CallId),
+    /// INVITE placing a call.
+    Invite(CallId),
+    /// CANCEL of an INVITE we sent.
+    Cancel(CallId),
+    /// BYE of a dialog we did not want (a second 2xx from a forking proxy).
+    Stray,
+    /// REGISTER of a registration.
+    Register(RegId),
 }
+
+/// How long an INVITE may stay in Proceeding before the call is given up (a proxy's
+/// timer C is at least 3 minutes, RFC 3261 §16.6).
+pub const PROCEEDING_LIMIT: Duration = Duration::from_secs(180);
 
 impl ClientTx {
     /// Starts a client transaction at `now`.
-    pub fn new(now: Instant, request: Vec<u8>, peer: Peer, call: CallId, purpose: ClientPurpose) -> ClientTx {
+    pub fn new(now: Instant, request: Vec<u8>, peer: Peer, purpose: ClientPurpose) -> ClientTx {
         ClientTx {
             request,
             peer,
-            call,
             purpose,
+            ack: None,
             retransmit: peer.unreliable().then_some((now + T1, T1)),
             expires: now + timeout_64t1(),
             completed: false,
         }
     }
 
-    /// A final response arrived: stop retransmitting, linger T4 on UDP (timer K).
-    pub fn on_final(&mut self, now: Instant) {
+    /// Whether this is an INVITE transaction.
+    pub fn invite(&self) -> bool {
+        matches!(self.purpose, ClientPurpose::Invite(_))
+    }
+
+    /// A provisional response arrived: an INVITE stops retransmitting and waits (Proceeding).
+    pub fn on_provisional(&mut self, now: Instant) {
+        if self.invite() && !self.completed {
+            self.retransmit = None;
+            self.expires = now + PROCEEDING_LIMIT;
+        }
+    }
+
+    /// A final response arrived: stop retransmitting and linger on UDP to absorb repeats:
+    /// T4 for non-INVITE (timer K), 32 s after an INVITE failure (timer D), 64*T1 after a 2xx
+    /// (RFC 6026 Accepted).
+    pub fn on_final(&mut self, now: Instant, code: u16) {
         self.completed = true;
         self.retransmit = None;
-        self.expires = now + if self.peer.unreliable() { T4 } else { Duration::ZERO };
+        let linger = match (self.invite(), code) {
+            (true, 200..=299) => timeout_64t1(),
+            (true, _) if self.peer.unreliable() => Duration::from_secs(32),
+            (false, _) if self.peer.unreliable() => T4,
+            _ => Duration::ZERO,
+        };
+        self.expires = now + linger;
+    }
+
+    /// The next retransmission interval: INVITEs double without a cap (timer A), others
+    /// stop at T2 (timer E).
+    pub fn next_interval(&self, interval: Duration) -> Duration {
+        if self.invite() { interval * 2 } else { backoff(interval) }
     }
 
     /// The earliest instant this transaction needs attention.

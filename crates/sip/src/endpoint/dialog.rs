@@ -142,32 +142,13 @@ impl Endpoint {
 
     pub(super) fn send_in_dialog(&mut self, now: Instant, call: CallId, method: Method, extra: Vec<(&str, Vec<u8>)>, purpose: ClientPurpose) {
         let branch = format!("z9hG4bK{}", self.new_token());
-        let local = self.config.local;
+        let Some(transport) = self.calls.get(&call).map(|c| c.peer.transport) else { return };
+        let (via, contact) = (self.via(transport, &branch), self.contact("parley", transport));
         let Some(c) = self.calls.get_mut(&call) else { return };
         c.local_cseq += 1;
-        let mut headers = crate::message::Headers::default();
-        headers.push("Via", format!("SIP/2.0/{} {};branch={branch};rport", c.peer.transport.via_token(), local));
-        headers.push("Max-Forwards", "70");
-        for r in &c.route_set {
-            headers.push("Route", r.clone());
-        }
-        headers.push("From", c.local_party.clone());
-        headers.push("To", c.remote_party.clone());
-        headers.push("Call-ID", c.call_id.clone());
-        headers.push("CSeq", format!("{} {}", c.local_cseq, String::from_utf8_lossy(method.as_bytes())));
-        headers.push("Contact", format!("<sip:parley@{}>", local));
-        for (name, value) in extra {
-            headers.push(name, value);
-        }
-        let msg = Message { start: StartLine::Request { method, uri: c.remote_target.clone() }, headers, body: Vec::new() };
-        // Over a connection, in-dialog requests go back over it.
-        let dest = if c.peer.transport == Transport::Udp { next_hop(c) } else { c.peer.addr };
-        let peer = Peer { transport: c.peer.transport, addr: dest };
-        let bytes = msg.to_bytes();
-        let tx = ClientTx::new(now, bytes.clone(), peer, call, purpose);
-        self.timers.push(Reverse((tx.deadline(), TimerRef::Client(branch.clone()))));
-        self.client_txs.insert(branch, tx);
-        self.transmit(peer, bytes);
+        let bytes = uac::in_dialog_request(c, method, via, &contact, extra);
+        let peer = dialog_peer(c);
+        self.start_client_tx(now, branch, peer, bytes, purpose);
     }
 }
 
@@ -178,7 +159,14 @@ pub(super) fn sipfrag_status(body: &[u8]) -> Option<u16> {
     u16::try_from(code).ok()
 }
 
-pub(super) fn next_hop(c: &Call) -> SocketAddr {
+/// Where in-dialog requests of `c` go: over a connection, back over it; over UDP, to the
+/// first route or the remote target.
+pub(super) fn dialog_peer(c: &Call) -> Peer {
+    let addr = if c.peer.transport == Transport::Udp { next_hop(c) } else { c.peer.addr };
+    Peer { transport: c.peer.transport, addr }
+}
+
+fn next_hop(c: &Call) -> SocketAddr {
     let target = c.route_set.first().and_then(|r| {
         crate::header::NameAddr::parse(r, "Route").ok().map(|n| n.uri)
     }).unwrap_or_else(|| c.remote_target.clone());

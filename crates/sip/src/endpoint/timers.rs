@@ -16,6 +16,7 @@ impl Endpoint {
                 TimerRef::Client(branch) => self.client_timer(now, branch),
                 TimerRef::Call(call) => self.call_timer(now, call),
                 TimerRef::Session(call) => self.session_timer(now, call),
+                TimerRef::Register(reg) => self.register_timer(now, reg),
             }
         }
     }
@@ -44,19 +45,16 @@ impl Endpoint {
     pub(super) fn client_timer(&mut self, now: Instant, branch: String) {
         let Some(tx) = self.client_txs.get_mut(&branch) else { return };
         if tx.expires <= now {
-            let (call, purpose, completed) = (tx.call, tx.purpose, tx.completed);
+            let (purpose, completed) = (tx.purpose, tx.completed);
             self.client_txs.remove(&branch);
             if !completed {
-                match purpose {
-                    ClientPurpose::Bye => self.end_call(call, EndReason::Local),
-                    ClientPurpose::Refer => self.out.push_back(Output::Event(Event::ReferStatus(call, 408))),
-                }
+                self.client_timed_out(now, purpose);
             }
             return;
         }
         if let Some((at, interval)) = tx.retransmit {
             if at <= now {
-                let next = backoff(interval);
+                let next = tx.next_interval(interval);
                 tx.retransmit = Some((now + next, next));
                 let (peer, data) = (tx.peer, tx.request.clone());
                 self.out.push_back(Output::Transmit(Transmit { transport: peer.transport, dest: peer.addr, data }));
@@ -64,6 +62,23 @@ impl Endpoint {
         }
         if let Some(tx) = self.client_txs.get(&branch) {
             self.timers.push(Reverse((tx.deadline(), TimerRef::Client(branch))));
+        }
+    }
+
+    /// No final response came (timers B and F, or an INVITE left in Proceeding too long).
+    fn client_timed_out(&mut self, now: Instant, purpose: ClientPurpose) {
+        match purpose {
+            ClientPurpose::Bye(call) => self.end_call(call, EndReason::Local),
+            ClientPurpose::Refer(call) => self.out.push_back(Output::Event(Event::ReferStatus(call, 408))),
+            ClientPurpose::Invite(call) | ClientPurpose::Cancel(call) => {
+                let dialing = self.calls.get(&call).filter(|c| c.state == CallState::Dialing);
+                let Some(cancelled) = dialing.map(|c| c.uac.as_ref().is_some_and(|u| u.cancelled)) else { return };
+                if purpose == ClientPurpose::Invite(call) || cancelled {
+                    self.end_call(call, if cancelled { EndReason::Local } else { EndReason::Failed(408) });
+                }
+            }
+            ClientPurpose::Stray => {}
+            ClientPurpose::Register(reg) => self.on_register_timeout(now, reg),
         }
     }
 
