@@ -46,6 +46,7 @@ pub mod crypto;
 pub mod directory;
 pub mod integrations;
 pub mod oplog;
+pub mod outbound;
 pub mod outbox;
 pub mod policy;
 pub mod privacy;

@@ -34,6 +34,7 @@ const SEALED_TABLES: &[SealedTable] = &[
     SealedTable { table: "outbox", kind: crate::outbox::KIND, key_columns: &["id"], object_id: |k| k[0].clone() },
     SealedTable { table: "integrations", kind: crate::integrations::KIND, key_columns: &["id"], object_id: |k| k[0].clone() },
     SealedTable { table: "trunks", kind: crate::trunks::KIND, key_columns: &["id"], object_id: |k| k[0].clone() },
+    SealedTable { table: "gateways", kind: crate::outbound::KIND, key_columns: &["id"], object_id: |k| k[0].clone() },
     SealedTable {
         table: "kept_artifacts",
         kind: crate::artifacts::KIND,
