@@ -63,6 +63,10 @@ pub struct CallSetup {
     pub tenant: String,
     /// That tenant's data policy when the call came in.
     pub policy: DataPolicy,
+    /// For a call we placed: when it was dialled (unix ms; its record id was given out with
+    /// it). Such a call's record says `outbound:<agent>`, and its caller fields hold the
+    /// person called (the party whose number data-subject requests find).
+    pub placed_ms: Option<i64>,
 }
 
 /// Timings of one turn, from the caller's end of speech.
@@ -81,10 +85,11 @@ fn unix_ms() -> i64 {
 
 /// Runs the call to its end.
 pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: mpsc::Sender<SipCommand>, shared: Arc<Shared>) {
-    let CallSetup { call, mut media, agent, caller, callee, transport, tenant, policy } = setup;
+    let CallSetup { call, mut media, agent, caller, callee, transport, tenant, policy, placed_ms } = setup;
     shared.metrics.calls_total.fetch_add(1, Ordering::Relaxed);
     shared.metrics.calls_active.fetch_add(1, Ordering::Relaxed);
-    let started_ms = unix_ms();
+    let answered_ms = unix_ms();
+    let started_ms = placed_ms.unwrap_or(answered_ms);
     let t0 = Instant::now();
     tracing::info!(call = call.0, agent = %agent.name, transport = %transport, "call answered");
 
@@ -290,7 +295,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
         rtt_ms = rtt_ms.unwrap_or(-1.0),
         "call ended"
     );
-    let ended = Ended { started_ms, ended_ms, reason, usage, recorder };
+    let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, recorder };
     let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
     finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
@@ -380,6 +385,34 @@ pub fn rejected_record(shared: &Shared, tenant: &str, call: CallId, agent: &str,
     }
 }
 
+/// The record of a call we placed that was not answered (`code`: the final response, 408
+/// when none came, 487 when we gave up ringing). The caller fields hold the person called.
+pub fn unanswered_record(shared: &Shared, tenant: &str, call: CallId, agent: &str, called: &str, caller_id: &str, placed_ms: i64, code: u16) -> CallRecord {
+    CallRecord {
+        id: call_record_id(placed_ms, call),
+        tenant_id: tenant.to_string(),
+        agent: agent.to_string(),
+        caller_masked: mask_number(called),
+        caller_hash: hash_number(&shared.hash_key, called),
+        callee: caller_id.to_string(),
+        transport: "udp".into(),
+        started_ms: placed_ms,
+        answered_ms: None,
+        ended_ms: unix_ms(),
+        outcome: "not_answered".into(),
+        end_reason: format!("failed_{code}"),
+        routing: format!("outbound:{agent}"),
+        turns: 0,
+        retries: 0,
+        webhook_status: "none".into(),
+    }
+}
+
+/// The id of a call's record.
+pub fn record_id(started_ms: i64, call: CallId) -> String {
+    call_record_id(started_ms, call)
+}
+
 fn call_record_id(started_ms: i64, call: CallId) -> String {
     format!("{:016x}{:04x}", started_ms, call.0 & 0xffff)
 }
@@ -404,6 +437,9 @@ struct Parties<'a> {
 /// How the call went.
 struct Ended {
     started_ms: i64,
+    answered_ms: i64,
+    /// A call we placed.
+    outbound: bool,
     ended_ms: i64,
     reason: EndReason,
     usage: Usage,
@@ -421,10 +457,10 @@ async fn finish(
     convo: &Conversation,
     mut transcript: Transcript,
 ) {
-    let Ended { started_ms, ended_ms, reason, usage, recorder } = ended;
+    let Ended { started_ms, answered_ms, outbound, ended_ms, reason, usage, recorder } = ended;
     let call_id = call_record_id(started_ms, call);
     let tenant = who.tenant;
-    meter(shared, tenant, started_ms, ended_ms, &usage, convo).await;
+    meter(shared, tenant, answered_ms, ended_ms, &usage, convo).await;
     // A caller who restricted processing is answered, but nothing about the call is kept or sent.
     let caller_hash = hash_number(&shared.hash_key, who.caller);
     if restricted(&shared.store, tenant, &caller_hash).await {
@@ -463,11 +499,11 @@ async fn finish(
         callee: who.callee.to_string(),
         transport: who.transport.to_string(),
         started_ms,
-        answered_ms: Some(started_ms),
+        answered_ms: Some(answered_ms),
         ended_ms,
         outcome: convo.outcome.as_str().to_string(),
         end_reason: end_reason_name(reason).to_string(),
-        routing: format!("agent:{}", agent.name),
+        routing: format!("{}:{}", if outbound { "outbound" } else { "agent" }, agent.name),
         turns: i64::from(convo.turns),
         retries: i64::from(convo.total_retries),
         webhook_status: webhook_status.to_string(),

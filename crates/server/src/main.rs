@@ -9,10 +9,12 @@ mod api;
 mod call;
 mod config;
 mod delivery;
+mod dialer;
 mod directory;
 mod http;
 mod media_io;
 mod metrics;
+mod outbound;
 mod payment;
 mod playout;
 mod recording;
@@ -290,6 +292,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         prompts: playout::PromptCache::default(),
     });
 
+    let (sip_requests, sip_requests_rx) = tokio::sync::mpsc::channel(256);
     let sip_ready = Arc::new(AtomicBool::new(false));
     let http_listener = tokio::net::TcpListener::bind(cfg.http_listen).await.with_context(|| format!("binding HTTP {}", cfg.http_listen))?;
     let api_state = api::ApiState {
@@ -299,6 +302,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_retention_days: cfg.max_retention_days,
         master: shared.master.clone(),
         directory: directory.clone(),
+        sip: sip_requests,
     };
     let retention = tokio::spawn(admin::retention_every_hour(shared.store.clone()));
     let twilio_state = twilio::TwilioState {
@@ -342,7 +346,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let _ = std::io::stdout().flush();
 
-    let sip_task = tokio::spawn(sip_driver::run(transports, inbound, shared.clone()));
+    let sip_task = tokio::spawn(sip_driver::run(transports, inbound, sip_requests_rx, shared.clone()));
     tokio::select! {
         _ = signals.next() => {}
         _ = sip_task => {}

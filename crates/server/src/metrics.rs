@@ -29,6 +29,14 @@ pub struct Metrics {
     pub rtp_packets_sent: AtomicU64,
     /// Of those, sent more than 5 ms after their 20 ms slot was due.
     pub rtp_packets_late: AtomicU64,
+    /// Outbound calls placed.
+    pub outbound_placed: AtomicU64,
+    /// Of those, answered.
+    pub outbound_answered: AtomicU64,
+    /// Gateway registrations in force now.
+    pub registrations_active: AtomicU64,
+    /// Registration attempts refused or unanswered.
+    pub registrations_failed: AtomicU64,
 }
 
 impl Metrics {
@@ -54,7 +62,11 @@ impl Metrics {
              parley_sip_dropped_total{{reason=\"scanner\"}} {}\nparley_sip_dropped_total{{reason=\"rate\"}} {}\n\
              # TYPE parley_sip_bans_active gauge\nparley_sip_bans_active {}\n\
              # TYPE parley_rtp_packets_sent_total counter\nparley_rtp_packets_sent_total {}\n\
-             # TYPE parley_rtp_packets_late_total counter\nparley_rtp_packets_late_total {}\n",
+             # TYPE parley_rtp_packets_late_total counter\nparley_rtp_packets_late_total {}\n\
+             # TYPE parley_outbound_calls_total counter\nparley_outbound_calls_total{{result=\"placed\"}} {}\n\
+             parley_outbound_calls_total{{result=\"answered\"}} {}\n\
+             # TYPE parley_sip_registrations_active gauge\nparley_sip_registrations_active {}\n\
+             # TYPE parley_sip_registrations_failed_total counter\nparley_sip_registrations_failed_total {}\n",
             g(&self.calls_total),
             g(&self.calls_active),
             g(&self.calls_rejected),
@@ -66,7 +78,11 @@ impl Metrics {
             g(&self.sip_dropped_rate),
             g(&self.sip_bans_active),
             g(&self.rtp_packets_sent),
-            g(&self.rtp_packets_late)
+            g(&self.rtp_packets_late),
+            g(&self.outbound_placed),
+            g(&self.outbound_answered),
+            g(&self.registrations_active),
+            g(&self.registrations_failed)
         )
     }
 }

@@ -14,6 +14,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::call::{self, CallEvent, CallSetup};
+use crate::dialer::Dialer;
+use crate::outbound::SipRequest;
 use crate::directory::{Admission, Destination};
 use crate::Shared;
 
@@ -24,16 +26,20 @@ pub enum SipCommand {
     Hangup(CallId),
     /// Send REFER to this URI.
     Refer(CallId, String),
+    /// Stop ringing a call we placed (no answer in time); nothing if it was answered.
+    GiveUp(CallId),
 }
 
 /// Runs the SIP endpoint until `stop` fires.
-pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, shared: Arc<Shared>) {
+pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, mut requests: mpsc::Receiver<SipRequest>, shared: Arc<Shared>) {
     let mut ep = Endpoint::new(Config { guard: shared.guard.clone(), ..Config::new(transports.udp_addr) }, rand::random());
     let mut digest = DigestAuth::new(REALM, shared.digest_key);
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(1024);
     let mut calls: HashMap<CallId, (mpsc::Sender<CallEvent>, String)> = HashMap::new();
     // Counting active bans walks the ban list: at most once a second, and when one is added.
     let mut bans_counted = std::time::Instant::now();
+    let mut dialer = Dialer::default();
+    dialer.sync_registrations(&mut ep, &shared).await;
     loop {
         let wake = ep.poll_timeout().map(Instant::from_std).unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
@@ -56,8 +62,14 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                 match cmd {
                     SipCommand::Hangup(call) => ep.hangup(now, call),
                     SipCommand::Refer(call, target) => ep.refer(now, call, &target),
+                    SipCommand::GiveUp(call) if dialer.is_pending(call) => ep.hangup(now, call),
+                    SipCommand::GiveUp(_) => {}
                 }
             }
+            Some(request) = requests.recv() => match request {
+                SipRequest::Dial(req) => dialer.dial(&mut ep, *req, &shared, transports.udp_addr.ip(), calls.len(), &cmd_tx),
+                SipRequest::GatewaysChanged => dialer.sync_registrations(&mut ep, &shared).await,
+            },
             _ = shared.hang_up_all.notified() => {
                 let now = std::time::Instant::now();
                 for call in calls.keys() {
@@ -130,7 +142,28 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, s
                 }
                 Output::Event(Event::ReferStatus(call, code)) => send(&calls, call, CallEvent::ReferStatus(code)).await,
                 Output::Event(Event::Reoffer { call, sdp, direction }) => send(&calls, call, CallEvent::Reoffer(sdp, direction)).await,
+                Output::Event(Event::Progress(call, code)) => tracing::info!(call = call.0, code, "outbound call progress"),
+                Output::Event(Event::Answered { call, sdp }) => match dialer.answered(call, &sdp, &shared) {
+                    Some(Ok(setup)) => {
+                        let (ev_tx, ev_rx) = mpsc::channel(64);
+                        calls.insert(call, (ev_tx.clone(), setup.tenant.clone()));
+                        tokio::spawn(call::run(setup, ev_rx, cmd_tx.clone(), shared.clone()));
+                        let _ = ev_tx.send(CallEvent::Established).await;
+                    }
+                    Some(Err(())) => ep.hangup(std::time::Instant::now(), call),
+                    None => {}
+                },
+                Output::Event(Event::Registered { reg, expires }) => {
+                    tracing::info!(registration = reg.0, expires, "registered with a gateway");
+                    dialer.registration(reg, true, &shared);
+                }
+                Output::Event(Event::RegistrationFailed { reg, code }) => {
+                    tracing::warn!(registration = reg.0, code, "registration with a gateway failed; retrying later");
+                    dialer.registration(reg, false, &shared);
+                }
+                Output::Event(Event::Unregistered(reg)) => tracing::info!(registration = reg.0, "registration removed"),
                 Output::Event(Event::Ended(call, reason)) => {
+                    dialer.ended(call, reason, &shared);
                     if let Some((tx, _)) = calls.remove(&call) {
                         let _ = tx.send(CallEvent::Ended(reason)).await;
                     }
@@ -258,6 +291,8 @@ fn route(
         transport: format!("{:?}", inc.transport).to_ascii_lowercase(),
         tenant: dest.tenant.clone(),
         policy: shared.directory.policy(&dest.tenant),
+
+        placed_ms: None,
     };
     Ok((setup, answer))
 }
@@ -285,6 +320,7 @@ pub fn end_reason_name(r: EndReason) -> &'static str {
         EndReason::Local => "agent_hangup",
         EndReason::NoAck => "no_ack",
         EndReason::SessionExpired => "session_expired",
+        EndReason::Failed(_) => "failed",
     }
 }
 

@@ -196,6 +196,8 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
         transport: "twilio".into(),
         tenant: dest.tenant.clone(),
         policy: s.shared.directory.policy(&dest.tenant),
+
+        placed_ms: None,
     };
     let task = tokio::spawn(call::run(setup, ev_rx, cmd_tx, s.shared.clone()));
     let _ = ev_tx.send(CallEvent::Established).await;
@@ -237,6 +239,8 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
                     break;
                 }
                 SipCommand::Refer(..) => tracing::warn!(call = call.0, "transfer is not available on a Twilio stream; the agent keeps the call"),
+                // Only calls placed over SIP ring.
+                SipCommand::GiveUp(_) => {}
             },
         }
     }

@@ -265,6 +265,20 @@ pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// Our offer for a call we place: PCMU, PCMA and telephone-event (0-16), sendrecv, 20 ms.
+/// The answer is read with [`parse`] and [`negotiate`] like an offer (it names one codec).
+pub fn offer(local: SocketAddr, session_id: u64) -> Vec<u8> {
+    let family = if local.is_ipv4() { "IP4" } else { "IP6" };
+    let ip = local.ip();
+    format!(
+        "v=0\r\no=parley {session_id} {session_id} IN {family} {ip}\r\ns=parley\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
+         m=audio {} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
+        local.port()
+    )
+    .into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +321,17 @@ mod tests {
         let neg = negotiate(&parse(muxed.as_bytes()).unwrap()).unwrap();
         assert_eq!((neg.rtcp, neg.rtcp_mux), ("10.0.0.1:4000".parse().unwrap(), true));
         assert!(String::from_utf8(answer(&neg, "10.0.0.2:20000".parse().unwrap(), 1)).unwrap().contains("a=rtcp-mux\r\n"));
+    }
+
+    #[test]
+    fn our_offer_and_an_answer_to_it() {
+        let ours = parse(&offer("127.0.0.1:30000".parse().unwrap(), 9)).unwrap();
+        let neg = negotiate(&ours).unwrap();
+        assert_eq!((neg.payload_type, neg.telephone_event, neg.remote.port()), (0, Some(101), 30000));
+        // The callee picks PCMA: that is what we send.
+        let answer = "v=0\r\nc=IN IP4 10.0.0.7\r\nm=audio 7000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+        let neg = negotiate(&parse(answer.as_bytes()).unwrap()).unwrap();
+        assert_eq!((neg.encoding.as_str(), neg.remote), ("PCMA", "10.0.0.7:7000".parse().unwrap()));
     }
 
     #[test]

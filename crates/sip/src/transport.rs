@@ -32,6 +32,8 @@ type Conns = Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>>;
 pub struct Transports {
     udp: Arc<UdpSocket>,
     conns: Conns,
+    /// Where messages read from connections we open go (responses to our requests).
+    inbound: mpsc::Sender<Inbound>,
     /// Actual UDP address (port 0 resolved).
     pub udp_addr: SocketAddr,
     /// Actual TCP address.
@@ -75,8 +77,8 @@ impl Transports {
             None => None,
         };
         tokio::spawn(udp_reader(udp.clone(), tx.clone()));
-        tokio::spawn(tcp_acceptor(tcp, tx, conns.clone()));
-        Ok((Transports { udp, conns, udp_addr, tcp_addr, tls_addr }, rx))
+        tokio::spawn(tcp_acceptor(tcp, tx.clone(), conns.clone()));
+        Ok((Transports { udp, conns, inbound: tx, udp_addr, tcp_addr, tls_addr }, rx))
     }
 
     /// Sends one message. TCP goes over the open connection with that peer, or a new one.
@@ -94,7 +96,7 @@ impl Transports {
                     None => match TcpStream::connect(t.dest).await {
                         Ok(stream) => {
                             let (r, w) = stream.into_split();
-                            spawn_conn(r, w, Peer { transport: Transport::Tcp, addr: t.dest }, None, self.conns.clone())
+                            spawn_conn(r, w, Peer { transport: Transport::Tcp, addr: t.dest }, Some(self.inbound.clone()), self.conns.clone())
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "tcp connect failed");

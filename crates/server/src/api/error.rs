@@ -28,6 +28,15 @@ pub enum ApiError {
     /// Bad input.
     #[error("{0}")]
     BadRequest(String),
+    /// Not allowed by a policy (outbound calling off, a number outside the allowed prefixes).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// Over a pace or concurrency limit: try again later.
+    #[error("{0}")]
+    TooMany(String),
+    /// The node takes no new work now.
+    #[error("{0}")]
+    Unavailable(String),
     /// Our fault.
     #[error("internal error")]
     Internal,
@@ -43,7 +52,7 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Machine-readable code: `unauthorized`, `forbidden`, `not_found`, `conflict`, `bad_request`, `internal`.
+    /// Machine-readable code: `unauthorized`, `forbidden`, `not_found`, `conflict`, `bad_request`, `not_allowed`, `too_many`, `unavailable`, `internal`.
     pub code: String,
     /// Human-readable message.
     pub message: String,
@@ -71,10 +80,16 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict | ApiError::ConflictWith(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::NotAllowed(_) => (StatusCode::FORBIDDEN, "not_allowed"),
+            ApiError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let body = ErrorBody { error: ErrorDetail { code: code.into(), message: self.to_string() } };
         let mut resp = (status, axum::Json(body)).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }

@@ -15,6 +15,7 @@ pub mod openapi;
 mod policy;
 mod subjects;
 mod tenants;
+mod outbound;
 mod trunks;
 mod usage;
 mod users;
@@ -40,6 +41,8 @@ pub struct ApiState {
     pub master: std::sync::Arc<parley_store::crypto::MasterKey>,
     /// The SIP layer's routing snapshot, reloaded after changes to numbers, agents, limits or policies.
     pub directory: std::sync::Arc<crate::directory::Directory>,
+    /// Requests to the SIP task (outbound calls, gateway changes).
+    pub sip: tokio::sync::mpsc::Sender<crate::outbound::SipRequest>,
 }
 
 impl ApiState {
@@ -61,7 +64,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}/api-keys/{key_id}", delete(keys::revoke))
         .route("/v1/tenants/{tenant}/data-policy", get(policy::get_one).put(policy::put))
         .route("/v1/tenants/{tenant}/data-subject-requests", axum::routing::post(subjects::create))
-        .route("/v1/tenants/{tenant}/calls", get(calls::list))
+        .route("/v1/tenants/{tenant}/calls", get(calls::list).post(outbound::place_call))
+        .route("/v1/tenants/{tenant}/outbound-policy", get(outbound::get_policy).put(outbound::put_policy))
+        .route("/v1/tenants/{tenant}/gateways", get(outbound::list_gateways).post(outbound::create_gateway))
+        .route("/v1/tenants/{tenant}/gateways/{gateway_id}", delete(outbound::delete_gateway))
         .route("/v1/tenants/{tenant}/calls/{call_id}", get(calls::get_one))
         .route("/v1/tenants/{tenant}/calls/{call_id}/transcript", get(kept::transcript))
         .route("/v1/tenants/{tenant}/calls/{call_id}/recording", get(kept::recording))

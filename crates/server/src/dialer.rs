@@ -1,0 +1,198 @@
+//! The SIP task's side of outbound calling: places the calls the API asks for (after the
+//! [`OutboundGate`]), turns an answered one into a call task's setup, records the ones nobody
+//! answered, and keeps the gateways' registrations in step with the store.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use parley_agent::spec::AgentSpec;
+use parley_sip::endpoint::{CallId, Credentials, Dial, Endpoint, EndReason, RegId, Registration, Transport};
+use parley_sip::sdp;
+use parley_sip::transaction::Peer;
+use parley_store::outbound::GatewayAccess;
+use secrecy::ExposeSecret;
+use tokio::sync::mpsc;
+
+use crate::call::{self, CallSetup};
+use crate::outbound::{DialRequest, OutboundGate, Refusal};
+use crate::sip_driver::SipCommand;
+use crate::Shared;
+
+/// A call placed and not yet answered.
+struct Pending {
+    tenant: String,
+    agent: AgentSpec,
+    to: String,
+    caller_id: String,
+    transport: Transport,
+    socket: std::net::UdpSocket,
+    placed_ms: i64,
+}
+
+/// See the module docs.
+#[derive(Default)]
+pub struct Dialer {
+    gate: OutboundGate,
+    pending: HashMap<CallId, Pending>,
+    /// Answered outbound calls and their tenants (the gate counts them until they end).
+    answered: HashMap<CallId, String>,
+    /// Registrations by gateway id, and whether each is in force.
+    registrations: HashMap<String, (RegId, bool)>,
+}
+
+impl Dialer {
+    /// Places the call `req` asks for, or answers why not.
+    pub fn dial(&mut self, ep: &mut Endpoint, req: DialRequest, shared: &Arc<Shared>, local_ip: std::net::IpAddr, active_calls: usize, commands: &mpsc::Sender<SipCommand>) {
+        let now = std::time::Instant::now();
+        let DialRequest { tenant, agent, gateway, to, policy, ring_timeout, reply } = req;
+        if shared.draining.load(Ordering::Acquire) || active_calls + self.pending.len() >= shared.max_calls {
+            let _ = reply.send(Err(Refusal::Unavailable));
+            return;
+        }
+        if let Err(r) = self.gate.admit(&tenant, &policy, now) {
+            let _ = reply.send(Err(r));
+            return;
+        }
+        let socket = match bind_media(local_ip) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "no media port for an outbound call");
+                self.gate.finished(&tenant);
+                let _ = reply.send(Err(Refusal::Unavailable));
+                return;
+            }
+        };
+        let local = socket.local_addr().unwrap_or_else(|_| std::net::SocketAddr::new(local_ip, 0));
+        let g = &gateway.gateway;
+        let transport = if g.transport == "tcp" { Transport::Tcp } else { Transport::Udp };
+        let call = ep.dial(now, Dial {
+            target: format!("sip:{to}@{}", g.domain),
+            from: format!("sip:{}@{}", g.caller_id, g.domain),
+            next_hop: Peer { transport, addr: gateway.proxy },
+            offer: sdp::offer(local, rand::random::<u32>().into()),
+            credentials: credentials(&gateway),
+        });
+        let placed_ms = crate::api::now_ms();
+        shared.metrics.outbound_placed.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(call = call.0, agent = %agent.name, "outbound call placed");
+        let record_id = call::record_id(placed_ms, call);
+        self.pending.insert(call, Pending { tenant, agent, to, caller_id: g.caller_id.clone(), transport, socket, placed_ms });
+        let _ = reply.send(Ok(record_id));
+        let commands = commands.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(ring_timeout).await;
+            let _ = commands.send(SipCommand::GiveUp(call)).await;
+        });
+    }
+
+    /// Whether `call` was placed and is not answered yet (ringing may be given up).
+    pub fn is_pending(&self, call: CallId) -> bool {
+        self.pending.contains_key(&call)
+    }
+
+    /// A placed call was answered with `sdp`: its call task's setup, or `None` (not ours, or
+    /// an answer we cannot use; hang that call up).
+    pub fn answered(&mut self, call: CallId, sdp: &[u8], shared: &Shared) -> Option<Result<CallSetup, ()>> {
+        let p = self.pending.remove(&call)?;
+        let negotiated = sdp::parse(sdp).and_then(|s| sdp::negotiate(&s));
+        let socket = p.socket.set_nonblocking(true).and_then(|()| tokio::net::UdpSocket::from_std(p.socket));
+        let (Ok(negotiated), Ok(socket)) = (negotiated, socket) else {
+            tracing::warn!(call = call.0, "the answer to our offer is not usable; hanging up");
+            self.answered.insert(call, p.tenant);
+            return Some(Err(()));
+        };
+        shared.metrics.outbound_answered.fetch_add(1, Ordering::Relaxed);
+        self.answered.insert(call, p.tenant.clone());
+        Some(Ok(CallSetup {
+            call,
+            media: crate::media_io::Media::Rtp(Box::new(crate::media_io::RtpLeg::new(socket, negotiated, tokio::time::Instant::now()))),
+            policy: shared.directory.policy(&p.tenant),
+            agent: p.agent,
+            caller: p.to,
+            callee: p.caller_id,
+            transport: format!("{:?}", p.transport).to_ascii_lowercase(),
+            tenant: p.tenant,
+            placed_ms: Some(p.placed_ms),
+        }))
+    }
+
+    /// A call ended: frees its place at the gate; an unanswered one gets its record.
+    pub fn ended(&mut self, call: CallId, reason: EndReason, shared: &Arc<Shared>) {
+        if let Some(tenant) = self.answered.remove(&call) {
+            self.gate.finished(&tenant);
+            return;
+        }
+        let Some(p) = self.pending.remove(&call) else { return };
+        self.gate.finished(&p.tenant);
+        let code = match reason {
+            EndReason::Failed(code) => code,
+            // We gave up ringing (CANCEL answered by 487) or were told to stop.
+            _ => 487,
+        };
+        tracing::info!(call = call.0, code, "outbound call not answered");
+        let record = call::unanswered_record(shared, &p.tenant, call, &p.agent.name, &p.to, &p.caller_id, p.placed_ms, code);
+        let store = shared.store.clone();
+        tokio::spawn(async move { call::store_record(&store, &record).await });
+    }
+
+    /// Starts registrations of gateways that register and are new, removes those of
+    /// gateways that are gone.
+    pub async fn sync_registrations(&mut self, ep: &mut Endpoint, shared: &Shared) {
+        let gateways = match shared.store.platform().registering_gateways(&shared.master).await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading gateways failed; registrations unchanged");
+                return;
+            }
+        };
+        let now = std::time::Instant::now();
+        let wanted: HashMap<&str, &GatewayAccess> = gateways.iter().map(|g| (g.gateway.id.as_str(), g)).collect();
+        let gone: Vec<String> = self.registrations.keys().filter(|id| !wanted.contains_key(id.as_str())).cloned().collect();
+        for id in gone {
+            if let Some((reg, _)) = self.registrations.remove(&id) {
+                ep.unregister(now, reg);
+            }
+        }
+        for (id, g) in wanted {
+            if self.registrations.contains_key(id) {
+                continue;
+            }
+            let gw = &g.gateway;
+            let reg = ep.register(now, Registration {
+                aor: format!("sip:{}@{}", gw.caller_id, gw.domain),
+                registrar: format!("sip:{}", gw.domain),
+                next_hop: Peer { transport: if gw.transport == "tcp" { Transport::Tcp } else { Transport::Udp }, addr: g.proxy },
+                contact_user: gw.caller_id.clone(),
+                expires: gw.register_expires,
+                credentials: credentials(g),
+            });
+            self.registrations.insert(id.to_string(), (reg, false));
+        }
+        self.export(shared);
+    }
+
+    /// A registration's outcome.
+    pub fn registration(&mut self, reg: RegId, in_force: bool, shared: &Shared) {
+        if let Some((_, state)) = self.registrations.values_mut().find(|(r, _)| *r == reg) {
+            *state = in_force;
+        }
+        if !in_force {
+            shared.metrics.registrations_failed.fetch_add(1, Ordering::Relaxed);
+        }
+        self.export(shared);
+    }
+
+    fn export(&self, shared: &Shared) {
+        let n = self.registrations.values().filter(|(_, ok)| *ok).count();
+        shared.metrics.registrations_active.store(n as u64, Ordering::Relaxed);
+    }
+}
+
+fn credentials(g: &GatewayAccess) -> Option<Credentials> {
+    g.credentials.as_ref().map(|(user, pw)| Credentials { username: user.clone(), password: pw.expose_secret().to_string() })
+}
+
+fn bind_media(ip: std::net::IpAddr) -> std::io::Result<std::net::UdpSocket> {
+    std::net::UdpSocket::bind((ip, 0))
+}
