@@ -385,29 +385,6 @@ pub fn rejected_record(shared: &Shared, tenant: &str, call: CallId, agent: &str,
     }
 }
 
-/// The record of a call we placed that was not answered (`code`: the final response, 408
-/// when none came, 487 when we gave up ringing). The caller fields hold the person called.
-pub fn unanswered_record(shared: &Shared, tenant: &str, call: CallId, agent: &str, called: &str, caller_id: &str, placed_ms: i64, code: u16) -> CallRecord {
-    CallRecord {
-        id: call_record_id(placed_ms, call),
-        tenant_id: tenant.to_string(),
-        agent: agent.to_string(),
-        caller_masked: mask_number(called),
-        caller_hash: hash_number(&shared.hash_key, called),
-        callee: caller_id.to_string(),
-        transport: "udp".into(),
-        started_ms: placed_ms,
-        answered_ms: None,
-        ended_ms: unix_ms(),
-        outcome: "not_answered".into(),
-        end_reason: format!("failed_{code}"),
-        routing: format!("outbound:{agent}"),
-        turns: 0,
-        retries: 0,
-        webhook_status: "none".into(),
-    }
-}
-
 /// The id of a call's record.
 pub fn record_id(started_ms: i64, call: CallId) -> String {
     call_record_id(started_ms, call)

@@ -11,6 +11,8 @@ use parley_sip::endpoint::{CallId, Credentials, Dial, Endpoint, EndReason, RegId
 use parley_sip::sdp;
 use parley_sip::transaction::Peer;
 use parley_store::outbound::GatewayAccess;
+use parley_store::privacy::{hash_number, mask_number};
+use parley_store::CallRecord;
 use secrecy::ExposeSecret;
 use tokio::sync::mpsc;
 
@@ -28,6 +30,31 @@ struct Pending {
     transport: Transport,
     socket: std::net::UdpSocket,
     placed_ms: i64,
+}
+
+impl Pending {
+    /// The record of the call when nobody answered (`code`: the final response, 408 when
+    /// none came, 487 when we gave up ringing). The caller fields hold the person called.
+    fn unanswered_record(&self, shared: &Shared, call: CallId, code: u16) -> CallRecord {
+        CallRecord {
+            id: call::record_id(self.placed_ms, call),
+            tenant_id: self.tenant.clone(),
+            agent: self.agent.name.clone(),
+            caller_masked: mask_number(&self.to),
+            caller_hash: hash_number(&shared.hash_key, &self.to),
+            callee: self.caller_id.clone(),
+            transport: format!("{:?}", self.transport).to_ascii_lowercase(),
+            started_ms: self.placed_ms,
+            answered_ms: None,
+            ended_ms: crate::api::now_ms(),
+            outcome: "not_answered".into(),
+            end_reason: format!("failed_{code}"),
+            routing: format!("outbound:{}", self.agent.name),
+            turns: 0,
+            retries: 0,
+            webhook_status: "none".into(),
+        }
+    }
 }
 
 /// See the module docs.
@@ -131,7 +158,7 @@ impl Dialer {
             _ => 487,
         };
         tracing::info!(call = call.0, code, "outbound call not answered");
-        let record = call::unanswered_record(shared, &p.tenant, call, &p.agent.name, &p.to, &p.caller_id, p.placed_ms, code);
+        let record = p.unanswered_record(shared, call, code);
         let store = shared.store.clone();
         tokio::spawn(async move { call::store_record(&store, &record).await });
     }
