@@ -137,6 +137,9 @@ fn check(new: &NewGateway<'_>) -> Result<SocketAddr, StoreError> {
         return invalid("name must be 1 to 100 characters, not all blank");
     }
     let Ok(proxy) = new.proxy.parse::<SocketAddr>() else { return invalid("proxy must be IP:port") };
+    if proxy.port() == 0 || proxy.ip().is_unspecified() || proxy.ip().is_multicast() {
+        return invalid("proxy must be a unicast IP and a port other than 0");
+    }
     if !GATEWAY_TRANSPORTS.contains(&new.transport) {
         return invalid("transport must be udp or tcp");
     }

@@ -65,3 +65,11 @@ pub fn whole_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error
     let n = whole_number(d)?;
     u64::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} must not be negative")))
 }
+
+/// [`whole_u32`], or `null`.
+pub fn whole_u32_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => whole_u32(n).map(Some).map_err(serde::de::Error::custom),
+    }
+}

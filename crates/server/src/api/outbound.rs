@@ -25,13 +25,15 @@ pub struct PolicyBody {
     /// Whether the tenant's agents may call out at all (default false).
     pub enabled: bool,
     /// New outbound calls per second, 1 to 100.
+    #[serde(deserialize_with = "super::extract::whole_u32")]
     #[schema(minimum = 1, maximum = 100)]
     pub calls_per_second: u32,
     /// Outbound calls at once, 1 to 10000.
+    #[serde(deserialize_with = "super::extract::whole_u32")]
     #[schema(minimum = 1, maximum = 10000)]
     pub max_concurrent: u32,
     /// E.164 prefixes that may be dialled (`+49`, `+1`), at most 100; none: no number.
-    #[schema(max_items = 100, inline, value_type = Vec<String>)]
+    #[schema(max_items = 100)]
     pub allowed_prefixes: Vec<Prefix>,
 }
 
@@ -124,14 +126,15 @@ pub struct NewGateway {
     #[schema(min_length = 1, max_length = 100, pattern = "[^\\s]")]
     pub name: String,
     /// The provider's SIP proxy, `IP:port` (`203.0.113.5:5060`, `[2001:db8::5]:5060`).
+    #[schema(pattern = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|\[(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:(:[0-9a-fA-F]{1,4}){1,6}|:((:[0-9a-fA-F]{1,4}){1,7}|:))\]):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$")]
     pub proxy: String,
     /// `udp` (default) or `tcp`.
     #[serde(default = "udp")]
     #[schema(pattern = "^(udp|tcp)$")]
     pub transport: String,
-    /// The provider's domain; default: the proxy's IP.
+    /// The provider's domain (letters, digits, `+ - . _`); default: the proxy's IP.
     #[serde(default)]
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, pattern = "^[A-Za-z0-9+._-]*$")]
     pub domain: String,
     /// Caller ID presented: a number or SIP user (letters, digits, `+ - . _`).
     #[schema(min_length = 1, max_length = 100, pattern = "^[A-Za-z0-9+._-]+$")]
@@ -142,13 +145,17 @@ pub struct NewGateway {
     #[serde(default)]
     pub register: bool,
     /// Registration lifetime, 60 to 86400 s (default 3600).
-    #[serde(default)]
-    #[schema(minimum = 0, maximum = 86400)]
+    #[serde(default = "an_hour", deserialize_with = "super::extract::whole_u32")]
+    #[schema(minimum = 60, maximum = 86400, default = 3600)]
     pub register_expires: u32,
 }
 
 fn udp() -> String {
     "udp".into()
+}
+
+fn an_hour() -> u32 {
+    3600
 }
 
 /// A gateway's credentials.
@@ -190,6 +197,9 @@ pub async fn create_gateway(State(s): State<ApiState>, caller: Caller, Path(tena
     let scope = caller.tenant(&s, &tenant, Role::Admin).await?;
     let secret = body.credentials.as_ref().map(|c| SecretString::from(c.password.clone()));
     let credentials = body.credentials.as_ref().zip(secret.as_ref()).map(|(c, p)| (c.username.as_str(), p));
+    if !(60..=86_400).contains(&body.register_expires) {
+        return Err(ApiError::BadRequest("register_expires must be 60 to 86400 seconds".into()));
+    }
     let new = outbound::NewGateway {
         name: &body.name,
         proxy: &body.proxy,
@@ -232,9 +242,10 @@ pub struct NewCall {
     #[schema(min_length = 1, max_length = 100)]
     pub gateway: String,
     /// What the agent says first (default: the agent's greeting), e.g. why it calls back.
-    #[schema(max_length = 500)]
+    #[schema(min_length = 1, max_length = 500, pattern = "[^\\s]")]
     pub greeting: Option<String>,
     /// Seconds it may ring before it is given up, 5 to 120 (default 30).
+    #[serde(default, deserialize_with = "super::extract::whole_u32_or_null")]
     #[schema(minimum = 5, maximum = 120)]
     pub ring_timeout_s: Option<u32>,
 }
