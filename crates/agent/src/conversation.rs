@@ -5,7 +5,7 @@
 //! record; it keeps no transcript (the call task owns that).
 
 use crate::intent::{classify, extract_number, Intent};
-use crate::spec::AgentSpec;
+use crate::spec::{AgentSpec, TransferMode};
 
 mod payment;
 pub use payment::{PaymentRequest, PaymentResult};
@@ -20,6 +20,8 @@ pub enum Input {
     Key(char),
     /// How the card payment the agent asked for ([`Action::CollectPayment`]) went.
     Payment(PaymentResult),
+    /// The person a warm transfer called did not answer (or could not be reached).
+    TransferFailed,
 }
 
 /// What the agent does.
@@ -29,6 +31,9 @@ pub enum Action {
     Say(String),
     /// Transfer the caller (blind REFER) to this SIP URI.
     Transfer(String),
+    /// Call this SIP URI, brief the person who answers ([`Conversation::briefing`]) and bridge
+    /// the caller to them; report a failure with [`Input::TransferFailed`].
+    WarmTransfer(String),
     /// End the call (after what was said has been played).
     Hangup,
     /// Enter payment mode: keys go to card capture (not to the conversation, the transcript or
@@ -154,6 +159,9 @@ impl Conversation {
 
     /// Handles one caller input.
     pub fn handle(&mut self, input: Input) -> Vec<Action> {
+        if input == Input::TransferFailed {
+            return self.transfer_failed();
+        }
         if self.state == State::Done {
             return Vec::new();
         }
@@ -164,7 +172,7 @@ impl Conversation {
             };
         }
         match input {
-            Input::Payment(_) => Vec::new(),
+            Input::Payment(_) | Input::TransferFailed => Vec::new(),
             Input::Key('#') if matches!(self.state, State::OfferPayment(_)) && self.keys.is_empty() => {
                 self.turns += 1;
                 let State::OfferPayment(order) = self.state else { return Vec::new() };
@@ -305,7 +313,36 @@ impl Conversation {
         self.state = State::Done;
         self.outcome = Outcome::Transferred;
         self.tool_calls.push(ToolCall { name: "transfer", argument: String::new(), result: "requested" });
-        vec![Action::Say("Let me put you through to a person. One moment, please.".into()), Action::Transfer(self.spec.transfer_to.clone())]
+        let target = self.spec.transfer_to.clone();
+        let transfer = match self.spec.transfer_mode {
+            TransferMode::Blind => Action::Transfer(target),
+            TransferMode::Warm => Action::WarmTransfer(target),
+        };
+        vec![Action::Say("Let me put you through to a person. One moment, please.".into()), transfer]
+    }
+
+    /// A warm transfer found no one: take a message instead.
+    fn transfer_failed(&mut self) -> Vec<Action> {
+        if self.outcome != Outcome::Transferred {
+            return Vec::new();
+        }
+        self.outcome = Outcome::InProgress;
+        self.state = State::TakingMessage;
+        if let Some(t) = self.tool_calls.iter_mut().rev().find(|t| t.name == "transfer") {
+            t.result = "no_answer";
+        }
+        vec![Action::Say("I am sorry, no one could take your call right now, so I will take a message. Please say your name, your number, and your message.".into())]
+    }
+
+    /// What the agent tells the person a warm transfer reached: who is calling (`caller`, a
+    /// number or name) and why.
+    pub fn briefing(&self, caller: &str) -> String {
+        let who = if caller.chars().any(|c| c.is_ascii_digit()) { format!("a caller on {}", spaced_number(caller)) } else { "a caller".to_string() };
+        let why = match self.orders_found.last() {
+            Some(order) => format!("They asked about order {} and would like to speak to a person.", spaced(*order)),
+            None => "They would like to speak to a person.".to_string(),
+        };
+        format!("Hello, this is the {} assistant. I have {who}. {why} I am connecting you now.", self.spec.business)
     }
 
     fn goodbye(&mut self) -> Vec<Action> {
@@ -366,7 +403,12 @@ impl Conversation {
 
 /// Digits spaced out so TTS reads them one by one ("1 0 0 4").
 pub(crate) fn spaced(n: u32) -> String {
-    n.to_string().chars().map(String::from).collect::<Vec<_>>().join(" ")
+    spaced_number(&n.to_string())
+}
+
+/// The digits of a phone number, spaced out ("+1 555" becomes "1 5 5 5").
+fn spaced_number(number: &str) -> String {
+    number.chars().filter(char::is_ascii_digit).map(String::from).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -430,6 +472,29 @@ mod tests {
         let end = say(&mut c, "This is Sam, please call me back about a return.");
         assert_eq!(end.last(), Some(&Action::Hangup));
         assert_eq!(c.outcome, Outcome::MessageTaken);
+    }
+
+    #[test]
+    fn warm_transfer_briefs_and_falls_back_to_a_message() {
+        let mut spec = AgentSpec::demo();
+        spec.transfer_to = "sip:frontdesk@127.0.0.1:5080".into();
+        spec.transfer_mode = TransferMode::Warm;
+        let mut c = Conversation::new(spec);
+        c.start();
+        say(&mut c, "Where is my order 1004?");
+        let a = say(&mut c, "Can I speak to a person?");
+        assert_eq!(a.last(), Some(&Action::WarmTransfer("sip:frontdesk@127.0.0.1:5080".into())));
+        let brief = c.briefing("+15550100004");
+        assert!(brief.contains("1 5 5 5 0 1 0 0 0 0 4") && brief.contains("order 1 0 0 4"), "{brief}");
+        assert!(!c.briefing("anonymous").contains("anonymous"));
+        // Nobody answered: the agent takes a message instead.
+        let a = c.handle(Input::TransferFailed);
+        assert!(text(&a).contains("take a message"), "{a:?}");
+        assert_eq!(c.outcome, Outcome::InProgress);
+        say(&mut c, "This is Dana, please call me back on 555 0100.");
+        assert_eq!(c.outcome, Outcome::MessageTaken);
+        assert_eq!(c.tool_calls.iter().find(|t| t.name == "transfer").map(|t| t.result), Some("no_answer"));
+        assert!(c.handle(Input::TransferFailed).is_empty(), "only after a transfer");
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct AgentSpec {
     /// SIP URI for transfers; empty means take a message.
     #[serde(default)]
     pub transfer_to: String,
+    /// How callers are handed to `transfer_to`.
+    #[serde(default)]
+    pub transfer_mode: TransferMode,
     /// Not-understood turns before the agent gives up on a question.
     #[serde(default = "default_retries")]
     pub max_retries: u32,
@@ -51,6 +54,18 @@ pub struct AgentSpec {
     /// Currency of order balances (ISO 4217, lowercase).
     #[serde(default = "default_currency")]
     pub currency: String,
+}
+
+/// How a caller who asks for a person is handed over.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferMode {
+    /// REFER: the caller's phone calls the person itself (RFC 3515).
+    #[default]
+    Blind,
+    /// The agent calls the person, says who is calling and why, then bridges the two; when
+    /// no one answers it takes a message instead.
+    Warm,
 }
 
 fn default_retries() -> u32 {

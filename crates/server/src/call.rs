@@ -23,6 +23,7 @@ use parley_store::CallRecord;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::consult::{Consult, Phase};
 use crate::media_io::{Media, MediaIn};
 use crate::payment::{self, PaymentMode, PaymentStep};
 use crate::playout::Playout;
@@ -43,6 +44,12 @@ pub enum CallEvent {
     Reoffer(Vec<u8>, parley_sip::sdp::Direction),
     /// The dialog is over.
     Ended(EndReason),
+    /// A warm transfer's consult leg was placed.
+    ConsultStarted(CallId),
+    /// The person answered the consult leg: its media.
+    ConsultAnswered(Box<Media>),
+    /// The consult leg failed before the answer, or the person hung up.
+    ConsultEnded,
 }
 
 /// Everything a call task starts with.
@@ -114,6 +121,8 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let mut hangup_sent = false;
     let mut usage = Usage::default();
     let mut recorder = (policy.recording_days > 0).then(Recorder::default);
+    // A warm transfer in progress.
+    let mut consult: Option<Consult> = None;
 
     for action in convo.start() {
         match action {
@@ -133,9 +142,27 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 MediaIn::Key(k) => keys.push(k),
                 MediaIn::Closed => end_reason = Some(EndReason::RemoteBye),
             },
+            m = consult_recv(&mut consult) => {
+                if let (MediaIn::Audio(seq, pcm), Some(c)) = (m, consult.as_mut()) {
+                    c.push(Instant::now(), seq, pcm);
+                }
+            },
             _ = tokio::time::sleep_until(next_tick) => {
                 let now = Instant::now();
                 let Some(ts) = pacer.poll(now.into_std()) else { continue };
+                // A warm transfer past the ring: the agent is out of the conversation.
+                if let Some(c) = consult.as_mut().filter(|c| c.phase() != Phase::Dialing) {
+                    let from_caller = match jitter.pop(now.into_std()) {
+                        Some(Frame::Audio(p) | Frame::Concealed(p)) => Some(p),
+                        None => None,
+                    };
+                    let frame = c.tick(&shared, now, from_caller).await;
+                    if media.send(&frame, ts, marker).await {
+                        shared.metrics.rtp_sent(Instant::now().saturating_duration_since(next_tick));
+                    }
+                    marker = false;
+                    continue;
+                }
                 // Send path first, so the frame leaves on time: the next 20 ms of agent speech,
                 // or silence.
                 match playout.refill(shared.synthesizer.as_ref(), &shared.prompts, FRAME_SAMPLES) {
@@ -212,6 +239,11 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                             tracing::info!(call = call.0, "transfer requested");
                             let _ = sip.send(SipCommand::Refer(call, target)).await;
                         }
+                        Some(Action::WarmTransfer(target)) => {
+                            tracing::info!(call = call.0, "warm transfer requested");
+                            consult = Some(Consult::new(convo.briefing(&caller)));
+                            let _ = sip.send(SipCommand::Consult(call, target)).await;
+                        }
                         _ => {}
                     }
                 }
@@ -253,6 +285,31 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 }
                 Some(CallEvent::Reoffer(sdp, direction)) => media.reoffer(&sdp, direction),
                 Some(CallEvent::Ended(reason)) => end_reason = Some(reason),
+                Some(CallEvent::ConsultStarted(leg)) => {
+                    if let Some(c) = consult.as_mut() {
+                        c.leg = Some(leg);
+                    }
+                }
+                Some(CallEvent::ConsultAnswered(leg_media)) => {
+                    tracing::info!(call = call.0, "the person answered the transfer");
+                    if let Some(c) = consult.as_mut() {
+                        c.answered(*leg_media);
+                    }
+                }
+                Some(CallEvent::ConsultEnded) => match consult.as_ref().map(Consult::phase) {
+                    Some(Phase::Dialing) => {
+                        tracing::info!(call = call.0, "no one answered the transfer; taking a message");
+                        consult = None;
+                        let actions = convo.handle(Input::TransferFailed);
+                        apply(actions, &mut playout, &mut pending_agent_text);
+                    }
+                    Some(_) if !hangup_sent => {
+                        // The person hung up: the transferred call is over.
+                        hangup_sent = true;
+                        let _ = sip.send(SipCommand::Hangup(call)).await;
+                    }
+                    _ => {}
+                },
                 None => end_reason = Some(EndReason::Local),
             },
         }
@@ -280,6 +337,9 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
         }
         start_payment(&mut paying, &mut playout, &mut pending_agent_text, t0);
     }
+    if let Some(leg) = consult.as_ref().and_then(|c| c.leg) {
+        let _ = sip.send(SipCommand::Hangup(leg)).await;
+    }
     flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(EndReason::Local);
@@ -301,6 +361,14 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
     shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
     shared.call_finished.notify_waiters();
+}
+
+/// The next thing from a warm transfer's person (pending while there is none).
+async fn consult_recv(consult: &mut Option<Consult>) -> MediaIn {
+    match consult.as_mut() {
+        Some(c) => c.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn ms(d: Duration) -> u64 {

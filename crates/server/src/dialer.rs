@@ -17,6 +17,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::mpsc;
 
 use crate::call::{self, CallSetup};
+use crate::media_io::Media;
 use crate::outbound::{DialRequest, OutboundGate, Refusal};
 use crate::sip_driver::SipCommand;
 use crate::Shared;
@@ -66,7 +67,26 @@ pub struct Dialer {
     answered: HashMap<CallId, String>,
     /// Registrations by gateway id, and whether each is in force.
     registrations: HashMap<String, (RegId, bool)>,
+    /// Warm transfers' consult legs not answered yet: the call they serve, their media socket.
+    consults_ringing: HashMap<CallId, (CallId, std::net::UdpSocket)>,
+    /// Answered consult legs and the calls they serve.
+    consults: HashMap<CallId, CallId>,
 }
+
+/// What an answer to a call we placed means.
+pub enum Answered {
+    /// An outbound call: start its call task.
+    Call(Box<CallSetup>),
+    /// A warm transfer's person answered: this media goes to the task of that call.
+    Consult(CallId, Media),
+    /// An answer we cannot use: hang up.
+    Unusable,
+    /// Not a call we placed.
+    NotOurs,
+}
+
+/// How long a warm transfer rings the person before the agent takes a message instead.
+const CONSULT_RING: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Dialer {
     /// Places the call `req` asks for, or answers why not.
@@ -113,27 +133,59 @@ impl Dialer {
         });
     }
 
-    /// Whether `call` was placed and is not answered yet (ringing may be given up).
-    pub fn is_pending(&self, call: CallId) -> bool {
-        self.pending.contains_key(&call)
+    /// Calls `target` (a SIP URI with an IP host) for the warm transfer of `parent`; the
+    /// consult leg, or `None` when it cannot be placed.
+    pub fn consult(&mut self, ep: &mut Endpoint, parent: CallId, target: &str, local_ip: std::net::IpAddr, commands: &mpsc::Sender<SipCommand>) -> Option<CallId> {
+        let uri = parley_sip::header::SipUri::parse(target.as_bytes())?;
+        let host = String::from_utf8(uri.host.clone()).ok()?;
+        let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() else {
+            tracing::warn!(call = parent.0, "the transfer target's host is not an IP address; taking a message instead");
+            return None;
+        };
+        let tcp = uri.params.get("transport").flatten().is_some_and(|t| t.eq_ignore_ascii_case(b"tcp"));
+        let socket = bind_media(local_ip).ok()?;
+        let local = socket.local_addr().ok()?;
+        let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+        let leg = ep.dial(std::time::Instant::now(), Dial {
+            target: target.to_string(),
+            from: format!("sip:parley@{}", ep_local(local_ip)),
+            next_hop: Peer { transport, addr: std::net::SocketAddr::new(ip, uri.port.unwrap_or(5060)) },
+            offer: sdp::offer(local, rand::random::<u32>().into()),
+            credentials: None,
+        });
+        self.consults_ringing.insert(leg, (parent, socket));
+        let commands = commands.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(CONSULT_RING).await;
+            let _ = commands.send(SipCommand::GiveUp(leg)).await;
+        });
+        Some(leg)
     }
 
-    /// A placed call was answered with `sdp`: its call task's setup, or `None` (not ours, or
-    /// an answer we cannot use; hang that call up).
-    pub fn answered(&mut self, call: CallId, sdp: &[u8], shared: &Shared) -> Option<Result<CallSetup, ()>> {
-        let p = self.pending.remove(&call)?;
-        let negotiated = sdp::parse(sdp).and_then(|s| sdp::negotiate(&s));
-        let socket = p.socket.set_nonblocking(true).and_then(|()| tokio::net::UdpSocket::from_std(p.socket));
-        let (Ok(negotiated), Ok(socket)) = (negotiated, socket) else {
+    /// Whether `call` was placed and is not answered yet (ringing may be given up).
+    pub fn is_pending(&self, call: CallId) -> bool {
+        self.pending.contains_key(&call) || self.consults_ringing.contains_key(&call)
+    }
+
+    /// A placed call was answered with `sdp`: what to do with it.
+    pub fn answered(&mut self, call: CallId, sdp: &[u8], shared: &Shared) -> Answered {
+        if let Some((parent, socket)) = self.consults_ringing.remove(&call) {
+            self.consults.insert(call, parent);
+            return match rtp_leg(socket, sdp) {
+                Some(media) => Answered::Consult(parent, media),
+                None => Answered::Unusable,
+            };
+        }
+        let Some(p) = self.pending.remove(&call) else { return Answered::NotOurs };
+        self.answered.insert(call, p.tenant.clone());
+        let Some(media) = rtp_leg(p.socket, sdp) else {
             tracing::warn!(call = call.0, "the answer to our offer is not usable; hanging up");
-            self.answered.insert(call, p.tenant);
-            return Some(Err(()));
+            return Answered::Unusable;
         };
         shared.metrics.outbound_answered.fetch_add(1, Ordering::Relaxed);
-        self.answered.insert(call, p.tenant.clone());
-        Some(Ok(CallSetup {
+        Answered::Call(Box::new(CallSetup {
             call,
-            media: crate::media_io::Media::Rtp(Box::new(crate::media_io::RtpLeg::new(socket, negotiated, tokio::time::Instant::now()))),
+            media,
             policy: shared.directory.policy(&p.tenant),
             agent: p.agent,
             caller: p.to,
@@ -144,13 +196,20 @@ impl Dialer {
         }))
     }
 
-    /// A call ended: frees its place at the gate; an unanswered one gets its record.
-    pub fn ended(&mut self, call: CallId, reason: EndReason, shared: &Arc<Shared>) {
+    /// A call ended: frees its place at the gate; an unanswered one gets its record. For a
+    /// consult leg, the call it served (to tell its task).
+    pub fn ended(&mut self, call: CallId, reason: EndReason, shared: &Arc<Shared>) -> Option<CallId> {
+        if let Some((parent, _)) = self.consults_ringing.remove(&call) {
+            return Some(parent);
+        }
+        if let Some(parent) = self.consults.remove(&call) {
+            return Some(parent);
+        }
         if let Some(tenant) = self.answered.remove(&call) {
             self.gate.finished(&tenant);
-            return;
+            return None;
         }
-        let Some(p) = self.pending.remove(&call) else { return };
+        let Some(p) = self.pending.remove(&call) else { return None };
         self.gate.finished(&p.tenant);
         let code = match reason {
             EndReason::Failed(code) => code,
@@ -161,6 +220,7 @@ impl Dialer {
         let record = p.unanswered_record(shared, call, code);
         let store = shared.store.clone();
         tokio::spawn(async move { call::store_record(&store, &record).await });
+        None
     }
 
     /// Starts registrations of gateways that register and are new, removes those of
@@ -222,4 +282,17 @@ fn credentials(g: &GatewayAccess) -> Option<Credentials> {
 
 fn bind_media(ip: std::net::IpAddr) -> std::io::Result<std::net::UdpSocket> {
     std::net::UdpSocket::bind((ip, 0))
+}
+
+/// The media of an answered call: our socket and the callee's SDP answer.
+fn rtp_leg(socket: std::net::UdpSocket, sdp: &[u8]) -> Option<Media> {
+    let negotiated = sdp::parse(sdp).and_then(|s| sdp::negotiate(&s)).ok()?;
+    socket.set_nonblocking(true).ok()?;
+    let socket = tokio::net::UdpSocket::from_std(socket).ok()?;
+    Some(Media::Rtp(Box::new(crate::media_io::RtpLeg::new(socket, negotiated, tokio::time::Instant::now()))))
+}
+
+/// The host of our SIP address for From headers (IPv6 in brackets).
+fn ep_local(ip: std::net::IpAddr) -> String {
+    if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() }
 }

@@ -8,6 +8,7 @@ mod admin;
 mod api;
 mod call;
 mod config;
+mod consult;
 mod delivery;
 mod dialer;
 mod directory;
@@ -380,6 +381,10 @@ fn chat(agent: &str) -> anyhow::Result<()> {
                 Action::Say(t) => writeln!(out, "agent> {t}")?,
                 Action::Transfer(to) => {
                     writeln!(out, "[transfer to {to}]")?;
+                    end = true;
+                }
+                Action::WarmTransfer(to) => {
+                    writeln!(out, "[warm transfer to {to}]")?;
                     end = true;
                 }
                 Action::Hangup => {

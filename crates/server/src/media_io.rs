@@ -33,6 +33,15 @@ pub enum Media {
     Stream(crate::twilio::StreamLeg),
 }
 
+impl std::fmt::Debug for Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Media::Rtp(_) => "Media::Rtp",
+            Media::Stream(_) => "Media::Stream",
+        })
+    }
+}
+
 impl Media {
     /// The next thing from the caller (cancel-safe).
     pub async fn recv(&mut self) -> MediaIn {

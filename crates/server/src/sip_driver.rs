@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::call::{self, CallEvent, CallSetup};
-use crate::dialer::Dialer;
+use crate::dialer::{Answered, Dialer};
 use crate::outbound::SipRequest;
 use crate::directory::{Admission, Destination};
 use crate::Shared;
@@ -28,6 +28,8 @@ pub enum SipCommand {
     Refer(CallId, String),
     /// Stop ringing a call we placed (no answer in time); nothing if it was answered.
     GiveUp(CallId),
+    /// Warm transfer: call this SIP URI for the call; its media comes back to the call task.
+    Consult(CallId, String),
 }
 
 /// Runs the SIP endpoint until `stop` fires.
@@ -64,6 +66,13 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                     SipCommand::Refer(call, target) => ep.refer(now, call, &target),
                     SipCommand::GiveUp(call) if dialer.is_pending(call) => ep.hangup(now, call),
                     SipCommand::GiveUp(_) => {}
+                    SipCommand::Consult(parent, target) => {
+                        let event = match dialer.consult(&mut ep, parent, &target, transports.udp_addr.ip(), &cmd_tx) {
+                            Some(leg) => CallEvent::ConsultStarted(leg),
+                            None => CallEvent::ConsultEnded,
+                        };
+                        send(&calls, parent, event).await;
+                    }
                 }
             }
             Some(request) = requests.recv() => match request {
@@ -144,14 +153,15 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                 Output::Event(Event::Reoffer { call, sdp, direction }) => send(&calls, call, CallEvent::Reoffer(sdp, direction)).await,
                 Output::Event(Event::Progress(call, code)) => tracing::info!(call = call.0, code, "outbound call progress"),
                 Output::Event(Event::Answered { call, sdp }) => match dialer.answered(call, &sdp, &shared) {
-                    Some(Ok(setup)) => {
+                    Answered::Call(setup) => {
                         let (ev_tx, ev_rx) = mpsc::channel(64);
                         calls.insert(call, (ev_tx.clone(), setup.tenant.clone()));
-                        tokio::spawn(call::run(setup, ev_rx, cmd_tx.clone(), shared.clone()));
+                        tokio::spawn(call::run(*setup, ev_rx, cmd_tx.clone(), shared.clone()));
                         let _ = ev_tx.send(CallEvent::Established).await;
                     }
-                    Some(Err(())) => ep.hangup(std::time::Instant::now(), call),
-                    None => {}
+                    Answered::Consult(parent, media) => send(&calls, parent, CallEvent::ConsultAnswered(Box::new(media))).await,
+                    Answered::Unusable => ep.hangup(std::time::Instant::now(), call),
+                    Answered::NotOurs => {}
                 },
                 Output::Event(Event::Registered { reg, expires }) => {
                     tracing::info!(registration = reg.0, expires, "registered with a gateway");
@@ -163,7 +173,9 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                 }
                 Output::Event(Event::Unregistered(reg)) => tracing::info!(registration = reg.0, "registration removed"),
                 Output::Event(Event::Ended(call, reason)) => {
-                    dialer.ended(call, reason, &shared);
+                    if let Some(parent) = dialer.ended(call, reason, &shared) {
+                        send(&calls, parent, CallEvent::ConsultEnded).await;
+                    }
                     if let Some((tx, _)) = calls.remove(&call) {
                         let _ = tx.send(CallEvent::Ended(reason)).await;
                     }

@@ -241,6 +241,10 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
                 SipCommand::Refer(..) => tracing::warn!(call = call.0, "transfer is not available on a Twilio stream; the agent keeps the call"),
                 // Only calls placed over SIP ring.
                 SipCommand::GiveUp(_) => {}
+                SipCommand::Consult(..) => {
+                    tracing::warn!(call = call.0, "warm transfer is not available on a Twilio stream; the agent takes a message");
+                    let _ = ev_tx.send(CallEvent::ConsultEnded).await;
+                }
             },
         }
     }

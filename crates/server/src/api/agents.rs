@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_agent::spec::{AgentSpec, Order};
+use parley_agent::spec::{AgentSpec, Order, TransferMode};
 use parley_store::directory::{PhoneNumber, StoredAgent};
 use parley_store::Role;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,17 @@ use super::extract::{Json, Path};
 use super::{now_ms, ApiError, ApiState};
 
 /// What an agent says and knows (its name is the one in the path).
+/// How a caller who asks for a person is handed over.
+#[derive(Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferModeView {
+    /// REFER (RFC 3515).
+    #[default]
+    Blind,
+    /// The agent calls, briefs and bridges.
+    Warm,
+}
+
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentDefinition {
@@ -32,6 +43,11 @@ pub struct AgentDefinition {
     #[serde(default)]
     #[schema(max_length = 500)]
     pub transfer_to: String,
+    /// `blind` (default): REFER, the caller's phone calls the person; `warm`: the agent calls
+    /// the person, says who is calling and why, then bridges them, or takes a message when no
+    /// one answers.
+    #[serde(default)]
+    pub transfer_mode: TransferModeView,
     /// Not-understood turns before the agent gives up on a question (default 3).
     #[serde(default = "three", deserialize_with = "super::extract::whole_u32")]
     #[schema(minimum = 1, maximum = 20)]
@@ -128,6 +144,10 @@ impl AgentDefinition {
             greeting: self.greeting,
             hours: self.hours,
             transfer_to: self.transfer_to,
+            transfer_mode: match self.transfer_mode {
+                TransferModeView::Blind => TransferMode::Blind,
+                TransferModeView::Warm => TransferMode::Warm,
+            },
             max_retries: self.max_retries,
             orders,
             currency: self.currency,
@@ -141,6 +161,10 @@ impl AgentDefinition {
             greeting: spec.greeting,
             hours: spec.hours,
             transfer_to: spec.transfer_to,
+            transfer_mode: match spec.transfer_mode {
+                TransferMode::Blind => TransferModeView::Blind,
+                TransferMode::Warm => TransferModeView::Warm,
+            },
             max_retries: spec.max_retries,
             currency: spec.currency,
             orders: spec

@@ -191,6 +191,8 @@ pub fn run(cmd: &mut Command) {
 pub enum Part<'a> {
     Silence(u32),
     Say(&'a str),
+    /// A sine tone: frequency (Hz) and seconds, at half scale.
+    Tone(u32, u32),
 }
 
 pub fn caller_wav(dir: &Path, parts: &[Part<'_>]) -> PathBuf {
@@ -199,6 +201,9 @@ pub fn caller_wav(dir: &Path, parts: &[Part<'_>]) -> PathBuf {
         let out = dir.join(format!("part{i}.wav"));
         match p {
             Part::Silence(s) => run(Command::new("sox").args(["-n", "-r", "8000", "-c", "1", "-b", "16"]).arg(&out).args(["trim", "0", &s.to_string()])),
+            Part::Tone(hz, secs) => {
+                run(Command::new("sox").args(["-n", "-r", "8000", "-c", "1", "-b", "16"]).arg(&out).args(["synth", &secs.to_string(), "sine", &hz.to_string(), "vol", "0.5"]))
+            }
             Part::Say(text) => {
                 let raw = dir.join(format!("part{i}-raw.wav"));
                 run(Command::new("espeak-ng").args(["-v", "en-us", "-s", "140", "-w"]).arg(&raw).arg(text));
