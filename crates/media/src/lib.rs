@@ -15,3 +15,4 @@ pub mod jitter;
 pub mod pacer;
 pub mod rtcp;
 pub mod rtp;
+pub mod srtp;

@@ -209,7 +209,7 @@ impl Dialer {
             self.gate.finished(&tenant);
             return None;
         }
-        let Some(p) = self.pending.remove(&call) else { return None };
+        let p = self.pending.remove(&call)?;
         self.gate.finished(&p.tenant);
         let code = match reason {
             EndReason::Failed(code) => code,

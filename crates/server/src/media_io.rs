@@ -6,6 +6,7 @@ use parley_media::dtmf::DtmfReceiver;
 use parley_media::g711::G711;
 use parley_media::rtcp::{Ntp, RtcpSession};
 use parley_media::rtp::{is_rtcp, RtpPacket};
+use parley_media::srtp;
 use parley_sip::sdp::{Direction, Negotiated};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -114,6 +115,16 @@ pub struct RtpLeg {
     buf: Vec<u8>,
     out: Vec<u8>,
     payload: Vec<u8>,
+    /// SRTP (SDES): the peer's context for what arrives, ours for what we send.
+    srtp: Option<Box<SrtpPair>>,
+    /// Plain or sealed packets passing through SRTP.
+    crypt: Vec<u8>,
+}
+
+/// The two directions of an SRTP session.
+struct SrtpPair {
+    inbound: srtp::Context,
+    outbound: srtp::Context,
 }
 
 impl RtpLeg {
@@ -138,13 +149,33 @@ impl RtpLeg {
             buf: vec![0u8; 2048],
             out: Vec::with_capacity(200),
             payload: Vec::with_capacity(160),
+            srtp: None,
+            crypt: Vec::with_capacity(220),
         }
+    }
+
+    /// Encrypts the leg (SRTP with SDES): the peer sends with the key in its offer, we with
+    /// `our_key` (the one in our answer). No-op when the offer had no key.
+    pub fn with_srtp(mut self, our_key: Option<&[u8; srtp::MASTER_LEN]>) -> RtpLeg {
+        let theirs = self.negotiated.srtp.as_ref().and_then(|s| Some((srtp::Suite::parse(&s.suite)?, s.key)));
+        if let (Some((suite, their_key)), Some(ours)) = (theirs, our_key) {
+            self.srtp = Some(Box::new(SrtpPair { inbound: srtp::Context::new(suite, &their_key), outbound: srtp::Context::new(suite, ours) }));
+        }
+        self
     }
 
     async fn recv(&mut self) -> MediaIn {
         loop {
             let Ok((n, from)) = self.socket.recv_from(&mut self.buf).await else { continue };
-            let data = &self.buf[..n];
+            let mut data = &self.buf[..n];
+            if let Some(keys) = self.srtp.as_mut() {
+                // Nothing unauthenticated is read, latched onto or counted.
+                let opened = if is_rtcp(data) { keys.inbound.unprotect_rtcp(data, &mut self.crypt) } else { keys.inbound.unprotect_rtp(data, &mut self.crypt) };
+                if opened.is_err() {
+                    continue;
+                }
+                data = &self.crypt;
+            }
             if is_rtcp(data) {
                 self.rtcp.on_rtcp(data, ntp_now());
                 continue;
@@ -177,14 +208,24 @@ impl RtpLeg {
         let timestamp = self.ts_base.wrapping_add(ts);
         let pkt = RtpPacket { marker, payload_type: self.negotiated.payload_type, sequence: self.seq, timestamp, ssrc: self.ssrc, payload: &self.payload };
         pkt.write(&mut self.out);
-        let _ = self.socket.send_to(&self.out, self.remote).await;
+        let wire = match self.srtp.as_mut().map(|keys| keys.outbound.protect_rtp(&self.out, &mut self.crypt)) {
+            Some(Ok(())) => &self.crypt,
+            Some(Err(_)) => return false,
+            None => &self.out,
+        };
+        let _ = self.socket.send_to(wire, self.remote).await;
         self.seq = self.seq.wrapping_add(1);
         self.rtcp.on_sent(self.payload.len());
         let now_us = micros(self.t0);
         if self.rtcp.report_due(now_us) {
             if let Some(report) = self.rtcp.poll_report(now_us, ntp_now(), timestamp, 0.5 + rand::random::<f64>()) {
                 let to = if self.negotiated.rtcp_mux { self.remote } else { self.negotiated.rtcp };
-                let _ = self.socket.send_to(&report, to).await;
+                let wire = match self.srtp.as_mut().map(|keys| keys.outbound.protect_rtcp(&report, &mut self.crypt)) {
+                    Some(Ok(())) => &self.crypt[..],
+                    Some(Err(_)) => return true,
+                    None => &report[..],
+                };
+                let _ = self.socket.send_to(wire, to).await;
             }
         }
         true

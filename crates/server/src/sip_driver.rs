@@ -293,10 +293,15 @@ fn route(
     socket.set_nonblocking(true).map_err(media)?;
     let local = socket.local_addr().map_err(media)?;
     let socket = tokio::net::UdpSocket::from_std(socket).map_err(media)?;
-    let answer = sdp::answer(&negotiated, local, rand::random::<u32>().into());
+    // SDES keys travel in the SDP: only over TLS are they kept from the path.
+    if negotiated.srtp.is_some() && inc.transport != parley_sip::endpoint::Transport::Tls {
+        return Err((488, "srtp_needs_tls").into());
+    }
+    let our_key: Option<[u8; 30]> = negotiated.srtp.as_ref().map(|_| rand::random());
+    let answer = sdp::answer(&negotiated, local, rand::random::<u32>().into(), our_key.as_ref()).ok_or((488, "no_common_codec"))?;
     let setup = CallSetup {
         call: inc.call,
-        media: crate::media_io::Media::Rtp(Box::new(crate::media_io::RtpLeg::new(socket, negotiated, tokio::time::Instant::now()))),
+        media: crate::media_io::Media::Rtp(Box::new(crate::media_io::RtpLeg::new(socket, negotiated, tokio::time::Instant::now()).with_srtp(our_key.as_ref()))),
         agent: (*dest.agent).clone(),
         caller: inc.from_user.clone().unwrap_or_else(|| "anonymous".into()),
         callee: dest.dialled.clone(),

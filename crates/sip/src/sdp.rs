@@ -1,7 +1,9 @@
 //! SDP (RFC 4566) parsing and the answerer side of offer/answer (RFC 3264) for one audio stream.
 //!
 //! Parley answers audio with G.711 (PCMU or PCMA, in the offerer's order of preference) and
-//! RFC 4733 telephone-event when offered. Other media lines are answered with port 0.
+//! RFC 4733 telephone-event when offered. Other media lines are answered with port 0. Offers of
+//! `RTP/SAVP` with an SDES key (RFC 4568 `a=crypto`, `AES_CM_128_HMAC_SHA1_80` or `_32`, no
+//! MKI) are answered with our own key for the same suite ([`answer`] takes it).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -75,6 +77,48 @@ pub struct Media {
     pub rtcp_mux: bool,
     /// `a=rtcp:PORT` (RFC 3605): where RTCP goes when not muxed.
     pub rtcp_port: Option<u16>,
+    /// Usable `a=crypto` lines (RFC 4568), in offer order.
+    pub crypto: Vec<Sdes>,
+}
+
+/// An SDES key: `a=crypto:<tag> <suite> inline:<key||salt base64>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sdes {
+    /// The crypto attribute's tag (the answer uses the same).
+    pub tag: u32,
+    /// `AES_CM_128_HMAC_SHA1_80` or `AES_CM_128_HMAC_SHA1_32`.
+    pub suite: String,
+    /// 16 bytes of master key, then 14 of master salt.
+    pub key: [u8; 30],
+}
+
+impl std::fmt::Debug for Sdes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sdes").field("tag", &self.tag).field("suite", &self.suite).finish_non_exhaustive()
+    }
+}
+
+/// Suites Parley answers.
+pub const SDES_SUITES: &[&str] = &["AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"];
+
+/// An `a=crypto` value we can use: a known suite, one inline key of 30 bytes, no MKI and no
+/// session parameters.
+fn parse_crypto(arg: &str) -> Option<Sdes> {
+    use base64::Engine;
+    let mut f = arg.split_ascii_whitespace();
+    let tag = f.next()?.parse().ok()?;
+    let suite = f.next()?;
+    let params = f.next()?;
+    if f.next().is_some() || !SDES_SUITES.contains(&suite) || params.contains(';') {
+        return None;
+    }
+    let mut parts = params.strip_prefix("inline:")?.split('|');
+    let key = base64::engine::general_purpose::STANDARD.decode(parts.next()?).ok()?;
+    // A lifetime may follow; an MKI (`n:len`) may not.
+    if parts.any(|p| p.contains(':')) {
+        return None;
+    }
+    Some(Sdes { tag, suite: suite.to_string(), key: key.try_into().ok()? })
 }
 
 impl Media {
@@ -137,6 +181,7 @@ pub fn parse(body: &[u8]) -> Result<Session, SdpError> {
                     ptime: None,
                     rtcp_mux: false,
                     rtcp_port: None,
+                    crypto: Vec::new(),
                 });
             }
             "a" => {
@@ -154,6 +199,7 @@ pub fn parse(body: &[u8]) -> Result<Session, SdpError> {
                     "ptime" => m.ptime = arg.trim().parse().ok(),
                     "rtcp-mux" => m.rtcp_mux = true,
                     "rtcp" => m.rtcp_port = arg.split_ascii_whitespace().next().and_then(|p| p.parse().ok()),
+                    "crypto" => m.crypto.extend(parse_crypto(arg)),
                     "sendrecv" => m.direction = Direction::SendRecv,
                     "sendonly" => m.direction = Direction::SendOnly,
                     "recvonly" => m.direction = Direction::RecvOnly,
@@ -190,6 +236,8 @@ pub struct Negotiated {
     pub rtcp: SocketAddr,
     /// RTCP shares the RTP port (the offer had `a=rtcp-mux`; the answer says so too).
     pub rtcp_mux: bool,
+    /// SRTP: the key the offerer sends with (we answer with our own for its suite and tag).
+    pub srtp: Option<Sdes>,
     /// Index of the audio `m=` line in the offer.
     media_index: usize,
     /// Number of `m=` lines in the offer (all must be answered).
@@ -199,7 +247,15 @@ pub struct Negotiated {
 /// Chooses the codec and remote address for the first usable audio stream of an offer.
 pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
     for (i, m) in offer.media.iter().enumerate() {
-        if m.kind != "audio" || m.port == 0 || m.proto != "RTP/AVP" {
+        let srtp = match m.proto.as_str() {
+            "RTP/AVP" => None,
+            "RTP/SAVP" => match m.crypto.first() {
+                Some(c) => Some(c.clone()),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if m.kind != "audio" || m.port == 0 {
             continue;
         }
         let Some(pt) = m.formats.iter().copied().find(|&pt| {
@@ -219,6 +275,7 @@ pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
             .collect();
         let rtcp_port = if m.rtcp_mux { m.port } else { m.rtcp_port.unwrap_or(m.port.wrapping_add(1)) };
         return Ok(Negotiated {
+            srtp,
             rtcp: SocketAddr::new(addr, rtcp_port),
             rtcp_mux: m.rtcp_mux,
             remote: SocketAddr::new(addr, m.port),
@@ -233,8 +290,16 @@ pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
     Err(SdpError::NoCodec)
 }
 
-/// Builds the SDP answer for a negotiated offer, answering other streams with port 0.
-pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64) -> Vec<u8> {
+/// Builds the SDP answer for a negotiated offer, answering other streams with port 0. An SRTP
+/// offer is answered `RTP/SAVP` with `our_key` (30 bytes of master key and salt); without a
+/// key it cannot be answered (`None`: answer 488).
+pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64, our_key: Option<&[u8; 30]>) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let crypto = match (&neg.srtp, our_key) {
+        (None, _) => None,
+        (Some(theirs), Some(key)) => Some(format!("a=crypto:{} {} inline:{}\r\n", theirs.tag, theirs.suite, base64::engine::general_purpose::STANDARD.encode(key))),
+        (Some(_), None) => return None,
+    };
     let family = if local.is_ipv4() { "IP4" } else { "IP6" };
     let ip = local.ip();
     let mut s = format!(
@@ -246,14 +311,15 @@ pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64) -> Vec<u8> {
             continue;
         }
         let pt = neg.payload_type;
+        let proto = if crypto.is_some() { "RTP/SAVP" } else { "RTP/AVP" };
         match neg.telephone_event {
             Some(te) => {
-                s.push_str(&format!("m=audio {} RTP/AVP {pt} {te}\r\n", local.port()));
+                s.push_str(&format!("m=audio {} {proto} {pt} {te}\r\n", local.port()));
                 s.push_str(&format!("a=rtpmap:{pt} {}/8000\r\n", neg.encoding));
                 s.push_str(&format!("a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"));
             }
             None => {
-                s.push_str(&format!("m=audio {} RTP/AVP {pt}\r\n", local.port()));
+                s.push_str(&format!("m=audio {} {proto} {pt}\r\n", local.port()));
                 s.push_str(&format!("a=rtpmap:{pt} {}/8000\r\n", neg.encoding));
             }
         }
@@ -261,8 +327,11 @@ pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64) -> Vec<u8> {
         if neg.rtcp_mux {
             s.push_str("a=rtcp-mux\r\n");
         }
+        if let Some(c) = &crypto {
+            s.push_str(c);
+        }
     }
-    s.into_bytes()
+    Some(s.into_bytes())
 }
 
 /// Our offer for a call we place: PCMU, PCMA and telephone-event (0-16), sendrecv, 20 ms.
@@ -295,7 +364,7 @@ mod tests {
         assert_eq!((neg.payload_type, neg.encoding.as_str()), (0, "PCMU"));
         assert_eq!(neg.telephone_event, Some(101));
         assert_eq!(neg.remote, "127.0.0.1:10000".parse().unwrap());
-        let ans = String::from_utf8(answer(&neg, "127.0.0.1:20000".parse().unwrap(), 7)).unwrap();
+        let ans = String::from_utf8(answer(&neg, "127.0.0.1:20000".parse().unwrap(), 7, None).unwrap()).unwrap();
         assert!(ans.contains("m=audio 20000 RTP/AVP 0 101\r\n"));
         assert!(ans.contains("a=rtpmap:101 telephone-event/8000\r\n"));
         assert!(ans.contains("m=video 0 RTP/AVP 96\r\n"), "every offered stream is answered");
@@ -320,7 +389,7 @@ mod tests {
         let muxed = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp-mux\r\n";
         let neg = negotiate(&parse(muxed.as_bytes()).unwrap()).unwrap();
         assert_eq!((neg.rtcp, neg.rtcp_mux), ("10.0.0.1:4000".parse().unwrap(), true));
-        assert!(String::from_utf8(answer(&neg, "10.0.0.2:20000".parse().unwrap(), 1)).unwrap().contains("a=rtcp-mux\r\n"));
+        assert!(String::from_utf8(answer(&neg, "10.0.0.2:20000".parse().unwrap(), 1, None).unwrap()).unwrap().contains("a=rtcp-mux\r\n"));
     }
 
     #[test]
@@ -332,6 +401,27 @@ mod tests {
         let answer = "v=0\r\nc=IN IP4 10.0.0.7\r\nm=audio 7000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
         let neg = negotiate(&parse(answer.as_bytes()).unwrap()).unwrap();
         assert_eq!((neg.encoding.as_str(), neg.remote), ("PCMA", "10.0.0.7:7000".parse().unwrap()));
+    }
+
+    #[test]
+    fn sdes_offers_are_answered_with_our_key() {
+        // baresip's srtp-mand offer (RFC 4568 §4 form).
+        let offer = "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/SAVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n\
+            a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20\r\n\
+            a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj\r\n";
+        let neg = negotiate(&parse(offer.as_bytes()).unwrap()).unwrap();
+        let theirs = neg.srtp.clone().unwrap();
+        assert_eq!((theirs.tag, theirs.suite.as_str()), (1, "AES_CM_128_HMAC_SHA1_80"));
+        assert!(!format!("{theirs:?}").contains("PS1u"), "keys stay out of debug output");
+        assert_eq!(answer(&neg, "127.0.0.1:20000".parse().unwrap(), 1, None), None, "no key, no answer");
+        let ans = String::from_utf8(answer(&neg, "127.0.0.1:20000".parse().unwrap(), 1, Some(&[3u8; 30])).unwrap()).unwrap();
+        assert!(ans.contains("m=audio 20000 RTP/SAVP 0 101\r\n"), "{ans}");
+        assert!(ans.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMD\r\n"), "{ans}");
+        // Keys with an MKI, wrong lengths or unknown suites are not usable: no stream to answer.
+        for bad in ["AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4", "AES_256_CM_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR", "AES_CM_128_HMAC_SHA1_80 inline:AAAA"] {
+            let offer = format!("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/SAVP 0\r\na=crypto:1 {bad}\r\n");
+            assert_eq!(negotiate(&parse(offer.as_bytes()).unwrap()), Err(SdpError::NoCodec), "{bad}");
+        }
     }
 
     #[test]
