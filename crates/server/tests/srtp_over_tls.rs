@@ -55,7 +55,7 @@ async fn a_softphone_talks_srtp_over_tls() {
         ),
     )
     .unwrap();
-    std::fs::write(phone.join("accounts"), format!("<sip:+15550100002@127.0.0.1;transport=tls>;auth_pass=none;regint=0;mediaenc=srtp-mand\n")).unwrap();
+    std::fs::write(phone.join("accounts"), "<sip:+15550100002@127.0.0.1;transport=tls>;auth_pass=none;regint=0;mediaenc=srtp-mand\n").unwrap();
     let log = dir.join("phone.log");
     let out = std::fs::File::create(&log).unwrap();
     let target = format!("sip:demo@127.0.0.1:{tls_port};transport=tls");
