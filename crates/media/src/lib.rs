@@ -1,8 +1,9 @@
 //! # parley-media
 //!
 //! Media for Parley calls as sans-IO parts: [`rtp`] packets, [`g711`] codecs, RFC 4733
-//! telephone events in [`dtmf`], a reordering [`jitter`] buffer with loss concealment, and the
-//! drift-free 20 ms [`pacer`]. The call task in `parley-server` owns the UDP socket and feeds
+//! telephone events in [`dtmf`], a reordering [`jitter`] buffer with loss concealment, the
+//! drift-free 20 ms [`pacer`], [`rtcp`] reports and statistics, and [`srtp`] (SRTP/SRTCP with
+//! the SDES suites). The call task in `parley-server` owns the UDP socket and feeds
 //! these parts with `now`.
 //!
 //! Test with `cargo test -p parley-media`.

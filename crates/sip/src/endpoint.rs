@@ -2,7 +2,8 @@
 //!
 //! Feed it datagrams and stream messages with [`Endpoint::handle_datagram`] and timeouts with
 //! [`Endpoint::handle_timeout`]; give it the application's decisions ([`Endpoint::ring`],
-//! [`Endpoint::answer`], [`Endpoint::reject`], [`Endpoint::hangup`], [`Endpoint::refer`]); then
+//! [`Endpoint::answer`], [`Endpoint::reject`], [`Endpoint::hangup`], [`Endpoint::refer`], and
+//! for the UAC side [`Endpoint::dial`], [`Endpoint::register`], [`Endpoint::unregister`]); then
 //! drain [`Endpoint::poll_output`] until `None` and sleep until [`Endpoint::poll_timeout`].
 //! It never reads a clock, opens a socket or draws randomness it was not given.
 //!

@@ -6,7 +6,8 @@
 //!
 //! Main types: [`message::Message`] (parse with [`parse::parse_datagram`] or
 //! [`parse::parse_stream`]), [`endpoint::Endpoint`] (the user agent core: input plus `now` in,
-//! [`endpoint::Output`] out), [`sdp`] (offer/answer), [`digest`] (digest authentication with
+//! [`endpoint::Output`] out; it answers calls, places them with [`endpoint::Endpoint::dial`] and
+//! keeps registrations with [`endpoint::Endpoint::register`]), [`sdp`] (offer/answer), [`digest`] (digest authentication with
 //! SHA-256 and MD5, stateless nonces, nonce-count replay check), [`guard`] (scanner
 //! user agents, per-source rate limit, bans after repeated authentication failures), [`transport`] (the tokio driver side).
 //!
