@@ -98,7 +98,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let answered_ms = unix_ms();
     let started_ms = placed_ms.unwrap_or(answered_ms);
     let t0 = Instant::now();
-    tracing::info!(call = call.0, agent = %agent.name, transport = %transport, "call answered");
+    tracing::info!(call = call.0, agent = %agent.name, transport = %transport, srtp = media.srtp(), "call answered");
 
     let mut pacer = Pacer::new(t0.into_std());
     // Waits 20 to 200 ms for a missing packet, following the jitter of this call.

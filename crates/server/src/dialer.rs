@@ -9,6 +9,7 @@ use std::sync::Arc;
 use parley_agent::spec::AgentSpec;
 use parley_sip::endpoint::{CallId, Credentials, Dial, Endpoint, EndReason, RegId, Registration, Transport};
 use parley_sip::sdp;
+use parley_sip::transport::Transports;
 use parley_sip::transaction::Peer;
 use parley_store::outbound::GatewayAccess;
 use parley_store::privacy::{hash_number, mask_number};
@@ -31,6 +32,8 @@ struct Pending {
     transport: Transport,
     socket: std::net::UdpSocket,
     placed_ms: i64,
+    /// Our SRTP key, when the call goes over TLS.
+    srtp_key: Option<[u8; 30]>,
 }
 
 impl Pending {
@@ -90,7 +93,8 @@ const CONSULT_RING: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Dialer {
     /// Places the call `req` asks for, or answers why not.
-    pub fn dial(&mut self, ep: &mut Endpoint, req: DialRequest, shared: &Arc<Shared>, local_ip: std::net::IpAddr, active_calls: usize, commands: &mpsc::Sender<SipCommand>) {
+    pub fn dial(&mut self, ep: &mut Endpoint, transports: &Transports, req: DialRequest, shared: &Arc<Shared>, active_calls: usize, commands: &mpsc::Sender<SipCommand>) {
+        let local_ip = transports.udp_addr.ip();
         let now = std::time::Instant::now();
         let DialRequest { tenant, agent, gateway, to, policy, ring_timeout, reply } = req;
         if shared.draining.load(Ordering::Acquire) || active_calls + self.pending.len() >= shared.max_calls {
@@ -112,19 +116,21 @@ impl Dialer {
         };
         let local = socket.local_addr().unwrap_or_else(|_| std::net::SocketAddr::new(local_ip, 0));
         let g = &gateway.gateway;
-        let transport = if g.transport == "tcp" { Transport::Tcp } else { Transport::Udp };
+        let transport = gateway_transport(transports, &gateway);
+        // Over TLS the media is encrypted too (SDES keys are safe inside TLS).
+        let srtp_key: Option<[u8; 30]> = (transport == Transport::Tls).then(rand::random);
         let call = ep.dial(now, Dial {
             target: format!("sip:{to}@{}", g.domain),
             from: format!("sip:{}@{}", g.caller_id, g.domain),
             next_hop: Peer { transport, addr: gateway.proxy },
-            offer: sdp::offer(local, rand::random::<u32>().into()),
+            offer: sdp::offer(local, rand::random::<u32>().into(), srtp_key.as_ref()),
             credentials: credentials(&gateway),
         });
         let placed_ms = crate::api::now_ms();
         shared.metrics.outbound_placed.fetch_add(1, Ordering::Relaxed);
         tracing::info!(call = call.0, agent = %agent.name, "outbound call placed");
         let record_id = call::record_id(placed_ms, call);
-        self.pending.insert(call, Pending { tenant, agent, to, caller_id: g.caller_id.clone(), transport, socket, placed_ms });
+        self.pending.insert(call, Pending { tenant, agent, to, caller_id: g.caller_id.clone(), transport, socket, placed_ms, srtp_key });
         let _ = reply.send(Ok(record_id));
         let commands = commands.clone();
         tokio::spawn(async move {
@@ -150,7 +156,7 @@ impl Dialer {
             target: target.to_string(),
             from: format!("sip:parley@{}", ep_local(local_ip)),
             next_hop: Peer { transport, addr: std::net::SocketAddr::new(ip, uri.port.unwrap_or(5060)) },
-            offer: sdp::offer(local, rand::random::<u32>().into()),
+            offer: sdp::offer(local, rand::random::<u32>().into(), None),
             credentials: None,
         });
         self.consults_ringing.insert(leg, (parent, socket));
@@ -171,14 +177,14 @@ impl Dialer {
     pub fn answered(&mut self, call: CallId, sdp: &[u8], shared: &Shared) -> Answered {
         if let Some((parent, socket)) = self.consults_ringing.remove(&call) {
             self.consults.insert(call, parent);
-            return match rtp_leg(socket, sdp) {
+            return match rtp_leg(socket, sdp, None) {
                 Some(media) => Answered::Consult(parent, media),
                 None => Answered::Unusable,
             };
         }
         let Some(p) = self.pending.remove(&call) else { return Answered::NotOurs };
         self.answered.insert(call, p.tenant.clone());
-        let Some(media) = rtp_leg(p.socket, sdp) else {
+        let Some(media) = rtp_leg(p.socket, sdp, p.srtp_key.as_ref()) else {
             tracing::warn!(call = call.0, "the answer to our offer is not usable; hanging up");
             return Answered::Unusable;
         };
@@ -225,7 +231,7 @@ impl Dialer {
 
     /// Starts registrations of gateways that register and are new, removes those of
     /// gateways that are gone.
-    pub async fn sync_registrations(&mut self, ep: &mut Endpoint, shared: &Shared) {
+    pub async fn sync_registrations(&mut self, ep: &mut Endpoint, transports: &Transports, shared: &Shared) {
         let gateways = match shared.store.platform().registering_gateways(&shared.master).await {
             Ok(g) => g,
             Err(e) => {
@@ -249,7 +255,7 @@ impl Dialer {
             let reg = ep.register(now, Registration {
                 aor: format!("sip:{}@{}", gw.caller_id, gw.domain),
                 registrar: format!("sip:{}", gw.domain),
-                next_hop: Peer { transport: if gw.transport == "tcp" { Transport::Tcp } else { Transport::Udp }, addr: g.proxy },
+                next_hop: Peer { transport: gateway_transport(transports, g), addr: g.proxy },
                 contact_user: gw.caller_id.clone(),
                 expires: gw.register_expires,
                 credentials: credentials(g),
@@ -284,12 +290,28 @@ fn bind_media(ip: std::net::IpAddr) -> std::io::Result<std::net::UdpSocket> {
     std::net::UdpSocket::bind((ip, 0))
 }
 
-/// The media of an answered call: our socket and the callee's SDP answer.
-fn rtp_leg(socket: std::net::UdpSocket, sdp: &[u8]) -> Option<Media> {
+/// The media of an answered call: our socket and the callee's SDP answer; with `srtp_key`
+/// (we offered SRTP) the answer must carry a key too.
+fn rtp_leg(socket: std::net::UdpSocket, sdp: &[u8], srtp_key: Option<&[u8; 30]>) -> Option<Media> {
     let negotiated = sdp::parse(sdp).and_then(|s| sdp::negotiate(&s)).ok()?;
+    if srtp_key.is_some() != negotiated.srtp.is_some() {
+        return None;
+    }
     socket.set_nonblocking(true).ok()?;
     let socket = tokio::net::UdpSocket::from_std(socket).ok()?;
-    Some(Media::Rtp(Box::new(crate::media_io::RtpLeg::new(socket, negotiated, tokio::time::Instant::now()))))
+    Some(Media::Rtp(Box::new(crate::media_io::RtpLeg::new(socket, negotiated, tokio::time::Instant::now()).with_srtp(srtp_key))))
+}
+
+/// A gateway's transport; for TLS, the name its certificate must carry (its domain).
+fn gateway_transport(transports: &Transports, g: &GatewayAccess) -> Transport {
+    match g.gateway.transport.as_str() {
+        "tcp" => Transport::Tcp,
+        "tls" => {
+            transports.tls_name(g.proxy, &g.gateway.domain);
+            Transport::Tls
+        }
+        _ => Transport::Udp,
+    }
 }
 
 /// The host of our SIP address for From headers (IPv6 in brackets).

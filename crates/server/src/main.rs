@@ -113,6 +113,10 @@ struct ServeArgs {
     /// PEM private key for SIP over TLS.
     #[arg(long, env = "PARLEY_SIP_TLS_KEY")]
     sip_tls_key: Option<PathBuf>,
+    /// PEM certificates to trust, besides the Mozilla roots, when calling or registering with a
+    /// gateway over TLS (a provider with a private CA).
+    #[arg(long, env = "PARLEY_SIP_TLS_CA")]
+    sip_tls_ca: Option<PathBuf>,
     /// The URL Twilio reaches this server at (`https://parley.example.com`), for the Media
     /// Streams webhook's signature and stream URL (default http://HTTP-LISTEN).
     #[arg(long, env = "PARLEY_PUBLIC_URL")]
@@ -240,6 +244,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.sip_tls_listen { cfg.sip_tls_listen = Some(v); }
     if let Some(v) = args.sip_tls_cert { cfg.sip_tls_cert = Some(v); }
     if let Some(v) = args.sip_tls_key { cfg.sip_tls_key = Some(v); }
+    if let Some(v) = args.sip_tls_ca { cfg.sip_tls_ca = Some(v); }
     if let Some(v) = args.sip_ban_after { cfg.sip_ban_after = v; }
     let mut signals = shutdown::Signals::register().context("registering signal handlers")?;
 
@@ -328,7 +333,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     });
     let tls = tls::listen(&cfg)?;
-    let (transports, inbound) = parley_sip::transport::Transports::bind_with_tls(cfg.sip_listen, tls).await.with_context(|| format!("binding SIP {}", cfg.sip_listen))?;
+    let (mut transports, inbound) = parley_sip::transport::Transports::bind_with_tls(cfg.sip_listen, tls).await.with_context(|| format!("binding SIP {}", cfg.sip_listen))?;
+    transports.trust(&tls::trusted(&cfg)?);
     let sip_addr = transports.udp_addr;
     sip_ready.store(true, Ordering::Release);
 

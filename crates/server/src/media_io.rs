@@ -75,6 +75,11 @@ impl Media {
         }
     }
 
+    /// Whether the media is SRTP.
+    pub fn srtp(&self) -> bool {
+        matches!(self, Media::Rtp(leg) if leg.srtp.is_some())
+    }
+
     /// Quality figures for the call-ended log.
     pub fn quality(&self) -> Quality {
         match self {

@@ -41,7 +41,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
     // Counting active bans walks the ban list: at most once a second, and when one is added.
     let mut bans_counted = std::time::Instant::now();
     let mut dialer = Dialer::default();
-    dialer.sync_registrations(&mut ep, &shared).await;
+    dialer.sync_registrations(&mut ep, &transports, &shared).await;
     loop {
         let wake = ep.poll_timeout().map(Instant::from_std).unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
@@ -76,8 +76,8 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                 }
             }
             Some(request) = requests.recv() => match request {
-                SipRequest::Dial(req) => dialer.dial(&mut ep, *req, &shared, transports.udp_addr.ip(), calls.len(), &cmd_tx),
-                SipRequest::GatewaysChanged => dialer.sync_registrations(&mut ep, &shared).await,
+                SipRequest::Dial(req) => dialer.dial(&mut ep, &transports, *req, &shared, calls.len(), &cmd_tx),
+                SipRequest::GatewaysChanged => dialer.sync_registrations(&mut ep, &transports, &shared).await,
             },
             _ = shared.hang_up_all.notified() => {
                 let now = std::time::Instant::now();

@@ -1,5 +1,6 @@
 //! SIP over TLS: the rustls server configuration from the PEM certificate chain and key given
-//! with `--sip-tls-cert` and `--sip-tls-key`, for the listener at `--sip-tls-listen`.
+//! with `--sip-tls-cert` and `--sip-tls-key`, for the listener at `--sip-tls-listen`, and the
+//! extra trust anchors of `--sip-tls-ca` for connecting out.
 
 use std::sync::Arc;
 
@@ -36,4 +37,17 @@ pub fn listen(cfg: &ServeConfig) -> anyhow::Result<Option<TlsListen>> {
         .with_single_cert(chain, key)
         .context("the TLS certificate and key do not fit together")?;
     Ok(Some(TlsListen { addr, config: Arc::new(config) }))
+}
+
+/// The certificates `--sip-tls-ca` adds to the trust anchors of outgoing TLS (none without it).
+pub fn trusted(cfg: &ServeConfig) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let Some(path) = &cfg.sip_tls_ca else { return Ok(Vec::new()) };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{} holds no PEM certificate", path.display()))?;
+    if certs.is_empty() {
+        bail!("{} holds no certificate", path.display());
+    }
+    Ok(certs)
 }

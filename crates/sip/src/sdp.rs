@@ -334,18 +334,24 @@ pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64, our_key: Opt
     Some(s.into_bytes())
 }
 
-/// Our offer for a call we place: PCMU, PCMA and telephone-event (0-16), sendrecv, 20 ms.
-/// The answer is read with [`parse`] and [`negotiate`] like an offer (it names one codec).
-pub fn offer(local: SocketAddr, session_id: u64) -> Vec<u8> {
+/// Our offer for a call we place: PCMU, PCMA and telephone-event (0-16), sendrecv, 20 ms;
+/// with `srtp_key`, `RTP/SAVP` and that key (`AES_CM_128_HMAC_SHA1_80`, tag 1). The answer is
+/// read with [`parse`] and [`negotiate`] like an offer (it names one codec and one key).
+pub fn offer(local: SocketAddr, session_id: u64, srtp_key: Option<&[u8; 30]>) -> Vec<u8> {
+    use base64::Engine;
     let family = if local.is_ipv4() { "IP4" } else { "IP6" };
     let ip = local.ip();
-    format!(
+    let proto = if srtp_key.is_some() { "RTP/SAVP" } else { "RTP/AVP" };
+    let mut s = format!(
         "v=0\r\no=parley {session_id} {session_id} IN {family} {ip}\r\ns=parley\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
-         m=audio {} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+         m=audio {} {proto} 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
          a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
         local.port()
-    )
-    .into_bytes()
+    );
+    if let Some(key) = srtp_key {
+        s.push_str(&format!("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{}\r\n", base64::engine::general_purpose::STANDARD.encode(key)));
+    }
+    s.into_bytes()
 }
 
 #[cfg(test)]
@@ -394,9 +400,11 @@ mod tests {
 
     #[test]
     fn our_offer_and_an_answer_to_it() {
-        let ours = parse(&offer("127.0.0.1:30000".parse().unwrap(), 9)).unwrap();
+        let ours = parse(&offer("127.0.0.1:30000".parse().unwrap(), 9, None)).unwrap();
         let neg = negotiate(&ours).unwrap();
         assert_eq!((neg.payload_type, neg.telephone_event, neg.remote.port()), (0, Some(101), 30000));
+        let secure = negotiate(&parse(&offer("127.0.0.1:30000".parse().unwrap(), 9, Some(&[5u8; 30]))).unwrap()).unwrap();
+        assert_eq!(secure.srtp.map(|c| (c.tag, c.suite, c.key)), Some((1, "AES_CM_128_HMAC_SHA1_80".to_string(), [5u8; 30])));
         // The callee picks PCMA: that is what we send.
         let answer = "v=0\r\nc=IN IP4 10.0.0.7\r\nm=audio 7000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
         let neg = negotiate(&parse(answer.as_bytes()).unwrap()).unwrap();

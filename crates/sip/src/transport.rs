@@ -1,7 +1,9 @@
 //! The tokio side: UDP, TCP and (with a certificate) TLS listeners that hand datagrams and
 //! framed messages to the endpoint driver, and send its [`Transmit`]s. No SIP logic lives here.
-//! TLS (rustls) is server side: peers connect to us, and what we send them goes back over
-//! their connection.
+//! TLS (rustls) both ways: peers connect to our listener and what we send them goes back over
+//! their connection; to a peer with no connection (a provider we call or register with) we
+//! connect out, verifying its certificate against the Mozilla roots (plus any trusted with
+//! [`Transports::trust`]) and the name set with [`Transports::tls_name`].
 
 use std::collections::HashMap;
 use std::io;
@@ -11,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::endpoint::{Transmit, Transport};
 use crate::message::Message;
@@ -28,12 +31,20 @@ pub enum Inbound {
 
 type Conns = Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>>;
 
+/// How we connect out over TLS: the rustls client configuration (trust anchors) and the name
+/// each peer's certificate must carry (by address; the address itself when none is set).
+struct TlsClient {
+    connector: tokio_rustls::TlsConnector,
+    names: Mutex<HashMap<SocketAddr, ServerName<'static>>>,
+}
+
 /// The bound SIP sockets.
 pub struct Transports {
     udp: Arc<UdpSocket>,
     conns: Conns,
     /// Where messages read from connections we open go (responses to our requests).
     inbound: mpsc::Sender<Inbound>,
+    tls_client: Arc<TlsClient>,
     /// Actual UDP address (port 0 resolved).
     pub udp_addr: SocketAddr,
     /// Actual TCP address.
@@ -78,7 +89,21 @@ impl Transports {
         };
         tokio::spawn(udp_reader(udp.clone(), tx.clone()));
         tokio::spawn(tcp_acceptor(tcp, tx.clone(), conns.clone()));
-        Ok((Transports { udp, conns, inbound: tx, udp_addr, tcp_addr, tls_addr }, rx))
+        let tls_client = Arc::new(TlsClient { connector: tokio_rustls::TlsConnector::from(client_config(&[])), names: Mutex::new(HashMap::new()) });
+        Ok((Transports { udp, conns, inbound: tx, tls_client, udp_addr, tcp_addr, tls_addr }, rx))
+    }
+
+    /// Trusts `extra` certificates (DER) besides the Mozilla roots when connecting out over TLS.
+    pub fn trust(&mut self, extra: &[CertificateDer<'static>]) {
+        self.tls_client = Arc::new(TlsClient { connector: tokio_rustls::TlsConnector::from(client_config(extra)), names: Mutex::new(HashMap::new()) });
+    }
+
+    /// The name `addr`'s certificate must carry when we connect to it over TLS (a provider's
+    /// domain); without one, its IP address.
+    pub fn tls_name(&self, addr: SocketAddr, name: &str) {
+        if let (Ok(n), Ok(mut names)) = (ServerName::try_from(name.to_string()), self.tls_client.names.lock()) {
+            names.insert(addr, n);
+        }
     }
 
     /// Sends one message. TCP goes over the open connection with that peer, or a new one.
@@ -108,15 +133,50 @@ impl Transports {
             }
             Transport::Tls => {
                 let existing = self.conns.lock().ok().and_then(|c| c.get(&t.dest).cloned());
-                match existing {
-                    Some(sender) => {
-                        let _ = sender.send(t.data).await;
-                    }
-                    None => tracing::warn!("no TLS connection to that peer any more; the message is dropped"),
-                }
+                let sender = match existing {
+                    Some(s) => s,
+                    None => match self.connect_tls(t.dest).await {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "tls connect failed");
+                            return;
+                        }
+                    },
+                };
+                let _ = sender.send(t.data).await;
             }
         }
     }
+}
+
+impl Transports {
+    /// A new TLS connection to `dest`, verified against the trust anchors and its name.
+    async fn connect_tls(&self, dest: SocketAddr) -> io::Result<mpsc::Sender<Vec<u8>>> {
+        let name = self.tls_client.names.lock().ok().and_then(|n| n.get(&dest).cloned()).unwrap_or_else(|| ServerName::IpAddress(dest.ip().into()));
+        let tcp = tokio::time::timeout(std::time::Duration::from_secs(10), TcpStream::connect(dest)).await.map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+        let tls = tokio::time::timeout(std::time::Duration::from_secs(10), self.tls_client.connector.connect(name, tcp))
+            .await
+            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+        let (r, w) = tokio::io::split(tls);
+        Ok(spawn_conn(r, w, Peer { transport: Transport::Tls, addr: dest }, Some(self.inbound.clone()), self.conns.clone()))
+    }
+}
+
+/// A rustls client configuration trusting the Mozilla roots and `extra`.
+fn client_config(extra: &[CertificateDer<'static>]) -> Arc<tokio_rustls::rustls::ClientConfig> {
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in extra {
+        if let Err(e) = roots.add(cert.clone()) {
+            tracing::warn!(error = %e, "a trusted certificate was not usable");
+        }
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .expect("ring supports the default protocol versions");
+    Arc::new(config)
 }
 
 async fn tls_acceptor(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, tx: mpsc::Sender<Inbound>, conns: Conns) {

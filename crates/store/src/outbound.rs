@@ -15,7 +15,7 @@ use crate::{conflict_or, PlatformScope, StoreError, TenantScope};
 pub(crate) const KIND: &str = "gateway";
 
 /// Transports a gateway may use.
-pub const GATEWAY_TRANSPORTS: &[&str] = &["udp", "tcp"];
+pub const GATEWAY_TRANSPORTS: &[&str] = &["udp", "tcp", "tls"];
 
 /// A gateway as the API shows it: never the password.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -28,7 +28,7 @@ pub struct Gateway {
     pub name: String,
     /// The provider's SIP proxy, `IP:port`.
     pub proxy: String,
-    /// `udp` or `tcp`.
+    /// `udp`, `tcp` or `tls` (media then SRTP).
     pub transport: String,
     /// Host part of the Request-URI and of the registered address (the provider's domain).
     pub domain: String,
@@ -51,7 +51,7 @@ pub struct NewGateway<'a> {
     pub name: &'a str,
     /// `IP:port` of the provider's proxy.
     pub proxy: &'a str,
-    /// `udp` or `tcp`.
+    /// `udp`, `tcp` or `tls`.
     pub transport: &'a str,
     /// The provider's domain; empty: the proxy's IP.
     pub domain: &'a str,
@@ -141,7 +141,7 @@ fn check(new: &NewGateway<'_>) -> Result<SocketAddr, StoreError> {
         return invalid("proxy must be a unicast IP and a port other than 0");
     }
     if !GATEWAY_TRANSPORTS.contains(&new.transport) {
-        return invalid("transport must be udp or tcp");
+        return invalid("transport must be udp, tcp or tls");
     }
     let token = |s: &str| !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.+_".contains(&b));
     if !new.domain.is_empty() && !token(new.domain) {

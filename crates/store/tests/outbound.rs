@@ -24,7 +24,7 @@ async fn gateways_and_outbound_policy_per_tenant(db: &TestDb) {
     assert_eq!(plain.domain, "sip.example.net");
     for bad in [
         NewGateway { proxy: "sip.example.net", ..gw("x") },
-        NewGateway { transport: "tls", ..gw("x") },
+        NewGateway { transport: "sctp", ..gw("x") },
         NewGateway { caller_id: "", ..gw("x") },
         NewGateway { caller_id: "<sip:x>", ..gw("x") },
         NewGateway { register_expires: 10, ..gw("x") },

@@ -85,7 +85,7 @@ pub struct GatewayView {
     pub name: String,
     /// The provider's proxy, `IP:port`.
     pub proxy: String,
-    /// `udp` or `tcp`.
+    /// `udp`, `tcp` or `tls`.
     pub transport: String,
     /// The provider's domain (Request-URI host, registered address).
     pub domain: String,
@@ -128,9 +128,10 @@ pub struct NewGateway {
     /// The provider's SIP proxy, `IP:port` (`203.0.113.5:5060`, `[2001:db8::5]:5060`).
     #[schema(pattern = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|\[(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:(:[0-9a-fA-F]{1,4}){1,6}|:((:[0-9a-fA-F]{1,4}){1,7}|:))\]):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$")]
     pub proxy: String,
-    /// `udp` (default) or `tcp`.
+    /// `udp` (default), `tcp` or `tls` (the certificate is checked against the Mozilla roots
+    /// and `--sip-tls-ca`, for `domain`; media is SRTP with SDES).
     #[serde(default = "udp")]
-    #[schema(pattern = "^(udp|tcp)$")]
+    #[schema(pattern = "^(udp|tcp|tls)$")]
     pub transport: String,
     /// The provider's domain (letters, digits, `+ - . _`); default: the proxy's IP.
     #[serde(default)]
