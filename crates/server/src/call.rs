@@ -142,10 +142,15 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 MediaIn::Key(k) => keys.push(k),
                 MediaIn::Closed => end_reason = Some(EndReason::RemoteBye),
             },
-            m = consult_recv(&mut consult) => {
-                if let (MediaIn::Audio(seq, pcm), Some(c)) = (m, consult.as_mut()) {
-                    c.push(Instant::now(), seq, pcm);
+            m = consult_recv(&mut consult) => match (m, consult.as_mut()) {
+                (MediaIn::Audio(seq, pcm), Some(c)) => c.push(Instant::now(), seq, pcm),
+                // The person's keys go to the caller once they talk.
+                (MediaIn::Key(k), Some(c)) if c.phase() == Phase::Bridged => {
+                    // Which key stays unlogged: it may be part of a card or account number.
+                    let sent = media.send_key(k);
+                    tracing::info!(call = call.0, sent, "a key from the person passed on to the caller");
                 }
+                _ => {}
             },
             _ = tokio::time::sleep_until(next_tick) => {
                 let now = Instant::now();
@@ -312,6 +317,12 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 },
                 None => end_reason = Some(EndReason::Local),
             },
+        }
+        // Bridged to a person: the caller's keys are theirs.
+        if let Some(c) = consult.as_mut().filter(|c| c.phase() == Phase::Bridged) {
+            for k in keys.drain(..) {
+                c.forward_key(k);
+            }
         }
         // Keys and payment mode, in the order they came.
         for k in keys.drain(..) {

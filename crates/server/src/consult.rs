@@ -1,8 +1,9 @@
 //! Warm transfer, the call task's side: the consult leg to the person (placed by the SIP
 //! task), the briefing the agent speaks to them while the caller holds, then the bridge: the
 //! caller's audio goes to the person and theirs to the caller, 20 ms at a time on the call's
-//! clock. Neither side of the bridged conversation reaches the recognizer, the transcript or
-//! the recording: it is between two people.
+//! clock; keys pressed on either side are passed on as RFC 4733 events. Neither side of the
+//! bridged conversation reaches the recognizer, the transcript or the recording: it is
+//! between two people.
 
 use std::time::Duration;
 
@@ -77,6 +78,12 @@ impl Consult {
     /// Audio from the person.
     pub fn push(&mut self, now: Instant, seq: u16, pcm: Vec<i16>) {
         self.jitter.push(now.into_std(), seq, pcm);
+    }
+
+    /// Once bridged, passes a key the caller pressed on to the person; false before (the key is
+    /// the agent's) or when their side takes no telephone-events.
+    pub fn forward_key(&mut self, key: char) -> bool {
+        self.phase == Phase::Bridged && self.media.as_mut().is_some_and(|m| m.send_key(key))
     }
 
     /// One 20 ms tick once the person answered: plays the briefing to them, then carries

@@ -2,7 +2,7 @@
 //! Stream. The call task sees only 20 ms frames of PCM and keypad keys coming in, and 20 ms
 //! frames going out; each transport does its own framing, DTMF and statistics.
 
-use parley_media::dtmf::DtmfReceiver;
+use parley_media::dtmf::{Digit, DtmfReceiver, DtmfSender};
 use parley_media::g711::G711;
 use parley_media::rtcp::{Ntp, RtcpSession};
 use parley_media::rtp::{is_rtcp, RtpPacket};
@@ -75,6 +75,18 @@ impl Media {
         }
     }
 
+    /// Sends a keypad key to the far end (RFC 4733, when it accepted telephone-event); false
+    /// when it cannot be sent.
+    pub fn send_key(&mut self, key: char) -> bool {
+        match (self, Digit::from_char(key)) {
+            (Media::Rtp(leg), Some(d)) if leg.negotiated.telephone_event.is_some() => {
+                leg.keys_out.push(d);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the media is SRTP.
     pub fn srtp(&self) -> bool {
         matches!(self, Media::Rtp(leg) if leg.srtp.is_some())
@@ -116,6 +128,8 @@ pub struct RtpLeg {
     ts_base: u32,
     rtcp: RtcpSession,
     dtmf: DtmfReceiver,
+    /// Keys we send (RFC 4733), taking the place of audio frames.
+    keys_out: DtmfSender,
     t0: Instant,
     buf: Vec<u8>,
     out: Vec<u8>,
@@ -150,6 +164,7 @@ impl RtpLeg {
             ts_base: rand::random(),
             rtcp: RtcpSession::new(ssrc, cname),
             dtmf: DtmfReceiver::default(),
+            keys_out: DtmfSender::default(),
             t0,
             buf: vec![0u8; 2048],
             out: Vec::with_capacity(200),
@@ -209,9 +224,20 @@ impl RtpLeg {
             return false;
         }
         self.payload.clear();
-        self.codec.encode(frame, &mut self.payload);
         let timestamp = self.ts_base.wrapping_add(ts);
-        let pkt = RtpPacket { marker, payload_type: self.negotiated.payload_type, sequence: self.seq, timestamp, ssrc: self.ssrc, payload: &self.payload };
+        // A key being sent takes the slot of the audio frame.
+        let event = self.negotiated.telephone_event.and_then(|pt| self.keys_out.next(timestamp).map(|e| (pt, e)));
+        let (payload_type, marker, timestamp) = match event {
+            Some((pt, e)) => {
+                self.payload.extend_from_slice(&e.payload);
+                (pt, e.marker, e.timestamp)
+            }
+            None => {
+                self.codec.encode(frame, &mut self.payload);
+                (self.negotiated.payload_type, marker, timestamp)
+            }
+        };
+        let pkt = RtpPacket { marker, payload_type, sequence: self.seq, timestamp, ssrc: self.ssrc, payload: &self.payload };
         pkt.write(&mut self.out);
         let wire = match self.srtp.as_mut().map(|keys| keys.outbound.protect_rtp(&self.out, &mut self.crypt)) {
             Some(Ok(())) => &self.crypt,

@@ -1,8 +1,8 @@
 //! Warm transfer: the caller (baresip) asks for a person; the agent calls the front desk (here
 //! a SIP UAS written in the test, so it can listen), tells the person who is calling and why,
 //! then bridges them: a 600 Hz tone the caller plays reaches the desk, and a 1 kHz tone the
-//! desk plays reaches the caller. The desk hangs up, so the caller's call ends. A desk that is
-//! busy makes the agent take a message instead.
+//! desk plays reaches the caller, and so does a key the desk presses (RFC 4733). The desk hangs
+//! up, so the caller's call ends. A desk that is busy makes the agent take a message instead.
 
 mod common;
 
@@ -79,7 +79,10 @@ fn front_desk(sip: UdpSocket, busy: bool) -> Desk {
     let parley_rtp: SocketAddr = format!("127.0.0.1:{sdp_port}").parse().unwrap();
     let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     rtp.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
-    let sdp = format!("v=0\r\no=desk 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", rtp.local_addr().unwrap().port());
+    let sdp = format!(
+        "v=0\r\no=desk 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n",
+        rtp.local_addr().unwrap().port()
+    );
     let ok = format!(
         "SIP/2.0 200 OK\r\n{vias}From: {from_h}\r\nTo: {to_h};tag=desk1\r\nCall-ID: {call_id}\r\nCSeq: {cseq}\r\nContact: <sip:desk@{local}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
         sdp.len()
@@ -117,6 +120,19 @@ fn front_desk(sip: UdpSocket, busy: bool) -> Desk {
             }
         }
     }
+    // The person presses 7 (RFC 4733): 100 ms of updates, the end three times.
+    let key_ts = ts.wrapping_add(8000);
+    for i in 0..8u16 {
+        let (end, duration) = (i >= 5, 160 * (i.min(4) + 1));
+        let mut pkt = vec![0x80, if i == 0 { 0x80 | 101 } else { 101 }, (seq >> 8) as u8, seq as u8];
+        pkt.extend_from_slice(&key_ts.to_be_bytes());
+        pkt.extend_from_slice(&0x0dec_0001u32.to_be_bytes());
+        pkt.extend_from_slice(&[7, if end { 0x80 | 10 } else { 10 }, (duration >> 8) as u8, duration as u8]);
+        let _ = rtp.send_to(&pkt, parley_rtp);
+        seq = seq.wrapping_add(1);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
     let bye = format!(
         "BYE {contact} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKdeskbye\r\nMax-Forwards: 70\r\nFrom: {to_h};tag=desk1\r\nTo: {from_h}\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
     );
@@ -176,6 +192,7 @@ async fn the_agent_briefs_the_person_then_bridges_the_caller() {
     let desk_tone = tone_frames(&wav_pcm(&heard), 1000.0);
     assert!(desk_tone >= 25, "the person's audio reached the caller: {desk_tone} frames of their tone");
     assert!(caller_out.contains("closed") || caller_out.to_lowercase().contains("terminated"), "the caller's call ended with the person's: {caller_out}");
+    assert!(caller_out.contains("received event: '7'"), "the person's key reached the caller as an RFC 4733 event: {caller_out}\n{}", log.lines().filter(|l| l.contains("passed on") || l.contains("bridg")).collect::<Vec<_>>().join("\n"));
 
     // The document: transferred, the briefing is not in the caller's transcript, nothing of
     // the bridged conversation is.
