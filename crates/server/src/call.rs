@@ -196,8 +196,15 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 if let Some(step) = paying.as_mut().and_then(|p| p.poll_timeout(ms(now - t0))) {
                     payment_step(step, &mut paying, &mut convo, &mut playout, &mut pending_agent_text);
                 }
-                while let Some(frame) = jitter.pop(now.into_std()) {
-                    let samples = match frame { Frame::Audio(p) | Frame::Concealed(p) => p };
+                let mut frames: Vec<Vec<i16>> = std::iter::from_fn(|| jitter.pop(now.into_std()))
+                    .map(|f| match f { Frame::Audio(p) | Frame::Concealed(p) => p })
+                    .collect();
+                if frames.is_empty() {
+                    // A peer that suppresses silence sends nothing: its comfort noise keeps the
+                    // endpointer's clock running, so the turn still ends.
+                    frames.extend(media.comfort_frame(now));
+                }
+                for samples in frames {
                     if paying.is_some() {
                         if let Some(r) = recorder.as_mut() { r.caller(&[0; FRAME_SAMPLES]); }
                         continue;

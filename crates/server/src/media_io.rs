@@ -2,6 +2,7 @@
 //! Stream. The call task sees only 20 ms frames of PCM and keypad keys coming in, and 20 ms
 //! frames going out; each transport does its own framing, DTMF and statistics.
 
+use parley_media::cn::ComfortNoise;
 use parley_media::dtmf::{Digit, DtmfReceiver, DtmfSender};
 use parley_media::g711::G711;
 use parley_media::rtcp::{Ntp, RtcpSession};
@@ -87,6 +88,17 @@ impl Media {
         }
     }
 
+    /// A frame of comfort noise when the peer has gone quiet after a CN packet (RFC 3389) and
+    /// nothing newer has come for 60 ms; `None` otherwise.
+    pub fn comfort_frame(&mut self, now: Instant) -> Option<Vec<i16>> {
+        match self {
+            Media::Rtp(leg) if leg.in_comfort_noise.is_some_and(|since| now.saturating_duration_since(since) >= std::time::Duration::from_millis(60)) => {
+                Some(leg.comfort_noise.frame(160))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the media is SRTP.
     pub fn srtp(&self) -> bool {
         matches!(self, Media::Rtp(leg) if leg.srtp.is_some())
@@ -130,6 +142,10 @@ pub struct RtpLeg {
     dtmf: DtmfReceiver,
     /// Keys we send (RFC 4733), taking the place of audio frames.
     keys_out: DtmfSender,
+    /// The noise a peer that stops sending in silence asks for (RFC 3389).
+    comfort_noise: ComfortNoise,
+    /// When the last packet, a CN one, arrived (cleared by audio).
+    in_comfort_noise: Option<Instant>,
     t0: Instant,
     buf: Vec<u8>,
     out: Vec<u8>,
@@ -165,6 +181,8 @@ impl RtpLeg {
             rtcp: RtcpSession::new(ssrc, cname),
             dtmf: DtmfReceiver::default(),
             keys_out: DtmfSender::default(),
+            comfort_noise: ComfortNoise::default(),
+            in_comfort_noise: None,
             t0,
             buf: vec![0u8; 2048],
             out: Vec::with_capacity(200),
@@ -211,7 +229,14 @@ impl RtpLeg {
                 if let Some(d) = self.dtmf.on_packet(pkt.timestamp, pkt.payload) {
                     return MediaIn::Key(d.as_char());
                 }
+            } else if Some(pkt.payload_type) == self.negotiated.comfort_noise {
+                // Silence from here on: one frame of noise at the peer's level, which the
+                // jitter buffer repeats over the gap until audio resumes.
+                self.comfort_noise.on_packet(pkt.payload);
+                self.in_comfort_noise = Some(Instant::now());
+                return MediaIn::Audio(pkt.sequence, self.comfort_noise.frame(160));
             } else if pkt.payload_type == self.negotiated.payload_type {
+                self.in_comfort_noise = None;
                 let mut pcm = Vec::with_capacity(pkt.payload.len());
                 self.codec.decode(pkt.payload, &mut pcm);
                 return MediaIn::Audio(pkt.sequence, pcm);

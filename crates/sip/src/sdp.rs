@@ -1,7 +1,7 @@
 //! SDP (RFC 4566) parsing and the answerer side of offer/answer (RFC 3264) for one audio stream.
 //!
-//! Parley answers audio with G.711 (PCMU or PCMA, in the offerer's order of preference) and
-//! RFC 4733 telephone-event when offered. Other media lines are answered with port 0. Offers of
+//! Parley answers audio with G.711 (PCMU or PCMA, in the offerer's order of preference),
+//! RFC 3389 comfort noise and RFC 4733 telephone-event when offered. Other media lines are answered with port 0. Offers of
 //! `RTP/SAVP` with an SDES key (RFC 4568 `a=crypto`, `AES_CM_128_HMAC_SHA1_80` or `_32`, no
 //! MKI) are answered with our own key for the same suite ([`answer`] takes it).
 
@@ -131,6 +131,7 @@ impl Media {
             0 => Some(("PCMU".into(), 8000)),
             8 => Some(("PCMA".into(), 8000)),
             9 => Some(("G722".into(), 8000)),
+            13 => Some(("CN".into(), 8000)),
             _ => None,
         }
     }
@@ -230,6 +231,8 @@ pub struct Negotiated {
     pub encoding: String,
     /// Telephone-event payload type, when the offer has one at 8000 Hz.
     pub telephone_event: Option<u8>,
+    /// Comfort noise (RFC 3389) payload type, when the offer has `CN/8000` (static 13).
+    pub comfort_noise: Option<u8>,
     /// Our direction in the answer.
     pub direction: Direction,
     /// Where to send RTCP: the RTP address when muxed, else `a=rtcp` or the RTP port + 1.
@@ -264,6 +267,7 @@ pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
             continue;
         };
         let addr = m.connection.or(offer.connection).ok_or(SdpError::NoConnection)?;
+        let comfort_noise = m.formats.iter().copied().find(|&p| matches!(m.encoding(p), Some((ref e, 8000)) if e == "CN"));
         let telephone_event = m.formats.iter().copied().find(|&p| {
             matches!(m.encoding(p), Some((ref e, 8000)) if e == "TELEPHONE-EVENT")
         });
@@ -282,6 +286,7 @@ pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
             payload_type: pt,
             encoding,
             telephone_event,
+            comfort_noise,
             direction: m.direction.answer(),
             media_index: i,
             media_kinds,
@@ -312,16 +317,17 @@ pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64, our_key: Opt
         }
         let pt = neg.payload_type;
         let proto = if crypto.is_some() { "RTP/SAVP" } else { "RTP/AVP" };
-        match neg.telephone_event {
-            Some(te) => {
-                s.push_str(&format!("m=audio {} {proto} {pt} {te}\r\n", local.port()));
-                s.push_str(&format!("a=rtpmap:{pt} {}/8000\r\n", neg.encoding));
-                s.push_str(&format!("a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"));
-            }
-            None => {
-                s.push_str(&format!("m=audio {} {proto} {pt}\r\n", local.port()));
-                s.push_str(&format!("a=rtpmap:{pt} {}/8000\r\n", neg.encoding));
-            }
+        let mut formats = pt.to_string();
+        for extra in [neg.comfort_noise, neg.telephone_event].into_iter().flatten() {
+            formats.push_str(&format!(" {extra}"));
+        }
+        s.push_str(&format!("m=audio {} {proto} {formats}\r\n", local.port()));
+        s.push_str(&format!("a=rtpmap:{pt} {}/8000\r\n", neg.encoding));
+        if let Some(cn) = neg.comfort_noise {
+            s.push_str(&format!("a=rtpmap:{cn} CN/8000\r\n"));
+        }
+        if let Some(te) = neg.telephone_event {
+            s.push_str(&format!("a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"));
         }
         s.push_str(&format!("a=ptime:20\r\na={}\r\n", neg.direction.attr()));
         if neg.rtcp_mux {
@@ -334,7 +340,8 @@ pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64, our_key: Opt
     Some(s.into_bytes())
 }
 
-/// Our offer for a call we place: PCMU, PCMA and telephone-event (0-16), sendrecv, 20 ms;
+/// Our offer for a call we place: PCMU, PCMA, comfort noise and telephone-event (0-16),
+/// sendrecv, 20 ms;
 /// with `srtp_key`, `RTP/SAVP` and that key (`AES_CM_128_HMAC_SHA1_80`, tag 1). The answer is
 /// read with [`parse`] and [`negotiate`] like an offer (it names one codec and one key).
 pub fn offer(local: SocketAddr, session_id: u64, srtp_key: Option<&[u8; 30]>) -> Vec<u8> {
@@ -344,7 +351,7 @@ pub fn offer(local: SocketAddr, session_id: u64, srtp_key: Option<&[u8; 30]>) ->
     let proto = if srtp_key.is_some() { "RTP/SAVP" } else { "RTP/AVP" };
     let mut s = format!(
         "v=0\r\no=parley {session_id} {session_id} IN {family} {ip}\r\ns=parley\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
-         m=audio {} {proto} 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+         m=audio {} {proto} 0 8 13 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:13 CN/8000\r\n\
          a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
         local.port()
     );
@@ -409,6 +416,17 @@ mod tests {
         let answer = "v=0\r\nc=IN IP4 10.0.0.7\r\nm=audio 7000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
         let neg = negotiate(&parse(answer.as_bytes()).unwrap()).unwrap();
         assert_eq!((neg.encoding.as_str(), neg.remote), ("PCMA", "10.0.0.7:7000".parse().unwrap()));
+    }
+
+    #[test]
+    fn comfort_noise_is_accepted_when_offered() {
+        let offer = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8 13 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+        let neg = negotiate(&parse(offer.as_bytes()).unwrap()).unwrap();
+        assert_eq!((neg.payload_type, neg.comfort_noise, neg.telephone_event), (8, Some(13), Some(101)));
+        let ans = String::from_utf8(answer(&neg, "10.0.0.2:5000".parse().unwrap(), 1, None).unwrap()).unwrap();
+        assert!(ans.contains("m=audio 5000 RTP/AVP 8 13 101\r\n") && ans.contains("a=rtpmap:13 CN/8000\r\n"), "{ans}");
+        let plain = negotiate(&parse(b"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n").unwrap()).unwrap();
+        assert_eq!(plain.comfort_noise, None);
     }
 
     #[test]

@@ -291,12 +291,18 @@ pub fn invite(server: &str, call_id: &str, caller: &str, ruri: &str, to: &str, e
 
 /// [`invite`] with extra media-level SDP lines (`a=rtcp-mux\r\n`).
 pub fn invite_with_sdp(server: &str, call_id: &str, caller: &str, ruri: &str, to: &str, extra: &str, sdp_extra: &str) -> (u16, Option<Leg>) {
+    invite_with_formats(server, call_id, caller, ruri, to, extra, "0 101", sdp_extra)
+}
+
+/// [`invite_with_sdp`] offering the payload types in `formats` (`"0 13 101"`).
+#[allow(clippy::too_many_arguments)]
+pub fn invite_with_formats(server: &str, call_id: &str, caller: &str, ruri: &str, to: &str, extra: &str, formats: &str, sdp_extra: &str) -> (u16, Option<Leg>) {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let local = sock.local_addr().unwrap();
     let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let sdp = format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP {formats}\r\na=rtpmap:0 PCMU/8000\r\n\
          a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n{sdp_extra}",
         rtp.local_addr().unwrap().port()
     );
@@ -428,6 +434,34 @@ impl Leg {
             self.ts = self.ts.wrapping_add(160);
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Sends `pcm` (8 kHz) as PCMU at the 20 ms pace.
+    pub fn speak(&mut self, pcm: &[i16]) {
+        for chunk in pcm.chunks(160) {
+            let mut p = vec![0x80, 0];
+            p.extend_from_slice(&self.seq.to_be_bytes());
+            p.extend_from_slice(&self.ts.to_be_bytes());
+            p.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+            p.extend(chunk.iter().map(|&s| parley_media::g711::linear_to_ulaw(s)));
+            self.rtp.send_to(&p, &self.media).unwrap();
+            self.seq = self.seq.wrapping_add(1);
+            self.ts = self.ts.wrapping_add(160);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends one RFC 3389 comfort noise packet (payload type 13) at `level` -dBov, as a phone
+    /// that suppresses silence does when its user stops talking.
+    pub fn comfort_noise(&mut self, level: u8) {
+        let mut p = vec![0x80, 13];
+        p.extend_from_slice(&self.seq.to_be_bytes());
+        p.extend_from_slice(&self.ts.to_be_bytes());
+        p.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+        p.push(level);
+        self.rtp.send_to(&p, &self.media).unwrap();
+        self.seq = self.seq.wrapping_add(1);
+        self.ts = self.ts.wrapping_add(160);
     }
 
     /// Waits up to `limit` for the server's BYE and answers it 200; whether one came.
