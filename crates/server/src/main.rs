@@ -23,6 +23,7 @@ mod shutdown;
 mod sip_driver;
 mod tls;
 mod twilio;
+mod twilio_rest;
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};

@@ -12,6 +12,8 @@
 //!    `media` (base64 mu-law, 8 kHz, 20 ms), `dtmf`, `mark` and `stop`
 //!    (<https://www.twilio.com/docs/voice/media-streams/websocket-messages>). The server checks the
 //!    parameters' HMAC, starts the call task, and sends back `media` and, on barge-in, `clear`.
+//! 3. A transfer redirects the call to `<Dial>` through Twilio's REST API
+//!    ([`crate::twilio_rest`]).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -238,7 +240,15 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
                     let _ = socket.send(WsMessage::Close(None)).await;
                     break;
                 }
-                SipCommand::Refer(..) => tracing::warn!(call = call.0, "transfer is not available on a Twilio stream; the agent keeps the call"),
+                SipCommand::Refer(_, target) => {
+                    // The call moves to <Dial> through Twilio's API; Twilio then stops the stream.
+                    let (shared, tenant, call_sid, events) = (s.shared.clone(), dest.tenant.clone(), call_sid.clone(), ev_tx.clone());
+                    tokio::spawn(async move {
+                        let code = crate::twilio_rest::transfer(&shared, &tenant, &call_sid, &target).await;
+                        tracing::info!(call = call.0, code, "twilio transfer requested");
+                        let _ = events.send(CallEvent::ReferStatus(code)).await;
+                    });
+                }
                 // Only calls placed over SIP ring.
                 SipCommand::GiveUp(_) => {}
                 SipCommand::Consult(..) => {

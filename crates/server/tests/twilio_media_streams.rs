@@ -3,7 +3,8 @@
 //! `<Connect><Stream>` back, then the WebSocket with `connected`, `start` (the TwiML's
 //! parameters), `media` (base64 mu-law, 20 ms) and `dtmf` messages. The same agent answers:
 //! its greeting comes back as `media` messages, the order typed on the keypad is looked up,
-//! and the business gets the post-call document. Tampered stream parameters get no call.
+//! and the business gets the post-call document. Tampered stream parameters get no call. A
+//! transfer redirects the call to `<Dial>` through the REST API (a fake of Twilio's).
 //! Wire format: <https://www.twilio.com/docs/voice/media-streams/websocket-messages>,
 //! <https://www.twilio.com/docs/voice/twiml/stream>,
 //! <https://www.twilio.com/docs/usage/webhooks/webhooks-security>.
@@ -140,4 +141,72 @@ async fn a_twilio_call_reaches_the_same_agent() {
     assert_eq!(doc["caller"], "+15550009999");
     let (_, calls) = api.call(Method::GET, "/v1/tenants/t/calls", Some(&op), None).await;
     assert_eq!(calls["calls"][0]["transport"], "twilio", "{calls}");
+}
+
+/// A blind transfer on a stream: the caller asks for a person, the agent says so, and the call
+/// is redirected to `<Dial><Sip>` through Twilio's "Update a Call" API (a fake that checks the
+/// account's credentials, per <https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource>);
+/// Twilio then stops the stream, and the record says `transferred`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_on_a_stream_redirects_the_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    let twilio = common::fake_twilio::FakeTwilio::start("AC0002", TOKEN, "CA77").await;
+    let server = Server::start(tmp.path(), &[]);
+    let base = format!("http://127.0.0.1:{}", server.http_port);
+    let api = Api { http: Client::new(), base: base.clone() };
+    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
+    assert_eq!(api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": "t", "name": "T"}))).await.0, StatusCode::CREATED);
+    let agent = json!({"business": "Shop", "greeting": "Hello from the shop.", "hours": "always", "transfer_to": "sip:frontdesk@pbx.example.com"});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::POST, "/v1/tenants/t/numbers", Some(&op), Some(json!({"number": NUMBER, "agent": "front"}))).await.0, StatusCode::CREATED);
+    let body = json!({"kind": "twilio", "name": "twilio", "config": {"account_sid": "AC0002", "api_base": twilio.url}, "secret": TOKEN});
+    assert_eq!(api.call(Method::POST, "/v1/tenants/t/integrations", Some(&op), Some(body)).await.0, StatusCode::CREATED);
+
+    let url = format!("{base}/twilio/voice");
+    let params: BTreeMap<&str, &str> = [("AccountSid", "AC0002"), ("CallSid", "CA77"), ("From", "+15550009998"), ("To", NUMBER), ("Direction", "inbound")].into();
+    let twiml = api.http.post(&url).header("X-Twilio-Signature", sign(&url, &params)).form(&params).send().await.unwrap().text().await.unwrap();
+    let (stream_url, custom) = stream_of(&twiml);
+    let custom: serde_json::Map<String, Value> = custom.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    let (mut ws, _) = tokio_tungstenite::connect_async(&stream_url).await.unwrap();
+    ws.send(Message::text(json!({"event": "connected", "protocol": "Call", "version": "1.0.0"}).to_string())).await.unwrap();
+    let start = json!({"event": "start", "sequenceNumber": "1", "streamSid": "MZ7",
+        "start": {"accountSid": "AC0002", "streamSid": "MZ7", "callSid": "CA77", "tracks": ["inbound"], "customParameters": custom,
+                  "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}});
+    ws.send(Message::text(start.to_string())).await.unwrap();
+
+    // The caller: a second of silence, the request, then silence, as Twilio streams it.
+    let wav = common::caller_wav(tmp.path(), &[common::Part::Silence(2), common::Part::Say("I would like to speak to a person."), common::Part::Silence(25)]);
+    let data = std::fs::read(&wav).unwrap();
+    let ulaw: Vec<u8> = data[44..].chunks_exact(2).map(|c| parley_media::g711::linear_to_ulaw(i16::from_le_bytes([c[0], c[1]]))).collect();
+    let mut seq = 2;
+    for (chunk, payload) in ulaw.chunks(160).enumerate() {
+        let media = json!({"event": "media", "sequenceNumber": seq.to_string(), "streamSid": "MZ7",
+            "media": {"track": "inbound", "chunk": (chunk + 1).to_string(), "timestamp": (chunk * 20).to_string(), "payload": base64::engine::general_purpose::STANDARD.encode(payload)}});
+        if ws.send(Message::text(media.to_string())).await.is_err() {
+            break;
+        }
+        seq += 1;
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(1), ws.next()).await {}
+        if !twilio.updates().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let updates = twilio.updates();
+    assert_eq!(updates.len(), 1, "one Update a Call request\n{}", server.log_text().lines().filter(|l| l.contains("transfer")).collect::<Vec<_>>().join("\n"));
+    assert_eq!(updates[0].0, "CA77");
+    assert!(updates[0].1["Twiml"].contains("<Dial><Sip>sip:frontdesk@pbx.example.com</Sip></Dial>"), "{:?}", updates[0].1);
+    // Twilio stops the stream once the call runs the new TwiML.
+    let stop = json!({"event": "stop", "sequenceNumber": seq.to_string(), "streamSid": "MZ7", "stop": {"accountSid": "AC0002", "callSid": "CA77"}});
+    let _ = ws.send(Message::text(stop.to_string())).await;
+    let mut outcome = Value::Null;
+    for _ in 0..50 {
+        let (_, calls) = api.call(Method::GET, "/v1/tenants/t/calls", Some(&op), None).await;
+        if let Some(c) = calls["calls"].as_array().and_then(|a| a.first()) {
+            outcome = c["outcome"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(outcome, "transferred");
 }

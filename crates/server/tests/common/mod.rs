@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_stripe;
+pub mod fake_twilio;
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
