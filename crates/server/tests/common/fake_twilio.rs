@@ -15,15 +15,18 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use serde_json::{json, Value};
 
+/// Calls updated, with the form of each request.
+type Updates = Arc<Mutex<Vec<(String, HashMap<String, String>)>>>;
+
 pub struct FakeTwilio {
     pub url: String,
-    updates: Arc<Mutex<Vec<(String, HashMap<String, String>)>>>,
+    updates: Updates,
 }
 
 impl FakeTwilio {
     /// A fake for `account_sid`/`auth_token` that knows the call `call_sid`.
     pub async fn start(account_sid: &'static str, auth_token: &'static str, call_sid: &'static str) -> FakeTwilio {
-        let updates: Arc<Mutex<Vec<(String, HashMap<String, String>)>>> = Arc::default();
+        let updates: Updates = Arc::default();
         let seen = updates.clone();
         let app = axum::Router::new().route(
             "/2010-04-01/Accounts/{account}/Calls/{call}",
