@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Parley needs on a fresh Debian machine, idempotently:
-#   - Debian packages: espeak-ng (TTS), python3-venv; for tests: baresip-core, sip-tester, sox,
+#   - Debian packages: espeak-ng (TTS), python3-venv, cmake (builds the bundled libopus); for
+#     tests: baresip-core, sip-tester, sox,
 #     kamailio (the tests run their own instance; the system service is stopped and disabled)
 #   - for tests: schemathesis (PyPI) in its own venv under ~/.local/share/parley/test-peers
 #   - the embedded recognizer: a venv with faster-whisper and the Whisper base weights that the
@@ -11,7 +12,7 @@ SPEECH_DIR="${PARLEY_SPEECH_DIR:-$HOME/.local/share/parley/speech}"
 WITH_TEST_PEERS="${1:-}"
 
 need_pkgs=()
-want=(espeak-ng python3-venv)
+want=(espeak-ng python3-venv cmake)
 [ "$WITH_TEST_PEERS" = "--test-peers" ] && want+=(baresip-core sip-tester sox libsox-fmt-all kamailio)
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")

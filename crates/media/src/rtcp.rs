@@ -298,12 +298,20 @@ pub struct RtcpSession {
     stats: ReceiverStats,
     next_report_us: u64,
     rtt_us: Option<u64>,
+    /// The stream's RTP clock in kHz (8 for G.711, 48 for Opus).
+    clock_khz: u64,
 }
 
 impl RtcpSession {
     /// A session for our `ssrc` and `cname`; the first report goes out after half an interval.
     pub fn new(ssrc: u32, cname: String) -> RtcpSession {
-        RtcpSession { ssrc, cname, packets: 0, octets: 0, stats: ReceiverStats::default(), next_report_us: REPORT_INTERVAL_US / 2, rtt_us: None }
+        RtcpSession { ssrc, cname, packets: 0, octets: 0, stats: ReceiverStats::default(), next_report_us: REPORT_INTERVAL_US / 2, rtt_us: None, clock_khz: 8 }
+    }
+
+    /// The stream's RTP clock rate in Hz (8000 unless set; 48000 for Opus), for jitter.
+    pub fn with_clock_rate(mut self, hz: u32) -> RtcpSession {
+        self.clock_khz = u64::from((hz / 1000).max(1));
+        self
     }
 
     /// We sent an RTP packet with this much payload.
@@ -314,7 +322,7 @@ impl RtcpSession {
 
     /// An RTP packet arrived at `now_us`.
     pub fn on_received(&mut self, ssrc: u32, seq: u16, rtp_ts: u32, now_us: u64) {
-        let arrival_ts = (now_us * 8 / 1000) as u32;
+        let arrival_ts = (now_us * self.clock_khz / 1000) as u32;
         self.stats.on_rtp(ssrc, seq, rtp_ts, arrival_ts);
     }
 
@@ -356,7 +364,7 @@ impl RtcpSession {
     /// Packets received, packets lost, jitter (ms), and the last round-trip time (ms).
     pub fn quality(&self) -> (u32, i64, f64, Option<f64>) {
         let (received, lost) = self.stats.totals();
-        (received, lost, f64::from(self.stats.jitter()) / 8.0, self.rtt_us.map(|us| us as f64 / 1000.0))
+        (received, lost, f64::from(self.stats.jitter()) / self.clock_khz as f64, self.rtt_us.map(|us| us as f64 / 1000.0))
     }
 }
 

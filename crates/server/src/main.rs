@@ -7,6 +7,7 @@
 mod admin;
 mod api;
 mod call;
+mod codec;
 mod config;
 mod consult;
 mod delivery;

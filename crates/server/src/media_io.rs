@@ -4,7 +4,7 @@
 
 use parley_media::cn::ComfortNoise;
 use parley_media::dtmf::{Digit, DtmfReceiver, DtmfSender};
-use parley_media::g711::G711;
+use crate::codec::Codec;
 use parley_media::rtcp::{Ntp, RtcpSession};
 use parley_media::rtp::{is_rtcp, RtpPacket};
 use parley_media::srtp;
@@ -128,7 +128,7 @@ fn ntp_now() -> Ntp {
 pub struct RtpLeg {
     socket: UdpSocket,
     negotiated: Negotiated,
-    codec: G711,
+    codec: Codec,
     remote: std::net::SocketAddr,
     /// Where the SDP said media comes from (latching may have moved `remote` since).
     offered_remote: std::net::SocketAddr,
@@ -165,10 +165,11 @@ struct SrtpPair {
 impl RtpLeg {
     /// A leg on `socket` for the negotiated media, with the call's start `t0`.
     pub fn new(socket: UdpSocket, negotiated: Negotiated, t0: Instant) -> RtpLeg {
+        let clock_rate = negotiated.clock_rate.max(8000);
         let ssrc: u32 = rand::random();
         let cname = format!("parley@{}", socket.local_addr().map(|a| a.ip().to_string()).unwrap_or_default());
         RtpLeg {
-            codec: G711::from_encoding(&negotiated.encoding).unwrap_or(G711::Ulaw),
+            codec: Codec::for_encoding(&negotiated.encoding),
             remote: negotiated.remote,
             offered_remote: negotiated.remote,
             negotiated,
@@ -178,7 +179,7 @@ impl RtpLeg {
             ssrc,
             seq: rand::random(),
             ts_base: rand::random(),
-            rtcp: RtcpSession::new(ssrc, cname),
+            rtcp: RtcpSession::new(ssrc, cname).with_clock_rate(clock_rate),
             dtmf: DtmfReceiver::default(),
             keys_out: DtmfSender::default(),
             comfort_noise: ComfortNoise::default(),
@@ -237,8 +238,11 @@ impl RtpLeg {
                 return MediaIn::Audio(pkt.sequence, self.comfort_noise.frame(160));
             } else if pkt.payload_type == self.negotiated.payload_type {
                 self.in_comfort_noise = None;
-                let mut pcm = Vec::with_capacity(pkt.payload.len());
+                let mut pcm = Vec::with_capacity(160);
                 self.codec.decode(pkt.payload, &mut pcm);
+                if pcm.is_empty() {
+                    continue;
+                }
                 return MediaIn::Audio(pkt.sequence, pcm);
             }
         }
@@ -249,7 +253,7 @@ impl RtpLeg {
             return false;
         }
         self.payload.clear();
-        let timestamp = self.ts_base.wrapping_add(ts);
+        let timestamp = self.ts_base.wrapping_add(ts.wrapping_mul(self.codec.clock_factor()));
         // A key being sent takes the slot of the audio frame.
         let event = self.negotiated.telephone_event.and_then(|pt| self.keys_out.next(timestamp).map(|e| (pt, e)));
         let (payload_type, marker, timestamp) = match event {

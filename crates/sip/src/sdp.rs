@@ -1,6 +1,7 @@
 //! SDP (RFC 4566) parsing and the answerer side of offer/answer (RFC 3264) for one audio stream.
 //!
-//! Parley answers audio with G.711 (PCMU or PCMA, in the offerer's order of preference),
+//! Parley answers audio with G.711 (PCMU or PCMA) or Opus (RFC 7587), in the offerer's order of
+//! preference,
 //! RFC 3389 comfort noise and RFC 4733 telephone-event when offered. Other media lines are answered with port 0. Offers of
 //! `RTP/SAVP` with an SDES key (RFC 4568 `a=crypto`, `AES_CM_128_HMAC_SHA1_80` or `_32`, no
 //! MKI) are answered with our own key for the same suite ([`answer`] takes it).
@@ -227,8 +228,10 @@ pub struct Negotiated {
     pub remote: SocketAddr,
     /// Chosen codec's payload type.
     pub payload_type: u8,
-    /// Chosen codec's encoding name (`PCMU` or `PCMA`).
+    /// Chosen codec's encoding name (`PCMU`, `PCMA` or `OPUS`).
     pub encoding: String,
+    /// Its RTP clock rate: 8000, or 48000 for Opus (RFC 7587).
+    pub clock_rate: u32,
     /// Telephone-event payload type, when the offer has one at 8000 Hz.
     pub telephone_event: Option<u8>,
     /// Comfort noise (RFC 3389) payload type, when the offer has `CN/8000` (static 13).
@@ -262,7 +265,7 @@ pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
             continue;
         }
         let Some(pt) = m.formats.iter().copied().find(|&pt| {
-            matches!(m.encoding(pt), Some((ref e, 8000)) if e == "PCMU" || e == "PCMA")
+            matches!(m.encoding(pt), Some((ref e, 8000)) if e == "PCMU" || e == "PCMA") || matches!(m.encoding(pt), Some((ref e, 48000)) if e == "OPUS")
         }) else {
             continue;
         };
@@ -271,7 +274,7 @@ pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
         let telephone_event = m.formats.iter().copied().find(|&p| {
             matches!(m.encoding(p), Some((ref e, 8000)) if e == "TELEPHONE-EVENT")
         });
-        let encoding = m.encoding(pt).map(|(e, _)| e).unwrap_or_default();
+        let (encoding, clock_rate) = m.encoding(pt).unwrap_or_default();
         let media_kinds = offer
             .media
             .iter()
@@ -285,6 +288,7 @@ pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
             remote: SocketAddr::new(addr, m.port),
             payload_type: pt,
             encoding,
+            clock_rate,
             telephone_event,
             comfort_noise,
             direction: m.direction.answer(),
@@ -322,7 +326,12 @@ pub fn answer(neg: &Negotiated, local: SocketAddr, session_id: u64, our_key: Opt
             formats.push_str(&format!(" {extra}"));
         }
         s.push_str(&format!("m=audio {} {proto} {formats}\r\n", local.port()));
-        s.push_str(&format!("a=rtpmap:{pt} {}/8000\r\n", neg.encoding));
+        if neg.encoding == "OPUS" {
+            // RFC 7587: always opus/48000/2; we send mono and take mono.
+            s.push_str(&format!("a=rtpmap:{pt} opus/48000/2\r\na=fmtp:{pt} useinbandfec=1; stereo=0; sprop-stereo=0\r\n"));
+        } else {
+            s.push_str(&format!("a=rtpmap:{pt} {}/8000\r\n", neg.encoding));
+        }
         if let Some(cn) = neg.comfort_noise {
             s.push_str(&format!("a=rtpmap:{cn} CN/8000\r\n"));
         }
@@ -416,6 +425,17 @@ mod tests {
         let answer = "v=0\r\nc=IN IP4 10.0.0.7\r\nm=audio 7000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
         let neg = negotiate(&parse(answer.as_bytes()).unwrap()).unwrap();
         assert_eq!((neg.encoding.as_str(), neg.remote), ("PCMA", "10.0.0.7:7000".parse().unwrap()));
+    }
+
+    #[test]
+    fn opus_is_answered_at_48000_when_it_comes_first() {
+        let offer = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 96 0 101\r\na=rtpmap:96 opus/48000/2\r\na=fmtp:96 stereo=1\r\na=rtpmap:101 telephone-event/8000\r\n";
+        let neg = negotiate(&parse(offer.as_bytes()).unwrap()).unwrap();
+        assert_eq!((neg.payload_type, neg.encoding.as_str(), neg.clock_rate), (96, "OPUS", 48000));
+        let ans = String::from_utf8(answer(&neg, "10.0.0.2:5000".parse().unwrap(), 1, None).unwrap()).unwrap();
+        assert!(ans.contains("m=audio 5000 RTP/AVP 96 101\r\na=rtpmap:96 opus/48000/2\r\n"), "{ans}");
+        let g711_first = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8 96\r\na=rtpmap:96 opus/48000/2\r\n";
+        assert_eq!(negotiate(&parse(g711_first.as_bytes()).unwrap()).unwrap().clock_rate, 8000);
     }
 
     #[test]
