@@ -14,6 +14,7 @@
 pub mod cn;
 pub mod dtmf;
 pub mod g711;
+pub mod g722;
 pub mod jitter;
 pub mod pacer;
 pub mod rtcp;

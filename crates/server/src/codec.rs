@@ -1,8 +1,10 @@
-//! The audio codec of an RTP leg: G.711 (mu-law or A-law, 8 kHz) or Opus (RFC 7587, libopus
-//! through the `opus` crate, run at 8 kHz mono so the call task's 20 ms frames of 160 samples
-//! go in and out unchanged; on the wire its RTP clock is 48 kHz).
+//! The audio codec of an RTP leg: G.711 (mu-law or A-law, 8 kHz), G.722 (at its lower band's
+//! 8 kHz, [`parley_media::g722`]) or Opus (RFC 7587, libopus through the `opus` crate, run at
+//! 8 kHz mono so the call task's 20 ms frames of 160 samples go in and out unchanged; on the
+//! wire its RTP clock is 48 kHz).
 
 use parley_media::g711::G711;
+use parley_media::g722;
 
 /// Samples in one 20 ms frame at 8 kHz.
 const FRAME: usize = 160;
@@ -11,6 +13,8 @@ const FRAME: usize = 160;
 pub enum Codec {
     /// PCMU or PCMA.
     G711(G711),
+    /// G.722.
+    G722(Box<(g722::Encoder, g722::Decoder)>),
     /// Opus, mono, 8 kHz in and out.
     Opus {
         /// The encoder (VoIP mode).
@@ -32,13 +36,16 @@ impl Codec {
                 (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "opus could not start; using PCMU"),
             }
         }
+        if name.eq_ignore_ascii_case("G722") {
+            return Codec::G722(Box::default());
+        }
         Codec::G711(G711::from_encoding(name).unwrap_or(G711::Ulaw))
     }
 
     /// RTP timestamp units per 8 kHz sample (6 for Opus's 48 kHz clock).
     pub fn clock_factor(&self) -> u32 {
         match self {
-            Codec::G711(_) => 1,
+            Codec::G711(_) | Codec::G722(_) => 1,
             Codec::Opus { .. } => 6,
         }
     }
@@ -48,6 +55,7 @@ impl Codec {
         out.clear();
         match self {
             Codec::G711(g) => g.encode(frame, out),
+            Codec::G722(c) => c.0.encode(frame, out),
             Codec::Opus { encoder, .. } => {
                 out.resize(400, 0);
                 match encoder.encode(frame, out) {
@@ -64,6 +72,7 @@ impl Codec {
         out.clear();
         match self {
             Codec::G711(g) => g.decode(payload, out),
+            Codec::G722(c) => c.1.decode(payload, out),
             Codec::Opus { decoder, .. } => {
                 // Up to 120 ms per packet at 8 kHz.
                 out.resize(960, 0);
@@ -100,5 +109,6 @@ mod tests {
         let ratio = energy.1 / energy.0;
         assert!((0.5..2.0).contains(&ratio), "the tone comes back at about its level: {ratio}");
         assert!(matches!(Codec::for_encoding("PCMA"), Codec::G711(G711::Alaw)));
+        assert!(matches!(Codec::for_encoding("G722"), Codec::G722(_)));
     }
 }

@@ -1,7 +1,7 @@
 //! SDP (RFC 4566) parsing and the answerer side of offer/answer (RFC 3264) for one audio stream.
 //!
-//! Parley answers audio with G.711 (PCMU or PCMA) or Opus (RFC 7587), in the offerer's order of
-//! preference,
+//! Parley answers audio with G.711 (PCMU or PCMA), G.722 or Opus (RFC 7587), in the offerer's
+//! order of preference,
 //! RFC 3389 comfort noise and RFC 4733 telephone-event when offered. Other media lines are answered with port 0. Offers of
 //! `RTP/SAVP` with an SDES key (RFC 4568 `a=crypto`, `AES_CM_128_HMAC_SHA1_80` or `_32`, no
 //! MKI) are answered with our own key for the same suite ([`answer`] takes it).
@@ -228,9 +228,9 @@ pub struct Negotiated {
     pub remote: SocketAddr,
     /// Chosen codec's payload type.
     pub payload_type: u8,
-    /// Chosen codec's encoding name (`PCMU`, `PCMA` or `OPUS`).
+    /// Chosen codec's encoding name (`PCMU`, `PCMA`, `G722` or `OPUS`).
     pub encoding: String,
-    /// Its RTP clock rate: 8000, or 48000 for Opus (RFC 7587).
+    /// Its RTP clock rate: 8000 (G.722 too, RFC 3551 §4.5.2), or 48000 for Opus (RFC 7587).
     pub clock_rate: u32,
     /// Telephone-event payload type, when the offer has one at 8000 Hz.
     pub telephone_event: Option<u8>,
@@ -265,7 +265,7 @@ pub fn negotiate(offer: &Session) -> Result<Negotiated, SdpError> {
             continue;
         }
         let Some(pt) = m.formats.iter().copied().find(|&pt| {
-            matches!(m.encoding(pt), Some((ref e, 8000)) if e == "PCMU" || e == "PCMA") || matches!(m.encoding(pt), Some((ref e, 48000)) if e == "OPUS")
+            matches!(m.encoding(pt), Some((ref e, 8000)) if e == "PCMU" || e == "PCMA" || e == "G722") || matches!(m.encoding(pt), Some((ref e, 48000)) if e == "OPUS")
         }) else {
             continue;
         };
@@ -383,6 +383,9 @@ mod tests {
     fn answers_first_supported_codec_in_offer_order_with_telephone_event() {
         let offer = parse(BARESIP_OFFER.as_bytes()).unwrap();
         let neg = negotiate(&offer).unwrap();
+        assert_eq!((neg.payload_type, neg.encoding.as_str(), neg.clock_rate), (9, "G722", 8000), "G.722 first in the offer");
+        let offer = parse(BARESIP_OFFER.replace("RTP/AVP 9 0 8 101", "RTP/AVP 0 8 101").as_bytes()).unwrap();
+        let neg = negotiate(&offer).unwrap();
         assert_eq!((neg.payload_type, neg.encoding.as_str()), (0, "PCMU"));
         assert_eq!(neg.telephone_event, Some(101));
         assert_eq!(neg.remote, "127.0.0.1:10000".parse().unwrap());
@@ -471,8 +474,8 @@ mod tests {
     }
 
     #[test]
-    fn offer_without_g711_is_refused() {
-        let offer = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 9 18\r\n";
+    fn offer_without_a_known_codec_is_refused() {
+        let offer = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 18 3\r\n";
         assert_eq!(negotiate(&parse(offer.as_bytes()).unwrap()), Err(SdpError::NoCodec));
     }
 }
