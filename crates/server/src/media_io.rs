@@ -293,9 +293,24 @@ impl RtpLeg {
 
     fn reoffer(&mut self, sdp: &[u8], direction: Direction) {
         self.sending = matches!(direction, Direction::SendRecv | Direction::SendOnly);
-        // The answer kept our codec; a new address (a PBX re-routing the media) is followed,
-        // and latched again.
-        if let Ok(n) = parley_sip::sdp::parse(sdp).and_then(|s| parley_sip::sdp::negotiate(&s)) {
+        // A new address (a PBX re-routing the media) is followed, and latched again.
+        let offer = parley_sip::sdp::parse(sdp);
+        let ours = (self.negotiated.encoding.clone(), self.negotiated.clock_rate);
+        let still_ours = offer.as_ref().is_ok_and(|o| {
+            o.media.iter().filter(|m| m.kind == "audio" && m.port != 0).any(|m| m.formats.iter().any(|&p| m.encoding(p).as_ref() == Some(&ours)))
+        });
+        if let Ok(n) = offer.and_then(|s| parley_sip::sdp::negotiate(&s)) {
+            // A codec change (the re-offer dropped ours; our answer took its codec): encode and
+            // decode with the new one.
+            if !still_ours {
+                tracing::info!("codec changed by a re-offer");
+                self.codec = Codec::for_encoding(&n.encoding);
+                self.negotiated.payload_type = n.payload_type;
+                self.negotiated.encoding.clone_from(&n.encoding);
+                self.negotiated.clock_rate = n.clock_rate;
+                self.negotiated.telephone_event = n.telephone_event;
+                self.negotiated.comfort_noise = n.comfort_noise;
+            }
             if n.remote != self.offered_remote {
                 self.offered_remote = n.remote;
                 self.remote = n.remote;

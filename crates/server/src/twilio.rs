@@ -12,6 +12,8 @@
 //!    `media` (base64 mu-law, 8 kHz, 20 ms), `dtmf`, `mark` and `stop`
 //!    (<https://www.twilio.com/docs/voice/media-streams/websocket-messages>). The server checks the
 //!    parameters' HMAC, starts the call task, and sends back `media` and, on barge-in, `clear`.
+//!    When the agent hangs up, a `mark` follows its last words and the stream closes once Twilio
+//!    echoes it (everything played) or after 5 s.
 //! 3. A transfer redirects the call to `<Dial>` through Twilio's REST API
 //!    ([`crate::twilio_rest`]).
 
@@ -153,6 +155,11 @@ async fn voice(State(s): State<TwilioState>, headers: HeaderMap, Form(params): F
     ([("content-type", "text/xml")], twiml).into_response()
 }
 
+/// The `mark` sent after the agent's last words; the stream closes when Twilio echoes it.
+const HANGUP_MARK: &str = "parley-hangup";
+/// How long to wait for that echo.
+const MARK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Stream calls get call ids above SIP's.
 static NEXT_STREAM_CALL: AtomicU64 = AtomicU64::new(1 << 48);
 
@@ -183,12 +190,13 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
     }
     let Some(dest) = s.shared.directory.lookup([Some(dialled.as_str())]).filter(|d| d.tenant == tenant) else { return };
     let stream_sid = start["streamSid"].as_str().or(start["start"]["streamSid"].as_str()).unwrap_or_default().to_string();
+    let leg_sid = stream_sid.clone();
     let (in_tx, in_rx) = mpsc::channel(64);
     let (out_tx, mut out_rx) = mpsc::channel::<String>(256);
     let (ev_tx, ev_rx) = mpsc::channel(16);
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(4);
     let call = CallId(NEXT_STREAM_CALL.fetch_add(1, Ordering::Relaxed));
-    let leg = StreamLeg { inbound: in_rx, outbound: out_tx, stream_sid, frames_in: 0, payload: Vec::with_capacity(160) };
+    let leg = StreamLeg { inbound: in_rx, outbound: out_tx, stream_sid: leg_sid, frames_in: 0, payload: Vec::with_capacity(160) };
     let setup = CallSetup {
         call,
         media: Media::Stream(leg),
@@ -233,9 +241,22 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
             Some(cmd) = cmd_rx.recv() => match cmd {
                 // Closing the stream ends <Connect>; with no TwiML after it, Twilio hangs up.
                 SipCommand::Hangup(_) => {
-                    // Let the last words go out first.
+                    // Let the last words go out, then a `mark`: Twilio echoes it once it has
+                    // played everything before it, and only then is the stream closed.
                     while let Ok(out) = out_rx.try_recv() {
                         let _ = socket.send(WsMessage::Text(out.into())).await;
+                    }
+                    let mark = serde_json::json!({"event": "mark", "streamSid": stream_sid, "mark": {"name": HANGUP_MARK}});
+                    if socket.send(WsMessage::Text(mark.to_string().into())).await.is_ok() {
+                        let played = tokio::time::timeout(MARK_WAIT, async {
+                            while let Some(Ok(WsMessage::Text(text))) = socket.recv().await {
+                                let v: serde_json::Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+                                if v["event"] == "stop" || (v["event"] == "mark" && v["mark"]["name"] == HANGUP_MARK) {
+                                    return;
+                                }
+                            }
+                        });
+                        let _ = played.await;
                     }
                     let _ = socket.send(WsMessage::Close(None)).await;
                     break;

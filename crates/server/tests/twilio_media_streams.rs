@@ -179,6 +179,7 @@ async fn a_transfer_on_a_stream_redirects_the_call() {
     let data = std::fs::read(&wav).unwrap();
     let ulaw: Vec<u8> = data[44..].chunks_exact(2).map(|c| parley_media::g711::linear_to_ulaw(i16::from_le_bytes([c[0], c[1]]))).collect();
     let mut seq = 2;
+    let mut early_mark = None;
     for (chunk, payload) in ulaw.chunks(160).enumerate() {
         let media = json!({"event": "media", "sequenceNumber": seq.to_string(), "streamSid": "MZ7",
             "media": {"track": "inbound", "chunk": (chunk + 1).to_string(), "timestamp": (chunk * 20).to_string(), "payload": base64::engine::general_purpose::STANDARD.encode(payload)}});
@@ -186,7 +187,14 @@ async fn a_transfer_on_a_stream_redirects_the_call() {
             break;
         }
         seq += 1;
-        while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(1), ws.next()).await {}
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_millis(1), ws.next()).await {
+            if let Message::Text(text) = msg {
+                let v: Value = serde_json::from_str(text.as_str()).unwrap();
+                if v["event"] == "mark" {
+                    early_mark = Some(v);
+                }
+            }
+        }
         if !twilio.updates().is_empty() {
             break;
         }
@@ -196,9 +204,39 @@ async fn a_transfer_on_a_stream_redirects_the_call() {
     assert_eq!(updates.len(), 1, "one Update a Call request\n{}", server.log_text().lines().filter(|l| l.contains("transfer")).collect::<Vec<_>>().join("\n"));
     assert_eq!(updates[0].0, "CA77");
     assert!(updates[0].1["Twiml"].contains("<Dial><Sip>sip:frontdesk@pbx.example.com</Sip></Dial>"), "{:?}", updates[0].1);
-    // Twilio stops the stream once the call runs the new TwiML.
-    let stop = json!({"event": "stop", "sequenceNumber": seq.to_string(), "streamSid": "MZ7", "stop": {"accountSid": "AC0002", "callSid": "CA77"}});
-    let _ = ws.send(Message::text(stop.to_string())).await;
+    // The agent leaves the call: a `mark` follows its last words; echoed (as Twilio does once
+    // it has played them), the stream closes.
+    let mark = tokio::time::timeout(Duration::from_secs(10), async {
+        if let Some(m) = early_mark {
+            return m;
+        }
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let v: Value = serde_json::from_str(text.as_str()).unwrap();
+                    if v["event"] == "mark" {
+                        return v;
+                    }
+                }
+                other => panic!("the stream ended without a mark: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a mark after the agent's last words");
+    assert_eq!(mark["streamSid"], "MZ7");
+    let echo = json!({"event": "mark", "sequenceNumber": seq.to_string(), "streamSid": "MZ7", "mark": {"name": mark["mark"]["name"]}});
+    ws.send(Message::text(echo.to_string())).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(_))) => continue,
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the stream closes once the mark is echoed");
     let mut outcome = Value::Null;
     for _ in 0..50 {
         let (_, calls) = api.call(Method::GET, "/v1/tenants/t/calls", Some(&op), None).await;

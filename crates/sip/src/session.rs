@@ -98,10 +98,15 @@ fn offered_direction(sdp: &str) -> Direction {
 }
 
 /// The direction of our answer to a re-offer, and the answer: `previous` with the direction
-/// mirrored and the `o=` version incremented. `None` if either is not SDP text.
+/// mirrored and the `o=` version incremented; when the re-offer no longer has our codec (a codec
+/// change), a new answer for the codec it does have, on our same address and key. `None` if
+/// either is not SDP text.
 pub fn reanswer(previous: &[u8], offer: &[u8]) -> Option<(Direction, Vec<u8>)> {
-    let previous = std::str::from_utf8(previous).ok()?;
     let ours = offered_direction(std::str::from_utf8(offer).ok()?).answer();
+    if let Some(changed) = codec_change(previous, offer) {
+        return Some((ours, bump_version(std::str::from_utf8(previous).ok()?, &changed)?));
+    }
+    let previous = std::str::from_utf8(previous).ok()?;
     let mut out = String::with_capacity(previous.len() + 16);
     for line in previous.split("\r\n").filter(|l| !l.is_empty()) {
         let line = match line {
@@ -119,6 +124,33 @@ pub fn reanswer(previous: &[u8], offer: &[u8]) -> Option<(Direction, Vec<u8>)> {
         out.push_str("\r\n");
     }
     Some((ours, out.into_bytes()))
+}
+
+/// A new answer when `offer` lacks the codec of our `previous` answer and has another we take.
+fn codec_change(previous: &[u8], offer: &[u8]) -> Option<Vec<u8>> {
+    let prev = crate::sdp::parse(previous).ok()?;
+    let ours = prev.media.iter().find(|m| m.kind == "audio" && m.port != 0)?;
+    let codec = ours.encoding(*ours.formats.first()?)?;
+    let off = crate::sdp::parse(offer).ok()?;
+    let still_offered = off.media.iter().filter(|m| m.kind == "audio" && m.port != 0).any(|m| m.formats.iter().any(|&p| m.encoding(p).as_ref() == Some(&codec)));
+    if still_offered {
+        return None;
+    }
+    let neg = crate::sdp::negotiate(&off).ok()?;
+    let local = std::net::SocketAddr::new(ours.connection.or(prev.connection)?, ours.port);
+    let key = ours.crypto.first().map(|c| c.key);
+    crate::sdp::answer(&neg, local, 0, key.as_ref())
+}
+
+/// `answer` with the `o=` line of `previous`, its version incremented (RFC 3264 §8).
+fn bump_version(previous: &str, answer: &[u8]) -> Option<Vec<u8>> {
+    let o = previous.lines().find(|l| l.starts_with("o="))?.trim_end_matches('\r');
+    let mut f: Vec<String> = o.split(' ').map(String::from).collect();
+    let v = f.get_mut(2)?;
+    *v = v.parse::<u64>().ok()?.wrapping_add(1).to_string();
+    let o = f.join(" ");
+    let text = std::str::from_utf8(answer).ok()?;
+    Some(text.split("\r\n").map(|l| if l.starts_with("o=") { o.as_str() } else { l }).collect::<Vec<_>>().join("\r\n").into_bytes())
 }
 
 #[cfg(test)]
@@ -156,5 +188,19 @@ mod tests {
         assert_eq!(dir, Direction::SendRecv);
         assert!(String::from_utf8(again).unwrap().contains("o=parley 7 9 IN IP4"));
         assert_eq!(reanswer(previous, b"v=0\r\nm=audio 1 RTP/AVP 0\r\na=inactive\r\n").unwrap().0, Direction::Inactive);
+    }
+
+    #[test]
+    fn a_reoffer_without_our_codec_changes_it() {
+        let previous = b"v=0\r\no=parley 7 7 IN IP4 127.0.0.1\r\ns=parley\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 20000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\na=sendrecv\r\n";
+        let pcma = b"v=0\r\no=- 1 3 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+        let (dir, answer) = reanswer(previous, pcma).unwrap();
+        let text = String::from_utf8(answer).unwrap();
+        assert_eq!(dir, Direction::SendRecv);
+        assert!(text.contains("m=audio 20000 RTP/AVP 8 101\r\n") && text.contains("a=rtpmap:8 PCMA/8000"), "same port, the new codec: {text}");
+        assert!(text.contains("o=parley 7 8 IN IP4 127.0.0.1"), "{text}");
+        // Our codec still offered: only the direction and version change.
+        let (_, same) = reanswer(previous, b"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8 0\r\n").unwrap();
+        assert!(String::from_utf8(same).unwrap().contains("m=audio 20000 RTP/AVP 0 101"));
     }
 }

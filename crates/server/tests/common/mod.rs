@@ -357,10 +357,15 @@ impl Leg {
     /// Sends a re-INVITE offering our media with `direction` (`sendonly` puts the call on
     /// hold, `sendrecv` resumes), ACKs it, and returns the final response.
     pub fn reinvite(&self, to: &str, cseq: u32, direction: &str) -> String {
+        self.reinvite_with(to, cseq, "0", direction)
+    }
+
+    /// [`Leg::reinvite`] offering `codec` (a static payload type: `0` PCMU, `8` PCMA).
+    pub fn reinvite_with(&self, to: &str, cseq: u32, codec: &str, direction: &str) -> String {
         let port = self.rtp.local_addr().unwrap().port();
         let sdp = format!(
-            "v=0\r\no=- 1 {cseq} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\n\
-             a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na={direction}\r\n"
+            "v=0\r\no=- 1 {cseq} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP {codec} 101\r\n\
+             a=rtpmap:101 telephone-event/8000\r\na={direction}\r\n"
         );
         let head = self.head.replace(&format!("z9hG4bK{}X", self.call_id), &format!("z9hG4bK{}re{cseq}", self.call_id));
         let msg = format!(
@@ -373,6 +378,22 @@ impl Leg {
         let response = wait_final(&self.sock, "INVITE");
         self.send("ACK", cseq, to);
         response
+    }
+
+    /// Payload types of the server's RTP packets arriving within `window`.
+    pub fn rtp_payload_types(&self, window: Duration) -> Vec<u8> {
+        self.rtp.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let mut buf = [0u8; 2048];
+        let end = std::time::Instant::now() + window;
+        let mut pts = Vec::new();
+        while std::time::Instant::now() < end {
+            if let Ok(n) = self.rtp.recv(&mut buf) {
+                if n > 12 {
+                    pts.push(buf[1] & 0x7f);
+                }
+            }
+        }
+        pts
     }
 
     /// RTP packets from the server arriving within `window`.
