@@ -96,7 +96,7 @@ impl Dialer {
     pub fn dial(&mut self, ep: &mut Endpoint, transports: &Transports, req: DialRequest, shared: &Arc<Shared>, active_calls: usize, commands: &mpsc::Sender<SipCommand>) {
         let local_ip = transports.udp_addr.ip();
         let now = std::time::Instant::now();
-        let DialRequest { tenant, agent, gateway, to, policy, ring_timeout, reply } = req;
+        let DialRequest { tenant, agent, gateway, proxy, to, policy, ring_timeout, reply } = req;
         if shared.draining.load(Ordering::Acquire) || active_calls + self.pending.len() >= shared.max_calls {
             let _ = reply.send(Err(Refusal::Unavailable));
             return;
@@ -116,13 +116,13 @@ impl Dialer {
         };
         let local = socket.local_addr().unwrap_or_else(|_| std::net::SocketAddr::new(local_ip, 0));
         let g = &gateway.gateway;
-        let transport = gateway_transport(transports, &gateway);
+        let transport = gateway_transport(transports, &gateway, proxy);
         // Over TLS the media is encrypted too (SDES keys are safe inside TLS).
         let srtp_key: Option<[u8; 30]> = (transport == Transport::Tls).then(rand::random);
         let call = ep.dial(now, Dial {
             target: format!("sip:{to}@{}", g.domain),
             from: format!("sip:{}@{}", g.caller_id, g.domain),
-            next_hop: Peer { transport, addr: gateway.proxy },
+            next_hop: Peer { transport, addr: proxy },
             offer: sdp::offer(local, rand::random::<u32>().into(), srtp_key.as_ref()),
             credentials: credentials(&gateway),
         });
@@ -252,10 +252,16 @@ impl Dialer {
                 continue;
             }
             let gw = &g.gateway;
+            let Some(proxy) = crate::resolve::proxy(&gw.proxy, transports.udp_addr.ip()).await else {
+                // Tried again at the next sync.
+                tracing::warn!("a gateway's proxy does not resolve; its registration waits");
+                shared.metrics.registrations_failed.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
             let reg = ep.register(now, Registration {
                 aor: format!("sip:{}@{}", gw.caller_id, gw.domain),
                 registrar: format!("sip:{}", gw.domain),
-                next_hop: Peer { transport: gateway_transport(transports, g), addr: g.proxy },
+                next_hop: Peer { transport: gateway_transport(transports, g, proxy), addr: proxy },
                 contact_user: gw.caller_id.clone(),
                 expires: gw.register_expires,
                 credentials: credentials(g),
@@ -302,12 +308,12 @@ fn rtp_leg(socket: std::net::UdpSocket, sdp: &[u8], srtp_key: Option<&[u8; 30]>)
     Some(Media::Rtp(Box::new(crate::media_io::RtpLeg::new(socket, negotiated, tokio::time::Instant::now()).with_srtp(srtp_key))))
 }
 
-/// A gateway's transport; for TLS, the name its certificate must carry (its domain).
-fn gateway_transport(transports: &Transports, g: &GatewayAccess) -> Transport {
+/// A gateway's transport; for TLS, the name its certificate must carry (its domain) at `proxy`.
+fn gateway_transport(transports: &Transports, g: &GatewayAccess, proxy: std::net::SocketAddr) -> Transport {
     match g.gateway.transport.as_str() {
         "tcp" => Transport::Tcp,
         "tls" => {
-            transports.tls_name(g.proxy, &g.gateway.domain);
+            transports.tls_name(proxy, g.gateway.domain.trim_start_matches('[').trim_end_matches(']'));
             Transport::Tls
         }
         _ => Transport::Udp,

@@ -20,6 +20,7 @@ mod outbound;
 mod payment;
 mod playout;
 mod recording;
+mod resolve;
 mod shutdown;
 mod sip_driver;
 mod tls;
@@ -311,6 +312,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         master: shared.master.clone(),
         directory: directory.clone(),
         sip: sip_requests,
+        sip_ip: cfg.sip_listen.ip(),
     };
     let retention = tokio::spawn(admin::retention_every_hour(shared.store.clone()));
     let twilio_state = twilio::TwilioState {

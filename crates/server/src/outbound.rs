@@ -19,6 +19,8 @@ pub struct DialRequest {
     pub agent: AgentSpec,
     /// The gateway it goes through.
     pub gateway: GatewayAccess,
+    /// Where the gateway's proxy is (resolved).
+    pub proxy: std::net::SocketAddr,
     /// The number called (E.164, allowed by the policy).
     pub to: String,
     /// The tenant's outbound policy (pace and concurrency).

@@ -41,7 +41,10 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
     // Counting active bans walks the ban list: at most once a second, and when one is added.
     let mut bans_counted = std::time::Instant::now();
     let mut dialer = Dialer::default();
-    dialer.sync_registrations(&mut ep, &transports, &shared).await;
+    // Registrations follow the gateways: now, after each change, and every minute (a proxy
+    // whose name did not resolve is tried again).
+    let mut resync = tokio::time::interval(Duration::from_secs(60));
+    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let wake = ep.poll_timeout().map(Instant::from_std).unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
@@ -85,6 +88,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                     ep.hangup(now, *call);
                 }
             }
+            _ = resync.tick() => dialer.sync_registrations(&mut ep, &transports, &shared).await,
             _ = tokio::time::sleep_until(wake) => {
                 let now = std::time::Instant::now();
                 ep.handle_timeout(now);

@@ -1,7 +1,8 @@
 //! Outbound calls from the API to a real SIP peer (sipp as the provider's callee): off by
 //! default (403), the operator's prefix allow-list (403), pace and concurrency (429); an
 //! answered call carries the agent's greeting as RTP and ends with the callee's BYE; a busy
-//! callee and one nobody answers (CANCEL after the ring timeout) leave `not_answered` records.
+//! callee (its gateway named by host) and one nobody answers (CANCEL after the ring timeout)
+//! leave `not_answered` records.
 
 mod common;
 
@@ -123,7 +124,9 @@ async fn agents_call_out_through_a_gateway_within_the_tenants_limits() {
         let dir = tmp.path().join(scenario);
         std::fs::create_dir_all(&dir).unwrap();
         let callee = Callee::start(&dir, scenario);
-        let gw = json!({"name": scenario, "proxy": format!("127.0.0.1:{}", callee.port), "caller_id": "+4930000000"});
+        // The busy provider is named by host (looked up when the call is placed).
+        let proxy = if scenario == "uas_busy.xml" { format!("localhost:{}", callee.port) } else { format!("127.0.0.1:{}", callee.port) };
+        let gw = json!({"name": scenario, "proxy": proxy, "caller_id": "+4930000000", "domain": "127.0.0.1"});
         let (_, gw) = api.call(Method::POST, "/v1/tenants/t-o/gateways", Some(&key), Some(gw)).await;
         // One call per second.
         tokio::time::sleep(Duration::from_millis(1100)).await;

@@ -26,7 +26,7 @@ pub struct Gateway {
     pub tenant_id: String,
     /// Label, unique within the tenant.
     pub name: String,
-    /// The provider's SIP proxy, `IP:port`.
+    /// The provider's SIP proxy, `IP:port` or `host:port` (resolved when used).
     pub proxy: String,
     /// `udp`, `tcp` or `tls` (media then SRTP).
     pub transport: String,
@@ -49,11 +49,11 @@ pub struct Gateway {
 pub struct NewGateway<'a> {
     /// Label, unique within the tenant.
     pub name: &'a str,
-    /// `IP:port` of the provider's proxy.
+    /// The provider's proxy: `IP:port`, `[IPv6]:port` or `host:port`.
     pub proxy: &'a str,
     /// `udp`, `tcp` or `tls`.
     pub transport: &'a str,
-    /// The provider's domain; empty: the proxy's IP.
+    /// The provider's domain; empty: the proxy's host.
     pub domain: &'a str,
     /// The number presented as caller ID.
     pub caller_id: &'a str,
@@ -68,10 +68,8 @@ pub struct NewGateway<'a> {
 /// A gateway as the SIP layer needs it.
 #[derive(Clone, Debug)]
 pub struct GatewayAccess {
-    /// The gateway (no secret).
+    /// The gateway (no secret); its `proxy` is resolved by the caller.
     pub gateway: Gateway,
-    /// The proxy address.
-    pub proxy: SocketAddr,
     /// Digest user name and password.
     pub credentials: Option<(String, SecretString)>,
 }
@@ -131,15 +129,57 @@ pub fn is_e164(number: &str) -> bool {
     number.strip_prefix('+').is_some_and(|d| (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
 }
 
-fn check(new: &NewGateway<'_>) -> Result<SocketAddr, StoreError> {
+/// A proxy as given: an address, or a host name to resolve.
+enum Proxy {
+    Addr(SocketAddr),
+    Host(String, u16),
+}
+
+impl Proxy {
+    fn parse(text: &str) -> Option<Proxy> {
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            // IPv4: a unicast host (first octet 1 to 223), as the API's pattern says.
+            let v4_ok = |ip: &std::net::Ipv4Addr| (1..=223).contains(&ip.octets()[0]);
+            let usable = match addr {
+                SocketAddr::V4(a) => v4_ok(a.ip()),
+                SocketAddr::V6(_) => true,
+            };
+            return (addr.port() != 0 && usable).then_some(Proxy::Addr(addr));
+        }
+        let (host, port) = text.rsplit_once(':')?;
+        let port: u16 = port.parse().ok().filter(|&p| p != 0)?;
+        let label_ok = |l: &str| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !l.starts_with('-') && !l.ends_with('-');
+        // The last label (the top-level domain, or a single name such as `localhost`) starts
+        // with a letter, so that no name looks like an IP address.
+        let tld_ok = host.rsplit('.').next().is_some_and(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()));
+        (host.len() <= 253 && host.split('.').all(label_ok) && tld_ok).then(|| Proxy::Host(host.to_ascii_lowercase(), port))
+    }
+
+    /// The host part as a SIP URI takes it: an IP (IPv6 in brackets) or the name.
+    fn host(&self) -> String {
+        match self {
+            Proxy::Addr(SocketAddr::V6(a)) => format!("[{}]", a.ip()),
+            Proxy::Addr(a) => a.ip().to_string(),
+            Proxy::Host(h, _) => h.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Proxy::Addr(a) => write!(f, "{a}"),
+            Proxy::Host(h, p) => write!(f, "{h}:{p}"),
+        }
+    }
+}
+
+fn check(new: &NewGateway<'_>) -> Result<Proxy, StoreError> {
     let invalid = |m: &str| Err(StoreError::Invalid(m.into()));
     if new.name.trim().is_empty() || new.name.chars().count() > 100 {
         return invalid("name must be 1 to 100 characters, not all blank");
     }
-    let Ok(proxy) = new.proxy.parse::<SocketAddr>() else { return invalid("proxy must be IP:port") };
-    if proxy.port() == 0 || proxy.ip().is_unspecified() || proxy.ip().is_multicast() {
-        return invalid("proxy must be a unicast IP and a port other than 0");
-    }
+    let Some(proxy) = Proxy::parse(new.proxy) else { return invalid("proxy must be IP:port or host:port with a port from 1 to 65535") };
     if !GATEWAY_TRANSPORTS.contains(&new.transport) {
         return invalid("transport must be udp, tcp or tls");
     }
@@ -195,7 +235,7 @@ impl TenantScope {
             name: new.name.into(),
             proxy: proxy.to_string(),
             transport: new.transport.into(),
-            domain: if new.domain.is_empty() { proxy.ip().to_string() } else { new.domain.to_ascii_lowercase() },
+            domain: if new.domain.is_empty() { proxy.host() } else { new.domain.to_ascii_lowercase() },
             caller_id: new.caller_id.into(),
             username: new.credentials.map(|(u, _)| u.to_string()),
             register: new.register,
@@ -248,7 +288,6 @@ impl TenantScope {
 
     async fn open_gateway(&self, master: &MasterKey, r: &sqlx::any::AnyRow) -> Result<GatewayAccess, StoreError> {
         let gateway = gateway_of(r)?;
-        let proxy = gateway.proxy.parse().map_err(|_| StoreError::Corrupt("gateway proxy".into()))?;
         let credentials = match gateway.username.clone() {
             Some(user) => {
                 let plain = self.open(master, KIND, &gateway.id, &Sealed::from_row(r)?).await?;
@@ -257,7 +296,7 @@ impl TenantScope {
             }
             None => None,
         };
-        Ok(GatewayAccess { gateway, proxy, credentials })
+        Ok(GatewayAccess { gateway, credentials })
     }
 
     /// Deletes a gateway (and its sealed password with the row).
@@ -350,5 +389,16 @@ mod tests {
         }
         assert!(OutboundPolicy { calls_per_second: 0, ..p.clone() }.check().is_err());
         assert!(OutboundPolicy { max_concurrent: 0, ..p }.check().is_err());
+    }
+
+    #[test]
+    fn proxies_are_addresses_or_host_names() {
+        for (text, shown, host) in [("203.0.113.5:5060", "203.0.113.5:5060", "203.0.113.5"), ("[2001:db8::5]:5061", "[2001:db8::5]:5061", "[2001:db8::5]"), ("SIP.Provider-1.example:5060", "sip.provider-1.example:5060", "sip.provider-1.example")] {
+            let p = Proxy::parse(text).unwrap();
+            assert_eq!((p.to_string(), p.host()), (shown.to_string(), host.to_string()));
+        }
+        for bad in ["sip.example.com", "sip.example.com:0", "0.0.0.0:5060", "224.0.0.1:5060", "0.1.2.3:5060", "300.1.1.1:5060", "sip.example.123:5060", "-bad.example:5060", "a..b:5060", "host name:5060", "sip.example.com:99999", ":5060"] {
+            assert!(Proxy::parse(bad).is_none(), "{bad}");
+        }
     }
 }

@@ -24,6 +24,7 @@ async fn gateways_and_outbound_policy_per_tenant(db: &TestDb) {
     assert_eq!(plain.domain, "sip.example.net");
     for bad in [
         NewGateway { proxy: "sip.example.net", ..gw("x") },
+        NewGateway { proxy: "sip example.net:5060", ..gw("x") },
         NewGateway { transport: "sctp", ..gw("x") },
         NewGateway { caller_id: "", ..gw("x") },
         NewGateway { caller_id: "<sip:x>", ..gw("x") },
@@ -37,7 +38,10 @@ async fn gateways_and_outbound_policy_per_tenant(db: &TestDb) {
     assert!(!format!("{listed:?}").contains("provider-password"));
     let opened = a.gateway_access(&master, &carrier.id).await.unwrap();
     assert_eq!(opened.credentials.as_ref().map(|(u, p)| (u.as_str(), p.expose_secret())), Some(("4930123456", "provider-password")));
-    assert_eq!(opened.proxy, "203.0.113.5:5060".parse().unwrap());
+    assert_eq!(opened.gateway.proxy, "203.0.113.5:5060");
+    let named = a.add_gateway(&master, &NewGateway { proxy: "SIP.Carrier.example:5080", ..gw("named") }, 3).await.unwrap();
+    assert_eq!((named.proxy.as_str(), named.domain.as_str()), ("sip.carrier.example:5080", "sip.carrier.example"), "a host name is kept (resolved when used) and is the default domain");
+    a.delete_gateway(&named.id).await.unwrap();
     assert!(matches!(b.gateway_access(&master, &carrier.id).await, Err(StoreError::NotFound)), "b cannot open a's gateway");
     let registering = p.registering_gateways(&master).await.unwrap();
     assert_eq!(registering.iter().map(|g| g.gateway.name.as_str()).collect::<Vec<_>>(), ["carrier"]);

@@ -43,6 +43,8 @@ pub struct ApiState {
     pub directory: std::sync::Arc<crate::directory::Directory>,
     /// Requests to the SIP task (outbound calls, gateway changes).
     pub sip: tokio::sync::mpsc::Sender<crate::outbound::SipRequest>,
+    /// The SIP listen address's IP (its family picks among a proxy's addresses).
+    pub sip_ip: std::net::IpAddr,
 }
 
 impl ApiState {

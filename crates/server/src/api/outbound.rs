@@ -83,7 +83,7 @@ pub struct GatewayView {
     pub id: String,
     /// Label.
     pub name: String,
-    /// The provider's proxy, `IP:port`.
+    /// The provider's proxy, `IP:port` or `host:port`.
     pub proxy: String,
     /// `udp`, `tcp` or `tls`.
     pub transport: String,
@@ -125,8 +125,9 @@ pub struct NewGateway {
     /// Label, unique within the tenant, 1 to 100 characters, not all blank.
     #[schema(min_length = 1, max_length = 100, pattern = "[^\\s]")]
     pub name: String,
-    /// The provider's SIP proxy, `IP:port` (`203.0.113.5:5060`, `[2001:db8::5]:5060`).
-    #[schema(pattern = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|\[(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:(:[0-9a-fA-F]{1,4}){1,6}|:((:[0-9a-fA-F]{1,4}){1,7}|:))\]):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$")]
+    /// The provider's SIP proxy: `IP:port` (`203.0.113.5:5060`, `[2001:db8::5]:5060`) or
+    /// `host:port` (`sip.provider.example:5060`, looked up when used; no SRV).
+    #[schema(pattern = r"^((22[0-3]|2[01][0-9]|1[0-9][0-9]|[1-9][0-9]?)(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|\[(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:(:[0-9a-fA-F]{1,4}){1,6}|:((:[0-9a-fA-F]{1,4}){1,7}|:))\]|([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$", max_length = 255)]
     pub proxy: String,
     /// `udp` (default), `tcp` or `tls` (the certificate is checked against the Mozilla roots
     /// and `--sip-tls-ca`, for `domain`; media is SRTP with SDES).
@@ -293,8 +294,11 @@ pub async fn place_call(State(s): State<ApiState>, caller: Caller, Path(tenant):
         agent.greeting = g;
     }
     let gateway = scope.gateway_access(&s.master, &body.gateway).await?;
+    let Some(proxy) = crate::resolve::proxy(&gateway.gateway.proxy, s.sip_ip).await else {
+        return Err(ApiError::Unavailable(format!("the gateway's proxy {} does not resolve", gateway.gateway.proxy)));
+    };
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let request = DialRequest { tenant: tenant.clone(), agent, gateway, to: body.to, policy, ring_timeout: std::time::Duration::from_secs(ring.into()), reply };
+    let request = DialRequest { tenant: tenant.clone(), agent, gateway, proxy, to: body.to, policy, ring_timeout: std::time::Duration::from_secs(ring.into()), reply };
     s.sip.send(SipRequest::Dial(Box::new(request))).await.map_err(|_| ApiError::Unavailable(Refusal::Unavailable.message().into()))?;
     let placed = answer.await.map_err(|_| ApiError::Unavailable(Refusal::Unavailable.message().into()))?;
     match placed {
