@@ -119,3 +119,28 @@ fn interval_too_brief_refusals_and_timeouts() {
     assert!(tx6.is_empty());
     assert!(matches!(ev[..], [Event::RegistrationFailed { code: 401, .. }]), "{ev:?}");
 }
+
+#[test]
+fn mangled_registrar_answers_never_panic() {
+    let mut ep = endpoint();
+    let now = Instant::now();
+    ep.register(now, spec(600));
+    let (tx, _) = drain(&mut ep);
+    let samples = [
+        reply(&tx[0], 401, &[("WWW-Authenticate", "Digest realm=\"p\", nonce=\"n\", qop=\"auth\", algorithm=SHA-256")]),
+        reply(&tx[0], 200, &[("Contact", "<sip:4930123456@127.0.0.1:5060>;expires=300")]),
+        reply(&tx[0], 423, &[("Min-Expires", "900")]),
+    ];
+    for sample in samples {
+        for end in 0..sample.len() {
+            from_registrar(&mut ep, now, &sample[..end]);
+            drain(&mut ep);
+        }
+        for i in 0..sample.len() * 8 {
+            let mut m = sample.clone();
+            m[i / 8] ^= 1 << (i % 8);
+            from_registrar(&mut ep, now, &m);
+            drain(&mut ep);
+        }
+    }
+}

@@ -236,3 +236,27 @@ fn a_proxy_challenge_is_answered_once() {
     let (_, ev) = drain(&mut ep);
     assert!(matches!(ev[..], [Event::Ended(c, EndReason::Failed(407))] if c == call), "{ev:?}");
 }
+
+#[test]
+fn mangled_responses_to_our_requests_never_panic() {
+    // Every truncation and single-bit flip of real answers (a challenge, a 2xx with Record-Route)
+    // into a dialing endpoint; the stable replay of what the fuzz target explores.
+    let mut ep = endpoint();
+    let now = Instant::now();
+    dial(&mut ep, now, Some(Credentials { username: "u".into(), password: "p".into() }));
+    let (tx, _) = drain(&mut ep);
+    let challenge = reply(&tx[0], 407, "m1", &[("Proxy-Authenticate", "Digest realm=\"r\", nonce=\"n\", qop=\"auth\"")], "");
+    let ok = reply(&tx[0], 200, "m2", &[("Contact", "<sip:c@127.0.0.1:5070>"), ("Record-Route", "<sip:10.0.0.1;lr>, <sip:10.0.0.2;lr>")], "v=0\r\n");
+    for sample in [challenge, ok] {
+        for end in 0..sample.len() {
+            from_callee(&mut ep, now, &sample[..end]);
+            drain(&mut ep);
+        }
+        for i in 0..sample.len() * 8 {
+            let mut m = sample.clone();
+            m[i / 8] ^= 1 << (i % 8);
+            from_callee(&mut ep, now, &m);
+            drain(&mut ep);
+        }
+    }
+}
