@@ -123,6 +123,8 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let mut recorder = (policy.recording_days > 0).then(Recorder::default);
     // A warm transfer in progress.
     let mut consult: Option<Consult> = None;
+    // The caller's frames due this tick (kept across ticks: no allocation per tick).
+    let mut frames: Vec<Vec<i16>> = Vec::with_capacity(4);
 
     for action in convo.start() {
         match action {
@@ -196,15 +198,13 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 if let Some(step) = paying.as_mut().and_then(|p| p.poll_timeout(ms(now - t0))) {
                     payment_step(step, &mut paying, &mut convo, &mut playout, &mut pending_agent_text);
                 }
-                let mut frames: Vec<Vec<i16>> = std::iter::from_fn(|| jitter.pop(now.into_std()))
-                    .map(|f| match f { Frame::Audio(p) | Frame::Concealed(p) => p })
-                    .collect();
+                frames.extend(std::iter::from_fn(|| jitter.pop(now.into_std())).map(|f| match f { Frame::Audio(p) | Frame::Concealed(p) => p }));
                 if frames.is_empty() {
                     // A peer that suppresses silence sends nothing: its comfort noise keeps the
                     // endpointer's clock running, so the turn still ends.
                     frames.extend(media.comfort_frame(now));
                 }
-                for samples in frames {
+                for samples in frames.drain(..) {
                     if paying.is_some() {
                         if let Some(r) = recorder.as_mut() { r.caller(&[0; FRAME_SAMPLES]); }
                         continue;

@@ -146,7 +146,7 @@ impl Endpoint {
         let (via, contact) = (self.via(transport, &branch), self.contact("parley", transport));
         let Some(c) = self.calls.get_mut(&call) else { return };
         c.local_cseq += 1;
-        let bytes = uac::in_dialog_request(c, method, via, &contact, extra);
+        let bytes = uac::in_dialog_request(c, method, via, Some(&contact), extra);
         let peer = dialog_peer(c);
         self.start_client_tx(now, branch, peer, bytes, purpose);
     }

@@ -312,7 +312,7 @@ impl Endpoint {
         let (peer, ack) = dialog_ack(&fork, self.via_for(fork.peer.transport));
         self.transmit(peer, ack);
         fork.local_cseq += 1;
-        let bye = in_dialog_request(&fork, Method::Bye, self.via_for(fork.peer.transport), &self.contact("parley", fork.peer.transport), Vec::new());
+        let bye = in_dialog_request(&fork, Method::Bye, self.via_for(fork.peer.transport), Some(&self.contact("parley", fork.peer.transport)), Vec::new());
         let key = format!("stray-{}", self.new_token());
         self.start_client_tx(now, key, peer, bye, ClientPurpose::Stray);
     }
@@ -349,22 +349,12 @@ fn failure_ack(c: &Call, resp: &Message) -> Vec<u8> {
 
 /// The ACK for a 2xx: an in-dialog request with the INVITE's CSeq number; where it goes.
 fn dialog_ack(c: &Call, via: String) -> (Peer, Vec<u8>) {
-    let mut headers = crate::message::Headers::default();
-    headers.push("Via", via);
-    headers.push("Max-Forwards", "70");
-    for r in &c.route_set {
-        headers.push("Route", r.clone());
-    }
-    headers.push("From", c.local_party.clone());
-    headers.push("To", c.remote_party.clone());
-    headers.push("Call-ID", c.call_id.clone());
-    headers.push("CSeq", format!("{} ACK", c.local_cseq));
-    let msg = Message { start: StartLine::Request { method: Method::Ack, uri: c.remote_target.clone() }, headers, body: Vec::new() };
-    (dialog::dialog_peer(c), msg.to_bytes())
+    (dialog::dialog_peer(c), in_dialog_request(c, Method::Ack, via, None, Vec::new()))
 }
 
-/// An in-dialog request of `c` (RFC 3261 §12.2.1.1) with the dialog's current CSeq.
-pub(super) fn in_dialog_request(c: &Call, method: Method, via: String, contact: &str, extra: Vec<(&str, Vec<u8>)>) -> Vec<u8> {
+/// An in-dialog request of `c` (RFC 3261 §12.2.1.1) with the dialog's current CSeq; `contact`
+/// for requests that carry one (not ACK).
+pub(super) fn in_dialog_request(c: &Call, method: Method, via: String, contact: Option<&str>, extra: Vec<(&str, Vec<u8>)>) -> Vec<u8> {
     let mut headers = crate::message::Headers::default();
     headers.push("Via", via);
     headers.push("Max-Forwards", "70");
@@ -375,7 +365,9 @@ pub(super) fn in_dialog_request(c: &Call, method: Method, via: String, contact: 
     headers.push("To", c.remote_party.clone());
     headers.push("Call-ID", c.call_id.clone());
     headers.push("CSeq", format!("{} {}", c.local_cseq, String::from_utf8_lossy(method.as_bytes())));
-    headers.push("Contact", contact.to_string());
+    if let Some(contact) = contact {
+        headers.push("Contact", contact.to_string());
+    }
     for (name, value) in extra {
         headers.push(name, value);
     }
