@@ -7,13 +7,6 @@
 
 mod common;
 use common::{baresip_call, baresip_dir, caller_wav, files_under, free_port, Part, Server, WebhookReceiver};
-use std::path::Path;
-
-fn wav_rms(path: &Path) -> f64 {
-    let data = std::fs::read(path).unwrap();
-    let pcm: Vec<i16> = data[44..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
-    (pcm.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / pcm.len().max(1) as f64).sqrt()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
@@ -41,7 +34,7 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
 
     // Agent audio came back: baresip's recording of what it heard is not silence.
     let heard = files_under(&rec).into_iter().find(|p| p.to_string_lossy().ends_with("-dec.wav")).expect("baresip recorded the call");
-    assert!(wav_rms(&heard) > 300.0, "agent speech received, rms {}", wav_rms(&heard));
+    assert!(common::wav_rms(&heard) > 300.0, "agent speech received, rms {}", common::wav_rms(&heard));
 
     // The post-call document.
     let (headers, body) = hook.document().await;

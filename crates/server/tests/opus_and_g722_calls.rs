@@ -8,12 +8,6 @@ mod common;
 use common::{caller_wav, files_under, free_port, Part, Server, WebhookReceiver};
 use std::process::{Command, Stdio};
 
-fn wav_rms(path: &std::path::Path) -> f64 {
-    let data = std::fs::read(path).unwrap();
-    let pcm: Vec<i16> = data[44..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
-    (pcm.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / pcm.len().max(1) as f64).sqrt()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_that_speaks_only_opus() {
     call_with_codec("opus.so", "48000", "2", "Set audio decoder: opus 48000Hz").await;
@@ -64,7 +58,7 @@ async fn call_with_codec(module: &str, rate: &str, channels: &str, decoder_line:
     assert!(phone_log.contains("Call established"), "{phone_log}\n{}", server.log_text());
     assert!(phone_log.contains(decoder_line), "the call ran on {module}: {phone_log}");
     let heard = files_under(&rec).into_iter().find(|p| p.to_string_lossy().ends_with("-dec.wav")).expect("baresip recorded the call");
-    let rms = wav_rms(&heard);
+    let rms = common::wav_rms(&heard);
     assert!(rms > 300.0 && rms < 12000.0, "the phone decoded the agent's audio at a speech level, rms {rms}");
     let data = std::fs::read(&heard).unwrap();
     let clipped = data[44..].chunks_exact(2).filter(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs() > 32000).count();

@@ -14,8 +14,7 @@ fn the_turn_ends_on_comfort_noise() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(tmp.path(), &[]);
     let wav = caller_wav(tmp.path(), &[Part::Say("What are your opening hours?")]);
-    let data = std::fs::read(&wav).unwrap();
-    let question: Vec<i16> = data[44..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+    let question = common::wav_pcm(&wav);
 
     let srv = format!("127.0.0.1:{}", server.sip_port);
     let (code, leg) = invite_with_formats(&srv, "cn-1", "+15550100021", "demo", "demo", "", "0 13 101", "a=rtpmap:13 CN/8000\r\n");

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,16 +31,7 @@ async fn final_response<S: AsyncReadExt + Unpin>(s: &mut S, method: &str) -> Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_over_tls() {
     let tmp = tempfile::tempdir().unwrap();
-    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
-    let ok = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=parley-test"])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let (cert, key) = common::self_signed_cert(tmp.path(), false);
     let tls_port = free_tcp_port();
     let listen = format!("127.0.0.1:{tls_port}");
     let server = Server::start(&tmp.path().join("srv"), &["--sip-tls-listen", &listen, "--sip-tls-cert", cert.to_str().unwrap(), "--sip-tls-key", key.to_str().unwrap()]);

@@ -12,26 +12,11 @@ use std::time::Duration;
 
 use common::{files_under, free_port, free_tcp_port, Server};
 
-fn wav_rms(path: &std::path::Path) -> f64 {
-    let data = std::fs::read(path).unwrap();
-    let pcm: Vec<i16> = data[44..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
-    (pcm.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / pcm.len().max(1) as f64).sqrt()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_softphone_talks_srtp_over_tls() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let ok = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=parley-test"])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let (cert, key) = common::self_signed_cert(dir, true);
     let tls_port = free_tcp_port();
     let listen = format!("127.0.0.1:{tls_port}");
     let server = Server::start(&dir.join("srv"), &["--sip-tls-listen", &listen, "--sip-tls-cert", cert.to_str().unwrap(), "--sip-tls-key", key.to_str().unwrap()]);
@@ -71,7 +56,7 @@ async fn a_softphone_talks_srtp_over_tls() {
 
     // The phone decrypted the agent's greeting.
     let heard = files_under(&rec).into_iter().find(|p| p.to_string_lossy().ends_with("-dec.wav")).expect("baresip recorded the call");
-    assert!(wav_rms(&heard) > 300.0, "agent speech decrypted by the phone, rms {}", wav_rms(&heard));
+    assert!(common::wav_rms(&heard) > 300.0, "agent speech decrypted by the phone, rms {}", common::wav_rms(&heard));
 
     // Parley decrypted the phone's packets (it hung up after 12 s, so the call has ended).
     let mut received = 0;

@@ -7,7 +7,6 @@
 mod common;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{baresip_call, baresip_dir, caller_wav, free_port, files_under, Api, Part, Server, WebhookReceiver};
@@ -148,11 +147,6 @@ fn front_desk(sip: UdpSocket, busy: bool) -> Desk {
     desk
 }
 
-fn wav_pcm(path: &Path) -> Vec<i16> {
-    let data = std::fs::read(path).unwrap();
-    data[44..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()
-}
-
 async fn tenant_with_warm_transfer(api: &Api, op: &str, desk: u16, hook: &str) {
     assert_eq!(api.call(Method::POST, "/v1/tenants", Some(op), Some(json!({"id": "t-w", "name": "Warm"}))).await.0, StatusCode::CREATED);
     let agent = json!({"business": "Acme", "greeting": "Hello, this is Acme.", "hours": "always",
@@ -189,7 +183,7 @@ async fn the_agent_briefs_the_person_then_bridges_the_caller() {
     assert!(desk.caller_tone_frames >= 50, "the caller's audio reached the person through the bridge: {desk:?}\n{log}");
     assert!(desk.bye_ok, "{desk:?}");
     let heard = files_under(&rec).into_iter().find(|p| p.to_string_lossy().ends_with("-dec.wav")).expect("baresip recorded the call");
-    let desk_tone = tone_frames(&wav_pcm(&heard), 1000.0);
+    let desk_tone = tone_frames(&common::wav_pcm(&heard), 1000.0);
     assert!(desk_tone >= 25, "the person's audio reached the caller: {desk_tone} frames of their tone");
     assert!(caller_out.contains("closed") || caller_out.to_lowercase().contains("terminated"), "the caller's call ended with the person's: {caller_out}");
     assert!(caller_out.contains("received event: '7'"), "the person's key reached the caller as an RFC 4733 event: {caller_out}\n{}", log.lines().filter(|l| l.contains("passed on") || l.contains("bridg")).collect::<Vec<_>>().join("\n"));

@@ -624,3 +624,32 @@ pub fn wait_final(sock: &std::net::UdpSocket, method: &str) -> String {
     }
     panic!("no final response to {method}");
 }
+
+/// A self-signed certificate for 127.0.0.1 and its key (`cert.pem`, `key.pem` in `dir`), made
+/// by openssl. rustls peers want it marked as a server's leaf (`CA:FALSE`, serverAuth; webpki
+/// refuses a CA certificate as the server's); OpenSSL peers such as baresip trust it as their
+/// anchor only as openssl's default self-signed CA, so `for_openssl_peers` leaves those out.
+pub fn self_signed_cert(dir: &Path, for_openssl_peers: bool) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let mut cmd = Command::new("openssl");
+    cmd.args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=parley-test"]);
+    cmd.args(["-addext", "subjectAltName=IP:127.0.0.1"]);
+    if !for_openssl_peers {
+        cmd.args(["-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth"]);
+    }
+    let out = cmd.arg("-keyout").arg(&key).arg("-out").arg(&cert).output().expect("openssl installed");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (cert, key)
+}
+
+/// The 16-bit samples of a canonical (44-byte header) WAV file.
+pub fn wav_pcm(path: &Path) -> Vec<i16> {
+    let data = std::fs::read(path).unwrap();
+    data[44..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()
+}
+
+/// The RMS level of a WAV file's samples.
+pub fn wav_rms(path: &Path) -> f64 {
+    let pcm = wav_pcm(path);
+    (pcm.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / pcm.len().max(1) as f64).sqrt()
+}
