@@ -4,7 +4,6 @@
 //! refused or unanswered registration after a pause, and remove the binding on request.
 
 use super::*;
-use crate::digest;
 
 /// Identifies a registration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -117,18 +116,12 @@ impl Endpoint {
                 self.timers.push(Reverse((at, TimerRef::Register(reg))));
                 self.out.push_back(Output::Event(Event::Registered { reg, expires: granted }));
             }
-            401 | 407 if r.auth_tries < 2 && r.spec.credentials.is_some() => {
-                let (challenge, answer) = if code == 401 { ("WWW-Authenticate", "Authorization") } else { ("Proxy-Authenticate", "Proxy-Authorization") };
-                let stale = msg.headers.get_all(challenge).any(|v| {
-                    digest::parse_params(&String::from_utf8_lossy(v)).is_some_and(|p| p.get("stale").is_some_and(|s| s.eq_ignore_ascii_case("true")))
-                });
-                let values: Vec<String> = msg.headers.get_all(challenge).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
-                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-                let value = r.spec.credentials.as_ref().and_then(|c| digest::answer_challenge(&refs, &c.username, &c.password, "REGISTER", &r.spec.registrar, &cnonce));
-                match value.filter(|_| r.auth_tries == 0 || stale) {
-                    Some(value) => {
+            401 | 407 => {
+                let answer = r.spec.credentials.as_ref().and_then(|c| uac::challenge_answer(msg, code, c, r.auth_tries, "REGISTER", &r.spec.registrar, &cnonce));
+                match answer {
+                    Some(auth) => {
                         r.auth_tries += 1;
-                        self.send_register(now, reg, Some((answer, value)));
+                        self.send_register(now, reg, Some(auth));
                     }
                     None => self.registration_failed(now, reg, code),
                 }

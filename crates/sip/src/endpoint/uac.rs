@@ -212,24 +212,21 @@ impl Endpoint {
     fn retry_with_credentials(&mut self, now: Instant, call: CallId, code: u16, msg: &Message) -> bool {
         let cnonce = self.new_token();
         let branch = format!("z9hG4bK{}", self.new_token());
+        let Some(c) = self.calls.get(&call) else { return false };
+        let Some(uac) = c.uac.as_ref().filter(|u| !u.cancelled) else { return false };
+        let Some(creds) = uac.credentials.as_ref() else { return false };
+        let uri = String::from_utf8_lossy(&c.remote_target).into_owned();
+        let Some((header, value)) = challenge_answer(msg, code, creds, uac.auth_tries, "INVITE", &uri, &cnonce) else { return false };
+        let via = self.via(c.peer.transport, &branch);
         let Some(c) = self.calls.get_mut(&call) else { return false };
         let Some(uac) = c.uac.as_mut() else { return false };
-        let stale = |v: &[u8]| digest::parse_params(&String::from_utf8_lossy(v)).is_some_and(|p| p.get("stale").is_some_and(|s| s.eq_ignore_ascii_case("true")));
-        let (challenge, answer) = if code == 401 { ("WWW-Authenticate", "Authorization") } else { ("Proxy-Authenticate", "Proxy-Authorization") };
-        let values: Vec<String> = msg.headers.get_all(challenge).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
-        let may_retry = uac.auth_tries == 0 || (uac.auth_tries == 1 && msg.headers.get_all(challenge).any(stale));
-        let Some(creds) = uac.credentials.as_ref().filter(|_| may_retry && !uac.cancelled) else { return false };
-        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-        let uri = String::from_utf8_lossy(&c.remote_target).into_owned();
-        let Some(value) = digest::answer_challenge(&refs, &creds.username, &creds.password, "INVITE", &uri, &cnonce) else { return false };
         uac.auth_tries += 1;
         uac.branch = branch.clone();
         uac.provisional = false;
         c.local_cseq += 1;
-        let via = format!("SIP/2.0/{} {};branch={branch};rport", c.peer.transport.via_token(), self.config.local);
         c.invite.headers.set("Via", via);
         c.invite.headers.set("CSeq", format!("{} INVITE", c.local_cseq));
-        c.invite.headers.set(answer, value);
+        c.invite.headers.set(header, value);
         self.send_invite(now, call, branch);
         true
     }
@@ -316,6 +313,20 @@ impl Endpoint {
         let key = format!("stray-{}", self.new_token());
         self.start_client_tx(now, key, peer, bye, ClientPurpose::Stray);
     }
+}
+
+/// The answer to the digest challenge of a 401 or 407 `resp` with `creds`, after `tries`
+/// answers already: one, and a second only when the challenge says our nonce went stale. The
+/// header (`Authorization` or `Proxy-Authorization`) and its value for `method` and `uri`.
+pub(super) fn challenge_answer(resp: &Message, code: u16, creds: &Credentials, tries: u8, method: &str, uri: &str, cnonce: &str) -> Option<(&'static str, String)> {
+    let (challenge, answer) = if code == 401 { ("WWW-Authenticate", "Authorization") } else { ("Proxy-Authenticate", "Proxy-Authorization") };
+    let values: Vec<String> = resp.headers.get_all(challenge).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+    let stale = values.iter().any(|v| digest::parse_params(v).is_some_and(|p| p.get("stale").is_some_and(|s| s.eq_ignore_ascii_case("true"))));
+    if !(tries == 0 || (tries == 1 && stale)) {
+        return None;
+    }
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    digest::answer_challenge(&refs, &creds.username, &creds.password, method, uri, cnonce).map(|v| (answer, v))
 }
 
 fn record_routes(msg: &Message) -> Vec<Vec<u8>> {
