@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let mut now = Instant::now();
     let peer = Peer { transport: Transport::Udp, addr: "127.0.0.1:5070".parse().unwrap() };
     let credentials = Some(Credentials { username: "u".into(), password: "p".into() });
-    ep.dial(now, Dial { target: "sip:+15550100@127.0.0.1:5070".into(), from: "sip:p@127.0.0.1".into(), next_hop: peer, offer: b"v=0\r\n".to_vec(), credentials: credentials.clone() });
+    ep.dial(now, Dial { target: "sip:+15550100@127.0.0.1:5070".parse().unwrap(), from: "sip:p@127.0.0.1".parse().unwrap(), next_hop: peer, offer: b"v=0\r\n".to_vec(), credentials: credentials.clone() });
     ep.register(now, Registration { aor: "sip:p@127.0.0.1".into(), registrar: "sip:127.0.0.1".into(), next_hop: peer, contact_user: "p".into(), expires: 60, credentials });
     while ep.poll_output().is_some() {}
     for chunk in data.split(|&b| b == 0xff) {

@@ -15,6 +15,7 @@ use parley_connect::transcript::{Speaker, Transcript};
 use parley_media::jitter::{Frame, JitterBuffer};
 use parley_media::pacer::{Pacer, FRAME_SAMPLES};
 use parley_sip::endpoint::{CallId, EndReason};
+use parley_sip::uri::Uri;
 use parley_speech::vad::{Endpointer, EndpointerConfig, VadEvent};
 use parley_store::privacy::{hash_number, mask_number};
 use parley_store::artifacts::Recipient;
@@ -247,14 +248,17 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                             hangup_sent = true;
                             let _ = sip.send(SipCommand::Hangup(call)).await;
                         }
-                        Some(Action::Transfer(target)) => {
-                            tracing::info!(call = call.0, "transfer requested");
-                            let _ = sip.send(SipCommand::Refer(call, target)).await;
-                        }
+                        Some(Action::Transfer(target)) => match transfer_target(call, &target) {
+                            Some(uri) => {
+                                tracing::info!(call = call.0, "transfer requested");
+                                let _ = sip.send(SipCommand::Refer(call, uri)).await;
+                            }
+                            None => apply(convo.handle(Input::TransferFailed), &mut playout, &mut pending_agent_text),
+                        },
                         Some(Action::WarmTransfer(target)) => {
                             tracing::info!(call = call.0, "warm transfer requested");
                             consult = Some(Consult::new(convo.briefing(&caller)));
-                            let _ = sip.send(SipCommand::Consult(call, target)).await;
+                            tokio::spawn(consult_through_gate(shared.clone(), sip.clone(), call, tenant.clone(), target));
                         }
                         _ => {}
                     }
@@ -379,6 +383,41 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
     shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
     shared.call_finished.notify_waiters();
+}
+
+/// The agent's transfer target as a checked URI. A stored target that does not parse (one
+/// written before targets were checked) is not sent anywhere: the agent takes a message.
+fn transfer_target(call: CallId, target: &str) -> Option<Uri> {
+    match Uri::parse(target) {
+        Ok(uri) => Some(uri),
+        Err(e) => {
+            tracing::warn!(call = call.0, error = %e, "the agent's transfer target is not a usable URI; taking a message");
+            None
+        }
+    }
+}
+
+/// A warm transfer's call to the person goes through the outbound gate like every call Parley
+/// places: the target must be an E.164 number the tenant's policy allows, dialled through the
+/// tenant's gateway. When the gate says no, nothing leaves the host and the agent takes a
+/// message (the SIP task answers `ConsultEnded`).
+async fn consult_through_gate(shared: Arc<Shared>, sip: mpsc::Sender<SipCommand>, call: CallId, tenant: String, target: String) {
+    let number = transfer_target(call, &target).and_then(|u| u.e164());
+    let prepared = match number {
+        Some(to) => crate::outbound::prepare(&shared.store, &shared.master, shared.sip_ip, &tenant, &to, None).await,
+        None => Err(crate::outbound::GateError::NotANumber),
+    };
+    let prepared = match prepared {
+        Ok(p) => Some(Box::new(p)),
+        Err(e) => {
+            tracing::info!(call = call.0, reason = e.detail(), "the outbound gate refused the warm transfer's call; taking a message");
+            if let Err(e) = shared.store.op_event(&tenant, "outbound.refused", 403, e.detail(), crate::api::now_ms()).await {
+                tracing::warn!(error = %e, "recording an operational event failed");
+            }
+            None
+        }
+    };
+    let _ = sip.send(SipCommand::Consult(call, prepared)).await;
 }
 
 /// The next thing from a warm transfer's person (pending while there is none).

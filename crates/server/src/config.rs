@@ -50,6 +50,8 @@ pub struct ServeConfig {
     pub sip_ban_window_seconds: u64,
     /// How long a ban lasts, in seconds.
     pub sip_ban_seconds: u64,
+    /// New SIP requests per second from a source that a trunk admits by network (0: no limit).
+    pub sip_trunk_rate_limit: u32,
 }
 
 impl Default for ServeConfig {
@@ -76,6 +78,7 @@ impl Default for ServeConfig {
             sip_ban_after: 5,
             sip_ban_window_seconds: 120,
             sip_ban_seconds: 600,
+            sip_trunk_rate_limit: 2000,
         }
     }
 }
@@ -89,6 +92,7 @@ impl ServeConfig {
             max_failures: self.sip_ban_after,
             find_window: std::time::Duration::from_secs(self.sip_ban_window_seconds),
             ban_for: std::time::Duration::from_secs(self.sip_ban_seconds),
+            trunk_rate_per_s: self.sip_trunk_rate_limit,
         }
     }
 

@@ -11,6 +11,7 @@ use parley_sip::endpoint::{CallId, Credentials, Dial, Endpoint, EndReason, RegId
 use parley_sip::sdp;
 use parley_sip::transport::Transports;
 use parley_sip::transaction::Peer;
+use parley_sip::uri::Uri;
 use parley_store::outbound::GatewayAccess;
 use parley_store::privacy::{hash_number, mask_number};
 use parley_store::CallRecord;
@@ -19,7 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::call::{self, CallSetup};
 use crate::media_io::Media;
-use crate::outbound::{DialRequest, OutboundGate, Refusal};
+use crate::outbound::{DialRequest, OutboundGate, Prepared, Refusal};
 use crate::sip_driver::SipCommand;
 use crate::Shared;
 
@@ -70,10 +71,18 @@ pub struct Dialer {
     answered: HashMap<CallId, String>,
     /// Registrations by gateway id, and whether each is in force.
     registrations: HashMap<String, (RegId, bool)>,
-    /// Warm transfers' consult legs not answered yet: the call they serve, their media socket.
-    consults_ringing: HashMap<CallId, (CallId, std::net::UdpSocket)>,
-    /// Answered consult legs and the calls they serve.
-    consults: HashMap<CallId, CallId>,
+    /// Warm transfers' consult legs not answered yet: the call they serve, its tenant, their
+    /// media socket and SRTP key.
+    consults_ringing: HashMap<CallId, (CallId, String, std::net::UdpSocket, Option<[u8; 30]>)>,
+    /// Answered consult legs: the calls they serve and their tenants.
+    consults: HashMap<CallId, (CallId, String)>,
+}
+
+/// The media side of a call being placed.
+struct LocalMedia {
+    socket: std::net::UdpSocket,
+    transport: Transport,
+    srtp_key: Option<[u8; 30]>,
 }
 
 /// What an answer to a call we placed means.
@@ -94,78 +103,85 @@ const CONSULT_RING: std::time::Duration = std::time::Duration::from_secs(20);
 impl Dialer {
     /// Places the call `req` asks for, or answers why not.
     pub fn dial(&mut self, ep: &mut Endpoint, transports: &Transports, req: DialRequest, shared: &Arc<Shared>, active_calls: usize, commands: &mpsc::Sender<SipCommand>) {
-        let local_ip = transports.udp_addr.ip();
-        let now = std::time::Instant::now();
-        let DialRequest { tenant, agent, gateway, proxy, to, policy, ring_timeout, reply } = req;
+        let DialRequest { prepared, agent, ring_timeout, reply } = req;
         if shared.draining.load(Ordering::Acquire) || active_calls + self.pending.len() >= shared.max_calls {
             let _ = reply.send(Err(Refusal::Unavailable));
             return;
         }
-        if let Err(r) = self.gate.admit(&tenant, &policy, now) {
-            let _ = reply.send(Err(r));
-            return;
-        }
-        let socket = match bind_media(local_ip) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "no media port for an outbound call");
-                self.gate.finished(&tenant);
-                let _ = reply.send(Err(Refusal::Unavailable));
+        let (call, local) = match self.place(ep, transports, &prepared, commands, ring_timeout) {
+            Ok(placed) => placed,
+            Err(r) => {
+                let _ = reply.send(Err(r));
                 return;
             }
         };
-        let local = socket.local_addr().unwrap_or_else(|_| std::net::SocketAddr::new(local_ip, 0));
-        let g = &gateway.gateway;
-        let transport = gateway_transport(transports, &gateway, proxy);
-        // Over TLS the media is encrypted too (SDES keys are safe inside TLS).
-        let srtp_key: Option<[u8; 30]> = (transport == Transport::Tls).then(rand::random);
-        let call = ep.dial(now, Dial {
-            target: format!("sip:{to}@{}", g.domain),
-            from: format!("sip:{}@{}", g.caller_id, g.domain),
-            next_hop: Peer { transport, addr: proxy },
-            offer: sdp::offer(local, rand::random::<u32>().into(), srtp_key.as_ref()),
-            credentials: credentials(&gateway),
-        });
         let placed_ms = crate::api::now_ms();
         shared.metrics.outbound_placed.fetch_add(1, Ordering::Relaxed);
         tracing::info!(call = call.0, agent = %agent.name, "outbound call placed");
         let record_id = call::record_id(placed_ms, call);
-        self.pending.insert(call, Pending { tenant, agent, to, caller_id: g.caller_id.clone(), transport, socket, placed_ms, srtp_key });
+        let Prepared { tenant, to, gateway, .. } = prepared;
+        self.pending.insert(call, Pending { tenant, agent, to, caller_id: gateway.gateway.caller_id, transport: local.transport, socket: local.socket, placed_ms, srtp_key: local.srtp_key });
         let _ = reply.send(Ok(record_id));
-        let commands = commands.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(ring_timeout).await;
-            let _ = commands.send(SipCommand::GiveUp(call)).await;
-        });
     }
 
-    /// Calls `target` (a SIP URI with an IP host) for the warm transfer of `parent`; the
-    /// consult leg, or `None` when it cannot be placed.
-    pub fn consult(&mut self, ep: &mut Endpoint, parent: CallId, target: &str, local_ip: std::net::IpAddr, commands: &mpsc::Sender<SipCommand>) -> Option<CallId> {
-        let uri = parley_sip::header::SipUri::parse(target.as_bytes())?;
-        let host = String::from_utf8(uri.host.clone()).ok()?;
-        let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() else {
-            tracing::warn!(call = parent.0, "the transfer target's host is not an IP address; taking a message instead");
-            return None;
+    /// Calls the person of `parent`'s warm transfer, through the same gate as every call we
+    /// place (`prepared` passed its first half where the transfer was asked for); the consult
+    /// leg, or `None` when the gate says no.
+    pub fn consult(&mut self, ep: &mut Endpoint, transports: &Transports, parent: CallId, prepared: &Prepared, commands: &mpsc::Sender<SipCommand>) -> Option<CallId> {
+        match self.place(ep, transports, prepared, commands, CONSULT_RING) {
+            Ok((leg, local)) => {
+                self.consults_ringing.insert(leg, (parent, prepared.tenant.clone(), local.socket, local.srtp_key));
+                Some(leg)
+            }
+            Err(r) => {
+                tracing::info!(call = parent.0, reason = r.message(), "the warm transfer's call was not placed; taking a message");
+                None
+            }
+        }
+    }
+
+    /// The second half of the outbound gate (pace, concurrency), then the INVITE to
+    /// `prepared.to` at the gateway's domain through its proxy; ringing is given up after
+    /// `ring`. The call counts at the gate until [`Dialer::ended`].
+    fn place(&mut self, ep: &mut Endpoint, transports: &Transports, prepared: &Prepared, commands: &mpsc::Sender<SipCommand>, ring: std::time::Duration) -> Result<(CallId, LocalMedia), Refusal> {
+        let now = std::time::Instant::now();
+        let local_ip = transports.udp_addr.ip();
+        self.gate.admit(&prepared.tenant, &prepared.policy, now)?;
+        let g = &prepared.gateway.gateway;
+        // The store checked both when the gateway was written; a row that no longer passes is
+        // not dialled.
+        let uris = Uri::sip(&prepared.to, &g.domain).and_then(|t| Ok((t, Uri::sip(&g.caller_id, &g.domain)?)));
+        let socket = bind_media(local_ip);
+        let ((target, from), socket) = match (uris, socket) {
+            (Ok(u), Ok(s)) => (u, s),
+            (Err(e), _) => {
+                tracing::warn!(error = %e, "a gateway's domain or caller ID is not usable in a SIP URI");
+                self.gate.finished(&prepared.tenant);
+                return Err(Refusal::Unavailable);
+            }
+            (_, Err(e)) => {
+                tracing::warn!(error = %e, "no media port for an outbound call");
+                self.gate.finished(&prepared.tenant);
+                return Err(Refusal::Unavailable);
+            }
         };
-        let tcp = uri.params.get("transport").flatten().is_some_and(|t| t.eq_ignore_ascii_case(b"tcp"));
-        let socket = bind_media(local_ip).ok()?;
-        let local = socket.local_addr().ok()?;
-        let transport = if tcp { Transport::Tcp } else { Transport::Udp };
-        let leg = ep.dial(std::time::Instant::now(), Dial {
-            target: target.to_string(),
-            from: format!("sip:parley@{}", ep_local(local_ip)),
-            next_hop: Peer { transport, addr: std::net::SocketAddr::new(ip, uri.port.unwrap_or(5060)) },
-            offer: sdp::offer(local, rand::random::<u32>().into(), None),
-            credentials: None,
+        let local = socket.local_addr().unwrap_or_else(|_| std::net::SocketAddr::new(local_ip, 0));
+        let transport = gateway_transport(transports, &prepared.gateway, prepared.proxy);
+        // Over TLS the media is encrypted too (SDES keys are safe inside TLS).
+        let srtp_key: Option<[u8; 30]> = (transport == Transport::Tls).then(rand::random);
+        let call = ep.dial(now, Dial {
+            target,
+            from,
+            next_hop: Peer { transport, addr: prepared.proxy },
+            offer: sdp::offer(local, rand::random::<u32>().into(), srtp_key.as_ref()),
+            credentials: credentials(&prepared.gateway),
         });
-        self.consults_ringing.insert(leg, (parent, socket));
         let commands = commands.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(CONSULT_RING).await;
-            let _ = commands.send(SipCommand::GiveUp(leg)).await;
+            tokio::time::sleep(ring).await;
+            let _ = commands.send(SipCommand::GiveUp(call)).await;
         });
-        Some(leg)
+        Ok((call, LocalMedia { socket, transport, srtp_key }))
     }
 
     /// Whether `call` was placed and is not answered yet (ringing may be given up).
@@ -175,9 +191,9 @@ impl Dialer {
 
     /// A placed call was answered with `sdp`: what to do with it.
     pub fn answered(&mut self, call: CallId, sdp: &[u8], shared: &Shared) -> Answered {
-        if let Some((parent, socket)) = self.consults_ringing.remove(&call) {
-            self.consults.insert(call, parent);
-            return match rtp_leg(socket, sdp, None) {
+        if let Some((parent, tenant, socket, srtp_key)) = self.consults_ringing.remove(&call) {
+            self.consults.insert(call, (parent, tenant));
+            return match rtp_leg(socket, sdp, srtp_key.as_ref()) {
                 Some(media) => Answered::Consult(parent, media),
                 None => Answered::Unusable,
             };
@@ -205,10 +221,8 @@ impl Dialer {
     /// A call ended: frees its place at the gate; an unanswered one gets its record. For a
     /// consult leg, the call it served (to tell its task).
     pub fn ended(&mut self, call: CallId, reason: EndReason, shared: &Arc<Shared>) -> Option<CallId> {
-        if let Some((parent, _)) = self.consults_ringing.remove(&call) {
-            return Some(parent);
-        }
-        if let Some(parent) = self.consults.remove(&call) {
+        if let Some((parent, tenant)) = self.consults_ringing.remove(&call).map(|(p, t, ..)| (p, t)).or_else(|| self.consults.remove(&call)) {
+            self.gate.finished(&tenant);
             return Some(parent);
         }
         if let Some(tenant) = self.answered.remove(&call) {
@@ -318,9 +332,4 @@ fn gateway_transport(transports: &Transports, g: &GatewayAccess, proxy: std::net
         }
         _ => Transport::Udp,
     }
-}
-
-/// The host of our SIP address for From headers (IPv6 in brackets).
-fn ep_local(ip: std::net::IpAddr) -> String {
-    if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() }
 }

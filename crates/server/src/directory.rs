@@ -84,6 +84,8 @@ struct Table {
 #[derive(Default)]
 pub struct Directory {
     table: RwLock<Table>,
+    /// Counts reloads, so the SIP task sees when the trunks may have changed.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Directory {
@@ -112,7 +114,20 @@ impl Directory {
         }
         let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());
         *t = Table { numbers, limits, policies, trunks };
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    /// How many times the snapshot was loaded.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Every network some tenant's trunk admits (their sources are carriers: the trunk rate
+    /// budget, never banned globally).
+    pub fn trunk_networks(&self) -> Vec<ipnet::IpNet> {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        t.trunks.values().flatten().flat_map(|tr| tr.allowed.iter()).filter_map(|c| c.to_string().parse().ok()).collect()
     }
 
     /// Whether `tenant`'s trunks admit a call from `source`.

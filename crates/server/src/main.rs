@@ -127,9 +127,15 @@ struct ServeArgs {
     /// New SIP requests per second per source address; 0 turns the limit off (default 100).
     #[arg(long, env = "PARLEY_SIP_RATE_LIMIT")]
     sip_rate_limit: Option<u32>,
-    /// Authentication failures in 2 minutes that ban a source for 10 minutes; 0: never (default 5).
+    /// Wrong digest answers in 2 minutes that ban a source from that tenant's numbers for 10
+    /// minutes (from everything once 3 tenants ban it, unless a trunk admits it); 0: never
+    /// (default 5).
     #[arg(long, env = "PARLEY_SIP_BAN_AFTER")]
     sip_ban_after: Option<u32>,
+    /// New SIP requests per second from a source a trunk admits by network (a carrier); 0
+    /// turns the limit off (default 2000, burst twice that).
+    #[arg(long, env = "PARLEY_SIP_TRUNK_RATE_LIMIT")]
+    sip_trunk_rate_limit: Option<u32>,
 }
 
 /// What every task shares.
@@ -170,6 +176,8 @@ pub struct Shared {
     pub guard: parley_sip::guard::GuardConfig,
     /// Synthesized greetings.
     pub prompts: playout::PromptCache,
+    /// The SIP listen address's IP (its family picks among a gateway proxy's addresses).
+    pub sip_ip: std::net::IpAddr,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -243,12 +251,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.speech_dir { cfg.speech_dir = v; }
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
     if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
+    if let Some(v) = args.sip_trunk_rate_limit { cfg.sip_trunk_rate_limit = v; }
     if let Some(v) = args.public_url { cfg.public_url = Some(v); }
     if let Some(v) = args.sip_tls_listen { cfg.sip_tls_listen = Some(v); }
     if let Some(v) = args.sip_tls_cert { cfg.sip_tls_cert = Some(v); }
     if let Some(v) = args.sip_tls_key { cfg.sip_tls_key = Some(v); }
     if let Some(v) = args.sip_tls_ca { cfg.sip_tls_ca = Some(v); }
     if let Some(v) = args.sip_ban_after { cfg.sip_ban_after = v; }
+    // A transfer target goes into Refer-To: exactly a sip:, sips: or tel: URI, or nothing starts.
+    let demo_transfer_to = match &cfg.demo_transfer_to {
+        Some(to) => Some(parley_sip::uri::Uri::parse(to.trim()).map_err(|e| anyhow::anyhow!("--demo-transfer-to must be a sip:, sips: or tel: URI: {e}"))?),
+        None => None,
+    };
     let mut signals = shutdown::Signals::register().context("registering signal handlers")?;
 
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
@@ -271,11 +285,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let recognizer = WhisperRecognizer::start(paths, cfg.asr_threads).await.context("starting the recognizer")?;
     let mut demo = AgentSpec::demo();
-    if let Some(to) = &cfg.demo_transfer_to {
-        if parley_sip::header::SipUri::parse(to.as_bytes()).is_none() {
-            bail!("--demo-transfer-to must be a sip: or sips: URI, got {to:?}");
-        }
-        demo.transfer_to = to.clone();
+    if let Some(uri) = demo_transfer_to {
+        demo.transfer_to = uri.to_string();
     }
     let mut agents = HashMap::new();
     agents.insert(demo.name.clone(), demo);
@@ -299,6 +310,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         digest_key,
         guard: cfg.guard(),
         prompts: playout::PromptCache::default(),
+        sip_ip: cfg.sip_listen.ip(),
     });
 
     let (sip_requests, sip_requests_rx) = tokio::sync::mpsc::channel(256);
@@ -313,6 +325,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         directory: directory.clone(),
         sip: sip_requests,
         sip_ip: cfg.sip_listen.ip(),
+        throttle: Arc::new(std::sync::Mutex::new(api::throttle::Throttle::new(api::throttle::Limits::default()))),
     };
     let retention = tokio::spawn(admin::retention_every_hour(shared.store.clone()));
     let twilio_state = twilio::TwilioState {
@@ -332,7 +345,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     let delivery_task = tokio::spawn(delivery.run(delivery_stopped));
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(http_listener, router).await {
+        // The peer address feeds the sign-in throttle.
+        if let Err(e) = axum::serve(http_listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await {
             tracing::error!(error = %e, "http server stopped");
         }
     });

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use parley_sip::digest::{DigestAuth, Verdict};
 use parley_sip::endpoint::{CallId, Config, Endpoint, EndReason, Event, IncomingCall, Output};
+use parley_sip::guard::Banned;
 use parley_sip::sdp;
 use parley_sip::transport::{Inbound, Transports};
 use tokio::sync::mpsc;
@@ -25,11 +26,12 @@ pub enum SipCommand {
     /// Send BYE.
     Hangup(CallId),
     /// Send REFER to this URI.
-    Refer(CallId, String),
+    Refer(CallId, parley_sip::uri::Uri),
     /// Stop ringing a call we placed (no answer in time); nothing if it was answered.
     GiveUp(CallId),
-    /// Warm transfer: call this SIP URI for the call; its media comes back to the call task.
-    Consult(CallId, String),
+    /// Warm transfer: call the person for the call (the outbound gate's first half passed, or
+    /// `None` when it said no); the leg's media comes back to the call task.
+    Consult(CallId, Option<Box<crate::outbound::Prepared>>),
 }
 
 /// Runs the SIP endpoint until `stop` fires.
@@ -40,6 +42,8 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
     let mut calls: HashMap<CallId, (mpsc::Sender<CallEvent>, String)> = HashMap::new();
     // Counting active bans walks the ban list: at most once a second, and when one is added.
     let mut bans_counted = std::time::Instant::now();
+    // The trunks' networks, pushed into the guard whenever the directory reloads.
+    let mut trusted = sync_trusted(&shared, &mut ep, u64::MAX);
     let mut dialer = Dialer::default();
     // Registrations follow the gateways: now, after each change, and every minute (a proxy
     // whose name did not resolve is tried again).
@@ -60,6 +64,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                 if now.duration_since(bans_counted) >= Duration::from_secs(1) {
                     bans_counted = now;
                     export_bans(&shared, &ep, now);
+                    trusted = sync_trusted(&shared, &mut ep, trusted);
                 }
             }
             Some(cmd) = cmd_rx.recv() => {
@@ -69,8 +74,9 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                     SipCommand::Refer(call, target) => ep.refer(now, call, &target),
                     SipCommand::GiveUp(call) if dialer.is_pending(call) => ep.hangup(now, call),
                     SipCommand::GiveUp(_) => {}
-                    SipCommand::Consult(parent, target) => {
-                        let event = match dialer.consult(&mut ep, parent, &target, transports.udp_addr.ip(), &cmd_tx) {
+                    SipCommand::Consult(parent, prepared) => {
+                        let leg = prepared.and_then(|p| dialer.consult(&mut ep, &transports, parent, &p, &cmd_tx));
+                        let event = match leg {
                             Some(leg) => CallEvent::ConsultStarted(leg),
                             None => CallEvent::ConsultEnded,
                         };
@@ -105,7 +111,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                     let now = std::time::Instant::now();
                     let dest = destination(&shared, &inc);
                     let admitted = match dest.as_ref() {
-                        Some(d) => authenticate(&shared, &mut digest, &inc, d),
+                        Some(d) => authenticate(&shared, &mut digest, &mut ep, now, &inc, d),
                         None => Ok(()),
                     };
                     match admitted.and_then(|()| route(&shared, &calls, &inc, dest.as_ref(), transports.udp_addr.ip())) {
@@ -119,12 +125,19 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                         Err(Rejection { code, detail, headers }) => {
                             tracing::info!(call = inc.call.0, code, detail, "call rejected");
                             ep.reject_with(now, inc.call, code, &headers);
-                            if matches!(detail, "auth_failed" | "source_not_allowed") && ep.auth_failed(now, inc.source.ip()) {
-                                banned(&shared, inc.source.ip());
-                                export_bans(&shared, &ep, now);
+                            // Only guesses count towards a ban (a wrong answer to a nonce issued
+                            // to this address), and only for this tenant: a refusal by source
+                            // network never does (see parley_sip::guard).
+                            if let (true, Some(d)) = (detail == "auth_failed", dest.as_ref()) {
+                                let ban = ep.auth_failed(now, inc.source.ip(), &d.tenant);
+                                if ban != Banned::No {
+                                    banned(&shared, inc.source.ip(), &d.tenant, ban);
+                                    export_bans(&shared, &ep, now);
+                                }
                             }
-                            if code == 401 {
-                                // A challenge: the authenticated INVITE follows.
+                            if code == 401 || detail == "banned" {
+                                // A challenge: the authenticated INVITE follows. A banned source:
+                                // counted, nothing written (it may be a flood).
                                 continue;
                             }
                             shared.metrics.calls_rejected.fetch_add(1, Ordering::Relaxed);
@@ -135,7 +148,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                                 tokio::spawn(async move {
                                     call::store_record(&store, &record).await;
                                     let kind = match detail {
-                                        "auth_failed" | "source_not_allowed" => "auth.failed",
+                                        "auth_failed" | "auth_invalid" | "source_not_allowed" => "auth.failed",
                                         "concurrent_calls" | "monthly_minutes" => "sip.limit",
                                         _ => "sip.rejected",
                                     };
@@ -190,15 +203,33 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
 }
 
 /// A source was just banned: logged (no address: it may be a person's) and counted as an
-/// operational event of the installation.
-fn banned(shared: &Arc<Shared>, ip: std::net::IpAddr) {
-    tracing::warn!(ipv6 = ip.is_ipv6(), "banned a SIP source after repeated authentication failures");
+/// operational event of the tenant it guessed at (and of the installation, when the ban is
+/// global).
+fn banned(shared: &Arc<Shared>, ip: std::net::IpAddr, tenant: &str, ban: Banned) {
+    let global = ban == Banned::Global;
+    tracing::warn!(ipv6 = ip.is_ipv6(), global, "banned a SIP source after repeated authentication failures");
     let store = shared.store.clone();
+    let tenant = tenant.to_string();
     tokio::spawn(async move {
-        if let Err(e) = store.op_event(parley_store::oplog::PLATFORM, "sip.banned", 403, "auth_failures", crate::api::now_ms()).await {
+        let now = crate::api::now_ms();
+        let mut result = store.op_event(&tenant, "sip.banned", 403, "auth_failures", now).await;
+        if global && result.is_ok() {
+            result = store.op_event(parley_store::oplog::PLATFORM, "sip.banned", 403, "auth_failures_many_tenants", now).await;
+        }
+        if let Err(e) = result {
             tracing::warn!(error = %e, "recording an operational event failed");
         }
     });
+}
+
+/// Gives the guard the trunks' networks when the directory has reloaded since `seen` (its
+/// generation); the generation now.
+fn sync_trusted(shared: &Shared, ep: &mut Endpoint, seen: u64) -> u64 {
+    let generation = shared.directory.generation();
+    if generation != seen {
+        ep.set_trusted(shared.directory.trunk_networks());
+    }
+    generation
 }
 
 /// Copies the guard's drop counters into the metrics (cheap: after every message).
@@ -249,26 +280,37 @@ impl From<(u16, &'static str)> for Rejection {
 }
 
 /// Whether the call may come from where it came from: the tenant's trunks admit its network,
-/// or its digest credentials (else a 401 challenge, 403 for wrong ones).
-fn authenticate(shared: &Shared, digest: &mut DigestAuth, inc: &IncomingCall, dest: &Destination) -> Result<(), Rejection> {
-    let now = crate::api::now_ms();
+/// or its digest credentials (else a 401 challenge, 403 for wrong ones). A source banned from
+/// the tenant gets 403 before anything is checked.
+fn authenticate(shared: &Shared, digest: &mut DigestAuth, ep: &mut Endpoint, now: std::time::Instant, inc: &IncomingCall, dest: &Destination) -> Result<(), Rejection> {
+    let source = inc.source.ip();
+    if ep.banned_for(now, source, &dest.tenant) {
+        return Err((403, "banned").into());
+    }
+    let now_ms = crate::api::now_ms();
     let challenge = |digest: &DigestAuth, stale: bool| Rejection {
         code: 401,
         detail: if stale { "stale_nonce" } else { "auth_required" },
-        headers: digest.challenges(now, rand::random(), stale, &shared.directory.challenge_algorithms(&dest.tenant)).into_iter().map(|c| ("WWW-Authenticate", c)).collect(),
+        headers: digest.challenges(now_ms, rand::random(), stale, &shared.directory.challenge_algorithms(&dest.tenant), source).into_iter().map(|c| ("WWW-Authenticate", c)).collect(),
     };
-    match shared.directory.admission(&dest.tenant, inc.source.ip()) {
+    match shared.directory.admission(&dest.tenant, source) {
         Admission::Open | Admission::Trunk(_) => Ok(()),
         Admission::Refused => Err((403, "source_not_allowed").into()),
         Admission::NeedsCredentials => {
             let Some(authorization) = inc.authorization.as_deref() else { return Err(challenge(digest, false)) };
             let password = |user: &str, alg| shared.directory.trunk_password(&dest.tenant, user, alg);
-            match digest.verify(now, "INVITE", &inc.request_uri, authorization, password) {
+            match digest.verify(now_ms, "INVITE", &inc.request_uri, authorization, source, password) {
                 Verdict::Ok(_) => Ok(()),
                 Verdict::Stale => Err(challenge(digest, true)),
-                Verdict::Invalid(why) => {
+                // Forged, or issued to another address: says nothing about this one.
+                Verdict::NotOurNonce => Err(challenge(digest, false)),
+                Verdict::WrongCredentials(why) => {
                     tracing::info!(call = inc.call.0, reason = why, "digest authentication failed");
                     Err((403, "auth_failed").into())
+                }
+                Verdict::Invalid(why) => {
+                    tracing::info!(call = inc.call.0, reason = why, "digest credentials refused");
+                    Err((403, "auth_invalid").into())
                 }
             }
         }

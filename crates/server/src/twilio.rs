@@ -265,7 +265,7 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
                     // The call moves to <Dial> through Twilio's API; Twilio then stops the stream.
                     let (shared, tenant, call_sid, events) = (s.shared.clone(), dest.tenant.clone(), call_sid.clone(), ev_tx.clone());
                     tokio::spawn(async move {
-                        let code = crate::twilio_rest::transfer(&shared, &tenant, &call_sid, &target).await;
+                        let code = crate::twilio_rest::transfer(&shared, &tenant, &call_sid, &target.to_string()).await;
                         tracing::info!(call = call.0, code, "twilio transfer requested");
                         let _ = events.send(CallEvent::ReferStatus(code)).await;
                     });

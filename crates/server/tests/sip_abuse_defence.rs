@@ -1,7 +1,8 @@
 //! The SIP edge defends itself: a scanner's user agent gets no answer at all, a source over its
-//! rate of new requests is answered only up to the limit, and a source that fails digest
-//! authentication five times is banned: nothing from it is answered any more, and /metrics and
-//! the installation's operational events say so.
+//! rate of new requests is answered only up to the limit, and a source that answers a tenant's
+//! digest challenge wrongly five times is banned from that tenant's numbers (403 without a
+//! challenge) while its other traffic is still answered; /metrics and the tenant's operational
+//! events say so.
 
 mod common;
 
@@ -9,6 +10,7 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 use common::{invite_response, Api, Server};
+use parley_sip::digest::{parse_params, response, Algorithm};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 
@@ -19,6 +21,18 @@ fn options(sock: &UdpSocket, server: &str, n: u32, user_agent: &str) {
          To: <sip:{server}>\r\nCall-ID: abuse-{n}\r\nCSeq: 1 OPTIONS\r\nUser-Agent: {user_agent}\r\nContent-Length: 0\r\n\r\n"
     );
     sock.send_to(msg.as_bytes(), server).unwrap();
+}
+
+/// An `Authorization` line answering the 401 `challenge` with a wrong password.
+fn wrong_answer(challenge: &str, srv: &str, number: &str) -> String {
+    let line = challenge.lines().find(|l| l.starts_with("WWW-Authenticate:")).unwrap();
+    let p = parse_params(line.trim_start_matches("WWW-Authenticate:").trim()).unwrap();
+    let uri = format!("sip:{number}@{srv}");
+    let resp = response(Algorithm::Sha256, "pbx-t", &p["realm"], "a-guess", "INVITE", &uri, &p["nonce"], "00000001", "c1");
+    format!(
+        "Authorization: Digest username=\"pbx-t\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", response=\"{resp}\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"c1\"\r\n",
+        p["realm"], p["nonce"]
+    )
 }
 
 /// Responses arriving until `quiet` passes without one.
@@ -69,30 +83,34 @@ async fn scanners_floods_and_password_guessers_are_shut_out() {
     .await
     .unwrap();
 
-    // Five wrong digest answers from one source ban it.
+    // Five wrong answers to nonces issued to this source ban it from this tenant.
     let s = srv.clone();
     tokio::task::spawn_blocking(move || {
-        let wrong = "Authorization: Digest username=\"pbx-t\", realm=\"parley\", nonce=\"0.00.00\", uri=\"sip:x\", response=\"00\", qop=auth, nc=00000001, cnonce=\"c\"\r\n";
         for i in 0..5 {
-            let r = invite_response(&s, &format!("guess-{i}"), "+15550004000", wrong);
+            let challenge = invite_response(&s, &format!("ask-{i}"), "+15550004000", "");
+            assert!(challenge.starts_with("SIP/2.0 401"), "{challenge}");
+            let wrong = wrong_answer(&challenge, &s, "+15550004000");
+            let r = invite_response(&s, &format!("guess-{i}"), "+15550004000", &wrong);
             assert!(r.starts_with("SIP/2.0 403"), "{r}");
         }
+        let r = invite_response(&s, "after-ban", "+15550004000", "");
+        assert!(r.starts_with("SIP/2.0 403"), "banned from the tenant: no challenge any more\n{r}");
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         options(&sock, &s, 500, "Linphone/5.2.0");
-        assert_eq!(answers(&sock, Duration::from_millis(1000)), 0, "a banned source gets no answer at all");
+        assert_eq!(answers(&sock, Duration::from_millis(1000)), 1, "the ban is the tenant's, not global");
     })
     .await
     .unwrap();
 
     let metrics = api.http.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("parley_sip_bans_active 1"), "{metrics}");
+    assert!(!metrics.contains("parley_sip_dropped_total{reason=\"banned\"} 0"), "the banned INVITE is counted\n{metrics}");
     assert!(metrics.contains("parley_sip_dropped_total{reason=\"scanner\"} 1"), "{metrics}");
     assert!(!metrics.contains("parley_sip_dropped_total{reason=\"rate\"} 0"), "{metrics}");
     drop(server);
     let store = parley_store::Store::open(&parley_store::Target::SqliteDir(tmp.path().join("data"))).await.unwrap();
-    let events = store.platform().op_events(0, 10).await.unwrap();
-    assert!(events.iter().any(|e| e.kind == "sip.banned"), "{events:?}");
-    let tenant_events = store.tenant("t").unwrap().op_events(0, 20).await.unwrap();
+    let tenant_events = store.tenant("t").unwrap().op_events(0, 50).await.unwrap();
+    assert!(tenant_events.iter().any(|e| e.kind == "sip.banned"), "{tenant_events:?}");
     assert_eq!(tenant_events.iter().filter(|e| e.kind == "auth.failed").count(), 5);
     store.close().await;
 }

@@ -3,6 +3,9 @@
 //! then bridges them: a 600 Hz tone the caller plays reaches the desk, and a 1 kHz tone the
 //! desk plays reaches the caller, and so does a key the desk presses (RFC 4733). The desk hangs
 //! up, so the caller's call ends. A desk that is busy makes the agent take a message instead.
+//! The person's call passes the outbound gate like every call Parley places: a warm transfer
+//! to a premium number at any address, with outbound calling off, sends nothing anywhere and
+//! the agent takes a message (the toll-fraud regression).
 
 mod common;
 
@@ -148,9 +151,19 @@ fn front_desk(sip: UdpSocket, busy: bool) -> Desk {
 }
 
 async fn tenant_with_warm_transfer(api: &Api, op: &str, desk: u16, hook: &str) {
+    tenant_transferring_to(api, op, "tel:+1-555-000-7777", hook).await;
+    // Every call Parley places passes the outbound gate: the operator allows the desk's
+    // number, and the call leaves through the tenant's gateway (here the desk itself).
+    let policy = json!({"enabled": true, "calls_per_second": 5, "max_concurrent": 5, "allowed_prefixes": ["+1555"]});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t-w/outbound-policy", Some(op), Some(policy)).await.0, StatusCode::OK);
+    let gw = json!({"name": "desk-pbx", "proxy": format!("127.0.0.1:{desk}"), "caller_id": "+15550009000"});
+    let (s, v) = api.call(Method::POST, "/v1/tenants/t-w/gateways", Some(op), Some(gw)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+async fn tenant_transferring_to(api: &Api, op: &str, target: &str, hook: &str) {
     assert_eq!(api.call(Method::POST, "/v1/tenants", Some(op), Some(json!({"id": "t-w", "name": "Warm"}))).await.0, StatusCode::CREATED);
-    let agent = json!({"business": "Acme", "greeting": "Hello, this is Acme.", "hours": "always",
-        "transfer_to": format!("sip:desk@127.0.0.1:{desk}"), "transfer_mode": "warm"});
+    let agent = json!({"business": "Acme", "greeting": "Hello, this is Acme.", "hours": "always", "transfer_to": target, "transfer_mode": "warm"});
     let (s, v) = api.call(Method::PUT, "/v1/tenants/t-w/agents/front", Some(op), Some(agent)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["definition"]["transfer_mode"], "warm", "{v}");
@@ -220,4 +233,33 @@ async fn a_busy_desk_means_the_agent_takes_a_message() {
     let text = doc["transcript"].to_string().to_lowercase();
     assert!(text.contains("no one could take your call"), "{text}\n{}", server.log_text());
     assert_eq!(doc["outcome"], "message_taken", "{doc}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_transfer_cannot_dial_around_the_outbound_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(dir, &[]);
+    let api = Api { http: Client::new(), base: format!("http://127.0.0.1:{}", server.http_port) };
+    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
+    // Where an agent editor wants the call to go; outbound calling is off (the default).
+    let premium = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = format!("sip:+19005550100@127.0.0.1:{}", premium.local_addr().unwrap().port());
+    let hook = WebhookReceiver::start().await;
+    tenant_transferring_to(&api, &op, &target, &hook.url).await;
+
+    let wav = caller_wav(dir, &[Part::Silence(3), Part::Say("I would like to speak to a person."), Part::Silence(8), Part::Say("This is Dana, please call me back."), Part::Silence(10)]);
+    let caller = baresip_dir(dir, "caller", free_port(), &wav, "+15550100002", None);
+    baresip_call(caller, format!("sip:{NUMBER}@127.0.0.1:{}", server.sip_port), 32, dir.join("caller.log")).await;
+    premium.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 2048];
+    assert!(premium.recv_from(&mut buf).is_err(), "nothing was sent to the transfer target");
+    let (_, body) = hook.document().await;
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let text = doc["transcript"].to_string().to_lowercase();
+    assert!(text.contains("no one could take your call"), "{text}\n{}", server.log_text());
+    assert_eq!(doc["outcome"], "message_taken", "{doc}");
+    let (s, events) = api.call(Method::GET, "/v1/tenants/t-w/operational-events", Some(&op), None).await;
+    assert_eq!(s, StatusCode::OK, "{events}");
+    assert!(events.to_string().contains("outbound.refused"), "the tenant sees why: {events}");
 }

@@ -11,6 +11,7 @@
 //! higher than any seen before with that nonce (replay check). Time comes in as unix ms.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use hmac::{Hmac, Mac};
 use md5::Md5;
@@ -106,7 +107,12 @@ pub enum Verdict {
     Ok(String),
     /// A nonce of ours that has expired: challenge again with `stale=true`.
     Stale,
-    /// Anything else: wrong password, unknown user, replay, forged or malformed.
+    /// A nonce we did not issue to this address (forged, or another address's): challenge
+    /// again; proves nothing about the sender.
+    NotOurNonce,
+    /// A wrong password or unknown user, answering a nonce issued to this address: a guess.
+    WrongCredentials(&'static str),
+    /// Anything else: replay, wrong URI, malformed.
     Invalid(&'static str),
 }
 
@@ -137,8 +143,8 @@ impl DigestAuth {
 
     /// `WWW-Authenticate` values for a 401, one per algorithm in the order given (SHA-256
     /// first, RFC 8760 §2.4, unless the peers want otherwise); `random` makes the nonce unique.
-    pub fn challenges(&self, now_ms: i64, random: [u8; 12], stale: bool, algorithms: &[Algorithm]) -> Vec<String> {
-        let nonce = self.nonce(now_ms, random);
+    pub fn challenges(&self, now_ms: i64, random: [u8; 12], stale: bool, algorithms: &[Algorithm], to: IpAddr) -> Vec<String> {
+        let nonce = self.nonce(now_ms, random, to);
         let stale = if stale { ", stale=true" } else { "" };
         algorithms
             .iter()
@@ -146,35 +152,37 @@ impl DigestAuth {
             .collect()
     }
 
-    fn mac(&self, issued: &str, random: &str) -> String {
+    fn mac(&self, issued: &str, random: &str, to: IpAddr) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(issued.as_bytes());
         mac.update(b".");
         mac.update(random.as_bytes());
+        mac.update(b".");
+        mac.update(to.to_canonical().to_string().as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
-    fn nonce(&self, now_ms: i64, random: [u8; 12]) -> String {
+    fn nonce(&self, now_ms: i64, random: [u8; 12], to: IpAddr) -> String {
         let issued = format!("{now_ms:x}");
         let random = hex::encode(random);
-        let mac = self.mac(&issued, &random);
+        let mac = self.mac(&issued, &random, to);
         format!("{issued}.{random}.{mac}")
     }
 
-    /// When `nonce` was issued, if it is ours.
-    fn issued(&self, nonce: &str) -> Option<i64> {
+    /// When `nonce` was issued, if it is ours and went to `to`.
+    fn issued(&self, nonce: &str, to: IpAddr) -> Option<i64> {
         let mut parts = nonce.split('.');
         let (issued, random, mac) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || !constant_time_eq(self.mac(issued, random).as_bytes(), mac.as_bytes()) {
+        if parts.next().is_some() || !constant_time_eq(self.mac(issued, random, to).as_bytes(), mac.as_bytes()) {
             return None;
         }
         i64::from_str_radix(issued, 16).ok()
     }
 
     /// Checks `authorization` (an `Authorization` header value) of a request with `method` and
-    /// `request_uri`; `password` looks up a user's password, if that user may answer with
-    /// that algorithm.
-    pub fn verify(&mut self, now_ms: i64, method: &str, request_uri: &str, authorization: &str, password: impl Fn(&str, Algorithm) -> Option<String>) -> Verdict {
+    /// `request_uri` from `source`; `password` looks up a user's password, if that user may
+    /// answer with that algorithm.
+    pub fn verify(&mut self, now_ms: i64, method: &str, request_uri: &str, authorization: &str, source: IpAddr, password: impl Fn(&str, Algorithm) -> Option<String>) -> Verdict {
         let Some(p) = parse_params(authorization) else { return Verdict::Invalid("not a Digest header") };
         let get = |k: &str| p.get(k).map(String::as_str);
         let (Some(username), Some(nonce), Some(uri), Some(resp)) = (get("username"), get("nonce"), get("uri"), get("response")) else {
@@ -191,14 +199,14 @@ impl DigestAuth {
         let Some(count) = (nc.len() == 8).then(|| u32::from_str_radix(nc, 16).ok()).flatten() else {
             return Verdict::Invalid("bad nonce count");
         };
-        let Some(issued) = self.issued(nonce) else { return Verdict::Invalid("not our nonce") };
+        let Some(issued) = self.issued(nonce, source) else { return Verdict::NotOurNonce };
         if !same_target(uri, request_uri) {
             return Verdict::Invalid("uri is not the request's");
         }
-        let Some(secret) = password(username, alg) else { return Verdict::Invalid("unknown user or algorithm not allowed") };
+        let Some(secret) = password(username, alg) else { return Verdict::WrongCredentials("unknown user or algorithm not allowed") };
         let expected = response(alg, username, &self.realm, &secret, method, uri, nonce, nc, cnonce);
         if !constant_time_eq(expected.as_bytes(), resp.to_ascii_lowercase().as_bytes()) {
-            return Verdict::Invalid("wrong response");
+            return Verdict::WrongCredentials("wrong response");
         }
         if now_ms - issued > NONCE_TTL_MS || issued > now_ms + 60_000 {
             return Verdict::Stale;
@@ -288,6 +296,8 @@ pub fn parse_params(value: &str) -> Option<HashMap<String, String>> {
 mod tests {
     use super::*;
 
+    const SRC: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 44));
+
     #[test]
     fn rfc7616_example_responses() {
         // RFC 7616 §3.9.1 (username Mufasa, password "Circle of Life").
@@ -310,68 +320,74 @@ mod tests {
     fn a_right_answer_passes_once_per_count_and_goes_stale() {
         let mut auth = DigestAuth::new("parley", [7; 32]);
         let both = [Algorithm::Sha256, Algorithm::Md5];
-        let ch = auth.challenges(1_000, [1; 12], false, &both);
+        let ch = auth.challenges(1_000, [1; 12], false, &both, SRC);
         assert!(ch[0].contains("algorithm=SHA-256") && ch[1].contains("algorithm=MD5"), "{ch:?}");
         let nonce = nonce_of(&ch[0]);
         let pw = |u: &str, _| (u == "trunk1").then(|| "s3cret".to_string());
         let uri = "sip:+15550001000@127.0.0.1";
         for alg in [Algorithm::Sha256, Algorithm::Md5] {
-            let nonce = nonce_of(&auth.challenges(1_000, [alg as u8 + 10; 12], false, &both)[0]);
-            assert_eq!(auth.verify(2_000, "INVITE", uri, &authorization(&auth, alg, "s3cret", &nonce, "00000001", uri), pw), Verdict::Ok("trunk1".into()));
+            let nonce = nonce_of(&auth.challenges(1_000, [alg as u8 + 10; 12], false, &both, SRC)[0]);
+            assert_eq!(auth.verify(2_000, "INVITE", uri, &authorization(&auth, alg, "s3cret", &nonce, "00000001", uri), SRC, pw), Verdict::Ok("trunk1".into()));
         }
         let h1 = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000001", uri);
-        assert_eq!(auth.verify(2_000, "INVITE", uri, &h1, pw), Verdict::Ok("trunk1".into()));
-        assert_eq!(auth.verify(2_001, "INVITE", uri, &h1, pw), Verdict::Invalid("nonce count replayed"));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &h1, SRC, pw), Verdict::Ok("trunk1".into()));
+        assert_eq!(auth.verify(2_001, "INVITE", uri, &h1, SRC, pw), Verdict::Invalid("nonce count replayed"));
         let h2 = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000002", uri);
-        assert_eq!(auth.verify(2_002, "INVITE", uri, &h2, pw), Verdict::Ok("trunk1".into()));
+        assert_eq!(auth.verify(2_002, "INVITE", uri, &h2, SRC, pw), Verdict::Ok("trunk1".into()));
         let h3 = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000003", uri);
-        assert_eq!(auth.verify(1_000 + NONCE_TTL_MS + 1, "INVITE", uri, &h3, pw), Verdict::Stale);
-        assert!(auth.challenges(0, [0; 12], true, &both)[0].ends_with("stale=true"));
-        let md5_only = auth.challenges(0, [0; 12], false, &[Algorithm::Md5]);
+        assert_eq!(auth.verify(1_000 + NONCE_TTL_MS + 1, "INVITE", uri, &h3, SRC, pw), Verdict::Stale);
+        assert!(auth.challenges(0, [0; 12], true, &both, SRC)[0].ends_with("stale=true"));
+        let md5_only = auth.challenges(0, [0; 12], false, &[Algorithm::Md5], SRC);
         assert!(md5_only.len() == 1 && md5_only[0].contains("algorithm=MD5"));
         let sha_only = |u: &str, a| (u == "trunk1" && a == Algorithm::Sha256).then(|| "s3cret".to_string());
-        let nonce = nonce_of(&auth.challenges(3_000, [9; 12], false, &both)[0]);
+        let nonce = nonce_of(&auth.challenges(3_000, [9; 12], false, &both, SRC)[0]);
         let md5 = authorization(&auth, Algorithm::Md5, "s3cret", &nonce, "00000001", uri);
-        assert_eq!(auth.verify(3_000, "INVITE", uri, &md5, sha_only), Verdict::Invalid("unknown user or algorithm not allowed"));
+        assert_eq!(auth.verify(3_000, "INVITE", uri, &md5, SRC, sha_only), Verdict::WrongCredentials("unknown user or algorithm not allowed"));
     }
 
     #[test]
     fn wrong_answers_are_refused() {
         let mut auth = DigestAuth::new("parley", [7; 32]);
-        let nonce = nonce_of(&auth.challenges(1_000, [1; 12], false, &[Algorithm::Sha256])[0]);
+        let nonce = nonce_of(&auth.challenges(1_000, [1; 12], false, &[Algorithm::Sha256], SRC)[0]);
         let pw = |u: &str, _| (u == "trunk1").then(|| "s3cret".to_string());
         let uri = "sip:a@b";
         let bad_pw = authorization(&auth, Algorithm::Sha256, "guess", &nonce, "00000001", uri);
-        assert_eq!(auth.verify(2_000, "INVITE", uri, &bad_pw, pw), Verdict::Invalid("wrong response"));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &bad_pw, SRC, pw), Verdict::WrongCredentials("wrong response"));
         let other_uri = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000001", "sip:x@y");
-        assert_eq!(auth.verify(2_000, "INVITE", uri, &other_uri, pw), Verdict::Invalid("uri is not the request's"));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &other_uri, SRC, pw), Verdict::Invalid("uri is not the request's"));
         let other_host = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000001", "sip:c");
-        assert_eq!(auth.verify(2_000, "INVITE", uri, &other_host, pw), Verdict::Invalid("uri is not the request's"));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &other_host, SRC, pw), Verdict::Invalid("uri is not the request's"));
         let host_only = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000001", "sip:b");
-        assert_eq!(auth.verify(2_000, "INVITE", uri, &host_only, pw), Verdict::Ok("trunk1".into()), "the target without its user, as sipp sends it");
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &host_only, SRC, pw), Verdict::Ok("trunk1".into()), "the target without its user, as sipp sends it");
         let forged = authorization(&auth, Algorithm::Sha256, "s3cret", "123.abcd.0000", "00000001", uri);
-        assert_eq!(auth.verify(2_000, "INVITE", uri, &forged, pw), Verdict::Invalid("not our nonce"));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &forged, SRC, pw), Verdict::NotOurNonce);
         let other_node = DigestAuth::new("parley", [8; 32]);
-        let theirs = nonce_of(&other_node.challenges(1_000, [1; 12], false, &[Algorithm::Sha256])[0]);
+        let theirs = nonce_of(&other_node.challenges(1_000, [1; 12], false, &[Algorithm::Sha256], SRC)[0]);
         let h = authorization(&auth, Algorithm::Sha256, "s3cret", &theirs, "00000001", uri);
-        assert_eq!(auth.verify(2_000, "INVITE", uri, &h, pw), Verdict::Invalid("not our nonce"));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &h, SRC, pw), Verdict::NotOurNonce);
+        // A nonce issued to one address proves nothing when another address sends it: a
+        // spoofed source cannot make guesses that count against the real one.
+        let spoofed = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 1));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &bad_pw, spoofed, pw), Verdict::NotOurNonce);
+        let right_pw = authorization(&auth, Algorithm::Sha256, "s3cret", &nonce, "00000002", uri);
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &right_pw, spoofed, pw), Verdict::NotOurNonce);
         let no_qop = format!("Digest username=\"trunk1\", realm=\"parley\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"00\"");
-        assert_eq!(auth.verify(2_000, "INVITE", uri, &no_qop, pw), Verdict::Invalid("qop=auth with nc and cnonce is required"));
-        assert_eq!(auth.verify(2_000, "INVITE", uri, "Basic dXNlcjpwYXNz", pw), Verdict::Invalid("not a Digest header"));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &no_qop, SRC, pw), Verdict::Invalid("qop=auth with nc and cnonce is required"));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, "Basic dXNlcjpwYXNz", SRC, pw), Verdict::Invalid("not a Digest header"));
     }
 
     #[test]
     fn a_client_answers_our_own_challenge() {
         let mut auth = DigestAuth::new("parley", [3; 32]);
-        let ch = auth.challenges(1_000, [2; 12], false, &[Algorithm::Md5, Algorithm::Sha256]);
+        let ch = auth.challenges(1_000, [2; 12], false, &[Algorithm::Md5, Algorithm::Sha256], SRC);
         let refs: Vec<&str> = ch.iter().map(String::as_str).collect();
         let uri = "sip:+15550001000@127.0.0.1";
         let value = answer_challenge(&refs, "trunk1", "s3cret", "INVITE", uri, "abc").unwrap();
         assert!(value.contains("algorithm=SHA-256"), "SHA-256 is preferred wherever it is offered: {value}");
         let pw = |u: &str, _| (u == "trunk1").then(|| "s3cret".to_string());
-        assert_eq!(auth.verify(2_000, "INVITE", uri, &value, pw), Verdict::Ok("trunk1".into()));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &value, SRC, pw), Verdict::Ok("trunk1".into()));
         let wrong = answer_challenge(&refs, "trunk1", "guess", "INVITE", uri, "abc").unwrap();
-        assert_eq!(auth.verify(2_000, "INVITE", uri, &wrong, pw), Verdict::Invalid("wrong response"));
+        assert_eq!(auth.verify(2_000, "INVITE", uri, &wrong, SRC, pw), Verdict::WrongCredentials("wrong response"));
         assert!(answer_challenge(&["Basic realm=\"x\""], "a", "b", "INVITE", uri, "c").is_none());
         assert!(answer_challenge(&["Digest realm=\"x\", nonce=\"n\", qop=\"auth-int\""], "a", "b", "INVITE", uri, "c").is_none());
         assert!(answer_challenge(&["Digest realm=\"x\", nonce=\"n\", algorithm=SHA-512-256"], "a", "b", "INVITE", uri, "c").is_none());
@@ -403,7 +419,7 @@ mod tests {
         let mut auth = DigestAuth::new("parley", [1; 32]);
         for end in (0..=real.len()).filter(|e| real.is_char_boundary(*e)) {
             let _ = parse_params(&real[..end]);
-            assert!(!matches!(auth.verify(0, "INVITE", "sip:a@b", &real[..end], |_, _| Some("pw".into())), Verdict::Ok(_)));
+            assert!(!matches!(auth.verify(0, "INVITE", "sip:a@b", &real[..end], SRC, |_, _| Some("pw".into())), Verdict::Ok(_)));
         }
     }
 }

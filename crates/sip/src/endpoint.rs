@@ -332,10 +332,24 @@ impl Endpoint {
         self.timers.peek().map(|Reverse((at, _))| *at)
     }
 
-    /// Records a failed authentication from `ip` (a wrong digest answer); returns true if
-    /// that bans it (see [`crate::guard`]).
-    pub fn auth_failed(&mut self, now: Instant, ip: IpAddr) -> bool {
-        self.guard.auth_failed(now, ip)
+    /// Records a failed authentication from `ip` at `tenant` (a wrong answer to a nonce issued
+    /// to `ip`); says whether that bans it (see [`crate::guard`]).
+    pub fn auth_failed(&mut self, now: Instant, ip: IpAddr, tenant: &str) -> crate::guard::Banned {
+        self.guard.auth_failed(now, ip, tenant)
+    }
+
+    /// Whether `ip` is banned from `tenant`'s numbers (globally or by that tenant); counted
+    /// as dropped when it is.
+    pub fn banned_for(&mut self, now: Instant, ip: IpAddr, tenant: &str) -> bool {
+        let banned = self.guard.banned_for(now, ip, tenant);
+        self.dropped.banned += u64::from(banned);
+        banned
+    }
+
+    /// The networks trunks admit: their sources get the trunk rate budget and are never
+    /// banned globally.
+    pub fn set_trusted(&mut self, nets: Vec<ipnet::IpNet>) {
+        self.guard.set_trusted(nets);
     }
 
     /// What the guard has dropped so far.
@@ -378,7 +392,9 @@ impl Endpoint {
         };
         match &msg.start {
             StartLine::Request { .. } => {
-                let new_request = summary.to.tag().is_none();
+                // Only what belongs to a live dialog or transaction is exempt from the rate:
+                // a made-up To tag is a new request like any other.
+                let new_request = !self.is_known(&msg, &summary);
                 match self.guard.check_request(now, peer.addr.ip(), msg.headers.get("User-Agent"), new_request) {
                     Ok(()) => self.on_request(now, peer, msg, summary),
                     Err(GuardDrop::Banned) => self.dropped.banned += 1,
@@ -391,6 +407,25 @@ impl Endpoint {
                 self.on_response(now, code, &msg, &summary);
             }
         }
+    }
+
+    /// Whether a request belongs to a live dialog (our To tag) or transaction (a
+    /// retransmission, an ACK or CANCEL of a transaction in progress).
+    fn is_known(&self, msg: &Message, summary: &Summary) -> bool {
+        if let Some(tag) = summary.to.tag() {
+            let dialog = (summary.call_id.clone(), String::from_utf8_lossy(tag).into_owned());
+            if self.dialogs.contains_key(&dialog) {
+                return true;
+            }
+        }
+        let Some(method) = msg.method() else { return false };
+        let (mut key, invite_like) = Self::tx_key(summary, method);
+        if *method == Method::Cancel {
+            // A CANCEL matches the INVITE transaction it cancels.
+            key.truncate(key.len() - b"|CANCEL".len());
+            return self.server_txs.contains_key(&(key, true));
+        }
+        self.server_txs.contains_key(&(key, invite_like))
     }
 
     fn reject_unparsable(&mut self, peer: Peer, data: &[u8], err: &ParseError) {
@@ -472,7 +507,9 @@ impl Endpoint {
             let dialog = (summary.call_id.clone(), String::from_utf8_lossy(tag).into_owned());
             return match self.dialogs.get(&dialog).copied() {
                 Some(call) => self.on_in_dialog(now, peer, msg, key, call, method),
-                None => self.respond_new_tx(now, peer, &msg, key, 481, None),
+                // Statelessly, as Kamailio's sl module does: no transaction, so nothing is
+                // retransmitted towards a source that may be spoofed.
+                None => self.stateless(&msg, 481, peer),
             };
         }
         if let StartLine::Request { uri, .. } = &msg.start {
@@ -718,7 +755,7 @@ impl Endpoint {
 
     /// Blind transfer: sends REFER with `Refer-To: target` (RFC 3515). Progress comes back as
     /// [`Event::ReferStatus`].
-    pub fn refer(&mut self, now: Instant, call: CallId, target: &str) {
+    pub fn refer(&mut self, now: Instant, call: CallId, target: &crate::uri::Uri) {
         if !matches!(self.calls.get(&call).map(|c| c.state), Some(CallState::Answered { .. })) {
             return;
         }

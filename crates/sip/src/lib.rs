@@ -9,7 +9,7 @@
 //! [`endpoint::Output`] out; it answers calls, places them with [`endpoint::Endpoint::dial`] and
 //! keeps registrations with [`endpoint::Endpoint::register`]), [`sdp`] (offer/answer), [`digest`] (digest authentication with
 //! SHA-256 and MD5, stateless nonces, nonce-count replay check), [`guard`] (scanner
-//! user agents, per-source rate limit, bans after repeated authentication failures), [`transport`] (the tokio driver side).
+//! user agents, per-source rate limit, bans after repeated authentication failures), [`uri`] (checked `sip:`/`sips:`/`tel:` URIs for what Parley writes into requests), [`transport`] (the tokio driver side).
 //!
 //! Test with `cargo test -p parley-sip`; `tests/rfc4475_corpus.rs` replays the torture corpus.
 #![deny(missing_docs)]
@@ -26,4 +26,5 @@ pub mod sdp;
 pub mod session;
 pub mod transaction;
 pub mod transport;
+pub mod uri;
 pub mod validate;

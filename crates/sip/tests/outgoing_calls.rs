@@ -14,8 +14,8 @@ const CALLEE: &str = "127.0.0.1:5070";
 
 fn dial(ep: &mut Endpoint, now: Instant, credentials: Option<Credentials>) -> parley_sip::endpoint::CallId {
     ep.dial(now, Dial {
-        target: format!("sip:+15550100004@{CALLEE}"),
-        from: "sip:+15550009999@127.0.0.1".into(),
+        target: format!("sip:+15550100004@{CALLEE}").parse().unwrap(),
+        from: "sip:+15550009999@127.0.0.1".parse().unwrap(),
         next_hop: Peer { transport: Transport::Udp, addr: CALLEE.parse().unwrap() },
         offer: SDP.as_bytes().to_vec(),
         credentials,

@@ -237,19 +237,22 @@ impl TenantScope {
     /// email costs the same argon2 work as a wrong password.
     pub async fn sign_in(&self, email: &str, password: &SecretString, now_ms: i64) -> Result<Option<Issued<Session>>, StoreError> {
         let Ok(email) = check_email(email) else { return Ok(None) };
+        // Read, then hash with no transaction open (on SQLite one holds the write lock).
         let mut tx = self.begin().await?;
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE tenant_id = $1 AND email = $2"))
             .bind(self.id())
             .bind(&email)
             .fetch_optional(&mut *tx)
             .await?;
+        tx.commit().await?;
         let (user, phc) = match &row {
             Some(r) => (Some(user_of(r)?), r.try_get::<String, _>("password_hash")?),
             None => (None, DUMMY_HASH.to_string()),
         };
         let pw = password.clone();
-        let matches = tokio::task::spawn_blocking(move || verify_password(&phc, pw.expose_secret())).await.unwrap_or(false);
+        let matches = hashing(move || verify_password(&phc, pw.expose_secret())).await?;
         let Some(user) = user.filter(|u| matches && u.disabled_ms.is_none()) else { return Ok(None) };
+        let mut tx = self.begin().await?;
         let (token, id, digest) = new_token("ses");
         let session = Session { id, tenant_id: self.id().into(), user_id: user.id.clone(), role: user.role, expires_ms: now_ms + SESSION_TTL_MS };
         sqlx::query("INSERT INTO sessions (id, tenant_id, user_id, secret_hash, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -279,6 +282,16 @@ impl TenantScope {
     }
 }
 
+/// Runs password hashing (argon2id: about 19 MB and a core's worth of work each) on the
+/// blocking pool, at most as many at once as there are cores, so a flood of sign-ins can
+/// neither take the memory nor starve the rest of the server; the others wait their turn.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, StoreError> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
+    let _permit = permits.acquire().await.map_err(|_| StoreError::Crypto("argon2"))?;
+    tokio::task::spawn_blocking(work).await.map_err(|_| StoreError::Crypto("argon2"))
+}
+
 /// An argon2id hash of a random password, verified against when the email is unknown.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Vp2ddfBHmrVgRhcw3mQvTU7nmEnxE7Ggd6QDtTj4VW8";
 
@@ -288,19 +301,11 @@ impl PlatformScope {
     pub async fn accept_invitation(&self, token: &SecretString, password: &SecretString, now_ms: i64) -> Result<User, StoreError> {
         check_password(password.expose_secret())?;
         let (id, given) = split_token("inv", token.expose_secret()).ok_or(StoreError::NotFound)?;
+        // The token first: nothing is hashed for an unknown, used or expired invitation.
+        let inv = self.open_invitation(&id, &given, now_ms).await?;
         let pw = password.clone();
-        let phc = tokio::task::spawn_blocking(move || hash_password(pw.expose_secret())).await.map_err(|_| StoreError::Crypto("argon2"))??;
+        let phc = hashing(move || hash_password(pw.expose_secret())).await??;
         let mut tx = self.begin().await?;
-        let row = sqlx::query(&format!("SELECT {INVITATION_COLUMNS}, secret_hash FROM invitations WHERE id = $1"))
-            .bind(&id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let inv = invitation_of(&row)?;
-        let stored: String = row.try_get("secret_hash")?;
-        if !digest_eq(&stored, &given) || inv.accepted_ms.is_some() || now_ms >= inv.expires_ms {
-            return Err(StoreError::NotFound);
-        }
         let user = User { id: hex::encode(rand::random::<[u8; 8]>()), tenant_id: inv.tenant_id.clone(), email: inv.email, role: inv.role, created_ms: now_ms, disabled_ms: None };
         sqlx::query("INSERT INTO users (id, tenant_id, email, password_hash, role, created_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&user.id)
@@ -312,9 +317,30 @@ impl PlatformScope {
             .execute(&mut *tx)
             .await
             .map_err(crate::conflict_or)?;
-        sqlx::query("UPDATE invitations SET accepted_ms = $1 WHERE id = $2").bind(now_ms).bind(&id).execute(&mut *tx).await?;
+        // Accepted once: a second acceptance racing this one finds it taken.
+        let taken = sqlx::query("UPDATE invitations SET accepted_ms = $1 WHERE id = $2 AND accepted_ms IS NULL").bind(now_ms).bind(&id).execute(&mut *tx).await?;
+        if taken.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
         tx.commit().await?;
         Ok(user)
+    }
+
+    /// The invitation `id` if `given` is its secret and it is neither used nor expired.
+    async fn open_invitation(&self, id: &str, given: &str, now_ms: i64) -> Result<Invitation, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(&format!("SELECT {INVITATION_COLUMNS}, secret_hash FROM invitations WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        let inv = invitation_of(&row)?;
+        let stored: String = row.try_get("secret_hash")?;
+        if !digest_eq(&stored, given) || inv.accepted_ms.is_some() || now_ms >= inv.expires_ms {
+            return Err(StoreError::NotFound);
+        }
+        Ok(inv)
     }
 
     /// The live session a bearer token names, if any.

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use parley_agent::spec::{AgentSpec, Order, TransferMode};
+use parley_sip::uri::Uri;
 use parley_store::directory::{PhoneNumber, StoredAgent};
 use parley_store::Role;
 use serde::{Deserialize, Serialize};
@@ -39,9 +40,13 @@ pub struct AgentDefinition {
     /// Opening hours, as said.
     #[schema(max_length = 500)]
     pub hours: String,
-    /// SIP URI for transfers to a person; empty: take a message.
+    /// Where a caller who asks for a person goes: a `sip:`, `sips:` or `tel:` URI (no URI
+    /// headers; stored canonical); empty: take a message. A `warm` transfer calls out, so it
+    /// needs an E.164 number (`tel:+15551234567` or `sip:+15551234567@pbx.example`), which the
+    /// tenant's outbound policy must allow and which is dialled through the tenant's first
+    /// gateway.
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(schema_with = transfer_to_schema)]
     pub transfer_to: String,
     /// `blind` (default): REFER, the caller's phone calls the person; `warm`: the agent calls
     /// the person, says who is calling and why, then bridges them, or takes a message when no
@@ -103,6 +108,17 @@ pub struct OrderView {
     pub balance_cents: u64,
 }
 
+/// `transfer_to`'s schema: empty, or the grammar [`Uri::parse`] accepts.
+fn transfer_to_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(parley_sip::uri::MAX_LEN))
+        .pattern(Some(format!("^$|{}", parley_sip::uri::PATTERN)))
+        .description(Some("Where a caller who asks for a person goes: a sip:, sips: or tel: URI (no URI headers; stored canonical); empty: take a message. A warm transfer calls out, so it needs an E.164 number (tel:+15551234567 or sip:+15551234567@pbx.example) that the tenant's outbound policy allows; it is dialled through the tenant's first gateway, and when the policy refuses it the agent takes a message."))
+        .build()
+}
+
 impl AgentDefinition {
     /// Checks what the schema says, then builds the agent.
     fn into_spec(self, name: &str) -> Result<AgentSpec, ApiError> {
@@ -117,6 +133,13 @@ impl AgentDefinition {
         }
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_lowercase()) {
             return bad("currency must be a lowercase ISO 4217 code such as usd");
+        }
+        let transfer_to = match self.transfer_to.as_str() {
+            "" => None,
+            t => Some(Uri::parse(t).map_err(|e| ApiError::BadRequest(format!("transfer_to: {e}")))?),
+        };
+        if matches!(self.transfer_mode, TransferModeView::Warm) && transfer_to.as_ref().is_some_and(|u| u.e164().is_none()) {
+            return bad("transfer_to: a warm transfer calls out, so it needs an E.164 number (tel:+15551234567 or sip:+15551234567@host)");
         }
         for o in &self.orders {
             let long = [&o.customer, &o.phone, &o.status, &o.placed].iter().any(|v| chars(v) > 200) || chars(&o.detail) > 500 || o.items.len() > 100;
@@ -143,7 +166,7 @@ impl AgentDefinition {
             business: self.business,
             greeting: self.greeting,
             hours: self.hours,
-            transfer_to: self.transfer_to,
+            transfer_to: transfer_to.map(|u| u.to_string()).unwrap_or_default(),
             transfer_mode: match self.transfer_mode {
                 TransferModeView::Blind => TransferMode::Blind,
                 TransferModeView::Warm => TransferMode::Warm,

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// Over a pace or concurrency limit: try again later.
     #[error("{0}")]
     TooMany(String),
+    /// Too many password attempts: wait this many seconds.
+    #[error("too many attempts; try again in {0} s")]
+    Throttled(u64),
     /// The node takes no new work now.
     #[error("{0}")]
     Unavailable(String),
@@ -81,14 +84,15 @@ impl IntoResponse for ApiError {
             ApiError::Conflict | ApiError::ConflictWith(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::NotAllowed(_) => (StatusCode::FORBIDDEN, "not_allowed"),
-            ApiError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many"),
+            ApiError::TooMany(_) | ApiError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let body = ErrorBody { error: ErrorDetail { code: code.into(), message: self.to_string() } };
+        let retry_after = if let ApiError::Throttled(s) = self { s.max(1) } else { 1 };
         let mut resp = (status, axum::Json(body)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
         }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));

@@ -73,3 +73,14 @@ pub fn whole_u32_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Optio
         Some(n) => whole_u32(n).map(Some).map_err(serde::de::Error::custom),
     }
 }
+
+/// The client's address, when the server knows it (the TCP peer; `X-Forwarded-For` is not
+/// trusted).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())))
+    }
+}

@@ -14,6 +14,7 @@ mod keys;
 pub mod openapi;
 mod policy;
 mod subjects;
+pub mod throttle;
 mod tenants;
 mod outbound;
 mod trunks;
@@ -45,6 +46,8 @@ pub struct ApiState {
     pub sip: tokio::sync::mpsc::Sender<crate::outbound::SipRequest>,
     /// The SIP listen address's IP (its family picks among a proxy's addresses).
     pub sip_ip: std::net::IpAddr,
+    /// Attempts at the password and invitation endpoints.
+    pub throttle: std::sync::Arc<std::sync::Mutex<throttle::Throttle>>,
 }
 
 impl ApiState {

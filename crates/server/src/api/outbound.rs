@@ -16,7 +16,7 @@ use super::auth::Caller;
 use super::error::ErrorBody;
 use super::extract::{Json, Path};
 use super::{now_ms, ApiError, ApiState};
-use crate::outbound::{DialRequest, Refusal, SipRequest};
+use crate::outbound::{DialRequest, GateError, Refusal, SipRequest};
 
 /// A tenant's outbound policy.
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -134,9 +134,10 @@ pub struct NewGateway {
     #[serde(default = "udp")]
     #[schema(pattern = "^(udp|tcp|tls)$")]
     pub transport: String,
-    /// The provider's domain (letters, digits, `+ - . _`); default: the proxy's IP.
+    /// The provider's domain: a host name or IPv4 address (the host of `sip:` URIs); default:
+    /// the proxy's host.
     #[serde(default)]
-    #[schema(max_length = 100, pattern = "^[A-Za-z0-9+._-]*$")]
+    #[schema(max_length = 100, pattern = r"^(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?\.?|(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})?$")]
     pub domain: String,
     /// Caller ID presented: a number or SIP user (letters, digits, `+ - . _`).
     #[schema(min_length = 1, max_length = 100, pattern = "^[A-Za-z0-9+._-]+$")]
@@ -201,6 +202,11 @@ pub async fn create_gateway(State(s): State<ApiState>, caller: Caller, Path(tena
     let credentials = body.credentials.as_ref().zip(secret.as_ref()).map(|(c, p)| (c.username.as_str(), p));
     if !(60..=86_400).contains(&body.register_expires) {
         return Err(ApiError::BadRequest("register_expires must be 60 to 86400 seconds".into()));
+    }
+    // Domain and caller ID become the URIs we dial and register: checked as one here (an
+    // empty domain is the proxy's host, which the store checks).
+    if !body.domain.is_empty() {
+        parley_sip::uri::Uri::sip(&body.caller_id, &body.domain).map_err(|e| ApiError::BadRequest(format!("domain and caller_id: {e}")))?;
     }
     let new = outbound::NewGateway {
         name: &body.name,
@@ -281,24 +287,19 @@ pub async fn place_call(State(s): State<ApiState>, caller: Caller, Path(tenant):
     if body.greeting.as_ref().is_some_and(|g| g.chars().count() > 500 || g.trim().is_empty()) {
         return Err(ApiError::BadRequest("greeting must be 1 to 500 characters, not all blank".into()));
     }
-    let policy = scope.outbound_policy().await?;
-    if !policy.enabled {
-        return Err(ApiError::NotAllowed("outbound calling is off for this tenant".into()));
-    }
-    if !policy.allows(&body.to) {
-        return Err(ApiError::NotAllowed("the number's prefix is not in this tenant's allowed prefixes".into()));
-    }
     let stored = scope.get_agent(&body.agent).await?;
     let mut agent = AgentSpec::from_yaml(&stored.spec).map_err(|_| ApiError::Internal)?;
     if let Some(g) = body.greeting {
         agent.greeting = g;
     }
-    let gateway = scope.gateway_access(&s.master, &body.gateway).await?;
-    let Some(proxy) = crate::resolve::proxy(&gateway.gateway.proxy, s.sip_ip).await else {
-        return Err(ApiError::Unavailable(format!("the gateway's proxy {} does not resolve", gateway.gateway.proxy)));
-    };
+    let prepared = crate::outbound::prepare(&s.store, &s.master, s.sip_ip, &tenant, &body.to, Some(&body.gateway)).await.map_err(|e| match e {
+        GateError::Off | GateError::PrefixNotAllowed => ApiError::NotAllowed(e.to_string()),
+        GateError::NotANumber => ApiError::BadRequest(e.to_string()),
+        GateError::Unresolved(_) | GateError::NoGateway => ApiError::Unavailable(e.to_string()),
+        GateError::Store(e) => e.into(),
+    })?;
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let request = DialRequest { tenant: tenant.clone(), agent, gateway, proxy, to: body.to, policy, ring_timeout: std::time::Duration::from_secs(ring.into()), reply };
+    let request = DialRequest { prepared, agent, ring_timeout: std::time::Duration::from_secs(ring.into()), reply };
     s.sip.send(SipRequest::Dial(Box::new(request))).await.map_err(|_| ApiError::Unavailable(Refusal::Unavailable.message().into()))?;
     let placed = answer.await.map_err(|_| ApiError::Unavailable(Refusal::Unavailable.message().into()))?;
     match placed {

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ErrorBody;
-use super::extract::{Json, Path};
+use super::extract::{ClientAddr, Json, Path};
 use super::keys::TenantRole;
 use super::{now_ms, ApiError, ApiState};
 
@@ -198,19 +198,25 @@ pub async fn disable(State(s): State<ApiState>, caller: Caller, Path((tenant, us
 }
 
 #[utoipa::path(post, path = "/v1/invitations/accept", tag = "users", request_body = Acceptance,
-    responses((status = 201, body = UserView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = UserView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many attempts from this address; wait Retry-After seconds")))]
 /// Accepts an invitation, setting the password (no bearer token: the invitation token is the credential).
-pub async fn accept(State(s): State<ApiState>, Json(body): Json<Acceptance>) -> Result<(StatusCode, axum::Json<UserView>), ApiError> {
+pub async fn accept(State(s): State<ApiState>, ClientAddr(addr): ClientAddr, Json(body): Json<Acceptance>) -> Result<(StatusCode, axum::Json<UserView>), ApiError> {
+    attempt(&s, addr, None)?;
     let user = s.store.platform().accept_invitation(&SecretString::from(body.token), &SecretString::from(body.password), now_ms()).await?;
+    s.throttle.lock().unwrap_or_else(|e| e.into_inner()).succeeded(addr, None);
     let scope = s.store.tenant(&user.tenant_id)?;
     scope.audit(&parley_store::audit::Event { actor: &format!("user:{}", user.id), action: "invitations.accept", object_id: &user.id, at_ms: now_ms() }).await?;
     Ok((StatusCode::CREATED, axum::Json(user.into())))
 }
 
 #[utoipa::path(post, path = "/v1/sessions", tag = "users", request_body = Credentials,
-    responses((status = 201, body = SessionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 201, body = SessionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many attempts for this account or from this address; wait Retry-After seconds")))]
 /// Signs in (no bearer token). Wrong tenant, email or password all answer 401 alike.
-pub async fn sign_in(State(s): State<ApiState>, Json(body): Json<Credentials>) -> Result<(StatusCode, axum::Json<SessionView>), ApiError> {
+pub async fn sign_in(State(s): State<ApiState>, ClientAddr(addr): ClientAddr, Json(body): Json<Credentials>) -> Result<(StatusCode, axum::Json<SessionView>), ApiError> {
+    let account = format!("{}/{}", body.tenant, body.email.trim().to_lowercase());
+    attempt(&s, addr, Some(&account))?;
     let Ok(scope) = s.store.tenant(&body.tenant) else { return Err(ApiError::Unauthorized) };
     if scope.get().await.is_err() {
         return Err(ApiError::Unauthorized);
@@ -222,6 +228,7 @@ pub async fn sign_in(State(s): State<ApiState>, Json(body): Json<Credentials>) -
         }
         return Err(ApiError::Unauthorized);
     };
+    s.throttle.lock().unwrap_or_else(|e| e.into_inner()).succeeded(addr, Some(&account));
     let sess = issued.item;
     scope.audit(&parley_store::audit::Event { actor: &format!("user:{}", sess.user_id), action: "sessions.create", object_id: &sess.id, at_ms: now }).await?;
     let view = SessionView { id: sess.id, tenant_id: sess.tenant_id, user_id: sess.user_id, role: sess.role.as_str().into(), expires_ms: sess.expires_ms, token: issued.token.expose_secret().to_string() };
@@ -240,4 +247,10 @@ pub async fn sign_out(State(s): State<ApiState>, caller: Caller) -> Result<axum:
     scope.sign_out(&session_id, now_ms()).await?;
     caller.audit(&scope, "sessions.delete", &session_id).await?;
     Ok(axum::Json(SignedOut { session_id }))
+}
+
+/// Counts an attempt at a password endpoint, or answers 429 with how long to wait.
+fn attempt(s: &ApiState, addr: Option<std::net::IpAddr>, account: Option<&str>) -> Result<(), ApiError> {
+    let now = std::time::Instant::now();
+    s.throttle.lock().unwrap_or_else(|e| e.into_inner()).attempt(now, addr, account).map_err(|wait| ApiError::Throttled(wait.as_secs_f64().ceil() as u64))
 }

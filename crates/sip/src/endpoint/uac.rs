@@ -11,9 +11,9 @@ use crate::digest;
 #[derive(Clone, Debug)]
 pub struct Dial {
     /// Request-URI and To: whom to call, e.g. `sip:+4930123456@carrier.example`.
-    pub target: String,
+    pub target: crate::uri::Uri,
     /// Our From URI: the caller ID the trunk presents, e.g. `sip:+4930999@parley.example`.
-    pub from: String,
+    pub from: crate::uri::Uri,
     /// The first hop (the trunk's proxy): address and transport.
     pub next_hop: Peer,
     /// The SDP offer.
@@ -72,7 +72,7 @@ impl Endpoint {
         headers.push("Allow", ALLOW);
         headers.push("User-Agent", self.config.server.clone());
         headers.push("Content-Type", "application/sdp");
-        let uri = dial.target.clone().into_bytes();
+        let uri = dial.target.to_string().into_bytes();
         let invite = Message { start: StartLine::Request { method: Method::Invite, uri: uri.clone() }, headers, body: dial.offer.clone() };
         self.dialogs.insert((call_id.clone(), local_tag.clone()), call);
         self.calls.insert(call, Call {
