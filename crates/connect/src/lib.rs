@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod document;
+pub mod egress;
 pub mod payment;
 pub mod redact;
 pub mod transcript;

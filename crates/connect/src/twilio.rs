@@ -22,14 +22,10 @@ pub struct TwilioCalls {
 impl TwilioCalls {
     /// A client for `account_sid` at `base` (`https://api.twilio.com`; `http://127.0.0.1:...`
     /// for a local fake); `None` for any other base.
-    pub fn new(base: &str, account_sid: &str) -> Option<TwilioCalls> {
-        let base = base.trim_end_matches('/').to_string();
-        let loopback = ["http://127.0.0.1:", "http://[::1]:", "http://localhost:"].iter().any(|p| base.starts_with(p));
-        if !base.starts_with("https://") && !loopback {
-            return None;
-        }
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
-        Some(TwilioCalls { http, base, account_sid: account_sid.to_string() })
+    /// The base is a tenant's setting, so it goes through the outgoing-HTTP policy `egress`.
+    pub fn new(base: &str, account_sid: &str, egress: &crate::egress::Egress) -> Option<TwilioCalls> {
+        let base = egress.api_base(base).ok()?;
+        Some(TwilioCalls { http: egress.client(Duration::from_secs(10)), base, account_sid: account_sid.to_string() })
     }
 
     /// Redirects the live call `call_sid` to `<Dial>` `target` (a SIP URI or an E.164 number);
@@ -65,8 +61,10 @@ mod tests {
 
     #[test]
     fn only_https_or_loopback() {
-        assert!(TwilioCalls::new("https://api.twilio.com/", "AC1").is_some());
-        assert!(TwilioCalls::new("http://127.0.0.1:9000", "AC1").is_some());
-        assert!(TwilioCalls::new("http://api.twilio.com", "AC1").is_none());
+        let local = crate::egress::Egress::allowing(vec!["127.0.0.0/8".parse().unwrap()]);
+        assert!(TwilioCalls::new("https://api.twilio.com/", "AC1", &local).is_some());
+        assert!(TwilioCalls::new("http://127.0.0.1:9000", "AC1", &local).is_some());
+        assert!(TwilioCalls::new("http://127.0.0.1:9000", "AC1", &crate::egress::Egress::default()).is_none());
+        assert!(TwilioCalls::new("http://api.twilio.com", "AC1", &local).is_none());
     }
 }

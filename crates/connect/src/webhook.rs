@@ -13,9 +13,12 @@ pub enum DeliveryError {
     /// The receiver could not be reached.
     #[error("webhook unreachable: {0}")]
     Unreachable(String),
-    /// The receiver answered with a non-2xx status.
+    /// The receiver answered with a non-2xx status (redirects are not followed).
     #[error("webhook answered {0}")]
     Status(u16),
+    /// The tenant's URL is refused by the outgoing-HTTP policy ([`crate::egress`]).
+    #[error("webhook URL refused: {0}")]
+    Refused(crate::egress::EgressError),
 }
 
 /// The signature header value for `body` sent at unix time `t`.
@@ -47,43 +50,69 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now_unix: i64, tolerance
     mac.verify_slice(&v1).is_ok()
 }
 
-/// Signs and posts documents with the installation's secret, or a tenant's own (the URL comes
-/// with each document).
+/// Signs and posts documents with the installation's secret (to the operator's URL), or a
+/// tenant's own (to the tenant's URL, through the outgoing-HTTP policy).
 pub struct WebhookSender {
+    /// For the operator's own URL (`--demo-webhook`).
     client: reqwest::Client,
+    /// For tenants' URLs: [`crate::egress::Egress::client`].
+    tenant_client: reqwest::Client,
+    egress: crate::egress::Egress,
     secret: Vec<u8>,
 }
 
 impl WebhookSender {
-    /// A sender signing with `secret`.
-    pub fn new(secret: Vec<u8>) -> WebhookSender {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
-        WebhookSender { client, secret }
+    /// A sender signing with `secret`; tenants' URLs go through `egress`.
+    pub fn new(secret: Vec<u8>, egress: crate::egress::Egress) -> WebhookSender {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
+        WebhookSender { client, tenant_client: egress.client(Duration::from_secs(10)), egress, secret }
     }
 
-    /// One delivery attempt of `body` to `url`, signed at `now_unix`.
+    /// One delivery attempt of `body` to the operator's `url`, signed at `now_unix`.
     pub async fn send(&self, url: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
-        self.send_signed_with(&self.secret, url, body, now_unix).await
+        let sig = signature(&self.secret, now_unix, &body);
+        Self::post(&self.client, url, sig, body).await
     }
 
-    /// One delivery attempt signed with `secret` (a tenant's webhook integration secret).
+    /// One delivery attempt to a tenant's `url`, signed with `secret` (that tenant's webhook
+    /// integration secret).
     pub async fn send_signed_with(&self, secret: &[u8], url: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
+        let url = self.egress.check_url(url).map_err(DeliveryError::Refused)?;
         let sig = signature(secret, now_unix, &body);
-        let resp = self
-            .client
+        Self::post(&self.tenant_client, url.as_str(), sig, body).await.map_err(|e| match e {
+            // The resolver refused every address: say so, not how.
+            DeliveryError::Unreachable(why) if why.contains("does not send to") => DeliveryError::Refused(crate::egress::EgressError::Refused),
+            other => other,
+        })
+    }
+
+    async fn post(client: &reqwest::Client, url: &str, sig: String, body: Vec<u8>) -> Result<(), DeliveryError> {
+        let resp = client
             .post(url)
             .header("Content-Type", "application/json")
             .header("Parley-Signature", sig)
             .body(body)
             .send()
             .await
-            .map_err(|e| DeliveryError::Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| DeliveryError::Unreachable(error_chain(&e.without_url())))?;
         if resp.status().is_success() {
             Ok(())
         } else {
             Err(DeliveryError::Status(resp.status().as_u16()))
         }
     }
+}
+
+/// An error with its sources, for telling a refusal by the resolver from other failures.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -52,6 +52,8 @@ pub struct ServeConfig {
     pub sip_ban_seconds: u64,
     /// New SIP requests per second from a source that a trunk admits by network (0: no limit).
     pub sip_trunk_rate_limit: u32,
+    /// Networks tenant URLs may reach although they are internal (`--egress-allow`).
+    pub egress_allow: Vec<String>,
 }
 
 impl Default for ServeConfig {
@@ -79,6 +81,7 @@ impl Default for ServeConfig {
             sip_ban_window_seconds: 120,
             sip_ban_seconds: 600,
             sip_trunk_rate_limit: 2000,
+            egress_allow: Vec::new(),
         }
     }
 }

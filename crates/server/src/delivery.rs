@@ -108,6 +108,8 @@ impl Delivery {
                 let reason = match e {
                     DeliveryError::Status(code) => code.to_string(),
                     DeliveryError::Unreachable(ref why) if why == NO_INTEGRATION => NO_INTEGRATION.to_string(),
+                    // Coarse: the tenant learns that its URL is refused, not what lies there.
+                    DeliveryError::Refused(_) => "url_refused".to_string(),
                     _ => "unreachable".to_string(),
                 };
                 tracing::warn!(call = %item.call_id, attempt = item.attempts + 1, reason = %reason, "webhook delivery failed");

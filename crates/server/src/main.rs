@@ -136,6 +136,10 @@ struct ServeArgs {
     /// turns the limit off (default 2000, burst twice that).
     #[arg(long, env = "PARLEY_SIP_TRUNK_RATE_LIMIT")]
     sip_trunk_rate_limit: Option<u32>,
+    /// Networks (CIDR) that tenant-configured URLs (webhooks, API bases) may reach although
+    /// they are loopback, private or link-local; repeat or separate with commas (default: none).
+    #[arg(long, env = "PARLEY_EGRESS_ALLOW")]
+    egress_allow: Vec<String>,
 }
 
 /// What every task shares.
@@ -178,6 +182,8 @@ pub struct Shared {
     pub prompts: playout::PromptCache,
     /// The SIP listen address's IP (its family picks among a gateway proxy's addresses).
     pub sip_ip: std::net::IpAddr,
+    /// The outgoing-HTTP policy for tenant-configured URLs.
+    pub egress: parley_connect::egress::Egress,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -263,6 +269,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(to) => Some(parley_sip::uri::Uri::parse(to.trim()).map_err(|e| anyhow::anyhow!("--demo-transfer-to must be a sip:, sips: or tel: URI: {e}"))?),
         None => None,
     };
+    let mut allowed = Vec::new();
+    for net in args.egress_allow.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty()).chain(cfg.egress_allow.iter().map(String::as_str)) {
+        allowed.push(net.parse::<ipnet::IpNet>().or_else(|_| net.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)).map_err(|_| anyhow::anyhow!("--egress-allow takes networks such as 10.1.0.0/16, got {net:?}"))?);
+    }
+    let egress = parley_connect::egress::Egress::allowing(allowed);
     let mut signals = shutdown::Signals::register().context("registering signal handlers")?;
 
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
@@ -311,6 +322,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         guard: cfg.guard(),
         prompts: playout::PromptCache::default(),
         sip_ip: cfg.sip_listen.ip(),
+        egress: egress.clone(),
     });
 
     let (sip_requests, sip_requests_rx) = tokio::sync::mpsc::channel(256);
@@ -339,7 +351,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let delivery = Arc::new(delivery::Delivery {
         store: shared.store.clone(),
         master,
-        sender: WebhookSender::new(webhook_secret.clone()),
+        sender: WebhookSender::new(webhook_secret.clone(), egress.clone()),
         wake: delivery_wake,
         metrics: shared.metrics.clone(),
     });

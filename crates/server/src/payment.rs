@@ -86,7 +86,7 @@ pub async fn charge(shared: Arc<Shared>, tenant: String, call_id: String, busine
         return PaymentResult::Unavailable;
     };
     let base = integration.config.get("api_base").and_then(|v| v.as_str()).unwrap_or(API_BASE).to_string();
-    let client = match Stripe::new(&base) {
+    let client = match Stripe::new(&base, &shared.egress) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(call = %call_id, error = %e, "payment integration misconfigured");

@@ -14,7 +14,7 @@ pub async fn transfer(shared: &Shared, tenant: &str, call_sid: &str, target: &st
     let Some(integration) = integration else { return 404 };
     let sid = integration.config.get("account_sid").and_then(|v| v.as_str()).unwrap_or_default();
     let base = integration.config.get("api_base").and_then(|v| v.as_str()).unwrap_or(parley_connect::twilio::API_BASE);
-    let (Some(client), false) = (parley_connect::twilio::TwilioCalls::new(base, sid), sid.is_empty()) else {
+    let (Some(client), false) = (parley_connect::twilio::TwilioCalls::new(base, sid, &shared.egress), sid.is_empty()) else {
         tracing::warn!("the twilio integration needs an account_sid (and an https api_base) for transfers");
         return 404;
     };

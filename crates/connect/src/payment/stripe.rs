@@ -22,8 +22,9 @@ pub const API_BASE: &str = "https://api.stripe.com";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StripeError {
-    /// The API base is neither https nor a loopback http address.
-    #[error("payment API base must be https (or http on a loopback address): {0}")]
+    /// The API base is not https (nor http on an address the operator allows), or is refused by
+    /// the outgoing-HTTP policy.
+    #[error("payment API base must be https to an address this installation sends to: {0}")]
     Base(String),
 }
 
@@ -35,14 +36,10 @@ pub struct Stripe {
 
 impl Stripe {
     /// A client for `base` (`https://api.stripe.com`; `http://127.0.0.1:...` for a local fake).
-    pub fn new(base: &str) -> Result<Stripe, StripeError> {
-        let base = base.trim_end_matches('/').to_string();
-        let loopback = ["http://127.0.0.1:", "http://[::1]:", "http://localhost:"].iter().any(|p| base.starts_with(p));
-        if !base.starts_with("https://") && !loopback {
-            return Err(StripeError::Base(base));
-        }
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
-        Ok(Stripe { http, base })
+    /// The base is a tenant's setting, so it goes through the outgoing-HTTP policy `egress`.
+    pub fn new(base: &str, egress: &crate::egress::Egress) -> Result<Stripe, StripeError> {
+        let base = egress.api_base(base).map_err(|_| StripeError::Base(base.to_string()))?;
+        Ok(Stripe { http: egress.client(Duration::from_secs(30)), base })
     }
 
     /// Charges `card`; never errors, a failure is a [`ChargeOutcome::Failed`].
@@ -171,8 +168,10 @@ mod tests {
 
     #[test]
     fn only_https_or_loopback() {
-        assert!(Stripe::new("https://api.stripe.com").is_ok());
-        assert!(Stripe::new("http://127.0.0.1:9/").is_ok());
-        assert!(Stripe::new("http://evil.example").is_err());
+        let local = crate::egress::Egress::allowing(vec!["127.0.0.0/8".parse().unwrap()]);
+        assert!(Stripe::new("https://api.stripe.com", &local).is_ok());
+        assert!(Stripe::new("http://127.0.0.1:9/", &local).is_ok());
+        assert!(Stripe::new("http://127.0.0.1:9/", &crate::egress::Egress::default()).is_err(), "loopback only where the operator allows it");
+        assert!(Stripe::new("http://evil.example", &local).is_err());
     }
 }

@@ -137,7 +137,7 @@ pub struct NewGateway {
     /// The provider's domain: a host name or IPv4 address (the host of `sip:` URIs); default:
     /// the proxy's host.
     #[serde(default)]
-    #[schema(max_length = 100, pattern = r"^(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?\.?|(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})?$")]
+    #[schema(max_length = 100, pattern = r"^(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?|(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})?$")]
     pub domain: String,
     /// Caller ID presented: a number or SIP user (letters, digits, `+ - . _`).
     #[schema(min_length = 1, max_length = 100, pattern = "^[A-Za-z0-9+._-]+$")]

@@ -46,6 +46,9 @@ impl Server {
             .arg("--data-dir")
             .arg(&data_dir)
             .args(extra)
+            // The tests' receivers and fakes listen on loopback, which tenant URLs may not
+            // reach by default; a test that checks the refusal passes its own --egress-allow.
+            .args(if extra.contains(&"--egress-allow") { &[][..] } else { &["--egress-allow", "127.0.0.0/8"][..] })
             .env("PARLEY_LOG", "debug")
             .env("TMPDIR", dir.join("tmp"))
             .stdout(Stdio::piped())
