@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use parley_store::audit::{Event, HeadSigner, SignedHead};
+use parley_store::audit::{Anchor, Coverage, Event, HeadSigner, SignedHead};
 use parley_store::crypto::MasterKey;
 use parley_store::{Role, Store, Target};
 use secrecy::ExposeSecret;
@@ -158,7 +158,7 @@ async fn rotate_master_key(new_key_file: Option<PathBuf>, store: &StoreArgs) -> 
     let db = open(store).await?;
     let n = db.platform().rewrap_tenant_keys(&old, &new).await?;
     db.platform().audit(&Event { actor: "cli", action: "master_key.rotate", object_id: new.id(), at_ms: now_ms() }).await?;
-    db.close().await;
+    close_signed(db, &store.data_dir).await?;
     if !from_env {
         let key_path = store.data_dir.join("master-key");
         std::fs::rename(&staged, &key_path).with_context(|| format!("replacing {}", key_path.display()))?;
@@ -170,16 +170,44 @@ async fn rotate_master_key(new_key_file: Option<PathBuf>, store: &StoreArgs) -> 
     Ok(())
 }
 
-/// Signs new chain heads every minute.
-pub async fn sign_audit_heads(store: Store, signer: Arc<HeadSigner>) {
+/// Signs new chain heads every minute (and at once).
+pub async fn sign_audit_heads(store: Store, signer: Arc<HeadSigner>, data_dir: PathBuf) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
-        if let Err(e) = store.sign_heads(&signer, now_ms()).await {
+        if let Err(e) = sign_and_anchor(&store, &signer, &data_dir).await {
             tracing::error!(error = %e, "signing audit heads failed");
         }
     }
 }
+
+/// The anchor of signed heads in a data directory (see [`parley_store::audit::Anchor`]).
+fn anchor(data_dir: &Path) -> Anchor {
+    Anchor::at(data_dir.join("audit-anchor.jsonl"))
+}
+
+/// Signs the heads of chains that grew and appends them to the data directory's anchor.
+pub async fn sign_and_anchor(store: &Store, signer: &HeadSigner, data_dir: &Path) -> anyhow::Result<()> {
+    let signed = store.sign_heads(signer, now_ms()).await?;
+    if !signed.is_empty() {
+        let total = store.audit_head_count().await?;
+        anchor(data_dir).append(&signed, total).context("appending to the audit anchor")?;
+    }
+    Ok(())
+}
+
+/// Closes a store a command wrote audit entries to, signing and anchoring them first (no
+/// server may run to do it).
+async fn close_signed(db: Store, data_dir: &Path) -> anyhow::Result<()> {
+    let signed = sign_and_anchor(&db, &*audit_signer(data_dir)?, data_dir).await;
+    db.close().await;
+    signed
+}
+
+/// Entries this much older than now must be covered by a signed head when verifying (heads
+/// are signed every minute while a server runs, at its start and stop, and after each
+/// command that writes the log).
+const UNSIGNED_GRACE_MS: i64 = 5 * 60_000;
 
 /// `parley retention`.
 #[derive(clap::Subcommand)]
@@ -227,7 +255,7 @@ pub async fn retention(cmd: RetentionCommand) -> anyhow::Result<()> {
             };
             let db = open(&store).await?;
             let report = db.platform().run_retention(now).await?;
-            db.close().await;
+            close_signed(db, &store.data_dir).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
@@ -257,7 +285,7 @@ pub async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
             };
             println!("{}", issued.token.expose_secret());
             eprintln!("API key {} ({}) created; it is shown only this once.", issued.key.id, issued.key.role.as_str());
-            db.close().await;
+            close_signed(db, &store.data_dir).await?;
             Ok(())
         }
         AdminCommand::RotateTenantKeys { tenant, store } => {
@@ -275,7 +303,7 @@ pub async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
                 scope.audit(&Event { actor: "cli", action: "tenant_key.rotate", object_id: &rotation.key_version.to_string(), at_ms: now_ms() }).await?;
                 done.push(rotation);
             }
-            db.close().await;
+            close_signed(db, &store.data_dir).await?;
             println!("{}", serde_json::to_string_pretty(&done)?);
             Ok(())
         }
@@ -299,8 +327,13 @@ pub async fn audit(cmd: AuditCommand) -> anyhow::Result<()> {
                 }
                 None => Vec::new(),
             };
+            // Heads anchored outside the database: a rewrite that deleted heads no longer
+            // matches them, and the database may not hold fewer heads than they counted.
+            let (anchored, min_heads) = anchor(&store.data_dir).read().context("reading the audit anchor")?;
+            let external: Vec<SignedHead> = external.into_iter().chain(anchored).collect();
+            let coverage = Coverage { cutoff_ms: now_ms() - UNSIGNED_GRACE_MS, min_heads };
             let db = open(&store).await?;
-            let report = db.verify_audit(Some(&trusted), &external).await?;
+            let report = db.verify_audit(Some(&trusted), &external, Some(coverage)).await?;
             db.close().await;
             for p in &report.problems {
                 println!("PROBLEM {p}");

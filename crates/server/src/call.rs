@@ -75,6 +75,9 @@ pub struct CallSetup {
     /// it). Such a call's record says `outbound:<agent>`, and its caller fields hold the
     /// person called (the party whose number data-subject requests find).
     pub placed_ms: Option<i64>,
+    /// The call's place in its tenant's concurrent-call count (inbound calls), freed when the
+    /// task ends.
+    pub admitted: Option<crate::directory::ActiveGuard>,
 }
 
 /// Timings of one turn, from the caller's end of speech.
@@ -93,7 +96,8 @@ fn unix_ms() -> i64 {
 
 /// Runs the call to its end.
 pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: mpsc::Sender<SipCommand>, shared: Arc<Shared>) {
-    let CallSetup { call, mut media, agent, caller, callee, transport, tenant, policy, placed_ms } = setup;
+    // `_admitted` holds the call's place in its tenant's count until this task ends.
+    let CallSetup { call, mut media, agent, caller, callee, transport, tenant, policy, placed_ms, admitted: _admitted } = setup;
     shared.metrics.calls_total.fetch_add(1, Ordering::Relaxed);
     shared.metrics.calls_active.fetch_add(1, Ordering::Relaxed);
     let answered_ms = unix_ms();

@@ -71,11 +71,18 @@ pub struct Dialer {
     answered: HashMap<CallId, String>,
     /// Registrations by gateway id, and whether each is in force.
     registrations: HashMap<String, (RegId, bool)>,
-    /// Warm transfers' consult legs not answered yet: the call they serve, its tenant, their
-    /// media socket and SRTP key.
-    consults_ringing: HashMap<CallId, (CallId, String, std::net::UdpSocket, Option<[u8; 30]>)>,
+    /// Warm transfers' consult legs not answered yet.
+    consults_ringing: HashMap<CallId, Ringing>,
     /// Answered consult legs: the calls they serve and their tenants.
     consults: HashMap<CallId, (CallId, String)>,
+}
+
+/// A warm transfer's consult leg not answered yet: the call it serves, that call's tenant, its
+/// media.
+struct Ringing {
+    parent: CallId,
+    tenant: String,
+    local: LocalMedia,
 }
 
 /// The media side of a call being placed.
@@ -130,7 +137,7 @@ impl Dialer {
     pub fn consult(&mut self, ep: &mut Endpoint, transports: &Transports, parent: CallId, prepared: &Prepared, commands: &mpsc::Sender<SipCommand>) -> Option<CallId> {
         match self.place(ep, transports, prepared, commands, CONSULT_RING) {
             Ok((leg, local)) => {
-                self.consults_ringing.insert(leg, (parent, prepared.tenant.clone(), local.socket, local.srtp_key));
+                self.consults_ringing.insert(leg, Ringing { parent, tenant: prepared.tenant.clone(), local });
                 Some(leg)
             }
             Err(r) => {
@@ -191,9 +198,9 @@ impl Dialer {
 
     /// A placed call was answered with `sdp`: what to do with it.
     pub fn answered(&mut self, call: CallId, sdp: &[u8], shared: &Shared) -> Answered {
-        if let Some((parent, tenant, socket, srtp_key)) = self.consults_ringing.remove(&call) {
+        if let Some(Ringing { parent, tenant, local }) = self.consults_ringing.remove(&call) {
             self.consults.insert(call, (parent, tenant));
-            return match rtp_leg(socket, sdp, srtp_key.as_ref()) {
+            return match rtp_leg(local.socket, sdp, local.srtp_key.as_ref()) {
                 Some(media) => Answered::Consult(parent, media),
                 None => Answered::Unusable,
             };
@@ -215,13 +222,15 @@ impl Dialer {
             transport: format!("{:?}", p.transport).to_ascii_lowercase(),
             tenant: p.tenant,
             placed_ms: Some(p.placed_ms),
+            // Outbound calls count at the outbound gate, not against inbound concurrency.
+            admitted: None,
         }))
     }
 
     /// A call ended: frees its place at the gate; an unanswered one gets its record. For a
     /// consult leg, the call it served (to tell its task).
     pub fn ended(&mut self, call: CallId, reason: EndReason, shared: &Arc<Shared>) -> Option<CallId> {
-        if let Some((parent, tenant)) = self.consults_ringing.remove(&call).map(|(p, t, ..)| (p, t)).or_else(|| self.consults.remove(&call)) {
+        if let Some((parent, tenant)) = self.consults_ringing.remove(&call).map(|r| (r.parent, r.tenant)).or_else(|| self.consults.remove(&call)) {
             self.gate.finished(&tenant);
             return Some(parent);
         }

@@ -215,3 +215,36 @@ pub async fn reload_every_30s(directory: Arc<Directory>, store: Store, master: A
         }
     }
 }
+
+/// Calls in progress per tenant, over SIP and Twilio streams alike, so both are admitted
+/// against one count (the tenant's concurrent-call limit).
+#[derive(Default)]
+pub struct ActiveCalls(std::sync::Mutex<HashMap<String, usize>>);
+
+/// One admitted call; dropping it (when the call task ends) frees its place.
+pub struct ActiveGuard {
+    calls: Arc<ActiveCalls>,
+    tenant: String,
+}
+
+impl ActiveCalls {
+    /// Admits one more call of `tenant` if `check` (given the calls in progress) allows it.
+    pub fn admit(self: &Arc<Self>, tenant: &str, check: impl FnOnce(usize) -> Result<(), Refusal>) -> Result<ActiveGuard, Refusal> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        check(m.get(tenant).copied().unwrap_or(0))?;
+        *m.entry(tenant.to_string()).or_default() += 1;
+        Ok(ActiveGuard { calls: self.clone(), tenant: tenant.to_string() })
+    }
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        let mut m = self.calls.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.tenant) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.tenant);
+            }
+        }
+    }
+}

@@ -184,6 +184,10 @@ pub struct Shared {
     pub sip_ip: std::net::IpAddr,
     /// The outgoing-HTTP policy for tenant-configured URLs.
     pub egress: parley_connect::egress::Egress,
+    /// Inbound calls in progress per tenant (SIP and Twilio streams).
+    pub active: Arc<directory::ActiveCalls>,
+    /// Set when the drain limit passes: Twilio streams say goodbye and close.
+    pub streams_hang_up: tokio::sync::watch::Sender<bool>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -323,6 +327,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         prompts: playout::PromptCache::default(),
         sip_ip: cfg.sip_listen.ip(),
         egress: egress.clone(),
+        active: Default::default(),
+        streams_hang_up: tokio::sync::watch::Sender::new(false),
     });
 
     let (sip_requests, sip_requests_rx) = tokio::sync::mpsc::channel(256);
@@ -344,9 +350,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shared: shared.clone(),
         public_url: cfg.public_url.clone().unwrap_or_else(|| format!("http://{}", cfg.http_listen)).trim_end_matches('/').to_string(),
         key: Arc::new(secret_file(&cfg.data_dir.join("twilio-stream-key"))?),
+        used: Default::default(),
     };
     let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics }).merge(api::router(api_state)).merge(twilio::router(twilio_state));
-    let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone()));
+    let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone(), cfg.data_dir.clone()));
     let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
     let delivery = Arc::new(delivery::Delivery {
         store: shared.store.clone(),
@@ -398,7 +405,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     signing.abort();
     retention.abort();
-    if let Err(e) = shared.store.sign_heads(&audit_signer, api::now_ms()).await {
+    if let Err(e) = admin::sign_and_anchor(&shared.store, &audit_signer, &cfg.data_dir).await {
         tracing::error!(error = %e, "signing audit heads at shutdown failed");
     }
     Ok(())

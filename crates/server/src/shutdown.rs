@@ -56,6 +56,7 @@ pub async fn drain(shared: &Shared, signals: &mut Signals, limit: Duration) {
     let active = shared.metrics.calls_active.load(Ordering::Acquire);
     tracing::warn!(active, "drain over: hanging up the calls still in progress");
     shared.hang_up_all.notify_one();
+    shared.streams_hang_up.send_replace(true);
     if !wait_for_calls(shared, Duration::from_secs(15)).await {
         tracing::warn!(active = shared.metrics.calls_active.load(Ordering::Acquire), "shutting down with calls still finishing");
     }

@@ -329,9 +329,8 @@ fn route(
     if calls.len() >= shared.max_calls {
         return Err((503, "node_capacity").into());
     }
-    let active = calls.values().filter(|(_, t)| *t == dest.tenant).count();
     let engines = [shared.recognizer.provider(), shared.synthesizer.provider()];
-    shared.directory.admit(&dest.tenant, active, &engines).map_err(|r| Rejection::from((r.code(), r.detail())))?;
+    let admitted = shared.active.admit(&dest.tenant, |n| shared.directory.admit(&dest.tenant, n, &engines)).map_err(|r| Rejection::from((r.code(), r.detail())))?;
     let offer = inc.offer.as_ref().ok_or((488, "no_offer"))?;
     let negotiated = sdp::parse(offer).and_then(|s| sdp::negotiate(&s)).map_err(|_| (488, "no_common_codec"))?;
     let media = |_| Rejection::from((503, "media_port"));
@@ -354,8 +353,8 @@ fn route(
         transport: format!("{:?}", inc.transport).to_ascii_lowercase(),
         tenant: dest.tenant.clone(),
         policy: shared.directory.policy(&dest.tenant),
-
         placed_ms: None,
+        admitted: Some(admitted),
     };
     Ok((setup, answer))
 }

@@ -1,17 +1,23 @@
 //! Twilio Media Streams: calls that reach a tenant's number through Twilio, served by the same
 //! call task as SIP calls.
 //!
-//! 1. Twilio POSTs the call to `/twilio/voice` (the number's voice webhook). The request must
-//!    carry a valid `X-Twilio-Signature` made with the auth token of the tenant's `twilio`
-//!    integration: Base64(HMAC-SHA1(token, URL + each POST parameter name and value, sorted by
-//!    name)) (<https://www.twilio.com/docs/usage/webhooks/webhooks-security>). The `To` number
-//!    picks the tenant and agent. The answer is TwiML `<Connect><Stream>` to `/twilio/stream`,
-//!    with the call's routing and an HMAC of it as stream parameters
-//!    (<https://www.twilio.com/docs/voice/twiml/stream>).
+//! 1. Twilio POSTs (or GETs) the call to `/twilio/voice` (the number's voice webhook). The
+//!    request must carry a valid `X-Twilio-Signature` made with the auth token of the tenant's
+//!    `twilio` integration: Base64(HMAC-SHA1(token, the full URL with its query string + for a
+//!    POST each body parameter's name and value, sorted by name))
+//!    (<https://www.twilio.com/docs/usage/webhooks/webhooks-security>). The `To` number picks the
+//!    tenant and agent; unknown numbers and bad signatures get the same 403. The call is
+//!    admitted like a SIP call (node capacity and draining, the tenant's concurrent calls and
+//!    minutes, its allowed providers) or refused with `<Reject reason="busy|rejected">`. The
+//!    answer is TwiML `<Connect><Stream>` to `/twilio/stream`, with the call's routing, the
+//!    time it was issued and an HMAC of them as stream parameters, good for a minute and for one
+//!    stream (<https://www.twilio.com/docs/voice/twiml/stream>).
 //! 2. Twilio opens the WebSocket and sends `connected`, `start` (with those parameters),
 //!    `media` (base64 mu-law, 8 kHz, 20 ms), `dtmf`, `mark` and `stop`
-//!    (<https://www.twilio.com/docs/voice/media-streams/websocket-messages>). The server checks the
-//!    parameters' HMAC, starts the call task, and sends back `media` and, on barge-in, `clear`.
+//!    (<https://www.twilio.com/docs/voice/media-streams/websocket-messages>). `start` must come
+//!    within 5 s and messages are at most 64 KiB; pings are answered and other control or binary
+//!    frames skipped (RFC 6455). The server checks the parameters, admits the call again (now
+//!    holding its place), starts the call task, and sends back `media` and, on barge-in, `clear`.
 //!    When the agent hangs up, a `mark` follows its last words and the stream closes once Twilio
 //!    echoes it (everything played) or after 5 s.
 //! 3. A transfer redirects the call to `<Dial>` through Twilio's REST API
@@ -23,7 +29,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -101,12 +107,24 @@ pub struct TwilioState {
     pub public_url: String,
     /// Keys the stream parameters' HMAC.
     pub key: Arc<Vec<u8>>,
+    /// Call SIDs whose stream started, and when: each `<Connect>` answer is good once.
+    pub used: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+}
+
+impl TwilioState {
+    /// Whether this is the first stream for `call_sid` (forgetting those past the parameters'
+    /// lifetime, which could not be replayed anyway).
+    fn first_use(&self, call_sid: &str, now_ms: i64) -> bool {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        used.retain(|_, at| now_ms - *at <= PARAMS_TTL_MS);
+        used.insert(call_sid.to_string(), now_ms).is_none()
+    }
 }
 
 /// The routes.
 pub fn router(state: TwilioState) -> axum::Router {
     axum::Router::new()
-        .route("/twilio/voice", axum::routing::post(voice))
+        .route("/twilio/voice", axum::routing::post(voice).get(voice))
         .route("/twilio/stream", axum::routing::get(stream))
         .with_state(state)
 }
@@ -124,36 +142,73 @@ fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// `POST /twilio/voice`: checks the signature, answers `<Connect><Stream>`.
-async fn voice(State(s): State<TwilioState>, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
+/// `POST` or `GET /twilio/voice` (Twilio lets a number's webhook use either): checks the
+/// signature first, with one answer for unknown numbers and bad signatures alike (no number
+/// enumeration), then admission, and answers `<Connect><Stream>`, or `<Reject>` while
+/// draining or over the tenant's limits, as Twilio expects from a busy line.
+async fn voice(State(s): State<TwilioState>, method: Method, uri: Uri, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
+    let refused = || (StatusCode::FORBIDDEN, "forbidden").into_response();
     let to = params.get("To").map(String::as_str).unwrap_or_default();
-    let Some(dest) = s.shared.directory.lookup([Some(to)]) else { return (StatusCode::NOT_FOUND, "unknown number").into_response() };
-    let Ok(scope) = s.shared.store.tenant(&dest.tenant) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(dest) = s.shared.directory.lookup([Some(to)]) else { return refused() };
+    let Ok(scope) = s.shared.store.tenant(&dest.tenant) else { return refused() };
     let integration = scope.list_integrations().await.ok().and_then(|l| l.into_iter().find(|i| i.kind == "twilio"));
-    let Some(integration) = integration else { return (StatusCode::FORBIDDEN, "no twilio integration").into_response() };
-    let Ok(token) = scope.integration_secret(&s.shared.master, &integration.id).await else { return StatusCode::FORBIDDEN.into_response() };
-    let url = format!("{}/twilio/voice", s.public_url);
+    let Some(integration) = integration else { return refused() };
+    let Ok(token) = scope.integration_secret(&s.shared.master, &integration.id).await else { return refused() };
+    // Twilio signs the full URL it requested, query string included, and for POST the body's
+    // parameters after it (a GET's parameters are in the URL already).
+    let url = format!("{}{}", s.public_url, uri.path_and_query().map_or("/twilio/voice", |pq| pq.as_str()));
+    let signed = if method == Method::GET { BTreeMap::new() } else { params.clone() };
     let given = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !signature_valid(token.expose_secret(), &url, &params, given) {
+    if !signature_valid(token.expose_secret(), &url, &signed, given) {
         tracing::info!(tenant = %dest.tenant, "twilio webhook with a bad signature");
-        return (StatusCode::FORBIDDEN, "bad signature").into_response();
+        return refused();
+    }
+    if let Some(reason) = refusal(&s.shared, &dest.tenant) {
+        tracing::info!(tenant = %dest.tenant, reason, "twilio call refused");
+        let twiml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Reject reason=\"{reason}\"/></Response>");
+        return ([("content-type", "text/xml")], twiml).into_response();
     }
     let caller = params.get("From").cloned().unwrap_or_else(|| "anonymous".into());
     let call_sid = params.get("CallSid").cloned().unwrap_or_default();
-    let mac = hex::encode(stream_mac(&s.key, &[&dest.tenant, &dest.dialled, &caller, &call_sid]).finalize().into_bytes());
+    let issued = crate::api::now_ms().to_string();
+    let mac = hex::encode(stream_mac(&s.key, &[&dest.tenant, &dest.dialled, &caller, &call_sid, &issued]).finalize().into_bytes());
     let ws = s.public_url.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
     let param = |n: &str, v: &str| format!("<Parameter name=\"{n}\" value=\"{}\"/>", xml_escape(v));
     let twiml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Connect><Stream url=\"{}/twilio/stream\">{}{}{}{}{}</Stream></Connect></Response>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Connect><Stream url=\"{}/twilio/stream\">{}{}{}{}{}{}</Stream></Connect></Response>",
         xml_escape(&ws),
         param("tenant", &dest.tenant),
         param("dialled", &dest.dialled),
         param("caller", &caller),
         param("callSid", &call_sid),
+        param("issued", &issued),
         param("mac", &mac)
     );
     ([("content-type", "text/xml")], twiml).into_response()
 }
+
+/// Why a new call of `tenant` is refused now (`<Reject reason=...>`), if it is: the node is
+/// draining or full (`busy`), or the tenant's limits or data policy say no (`busy` for its
+/// concurrent calls, `rejected` otherwise), as for SIP calls.
+fn refusal(shared: &Shared, tenant: &str) -> Option<&'static str> {
+    if shared.draining.load(Ordering::Acquire) || shared.metrics.calls_active.load(Ordering::Acquire) as usize >= shared.max_calls {
+        return Some("busy");
+    }
+    let engines = [shared.recognizer.provider(), shared.synthesizer.provider()];
+    let check = shared.active.admit(tenant, |n| shared.directory.admit(tenant, n, &engines));
+    match check {
+        Ok(_guard) => None,
+        Err(crate::directory::Refusal::ConcurrentCalls) => Some("busy"),
+        Err(_) => Some("rejected"),
+    }
+}
+
+/// How long the stream parameters of a `<Connect>` answer are good for.
+const PARAMS_TTL_MS: i64 = 60_000;
+/// How long Twilio may take from opening the WebSocket to sending `start`.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// The largest WebSocket message accepted (Twilio's are a few hundred bytes).
+const MAX_MESSAGE: usize = 64 * 1024;
 
 /// The `mark` sent after the agent's last words; the stream closes when Twilio echoes it.
 const HANGUP_MARK: &str = "parley-hangup";
@@ -165,30 +220,80 @@ static NEXT_STREAM_CALL: AtomicU64 = AtomicU64::new(1 << 48);
 
 /// `GET /twilio/stream`: the Media Stream WebSocket.
 async fn stream(State(s): State<TwilioState>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| serve_stream(s, socket))
+    ws.max_message_size(MAX_MESSAGE).max_frame_size(MAX_MESSAGE).on_upgrade(move |socket| serve_stream(s, socket))
+}
+
+/// The next text message, skipping control and binary frames (pings are answered by the
+/// WebSocket layer, RFC 6455 §5.5.2); `None` when the socket closes or fails.
+async fn next_text(socket: &mut WebSocket) -> Option<String> {
+    loop {
+        match socket.recv().await? {
+            Ok(WsMessage::Text(text)) => return Some(text.as_str().to_string()),
+            Ok(WsMessage::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// Ends the stream the way Twilio expects: the audio still queued, then a `mark`; Twilio echoes
+/// it once it has played everything before it (or stops), and only then is the socket closed.
+async fn close_after_playout(socket: &mut WebSocket, out_rx: &mut mpsc::Receiver<String>, stream_sid: &str) {
+    while let Ok(out) = out_rx.try_recv() {
+        let _ = socket.send(WsMessage::Text(out.into())).await;
+    }
+    let mark = serde_json::json!({"event": "mark", "streamSid": stream_sid, "mark": {"name": HANGUP_MARK}});
+    if socket.send(WsMessage::Text(mark.to_string().into())).await.is_ok() {
+        let played = tokio::time::timeout(MARK_WAIT, async {
+            while let Some(text) = next_text(socket).await {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                if v["event"] == "stop" || (v["event"] == "mark" && v["mark"]["name"] == HANGUP_MARK) {
+                    return;
+                }
+            }
+        });
+        let _ = played.await;
+    }
+    let _ = socket.send(WsMessage::Close(None)).await;
 }
 
 async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
-    // connected, then start.
-    let mut start = None;
-    while let Some(Ok(msg)) = socket.recv().await {
-        let WsMessage::Text(text) = msg else { continue };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(text.as_str()) else { continue };
-        if v["event"] == "start" {
-            start = Some(v);
-            break;
+    // connected, then start, within a few seconds.
+    let start = tokio::time::timeout(START_WAIT, async {
+        while let Some(text) = next_text(&mut socket).await {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+            if v["event"] == "start" {
+                return Some(v);
+            }
         }
-    }
-    let Some(start) = start else { return };
+        None
+    });
+    let Ok(Some(start)) = start.await else {
+        tracing::info!("twilio stream closed: no start in time");
+        return;
+    };
     let p = &start["start"]["customParameters"];
     let field = |n: &str| p[n].as_str().unwrap_or_default().to_string();
-    let (tenant, dialled, caller, call_sid) = (field("tenant"), field("dialled"), field("caller"), field("callSid"));
-    let mac_ok = hex::decode(field("mac")).is_ok_and(|m| stream_mac(&s.key, &[&tenant, &dialled, &caller, &call_sid]).verify_slice(&m).is_ok());
-    if !mac_ok {
-        tracing::info!("twilio stream with bad parameters refused");
+    let (tenant, dialled, caller, call_sid, issued) = (field("tenant"), field("dialled"), field("caller"), field("callSid"), field("issued"));
+    let mac_ok = hex::decode(field("mac")).is_ok_and(|m| stream_mac(&s.key, &[&tenant, &dialled, &caller, &call_sid, &issued]).verify_slice(&m).is_ok());
+    let now = crate::api::now_ms();
+    let fresh = issued.parse::<i64>().is_ok_and(|t| (0..=PARAMS_TTL_MS).contains(&(now - t)));
+    if !mac_ok || !fresh || !s.first_use(&call_sid, now) {
+        tracing::info!(signed = mac_ok, fresh, "twilio stream with bad, expired or reused parameters refused");
         return;
     }
     let Some(dest) = s.shared.directory.lookup([Some(dialled.as_str())]).filter(|d| d.tenant == tenant) else { return };
+    // The same admission as a SIP call, now holding the call's place.
+    let engines = [s.shared.recognizer.provider(), s.shared.synthesizer.provider()];
+    let full = s.shared.draining.load(Ordering::Acquire) || s.shared.metrics.calls_active.load(Ordering::Acquire) as usize >= s.shared.max_calls;
+    let admitted = match full {
+        false => s.shared.active.admit(&dest.tenant, |n| s.shared.directory.admit(&dest.tenant, n, &engines)).ok(),
+        true => None,
+    };
+    let Some(admitted) = admitted else {
+        tracing::info!(tenant = %dest.tenant, "twilio stream refused by admission");
+        let _ = socket.send(WsMessage::Close(None)).await;
+        return;
+    };
     let stream_sid = start["streamSid"].as_str().or(start["start"]["streamSid"].as_str()).unwrap_or_default().to_string();
     let leg_sid = stream_sid.clone();
     let (in_tx, in_rx) = mpsc::channel(64);
@@ -206,16 +311,17 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
         transport: "twilio".into(),
         tenant: dest.tenant.clone(),
         policy: s.shared.directory.policy(&dest.tenant),
-
         placed_ms: None,
+        admitted: Some(admitted),
     };
     let task = tokio::spawn(call::run(setup, ev_rx, cmd_tx, s.shared.clone()));
     let _ = ev_tx.send(CallEvent::Established).await;
+    let mut hang_up = s.shared.streams_hang_up.subscribe();
     loop {
         tokio::select! {
-            msg = socket.recv() => {
-                let Some(Ok(WsMessage::Text(text))) = msg else { break };
-                let Ok(v) = serde_json::from_str::<serde_json::Value>(text.as_str()) else { continue };
+            text = next_text(&mut socket) => {
+                let Some(text) = text else { break };
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
                 match v["event"].as_str() {
                     Some("media") => {
                         let seq = v["media"]["chunk"].as_str().and_then(|c| c.parse::<u32>().ok()).unwrap_or(0) as u16;
@@ -238,27 +344,15 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
                     break;
                 }
             }
+            // The drain limit passed: end the call as a hangup would.
+            Ok(()) = hang_up.changed() => {
+                close_after_playout(&mut socket, &mut out_rx, &stream_sid).await;
+                break;
+            }
             Some(cmd) = cmd_rx.recv() => match cmd {
                 // Closing the stream ends <Connect>; with no TwiML after it, Twilio hangs up.
                 SipCommand::Hangup(_) => {
-                    // Let the last words go out, then a `mark`: Twilio echoes it once it has
-                    // played everything before it, and only then is the stream closed.
-                    while let Ok(out) = out_rx.try_recv() {
-                        let _ = socket.send(WsMessage::Text(out.into())).await;
-                    }
-                    let mark = serde_json::json!({"event": "mark", "streamSid": stream_sid, "mark": {"name": HANGUP_MARK}});
-                    if socket.send(WsMessage::Text(mark.to_string().into())).await.is_ok() {
-                        let played = tokio::time::timeout(MARK_WAIT, async {
-                            while let Some(Ok(WsMessage::Text(text))) = socket.recv().await {
-                                let v: serde_json::Value = serde_json::from_str(text.as_str()).unwrap_or_default();
-                                if v["event"] == "stop" || (v["event"] == "mark" && v["mark"]["name"] == HANGUP_MARK) {
-                                    return;
-                                }
-                            }
-                        });
-                        let _ = played.await;
-                    }
-                    let _ = socket.send(WsMessage::Close(None)).await;
+                    close_after_playout(&mut socket, &mut out_rx, &stream_sid).await;
                     break;
                 }
                 SipCommand::Refer(_, target) => {

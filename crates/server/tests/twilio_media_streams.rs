@@ -248,3 +248,104 @@ async fn a_transfer_on_a_stream_redirects_the_call() {
     }
     assert_eq!(outcome, "transferred");
 }
+
+/// What Twilio and the proxies in front of it do, and what an attacker replaying TwiML does:
+/// a webhook configured as GET, a webhook URL with a query string (Twilio signs the full URL),
+/// an unknown number answered exactly like a bad signature, pings and binary frames in the
+/// middle of a stream (the call goes on), a reused or late `<Connect>` answer (no call), a
+/// socket that never sends `start` or sends a huge message (closed), and the tenant's
+/// concurrent-call limit (a second call gets `<Reject reason="busy"/>`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_survive_proxies_and_pass_admission() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(tmp.path(), &[]);
+    let base = format!("http://127.0.0.1:{}", server.http_port);
+    let api = Api { http: Client::new(), base: base.clone() };
+    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
+    assert_eq!(api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": "t", "name": "T"}))).await.0, StatusCode::CREATED);
+    let agent = json!({"business": "Shop", "greeting": "Hello from the shop, how can I help you today?", "hours": "always"});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::POST, "/v1/tenants/t/numbers", Some(&op), Some(json!({"number": NUMBER, "agent": "front"}))).await.0, StatusCode::CREATED);
+    let twilio = json!({"kind": "twilio", "name": "twilio", "config": {"account_sid": "AC0001"}, "secret": TOKEN});
+    assert_eq!(api.call(Method::POST, "/v1/tenants/t/integrations", Some(&op), Some(twilio)).await.0, StatusCode::CREATED);
+    let limits = json!({"max_concurrent_calls": 1, "max_minutes_per_month": 0});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t/limits", Some(&op), Some(limits)).await.0, StatusCode::OK);
+
+    // GET, with the parameters in the signed URL.
+    let query = format!("AccountSid=AC0001&CallSid=CA50&From=%2B15550009999&To={}", NUMBER.replace('+', "%2B"));
+    let get_url = format!("{base}/twilio/voice?{query}");
+    let r = api.http.get(&get_url).header("X-Twilio-Signature", sign(&get_url, &BTreeMap::new())).send().await.unwrap();
+    assert_eq!(r.status(), 200, "a GET webhook is served");
+    assert!(r.text().await.unwrap().contains("<Connect><Stream"));
+    // POST to a URL with a query string: the URL with its query, then the body's parameters.
+    let post_url = format!("{base}/twilio/voice?region=us1");
+    let params: BTreeMap<&str, &str> = [("AccountSid", "AC0001"), ("CallSid", "CA51"), ("From", "+15550009999"), ("To", NUMBER)].into();
+    let post = |signature: String, params: BTreeMap<&str, &str>| api.http.post(&post_url).header("X-Twilio-Signature", signature).form(&params).send();
+    let r = post(sign(&post_url, &params), params.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (stream_url, custom) = stream_of(&r.text().await.unwrap());
+    let custom: serde_json::Map<String, Value> = custom.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    // An unknown number and a bad signature: the same answer.
+    let mut unknown = params.clone();
+    unknown.insert("To", "+15550009998");
+    let a = post(sign(&post_url, &unknown), unknown).await.unwrap();
+    let b = post("bm90IGEgc2lnbmF0dXJl".into(), params.clone()).await.unwrap();
+    assert_eq!((a.status(), b.status()), (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN));
+    assert_eq!(a.text().await.unwrap(), b.text().await.unwrap(), "no number enumeration");
+
+    // The stream, with pings and a binary frame in the middle: the call goes on.
+    let (mut ws, _) = tokio_tungstenite::connect_async(&stream_url).await.unwrap();
+    ws.send(Message::text(json!({"event": "connected", "protocol": "Call", "version": "1.0.0"}).to_string())).await.unwrap();
+    let start = json!({"event": "start", "sequenceNumber": "1", "streamSid": "MZ5", "start": {"streamSid": "MZ5", "callSid": "CA51", "customParameters": custom}});
+    ws.send(Message::text(start.to_string())).await.unwrap();
+    let silence = base64::engine::general_purpose::STANDARD.encode([0xFFu8; 160]);
+    let (mut media_after_ping, mut pongs) = (0, 0);
+    for chunk in 1..=200 {
+        if chunk == 10 {
+            ws.send(Message::Ping(b"lb".to_vec().into())).await.unwrap();
+            ws.send(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
+        }
+        let media = json!({"event": "media", "streamSid": "MZ5", "media": {"chunk": chunk.to_string(), "payload": silence}});
+        ws.send(Message::text(media.to_string())).await.unwrap();
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_millis(1), ws.next()).await {
+            match msg {
+                Message::Pong(_) => pongs += 1,
+                Message::Text(t) if chunk > 10 && t.contains("\"media\"") => media_after_ping += 1,
+                _ => {}
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(pongs, 1, "the ping is answered");
+    assert!(media_after_ping > 50, "the agent still talks after a ping and a binary frame: {media_after_ping}");
+
+    // While that call is up, the tenant (limit 1) gets no second one.
+    let mut second = params.clone();
+    second.insert("CallSid", "CA52");
+    let r = post(sign(&post_url, &second), second).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("<Reject reason=\"busy\"/>"), "over the tenant's concurrent calls");
+    // The same <Connect> answer replayed: no call.
+    let (mut replay, _) = tokio_tungstenite::connect_async(&stream_url).await.unwrap();
+    replay.send(Message::text(start.to_string().replace("MZ5", "MZ6"))).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), replay.next()).await.unwrap();
+    assert!(!matches!(closed, Some(Ok(Message::Text(_)))), "a replayed start gets no call: {closed:?}");
+    let stop = json!({"event": "stop", "streamSid": "MZ5", "stop": {"accountSid": "AC0001", "callSid": "CA51"}});
+    ws.send(Message::text(stop.to_string())).await.unwrap();
+
+    // A socket that never starts, and one that sends 100 KiB: both closed.
+    let (mut idle, _) = tokio_tungstenite::connect_async(&stream_url).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            match idle.next().await {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                _ => {}
+            }
+        }
+    });
+    assert!(closed.await.is_ok(), "no start within a few seconds: closed");
+    let (mut big, _) = tokio_tungstenite::connect_async(&stream_url).await.unwrap();
+    let _ = big.send(Message::text("x".repeat(100 * 1024))).await;
+    let ended = tokio::time::timeout(Duration::from_secs(5), big.next()).await.unwrap();
+    assert!(!matches!(ended, Some(Ok(Message::Text(_)))), "{ended:?}");
+}

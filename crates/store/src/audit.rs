@@ -238,8 +238,9 @@ impl PlatformScope {
 }
 
 impl Store {
-    /// Signs the head of every chain that grew since its last signed head. Returns how many.
-    pub async fn sign_heads(&self, signer: &HeadSigner, now_ms: i64) -> Result<usize, StoreError> {
+    /// Signs the head of every chain that grew since its last signed head. Returns the heads
+    /// signed (for an anchor outside the database, see [`Anchor`]).
+    pub async fn sign_heads(&self, signer: &HeadSigner, now_ms: i64) -> Result<Vec<SignedHead>, StoreError> {
         let _one_writer = self.audit_lock.lock().await;
         let mut tx = self.begin(Scope::Platform).await?;
         let rows = sqlx::query(
@@ -251,6 +252,7 @@ impl Store {
         .await?;
         let key = &signer.key;
         let public_key = hex::encode(key.verifying_key().as_bytes());
+        let mut signed = Vec::with_capacity(rows.len());
         for r in &rows {
             let mut head = SignedHead {
                 tenant_id: r.try_get("tenant_id")?,
@@ -270,22 +272,127 @@ impl Store {
                 .bind(&head.signature)
                 .execute(&mut *tx)
                 .await?;
+            signed.push(head);
         }
         tx.commit().await?;
-        Ok(rows.len())
+        Ok(signed)
     }
 
-    /// Checks every chain and every signed head; `trusted` pins the signing key, and
-    /// `external` adds heads a tenant kept (exported earlier) to check against.
-    pub async fn verify_audit(&self, trusted: Option<&str>, external: &[SignedHead]) -> Result<Report, StoreError> {
+    /// How many signed heads the database holds.
+    pub async fn audit_head_count(&self) -> Result<i64, StoreError> {
+        let mut tx = self.begin(Scope::Platform).await?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_heads").fetch_one(&mut *tx).await?.try_get("n")?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Checks every chain and every signed head; `trusted` pins the signing key, `external`
+    /// adds heads kept outside the database (a tenant's export, the [`Anchor`]) to check
+    /// against, and `coverage` requires every entry older than its cutoff to be covered by a
+    /// signed head.
+    pub async fn verify_audit(&self, trusted: Option<&str>, external: &[SignedHead], coverage: Option<Coverage>) -> Result<Report, StoreError> {
         let mut tx = self.begin(Scope::Platform).await?;
         let entries = sqlx::query(&format!("SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY tenant_id, seq")).fetch_all(&mut *tx).await?;
         let heads = sqlx::query(&format!("SELECT {HEAD_COLUMNS} FROM audit_heads ORDER BY tenant_id, seq")).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         let entries = entries.iter().map(entry_of).collect::<Result<Vec<_>, _>>()?;
         let mut heads = heads.iter().map(head_of).collect::<Result<Vec<_>, _>>()?;
+        let in_db = heads.len() as i64;
         heads.extend(external.iter().cloned());
-        Ok(verify(&entries, &heads, trusted))
+        let mut report = verify(&entries, &heads, trusted);
+        if let Some(c) = coverage {
+            report.problems.extend(uncovered(&entries, &heads, c.cutoff_ms));
+            if in_db < c.min_heads {
+                report.problems.push(format!("signed heads were removed: the database holds {in_db}, the anchor counted {}", c.min_heads));
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// What [`Store::verify_audit`] requires beyond the chains themselves.
+#[derive(Clone, Copy, Debug)]
+pub struct Coverage {
+    /// Entries written before this (unix ms) must be covered by a signed head (heads are
+    /// signed every minute while the server runs, and when it stops).
+    pub cutoff_ms: i64,
+    /// The database must hold at least this many signed heads (the anchor's count).
+    pub min_heads: i64,
+}
+
+/// Entries before `cutoff_ms` that no signed head of their chain covers.
+fn uncovered(entries: &[Entry], heads: &[SignedHead], cutoff_ms: i64) -> Vec<String> {
+    let mut covered: std::collections::HashMap<&str, i64> = Default::default();
+    for h in heads.iter().filter(|h| head_signature_ok(h)) {
+        let c = covered.entry(h.tenant_id.as_str()).or_default();
+        *c = (*c).max(h.seq);
+    }
+    let mut problems = Vec::new();
+    let mut reported: std::collections::HashSet<&str> = Default::default();
+    for e in entries.iter().filter(|e| e.at_ms < cutoff_ms) {
+        if e.seq > covered.get(e.tenant_id.as_str()).copied().unwrap_or(0) && reported.insert(e.tenant_id.as_str()) {
+            problems.push(format!("chain {}: entry {} and later are older than the signing interval but no signed head covers them (heads deleted?)", e.tenant_id, e.seq));
+        }
+    }
+    problems
+}
+
+/// An append-only record of signed heads outside the database (a file in the data
+/// directory): each line one head signed and the number of heads the database held after it.
+/// Rewriting a chain and deleting its heads in the database leaves these behind, and they no
+/// longer match; deleting heads makes the count go backwards.
+pub struct Anchor {
+    path: std::path::PathBuf,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AnchorLine {
+    head: SignedHead,
+    heads_total: i64,
+}
+
+impl Anchor {
+    /// The anchor at `path` (created on the first append, mode 0600).
+    pub fn at(path: std::path::PathBuf) -> Anchor {
+        Anchor { path }
+    }
+
+    /// Appends heads just signed, with the database's head count after them.
+    pub fn append(&self, heads: &[SignedHead], heads_total: i64) -> std::io::Result<()> {
+        use std::io::Write;
+        if heads.is_empty() {
+            return Ok(());
+        }
+        let mut opts = std::fs::OpenOptions::new();
+        opts.append(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&self.path)?;
+        let mut text = String::new();
+        for h in heads {
+            let line = AnchorLine { head: h.clone(), heads_total };
+            text.push_str(&serde_json::to_string(&line).map_err(std::io::Error::other)?);
+            text.push('\n');
+        }
+        f.write_all(text.as_bytes())?;
+        f.sync_data()
+    }
+
+    /// The heads anchored and the highest count seen (none and 0 when there is no file yet).
+    pub fn read(&self) -> std::io::Result<(Vec<SignedHead>, i64)> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+            Err(e) => return Err(e),
+        };
+        let mut heads = Vec::new();
+        let mut total = 0;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let l: AnchorLine = serde_json::from_str(line).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            total = total.max(l.heads_total);
+            heads.push(l.head);
+        }
+        Ok((heads, total))
     }
 }
 
@@ -411,5 +518,15 @@ mod tests {
         assert!(!verify(truncated, &forged, None).ok(), "a re-pointed head no longer verifies");
         let other = HeadSigner::from_seed([2; 32]);
         assert!(!verify(&c, &[head(&other, &c[4])], Some(&s.public_key_hex())).ok(), "untrusted signer");
+    }
+
+    #[test]
+    fn old_entries_without_a_covering_head_are_found() {
+        let s = HeadSigner::from_seed([1; 32]);
+        let c = chain(5);
+        assert!(uncovered(&c, &[head(&s, &c[4])], 1_000).is_empty());
+        assert!(uncovered(&c, &[head(&s, &c[1])], 25).is_empty(), "entries 3 to 5 are younger than the cutoff");
+        assert_eq!(uncovered(&c, &[head(&s, &c[1])], 1_000).len(), 1, "entries 3 to 5 are old and unsigned");
+        assert_eq!(uncovered(&c, &[], 1_000).len(), 1, "every head deleted");
     }
 }

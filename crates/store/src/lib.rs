@@ -100,6 +100,30 @@ pub enum StoreError {
     /// A stored value does not have the shape the code expects.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The data directory or database file could not be made private.
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Makes the data directory 0700 and the database 0600 (created empty when missing, so it is
+/// never readable by others, even for a moment); SQLite gives its `-wal` and `-shm` files the
+/// database's mode, and those already there are tightened too.
+fn private_files(dir: &std::path::Path) -> Result<(), std::io::Error> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        let db = dir.join("parley.db");
+        std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(&db)?;
+        for name in ["parley.db", "parley.db-wal", "parley.db-shm"] {
+            match std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where the data lives.
@@ -143,7 +167,10 @@ impl Store {
     pub async fn open(target: &Target) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let url = match target {
-            Target::SqliteDir(dir) => format!("sqlite://{}?mode=rwc", dir.join("parley.db").display()),
+            Target::SqliteDir(dir) => {
+                private_files(dir)?;
+                format!("sqlite://{}?mode=rwc", dir.join("parley.db").display())
+            }
             Target::Url(u) => u.clone(),
         };
         let backend = if url.starts_with("sqlite:") {

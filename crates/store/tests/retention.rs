@@ -53,7 +53,7 @@ async fn calls_go_when_the_policy_says(db: &TestDb) {
     assert_eq!(later.calls_deleted, [("default".to_string(), 2), ("short".to_string(), 1)]);
     assert!(ids(short).await.is_empty());
     assert!(ids(default).await.is_empty());
-    assert!(db.store.verify_audit(None, &[]).await.unwrap().ok());
+    assert!(db.store.verify_audit(None, &[], None).await.unwrap().ok());
 }
 
 async fn undelivered_documents_expire_in_the_retention_run(db: &TestDb) {

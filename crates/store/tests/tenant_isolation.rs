@@ -78,7 +78,7 @@ async fn interleaved_requests_on_a_shared_pool_never_cross(db: &TestDb) {
         assert_eq!(page.calls.len(), 15);
         assert_eq!(scope.audit_entries(0, 100).await.unwrap().len(), 15);
     }
-    let report = db.store.verify_audit(None, &[]).await.unwrap();
+    let report = db.store.verify_audit(None, &[], None).await.unwrap();
     assert!(report.ok(), "{:?}", report.problems);
     assert_eq!(report.chains, 4);
 }

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// Over a pace or concurrency limit: try again later.
     #[error("{0}")]
     TooMany(String),
+    /// The body is over the size limit.
+    #[error("the request body is too large")]
+    TooLarge,
     /// Too many password attempts: wait this many seconds.
     #[error("too many attempts; try again in {0} s")]
     Throttled(u64),
@@ -83,6 +86,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict | ApiError::ConflictWith(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::NotAllowed(_) => (StatusCode::FORBIDDEN, "not_allowed"),
             ApiError::TooMany(_) | ApiError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

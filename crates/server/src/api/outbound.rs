@@ -55,7 +55,9 @@ impl From<OutboundPolicy> for PolicyBody {
 /// The tenant's outbound policy (viewer).
 pub async fn get_policy(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>) -> Result<axum::Json<PolicyBody>, ApiError> {
     let scope = caller.tenant(&s, &tenant, Role::Viewer).await?;
-    Ok(axum::Json(scope.outbound_policy().await?.into()))
+    let policy = scope.outbound_policy().await?;
+    caller.audit(&scope, "outbound_policy.read", "-").await?;
+    Ok(axum::Json(policy.into()))
 }
 
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/outbound-policy", tag = "outbound", request_body = PolicyBody, security(("bearer" = [])),
