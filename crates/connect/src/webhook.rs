@@ -69,26 +69,29 @@ impl WebhookSender {
     }
 
     /// One delivery attempt of `body` to the operator's `url`, signed at `now_unix`.
-    pub async fn send(&self, url: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
+    /// `delivery_id` is the same for every attempt at one document (`Parley-Delivery-Id`):
+    /// delivery is at least once, and receivers de-duplicate on it.
+    pub async fn send(&self, url: &str, delivery_id: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
         let sig = signature(&self.secret, now_unix, &body);
-        Self::post(&self.client, url, sig, body).await
+        Self::post(&self.client, url, delivery_id, sig, body).await
     }
 
     /// One delivery attempt to a tenant's `url`, signed with `secret` (that tenant's webhook
     /// integration secret).
-    pub async fn send_signed_with(&self, secret: &[u8], url: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
+    pub async fn send_signed_with(&self, secret: &[u8], url: &str, delivery_id: &str, body: Vec<u8>, now_unix: i64) -> Result<(), DeliveryError> {
         let url = self.egress.check_url(url).map_err(DeliveryError::Refused)?;
         let sig = signature(secret, now_unix, &body);
-        Self::post(&self.tenant_client, url.as_str(), sig, body).await.map_err(|e| match e {
+        Self::post(&self.tenant_client, url.as_str(), delivery_id, sig, body).await.map_err(|e| match e {
             // The resolver refused every address: say so, not how.
             DeliveryError::Unreachable(why) if why.contains("does not send to") => DeliveryError::Refused(crate::egress::EgressError::Refused),
             other => other,
         })
     }
 
-    async fn post(client: &reqwest::Client, url: &str, sig: String, body: Vec<u8>) -> Result<(), DeliveryError> {
+    async fn post(client: &reqwest::Client, url: &str, delivery_id: &str, sig: String, body: Vec<u8>) -> Result<(), DeliveryError> {
         let resp = client
             .post(url)
+            .header("Parley-Delivery-Id", delivery_id)
             .header("Content-Type", "application/json")
             .header("Parley-Signature", sig)
             .body(body)

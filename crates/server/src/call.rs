@@ -104,6 +104,18 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let started_ms = placed_ms.unwrap_or(answered_ms);
     let t0 = Instant::now();
     tracing::info!(call = call.0, agent = %agent.name, transport = %transport, srtp = media.srtp(), "call answered");
+    // A provisional record at answer, kept current, so a crash loses no call (see
+    // `finish_interrupted`).
+    let provisional = {
+        let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
+        let mut r = base_record(&shared, call, &agent, who, started_ms, answered_ms, placed_ms.is_some());
+        r.ended_ms = answered_ms;
+        r
+    };
+    let heartbeat = match write_provisional(&shared, &provisional).await {
+        true => Some(tokio::spawn(heartbeats(shared.clone(), provisional.tenant_id, provisional.id))),
+        false => None,
+    };
 
     let mut pacer = Pacer::new(t0.into_std());
     // Waits 20 to 200 ms for a missing packet, following the jitter of this call.
@@ -381,6 +393,9 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
         rtt_ms = rtt_ms.unwrap_or(-1.0),
         "call ended"
     );
+    if let Some(h) = heartbeat {
+        h.abort();
+    }
     let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, recorder };
     let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
     finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;
@@ -533,6 +548,7 @@ struct Usage {
 }
 
 /// Who the call was between.
+#[derive(Clone, Copy)]
 struct Parties<'a> {
     tenant: &'a str,
     caller: &'a str,
@@ -566,11 +582,22 @@ async fn finish(
     let Ended { started_ms, answered_ms, outbound, ended_ms, reason, usage, recorder } = ended;
     let call_id = call_record_id(started_ms, call);
     let tenant = who.tenant;
-    meter(shared, tenant, answered_ms, ended_ms, &usage, convo).await;
+    let usage_items = usage_items(shared, answered_ms, ended_ms, &usage, convo);
+    shared.directory.add_call_seconds(tenant, usage_items[0].2);
     // A caller who restricted processing is answered, but nothing about the call is kept or sent.
     let caller_hash = hash_number(&shared.hash_key, who.caller);
     if restricted(&shared.store, tenant, &caller_hash).await {
         tracing::info!(call = call.0, "caller restricted processing: no record, no document");
+        let forgotten = match shared.store.tenant(tenant) {
+            Ok(scope) => match scope.forget_call(&call_id).await {
+                Ok(()) => scope.meter(ended_ms, &usage_items).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(e) = forgotten {
+            tracing::error!(error = %e, "forgetting a restricted caller's call failed");
+        }
         return;
     }
     let mut summary = convo.summary();
@@ -586,7 +613,7 @@ async fn finish(
         callee: who.callee.to_string(),
         started_ms,
         ended_ms,
-        outcome: convo.outcome.as_str().to_string(),
+        outcome: final_outcome(convo, reason).to_string(),
         summary,
         tool_calls: convo.tool_calls.iter().map(|t| (t.name.to_string(), t.argument.clone(), t.result.to_string())).collect(),
     };
@@ -597,24 +624,23 @@ async fn finish(
     drop(transcript);
     let webhook_status = if document.is_some() { "pending" } else { "none" };
     let record = CallRecord {
-        id: call_id,
-        tenant_id: tenant.to_string(),
-        agent: agent.name.clone(),
-        caller_masked: mask_number(who.caller),
-        caller_hash,
-        callee: who.callee.to_string(),
-        transport: who.transport.to_string(),
-        started_ms,
-        answered_ms: Some(answered_ms),
         ended_ms,
-        outcome: convo.outcome.as_str().to_string(),
+        outcome: final_outcome(convo, reason).to_string(),
         end_reason: end_reason_name(reason).to_string(),
-        routing: format!("{}:{}", if outbound { "outbound" } else { "agent" }, agent.name),
         turns: i64::from(convo.turns),
         retries: i64::from(convo.total_retries),
         webhook_status: webhook_status.to_string(),
+        ..base_record(shared, call, agent, who, started_ms, answered_ms, outbound)
     };
-    store_record(&shared.store, &record).await;
+    // The record and its usage together: a crash leaves the provisional record, finished on
+    // restart, or both, never one without the other.
+    let finished = match shared.store.tenant(&record.tenant_id) {
+        Ok(scope) => scope.finish_call(&record, &usage_items).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = finished {
+        tracing::error!(call = %record.id, error = %e, "storing call record failed");
+    }
     keep(shared, &record, policy, kept_transcript, recorder).await;
     if let Some((url, body)) = document {
         let queued = match shared.store.tenant(&record.tenant_id) {
@@ -650,22 +676,81 @@ async fn destination(shared: &Shared, tenant: &str) -> Option<String> {
     }
 }
 
-/// Adds the call's minutes and engine work to the tenant's usage.
-async fn meter(shared: &Shared, tenant: &str, started_ms: i64, ended_ms: i64, usage: &Usage, convo: &Conversation) {
-    let call_seconds = ((ended_ms - started_ms).max(0) as u64).div_ceil(1000) as i64;
-    shared.directory.add_call_seconds(tenant, call_seconds);
-    let items = [
+/// How a call that has ended went: the conversation's outcome, or for a conversation still
+/// under way when the call ended, `abandoned` (the caller hung up) or `incomplete` (anything
+/// else cut it), never `in_progress`, which marks live calls.
+fn final_outcome(convo: &Conversation, reason: EndReason) -> &'static str {
+    match (convo.outcome, reason) {
+        (parley_agent::conversation::Outcome::InProgress, EndReason::RemoteBye | EndReason::Cancelled) => "abandoned",
+        (parley_agent::conversation::Outcome::InProgress, _) => "incomplete",
+        (o, _) => o.as_str(),
+    }
+}
+
+/// The call's minutes (first) and engine work, for the tenant's usage.
+fn usage_items<'a>(shared: &'a Shared, answered_ms: i64, ended_ms: i64, usage: &Usage, convo: &Conversation) -> [(&'static str, &'a str, i64); 4] {
+    let call_seconds = ((ended_ms - answered_ms).max(0) as u64).div_ceil(1000) as i64;
+    [
         ("call_seconds", "sip", call_seconds),
         ("asr_seconds", shared.recognizer.provider(), usage.asr_ms.div_ceil(1000) as i64),
         ("tts_characters", shared.synthesizer.provider(), usage.tts_chars as i64),
         ("llm_turns", "embedded", i64::from(convo.turns)),
-    ];
-    let metered = match shared.store.tenant(tenant) {
-        Ok(scope) => scope.meter(ended_ms, &items).await,
+    ]
+}
+
+/// A call's record as far as it is known at answer: `in_progress`, nothing said yet.
+fn base_record(shared: &Shared, call: CallId, agent: &AgentSpec, who: Parties<'_>, started_ms: i64, answered_ms: i64, outbound: bool) -> CallRecord {
+    CallRecord {
+        id: call_record_id(started_ms, call),
+        tenant_id: who.tenant.to_string(),
+        agent: agent.name.clone(),
+        caller_masked: mask_number(who.caller),
+        caller_hash: hash_number(&shared.hash_key, who.caller),
+        callee: who.callee.to_string(),
+        transport: who.transport.to_string(),
+        started_ms,
+        answered_ms: Some(answered_ms),
+        ended_ms: answered_ms,
+        outcome: "in_progress".into(),
+        end_reason: "in_progress".into(),
+        routing: format!("{}:{}", if outbound { "outbound" } else { "agent" }, agent.name),
+        turns: 0,
+        retries: 0,
+        webhook_status: "none".into(),
+    }
+}
+
+/// How often a call in progress moves its provisional record's end forward.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// Writes the provisional record, unless the caller restricted processing; whether it did.
+async fn write_provisional(shared: &Shared, record: &CallRecord) -> bool {
+    if restricted(&shared.store, &record.tenant_id, &record.caller_hash).await {
+        return false;
+    }
+    let written = match shared.store.tenant(&record.tenant_id) {
+        Ok(scope) => scope.start_call(record, &shared.node).await,
         Err(e) => Err(e),
     };
-    if let Err(e) = metered {
-        tracing::error!(error = %e, "metering a call failed");
+    match written {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(call = %record.id, error = %e, "writing the provisional call record failed");
+            false
+        }
+    }
+}
+
+/// Moves a provisional record's end forward until the call task aborts this.
+async fn heartbeats(shared: Arc<Shared>, tenant: String, call_id: String) {
+    let Ok(scope) = shared.store.tenant(&tenant) else { return };
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = scope.heartbeat(&call_id, unix_ms()).await {
+            tracing::warn!(call = %call_id, error = %e, "a call heartbeat failed");
+        }
     }
 }
 

@@ -90,10 +90,10 @@ impl Delivery {
         // secret; the demo tenant's go to --demo-webhook, signed with the installation's.
         let sent = match item.destination.strip_prefix("integration:") {
             Some(id) => match webhook_of(&scope, &self.master, id).await {
-                Ok((url, secret)) => self.sender.send_signed_with(secret.expose_secret().as_bytes(), &url, body.to_vec(), now_ms() / 1000).await,
+                Ok((url, secret)) => self.sender.send_signed_with(secret.expose_secret().as_bytes(), &url, &item.id, body.to_vec(), now_ms() / 1000).await,
                 Err(e) => Err(e),
             },
-            None => self.sender.send(&item.destination, body.to_vec(), now_ms() / 1000).await,
+            None => self.sender.send(&item.destination, &item.id, body.to_vec(), now_ms() / 1000).await,
         };
         match sent {
             Ok(()) => {

@@ -7,6 +7,7 @@
 mod admin;
 mod api;
 mod call;
+mod calls_in_progress;
 mod codec;
 mod config;
 mod consult;
@@ -188,6 +189,8 @@ pub struct Shared {
     pub active: Arc<directory::ActiveCalls>,
     /// Set when the drain limit passes: Twilio streams say goodbye and close.
     pub streams_hang_up: tokio::sync::watch::Sender<bool>,
+    /// This data directory's node id: it owns the provisional records of its calls.
+    pub node: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -290,6 +293,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&admin::target(cfg.database_url.as_deref(), &cfg.data_dir)).await.context("opening the store")?;
     store.platform().ensure_tenant("demo", "Demo tenant", api::now_ms()).await?;
 
+    // Calls a crash cut on this node get their records and minutes now; a sweep finishes those
+    // of nodes that never came back.
+    let node = hex::encode(&secret_file(&cfg.data_dir.join("node-id"))?[..8]);
+    calls_in_progress::finish_interrupted(&store, &node).await;
+    tokio::spawn(calls_in_progress::sweep_every_minute(store.clone()));
     let directory = Arc::new(directory::Directory::default());
     directory.reload(&store, &master, api::now_ms()).await.context("loading numbers and agents")?;
     tokio::spawn(directory::reload_every_30s(directory.clone(), store.clone(), master.clone()));
@@ -329,6 +337,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         egress: egress.clone(),
         active: Default::default(),
         streams_hang_up: tokio::sync::watch::Sender::new(false),
+        node: node.clone(),
     });
 
     let (sip_requests, sip_requests_rx) = tokio::sync::mpsc::channel(256);

@@ -116,36 +116,53 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<CallRecord, StoreError> {
 }
 
 impl TenantScope {
-    /// Records a finished call of this tenant.
+    /// Records a finished call of this tenant (replacing its provisional record, if any).
     pub async fn record_call(&self, r: &CallRecord) -> Result<(), StoreError> {
+        self.finish_call(r, &[]).await
+    }
+
+    /// Records a finished call and adds its usage, in one transaction, so a crash leaves
+    /// either the provisional record (finished on restart) or both.
+    pub async fn finish_call(&self, r: &CallRecord, usage: &[(&str, &str, i64)]) -> Result<(), StoreError> {
         if r.tenant_id != self.id() {
             return Err(StoreError::InvalidTenantId(r.tenant_id.clone()));
         }
         let mut tx = self.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO calls ({COLUMNS}, duration_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-        ))
-        .bind(&r.id)
-        .bind(self.id())
-        .bind(&r.agent)
-        .bind(&r.caller_masked)
-        .bind(&r.caller_hash)
-        .bind(&r.callee)
-        .bind(&r.transport)
-        .bind(r.started_ms)
-        .bind(r.answered_ms)
-        .bind(r.ended_ms)
-        .bind(&r.outcome)
-        .bind(&r.end_reason)
-        .bind(&r.routing)
-        .bind(r.turns)
-        .bind(r.retries)
-        .bind(&r.webhook_status)
-        .bind(r.ended_ms - r.started_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict_or)?;
+        upsert(&mut tx, r, None).await?;
+        crate::usage::meter_in(&mut tx, self.id(), r.ended_ms, usage).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes the provisional record of a call just answered (`outcome` `in_progress`, ended
+    /// as of now), owned by the process `node` until it is finished.
+    pub async fn start_call(&self, r: &CallRecord, node: &str) -> Result<(), StoreError> {
+        if r.tenant_id != self.id() {
+            return Err(StoreError::InvalidTenantId(r.tenant_id.clone()));
+        }
+        let mut tx = self.begin().await?;
+        upsert(&mut tx, r, Some(node)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A call in progress is still going at `now_ms`.
+    pub async fn heartbeat(&self, call_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE calls SET ended_ms = $1, duration_ms = $1 - started_ms WHERE tenant_id = $2 AND id = $3 AND outcome = 'in_progress'")
+            .bind(now_ms)
+            .bind(self.id())
+            .bind(call_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets a call's record (its caller restricted processing while it was in progress).
+    pub async fn forget_call(&self, call_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM calls WHERE tenant_id = $1 AND id = $2").bind(self.id()).bind(call_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -229,5 +246,92 @@ mod tests {
         assert_eq!(Cursor::parse(&c.to_string()), Some(c));
         assert_eq!(Cursor::parse("x.y"), None);
         assert_eq!(Cursor::parse("nodot"), None);
+    }
+}
+
+/// Inserts a call record, or replaces the one with its id (of the same tenant).
+async fn upsert(tx: &mut sqlx::Transaction<'static, sqlx::Any>, r: &CallRecord, node: Option<&str>) -> Result<(), StoreError> {
+    let updates = COLUMNS.split(", ").filter(|c| *c != "id" && *c != "tenant_id").map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ");
+    // A provisional record never replaces anything (the call may already be finished); the
+    // final one replaces the provisional.
+    let conflict = match node {
+        Some(_) => "ON CONFLICT (id) DO NOTHING".to_string(),
+        None => format!("ON CONFLICT (id) DO UPDATE SET {updates}, duration_ms = excluded.duration_ms, node = NULL WHERE calls.tenant_id = excluded.tenant_id"),
+    };
+    sqlx::query(&format!(
+        "INSERT INTO calls ({COLUMNS}, duration_ms, node) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         {conflict}"
+    ))
+    .bind(&r.id)
+    .bind(&r.tenant_id)
+    .bind(&r.agent)
+    .bind(&r.caller_masked)
+    .bind(&r.caller_hash)
+    .bind(&r.callee)
+    .bind(&r.transport)
+    .bind(r.started_ms)
+    .bind(r.answered_ms)
+    .bind(r.ended_ms)
+    .bind(&r.outcome)
+    .bind(&r.end_reason)
+    .bind(&r.routing)
+    .bind(r.turns)
+    .bind(r.retries)
+    .bind(&r.webhook_status)
+    .bind(r.ended_ms - r.started_ms)
+    .bind(node)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict_or)?;
+    Ok(())
+}
+
+/// A call found cut by a crash and finished.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interrupted {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Call record id.
+    pub call_id: String,
+    /// Seconds counted (answer to the last heartbeat, at least one).
+    pub seconds: i64,
+}
+
+impl crate::PlatformScope {
+    /// Finishes calls whose process died: provisional records of `node` (this process's
+    /// predecessor on the same data directory), and any whose last heartbeat is older than
+    /// `stale_before_ms` (a node that never came back). Each becomes `interrupted` and its
+    /// minutes are counted, in one transaction per call.
+    pub async fn finish_interrupted(&self, node: &str, stale_before_ms: i64, provider: &str) -> Result<Vec<Interrupted>, StoreError> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query("SELECT id, tenant_id, answered_ms, started_ms, ended_ms FROM calls WHERE outcome = 'in_progress' AND (node = $1 OR ended_ms < $2)")
+            .bind(node)
+            .bind(stale_before_ms)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut done = Vec::new();
+        for r in rows {
+            let (id, tenant): (String, String) = (r.try_get("id")?, r.try_get("tenant_id")?);
+            let answered: Option<i64> = r.try_get("answered_ms")?;
+            let ended: i64 = r.try_get("ended_ms")?;
+            // Up to the last heartbeat, and at least a second: the call was answered.
+            let seconds = (((ended - answered.unwrap_or(r.try_get("started_ms")?)).max(0) as u64).div_ceil(1000) as i64).max(1);
+            let mut tx = self.begin().await?;
+            let changed = sqlx::query("UPDATE calls SET outcome = 'interrupted', end_reason = 'interrupted', node = NULL WHERE id = $1 AND outcome = 'in_progress'")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed == 1 {
+                crate::usage::meter_in(&mut tx, &tenant, ended, &[("call_seconds", provider, seconds)]).await?;
+            }
+            tx.commit().await?;
+            if changed == 1 {
+                done.push(Interrupted { tenant_id: tenant, call_id: id, seconds });
+            }
+        }
+        Ok(done)
     }
 }

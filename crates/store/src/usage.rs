@@ -60,24 +60,8 @@ pub fn check_month(m: &str) -> Result<(), StoreError> {
 impl TenantScope {
     /// Adds to counters for the month of `at_ms`. Zero amounts are skipped.
     pub async fn meter(&self, at_ms: i64, items: &[(&str, &str, i64)]) -> Result<(), StoreError> {
-        let month = month_of(at_ms);
         let mut tx = self.begin().await?;
-        for &(metric, provider, quantity) in items.iter().filter(|i| i.2 > 0) {
-            if !METRICS.contains(&metric) {
-                return Err(StoreError::Invalid(format!("unknown metric {metric:?}")));
-            }
-            sqlx::query(
-                "INSERT INTO usage (tenant_id, month, metric, provider, quantity) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (tenant_id, month, metric, provider) DO UPDATE SET quantity = usage.quantity + excluded.quantity",
-            )
-            .bind(self.id())
-            .bind(&month)
-            .bind(metric)
-            .bind(provider)
-            .bind(quantity)
-            .execute(&mut *tx)
-            .await?;
-        }
+        meter_in(&mut tx, self.id(), at_ms, items).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -173,4 +157,26 @@ mod tests {
             assert!(check_month(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// Adds to `tenant`'s counters for the month of `at_ms` inside `tx` (zero amounts skipped).
+pub(crate) async fn meter_in(tx: &mut sqlx::Transaction<'static, sqlx::Any>, tenant: &str, at_ms: i64, items: &[(&str, &str, i64)]) -> Result<(), StoreError> {
+    let month = month_of(at_ms);
+    for &(metric, provider, quantity) in items.iter().filter(|i| i.2 > 0) {
+        if !METRICS.contains(&metric) {
+            return Err(StoreError::Invalid(format!("unknown metric {metric:?}")));
+        }
+        sqlx::query(
+            "INSERT INTO usage (tenant_id, month, metric, provider, quantity) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id, month, metric, provider) DO UPDATE SET quantity = usage.quantity + excluded.quantity",
+        )
+        .bind(tenant)
+        .bind(&month)
+        .bind(metric)
+        .bind(provider)
+        .bind(quantity)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
