@@ -54,6 +54,10 @@ pub struct ServeConfig {
     pub sip_trunk_rate_limit: u32,
     /// Networks tenant URLs may reach although they are internal (`--egress-allow`).
     pub egress_allow: Vec<String>,
+    /// HTTP connections at once.
+    pub http_max_connections: usize,
+    /// Where `/metrics` is served instead of the API port, if anywhere.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for ServeConfig {
@@ -82,6 +86,8 @@ impl Default for ServeConfig {
             sip_ban_seconds: 600,
             sip_trunk_rate_limit: 2000,
             egress_allow: Vec::new(),
+            http_max_connections: 1024,
+            metrics_listen: None,
         }
     }
 }

@@ -141,6 +141,13 @@ struct ServeArgs {
     /// they are loopback, private or link-local; repeat or separate with commas (default: none).
     #[arg(long, env = "PARLEY_EGRESS_ALLOW")]
     egress_allow: Vec<String>,
+    /// HTTP connections at once; more are closed at once (default 1024).
+    #[arg(long, env = "PARLEY_HTTP_MAX_CONNECTIONS")]
+    http_max_connections: Option<usize>,
+    /// Serve `/metrics` on this address (the operator's network) instead of to loopback clients
+    /// of the API port.
+    #[arg(long, env = "PARLEY_METRICS_LISTEN")]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// What every task shares.
@@ -265,6 +272,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
     if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
     if let Some(v) = args.sip_trunk_rate_limit { cfg.sip_trunk_rate_limit = v; }
+    if let Some(v) = args.http_max_connections { cfg.http_max_connections = v; }
+    if let Some(v) = args.metrics_listen { cfg.metrics_listen = Some(v); }
     if let Some(v) = args.public_url { cfg.public_url = Some(v); }
     if let Some(v) = args.sip_tls_listen { cfg.sip_tls_listen = Some(v); }
     if let Some(v) = args.sip_tls_cert { cfg.sip_tls_cert = Some(v); }
@@ -361,7 +370,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         key: Arc::new(secret_file(&cfg.data_dir.join("twilio-stream-key"))?),
         used: Default::default(),
     };
-    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics }).merge(api::router(api_state)).merge(twilio::router(twilio_state));
+    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics, metrics_elsewhere: cfg.metrics_listen.is_some() }).merge(api::router(api_state)).merge(twilio::router(twilio_state));
     let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone(), cfg.data_dir.clone()));
     let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
     let delivery = Arc::new(delivery::Delivery {
@@ -372,12 +381,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics: shared.metrics.clone(),
     });
     let delivery_task = tokio::spawn(delivery.run(delivery_stopped));
-    tokio::spawn(async move {
-        // The peer address feeds the sign-in throttle.
-        if let Err(e) = axum::serve(http_listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await {
-            tracing::error!(error = %e, "http server stopped");
-        }
-    });
+    tokio::spawn(http::serve(http_listener, router, cfg.http_max_connections));
+    if let Some(addr) = cfg.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding metrics {addr}"))?;
+        tokio::spawn(http::serve(listener, http::metrics_router(shared.metrics.clone()), 64));
+    }
     let tls = tls::listen(&cfg)?;
     let (mut transports, inbound) = parley_sip::transport::Transports::bind_with_tls(cfg.sip_listen, tls).await.with_context(|| format!("binding SIP {}", cfg.sip_listen))?;
     transports.trust(&tls::trusted(&cfg)?);

@@ -36,3 +36,45 @@ async fn oversized_bodies_get_413_and_policy_reads_are_audited() {
     assert_eq!(s, StatusCode::OK);
     assert!(v["entries"].as_array().unwrap().iter().any(|e| e["action"] == "outbound_policy.read"), "{v}");
 }
+
+/// Slow clients and connection floods: a client that never finishes its request head is cut
+/// after 10 s, connections over `--http-max-connections` are closed at once while the others
+/// are served, and with `--metrics-listen` the counts move off the API port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_heads_are_cut_connections_are_capped_and_metrics_can_move() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tmp = tempfile::tempdir().unwrap();
+    let metrics_port = common::free_tcp_port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let server = Server::start(tmp.path(), &["--http-max-connections", "4", "--metrics-listen", &metrics_addr]);
+    let addr = ("127.0.0.1", server.http_port);
+
+    // Three idle connections and one slow head: four places taken.
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The fifth is closed without an answer.
+    let mut fifth = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = fifth.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), fifth.read(&mut buf)).await.expect("closed at once").unwrap_or(0);
+    assert_eq!(n, 0, "over the cap: closed, {:?}", String::from_utf8_lossy(&buf[..n]));
+    // The slow head is cut within the header deadline, which frees a place.
+    let cut = tokio::time::timeout(std::time::Duration::from_secs(15), slow.read(&mut buf)).await.expect("cut within the deadline");
+    assert!(!matches!(cut, Ok(n) if n > 0 && buf.starts_with(b"HTTP/1.1 200")), "the slow head got no answer");
+    drop(idle);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let http = reqwest::Client::new();
+    let ok = http.get(format!("http://127.0.0.1:{}/healthz", server.http_port)).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK, "places free again");
+
+    // Metrics: on their own address, not on the API port.
+    let on_api = http.get(format!("http://127.0.0.1:{}/metrics", server.http_port)).send().await.unwrap();
+    assert_eq!(on_api.status(), StatusCode::NOT_FOUND);
+    let own = http.get(format!("http://{metrics_addr}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(own.contains("parley_calls_total"), "{own}");
+}

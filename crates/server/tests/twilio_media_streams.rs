@@ -240,7 +240,8 @@ async fn a_transfer_on_a_stream_redirects_the_call() {
     let mut outcome = Value::Null;
     for _ in 0..50 {
         let (_, calls) = api.call(Method::GET, "/v1/tenants/t/calls", Some(&op), None).await;
-        if let Some(c) = calls["calls"].as_array().and_then(|a| a.first()) {
+        // The record exists from the answer on (in_progress); wait for the finished one.
+        if let Some(c) = calls["calls"].as_array().and_then(|a| a.first()).filter(|c| c["outcome"] != "in_progress") {
             outcome = c["outcome"].clone();
             break;
         }

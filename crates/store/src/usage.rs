@@ -142,23 +142,6 @@ impl PlatformScope {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn months_are_utc_calendar_months() {
-        assert_eq!(month_of(0), "1970-01");
-        assert_eq!(month_of(1_798_761_599_999), "2026-12"); // 2026-12-31T23:59:59.999Z
-        assert_eq!(month_of(1_798_761_600_000), "2027-01");
-        assert_eq!(month_of(951_782_400_000), "2000-02"); // 2000-02-29
-        assert!(check_month("2026-11").is_ok());
-        for bad in ["2026-13", "2026-00", "26-11", "2026/11", "2026-1x"] {
-            assert!(check_month(bad).is_err(), "{bad}");
-        }
-    }
-}
-
 /// Adds to `tenant`'s counters for the month of `at_ms` inside `tx` (zero amounts skipped).
 pub(crate) async fn meter_in(tx: &mut sqlx::Transaction<'static, sqlx::Any>, tenant: &str, at_ms: i64, items: &[(&str, &str, i64)]) -> Result<(), StoreError> {
     let month = month_of(at_ms);
@@ -180,3 +163,21 @@ pub(crate) async fn meter_in(tx: &mut sqlx::Transaction<'static, sqlx::Any>, ten
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_utc_calendar_months() {
+        assert_eq!(month_of(0), "1970-01");
+        assert_eq!(month_of(1_798_761_599_999), "2026-12"); // 2026-12-31T23:59:59.999Z
+        assert_eq!(month_of(1_798_761_600_000), "2027-01");
+        assert_eq!(month_of(951_782_400_000), "2000-02"); // 2000-02-29
+        assert!(check_month("2026-11").is_ok());
+        for bad in ["2026-13", "2026-00", "26-11", "2026/11", "2026-1x"] {
+            assert!(check_month(bad).is_err(), "{bad}");
+        }
+    }
+}
+

@@ -8,6 +8,7 @@ mod auth;
 mod calls;
 mod error;
 mod extract;
+pub use extract::ClientAddr;
 mod integrations;
 mod kept;
 mod keys;
