@@ -100,6 +100,9 @@ pub enum StoreError {
     /// A stored value does not have the shape the code expects.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Too much work is waiting (password hashing): try again shortly.
+    #[error("busy")]
+    Busy,
     /// The data directory or database file could not be made private.
     #[error("data directory: {0}")]
     Io(#[from] std::io::Error),

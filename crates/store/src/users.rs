@@ -6,7 +6,7 @@
 //! for a session (`ses_<id>_<secret>`, valid 12 hours, revocable). Invitation and session tokens
 //! are shown once and stored as the SHA-256 of their secret, like API keys.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Row;
@@ -107,9 +107,30 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
     Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| StoreError::Crypto("argon2"))
 }
 
-/// Whether `password` matches a PHC string.
+/// Whether `password` matches a PHC string. The argon2 working memory (19 MiB with the
+/// default parameters) is this thread's, reused from one check to the next: a fresh
+/// allocation per check is kept by the allocator and adds up under a flood of sign-ins.
 pub fn verify_password(phc: &str, password: &str) -> bool {
-    PasswordHash::new(phc).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+    thread_local! {
+        static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let check = || -> Option<bool> {
+        let h = PasswordHash::new(phc).ok()?;
+        let params = argon2::Params::try_from(&h).ok()?;
+        let algorithm = argon2::Algorithm::try_from(h.algorithm).ok()?;
+        let version = argon2::Version::try_from(h.version.unwrap_or(0x13)).ok()?;
+        let mut salt = [0u8; 64];
+        let salt = h.salt?.decode_b64(&mut salt).ok()?;
+        let expected = h.hash?;
+        let mut out = vec![0u8; expected.len()];
+        BLOCKS.with(|blocks| {
+            let mut blocks = blocks.borrow_mut();
+            blocks.resize(params.block_count(), argon2::Block::default());
+            Argon2::new(algorithm, version, params).hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut blocks[..]).ok()
+        })?;
+        Some(expected.as_bytes().len() == out.len() && expected.as_bytes().iter().zip(&out).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
+    };
+    check().unwrap_or(false)
 }
 
 fn parse_role(r: &sqlx::any::AnyRow) -> Result<Role, StoreError> {
@@ -282,14 +303,38 @@ impl TenantScope {
     }
 }
 
-/// Runs password hashing (argon2id: about 19 MB and a core's worth of work each) on the
-/// blocking pool, at most as many at once as there are cores, so a flood of sign-ins can
-/// neither take the memory nor starve the rest of the server; the others wait their turn.
+/// Runs password hashing (argon2id: about 19 MB and a core's worth of work each) on a pool of
+/// its own, one thread per core, so at most that many run at once and a flood of sign-ins can
+/// neither take the memory nor starve the rest of the server. Fixed threads also keep the
+/// allocator's per-thread arenas, which hold on to freed hashing memory, to one per core. At
+/// most 256 wait; past that the answer is [`StoreError::Busy`].
 async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, StoreError> {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    let permits = PERMITS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
-    let _permit = permits.acquire().await.map_err(|_| StoreError::Crypto("argon2"))?;
-    tokio::task::spawn_blocking(work).await.map_err(|_| StoreError::Crypto("argon2"))
+    type Job = Box<dyn FnOnce() + Send>;
+    static POOL: std::sync::OnceLock<std::sync::mpsc::SyncSender<Job>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(256);
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for _ in 0..std::thread::available_parallelism().map_or(2, usize::from) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new().name("parley-argon2".into()).spawn(move || loop {
+                let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                match job {
+                    Ok(job) => job(),
+                    Err(_) => return,
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "starting a password hashing thread failed");
+            }
+        }
+        jobs
+    });
+    let (done, result) = tokio::sync::oneshot::channel();
+    pool.try_send(Box::new(move || {
+        let _ = done.send(work());
+    }))
+    .map_err(|_| StoreError::Busy)?;
+    result.await.map_err(|_| StoreError::Crypto("argon2"))
 }
 
 /// An argon2id hash of a random password, verified against when the email is unknown.

@@ -70,6 +70,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict => ApiError::Conflict,
             StoreError::InvalidTenantId(_) | StoreError::Invalid(_) => ApiError::BadRequest(e.to_string()),
+            StoreError::Busy => ApiError::Unavailable("busy; try again shortly".into()),
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::Internal
