@@ -1,5 +1,6 @@
-//! Small things an outside probe checks: a body over the limit gets 413 (not 400), and reading
-//! a tenant's outbound policy leaves an audit entry like every other read.
+//! Small things an outside probe checks: a body over the limit gets 413 (not 400), names with
+//! control or bidi formatting characters are refused, and reading a tenant's outbound policy
+//! leaves an audit entry like every other read.
 
 mod common;
 
@@ -30,6 +31,17 @@ async fn oversized_bodies_get_413_and_policy_reads_are_audited() {
     let n = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut answer)).await.expect("an answer").unwrap();
     let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // Names people read: no control characters, no bidi overrides or invisible formatting.
+    for name in ["Acme\u{202E}gnp.exe", "Acme\nInjected: yes", "Acme\u{2066}x", "Acme\u{200B}"] {
+        let (s, v) = api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": "u", "name": name}))).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{name:?}: {v}");
+        let hook = json!({"kind": "webhook", "name": name, "config": {"url": "https://hooks.example.com/x"}, "secret": "s"});
+        let (s, v) = api.call(Method::POST, "/v1/tenants/t/integrations", Some(&op), Some(hook)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{name:?}: {v}");
+    }
+    let (s, _) = api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": "u", "name": "Café Zürich ש"}))).await;
+    assert_eq!(s, StatusCode::CREATED, "other scripts are fine");
 
     assert_eq!(api.call(Method::GET, "/v1/tenants/t/outbound-policy", Some(&op), None).await.0, StatusCode::OK);
     let (s, v) = api.call(Method::GET, "/v1/tenants/t/audit/entries?limit=100", Some(&op), None).await;

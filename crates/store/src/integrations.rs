@@ -37,9 +37,7 @@ fn check(kind: &str, name: &str, config: &serde_json::Value, secret: &SecretStri
     if !INTEGRATION_KINDS.contains(&kind) {
         return Err(StoreError::Invalid(format!("unknown integration kind {kind:?}")));
     }
-    if name.trim().is_empty() || name.len() > 100 {
-        return Err(StoreError::Invalid("name must be 1 to 100 bytes".into()));
-    }
+    crate::label::check("name", name, 100, true)?;
     if !config.is_object() || config.to_string().len() > 8192 {
         return Err(StoreError::Invalid("config must be a JSON object of at most 8 KiB".into()));
     }

@@ -45,6 +45,7 @@ pub mod calls;
 pub mod crypto;
 pub mod directory;
 pub mod integrations;
+pub mod label;
 pub mod oplog;
 pub mod outbound;
 pub mod outbox;

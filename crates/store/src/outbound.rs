@@ -176,9 +176,7 @@ impl std::fmt::Display for Proxy {
 
 fn check(new: &NewGateway<'_>) -> Result<Proxy, StoreError> {
     let invalid = |m: &str| Err(StoreError::Invalid(m.into()));
-    if new.name.trim().is_empty() || new.name.chars().count() > 100 {
-        return invalid("name must be 1 to 100 characters, not all blank");
-    }
+    crate::label::check("name", new.name, 100, true)?;
     let Some(proxy) = Proxy::parse(new.proxy) else { return invalid("proxy must be IP:port or host:port with a port from 1 to 65535") };
     if !GATEWAY_TRANSPORTS.contains(&new.transport) {
         return invalid("transport must be udp, tcp or tls");

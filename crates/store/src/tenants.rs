@@ -38,6 +38,7 @@ impl PlatformScope {
     /// Creates a tenant; [`StoreError::Conflict`] if the id is taken.
     pub async fn create_tenant(&self, id: &str, name: &str, now_ms: i64) -> Result<Tenant, StoreError> {
         check_id(id)?;
+        crate::label::check("name", name, 200, false)?;
         let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO tenants (id, name, created_ms) VALUES ($1, $2, $3)")
             .bind(id)

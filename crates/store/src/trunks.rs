@@ -134,9 +134,7 @@ fn check_algorithms(algorithms: &[String]) -> Result<Vec<String>, StoreError> {
 }
 
 fn check(name: &str, allowed_ips: &[String], credentials: Option<(&str, &SecretString)>) -> Result<(), StoreError> {
-    if name.trim().is_empty() || name.chars().count() > 100 {
-        return Err(StoreError::Invalid("name must be 1 to 100 characters, not all blank".into()));
-    }
+    crate::label::check("name", name, 100, true)?;
     if allowed_ips.len() > 100 {
         return Err(StoreError::Invalid("at most 100 networks".into()));
     }

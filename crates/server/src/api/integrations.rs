@@ -88,8 +88,9 @@ impl From<Integration> for IntegrationView {
 pub struct NewIntegration {
     /// What it connects to.
     pub kind: IntegrationKind,
-    /// Label, unique within the tenant, 1 to 100 bytes.
-    #[schema(min_length = 1, max_length = 100)]
+    /// Label, unique within the tenant, 1 to 100 characters, not all blank, no control or
+    /// invisible formatting characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF][^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]*$")]
     pub name: String,
     /// Non-secret settings (shop domain, server URL, user name), a JSON object up to 8 KiB.
     #[schema(value_type = Object)]

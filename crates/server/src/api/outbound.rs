@@ -124,8 +124,9 @@ impl From<Gateway> for GatewayView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGateway {
-    /// Label, unique within the tenant, 1 to 100 characters, not all blank.
-    #[schema(min_length = 1, max_length = 100, pattern = "[^\\s]")]
+    /// Label, unique within the tenant, 1 to 100 characters, not all blank, no control or
+    /// invisible formatting characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF][^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]*$")]
     pub name: String,
     /// The provider's SIP proxy: `IP:port` (`203.0.113.5:5060`, `[2001:db8::5]:5060`) or
     /// `host:port` (`sip.provider.example:5060`, looked up when used; no SRV).

@@ -36,8 +36,8 @@ pub struct NewTenant {
     /// Id: 1 to 63 of `a-z 0-9 -`, starting with a letter or digit.
     #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub id: String,
-    /// Display name, 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    /// Display name, 1 to 200 characters, no control or invisible formatting characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]*$")]
     pub name: String,
 }
 

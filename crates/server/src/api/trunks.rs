@@ -56,8 +56,9 @@ pub enum DigestAlgorithm {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTrunk {
-    /// Label, unique within the tenant, 1 to 100 characters, not all blank.
-    #[schema(min_length = 1, max_length = 100, pattern = "[^\\s]")]
+    /// Label, unique within the tenant, 1 to 100 characters, not all blank, no control or
+    /// invisible formatting characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF][^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]*$")]
     pub name: String,
     /// Source networks (`203.0.113.0/24`, `2001:db8::/32`, or one address; host bits are
     /// cleared), at most 100.
