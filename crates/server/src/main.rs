@@ -401,9 +401,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("  API  http://{}/v1 (first operator key: parley admin create-key --role platform-admin)", cfg.http_listen);
     println!("  Call the demo store agent from a softphone: sip:demo@{sip_addr}");
     println!("    e.g. baresip, then: /dial sip:demo@{sip_addr}");
+    // Where the signing secret is kept, never the secret itself (terminals and logs keep output).
+    let secret_path = cfg.data_dir.join("webhook-secret");
     match &cfg.demo_webhook {
-        Some(url) => println!("  Post-call documents go to {url}, signed with secret {}", hex::encode(&webhook_secret)),
-        None => println!("  No --demo-webhook: post-call documents are not sent (webhook secret {})", hex::encode(&webhook_secret)),
+        Some(url) => println!("  Post-call documents go to {url}, signed with the secret in {}", secret_path.display()),
+        None => println!("  No --demo-webhook: post-call documents are not sent (their signing secret is in {})", secret_path.display()),
     }
     let _ = std::io::stdout().flush();
 
