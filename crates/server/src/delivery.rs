@@ -156,10 +156,16 @@ impl Delivery {
 
 const NO_INTEGRATION: &str = "no-webhook-integration";
 
-/// The URL and signing secret of a tenant's webhook integration.
+/// The URL and signing secret of the webhook integration a document was queued for, or, when
+/// the tenant has replaced it since, of the one it has now (documents are the tenant's, not the
+/// integration's: replacing a webhook strands nothing).
 async fn webhook_of(scope: &parley_store::TenantScope, master: &MasterKey, id: &str) -> Result<(String, secrecy::SecretString), DeliveryError> {
     let missing = || DeliveryError::Unreachable(NO_INTEGRATION.into());
-    let integration = scope.get_integration(id).await.map_err(|_| missing())?;
+    let integration = match scope.get_integration(id).await {
+        Ok(i) => i,
+        Err(_) => scope.list_integrations().await.map_err(|_| missing())?.into_iter().find(|i| i.kind == "webhook").ok_or_else(missing)?,
+    };
+    let id = integration.id.as_str();
     let url = integration.config.get("url").and_then(|u| u.as_str()).filter(|u| u.starts_with("http://") || u.starts_with("https://")).ok_or_else(missing)?;
     let secret = scope.integration_secret(master, id).await.map_err(|_| missing())?;
     Ok((url.to_string(), secret))

@@ -125,6 +125,11 @@ pub async fn list(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<
 /// Adds an integration (admin).
 pub async fn create(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>, Json(body): Json<NewIntegration>) -> Result<(StatusCode, axum::Json<IntegrationView>), ApiError> {
     let scope = caller.tenant(&s, &tenant, Role::Admin).await?;
+    // One of each kind that calls pick by kind: a second would be ignored without a word.
+    let kind = body.kind.name();
+    if matches!(kind, "webhook" | "stripe" | "twilio") && scope.list_integrations().await?.iter().any(|i| i.kind == kind) {
+        return Err(ApiError::ConflictWith(format!("this tenant has a {kind} integration already; delete it first to replace it")));
+    }
     let i = scope.add_integration(&s.master, body.kind.name(), &body.name, &body.config, &SecretString::from(body.secret), now_ms()).await?;
     caller.audit(&scope, "integrations.create", &i.id).await?;
     Ok((StatusCode::CREATED, axum::Json(i.into())))
