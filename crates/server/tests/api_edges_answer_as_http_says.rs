@@ -4,17 +4,15 @@
 
 mod common;
 
-use common::{Api, Server};
-use reqwest::{Client, Method, StatusCode};
+
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_get_413_and_policy_reads_are_audited() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), &[]);
-    let api = Api { http: Client::new(), base: format!("http://127.0.0.1:{}", server.http_port) };
-    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
-    assert_eq!(api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": "t", "name": "T"}))).await.0, StatusCode::CREATED);
+    let (server, api, op) = common::operated(tmp.path(), &[]);
+    api.tenant(&op, "t").await;
 
     // A client announcing 3 MiB: the answer comes before the body is read (a raw client, since
     // the server closes the connection on the unread rest).
@@ -58,7 +56,7 @@ async fn slow_heads_are_cut_connections_are_capped_and_metrics_can_move() {
     let tmp = tempfile::tempdir().unwrap();
     let metrics_port = common::free_tcp_port();
     let metrics_addr = format!("127.0.0.1:{metrics_port}");
-    let server = Server::start(tmp.path(), &["--http-max-connections", "4", "--metrics-listen", &metrics_addr]);
+    let server = common::Server::start(tmp.path(), &["--http-max-connections", "4", "--metrics-listen", &metrics_addr]);
     let addr = ("127.0.0.1", server.http_port);
 
     // Three idle connections and one slow head: four places taken.

@@ -6,8 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{free_tcp_port, invite, Api, Server, WebhookReceiver};
-use reqwest::{Client, Method, StatusCode};
+use common::{free_tcp_port, invite, WebhookReceiver};
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 const NUMBER: &str = "+15550007000";
@@ -15,10 +15,8 @@ const NUMBER: &str = "+15550007000";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_documents_follow_the_new_webhook() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), &[]);
-    let api = Api { http: Client::new(), base: format!("http://127.0.0.1:{}", server.http_port) };
-    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
-    assert_eq!(api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": "t", "name": "T"}))).await.0, StatusCode::CREATED);
+    let (server, api, op) = common::operated(tmp.path(), &[]);
+    api.tenant(&op, "t").await;
     let agent = json!({"business": "T", "greeting": "Hello.", "hours": "always"});
     assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
     assert_eq!(api.call(Method::POST, "/v1/tenants/t/numbers", Some(&op), Some(json!({"number": NUMBER, "agent": "front"}))).await.0, StatusCode::CREATED);

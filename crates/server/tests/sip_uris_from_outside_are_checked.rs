@@ -5,17 +5,15 @@
 
 mod common;
 
-use common::{Api, Server};
-use reqwest::{Client, Method, StatusCode};
+
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfer_targets_and_gateway_domains_are_uris_or_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), &[]);
-    let api = Api { http: Client::new(), base: format!("http://127.0.0.1:{}", server.http_port) };
-    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
-    assert_eq!(api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": "t", "name": "T"}))).await.0, StatusCode::CREATED);
+    let (_server, api, op) = common::operated(tmp.path(), &[]);
+    api.tenant(&op, "t").await;
     let agent = |target: &str| json!({"business": "T", "greeting": "Hello.", "hours": "always", "transfer_to": target});
 
     for bad in [

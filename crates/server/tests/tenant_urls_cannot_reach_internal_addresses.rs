@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::{invite, Api, Server, WebhookReceiver};
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 const NUMBER: &str = "+15550006000";
@@ -54,9 +54,7 @@ async fn failures(api: &Api, op: &str) -> Vec<serde_json::Value> {
 async fn webhooks_to_loopback_are_refused_with_a_coarse_reason() {
     let tmp = tempfile::tempdir().unwrap();
     // The operator allows a network that is not loopback: loopback stays refused.
-    let server = Server::start(tmp.path(), &["--egress-allow", "192.0.2.0/24"]);
-    let api = Api { http: Client::new(), base: format!("http://127.0.0.1:{}", server.http_port) };
-    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
+    let (server, api, op) = common::operated(tmp.path(), &["--egress-allow", "192.0.2.0/24"]);
     let receiver = WebhookReceiver::start().await;
     // Parley's own metrics, by a name that resolves to loopback.
     let url = receiver.url.replace("127.0.0.1", "localhost");
@@ -70,9 +68,7 @@ async fn webhooks_to_loopback_are_refused_with_a_coarse_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_is_not_followed() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), &["--egress-allow", "127.0.0.2/32"]);
-    let api = Api { http: Client::new(), base: format!("http://127.0.0.1:{}", server.http_port) };
-    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
+    let (server, api, op) = common::operated(tmp.path(), &["--egress-allow", "127.0.0.2/32"]);
     // Where the redirect points: it must see no connection.
     let elsewhere = TcpListener::bind("127.0.0.2:0").unwrap();
     elsewhere.set_nonblocking(true).unwrap();

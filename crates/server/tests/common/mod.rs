@@ -527,6 +527,14 @@ pub fn call(server: &str, call_id: &str, ruri: &str, to: &str, extra: &str, secs
     code
 }
 
+/// A started server, its REST API and a platform-admin (operator) key.
+pub fn operated(dir: &Path, extra: &[&str]) -> (Server, Api, String) {
+    let server = Server::start(dir, extra);
+    let api = Api { http: reqwest::Client::new(), base: format!("http://127.0.0.1:{}", server.http_port) };
+    let op = create_key(&server.data_dir, &["--role", "platform-admin"]);
+    (server, api, op)
+}
+
 /// The REST API of a running server.
 pub struct Api {
     pub http: reqwest::Client,
@@ -546,6 +554,12 @@ impl Api {
         let status = resp.status();
         let text = resp.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+
+    /// Creates tenant `id` (201 expected).
+    pub async fn tenant(&self, op: &str, id: &str) {
+        let (s, v) = self.call(reqwest::Method::POST, "/v1/tenants", Some(op), Some(serde_json::json!({"id": id, "name": id}))).await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
     }
 }
 
