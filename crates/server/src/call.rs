@@ -17,7 +17,7 @@ use parley_media::pacer::{Pacer, FRAME_SAMPLES};
 use parley_sip::endpoint::{CallId, EndReason};
 use parley_sip::uri::Uri;
 use parley_speech::vad::{Endpointer, EndpointerConfig, VadEvent};
-use parley_store::privacy::{hash_number, mask_number};
+use parley_store::privacy::{caller_hash, mask_number};
 use parley_store::artifacts::Recipient;
 use parley_store::policy::DataPolicy;
 use parley_store::CallRecord;
@@ -514,7 +514,7 @@ pub fn rejected_record(shared: &Shared, tenant: &str, call: CallId, agent: &str,
         tenant_id: tenant.to_string(),
         agent: agent.to_string(),
         caller_masked: mask_number(caller),
-        caller_hash: hash_number(&shared.hash_key, caller),
+        caller_hash: caller_hash(&shared.hash_key, tenant, caller),
         callee: agent.to_string(),
         transport: String::new(),
         started_ms: now,
@@ -585,7 +585,7 @@ async fn finish(
     let usage_items = usage_items(shared, answered_ms, ended_ms, &usage, convo);
     shared.directory.add_call_seconds(tenant, usage_items[0].2);
     // A caller who restricted processing is answered, but nothing about the call is kept or sent.
-    let caller_hash = hash_number(&shared.hash_key, who.caller);
+    let caller_hash = caller_hash(&shared.hash_key, tenant, who.caller);
     if restricted(&shared.store, tenant, &caller_hash).await {
         tracing::info!(call = call.0, "caller restricted processing: no record, no document");
         let forgotten = match shared.store.tenant(tenant) {
@@ -705,7 +705,7 @@ fn base_record(shared: &Shared, call: CallId, agent: &AgentSpec, who: Parties<'_
         tenant_id: who.tenant.to_string(),
         agent: agent.name.clone(),
         caller_masked: mask_number(who.caller),
-        caller_hash: hash_number(&shared.hash_key, who.caller),
+        caller_hash: caller_hash(&shared.hash_key, who.tenant, who.caller),
         callee: who.callee.to_string(),
         transport: who.transport.to_string(),
         started_ms,

@@ -13,7 +13,7 @@ use parley_sip::transport::Transports;
 use parley_sip::transaction::Peer;
 use parley_sip::uri::Uri;
 use parley_store::outbound::GatewayAccess;
-use parley_store::privacy::{hash_number, mask_number};
+use parley_store::privacy::{caller_hash, mask_number};
 use parley_store::CallRecord;
 use secrecy::ExposeSecret;
 use tokio::sync::mpsc;
@@ -46,7 +46,7 @@ impl Pending {
             tenant_id: self.tenant.clone(),
             agent: self.agent.name.clone(),
             caller_masked: mask_number(&self.to),
-            caller_hash: hash_number(&shared.hash_key, &self.to),
+            caller_hash: caller_hash(&shared.hash_key, &self.tenant, &self.to),
             callee: self.caller_id.clone(),
             transport: format!("{:?}", self.transport).to_ascii_lowercase(),
             started_ms: self.placed_ms,

@@ -300,6 +300,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let master = admin::master_key(&cfg.data_dir)?;
     let delivery_wake = Arc::new(tokio::sync::Notify::new());
     let store = Store::open(&admin::target(cfg.database_url.as_deref(), &cfg.data_dir)).await.context("opening the store")?;
+    // Caller hashes are keyed per tenant; rows from before are re-keyed once, here.
+    let rekeyed = store.platform().key_caller_hashes_per_tenant(&hash_key, api::now_ms()).await.context("keying caller hashes per tenant")?;
+    if rekeyed > 0 {
+        tracing::info!(callers = rekeyed, "caller hashes re-keyed per tenant");
+    }
     store.platform().ensure_tenant("demo", "Demo tenant", api::now_ms()).await?;
 
     // Calls a crash cut on this node get their records and minutes now; a sweep finishes those

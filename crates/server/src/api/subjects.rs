@@ -4,7 +4,7 @@
 //! audited under the hash.
 
 use axum::extract::State;
-use parley_store::privacy::{hash_number, mask_number};
+use parley_store::privacy::{caller_hash, mask_number};
 use parley_store::Role;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -150,7 +150,7 @@ pub async fn create(State(s): State<ApiState>, caller: Caller, Path(tenant): Pat
     let min = if kind == RequestKind::Access { Role::Admin } else { Role::Owner };
     let scope = caller.tenant(&s, &tenant, min).await?;
     check_phone(req.phone())?;
-    let hash = hash_number(&s.hash_key, req.phone());
+    let hash = caller_hash(&s.hash_key, scope.id(), req.phone());
     let object = format!("caller:{hash}");
     let mut result = SubjectResult {
         kind,
@@ -196,7 +196,7 @@ pub async fn create(State(s): State<ApiState>, caller: Caller, Path(tenant): Pat
         }
         SubjectRequest::Correct { corrected_phone: to, .. } => {
             check_phone(to)?;
-            let to_hash = hash_number(&s.hash_key, to);
+            let to_hash = caller_hash(&s.hash_key, scope.id(), to);
             result.calls_corrected = Some(scope.correct_caller(&hash, &mask_number(to), &to_hash).await?);
             caller.audit(&scope, "data_subject.correct", &object).await?;
         }
