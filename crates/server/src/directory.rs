@@ -123,11 +123,15 @@ impl Directory {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Every network some tenant's trunk admits (their sources are carriers: the trunk rate
-    /// budget, never banned globally).
-    pub fn trunk_networks(&self) -> Vec<ipnet::IpNet> {
+    /// Every network some tenant's trunk admits, with that trunk's request rate if it has its
+    /// own (their sources are carriers: a trunk budget, never banned globally).
+    pub fn trunk_networks(&self) -> Vec<(ipnet::IpNet, Option<u32>)> {
         let t = self.table.read().unwrap_or_else(|e| e.into_inner());
-        t.trunks.values().flatten().flat_map(|tr| tr.allowed.iter()).filter_map(|c| c.to_string().parse().ok()).collect()
+        t.trunks
+            .values()
+            .flatten()
+            .flat_map(|tr| tr.allowed.iter().filter_map(|c| c.to_string().parse().ok()).map(|net| (net, tr.requests_per_second)))
+            .collect()
     }
 
     /// Whether `tenant`'s trunks admit a call from `source`.

@@ -5,7 +5,8 @@
 //! - digest answers that carry a nonce issued to another address (what a spoofer has) are
 //!   challenged again and never count;
 //! - a source a trunk admits gets the trunk budget, not the per-source default: a burst of 150
-//!   requests is answered in full, while another source is cut at the default;
+//!   requests is answered in full, while another source is cut at the default, and a trunk with
+//!   a budget of its own (`requests_per_second`) is cut at that;
 //! - requests with a made-up To tag are new requests, rate-limited like any other, and a
 //!   re-INVITE for no dialog is answered once (statelessly), not retransmitted.
 //!
@@ -127,6 +128,10 @@ async fn one_tenants_refusals_never_shut_a_carrier_out_of_the_others() {
     assert_eq!(api.call(Method::POST, "/v1/tenants/f/trunks", Some(&op), Some(f)).await.0, StatusCode::CREATED);
     let d = json!({"name": "carrier", "allowed_ips": ["127.0.0.4/32"]});
     assert_eq!(api.call(Method::POST, "/v1/tenants/d/trunks", Some(&op), Some(d)).await.0, StatusCode::CREATED);
+    // A trunk with a budget of its own: 10 requests a second (burst 20).
+    let small = json!({"name": "small-pbx", "allowed_ips": ["127.0.0.5/32"], "requests_per_second": 10});
+    let (s, v) = api.call(Method::POST, "/v1/tenants/d/trunks", Some(&op), Some(small)).await;
+    assert_eq!((s, v["requests_per_second"].as_u64()), (StatusCode::CREATED, Some(10)), "{v}");
     // The SIP task picks up the trunks' networks within a second.
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
@@ -168,6 +173,12 @@ async fn one_tenants_refusals_never_shut_a_carrier_out_of_the_others() {
         assert_eq!(answered, 150, "a trunk's address gets the trunk budget");
         let r = trunk.invite("trunk-call", OPEN, "");
         assert!(r.starts_with("SIP/2.0 200"), "{r}");
+        let small = Peer::on("127.0.0.5", &s);
+        let answered: usize = (0..3).map(|k| {
+            small.options(500 + k * 50, 50, "");
+            small.answers(Duration::from_millis(300))
+        }).sum();
+        assert!((20..=45).contains(&answered), "a trunk's own budget (10/s, burst 20): {answered} of 150");
 
         // Another address is cut at the default, made-up To tags or not.
         let stranger = Peer::on("127.0.0.3", &s);

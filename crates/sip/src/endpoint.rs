@@ -348,7 +348,7 @@ impl Endpoint {
 
     /// The networks trunks admit: their sources get the trunk rate budget and are never
     /// banned globally.
-    pub fn set_trusted(&mut self, nets: Vec<ipnet::IpNet>) {
+    pub fn set_trusted(&mut self, nets: Vec<(ipnet::IpNet, Option<u32>)>) {
         self.guard.set_trusted(nets);
     }
 

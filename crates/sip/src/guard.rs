@@ -105,8 +105,8 @@ pub struct Guard {
     tenant_bans: HashMap<(IpAddr, String), Instant>,
     /// Global bans, until when.
     bans: HashMap<IpAddr, Instant>,
-    /// Networks some trunk admits.
-    trusted: Vec<IpNet>,
+    /// Networks some trunk admits, with that trunk's own rate (`None`: `trunk_rate_per_s`).
+    trusted: Vec<(IpNet, Option<u32>)>,
 }
 
 /// What a failed authentication led to.
@@ -126,18 +126,22 @@ impl Guard {
         Guard { cfg, buckets: HashMap::new(), failures: HashMap::new(), tenant_bans: HashMap::new(), bans: HashMap::new(), trusted: Vec::new() }
     }
 
-    /// The networks the trunks admit (replacing the last list): their sources get the trunk
-    /// rate budget and are never banned globally (a ban in force is lifted).
-    pub fn set_trusted(&mut self, nets: Vec<IpNet>) {
+    /// The networks the trunks admit, each with its trunk's own rate if it has one (replacing
+    /// the last list): their sources get a trunk budget and are never banned globally (a ban in
+    /// force is lifted).
+    pub fn set_trusted(&mut self, nets: Vec<(IpNet, Option<u32>)>) {
+        self.bans.retain(|ip, _| !nets.iter().any(|(n, _)| n.contains(&ip.to_canonical())));
         self.trusted = nets;
-        let trusted = std::mem::take(&mut self.trusted);
-        self.bans.retain(|ip, _| !trusted.iter().any(|n| n.contains(ip)));
-        self.trusted = trusted;
     }
 
     fn is_trusted(&self, ip: IpAddr) -> bool {
+        self.trunk_rate(ip).is_some()
+    }
+
+    /// The request rate of a source some trunk admits (the highest, when several do).
+    fn trunk_rate(&self, ip: IpAddr) -> Option<u32> {
         let ip = ip.to_canonical();
-        self.trusted.iter().any(|n| n.contains(&ip))
+        self.trusted.iter().filter(|(n, _)| n.contains(&ip)).map(|(_, rate)| rate.unwrap_or(self.cfg.trunk_rate_per_s)).max()
     }
 
     /// Whether `ip` is banned from `tenant`'s numbers now (globally, or by that tenant).
@@ -180,9 +184,9 @@ impl Guard {
                 return Err(Drop::Scanner);
             }
         }
-        let (rate, burst) = match self.is_trusted(ip) {
-            true => (self.cfg.trunk_rate_per_s, self.cfg.trunk_rate_per_s.saturating_mul(2)),
-            false => (self.cfg.rate_per_s, self.cfg.burst.max(1)),
+        let (rate, burst) = match self.trunk_rate(ip) {
+            Some(rate) => (rate, rate.saturating_mul(2)),
+            None => (self.cfg.rate_per_s, self.cfg.burst.max(1)),
         };
         if new_request && rate > 0 {
             if self.buckets.len() >= PRUNE_AT {
@@ -297,7 +301,7 @@ mod tests {
         let mut g = Guard::new(GuardConfig::default());
         let now = Instant::now();
         let (a, carrier) = (ip("203.0.113.9"), ip("198.51.100.20"));
-        g.set_trusted(vec!["198.51.100.0/24".parse().unwrap()]);
+        g.set_trusted(vec![("198.51.100.0/24".parse().unwrap(), None)]);
         let mut last = Banned::No;
         for tenant in ["t1", "t2", "t3"] {
             for _ in 0..5 {
@@ -315,12 +319,13 @@ mod tests {
     #[test]
     fn trunk_sources_get_the_trunk_budget() {
         let mut g = Guard::new(GuardConfig { rate_per_s: 10, burst: 5, trunk_rate_per_s: 1000, ..GuardConfig::default() });
-        g.set_trusted(vec!["192.0.2.0/28".parse().unwrap(), "2001:db8::/32".parse().unwrap()]);
+        g.set_trusted(vec![("192.0.2.0/28".parse().unwrap(), None), ("2001:db8::/32".parse().unwrap(), None), ("203.0.113.0/24".parse().unwrap(), Some(50))]);
         let now = Instant::now();
         let passed = |g: &mut Guard, s: &str| (0..300).filter(|_| g.check_request(now, ip(s), None, true).is_ok()).count();
         assert_eq!(passed(&mut g, "192.0.2.3"), 300, "200 calls a second from a carrier pass");
         assert_eq!(passed(&mut g, "::ffff:192.0.2.4"), 300, "IPv4-mapped addresses count as IPv4");
         assert_eq!(passed(&mut g, "2001:db8::7"), 300);
         assert_eq!(passed(&mut g, "192.0.2.99"), 5, "outside the trunk's network: the default budget");
+        assert_eq!(passed(&mut g, "203.0.113.9"), 100, "a trunk with its own rate: 50 a second, burst 100");
     }
 }

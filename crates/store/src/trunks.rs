@@ -83,6 +83,8 @@ pub struct Trunk {
     pub username: Option<String>,
     /// Digest algorithms the trunk's peer may answer with, in challenge order.
     pub digest_algorithms: Vec<String>,
+    /// New SIP requests per second its networks may send (`None`: the installation default).
+    pub requests_per_second: Option<u32>,
     /// Creation time, unix ms.
     pub created_ms: i64,
 }
@@ -102,6 +104,9 @@ pub struct NewTrunk<'a> {
     /// Digest algorithms in challenge order (a subset of [`DIGEST_ALGORITHMS`]); empty: both,
     /// SHA-256 first. Old peers that read only the first challenge (sipp 3.6) want `["MD5"]`.
     pub digest_algorithms: &'a [String],
+    /// New SIP requests per second its networks may send, 1 to 100000 (`None`: the
+    /// installation default).
+    pub requests_per_second: Option<u32>,
 }
 
 /// A trunk as the SIP layer needs it.
@@ -117,6 +122,8 @@ pub struct TrunkAccess {
     pub credentials: Option<(String, SecretString)>,
     /// Digest algorithms in challenge order.
     pub digest_algorithms: Vec<String>,
+    /// New SIP requests per second its networks may send (`None`: the installation default).
+    pub requests_per_second: Option<u32>,
 }
 
 fn check_algorithms(algorithms: &[String]) -> Result<Vec<String>, StoreError> {
@@ -165,17 +172,26 @@ fn trunk_of(r: &sqlx::any::AnyRow) -> Result<Trunk, StoreError> {
         allowed_ips: json_list(r, "allowed_ips")?,
         username: r.try_get("username")?,
         digest_algorithms: json_list(r, "digest_algorithms")?,
+        requests_per_second: rate_of(r)?,
         created_ms: r.try_get("created_ms")?,
     })
 }
 
-const COLUMNS: &str = "id, tenant_id, name, allowed_ips, username, digest_algorithms, created_ms";
+fn rate_of(r: &sqlx::any::AnyRow) -> Result<Option<u32>, StoreError> {
+    let v: Option<i64> = r.try_get("requests_per_second")?;
+    v.map(|n| u32::try_from(n).map_err(|_| StoreError::Corrupt("trunk rate".into()))).transpose()
+}
+
+const COLUMNS: &str = "id, tenant_id, name, allowed_ips, username, digest_algorithms, requests_per_second, created_ms";
 
 impl TenantScope {
     /// Adds a trunk; credentials (username, password) make it answer digest challenges.
     pub async fn add_trunk(&self, master: &MasterKey, new: &NewTrunk<'_>, now_ms: i64) -> Result<Trunk, StoreError> {
-        let NewTrunk { name, allowed_ips, credentials, digest_algorithms } = *new;
+        let NewTrunk { name, allowed_ips, credentials, digest_algorithms, requests_per_second } = *new;
         check(name, allowed_ips, credentials)?;
+        if requests_per_second.is_some_and(|n| !(1..=100_000).contains(&n)) {
+            return Err(StoreError::Invalid("requests_per_second must be 1 to 100000".into()));
+        }
         let algorithms = check_algorithms(digest_algorithms)?;
         let allowed: Vec<String> = allowed_ips.iter().map(|ip| Cidr::parse(ip).map(|c| c.to_string())).collect::<Result<_, _>>()?;
         let id = hex::encode(rand::random::<[u8; 8]>());
@@ -185,8 +201,8 @@ impl TenantScope {
         };
         let mut tx = self.begin().await?;
         sqlx::query(
-            "INSERT INTO trunks (id, tenant_id, name, allowed_ips, username, key_version, wrapped_key, ciphertext, created_ms, digest_algorithms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO trunks (id, tenant_id, name, allowed_ips, username, key_version, wrapped_key, ciphertext, created_ms, digest_algorithms, requests_per_second) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&id)
         .bind(self.id())
@@ -198,12 +214,13 @@ impl TenantScope {
         .bind(sealed.map(|s| s.ciphertext))
         .bind(now_ms)
         .bind(serde_json::to_string(&algorithms).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(requests_per_second.map(i64::from))
         .execute(&mut *tx)
         .await
         .map_err(conflict_or)?;
         tx.commit().await?;
         let username = credentials.map(|(u, _)| u.to_string());
-        Ok(Trunk { id, tenant_id: self.id().into(), name: name.into(), allowed_ips: allowed, username, digest_algorithms: algorithms, created_ms: now_ms })
+        Ok(Trunk { id, tenant_id: self.id().into(), name: name.into(), allowed_ips: allowed, username, digest_algorithms: algorithms, requests_per_second, created_ms: now_ms })
     }
 
     /// This tenant's trunks, by name.
@@ -230,7 +247,7 @@ impl PlatformScope {
     /// Every trunk with its networks and opened credentials, for the SIP layer.
     pub async fn trunk_access(&self, master: &MasterKey) -> Result<Vec<TrunkAccess>, StoreError> {
         let mut tx = self.begin().await?;
-        let rows = sqlx::query("SELECT id, tenant_id, name, allowed_ips, username, digest_algorithms, key_version, wrapped_key, ciphertext FROM trunks ORDER BY tenant_id, name")
+        let rows = sqlx::query("SELECT id, tenant_id, name, allowed_ips, username, digest_algorithms, requests_per_second, key_version, wrapped_key, ciphertext FROM trunks ORDER BY tenant_id, name")
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -255,6 +272,7 @@ impl PlatformScope {
                 allowed: ips.iter().map(|ip| Cidr::parse(ip)).collect::<Result<_, _>>()?,
                 credentials,
                 digest_algorithms: json_list(r, "digest_algorithms")?,
+                requests_per_second: rate_of(r)?,
             });
         }
         Ok(out)

@@ -16,7 +16,7 @@ async fn trunks_admit_networks_and_credentials_per_tenant(db: &TestDb) {
     let (a, b) = (db.store.tenant("a").unwrap(), db.store.tenant("b").unwrap());
     let master = MasterKey::generate();
     let pw = SecretString::from("trunk-password-1".to_string());
-    let trunk = |name, allowed_ips, credentials| NewTrunk { name, allowed_ips, credentials, digest_algorithms: &[] };
+    let trunk = |name, allowed_ips, credentials| NewTrunk { name, allowed_ips, credentials, digest_algorithms: &[], requests_per_second: None };
     let nets = ["203.0.113.0/24".to_string(), "2001:db8::/32".to_string()];
     let carrier = a.add_trunk(&master, &trunk("carrier", &nets, None), 1).await.unwrap();
     assert_eq!(carrier.allowed_ips, vec!["203.0.113.0/24", "2001:db8::/32"]);

@@ -30,13 +30,24 @@ pub struct TrunkView {
     pub username: Option<String>,
     /// Digest algorithms the peer may answer with, in challenge order.
     pub digest_algorithms: Vec<String>,
+    /// New SIP requests per second its networks may send; null: the installation's default
+    /// (`--sip-trunk-rate-limit`).
+    pub requests_per_second: Option<u32>,
     /// Creation time, unix ms.
     pub created_ms: i64,
 }
 
 impl From<Trunk> for TrunkView {
     fn from(t: Trunk) -> TrunkView {
-        TrunkView { id: t.id, name: t.name, allowed_ips: t.allowed_ips, username: t.username, digest_algorithms: t.digest_algorithms, created_ms: t.created_ms }
+        TrunkView {
+            id: t.id,
+            name: t.name,
+            allowed_ips: t.allowed_ips,
+            username: t.username,
+            digest_algorithms: t.digest_algorithms,
+            requests_per_second: t.requests_per_second,
+            created_ms: t.created_ms,
+        }
     }
 }
 
@@ -72,6 +83,11 @@ pub struct NewTrunk {
     #[serde(default)]
     #[schema(max_items = 2)]
     pub digest_algorithms: Vec<DigestAlgorithm>,
+    /// New SIP requests per second (outside dialogs) its networks may send, 1 to 100000
+    /// (burst twice that); default: the installation's `--sip-trunk-rate-limit` (2000).
+    #[serde(default, deserialize_with = "super::extract::whole_u32_or_null")]
+    #[schema(minimum = 1, maximum = 100000)]
+    pub requests_per_second: Option<u32>,
 }
 
 /// An IPv4 or IPv6 address with an optional prefix length.
@@ -127,7 +143,7 @@ pub async fn create(State(s): State<ApiState>, caller: Caller, Path(tenant): Pat
         DigestAlgorithm::Md5 => "MD5".to_string(),
     }).collect();
     let networks: Vec<String> = body.allowed_ips.into_iter().map(|n| n.0).collect();
-    let new = trunks::NewTrunk { name: &body.name, allowed_ips: &networks, credentials, digest_algorithms: &algorithms };
+    let new = trunks::NewTrunk { name: &body.name, allowed_ips: &networks, credentials, digest_algorithms: &algorithms, requests_per_second: body.requests_per_second };
     let t = scope.add_trunk(&s.master, &new, now_ms()).await?;
     caller.audit(&scope, "trunks.create", &t.id).await?;
     s.routing_changed().await;
