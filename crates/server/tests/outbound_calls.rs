@@ -56,7 +56,8 @@ impl Callee {
 async fn record(api: &Api, key: &str, tenant: &str, id: &str) -> Value {
     for _ in 0..100 {
         let (s, v) = api.call(Method::GET, &format!("/v1/tenants/{tenant}/calls/{id}"), Some(key), None).await;
-        if s == StatusCode::OK {
+        // A call has a record from its answer on (in_progress): wait for the finished one.
+        if s == StatusCode::OK && v["outcome"] != "in_progress" {
             return v;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
