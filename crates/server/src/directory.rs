@@ -232,6 +232,11 @@ pub struct ActiveGuard {
 }
 
 impl ActiveCalls {
+    /// Whether `check` would admit one more call of `tenant` now (nothing is held).
+    pub fn would_admit(&self, tenant: &str, check: impl FnOnce(usize) -> Result<(), Refusal>) -> Result<(), Refusal> {
+        check(self.0.lock().unwrap_or_else(|e| e.into_inner()).get(tenant).copied().unwrap_or(0))
+    }
+
     /// Admits one more call of `tenant` if `check` (given the calls in progress) allows it.
     pub fn admit(self: &Arc<Self>, tenant: &str, check: impl FnOnce(usize) -> Result<(), Refusal>) -> Result<ActiveGuard, Refusal> {
         let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());

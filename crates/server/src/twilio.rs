@@ -195,9 +195,8 @@ fn refusal(shared: &Shared, tenant: &str) -> Option<&'static str> {
         return Some("busy");
     }
     let engines = [shared.recognizer.provider(), shared.synthesizer.provider()];
-    let check = shared.active.admit(tenant, |n| shared.directory.admit(tenant, n, &engines));
-    match check {
-        Ok(_guard) => None,
+    match shared.active.would_admit(tenant, |n| shared.directory.admit(tenant, n, &engines)) {
+        Ok(()) => None,
         Err(crate::directory::Refusal::ConcurrentCalls) => Some("busy"),
         Err(_) => Some("rejected"),
     }

@@ -17,8 +17,8 @@ mod common;
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use common::{Api, Server};
-use reqwest::{Client, Method, StatusCode};
+
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 const OPEN: &str = "+15550005001";
@@ -80,6 +80,14 @@ impl Peer {
         }
     }
 
+    /// 150 OPTIONS in three bursts of 50 (so no socket buffer overflows); the answers.
+    fn burst(&self, first: u32, to_tag: &str) -> usize {
+        (0..3).map(|k| {
+            self.options(first + k * 50, 50, to_tag);
+            self.answers(Duration::from_millis(300))
+        }).sum()
+    }
+
     /// Responses arriving until `quiet` passes without one.
     fn answers(&self, quiet: Duration) -> usize {
         self.sock.set_read_timeout(Some(quiet)).unwrap();
@@ -109,16 +117,10 @@ fn answer(challenge: &str, srv: &str, number: &str, password: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_tenants_refusals_never_shut_a_carrier_out_of_the_others() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), &["--sip-rate-limit", "20"]);
+    let (server, api, op) = common::operated(tmp.path(), &["--sip-rate-limit", "20"]);
     let srv = format!("127.0.0.1:{}", server.sip_port);
-    let api = Api { http: Client::new(), base: format!("http://127.0.0.1:{}", server.http_port) };
-    let op = common::create_key(&server.data_dir, &["--role", "platform-admin"]);
     for (tenant, number) in [("d", OPEN), ("e", STRICT), ("f", AUTH)] {
-        assert_eq!(api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": tenant, "name": tenant}))).await.0, StatusCode::CREATED);
-        let agent = json!({"business": tenant, "greeting": "Hello.", "hours": "always"});
-        assert_eq!(api.call(Method::PUT, &format!("/v1/tenants/{tenant}/agents/front"), Some(&op), Some(agent)).await.0, StatusCode::OK);
-        let n = json!({"number": number, "agent": "front"});
-        assert_eq!(api.call(Method::POST, &format!("/v1/tenants/{tenant}/numbers"), Some(&op), Some(n)).await.0, StatusCode::CREATED);
+        api.tenant_answering(&op, tenant, number).await;
     }
     // e takes calls only from a carrier elsewhere; f wants credentials; d's trunk is the
     // carrier at 127.0.0.4.
@@ -166,26 +168,17 @@ async fn one_tenants_refusals_never_shut_a_carrier_out_of_the_others() {
         // The trunk's address: a burst of 150 new requests is answered in full (default budget
         // here is 20 a second, burst 40). Sent in bursts of 50 so no socket buffer overflows.
         let trunk = Peer::on("127.0.0.4", &s);
-        let answered: usize = (0..3).map(|k| {
-            trunk.options(k * 50, 50, "");
-            trunk.answers(Duration::from_millis(300))
-        }).sum();
+        let answered = trunk.burst(0, "");
         assert_eq!(answered, 150, "a trunk's address gets the trunk budget");
         let r = trunk.invite("trunk-call", OPEN, "");
         assert!(r.starts_with("SIP/2.0 200"), "{r}");
         let small = Peer::on("127.0.0.5", &s);
-        let answered: usize = (0..3).map(|k| {
-            small.options(500 + k * 50, 50, "");
-            small.answers(Duration::from_millis(300))
-        }).sum();
+        let answered = small.burst(500, "");
         assert!((20..=45).contains(&answered), "a trunk's own budget (10/s, burst 20): {answered} of 150");
 
         // Another address is cut at the default, made-up To tags or not.
         let stranger = Peer::on("127.0.0.3", &s);
-        let answered: usize = (0..3).map(|k| {
-            stranger.options(1000 + k * 50, 50, ";tag=made-up");
-            stranger.answers(Duration::from_millis(300))
-        }).sum();
+        let answered = stranger.burst(1000, ";tag=made-up");
         assert!((30..=80).contains(&answered), "{answered} of 150 OPTIONS with a made-up To tag answered");
         std::thread::sleep(Duration::from_secs(3));
         // A re-INVITE for no dialog: one 481 each, not retransmitted until an ACK.

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{free_tcp_port, invite, WebhookReceiver};
+use common::{free_tcp_port, WebhookReceiver};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -16,10 +16,7 @@ const NUMBER: &str = "+15550007000";
 async fn waiting_documents_follow_the_new_webhook() {
     let tmp = tempfile::tempdir().unwrap();
     let (server, api, op) = common::operated(tmp.path(), &[]);
-    api.tenant(&op, "t").await;
-    let agent = json!({"business": "T", "greeting": "Hello.", "hours": "always"});
-    assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
-    assert_eq!(api.call(Method::POST, "/v1/tenants/t/numbers", Some(&op), Some(json!({"number": NUMBER, "agent": "front"}))).await.0, StatusCode::CREATED);
+    api.tenant_answering(&op, "t", NUMBER).await;
     // The first webhook points at a receiver that is down.
     let down = format!("http://127.0.0.1:{}/hook", free_tcp_port());
     let old = json!({"kind": "webhook", "name": "old", "config": {"url": down}, "secret": "old-secret"});
@@ -29,15 +26,7 @@ async fn waiting_documents_follow_the_new_webhook() {
     let (s, v) = api.call(Method::POST, "/v1/tenants/t/integrations", Some(&op), Some(second)).await;
     assert_eq!(s, StatusCode::CONFLICT, "one webhook per tenant: {v}");
 
-    let srv = format!("127.0.0.1:{}", server.sip_port);
-    tokio::task::spawn_blocking(move || {
-        let (code, leg) = invite(&srv, "replace-1", "+15550100001", NUMBER, NUMBER, "");
-        assert_eq!(code, 200);
-        std::thread::sleep(Duration::from_secs(1));
-        leg.unwrap().bye(NUMBER);
-    })
-    .await
-    .unwrap();
+    common::second_long_call(&server, "replace-1", NUMBER).await;
     // Wait for the first failed attempt, then replace the webhook.
     for _ in 0..100 {
         let (_, v) = api.call(Method::GET, "/v1/tenants/t/operational-events", Some(&op), None).await;

@@ -9,32 +9,16 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{invite, Api, Server, WebhookReceiver};
+use common::{Api, WebhookReceiver};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 const NUMBER: &str = "+15550006000";
 
 async fn tenant_with_webhook(api: &Api, op: &str, url: &str) {
-    assert_eq!(api.call(Method::POST, "/v1/tenants", Some(op), Some(json!({"id": "t", "name": "T"}))).await.0, StatusCode::CREATED);
-    let agent = json!({"business": "T", "greeting": "Hello.", "hours": "always"});
-    assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(op), Some(agent)).await.0, StatusCode::OK);
-    assert_eq!(api.call(Method::POST, "/v1/tenants/t/numbers", Some(op), Some(json!({"number": NUMBER, "agent": "front"}))).await.0, StatusCode::CREATED);
+    api.tenant_answering(op, "t", NUMBER).await;
     let hook = json!({"kind": "webhook", "name": "documents", "config": {"url": url}, "secret": "s-secret"});
     assert_eq!(api.call(Method::POST, "/v1/tenants/t/integrations", Some(op), Some(hook)).await.0, StatusCode::CREATED);
-}
-
-/// One short call to the tenant's number.
-async fn one_call(server: &Server) {
-    let srv = format!("127.0.0.1:{}", server.sip_port);
-    tokio::task::spawn_blocking(move || {
-        let (code, leg) = invite(&srv, "ssrf-call", "+15550100001", NUMBER, NUMBER, "");
-        assert_eq!(code, 200);
-        std::thread::sleep(Duration::from_secs(1));
-        leg.unwrap().bye(NUMBER);
-    })
-    .await
-    .unwrap();
 }
 
 /// The tenant's `webhook.failed` events, waiting up to 20 s for the first.
@@ -59,7 +43,7 @@ async fn webhooks_to_loopback_are_refused_with_a_coarse_reason() {
     // Parley's own metrics, by a name that resolves to loopback.
     let url = receiver.url.replace("127.0.0.1", "localhost");
     tenant_with_webhook(&api, &op, &url).await;
-    one_call(&server).await;
+    common::second_long_call(&server, "ssrf-call", NUMBER).await;
     let failed = failures(&api, &op).await;
     assert!(failed.iter().all(|e| e["detail"] == "url_refused" && e["code"] == 0), "{failed:?}");
     assert!(tokio::time::timeout(Duration::from_secs(2), receiver.document()).await.is_err(), "nothing reached the loopback receiver");
@@ -85,7 +69,7 @@ async fn a_redirect_is_not_followed() {
         }
     });
     tenant_with_webhook(&api, &op, &url).await;
-    one_call(&server).await;
+    common::second_long_call(&server, "ssrf-call", NUMBER).await;
     let failed = failures(&api, &op).await;
     assert_eq!(failed[0]["code"], 307, "{failed:?}");
     assert!(elsewhere.accept().is_err(), "the redirect was not followed");

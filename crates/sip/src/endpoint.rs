@@ -391,12 +391,14 @@ impl Endpoint {
             }
         };
         match &msg.start {
-            StartLine::Request { .. } => {
+            StartLine::Request { method, .. } => {
+                let method = method.clone();
+                let key = Self::tx_key(&summary, &method);
                 // Only what belongs to a live dialog or transaction is exempt from the rate:
                 // a made-up To tag is a new request like any other.
-                let new_request = !self.is_known(&msg, &summary);
+                let new_request = !self.is_known(&summary, &method, &key);
                 match self.guard.check_request(now, peer.addr.ip(), msg.headers.get("User-Agent"), new_request) {
-                    Ok(()) => self.on_request(now, peer, msg, summary),
+                    Ok(()) => self.on_request(now, peer, msg, summary, method, key),
                     Err(GuardDrop::Banned) => self.dropped.banned += 1,
                     Err(GuardDrop::Scanner) => self.dropped.scanner += 1,
                     Err(GuardDrop::RateLimited) => self.dropped.rate_limited += 1,
@@ -411,21 +413,19 @@ impl Endpoint {
 
     /// Whether a request belongs to a live dialog (our To tag) or transaction (a
     /// retransmission, an ACK or CANCEL of a transaction in progress).
-    fn is_known(&self, msg: &Message, summary: &Summary) -> bool {
+    fn is_known(&self, summary: &Summary, method: &Method, key: &TxKey) -> bool {
         if let Some(tag) = summary.to.tag() {
             let dialog = (summary.call_id.clone(), String::from_utf8_lossy(tag).into_owned());
             if self.dialogs.contains_key(&dialog) {
                 return true;
             }
         }
-        let Some(method) = msg.method() else { return false };
-        let (mut key, invite_like) = Self::tx_key(summary, method);
         if *method == Method::Cancel {
             // A CANCEL matches the INVITE transaction it cancels.
-            key.truncate(key.len() - b"|CANCEL".len());
-            return self.server_txs.contains_key(&(key, true));
+            let invite = (key.0[..key.0.len() - b"|CANCEL".len()].to_vec(), true);
+            return self.server_txs.contains_key(&invite);
         }
-        self.server_txs.contains_key(&(key, invite_like))
+        self.server_txs.contains_key(key)
     }
 
     fn reject_unparsable(&mut self, peer: Peer, data: &[u8], err: &ParseError) {
@@ -482,9 +482,7 @@ impl Endpoint {
         (key, invite_like)
     }
 
-    fn on_request(&mut self, now: Instant, peer: Peer, msg: Message, summary: Summary) {
-        let Some(method) = msg.method().cloned() else { return };
-        let key = Self::tx_key(&summary, &method);
+    fn on_request(&mut self, now: Instant, peer: Peer, msg: Message, summary: Summary, method: Method, key: TxKey) {
         if method == Method::Ack {
             return self.on_ack(now, &key, &summary);
         }

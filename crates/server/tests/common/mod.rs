@@ -270,6 +270,19 @@ pub fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A one-second call to `number` (answered, then BYE), from a blocking task.
+pub async fn second_long_call(server: &Server, call_id: &str, number: &str) {
+    let (srv, call_id, number) = (format!("127.0.0.1:{}", server.sip_port), call_id.to_string(), number.to_string());
+    tokio::task::spawn_blocking(move || {
+        let (code, leg) = invite(&srv, &call_id, "+15550100001", &number, &number, "");
+        assert_eq!(code, 200);
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        leg.unwrap().bye(&number);
+    })
+    .await
+    .unwrap();
+}
+
 /// A minimal call over raw UDP to the demo agent: INVITE (PCMU), ACK, a second of silence, BYE.
 pub fn short_call(server: &str, call_id: &str, caller: &str) {
     let (code, leg) = invite(server, call_id, caller, "demo", "demo", "");
@@ -560,6 +573,16 @@ impl Api {
     pub async fn tenant(&self, op: &str, id: &str) {
         let (s, v) = self.call(reqwest::Method::POST, "/v1/tenants", Some(op), Some(serde_json::json!({"id": id, "name": id}))).await;
         assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+    }
+
+    /// Creates tenant `id` with a plain agent `front` that answers `number`.
+    pub async fn tenant_answering(&self, op: &str, id: &str, number: &str) {
+        use reqwest::{Method, StatusCode};
+        self.tenant(op, id).await;
+        let agent = serde_json::json!({"business": id, "greeting": "Hello.", "hours": "always"});
+        assert_eq!(self.call(Method::PUT, &format!("/v1/tenants/{id}/agents/front"), Some(op), Some(agent)).await.0, StatusCode::OK);
+        let n = serde_json::json!({"number": number, "agent": "front"});
+        assert_eq!(self.call(Method::POST, &format!("/v1/tenants/{id}/numbers"), Some(op), Some(n)).await.0, StatusCode::CREATED);
     }
 }
 
