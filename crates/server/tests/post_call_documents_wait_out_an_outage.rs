@@ -61,6 +61,16 @@ async fn the_document_is_delivered_after_the_outage() {
     assert_eq!(doc["call_id"], calls[0].id);
     let bogus = reqwest::Client::new().get(format!("http://127.0.0.1:{}/v1/tenants", server.http_port)).bearer_auth("pk_not-a-key").send().await.unwrap();
     assert_eq!(bogus.status(), 401);
+    // The receiver has the document; the server records it delivered once the answer is back.
+    for _ in 0..100 {
+        let store = store_of(&server).await;
+        let status = store.tenant("demo").unwrap().get_call(&calls[0].id).await.unwrap().webhook_status;
+        store.close().await;
+        if status == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     server.stop();
 
     let calls = common::demo_calls(&server.data_dir).await;
