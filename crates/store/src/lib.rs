@@ -118,8 +118,14 @@ fn private_files(dir: &std::path::Path) -> Result<(), std::io::Error> {
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        let db = dir.join("parley.db");
-        std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(&db)?;
+        // Created 0600 when missing. An existing database is never opened here: closing any
+        // descriptor of it would drop every POSIX lock this process holds on it, the locks of
+        // another open store's SQLite connections included ("How To Corrupt An SQLite
+        // Database File", section 2.2).
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dir.join("parley.db")) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
         for name in ["parley.db", "parley.db-wal", "parley.db-shm"] {
             match std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -258,8 +264,22 @@ impl Store {
     }
 
     /// Closes the pool.
+    /// Closes the pool, and returns once every connection is closed.
+    ///
+    /// sqlx's `Pool::close` can return with a connection still open (launchbadge/sqlx#3217): a
+    /// connection released just before is handed back by a spawned task, which can put it in
+    /// the idle queue after `close` drained that queue. Closing again drains it. On SQLite an
+    /// open straggler keeps the WAL and its index alive behind the caller's back.
     pub async fn close(&self) {
         self.pool.close().await;
+        for _ in 0..1000 {
+            if self.pool.size() == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            self.pool.close().await;
+        }
+        tracing::warn!(open = self.pool.size(), "store connections still open after closing");
     }
 }
 
