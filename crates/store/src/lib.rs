@@ -6,10 +6,11 @@
 //! Every query runs inside a [`Scope`]: [`Store::tenant`] gives a [`TenantScope`] whose methods
 //! only ever touch that tenant's rows, [`Store::platform`] a [`PlatformScope`] for operator work
 //! (creating tenants, looking up an API key before its tenant is known, retention across
-//! tenants). On PostgreSQL the scope is also set in the transaction (`parley.tenant_id`), and
-//! row-level security, enabled and forced on every tenant table, enforces it for the
-//! `parley_app` role the pool runs as, which owns no table. On SQLite the query layer is the
-//! only guard, so every tenant query binds the tenant id.
+//! tenants). On PostgreSQL the tenant is also set in the transaction (`parley.tenant_id`), and
+//! row-level security, enabled and forced on every tenant table, enforces it: tenant work logs
+//! in as a role of `parley_app`, operator work as a role of `parley_platform`, neither the
+//! owner nor owning a table (see `logins`). On SQLite the query layer is the only guard, so
+//! every tenant query binds the tenant id.
 //!
 //! Main parts: [`tenants`], [`api_keys`] (roles, keys shown once, stored hashed), [`calls`]
 //! (call metadata, filter and pages), [`crypto`] (envelope encryption, crypto-shredding), [`rotation`] (tenant key rotation over every sealed row),
@@ -46,6 +47,7 @@ pub mod crypto;
 pub mod directory;
 pub mod integrations;
 pub mod label;
+mod logins;
 pub mod oplog;
 pub mod outbound;
 pub mod outbox;
@@ -157,7 +159,11 @@ pub enum Backend {
 /// The store handle (cheap to clone).
 #[derive(Clone)]
 pub struct Store {
+    /// Tenant work (on PostgreSQL, logged in as the tenant login role).
     pool: AnyPool,
+    /// Operator work across tenants (on PostgreSQL, the platform login role; on SQLite, the
+    /// same pool).
+    platform_pool: AnyPool,
     backend: Backend,
     /// Serialises audit appends from this process (other nodes are caught by the primary key).
     audit_lock: Arc<tokio::sync::Mutex<()>>,
@@ -191,34 +197,31 @@ impl Store {
             return Err(StoreError::UnsupportedUrl);
         };
         let opts: AnyConnectOptions = url.parse()?;
-        // Migrations run as the connecting (owner) role; the pool then drops to parley_app.
+        // Migrations run as the connecting (owner) role; on PostgreSQL the pools then log in
+        // as the tenant and platform roles (see `logins`).
         let mut owner = sqlx::AnyConnection::connect_with(&opts).await?;
-        match backend {
+        let store = match backend {
             Backend::Sqlite => {
                 owner.execute("PRAGMA journal_mode = WAL").await?;
                 sqlx::migrate!("./migrations/sqlite").run(&mut owner).await?;
+                owner.close().await?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| Box::pin(async move { conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000").await.map(|_| ()) }))
+                    .connect_with(opts)
+                    .await?;
+                Store { platform_pool: pool.clone(), pool, backend, audit_lock: Default::default() }
             }
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&mut owner).await?,
-        }
-        owner.close().await?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    match backend {
-                        Backend::Sqlite => {
-                            conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000").await?;
-                        }
-                        Backend::Postgres => {
-                            conn.execute("SET ROLE parley_app").await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(opts)
-            .await?;
-        Ok(Store { pool, backend, audit_lock: Arc::new(tokio::sync::Mutex::new(())) })
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres").run(&mut owner).await?;
+                let logins = logins::read(&mut owner, &opts).await?;
+                owner.close().await?;
+                let pool = AnyPoolOptions::new().max_connections(16).connect_with(logins.tenant).await?;
+                let platform_pool = AnyPoolOptions::new().max_connections(8).connect_with(logins.platform).await?;
+                Store { pool, platform_pool, backend, audit_lock: Default::default() }
+            }
+        };
+        Ok(store)
     }
 
     /// The engine in use.
@@ -241,24 +244,21 @@ impl Store {
     /// SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so a read-then-write
     /// transaction waits its turn instead of failing with a stale snapshot.
     pub async fn begin(&self, scope: Scope<'_>) -> Result<Transaction<'static, Any>, StoreError> {
-        let mut tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        let pool = match scope {
+            Scope::Tenant(_) => &self.pool,
+            Scope::Platform => &self.platform_pool,
         };
-        if self.backend == Backend::Postgres {
-            match scope {
-                Scope::Tenant(t) => {
-                    sqlx::query("SELECT set_config('parley.tenant_id', $1, true)").bind(t).execute(&mut *tx).await?;
-                }
-                Scope::Platform => {
-                    sqlx::query("SELECT set_config('parley.platform', 'on', true)").execute(&mut *tx).await?;
-                }
-            }
+        let mut tx = match self.backend {
+            Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => pool.begin().await?,
+        };
+        if let (Backend::Postgres, Scope::Tenant(t)) = (self.backend, scope) {
+            sqlx::query("SELECT set_config('parley.tenant_id', $1, true)").bind(t).execute(&mut *tx).await?;
         }
         Ok(tx)
     }
 
-    /// The connection pool, for checks that must run raw SQL (tests, `parley admin`).
+    /// The tenant-work pool, for checks that must run raw SQL (tests, `parley admin`).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -271,15 +271,19 @@ impl Store {
     /// the idle queue after `close` drained that queue. Closing again drains it. On SQLite an
     /// open straggler keeps the WAL and its index alive behind the caller's back.
     pub async fn close(&self) {
-        self.pool.close().await;
-        for _ in 0..1000 {
-            if self.pool.size() == 0 {
-                return;
+        for pool in [&self.pool, &self.platform_pool] {
+            pool.close().await;
+            for _ in 0..1000 {
+                if pool.size() == 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                pool.close().await;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-            self.pool.close().await;
+            if pool.size() > 0 {
+                tracing::warn!(open = pool.size(), "store connections still open after closing");
+            }
         }
-        tracing::warn!(open = self.pool.size(), "store connections still open after closing");
     }
 }
 

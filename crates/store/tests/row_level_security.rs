@@ -1,6 +1,7 @@
 //! PostgreSQL enforces tenancy itself: every table with a tenant column has row-level security
-//! enabled and forced, the role the application runs as owns no table, and a query that
-//! forgets its tenant (or names another one) sees and changes nothing.
+//! enabled and forced, the roles the application logs in as own no table and are not the
+//! owner, a query that forgets its tenant (or names another one) sees and changes nothing, and
+//! no setting a tenant session can change lets it see across tenants.
 
 mod common;
 
@@ -46,10 +47,11 @@ async fn a_query_without_the_right_tenant_sees_and_changes_nothing() {
     p.create_tenant("b", "B", 0).await.unwrap();
     db.store.tenant("a").unwrap().record_call(&common::call("a", "ca", 1)).await.unwrap();
 
-    // The pool runs as parley_app; a statement outside any scope sees no row at all.
+    // The tenant pool logs in as a role of parley_app; a statement outside any scope sees no
+    // row at all.
     let pool = db.store.pool();
     let user: String = sqlx::query("SELECT current_user::text AS u").fetch_one(pool).await.unwrap().get("u");
-    assert_eq!(user, "parley_app");
+    assert!(user.starts_with("parley_tenant_"), "{user}");
     let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM calls").fetch_one(pool).await.unwrap().get("n");
     assert_eq!(n, 0, "unscoped read saw rows");
     let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tenants").fetch_one(pool).await.unwrap().get("n");
@@ -82,3 +84,52 @@ async fn a_query_without_the_right_tenant_sees_and_changes_nothing() {
     assert_eq!(a.outcome, "resolved");
 }
 
+
+#[tokio::test]
+async fn a_tenant_session_cannot_make_itself_the_platform() {
+    let db = common::postgres().await;
+    let p = db.store.platform();
+    p.create_tenant("a", "A", 0).await.unwrap();
+    p.create_tenant("b", "B", 0).await.unwrap();
+    db.store.tenant("a").unwrap().record_call(&common::call("a", "ca", 1)).await.unwrap();
+    db.store.tenant("b").unwrap().record_call(&common::call("b", "cb", 1)).await.unwrap();
+
+    // Neither login is the owner, a superuser, or able to create roles or bypass RLS; only the
+    // platform login is a member of parley_platform.
+    let mut owner = sqlx::AnyConnection::connect(&db.owner_url).await.unwrap();
+    let logins = sqlx::query(
+        "SELECT l.scope, r.rolsuper, r.rolcreaterole, r.rolbypassrls, pg_has_role(l.role_name, 'parley_platform', 'MEMBER') AS platform \
+         FROM parley_logins l JOIN pg_roles r ON r.rolname = l.role_name ORDER BY l.scope",
+    )
+    .fetch_all(&mut owner)
+    .await
+    .unwrap();
+    let seen: Vec<(String, bool)> = logins.iter().map(|r| (r.get::<String, _>("scope"), r.get::<bool, _>("platform"))).collect();
+    assert_eq!(seen, [("platform".to_string(), true), ("tenant".to_string(), false)]);
+    for r in &logins {
+        assert!(!r.get::<bool, _>("rolsuper") && !r.get::<bool, _>("rolcreaterole") && !r.get::<bool, _>("rolbypassrls"));
+    }
+    let owner_name: String = sqlx::query("SELECT current_user::text AS u").fetch_one(&mut owner).await.unwrap().get("u");
+    owner.close().await.unwrap();
+
+    // A tenant transaction that turns the old platform flag on, or names no tenant, still
+    // sees only its own rows.
+    let mut tx = db.store.begin(parley_store::Scope::Tenant("a")).await.unwrap();
+    sqlx::query("SELECT set_config('parley.platform', 'on', true)").execute(&mut *tx).await.unwrap();
+    let ids: Vec<String> = sqlx::query("SELECT id FROM calls ORDER BY id").fetch_all(&mut *tx).await.unwrap().iter().map(|r| r.get("id")).collect();
+    assert_eq!(ids, ["ca"]);
+    drop(tx);
+
+    // It cannot become the platform, the owner or anyone else, nor read the login passwords.
+    let statements = ["SET ROLE parley_platform".to_string(), format!("SET ROLE {owner_name}"), format!("SET SESSION AUTHORIZATION {owner_name}"), "SELECT * FROM parley_logins".to_string()];
+    for statement in &statements {
+        let mut tx = db.store.begin(parley_store::Scope::Tenant("a")).await.unwrap();
+        let err = sqlx::query(statement).execute(&mut *tx).await.unwrap_err().to_string();
+        assert!(err.contains("permission denied"), "{statement}: {err}");
+    }
+
+    // The platform pool sees both tenants.
+    let mut tx = db.store.begin(parley_store::Scope::Platform).await.unwrap();
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM calls").fetch_one(&mut *tx).await.unwrap().get("n");
+    assert_eq!(n, 2);
+}

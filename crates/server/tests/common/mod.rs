@@ -253,7 +253,12 @@ impl PgDb {
 
 impl Drop for PgDb {
     fn drop(&mut self) {
+        // The login roles its migrations created belong to the whole server: they go too.
+        let roles = Command::new("psql").arg(&self.url).args(["-Atc", "SELECT role_name FROM parley_logins"]).stderr(Stdio::null()).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
         let _ = Command::new("psql").arg(&self.admin).args(["-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)]).status();
+        for role in roles.lines().filter(|r| r.starts_with("parley_")) {
+            let _ = Command::new("psql").arg(&self.admin).args(["-qc", &format!("DROP ROLE IF EXISTS \"{role}\"")]).status();
+        }
     }
 }
 

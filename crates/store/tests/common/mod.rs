@@ -39,6 +39,25 @@ pub async fn postgres() -> TestDb {
     TestDb { store, owner_url: url, postgres: Some((admin, name)), _dir: None }
 }
 
+/// Drops a test database and the login roles its migrations created (roles belong to the
+/// whole server, not to one database).
+pub async fn drop_database(admin: &str, name: &str) {
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let mut roles = Vec::new();
+    if let Ok(mut c) = sqlx::AnyConnection::connect(&format!("{base}/{name}")).await {
+        if let Ok(rows) = sqlx::query("SELECT role_name FROM parley_logins").fetch_all(&mut c).await {
+            roles = rows.iter().map(|r| sqlx::Row::get::<String, _>(r, "role_name")).collect();
+        }
+        let _ = c.close().await;
+    }
+    if let Ok(mut c) = sqlx::AnyConnection::connect(admin).await {
+        let _ = c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+        for role in roles {
+            let _ = c.execute(format!("DROP ROLE IF EXISTS \"{role}\"").as_str()).await;
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin, name)) = self.postgres.take() {
@@ -46,11 +65,7 @@ impl Drop for TestDb {
             // on the test's runtime, which is blocked in this drop).
             std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(async move {
-                    if let Ok(mut c) = sqlx::AnyConnection::connect(&admin).await {
-                        let _ = c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
-                    }
-                });
+                rt.block_on(drop_database(&admin, &name));
             })
             .join()
             .ok();
