@@ -43,4 +43,7 @@ rows = [json.loads(l)["fields"] for l in open(sys.argv[1]) if '"turn latency"' i
 keys = ["eot_ms", "asr_ms", "agent_ms", "tts_ms", "total_ms"]
 for r in rows: print(" ".join(f"{k}={r[k]}" for k in keys))
 print(f"turns={len(rows)} median: " + " ".join(f"{k}={statistics.median(r[k] for r in rows)}" for k in keys))
+if len(rows) >= 2:
+    p90 = lambda k: statistics.quantiles([r[k] for r in rows], n=10, method="inclusive")[8]
+    print("p90: " + " ".join(f"{k}={p90(k):.0f}" for k in keys))
 PY

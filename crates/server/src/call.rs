@@ -8,15 +8,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use parley_agent::conversation::{Action, Conversation, Input, PaymentResult};
+use parley_agent::conversation::{Conversation, PaymentResult};
 use parley_agent::spec::AgentSpec;
+use parley_call::{CallPipeline, Config, Event, Finished, Output};
 use parley_connect::document::{render, transcript_json, CallFacts};
-use parley_connect::transcript::{Speaker, Transcript};
-use parley_media::jitter::{Frame, JitterBuffer};
-use parley_media::pacer::{Pacer, FRAME_SAMPLES};
+use parley_connect::transcript::Transcript;
 use parley_sip::endpoint::{CallId, EndReason};
 use parley_sip::uri::Uri;
-use parley_speech::vad::{Endpointer, EndpointerConfig, VadEvent};
 use parley_store::privacy::{caller_hash, mask_number};
 use parley_store::artifacts::Recipient;
 use parley_store::policy::DataPolicy;
@@ -24,12 +22,13 @@ use parley_store::CallRecord;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use parley_call::recording::Recorder;
+
 use crate::consult::{Consult, Phase};
 use crate::media_io::{Media, MediaIn};
-use crate::payment::{self, PaymentMode, PaymentStep};
-use crate::playout::Playout;
-use crate::recording::Recorder;
+use crate::payment;
 use crate::sip_driver::{end_reason_name, SipCommand};
+use crate::voice::{Synthesized, Voice};
 use crate::Shared;
 
 /// Events from the SIP layer for this call.
@@ -80,21 +79,12 @@ pub struct CallSetup {
     pub admitted: Option<crate::directory::ActiveGuard>,
 }
 
-/// Timings of one turn, from the caller's end of speech.
-#[derive(Debug, Default, Clone, Copy)]
-struct TurnTiming {
-    speech_end: Option<Instant>,
-    eot_ms: u64,
-    asr_ms: u64,
-    agent_ms: u64,
-    agent_done: Option<Instant>,
-}
-
 fn unix_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-/// Runs the call to its end.
+/// Runs the call to its end: drives the call's [`CallPipeline`] (turn-taking, playout, keys,
+/// payment mode, the agent) and carries out what it asks for.
 pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: mpsc::Sender<SipCommand>, shared: Arc<Shared>) {
     // `_admitted` holds the call's place in its tenant's count until this task ends.
     let CallSetup { call, mut media, agent, caller, callee, transport, tenant, policy, placed_ms, admitted: _admitted } = setup;
@@ -102,7 +92,6 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     shared.metrics.calls_active.fetch_add(1, Ordering::Relaxed);
     let answered_ms = unix_ms();
     let started_ms = placed_ms.unwrap_or(answered_ms);
-    let t0 = Instant::now();
     tracing::info!(call = call.0, agent = %agent.name, transport = %transport, srtp = media.srtp(), "call answered");
     // A provisional record at answer, kept current, so a crash loses no call (see
     // `finish_interrupted`).
@@ -117,48 +106,78 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
         false => None,
     };
 
-    let mut pacer = Pacer::new(t0.into_std());
-    // Waits 20 to 200 ms for a missing packet, following the jitter of this call.
-    let mut jitter = JitterBuffer::adaptive(Duration::from_millis(20), Duration::from_millis(200));
-    let mut vad = Endpointer::new(EndpointerConfig::default());
-    let mut convo = Conversation::new(agent.clone());
-    let mut transcript = Transcript::new();
-    let mut playout = Playout::default();
-    // Payment mode: keys go to card capture; the caller's audio reaches neither the recording
-    // nor the recognizer until the result is back.
-    let mut paying: Option<PaymentMode> = None;
+    let config = Config { agent: agent.clone(), caller: caller.clone(), record: policy.recording_days > 0, endpointer: shared.endpointer.clone() };
+    let mut pipeline = CallPipeline::new(config, Instant::now().into_std());
+    let mut voice = Voice::default();
+    let (asr_tx, mut asr_rx) = mpsc::channel::<(u64, Result<String, String>)>(8);
     let (pay_tx, mut pay_rx) = mpsc::channel::<PaymentResult>(1);
-    let mut keys: Vec<char> = Vec::new();
-    let (asr_tx, mut asr_rx) = mpsc::channel::<(Result<String, String>, TurnTiming, u64, u64)>(8);
-    let mut timing: Option<TurnTiming> = None;
-    let mut agent_speech_start: Option<u64> = None;
-    let mut pending_agent_text: Vec<String> = Vec::new();
-    let mut end_reason = None;
-    let mut marker = true;
-    let mut hangup_sent = false;
-    let mut usage = Usage::default();
-    let mut recorder = (policy.recording_days > 0).then(Recorder::default);
     // A warm transfer in progress.
     let mut consult: Option<Consult> = None;
-    // The caller's frames due this tick (kept across ticks: no allocation per tick).
-    let mut frames: Vec<Vec<i16>> = Vec::with_capacity(4);
-
-    for action in convo.start() {
-        match action {
-            Action::Say(text) => {
-                pending_agent_text.push(text.clone());
-                playout.say(text, true);
-            }
-            other => apply(vec![other], &mut playout, &mut pending_agent_text),
-        }
-    }
+    let mut end_reason = None;
+    let mut tts_chars = 0u64;
 
     while end_reason.is_none() {
-        let next_tick = Instant::from_std(pacer.next_deadline());
+        while let Some(output) = pipeline.poll_output() {
+            match output {
+                Output::Audio { samples, ts, marker, due } => {
+                    if media.send(&samples, ts, marker).await {
+                        shared.metrics.rtp_sent(Instant::now().saturating_duration_since(Instant::from_std(due)));
+                    }
+                }
+                Output::Bridge { from_caller, ts, marker, due } => {
+                    let Some(c) = consult.as_mut() else { continue };
+                    let frame = c.tick(&shared, Instant::from_std(due), from_caller).await;
+                    if media.send(&frame, ts, marker).await {
+                        shared.metrics.rtp_sent(Instant::now().saturating_duration_since(Instant::from_std(due)));
+                    }
+                }
+                Output::ClearAudio => media.barge_in(),
+                Output::Synthesize(prompt) => tts_chars += voice.start(shared.synthesizer.as_ref(), &shared.prompts, prompt),
+                Output::CancelSynthesis(id) => voice.cancel(id),
+                Output::Recognize { turn, audio } => {
+                    let (asr, tx) = (shared.recognizer.clone(), asr_tx.clone());
+                    tokio::spawn(async move {
+                        let text = asr.transcribe(&audio).await.map_err(|e| e.to_string());
+                        let _ = tx.send((turn, text)).await;
+                    });
+                }
+                Output::TurnTaken => {
+                    shared.metrics.turns_total.fetch_add(1, Ordering::Relaxed);
+                }
+                Output::Turn(t) => {
+                    shared.metrics.turn(&t);
+                    // Numbers only: this line is what bench/turn_latency.sh reads.
+                    tracing::info!(call = call.0, eot_ms = t.eot_ms, asr_ms = t.asr_ms, agent_ms = t.agent_ms, tts_ms = t.tts_ms, total_ms = t.total_ms, "turn latency");
+                }
+                Output::Hangup => {
+                    let _ = sip.send(SipCommand::Hangup(call)).await;
+                }
+                Output::Transfer(target) => match transfer_target(call, &target) {
+                    Some(uri) => {
+                        tracing::info!(call = call.0, "transfer requested");
+                        let _ = sip.send(SipCommand::Refer(call, uri)).await;
+                    }
+                    None => pipeline.handle_event(Instant::now().into_std(), Event::TransferFailed),
+                },
+                Output::WarmTransfer { target, briefing } => {
+                    tracing::info!(call = call.0, "warm transfer requested");
+                    consult = Some(Consult::new(briefing));
+                    tokio::spawn(consult_through_gate(shared.clone(), sip.clone(), call, tenant.clone(), target));
+                }
+                Output::Charge(request, card) => {
+                    let (shared, tenant, tx) = (shared.clone(), tenant.clone(), pay_tx.clone());
+                    let (call_id, business) = (call_record_id(started_ms, call), agent.business.clone());
+                    tokio::spawn(async move {
+                        let _ = tx.send(payment::charge(shared, tenant, call_id, business, request, card).await).await;
+                    });
+                }
+            }
+        }
+        let next_tick = Instant::from_std(pipeline.poll_timeout());
         tokio::select! {
             m = media.recv() => match m {
-                MediaIn::Audio(seq, pcm) => jitter.push(Instant::now().into_std(), seq, pcm),
-                MediaIn::Key(k) => keys.push(k),
+                MediaIn::Audio(seq, pcm) => pipeline.handle_audio(Instant::now().into_std(), seq, pcm),
+                MediaIn::Key(k) => key(&mut pipeline, consult.as_mut(), k),
                 MediaIn::Closed => end_reason = Some(EndReason::RemoteBye),
             },
             m = consult_recv(&mut consult) => match (m, consult.as_mut()) {
@@ -173,212 +192,59 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
             },
             _ = tokio::time::sleep_until(next_tick) => {
                 let now = Instant::now();
-                let Some(ts) = pacer.poll(now.into_std()) else { continue };
-                // A warm transfer past the ring: the agent is out of the conversation.
-                if let Some(c) = consult.as_mut().filter(|c| c.phase() != Phase::Dialing) {
-                    let from_caller = match jitter.pop(now.into_std()) {
-                        Some(Frame::Audio(p) | Frame::Concealed(p)) => Some(p),
-                        None => None,
-                    };
-                    let frame = c.tick(&shared, now, from_caller).await;
-                    if media.send(&frame, ts, marker).await {
-                        shared.metrics.rtp_sent(Instant::now().saturating_duration_since(next_tick));
-                    }
-                    marker = false;
-                    continue;
-                }
-                // Send path first, so the frame leaves on time: the next 20 ms of agent speech,
-                // or silence.
-                match playout.refill(shared.synthesizer.as_ref(), &shared.prompts, FRAME_SAMPLES) {
-                    Ok(chars) => usage.tts_chars += chars,
-                    Err(e) => tracing::warn!(call = call.0, error = %e, "synthesis failed"),
-                }
-                let next = playout.next_frame(FRAME_SAMPLES);
-                let speaking = next.is_some();
-                let frame: Vec<i16> = if let Some(f) = next {
-                    if agent_speech_start.is_none() {
-                        agent_speech_start = Some(ms(now - t0));
-                        if let Some(t) = timing.take() {
-                            log_turn(call, &t, now);
-                        }
-                    }
-                    f
-                } else {
-                    vec![0; FRAME_SAMPLES]
-                };
-                if let Some(r) = recorder.as_mut() { r.agent(&frame); }
-                if media.send(&frame, ts, marker).await {
-                    shared.metrics.rtp_sent(Instant::now().saturating_duration_since(next_tick));
-                }
-                marker = false;
-                // Receive path: ordered frames into the endpointer.
-                if let Some(step) = paying.as_mut().and_then(|p| p.poll_timeout(ms(now - t0))) {
-                    payment_step(step, &mut paying, &mut convo, &mut playout, &mut pending_agent_text);
-                }
-                frames.extend(std::iter::from_fn(|| jitter.pop(now.into_std())).map(|f| match f { Frame::Audio(p) | Frame::Concealed(p) => p }));
-                if frames.is_empty() {
-                    // A peer that suppresses silence sends nothing: its comfort noise keeps the
-                    // endpointer's clock running, so the turn still ends.
-                    frames.extend(media.comfort_frame(now));
-                }
-                for samples in frames.drain(..) {
-                    if paying.is_some() {
-                        if let Some(r) = recorder.as_mut() { r.caller(&[0; FRAME_SAMPLES]); }
-                        continue;
-                    }
-                    if let Some(r) = recorder.as_mut() { r.caller(&samples); }
-                    match vad.push_frame(now.into_std(), &samples) {
-                        // Barge-in: stop talking when the caller starts, unless ending.
-                        Some(VadEvent::SpeechStarted) if playout.busy() && playout.after.is_none() => {
-                            playout.barge_in();
-                            media.barge_in();
-                            flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
-                        }
-                        Some(VadEvent::SpeechStarted) => {}
-                        Some(VadEvent::TurnEnded { audio, speech_end }) => {
-                            let speech_end = Instant::from_std(speech_end);
-                            let t = TurnTiming { speech_end: Some(speech_end), eot_ms: ms(now - speech_end), ..Default::default() };
-                            let start_ms = ms(speech_end - t0).saturating_sub(audio.len() as u64 / 8);
-                            let end_ms = ms(speech_end - t0);
-                            usage.asr_ms += audio.len() as u64 / 8;
-                            let asr = shared.recognizer.clone();
-                            let tx = asr_tx.clone();
-                            tokio::spawn(async move {
-                                let began = Instant::now();
-                                let text = asr.transcribe(&audio).await.map_err(|e| e.to_string());
-                                let mut t = t;
-                                t.asr_ms = ms(Instant::now() - began);
-                                let _ = tx.send((text, t, start_ms, end_ms)).await;
-                            });
-                        }
-                        None => {}
-                    }
-                }
-                if !speaking && !playout.busy() {
-                    if agent_speech_start.is_some() {
-                        flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
-                        marker = true;
-                    }
-                    match playout.after.take() {
-                        Some(Action::Hangup) if !hangup_sent => {
-                            hangup_sent = true;
-                            let _ = sip.send(SipCommand::Hangup(call)).await;
-                        }
-                        Some(Action::Transfer(target)) => match transfer_target(call, &target) {
-                            Some(uri) => {
-                                tracing::info!(call = call.0, "transfer requested");
-                                let _ = sip.send(SipCommand::Refer(call, uri)).await;
-                            }
-                            None => apply(convo.handle(Input::TransferFailed), &mut playout, &mut pending_agent_text),
-                        },
-                        Some(Action::WarmTransfer(target)) => {
-                            tracing::info!(call = call.0, "warm transfer requested");
-                            consult = Some(Consult::new(convo.briefing(&caller)));
-                            tokio::spawn(consult_through_gate(shared.clone(), sip.clone(), call, tenant.clone(), target));
-                        }
-                        _ => {}
-                    }
-                }
+                pipeline.handle_timeout(now.into_std(), media.comfort_frame(now));
             }
-            Some(result) = pay_rx.recv() => {
-                paying = None;
-                let actions = convo.handle(Input::Payment(result));
-                apply(actions, &mut playout, &mut pending_agent_text);
-            }
-            Some((result, mut t, start_ms, end_ms)) = asr_rx.recv() => {
-                let text = match result {
-                    Ok(text) => text,
-                    Err(e) => { tracing::warn!(call = call.0, error = %e, "recognition failed"); String::new() }
-                };
-                if text.trim().is_empty() || convo.done() || paying.is_some() {
-                    continue;
-                }
-                transcript.push(Speaker::Caller, text.trim(), start_ms, end_ms);
-                let began = Instant::now();
-                let actions = convo.handle(Input::Said(text));
-                t.agent_ms = ms(Instant::now() - began);
-                t.agent_done = Some(Instant::now());
-                shared.metrics.turns_total.fetch_add(1, Ordering::Relaxed);
-                if actions.iter().any(|a| matches!(a, Action::Say(_))) {
-                    timing = Some(t);
-                }
-                apply(actions, &mut playout, &mut pending_agent_text);
-            }
-            ev = events.recv() => match ev {
-                Some(CallEvent::Established) => {}
-                Some(CallEvent::Key(k)) => keys.push(k),
-                Some(CallEvent::ReferStatus(code)) => {
-                    tracing::info!(call = call.0, code, "transfer progress");
-                    if code >= 200 && code != 202 && !hangup_sent {
-                        // Transfer done (or failed): the transferor leaves the call (RFC 5589).
-                        hangup_sent = true;
-                        let _ = sip.send(SipCommand::Hangup(call)).await;
-                    }
-                }
-                Some(CallEvent::Reoffer(sdp, direction)) => media.reoffer(&sdp, direction),
-                Some(CallEvent::Ended(reason)) => end_reason = Some(reason),
-                Some(CallEvent::ConsultStarted(leg)) => {
-                    if let Some(c) = consult.as_mut() {
-                        c.leg = Some(leg);
-                    }
-                }
-                Some(CallEvent::ConsultAnswered(leg_media)) => {
-                    tracing::info!(call = call.0, "the person answered the transfer");
-                    if let Some(c) = consult.as_mut() {
-                        c.answered(*leg_media);
-                    }
-                }
-                Some(CallEvent::ConsultEnded) => match consult.as_ref().map(Consult::phase) {
-                    Some(Phase::Dialing) => {
-                        tracing::info!(call = call.0, "no one answered the transfer; taking a message");
-                        consult = None;
-                        let actions = convo.handle(Input::TransferFailed);
-                        apply(actions, &mut playout, &mut pending_agent_text);
-                    }
-                    Some(_) if !hangup_sent => {
-                        // The person hung up: the transferred call is over.
-                        hangup_sent = true;
-                        let _ = sip.send(SipCommand::Hangup(call)).await;
-                    }
-                    _ => {}
-                },
-                None => end_reason = Some(EndReason::Local),
+            s = voice.recv(&shared.prompts) => match s {
+                Synthesized::Audio(id, audio) => pipeline.handle_synthesized(id, &audio),
+                Synthesized::Done(id) => pipeline.handle_synthesis_done(id),
             },
-        }
-        // Bridged to a person: the caller's keys are theirs.
-        if let Some(c) = consult.as_mut().filter(|c| c.phase() == Phase::Bridged) {
-            for k in keys.drain(..) {
-                c.forward_key(k);
+            Some(result) = pay_rx.recv() => pipeline.handle_payment_result(Instant::now().into_std(), result),
+            Some((turn, result)) = asr_rx.recv() => {
+                let text = result.unwrap_or_else(|e| {
+                    tracing::warn!(call = call.0, error = %e, "recognition failed");
+                    String::new()
+                });
+                pipeline.handle_recognized(Instant::now().into_std(), turn, &text);
             }
-        }
-        // Keys and payment mode, in the order they came.
-        for k in keys.drain(..) {
-            start_payment(&mut paying, &mut playout, &mut pending_agent_text, t0);
-            let Some(mode) = paying.as_mut() else {
-                let actions = convo.handle(Input::Key(k));
-                apply(actions, &mut playout, &mut pending_agent_text);
-                continue;
-            };
-            match mode.key(k, ms(Instant::now() - t0)) {
-                Some(PaymentStep::Charge(request, card)) => {
-                    transcript.push(Speaker::Caller, payment::TRANSCRIPT_LINE, ms(Instant::now() - t0), ms(Instant::now() - t0));
-                    apply(vec![Action::Say("Thank you. One moment while I take the payment.".into())], &mut playout, &mut pending_agent_text);
-                    let (shared, tenant, tx) = (shared.clone(), tenant.clone(), pay_tx.clone());
-                    let (call_id, business) = (call_record_id(started_ms, call), agent.business.clone());
-                    tokio::spawn(async move {
-                        let _ = tx.send(payment::charge(shared, tenant, call_id, business, request, card).await).await;
-                    });
+            ev = events.recv() => {
+                let now = Instant::now().into_std();
+                match ev {
+                    Some(CallEvent::Established) => {}
+                    Some(CallEvent::Key(k)) => key(&mut pipeline, consult.as_mut(), k),
+                    Some(CallEvent::ReferStatus(code)) => {
+                        tracing::info!(call = call.0, code, "transfer progress");
+                        pipeline.handle_event(now, Event::TransferProgress(code));
+                    }
+                    Some(CallEvent::Reoffer(sdp, direction)) => media.reoffer(&sdp, direction),
+                    Some(CallEvent::Ended(reason)) => end_reason = Some(reason),
+                    Some(CallEvent::ConsultStarted(leg)) => {
+                        if let Some(c) = consult.as_mut() {
+                            c.leg = Some(leg);
+                        }
+                    }
+                    Some(CallEvent::ConsultAnswered(leg_media)) => {
+                        tracing::info!(call = call.0, "the person answered the transfer");
+                        if let Some(c) = consult.as_mut() {
+                            c.answered(*leg_media);
+                            pipeline.handle_event(now, Event::ConsultAnswered);
+                        }
+                    }
+                    Some(CallEvent::ConsultEnded) => {
+                        if consult.as_ref().is_some_and(|c| c.phase() == Phase::Dialing) {
+                            tracing::info!(call = call.0, "no one answered the transfer; taking a message");
+                            consult = None;
+                        }
+                        pipeline.handle_event(now, Event::ConsultEnded);
+                    }
+                    None => end_reason = Some(EndReason::Local),
                 }
-                Some(step) => payment_step(step, &mut paying, &mut convo, &mut playout, &mut pending_agent_text),
-                None => {}
             }
         }
-        start_payment(&mut paying, &mut playout, &mut pending_agent_text, t0);
     }
     if let Some(leg) = consult.as_ref().and_then(|c| c.leg) {
         let _ = sip.send(SipCommand::Hangup(leg)).await;
     }
-    flush_agent_text(&mut transcript, &mut pending_agent_text, &mut agent_speech_start, t0);
+    let Finished { conversation: convo, transcript, recorder, recognized_ms } = pipeline.finish(Instant::now().into_std());
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(EndReason::Local);
     let (packets_received, packets_lost, jitter_ms, rtt_ms) = media.quality();
@@ -396,12 +262,24 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     if let Some(h) = heartbeat {
         h.abort();
     }
+    let usage = Usage { asr_ms: recognized_ms, tts_chars };
     let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, recorder };
     let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
     finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
     shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
     shared.call_finished.notify_waiters();
+}
+
+/// A key the caller pressed: to the person once a warm transfer is bridged, else to the
+/// pipeline (the agent, or card capture in payment mode).
+fn key(pipeline: &mut CallPipeline, consult: Option<&mut Consult>, k: char) {
+    match consult.filter(|c| c.phase() == Phase::Bridged) {
+        Some(c) => {
+            c.forward_key(k);
+        }
+        None => pipeline.handle_key(Instant::now().into_std(), k),
+    }
 }
 
 /// The agent's transfer target as a checked URI. A stored target that does not parse (one
@@ -444,64 +322,6 @@ async fn consult_recv(consult: &mut Option<Consult>) -> MediaIn {
     match consult.as_mut() {
         Some(c) => c.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-fn ms(d: Duration) -> u64 {
-    d.as_millis() as u64
-}
-
-fn log_turn(call: CallId, t: &TurnTiming, first_audio: Instant) {
-    let tts_ms = t.agent_done.map(|d| ms(first_audio - d)).unwrap_or(0);
-    let total_ms = t.speech_end.map(|s| ms(first_audio - s)).unwrap_or(0);
-    // Numbers only: this line is what bench/turn_latency.sh reads.
-    tracing::info!(call = call.0, eot_ms = t.eot_ms, asr_ms = t.asr_ms, agent_ms = t.agent_ms, tts_ms, total_ms, "turn latency");
-}
-
-/// Queues what the agent says; hangup and transfer wait until it has been played; payment
-/// mode starts at once.
-fn apply(actions: Vec<Action>, playout: &mut Playout, pending: &mut Vec<String>) {
-    for a in actions {
-        match a {
-            Action::Say(text) => {
-                pending.push(text.clone());
-                playout.say(text, false);
-            }
-            Action::CollectPayment(request) => playout.payment = Some(request),
-            other => playout.after = Some(other),
-        }
-    }
-}
-
-/// Enters payment mode if the agent just asked for a payment.
-fn start_payment(paying: &mut Option<PaymentMode>, playout: &mut Playout, pending: &mut Vec<String>, t0: Instant) {
-    if let Some(request) = playout.payment.take() {
-        let (mode, prompt) = PaymentMode::start(request, ms(Instant::now() - t0));
-        *paying = Some(mode);
-        apply(vec![Action::Say(prompt.into())], playout, pending);
-    }
-}
-
-/// A prompt of the card capture, or the end of payment mode without a charge.
-fn payment_step(step: PaymentStep, paying: &mut Option<PaymentMode>, convo: &mut Conversation, playout: &mut Playout, pending: &mut Vec<String>) {
-    match step {
-        PaymentStep::Say(text) => apply(vec![Action::Say(text.into())], playout, pending),
-        PaymentStep::Done(result) => {
-            *paying = None;
-            apply(convo.handle(Input::Payment(result)), playout, pending);
-        }
-        PaymentStep::Charge(..) => {}
-    }
-}
-
-/// Moves what the agent has started saying into the transcript, with its offsets.
-fn flush_agent_text(transcript: &mut Transcript, pending: &mut Vec<String>, start: &mut Option<u64>, t0: Instant) {
-    let Some(s) = start.take() else {
-        return;
-    };
-    let end = ms(Instant::now() - t0);
-    for text in pending.drain(..) {
-        transcript.push(Speaker::Agent, &text, s, end);
     }
 }
 

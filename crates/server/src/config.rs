@@ -32,6 +32,11 @@ pub struct ServeConfig {
     pub asr_threads: usize,
     /// On SIGTERM, how long calls in progress may go on before they are hung up, in seconds.
     pub drain_seconds: u64,
+    /// The caller's pause that ends their turn, ms.
+    pub end_of_turn_ms: u64,
+    /// The first pause at which recognition starts, before the turn is known to have ended,
+    /// ms (0: wait for the end of the turn).
+    pub speculate_after_ms: u64,
     /// The URL Twilio reaches this server at (Media Streams).
     pub public_url: Option<String>,
     /// SIP over TLS listen address.
@@ -75,6 +80,8 @@ impl Default for ServeConfig {
             speech_dir: home.join(".local/share/parley/speech"),
             asr_threads: 2,
             drain_seconds: 120,
+            end_of_turn_ms: 600,
+            speculate_after_ms: 240,
             public_url: None,
             sip_tls_listen: None,
             sip_tls_cert: None,
@@ -109,5 +116,32 @@ impl ServeConfig {
     pub fn from_file(path: &std::path::Path) -> anyhow::Result<ServeConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+}
+
+impl ServeConfig {
+    /// End-of-turn detection as configured.
+    pub fn endpointer(&self) -> parley_speech::vad::EndpointerConfig {
+        parley_speech::vad::EndpointerConfig {
+            end_silence: std::time::Duration::from_millis(self.end_of_turn_ms.clamp(200, 5000)),
+            speculate_after: (self.speculate_after_ms > 0 && self.speculate_after_ms < self.end_of_turn_ms).then(|| std::time::Duration::from_millis(self.speculate_after_ms)),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn speculation_is_off_at_zero_or_at_the_end_of_turn_and_the_pause_is_bounded() {
+        let cfg = |end_of_turn_ms, speculate_after_ms| ServeConfig { end_of_turn_ms, speculate_after_ms, ..Default::default() }.endpointer();
+        assert_eq!((cfg(600, 240).end_silence, cfg(600, 240).speculate_after), (Duration::from_millis(600), Some(Duration::from_millis(240))));
+        assert_eq!(cfg(600, 0).speculate_after, None);
+        assert_eq!(cfg(600, 600).speculate_after, None, "a speculation as long as the turn's end is no speculation");
+        assert_eq!(cfg(10, 0).end_silence, Duration::from_millis(200));
+        assert_eq!(cfg(60_000, 0).end_silence, Duration::from_millis(5000));
     }
 }

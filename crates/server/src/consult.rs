@@ -13,7 +13,9 @@ use parley_sip::endpoint::CallId;
 use tokio::time::Instant;
 
 use crate::media_io::{Media, MediaIn};
-use crate::playout::Playout;
+use parley_call::playout::Playout;
+
+use crate::voice::{Synthesized, Voice};
 use crate::Shared;
 
 /// Where a warm transfer is.
@@ -35,6 +37,7 @@ pub struct Consult {
     media: Option<Media>,
     jitter: JitterBuffer,
     playout: Playout,
+    voice: Voice,
     briefing: String,
     ts: u32,
     marker: bool,
@@ -49,6 +52,7 @@ impl Consult {
             media: None,
             jitter: JitterBuffer::adaptive(Duration::from_millis(20), Duration::from_millis(200)),
             playout: Playout::default(),
+            voice: Voice::default(),
             briefing,
             ts: 0,
             marker: true,
@@ -95,8 +99,14 @@ impl Consult {
         let (to_person, to_caller) = match self.phase {
             Phase::Dialing => return silence(),
             Phase::Briefing => {
-                if let Err(e) = self.playout.refill(shared.synthesizer.as_ref(), &shared.prompts, FRAME_SAMPLES) {
-                    tracing::warn!(error = %e, "synthesizing the transfer briefing failed");
+                if let Some(prompt) = self.playout.refill(FRAME_SAMPLES) {
+                    self.voice.start(shared.synthesizer.as_ref(), &shared.prompts, prompt);
+                }
+                while let Some(s) = self.voice.try_recv(&shared.prompts) {
+                    match s {
+                        Synthesized::Audio(id, audio) => self.playout.synthesized(id, &audio),
+                        Synthesized::Done(id) => self.playout.synthesis_done(id),
+                    }
                 }
                 // The person's audio waits until the bridge.
                 while self.jitter.pop(now.into_std()).is_some() {}

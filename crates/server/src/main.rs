@@ -19,14 +19,13 @@ mod media_io;
 mod metrics;
 mod outbound;
 mod payment;
-mod playout;
-mod recording;
 mod resolve;
 mod shutdown;
 mod sip_driver;
 mod tls;
 mod twilio;
 mod twilio_rest;
+mod voice;
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -108,6 +107,14 @@ struct ServeArgs {
     /// On SIGTERM, how long calls in progress may go on before they are hung up (default 120).
     #[arg(long, env = "PARLEY_DRAIN_SECONDS")]
     drain_seconds: Option<u64>,
+    /// The caller's pause that ends their turn, in ms (default 600; 200 to 5000).
+    #[arg(long, env = "PARLEY_END_OF_TURN_MS")]
+    end_of_turn_ms: Option<u64>,
+    /// Recognition starts at the caller's first pause this long, and its text is used only if
+    /// the pause turns out to end the turn: replies come sooner, the recognizer works more. In
+    /// ms; 0 waits for the end of the turn (default 240).
+    #[arg(long, env = "PARLEY_SPECULATE_AFTER_MS")]
+    speculate_after_ms: Option<u64>,
     /// SIP over TLS listen address (needs --sip-tls-cert and --sip-tls-key).
     #[arg(long, env = "PARLEY_SIP_TLS_LISTEN")]
     sip_tls_listen: Option<std::net::SocketAddr>,
@@ -187,7 +194,7 @@ pub struct Shared {
     /// Scanner, rate and ban limits of the SIP edge.
     pub guard: parley_sip::guard::GuardConfig,
     /// Synthesized greetings.
-    pub prompts: playout::PromptCache,
+    pub prompts: voice::PromptCache,
     /// The SIP listen address's IP (its family picks among a gateway proxy's addresses).
     pub sip_ip: std::net::IpAddr,
     /// The outgoing-HTTP policy for tenant-configured URLs.
@@ -198,6 +205,8 @@ pub struct Shared {
     pub streams_hang_up: tokio::sync::watch::Sender<bool>,
     /// This data directory's node id: it owns the provisional records of its calls.
     pub node: String,
+    /// End-of-turn detection for calls.
+    pub endpointer: parley_speech::vad::EndpointerConfig,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -270,6 +279,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.demo_transfer_to { cfg.demo_transfer_to = Some(v); }
     if let Some(v) = args.speech_dir { cfg.speech_dir = v; }
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
+    if let Some(v) = args.end_of_turn_ms { cfg.end_of_turn_ms = v; }
+    if let Some(v) = args.speculate_after_ms { cfg.speculate_after_ms = v; }
     if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
     if let Some(v) = args.sip_trunk_rate_limit { cfg.sip_trunk_rate_limit = v; }
     if let Some(v) = args.http_max_connections { cfg.http_max_connections = v; }
@@ -346,12 +357,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         hang_up_all: tokio::sync::Notify::new(),
         digest_key,
         guard: cfg.guard(),
-        prompts: playout::PromptCache::default(),
+        prompts: voice::PromptCache::default(),
         sip_ip: cfg.sip_listen.ip(),
         egress: egress.clone(),
         active: Default::default(),
         streams_hang_up: tokio::sync::watch::Sender::new(false),
         node: node.clone(),
+        endpointer: cfg.endpointer(),
     });
 
     let (sip_requests, sip_requests_rx) = tokio::sync::mpsc::channel(256);

@@ -1,6 +1,58 @@
-//! Counters exposed at `/metrics` in Prometheus text format.
+//! Counters and histograms exposed at `/metrics` in Prometheus text format.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Upper bounds of the turn histograms' buckets, ms.
+const TURN_BUCKETS_MS: [u64; 12] = [50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10_000];
+
+/// A histogram of durations with [`TURN_BUCKETS_MS`] buckets.
+#[derive(Default)]
+pub struct Histogram {
+    /// Observations at or under each bound (cumulative, as Prometheus wants them).
+    buckets: [AtomicU64; TURN_BUCKETS_MS.len()],
+    count: AtomicU64,
+    sum_ms: AtomicU64,
+}
+
+impl Histogram {
+    /// Counts one duration.
+    pub fn observe_ms(&self, ms: u64) {
+        for (bound, bucket) in TURN_BUCKETS_MS.iter().zip(&self.buckets) {
+            if ms <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+
+    fn render(&self, name: &str, labels: &str, out: &mut String) {
+        for (bound, bucket) in TURN_BUCKETS_MS.iter().zip(&self.buckets) {
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{}\"}} {}", *bound as f64 / 1000.0, bucket.load(Ordering::Relaxed));
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum_ms.load(Ordering::Relaxed) as f64 / 1000.0);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+    }
+}
+
+/// Where the time of the caller's turns went: from the end of their speech to the first audio
+/// of the reply, and its parts.
+#[derive(Default)]
+pub struct TurnTimes {
+    /// The pause waited for before the turn was taken as ended.
+    pub end_of_turn: Histogram,
+    /// The end of the turn to recognized text.
+    pub recognition: Histogram,
+    /// The agent's answer.
+    pub agent: Histogram,
+    /// The answer to its first audio.
+    pub synthesis: Histogram,
+    /// End of speech to first audio.
+    pub voice_to_voice: Histogram,
+}
 
 /// Process-wide counters.
 #[derive(Default)]
@@ -37,6 +89,8 @@ pub struct Metrics {
     pub registrations_active: AtomicU64,
     /// Registration attempts refused or unanswered.
     pub registrations_failed: AtomicU64,
+    /// Turn latencies.
+    pub turns: TurnTimes,
 }
 
 impl Metrics {
@@ -48,8 +102,27 @@ impl Metrics {
         }
     }
 
+    /// Counts one turn's timings.
+    pub fn turn(&self, t: &parley_call::TurnLatency) {
+        self.turns.end_of_turn.observe_ms(t.eot_ms);
+        self.turns.recognition.observe_ms(t.asr_ms);
+        self.turns.agent.observe_ms(t.agent_ms);
+        self.turns.synthesis.observe_ms(t.tts_ms);
+        self.turns.voice_to_voice.observe_ms(t.total_ms);
+    }
+
     /// Prometheus exposition text.
     pub fn render(&self) -> String {
+        let mut out = self.render_counters();
+        out.push_str("# TYPE parley_turn_seconds histogram\n");
+        let t = &self.turns;
+        for (part, h) in [("end_of_turn", &t.end_of_turn), ("recognition", &t.recognition), ("agent", &t.agent), ("synthesis", &t.synthesis), ("voice_to_voice", &t.voice_to_voice)] {
+            h.render("parley_turn_seconds", &format!("part=\"{part}\""), &mut out);
+        }
+        out
+    }
+
+    fn render_counters(&self) -> String {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         format!(
             "# TYPE parley_calls_total counter\nparley_calls_total {}\n\
@@ -84,5 +157,30 @@ impl Metrics {
             g(&self.registrations_active),
             g(&self.registrations_failed)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turn_histograms_are_cumulative_with_sum_and_count() {
+        let m = Metrics::default();
+        m.turn(&parley_call::TurnLatency { eot_ms: 600, asr_ms: 0, agent_ms: 0, tts_ms: 20, total_ms: 640 });
+        m.turn(&parley_call::TurnLatency { eot_ms: 600, asr_ms: 450, agent_ms: 0, tts_ms: 30, total_ms: 1080 });
+        let text = m.render();
+        for line in [
+            "parley_turn_seconds_bucket{part=\"voice_to_voice\",le=\"0.5\"} 0",
+            "parley_turn_seconds_bucket{part=\"voice_to_voice\",le=\"0.75\"} 1",
+            "parley_turn_seconds_bucket{part=\"voice_to_voice\",le=\"1.5\"} 2",
+            "parley_turn_seconds_bucket{part=\"voice_to_voice\",le=\"+Inf\"} 2",
+            "parley_turn_seconds_sum{part=\"voice_to_voice\"} 1.72",
+            "parley_turn_seconds_count{part=\"recognition\"} 2",
+            "parley_turn_seconds_bucket{part=\"recognition\",le=\"0.05\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+        assert_eq!(text.matches("# TYPE parley_turn_seconds histogram").count(), 1);
     }
 }

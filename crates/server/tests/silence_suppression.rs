@@ -1,7 +1,7 @@
 //! A phone that suppresses silence (RFC 3389): it offers comfort noise, speaks, sends one CN
 //! packet and then nothing. Parley answers with CN in its SDP and plays the noise to its
 //! endpointer, so the caller's turn ends and the agent answers, although no audio packet
-//! follows the question.
+//! follows the question. The turn's latency lands in the `/metrics` histograms.
 
 mod common;
 
@@ -48,4 +48,8 @@ fn the_turn_ends_on_comfort_noise() {
     }
     assert!(loud >= 50, "the agent answered the question after comfort noise: {loud} loud packets\n{}", server.log_text().lines().filter(|l| l.contains("turn")).collect::<Vec<_>>().join("\n"));
     assert!(server.log_text().contains("\"turn latency\""), "a turn was taken");
+    let metrics = common::http_get(server.http_port, "/metrics");
+    let count = |part: &str| metrics.lines().find_map(|l| l.strip_prefix(&format!("parley_turn_seconds_count{{part=\"{part}\"}} "))).and_then(|v| v.parse::<u64>().ok());
+    assert!(count("voice_to_voice").is_some_and(|n| n >= 1), "{metrics}");
+    assert_eq!(count("voice_to_voice"), count("end_of_turn"), "every part of every turn is counted");
 }

@@ -3,7 +3,10 @@
 //! [`Endpointer::push_frame`] takes one 20 ms frame of 8 kHz PCM and the frame's `now`. It tracks
 //! the noise floor, reports when the caller starts speaking (for barge-in) and, once the caller
 //! has been silent for `end_silence` after enough speech, hands over the utterance with the
-//! instant speech ended (so the end-of-turn wait can be measured).
+//! instant speech ended (so the end-of-turn wait can be measured). At the first shorter pause
+//! (`speculate_after`) it hands over the utterance so far ([`VadEvent::Paused`]), so that
+//! recognition can start before the turn is confirmed; [`VadEvent::Resumed`] says the caller
+//! went on and that audio is stale.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -17,6 +20,9 @@ pub struct EndpointerConfig {
     pub end_silence: Duration,
     /// Speech shorter than this is a noise burst, not a turn.
     pub min_speech: Duration,
+    /// A pause this long hands over the utterance so far for early recognition (`None`: wait
+    /// for the end of the turn).
+    pub speculate_after: Option<Duration>,
     /// A turn longer than this is cut and handed over.
     pub max_utterance: Duration,
     /// How far above the noise floor a frame must be to count as voiced (dB).
@@ -31,6 +37,7 @@ impl Default for EndpointerConfig {
             start_frames: 3,
             end_silence: Duration::from_millis(600),
             min_speech: Duration::from_millis(200),
+            speculate_after: Some(Duration::from_millis(240)),
             max_utterance: Duration::from_secs(15),
             margin_db: 12.0,
             pre_roll_frames: 15,
@@ -43,6 +50,16 @@ impl Default for EndpointerConfig {
 pub enum VadEvent {
     /// The caller started speaking.
     SpeechStarted,
+    /// The caller paused for `speculate_after`: the utterance so far, which the turn will end
+    /// with (same `speech_end`) unless the caller goes on.
+    Paused {
+        /// The utterance audio so far (8 kHz), pre-roll included.
+        audio: Vec<i16>,
+        /// When the last voiced frame was heard.
+        speech_end: Instant,
+    },
+    /// The caller went on after a [`VadEvent::Paused`]: that audio is not the whole turn.
+    Resumed,
     /// The caller's turn ended.
     TurnEnded {
         /// The utterance audio (8 kHz), pre-roll included.
@@ -55,7 +72,7 @@ pub enum VadEvent {
 #[derive(Debug)]
 enum State {
     Idle { voiced_run: u32 },
-    Speaking { started: Instant, last_voiced: Instant },
+    Speaking { started: Instant, last_voiced: Instant, paused: bool },
 }
 
 /// See the module docs.
@@ -124,26 +141,34 @@ impl Endpointer {
                     for f in self.pre_roll.drain(..) {
                         self.utterance.extend_from_slice(&f);
                     }
-                    self.state = State::Speaking { started: now, last_voiced: now };
+                    self.state = State::Speaking { started: now, last_voiced: now, paused: false };
                     return Some(VadEvent::SpeechStarted);
                 }
                 None
             }
-            State::Speaking { started, last_voiced } => {
+            State::Speaking { started, last_voiced, paused } => {
                 self.utterance.extend_from_slice(frame);
                 if voiced {
                     *last_voiced = now;
+                    if std::mem::take(paused) {
+                        return Some(VadEvent::Resumed);
+                    }
                 }
                 let (started, last_voiced) = (*started, *last_voiced);
                 let silent_for = now.duration_since(last_voiced);
                 let too_long = now.duration_since(started) >= self.cfg.max_utterance;
+                let long_enough = last_voiced.duration_since(started) + Duration::from_millis(60) >= self.cfg.min_speech;
                 if silent_for >= self.cfg.end_silence || too_long {
                     self.state = State::Idle { voiced_run: 0 };
                     let audio = std::mem::take(&mut self.utterance);
-                    if last_voiced.duration_since(started) + Duration::from_millis(60) < self.cfg.min_speech {
+                    if !long_enough {
                         return None;
                     }
                     return Some(VadEvent::TurnEnded { audio, speech_end: last_voiced });
+                }
+                if !*paused && long_enough && self.cfg.speculate_after.is_some_and(|after| silent_for >= after) {
+                    *paused = true;
+                    return Some(VadEvent::Paused { audio: self.utterance.clone(), speech_end: last_voiced });
                 }
                 None
             }
@@ -171,12 +196,32 @@ mod tests {
         frames.extend(vec![tone(30.0); 40]);
         let mut ep = Endpointer::new(EndpointerConfig::default());
         let events = run(&mut ep, t0, &frames);
-        assert_eq!(events.len(), 2);
+        assert_eq!(events.len(), 3);
         assert_eq!(events[0], (27, VadEvent::SpeechStarted));
-        let (i, VadEvent::TurnEnded { audio, speech_end }) = &events[1] else { panic!() };
+        let (i, VadEvent::Paused { speech_end, .. }) = &events[1] else { panic!("{:?}", events[1]) };
+        assert_eq!((*i, *speech_end), (74 + 12, t0 + Duration::from_millis(20 * 74)), "240 ms into the pause");
+        let (i, VadEvent::TurnEnded { audio, speech_end }) = &events[2] else { panic!() };
         assert_eq!(*speech_end, t0 + Duration::from_millis(20 * 74));
         assert_eq!(*i, 74 + 30, "600 ms of silence after the last voiced frame");
         assert!(audio.len() >= 50 * 160, "utterance holds the speech and the pre-roll");
+    }
+
+    #[test]
+    fn a_pause_hands_over_early_and_going_on_makes_it_stale() {
+        let t0 = Instant::now();
+        let mut frames = vec![tone(30.0); 25];
+        frames.extend(vec![tone(8000.0); 40]);
+        frames.extend(vec![tone(30.0); 20]); // a 400 ms pause
+        frames.extend(vec![tone(8000.0); 20]);
+        frames.extend(vec![tone(30.0); 40]);
+        let mut ep = Endpointer::new(EndpointerConfig::default());
+        let kinds: Vec<(usize, &str)> = run(&mut ep, t0, &frames)
+            .iter()
+            .map(|(i, e)| (*i, match e { VadEvent::SpeechStarted => "started", VadEvent::Paused { .. } => "paused", VadEvent::Resumed => "resumed", VadEvent::TurnEnded { .. } => "ended" }))
+            .collect();
+        assert_eq!(kinds, [(27, "started"), (64 + 12, "paused"), (85, "resumed"), (104 + 12, "paused"), (104 + 30, "ended")]);
+        let mut ep = Endpointer::new(EndpointerConfig { speculate_after: None, ..Default::default() });
+        assert_eq!(run(&mut ep, t0, &frames).len(), 2, "without speculation: started and ended only");
     }
 
     #[test]

@@ -1,0 +1,558 @@
+//! [`CallPipeline`]: one answered call's turn-taking, sans-IO.
+//!
+//! The driver feeds it what arrives (caller audio with its sequence number, keys, recognized
+//! text, synthesized audio, payment results, transfer progress) and the time, calls
+//! [`CallPipeline::handle_timeout`] when [`CallPipeline::poll_timeout`] is due (every 20 ms),
+//! and carries out what [`CallPipeline::poll_output`] returns: send a frame, recognize an
+//! utterance, synthesize a text, hang up, transfer, charge a card. Nothing here reads a clock,
+//! spawns a task or does I/O, so every behaviour is tested in simulated time.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use parley_agent::conversation::{Action, Conversation, Input, PaymentRequest, PaymentResult};
+use parley_agent::spec::AgentSpec;
+use parley_connect::payment::capture::CardDetails;
+use parley_connect::transcript::{Speaker, Transcript};
+use parley_media::jitter::{Frame, JitterBuffer};
+use parley_media::pacer::{Pacer, FRAME_SAMPLES};
+use parley_speech::vad::{Endpointer, EndpointerConfig, VadEvent};
+
+use crate::payment::{self, PaymentMode, PaymentStep};
+use crate::playout::{Playout, Prompt};
+use crate::recording::Recorder;
+
+/// How a pipeline starts.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The agent answering.
+    pub agent: AgentSpec,
+    /// Who called (for a warm transfer's briefing).
+    pub caller: String,
+    /// Keep a recording (the tenant's policy).
+    pub record: bool,
+    /// End-of-turn tuning.
+    pub endpointer: EndpointerConfig,
+}
+
+/// What the driver does next.
+#[derive(Debug)]
+pub enum Output {
+    /// Send these 20 ms to the caller (RTP timestamp offset `ts`; `marker`: a talk spurt starts).
+    Audio {
+        /// 160 samples, 8 kHz.
+        samples: Vec<i16>,
+        /// Timestamp offset in samples.
+        ts: u32,
+        /// First frame of a talk spurt.
+        marker: bool,
+        /// When the frame was due (to measure how late it leaves).
+        due: Instant,
+    },
+    /// The caller started talking over the agent: drop the audio the far end still holds.
+    ClearAudio,
+    /// Recognize this utterance, then call [`CallPipeline::handle_recognized`] with `turn`.
+    Recognize {
+        /// Turn number.
+        turn: u64,
+        /// 8 kHz audio, pre-roll included.
+        audio: Vec<i16>,
+    },
+    /// Synthesize this text, then feed its audio to [`CallPipeline::handle_synthesized`].
+    Synthesize(Prompt),
+    /// Synthesis `id` is no longer wanted (the caller interrupted).
+    CancelSynthesis(u64),
+    /// End the call.
+    Hangup,
+    /// Hand the call over to `target` (a blind transfer).
+    Transfer(String),
+    /// Call `target`, brief them, then bridge the caller ([`Event::ConsultAnswered`]).
+    WarmTransfer {
+        /// Who to call.
+        target: String,
+        /// What to tell them first.
+        briefing: String,
+    },
+    /// A bridged warm transfer: the caller's next frame for the person (`None`: nothing due),
+    /// and where the person's frame for the caller goes.
+    Bridge {
+        /// The caller's audio for the person.
+        from_caller: Option<Vec<i16>>,
+        /// Timestamp offset of the frame to the caller.
+        ts: u32,
+        /// First frame of a talk spurt.
+        marker: bool,
+        /// When it was due.
+        due: Instant,
+    },
+    /// Charge this card, then call [`CallPipeline::handle_payment_result`].
+    Charge(PaymentRequest, CardDetails),
+    /// A caller's turn reached the agent.
+    TurnTaken,
+    /// A turn's timings, from the end of the caller's speech to the first audio of the reply.
+    Turn(TurnLatency),
+}
+
+/// Where the time of one turn went (ms).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TurnLatency {
+    /// End of speech to end of turn (the silence waited for).
+    pub eot_ms: u64,
+    /// End of turn to recognized text (0 when speculative recognition had it ready).
+    pub asr_ms: u64,
+    /// Recognized text to the agent's answer.
+    pub agent_ms: u64,
+    /// The answer to its first audio.
+    pub tts_ms: u64,
+    /// End of speech to first audio: voice to voice.
+    pub total_ms: u64,
+}
+
+/// What happened around the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A blind transfer's progress (a REFER response or NOTIFY code).
+    TransferProgress(u16),
+    /// The transfer could not be made (unusable target, refused, no answer).
+    TransferFailed,
+    /// The person a warm transfer called answered: the agent leaves the conversation.
+    ConsultAnswered,
+    /// The warm transfer's call ended: before the answer, the agent takes a message; after,
+    /// the call is over.
+    ConsultEnded,
+}
+
+/// What is left when the call ends.
+pub struct Finished {
+    /// The conversation, for the summary and outcome.
+    pub conversation: Conversation,
+    /// Who said what, with offsets from the answer.
+    pub transcript: Transcript,
+    /// The recording, when kept.
+    pub recorder: Option<Recorder>,
+    /// Caller speech sent to the recognizer, ms.
+    pub recognized_ms: u64,
+}
+
+/// An utterance with the recognizer. A speculative one was sent at the first pause; it
+/// becomes the turn when the pause turns out to be its end, and is dropped when the caller
+/// goes on.
+struct PendingTurn {
+    speech_end: Instant,
+    start_ms: u64,
+    end_ms: u64,
+    /// When the turn was known to have ended (`None`: still speculative).
+    confirmed: Option<Instant>,
+    /// The text, if it came before the turn was confirmed, and when.
+    text: Option<(String, Instant)>,
+}
+
+/// A reply waiting for its first audio.
+struct Reply {
+    speech_end: Instant,
+    eot_ms: u64,
+    asr_ms: u64,
+    answered: Instant,
+}
+
+/// See the module docs.
+pub struct CallPipeline {
+    t0: Instant,
+    caller: String,
+    pacer: Pacer,
+    jitter: JitterBuffer,
+    vad: Endpointer,
+    convo: Conversation,
+    transcript: Transcript,
+    playout: Playout,
+    paying: Option<PaymentMode>,
+    turns: HashMap<u64, PendingTurn>,
+    next_turn: u64,
+    /// The speculative turn of the current utterance, if one was sent.
+    speculative: Option<u64>,
+    reply: Option<Reply>,
+    /// When the agent started its current talk spurt (ms since answer), and its texts.
+    speaking_since: Option<u64>,
+    spoken: Vec<String>,
+    marker: bool,
+    hangup_sent: bool,
+    /// A warm transfer's person answered: audio is bridged, the agent is out.
+    bridged: bool,
+    /// Waiting for a warm transfer's call to be answered.
+    consulting: bool,
+    recognized_ms: u64,
+    recorder: Option<Recorder>,
+    out: VecDeque<Output>,
+    frames: Vec<Vec<i16>>,
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+impl CallPipeline {
+    /// A call answered at `now`; the agent's greeting is queued.
+    pub fn new(config: Config, now: Instant) -> CallPipeline {
+        let mut convo = Conversation::new(config.agent);
+        let start = convo.start();
+        let mut p = CallPipeline {
+            t0: now,
+            caller: config.caller,
+            pacer: Pacer::new(now),
+            // Waits 20 to 200 ms for a missing packet, following the jitter of this call.
+            jitter: JitterBuffer::adaptive(Duration::from_millis(20), Duration::from_millis(200)),
+            vad: Endpointer::new(config.endpointer),
+            convo,
+            transcript: Transcript::new(),
+            playout: Playout::default(),
+            paying: None,
+            turns: HashMap::new(),
+            next_turn: 0,
+            speculative: None,
+            reply: None,
+            speaking_since: None,
+            spoken: Vec::new(),
+            marker: true,
+            hangup_sent: false,
+            bridged: false,
+            consulting: false,
+            recognized_ms: 0,
+            recorder: config.record.then(Recorder::default),
+            out: VecDeque::new(),
+            frames: Vec::with_capacity(4),
+        };
+        for action in start {
+            match action {
+                Action::Say(text) => {
+                    p.spoken.push(text.clone());
+                    p.playout.say(text, true);
+                }
+                other => p.apply(vec![other]),
+            }
+        }
+        p.settle(now);
+        p
+    }
+
+    /// The next thing to do, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`CallPipeline::handle_timeout`] is next due (the next 20 ms frame).
+    pub fn poll_timeout(&self) -> Instant {
+        self.pacer.next_deadline()
+    }
+
+    /// Whether the agent's conversation has ended (nothing more to recognize).
+    pub fn conversation_done(&self) -> bool {
+        self.convo.done()
+    }
+
+    /// A frame of caller audio arrived (sequence number, 20 ms of 8 kHz PCM).
+    pub fn handle_audio(&mut self, now: Instant, seq: u16, pcm: Vec<i16>) {
+        self.jitter.push(now, seq, pcm);
+    }
+
+    /// A key the caller pressed (RFC 4733 or SIP INFO): to card capture in payment mode, to the
+    /// agent otherwise.
+    pub fn handle_key(&mut self, now: Instant, key: char) {
+        self.settle(now);
+        let at = ms(now - self.t0);
+        let Some(mode) = self.paying.as_mut() else {
+            let actions = self.convo.handle(Input::Key(key));
+            self.apply(actions);
+            self.settle(now);
+            return;
+        };
+        match mode.key(key, at) {
+            Some(PaymentStep::Charge(request, card)) => {
+                self.transcript.push(Speaker::Caller, payment::TRANSCRIPT_LINE, at, at);
+                self.apply(vec![Action::Say("Thank you. One moment while I take the payment.".into())]);
+                self.out.push_back(Output::Charge(request, card));
+            }
+            Some(step) => self.payment_step(step),
+            None => {}
+        }
+        self.settle(now);
+    }
+
+    /// The recognizer's text for `turn` (empty when it heard nothing or failed). A confirmed
+    /// turn goes to the agent now; a speculative one waits for its confirmation. Returns
+    /// whether the turn reached the agent.
+    pub fn handle_recognized(&mut self, now: Instant, turn: u64, text: &str) -> bool {
+        let Some(t) = self.turns.get_mut(&turn) else { return false };
+        if t.confirmed.is_none() {
+            t.text = Some((text.to_string(), now));
+            return false;
+        }
+        self.deliver(now, turn, text, now)
+    }
+
+    /// Gives a confirmed turn's text (heard at `heard`) to the agent.
+    fn deliver(&mut self, now: Instant, turn: u64, text: &str, heard: Instant) -> bool {
+        let Some(t) = self.turns.remove(&turn) else { return false };
+        let text = text.trim();
+        if text.is_empty() || self.convo.done() || self.paying.is_some() {
+            return false;
+        }
+        self.transcript.push(Speaker::Caller, text, t.start_ms, t.end_ms);
+        let actions = self.convo.handle(Input::Said(text.to_string()));
+        let confirmed = t.confirmed.unwrap_or(now);
+        if actions.iter().any(|a| matches!(a, Action::Say(_))) {
+            self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), answered: now });
+        }
+        self.out.push_back(Output::TurnTaken);
+        self.apply(actions);
+        self.settle(now);
+        true
+    }
+
+    /// Audio of synthesis `id`.
+    pub fn handle_synthesized(&mut self, id: u64, chunk: &[i16]) {
+        self.playout.synthesized(id, chunk);
+    }
+
+    /// Synthesis `id` is complete (or failed: what came is played).
+    pub fn handle_synthesis_done(&mut self, id: u64) {
+        self.playout.synthesis_done(id);
+    }
+
+    /// The processor's answer to a [`Output::Charge`].
+    pub fn handle_payment_result(&mut self, now: Instant, result: PaymentResult) {
+        self.paying = None;
+        let actions = self.convo.handle(Input::Payment(result));
+        self.apply(actions);
+        self.settle(now);
+    }
+
+    /// Something happened to the call around the conversation.
+    pub fn handle_event(&mut self, now: Instant, event: Event) {
+        match event {
+            // A final answer other than 202 Accepted: the transferor leaves (RFC 5589).
+            Event::TransferProgress(code) if code >= 200 && code != 202 => self.hang_up(),
+            Event::TransferProgress(_) => {}
+            Event::TransferFailed => {
+                self.consulting = false;
+                let actions = self.convo.handle(Input::TransferFailed);
+                self.apply(actions);
+            }
+            Event::ConsultAnswered if self.consulting => {
+                self.consulting = false;
+                self.bridged = true;
+            }
+            Event::ConsultAnswered => {}
+            Event::ConsultEnded if self.bridged => self.hang_up(),
+            Event::ConsultEnded if self.consulting => {
+                self.consulting = false;
+                let actions = self.convo.handle(Input::TransferFailed);
+                self.apply(actions);
+            }
+            Event::ConsultEnded => {}
+        }
+        self.settle(now);
+    }
+
+    /// The 20 ms tick: the next frame for the caller, then what the caller sent, in order.
+    /// `comfort` is a frame of comfort noise for when the caller's side sends nothing in
+    /// silence (RFC 3389), so the end of a turn is still heard.
+    pub fn handle_timeout(&mut self, now: Instant, comfort: Option<Vec<i16>>) {
+        let due = self.pacer.next_deadline();
+        let Some(ts) = self.pacer.poll(now) else { return };
+        if self.bridged {
+            let from_caller = self.jitter.pop(now).map(|f| match f {
+                Frame::Audio(p) | Frame::Concealed(p) => p,
+            });
+            self.out.push_back(Output::Bridge { from_caller, ts, marker: std::mem::take(&mut self.marker), due });
+            return;
+        }
+        // Send path first, so the frame leaves on time.
+        if let Some(prompt) = self.playout.refill(FRAME_SAMPLES) {
+            self.out.push_back(Output::Synthesize(prompt));
+        }
+        let next = self.playout.next_frame(FRAME_SAMPLES);
+        let speaking = next.is_some();
+        let frame = match next {
+            Some(f) => {
+                if self.speaking_since.is_none() {
+                    self.speaking_since = Some(ms(now - self.t0));
+                    if let Some(r) = self.reply.take() {
+                        self.out.push_back(Output::Turn(TurnLatency {
+                            eot_ms: r.eot_ms,
+                            asr_ms: r.asr_ms,
+                            agent_ms: 0,
+                            tts_ms: ms(now.saturating_duration_since(r.answered)),
+                            total_ms: ms(now.saturating_duration_since(r.speech_end)),
+                        }));
+                    }
+                }
+                f
+            }
+            None => vec![0; FRAME_SAMPLES],
+        };
+        if let Some(r) = self.recorder.as_mut() {
+            r.agent(&frame);
+        }
+        self.out.push_back(Output::Audio { samples: frame, ts, marker: std::mem::take(&mut self.marker), due });
+        // Receive path: ordered frames into the endpointer.
+        let at = ms(now - self.t0);
+        if let Some(step) = self.paying.as_mut().and_then(|p| p.poll_timeout(at)) {
+            self.payment_step(step);
+        }
+        let mut frames = std::mem::take(&mut self.frames);
+        frames.extend(std::iter::from_fn(|| self.jitter.pop(now)).map(|f| match f {
+            Frame::Audio(p) | Frame::Concealed(p) => p,
+        }));
+        if frames.is_empty() {
+            frames.extend(comfort);
+        }
+        for samples in frames.drain(..) {
+            self.caller_frame(now, &samples);
+        }
+        self.frames = frames;
+        if !speaking && !self.playout.busy() {
+            self.after_playout(now);
+        }
+        self.settle(now);
+    }
+
+    /// The call is over at `now`: what is left of it.
+    pub fn finish(mut self, now: Instant) -> Finished {
+        self.flush_spoken(now);
+        Finished { conversation: self.convo, transcript: self.transcript, recorder: self.recorder, recognized_ms: self.recognized_ms }
+    }
+
+    /// One frame from the caller, in order.
+    fn caller_frame(&mut self, now: Instant, samples: &[i16]) {
+        // In payment mode the caller's audio reaches neither the recording nor the recognizer.
+        if self.paying.is_some() {
+            if let Some(r) = self.recorder.as_mut() {
+                r.caller(&[0; FRAME_SAMPLES]);
+            }
+            return;
+        }
+        if let Some(r) = self.recorder.as_mut() {
+            r.caller(samples);
+        }
+        match self.vad.push_frame(now, samples) {
+            // Barge-in: stop talking when the caller starts, unless the agent is ending.
+            Some(VadEvent::SpeechStarted) if self.playout.busy() && self.playout.after.is_none() => {
+                if let Some(id) = self.playout.barge_in() {
+                    self.out.push_back(Output::CancelSynthesis(id));
+                }
+                self.out.push_back(Output::ClearAudio);
+                self.flush_spoken(now);
+            }
+            Some(VadEvent::SpeechStarted) | None => {}
+            // A pause: recognition starts now, the turn is decided later.
+            Some(VadEvent::Paused { audio, speech_end }) => {
+                let turn = self.recognize(audio, speech_end, now, false);
+                self.speculative = Some(turn);
+            }
+            // The caller went on: the early text would be half the turn.
+            Some(VadEvent::Resumed) => {
+                if let Some(turn) = self.speculative.take() {
+                    self.turns.remove(&turn);
+                }
+            }
+            Some(VadEvent::TurnEnded { audio, speech_end }) => {
+                let early = self.speculative.take().filter(|turn| self.turns.get(turn).is_some_and(|t| t.speech_end == speech_end));
+                let Some(turn) = early else {
+                    self.recognize(audio, speech_end, now, true);
+                    return;
+                };
+                let Some(t) = self.turns.get_mut(&turn) else { return };
+                t.confirmed = Some(now);
+                if let Some((text, heard)) = t.text.take() {
+                    self.deliver(now, turn, &text, heard);
+                }
+            }
+        }
+    }
+
+    /// Sends an utterance to the recognizer; `confirmed`: the turn has ended (else it is
+    /// speculative), heard until `now`. Returns its turn number.
+    fn recognize(&mut self, audio: Vec<i16>, speech_end: Instant, now: Instant, confirmed: bool) -> u64 {
+        let end_ms = ms(speech_end.saturating_duration_since(self.t0));
+        let len_ms = audio.len() as u64 / 8;
+        // The audio runs past the end of speech by the pause that was waited for.
+        let spoken_ms = len_ms.saturating_sub(ms(now.saturating_duration_since(speech_end)));
+        self.recognized_ms += len_ms;
+        self.next_turn += 1;
+        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None };
+        self.turns.insert(self.next_turn, turn);
+        self.out.push_back(Output::Recognize { turn: self.next_turn, audio });
+        self.next_turn
+    }
+
+    /// Everything queued has been played: end the talk spurt, then do what was to follow it.
+    fn after_playout(&mut self, now: Instant) {
+        if self.speaking_since.is_some() {
+            self.flush_spoken(now);
+            self.marker = true;
+        }
+        match self.playout.after.take() {
+            Some(Action::Hangup) => self.hang_up(),
+            Some(Action::Transfer(target)) => self.out.push_back(Output::Transfer(target)),
+            Some(Action::WarmTransfer(target)) => {
+                self.consulting = true;
+                let briefing = self.convo.briefing(&self.caller);
+                self.out.push_back(Output::WarmTransfer { target, briefing });
+            }
+            _ => {}
+        }
+    }
+
+    fn hang_up(&mut self) {
+        if !self.hangup_sent {
+            self.hangup_sent = true;
+            self.out.push_back(Output::Hangup);
+        }
+    }
+
+    /// Queues what the agent says; hangup and transfer wait until it has been played; payment
+    /// mode starts at once.
+    fn apply(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Say(text) => {
+                    self.spoken.push(text.clone());
+                    self.playout.say(text, false);
+                }
+                Action::CollectPayment(request) => self.playout.payment = Some(request),
+                other => self.playout.after = Some(other),
+            }
+        }
+    }
+
+    /// Enters payment mode if the agent just asked for a payment.
+    fn settle(&mut self, now: Instant) {
+        if let Some(request) = self.playout.payment.take() {
+            let (mode, prompt) = PaymentMode::start(request, ms(now - self.t0));
+            self.paying = Some(mode);
+            self.apply(vec![Action::Say(prompt.into())]);
+        }
+    }
+
+    /// A prompt of the card capture, or the end of payment mode without a charge.
+    fn payment_step(&mut self, step: PaymentStep) {
+        match step {
+            PaymentStep::Say(text) => self.apply(vec![Action::Say(text.into())]),
+            PaymentStep::Done(result) => {
+                self.paying = None;
+                let actions = self.convo.handle(Input::Payment(result));
+                self.apply(actions);
+            }
+            PaymentStep::Charge(..) => {}
+        }
+    }
+
+    /// Moves what the agent has started saying into the transcript, with its offsets.
+    fn flush_spoken(&mut self, now: Instant) {
+        let Some(start) = self.speaking_since.take() else { return };
+        let end = ms(now - self.t0);
+        for text in self.spoken.drain(..) {
+            self.transcript.push(Speaker::Agent, &text, start, end);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The caller talking over the agent stops it within a few frames, drops what was queued, stops
+//! a synthesis still running, clears the far end's buffer, and the transcript shows the reply
+//! cut short; the agent's last words before it hangs up are not interrupted.
+
+mod common;
+
+use common::Sim;
+use parley_agent::spec::AgentSpec;
+use parley_call::Output;
+
+#[test]
+fn speaking_over_the_agent_stops_it_within_a_hundred_ms() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    sim.run(1000, false);
+    assert!(sim.frames_out.iter().rev().take(10).all(|f| f.0), "the greeting is playing");
+    let before = sim.frames_out.len();
+    sim.run(100, true);
+    let after: Vec<bool> = sim.frames_out[before..].iter().map(|f| f.0).collect();
+    let stopped = after.iter().position(|voiced| !voiced).expect("the agent stopped");
+    assert!(stopped <= 4, "stopped after {stopped} frames: {after:?}");
+    assert!(after[stopped..].iter().all(|v| !v), "and stays quiet");
+    assert!(sim.asked(|o| matches!(o, Output::ClearAudio)), "the far end's buffer is cleared (Twilio clear)");
+    sim.run(1000, false);
+    assert!(sim.frames_out[before + stopped..].iter().all(|f| !f.0), "what was queued is dropped");
+    let finished = sim.p.finish(sim.now);
+    let turns = common::turns(&finished.transcript);
+    let greeting = turns.iter().find(|t| t.0 == "agent").expect("the greeting is in the transcript");
+    assert!(greeting.3 <= 1200, "the greeting ends where it was cut: {greeting:?}");
+}
+
+#[test]
+fn a_synthesis_still_running_is_stopped() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    sim.synthesize_at_once = false;
+    sim.run(40, false);
+    let (id, _) = sim.waiting[0].clone();
+    sim.p.handle_synthesized(id, &common::speech().repeat(20));
+    sim.run(200, false);
+    sim.run(100, true);
+    assert!(sim.asked(|o| matches!(o, Output::CancelSynthesis(i) if *i == id)));
+    let before = sim.frames_out.len();
+    sim.p.handle_synthesized(id, &common::speech().repeat(20));
+    sim.run(200, false);
+    assert!(sim.frames_out[before..].iter().all(|f| !f.0), "late audio of the dropped text is not played");
+}
+
+#[test]
+fn the_goodbye_before_hanging_up_is_not_interrupted() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    assert!(sim.caller_says("No, that's all, thanks. Goodbye."));
+    sim.run(200, false);
+    let before = sim.frames_out.len();
+    sim.run(300, true);
+    assert!(sim.frames_out[before..].iter().all(|f| f.0), "the agent finishes its goodbye");
+    assert!(!sim.asked(|o| matches!(o, Output::ClearAudio)));
+}
