@@ -147,6 +147,12 @@ impl Conversation {
         &self.spec
     }
 
+    /// Whether `text`, heard while the caller pauses, sounds like a finished turn
+    /// ([`crate::turn`]): numbers count as finished when they name an order.
+    pub fn turn_shape(&self, text: &str) -> crate::turn::TurnShape {
+        crate::turn::shape(text, |n| self.spec.order(n).is_some())
+    }
+
     /// Whether the conversation is over.
     pub fn done(&self) -> bool {
         self.state == State::Done

@@ -19,3 +19,4 @@
 pub mod conversation;
 pub mod intent;
 pub mod spec;
+pub mod turn;

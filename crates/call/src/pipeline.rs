@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use parley_agent::conversation::{Action, Conversation, Input, PaymentRequest, PaymentResult};
 use parley_agent::spec::AgentSpec;
+use parley_agent::turn::TurnShape;
 use parley_connect::payment::capture::CardDetails;
 use parley_connect::transcript::{Speaker, Transcript};
 use parley_media::jitter::{Frame, JitterBuffer};
@@ -170,6 +171,8 @@ pub struct CallPipeline {
     next_turn: u64,
     /// The speculative turn of the current utterance, if one was sent.
     speculative: Option<u64>,
+    /// How much longer an utterance that sounds unfinished waits.
+    unfinished_extra: Duration,
     reply: Option<Reply>,
     /// When the agent started its current talk spurt (ms since answer), and its texts.
     speaking_since: Option<u64>,
@@ -193,6 +196,7 @@ fn ms(d: Duration) -> u64 {
 impl CallPipeline {
     /// A call answered at `now`; the agent's greeting is queued.
     pub fn new(config: Config, now: Instant) -> CallPipeline {
+        let unfinished_extra = config.endpointer.unfinished_extra;
         let mut convo = Conversation::new(config.agent);
         let start = convo.start();
         let mut p = CallPipeline {
@@ -209,6 +213,7 @@ impl CallPipeline {
             turns: HashMap::new(),
             next_turn: 0,
             speculative: None,
+            unfinished_extra,
             reply: None,
             speaking_since: None,
             spoken: Vec::new(),
@@ -282,11 +287,30 @@ impl CallPipeline {
     /// whether the turn reached the agent.
     pub fn handle_recognized(&mut self, now: Instant, turn: u64, text: &str) -> bool {
         let Some(t) = self.turns.get_mut(&turn) else { return false };
-        if t.confirmed.is_none() {
-            t.text = Some((text.to_string(), now));
+        if t.confirmed.is_some() {
+            return self.deliver(now, turn, text, now);
+        }
+        t.text = Some((text.to_string(), now));
+        if self.speculative != Some(turn) {
             return false;
         }
-        self.deliver(now, turn, text, now)
+        // The caller is still pausing: their words may say whether the turn is over.
+        match self.convo.turn_shape(text) {
+            TurnShape::Complete => {
+                self.vad.end_turn_now();
+                self.speculative = None;
+                if let Some(t) = self.turns.get_mut(&turn) {
+                    t.confirmed = Some(now);
+                    t.text = None;
+                }
+                self.deliver(now, turn, text, now)
+            }
+            TurnShape::Unfinished => {
+                self.vad.hold(self.unfinished_extra);
+                false
+            }
+            TurnShape::Open => false,
+        }
     }
 
     /// Gives a confirmed turn's text (heard at `heard`) to the agent.

@@ -23,6 +23,8 @@ pub struct EndpointerConfig {
     /// A pause this long hands over the utterance so far for early recognition (`None`: wait
     /// for the end of the turn).
     pub speculate_after: Option<Duration>,
+    /// Extra silence an utterance that sounds unfinished waits for ([`Endpointer::hold`]).
+    pub unfinished_extra: Duration,
     /// A turn longer than this is cut and handed over.
     pub max_utterance: Duration,
     /// How far above the noise floor a frame must be to count as voiced (dB).
@@ -38,6 +40,7 @@ impl Default for EndpointerConfig {
             end_silence: Duration::from_millis(600),
             min_speech: Duration::from_millis(200),
             speculate_after: Some(Duration::from_millis(240)),
+            unfinished_extra: Duration::from_millis(600),
             max_utterance: Duration::from_secs(15),
             margin_db: 12.0,
             pre_roll_frames: 15,
@@ -72,7 +75,8 @@ pub enum VadEvent {
 #[derive(Debug)]
 enum State {
     Idle { voiced_run: u32 },
-    Speaking { started: Instant, last_voiced: Instant, paused: bool },
+    /// `hold`: extra silence this utterance needs before it ends.
+    Speaking { started: Instant, last_voiced: Instant, paused: bool, hold: Duration },
 }
 
 /// See the module docs.
@@ -120,6 +124,23 @@ impl Endpointer {
         self.pre_roll.clear();
     }
 
+    /// The utterance in progress is a whole turn already (its words say so): it ends here,
+    /// and no [`VadEvent::TurnEnded`] follows for it.
+    pub fn end_turn_now(&mut self) {
+        if self.speaking() {
+            self.state = State::Idle { voiced_run: 0 };
+            self.utterance.clear();
+        }
+    }
+
+    /// The utterance in progress sounds unfinished: its turn ends only after `extra` more
+    /// silence than usual.
+    pub fn hold(&mut self, extra: Duration) {
+        if let State::Speaking { hold, .. } = &mut self.state {
+            *hold = extra;
+        }
+    }
+
     /// Feeds one 20 ms frame heard at `now`.
     pub fn push_frame(&mut self, now: Instant, frame: &[i16]) -> Option<VadEvent> {
         let db = level_db(frame);
@@ -141,12 +162,12 @@ impl Endpointer {
                     for f in self.pre_roll.drain(..) {
                         self.utterance.extend_from_slice(&f);
                     }
-                    self.state = State::Speaking { started: now, last_voiced: now, paused: false };
+                    self.state = State::Speaking { started: now, last_voiced: now, paused: false, hold: Duration::ZERO };
                     return Some(VadEvent::SpeechStarted);
                 }
                 None
             }
-            State::Speaking { started, last_voiced, paused } => {
+            State::Speaking { started, last_voiced, paused, hold } => {
                 self.utterance.extend_from_slice(frame);
                 if voiced {
                     *last_voiced = now;
@@ -158,7 +179,7 @@ impl Endpointer {
                 let silent_for = now.duration_since(last_voiced);
                 let too_long = now.duration_since(started) >= self.cfg.max_utterance;
                 let long_enough = last_voiced.duration_since(started) + Duration::from_millis(60) >= self.cfg.min_speech;
-                if silent_for >= self.cfg.end_silence || too_long {
+                if silent_for >= self.cfg.end_silence + *hold || too_long {
                     self.state = State::Idle { voiced_run: 0 };
                     let audio = std::mem::take(&mut self.utterance);
                     if !long_enough {
@@ -222,6 +243,35 @@ mod tests {
         assert_eq!(kinds, [(27, "started"), (64 + 12, "paused"), (85, "resumed"), (104 + 12, "paused"), (104 + 30, "ended")]);
         let mut ep = Endpointer::new(EndpointerConfig { speculate_after: None, ..Default::default() });
         assert_eq!(run(&mut ep, t0, &frames).len(), 2, "without speculation: started and ended only");
+    }
+
+    #[test]
+    fn a_turn_can_end_at_once_or_be_held_longer() {
+        let t0 = Instant::now();
+        let mut frames = vec![tone(30.0); 25];
+        frames.extend(vec![tone(8000.0); 40]);
+        frames.extend(vec![tone(30.0); 80]);
+        let mut ep = Endpointer::new(EndpointerConfig::default());
+        let mut ended = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            match ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f) {
+                Some(VadEvent::Paused { .. }) => ep.hold(Duration::from_millis(600)),
+                Some(VadEvent::TurnEnded { .. }) => ended.push(i),
+                _ => {}
+            }
+        }
+        assert_eq!(ended, [64 + 60], "held: 1200 ms of silence end the turn");
+        let mut ep = Endpointer::new(EndpointerConfig::default());
+        let mut events = 0;
+        for (i, f) in frames.iter().enumerate() {
+            match ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f) {
+                Some(VadEvent::Paused { .. }) => ep.end_turn_now(),
+                Some(VadEvent::TurnEnded { .. }) => events += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(events, 0, "a turn ended early ends once");
+        assert!(!ep.speaking());
     }
 
     #[test]

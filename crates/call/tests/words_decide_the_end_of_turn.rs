@@ -1,0 +1,86 @@
+//! While the caller pauses, the words recognized so far decide: a finished answer ("yes", a
+//! whole order number) is taken at once, without the rest of the pause; a sentence that sounds
+//! cut off ("my order number is") waits longer, and is still answered if the caller says no
+//! more.
+
+mod common;
+
+use common::Sim;
+use parley_agent::spec::AgentSpec;
+use parley_call::Output;
+
+fn taken(sim: &Sim) -> usize {
+    sim.outputs.iter().filter(|o| matches!(o, Output::TurnTaken)).count()
+}
+
+/// The caller speaks for `ms` and pauses until recognition starts; the recognizer hears `text`.
+fn pause_with(sim: &mut Sim, ms: u64, text: &str) {
+    sim.until_quiet(60_000);
+    sim.run(ms, true);
+    let before = sim.recognize_requests().len();
+    while sim.recognize_requests().len() == before {
+        sim.tick(false);
+    }
+    let turn = *sim.recognize_requests().last().unwrap();
+    let now = sim.now;
+    sim.p.handle_recognized(now, turn, text);
+    sim.drain();
+}
+
+#[test]
+fn a_short_answer_is_taken_at_once() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    pause_with(&mut sim, 600, "Yes.");
+    assert_eq!(taken(&sim), 1, "taken without waiting for the rest of the pause");
+    sim.run(200, false);
+    let t = sim.outputs.iter().find_map(|o| if let Output::Turn(t) = o { Some(*t) } else { None }).expect("a reply");
+    assert!(t.eot_ms < 300, "{t:?}");
+    let turns = sim.recognize_requests().len();
+    sim.run(2000, false);
+    assert_eq!((taken(&sim), sim.recognize_requests().len()), (1, turns), "and only once");
+}
+
+#[test]
+fn a_whole_order_number_is_taken_at_once() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    pause_with(&mut sim, 1200, "Where is order one zero zero four?");
+    assert_eq!(taken(&sim), 1);
+    sim.run(200, false);
+    assert!(sim.said().iter().any(|s| s.contains("desk lamp")), "{:?}", sim.said());
+}
+
+#[test]
+fn a_sentence_cut_off_waits_for_the_rest() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    pause_with(&mut sim, 800, "My order number is");
+    sim.run(700, false);
+    assert_eq!(taken(&sim), 0, "a 940 ms pause does not end a sentence that sounds cut off");
+    sim.run(600, true);
+    let before = sim.recognize_requests().len();
+    while sim.recognize_requests().len() == before {
+        sim.tick(false);
+    }
+    let now = sim.now;
+    let turn = *sim.recognize_requests().last().unwrap();
+    sim.p.handle_recognized(now, turn, "My order number is 1004");
+    sim.drain();
+    assert_eq!(taken(&sim), 1, "the whole sentence, at once");
+    sim.run(200, false);
+    assert!(sim.said().iter().any(|s| s.contains("desk lamp")), "{:?}", sim.said());
+    let finished = sim.p.finish(sim.now);
+    let caller: Vec<String> = common::turns(&finished.transcript).into_iter().filter(|t| t.0 == "caller").map(|t| t.1).collect();
+    assert_eq!(caller, ["My order number is 1004"]);
+}
+
+#[test]
+fn a_sentence_cut_off_is_still_answered_when_the_caller_says_no_more() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    pause_with(&mut sim, 800, "My order number is");
+    sim.run(1200, false);
+    assert_eq!(taken(&sim), 1, "after the longer pause the turn ends");
+    let t = {
+        sim.run(200, false);
+        sim.outputs.iter().find_map(|o| if let Output::Turn(t) = o { Some(*t) } else { None }).expect("a reply")
+    };
+    assert!((1200..=1260).contains(&t.eot_ms), "{t:?}");
+}
