@@ -171,8 +171,9 @@ pub struct CallPipeline {
     next_turn: u64,
     /// The speculative turn of the current utterance, if one was sent.
     speculative: Option<u64>,
-    /// How much longer an utterance that sounds unfinished waits.
-    unfinished_extra: Duration,
+    /// The pauses that end a turn whose words sound finished, or cut off.
+    finished_silence: Duration,
+    unfinished_silence: Duration,
     reply: Option<Reply>,
     /// When the agent started its current talk spurt (ms since answer), and its texts.
     speaking_since: Option<u64>,
@@ -196,7 +197,7 @@ fn ms(d: Duration) -> u64 {
 impl CallPipeline {
     /// A call answered at `now`; the agent's greeting is queued.
     pub fn new(config: Config, now: Instant) -> CallPipeline {
-        let unfinished_extra = config.endpointer.unfinished_extra;
+        let (finished_silence, unfinished_silence) = (config.endpointer.finished_silence, config.endpointer.unfinished_silence);
         let mut convo = Conversation::new(config.agent);
         let start = convo.start();
         let mut p = CallPipeline {
@@ -213,7 +214,8 @@ impl CallPipeline {
             turns: HashMap::new(),
             next_turn: 0,
             speculative: None,
-            unfinished_extra,
+            finished_silence,
+            unfinished_silence,
             reply: None,
             speaking_since: None,
             spoken: Vec::new(),
@@ -294,23 +296,13 @@ impl CallPipeline {
         if self.speculative != Some(turn) {
             return false;
         }
-        // The caller is still pausing: their words may say whether the turn is over.
+        // The caller is still pausing: their words say how long a pause ends the turn.
         match self.convo.turn_shape(text) {
-            TurnShape::Complete => {
-                self.vad.end_turn_now();
-                self.speculative = None;
-                if let Some(t) = self.turns.get_mut(&turn) {
-                    t.confirmed = Some(now);
-                    t.text = None;
-                }
-                self.deliver(now, turn, text, now)
-            }
-            TurnShape::Unfinished => {
-                self.vad.hold(self.unfinished_extra);
-                false
-            }
-            TurnShape::Open => false,
+            TurnShape::Complete => self.vad.end_after(self.finished_silence),
+            TurnShape::Unfinished => self.vad.end_after(self.unfinished_silence),
+            TurnShape::Open => {}
         }
+        false
     }
 
     /// Gives a confirmed turn's text (heard at `heard`) to the agent.

@@ -1,7 +1,7 @@
-//! While the caller pauses, the words recognized so far decide: a finished answer ("yes", a
-//! whole order number) is taken at once, without the rest of the pause; a sentence that sounds
-//! cut off ("my order number is") waits longer, and is still answered if the caller says no
-//! more.
+//! While the caller pauses, the words recognized so far decide how long a pause ends the turn:
+//! a finished answer ("yes", a whole order number) 360 ms instead of 600, a sentence that
+//! sounds cut off ("my order number is") 1200 ms, and it is still answered if the caller says
+//! no more.
 
 mod common;
 
@@ -27,26 +27,42 @@ fn pause_with(sim: &mut Sim, ms: u64, text: &str) {
     sim.drain();
 }
 
+fn latency(sim: &Sim) -> Option<parley_call::TurnLatency> {
+    sim.outputs.iter().find_map(|o| if let Output::Turn(t) = o { Some(*t) } else { None })
+}
+
 #[test]
-fn a_short_answer_is_taken_at_once() {
+fn a_short_answer_ends_the_turn_after_a_shorter_pause() {
     let mut sim = Sim::new(AgentSpec::demo());
     pause_with(&mut sim, 600, "Yes.");
-    assert_eq!(taken(&sim), 1, "taken without waiting for the rest of the pause");
     sim.run(200, false);
-    let t = sim.outputs.iter().find_map(|o| if let Output::Turn(t) = o { Some(*t) } else { None }).expect("a reply");
-    assert!(t.eot_ms < 300, "{t:?}");
+    assert_eq!(taken(&sim), 1);
+    let t = latency(&sim).expect("a reply");
+    assert!((360..=400).contains(&t.eot_ms), "{t:?}");
     let turns = sim.recognize_requests().len();
     sim.run(2000, false);
     assert_eq!((taken(&sim), sim.recognize_requests().len()), (1, turns), "and only once");
 }
 
 #[test]
-fn a_whole_order_number_is_taken_at_once() {
+fn a_whole_order_number_ends_the_turn_after_a_shorter_pause() {
     let mut sim = Sim::new(AgentSpec::demo());
     pause_with(&mut sim, 1200, "Where is order one zero zero four?");
+    sim.run(200, false);
     assert_eq!(taken(&sim), 1);
+    assert!(latency(&sim).is_some_and(|t| t.eot_ms < 420));
     sim.run(200, false);
     assert!(sim.said().iter().any(|s| s.contains("desk lamp")), "{:?}", sim.said());
+}
+
+#[test]
+fn an_open_sentence_waits_for_the_usual_pause() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    pause_with(&mut sim, 1000, "What are your opening hours?");
+    sim.run(300, false);
+    assert_eq!(taken(&sim), 0);
+    sim.run(300, false);
+    assert!(latency(&sim).is_some_and(|t| (600..=640).contains(&t.eot_ms)), "{:?}", latency(&sim));
 }
 
 #[test]
@@ -64,8 +80,8 @@ fn a_sentence_cut_off_waits_for_the_rest() {
     let turn = *sim.recognize_requests().last().unwrap();
     sim.p.handle_recognized(now, turn, "My order number is 1004");
     sim.drain();
-    assert_eq!(taken(&sim), 1, "the whole sentence, at once");
     sim.run(200, false);
+    assert_eq!(taken(&sim), 1, "the whole sentence, after the shorter pause");
     assert!(sim.said().iter().any(|s| s.contains("desk lamp")), "{:?}", sim.said());
     let finished = sim.p.finish(sim.now);
     let caller: Vec<String> = common::turns(&finished.transcript).into_iter().filter(|t| t.0 == "caller").map(|t| t.1).collect();
@@ -78,9 +94,7 @@ fn a_sentence_cut_off_is_still_answered_when_the_caller_says_no_more() {
     pause_with(&mut sim, 800, "My order number is");
     sim.run(1200, false);
     assert_eq!(taken(&sim), 1, "after the longer pause the turn ends");
-    let t = {
-        sim.run(200, false);
-        sim.outputs.iter().find_map(|o| if let Output::Turn(t) = o { Some(*t) } else { None }).expect("a reply")
-    };
+    sim.run(200, false);
+    let t = latency(&sim).expect("a reply");
     assert!((1200..=1260).contains(&t.eot_ms), "{t:?}");
 }

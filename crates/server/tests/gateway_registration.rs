@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{free_port, invite, Api, Server};
@@ -17,15 +17,6 @@ use serde_json::json;
 
 const NUMBER: &str = "+4930000000";
 const PASSWORD: &str = "provider-secret-1";
-
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn metric(api: &Api, name: &str) -> u64 {
     let text = api.http.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap();
@@ -63,12 +54,12 @@ async fn registers_with_a_provider_and_calls_through_it() {
     let mut callee = sipp(&["-sf", scenario, "-rtp_echo"], &callee_dir);
     // sipp picks -p from the helper; the provider needs to know it, so set it last (sipp keeps the last -p).
     callee.args(["-p", &callee_port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
-    let mut callee = Peer(callee.spawn().expect("sipp installed (scripts/setup.sh --test-peers)"));
+    let mut callee = common::Peer(callee.spawn().expect("sipp installed (scripts/setup.sh --test-peers)"));
     let proxy = free_port();
     let run_dir = tmp.path().join("kamailio");
     std::fs::create_dir_all(&run_dir).unwrap();
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kamailio/provider.cfg");
-    let _kamailio = Peer(
+    let _kamailio = common::Peer(
         Command::new("kamailio")
             .args(["-f", cfg, "-D", "-E", "-Y"])
             .arg(&run_dir)

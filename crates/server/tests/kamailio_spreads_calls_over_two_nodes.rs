@@ -8,19 +8,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{free_port, invite, Server};
-
-struct Kamailio(Child);
-
-impl Drop for Kamailio {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn sipp_via_proxy(proxy: u16, calls: u32, dir: &std::path::Path) -> (bool, String) {
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sipp/uac_via_proxy.xml");
@@ -50,7 +41,7 @@ async fn calls_spread_over_both_nodes_and_move_off_a_drained_one() {
     let run_dir = tmp.path().join("kamailio");
     std::fs::create_dir_all(&run_dir).unwrap();
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/kamailio/kamailio.cfg");
-    let _kamailio = Kamailio(
+    let _kamailio = common::Peer(
         Command::new("kamailio")
             .args(["-f", cfg, "-D", "-E", "-Y"])
             .arg(&run_dir)

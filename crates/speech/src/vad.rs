@@ -23,8 +23,10 @@ pub struct EndpointerConfig {
     /// A pause this long hands over the utterance so far for early recognition (`None`: wait
     /// for the end of the turn).
     pub speculate_after: Option<Duration>,
-    /// Extra silence an utterance that sounds unfinished waits for ([`Endpointer::hold`]).
-    pub unfinished_extra: Duration,
+    /// The silence that ends an utterance whose words sound finished ([`Endpointer::end_after`]).
+    pub finished_silence: Duration,
+    /// The silence that ends an utterance whose words sound cut off.
+    pub unfinished_silence: Duration,
     /// A turn longer than this is cut and handed over.
     pub max_utterance: Duration,
     /// How far above the noise floor a frame must be to count as voiced (dB).
@@ -40,7 +42,8 @@ impl Default for EndpointerConfig {
             end_silence: Duration::from_millis(600),
             min_speech: Duration::from_millis(200),
             speculate_after: Some(Duration::from_millis(240)),
-            unfinished_extra: Duration::from_millis(600),
+            finished_silence: Duration::from_millis(360),
+            unfinished_silence: Duration::from_millis(1200),
             max_utterance: Duration::from_secs(15),
             margin_db: 12.0,
             pre_roll_frames: 15,
@@ -75,8 +78,9 @@ pub enum VadEvent {
 #[derive(Debug)]
 enum State {
     Idle { voiced_run: u32 },
-    /// `hold`: extra silence this utterance needs before it ends.
-    Speaking { started: Instant, last_voiced: Instant, paused: bool, hold: Duration },
+    /// `end_after`: the silence that ends this utterance (`end_silence` unless its words said
+    /// otherwise).
+    Speaking { started: Instant, last_voiced: Instant, paused: bool, end_after: Duration },
 }
 
 /// See the module docs.
@@ -124,20 +128,12 @@ impl Endpointer {
         self.pre_roll.clear();
     }
 
-    /// The utterance in progress is a whole turn already (its words say so): it ends here,
-    /// and no [`VadEvent::TurnEnded`] follows for it.
-    pub fn end_turn_now(&mut self) {
-        if self.speaking() {
-            self.state = State::Idle { voiced_run: 0 };
-            self.utterance.clear();
-        }
-    }
-
-    /// The utterance in progress sounds unfinished: its turn ends only after `extra` more
-    /// silence than usual.
-    pub fn hold(&mut self, extra: Duration) {
-        if let State::Speaking { hold, .. } = &mut self.state {
-            *hold = extra;
+    /// The words of the utterance in progress say how long a pause ends it (shorter when they
+    /// sound finished, longer when they sound cut off). A pause already that long ends it with
+    /// the next frame.
+    pub fn end_after(&mut self, silence: Duration) {
+        if let State::Speaking { end_after, .. } = &mut self.state {
+            *end_after = silence;
         }
     }
 
@@ -162,12 +158,12 @@ impl Endpointer {
                     for f in self.pre_roll.drain(..) {
                         self.utterance.extend_from_slice(&f);
                     }
-                    self.state = State::Speaking { started: now, last_voiced: now, paused: false, hold: Duration::ZERO };
+                    self.state = State::Speaking { started: now, last_voiced: now, paused: false, end_after: self.cfg.end_silence };
                     return Some(VadEvent::SpeechStarted);
                 }
                 None
             }
-            State::Speaking { started, last_voiced, paused, hold } => {
+            State::Speaking { started, last_voiced, paused, end_after } => {
                 self.utterance.extend_from_slice(frame);
                 if voiced {
                     *last_voiced = now;
@@ -179,7 +175,7 @@ impl Endpointer {
                 let silent_for = now.duration_since(last_voiced);
                 let too_long = now.duration_since(started) >= self.cfg.max_utterance;
                 let long_enough = last_voiced.duration_since(started) + Duration::from_millis(60) >= self.cfg.min_speech;
-                if silent_for >= self.cfg.end_silence + *hold || too_long {
+                if silent_for >= *end_after || too_long {
                     self.state = State::Idle { voiced_run: 0 };
                     let audio = std::mem::take(&mut self.utterance);
                     if !long_enough {
@@ -246,32 +242,26 @@ mod tests {
     }
 
     #[test]
-    fn a_turn_can_end_at_once_or_be_held_longer() {
+    fn the_words_can_shorten_or_lengthen_the_pause_that_ends_a_turn() {
         let t0 = Instant::now();
         let mut frames = vec![tone(30.0); 25];
         frames.extend(vec![tone(8000.0); 40]);
         frames.extend(vec![tone(30.0); 80]);
-        let mut ep = Endpointer::new(EndpointerConfig::default());
-        let mut ended = Vec::new();
-        for (i, f) in frames.iter().enumerate() {
-            match ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f) {
-                Some(VadEvent::Paused { .. }) => ep.hold(Duration::from_millis(600)),
-                Some(VadEvent::TurnEnded { .. }) => ended.push(i),
-                _ => {}
+        let ended_after = |silence: Duration| {
+            let mut ep = Endpointer::new(EndpointerConfig::default());
+            let mut ended = Vec::new();
+            for (i, f) in frames.iter().enumerate() {
+                match ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f) {
+                    Some(VadEvent::Paused { .. }) => ep.end_after(silence),
+                    Some(VadEvent::TurnEnded { .. }) => ended.push(i),
+                    _ => {}
+                }
             }
-        }
-        assert_eq!(ended, [64 + 60], "held: 1200 ms of silence end the turn");
-        let mut ep = Endpointer::new(EndpointerConfig::default());
-        let mut events = 0;
-        for (i, f) in frames.iter().enumerate() {
-            match ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f) {
-                Some(VadEvent::Paused { .. }) => ep.end_turn_now(),
-                Some(VadEvent::TurnEnded { .. }) => events += 1,
-                _ => {}
-            }
-        }
-        assert_eq!(events, 0, "a turn ended early ends once");
-        assert!(!ep.speaking());
+            ended
+        };
+        assert_eq!(ended_after(Duration::from_millis(1200)), [64 + 60], "cut off: 1200 ms of silence");
+        assert_eq!(ended_after(Duration::from_millis(360)), [64 + 18], "finished: 360 ms");
+        assert_eq!(ended_after(Duration::from_millis(100)), [64 + 13], "already past: the next frame");
     }
 
     #[test]

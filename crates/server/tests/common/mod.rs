@@ -712,3 +712,23 @@ pub fn http_get(port: u16, path: &str) -> String {
     s.read_to_string(&mut text).unwrap();
     text.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
 }
+
+/// A peer process (kamailio, sipp) stopped when dropped: SIGTERM first, so a Kamailio main
+/// process takes its worker children down with it (SIGKILL would leave them running), then
+/// SIGKILL if it has not exited within 5 s.
+pub struct Peer(pub Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
