@@ -171,6 +171,8 @@ pub struct CallPipeline {
     next_turn: u64,
     /// The speculative turn of the current utterance, if one was sent.
     speculative: Option<u64>,
+    /// Voiced audio over the agent that stops it.
+    barge_in_after: Duration,
     /// The pauses that end a turn whose words sound finished, or cut off.
     finished_silence: Duration,
     unfinished_silence: Duration,
@@ -197,7 +199,7 @@ fn ms(d: Duration) -> u64 {
 impl CallPipeline {
     /// A call answered at `now`; the agent's greeting is queued.
     pub fn new(config: Config, now: Instant) -> CallPipeline {
-        let (finished_silence, unfinished_silence) = (config.endpointer.finished_silence, config.endpointer.unfinished_silence);
+        let (finished_silence, unfinished_silence, barge_in_after) = (config.endpointer.finished_silence, config.endpointer.unfinished_silence, config.endpointer.barge_in_after);
         let mut convo = Conversation::new(config.agent);
         let start = convo.start();
         let mut p = CallPipeline {
@@ -216,6 +218,7 @@ impl CallPipeline {
             speculative: None,
             finished_silence,
             unfinished_silence,
+            barge_in_after,
             reply: None,
             speaking_since: None,
             spoken: Vec::new(),
@@ -450,15 +453,9 @@ impl CallPipeline {
         if let Some(r) = self.recorder.as_mut() {
             r.caller(samples);
         }
-        match self.vad.push_frame(now, samples) {
-            // Barge-in: stop talking when the caller starts, unless the agent is ending.
-            Some(VadEvent::SpeechStarted) if self.playout.busy() && self.playout.after.is_none() => {
-                if let Some(id) = self.playout.barge_in() {
-                    self.out.push_back(Output::CancelSynthesis(id));
-                }
-                self.out.push_back(Output::ClearAudio);
-                self.flush_spoken(now);
-            }
+        let event = self.vad.push_frame(now, samples);
+        self.barge_in(now);
+        match event {
             Some(VadEvent::SpeechStarted) | None => {}
             // A pause: recognition starts now, the turn is decided later.
             Some(VadEvent::Paused { audio, speech_end }) => {
@@ -484,6 +481,19 @@ impl CallPipeline {
                 }
             }
         }
+    }
+
+    /// Barge-in: the agent stops talking once the caller has spoken over it for
+    /// `barge_in_after` (a cough or a click is shorter), unless it is saying goodbye.
+    fn barge_in(&mut self, now: Instant) {
+        if !self.playout.busy() || self.playout.after.is_some() || self.vad.voiced() < self.barge_in_after {
+            return;
+        }
+        if let Some(id) = self.playout.barge_in() {
+            self.out.push_back(Output::CancelSynthesis(id));
+        }
+        self.out.push_back(Output::ClearAudio);
+        self.flush_spoken(now);
     }
 
     /// Sends an utterance to the recognizer; `confirmed`: the turn has ended (else it is

@@ -23,6 +23,9 @@ pub struct EndpointerConfig {
     /// A pause this long hands over the utterance so far for early recognition (`None`: wait
     /// for the end of the turn).
     pub speculate_after: Option<Duration>,
+    /// Voiced audio the caller must have produced before the agent stops talking (a cough or a
+    /// click is shorter; [`Endpointer::voiced`]).
+    pub barge_in_after: Duration,
     /// The silence that ends an utterance whose words sound finished ([`Endpointer::end_after`]).
     pub finished_silence: Duration,
     /// The silence that ends an utterance whose words sound cut off.
@@ -42,6 +45,7 @@ impl Default for EndpointerConfig {
             end_silence: Duration::from_millis(600),
             min_speech: Duration::from_millis(200),
             speculate_after: Some(Duration::from_millis(240)),
+            barge_in_after: Duration::from_millis(160),
             finished_silence: Duration::from_millis(360),
             unfinished_silence: Duration::from_millis(1200),
             max_utterance: Duration::from_secs(15),
@@ -80,7 +84,8 @@ enum State {
     Idle { voiced_run: u32 },
     /// `end_after`: the silence that ends this utterance (`end_silence` unless its words said
     /// otherwise).
-    Speaking { started: Instant, last_voiced: Instant, paused: bool, end_after: Duration },
+    /// `voiced`: voiced frames so far.
+    Speaking { started: Instant, last_voiced: Instant, paused: bool, end_after: Duration, voiced: u32 },
 }
 
 /// See the module docs.
@@ -121,6 +126,15 @@ impl Endpointer {
         matches!(self.state, State::Speaking { .. })
     }
 
+    /// Voiced audio in the utterance in progress (20 ms per voiced frame; zero between
+    /// utterances).
+    pub fn voiced(&self) -> Duration {
+        match self.state {
+            State::Speaking { voiced, .. } => Duration::from_millis(20 * u64::from(voiced)),
+            State::Idle { .. } => Duration::ZERO,
+        }
+    }
+
     /// Drops any partial utterance (for example when the agent starts a new prompt).
     pub fn reset(&mut self) {
         self.state = State::Idle { voiced_run: 0 };
@@ -158,15 +172,17 @@ impl Endpointer {
                     for f in self.pre_roll.drain(..) {
                         self.utterance.extend_from_slice(&f);
                     }
-                    self.state = State::Speaking { started: now, last_voiced: now, paused: false, end_after: self.cfg.end_silence };
+                    let voiced = *voiced_run;
+                    self.state = State::Speaking { started: now, last_voiced: now, paused: false, end_after: self.cfg.end_silence, voiced };
                     return Some(VadEvent::SpeechStarted);
                 }
                 None
             }
-            State::Speaking { started, last_voiced, paused, end_after } => {
+            State::Speaking { started, last_voiced, paused, end_after, voiced: voiced_frames } => {
                 self.utterance.extend_from_slice(frame);
                 if voiced {
                     *last_voiced = now;
+                    *voiced_frames += 1;
                     if std::mem::take(paused) {
                         return Some(VadEvent::Resumed);
                     }
