@@ -51,9 +51,7 @@ fn early_text_is_dropped_when_the_caller_goes_on() {
     assert!(sim.recognized("I want to check my order 1004"));
     sim.run(200, false);
     assert!(sim.said().iter().any(|s| s.contains("desk lamp")), "{:?}", sim.said());
-    let finished = sim.p.finish(sim.now);
-    let caller: Vec<String> = common::turns(&finished.transcript).into_iter().filter(|t| t.0 == "caller").map(|t| t.1).collect();
-    assert_eq!(caller, ["I want to check my order 1004"]);
+    assert_eq!(common::caller_lines(sim), ["I want to check my order 1004"]);
 }
 
 #[test]

@@ -17,11 +17,7 @@ fn taken(sim: &Sim) -> usize {
 fn pause_with(sim: &mut Sim, ms: u64, text: &str) {
     sim.until_quiet(60_000);
     sim.run(ms, true);
-    let before = sim.recognize_requests().len();
-    while sim.recognize_requests().len() == before {
-        sim.tick(false);
-    }
-    let turn = *sim.recognize_requests().last().unwrap();
+    let turn = sim.next_recognize_request();
     let now = sim.now;
     sim.p.handle_recognized(now, turn, text);
     sim.drain();
@@ -83,9 +79,7 @@ fn a_sentence_cut_off_waits_for_the_rest() {
     sim.run(200, false);
     assert_eq!(taken(&sim), 1, "the whole sentence, after the shorter pause");
     assert!(sim.said().iter().any(|s| s.contains("desk lamp")), "{:?}", sim.said());
-    let finished = sim.p.finish(sim.now);
-    let caller: Vec<String> = common::turns(&finished.transcript).into_iter().filter(|t| t.0 == "caller").map(|t| t.1).collect();
-    assert_eq!(caller, ["My order number is 1004"]);
+    assert_eq!(common::caller_lines(sim), ["My order number is 1004"]);
 }
 
 #[test]

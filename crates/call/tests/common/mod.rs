@@ -121,6 +121,15 @@ impl Sim {
         self.recognized(text)
     }
 
+    /// Runs silent ticks until the pipeline asks for one more recognition; its turn.
+    pub fn next_recognize_request(&mut self) -> u64 {
+        let before = self.recognize_requests().len();
+        while self.recognize_requests().len() == before {
+            self.tick(false);
+        }
+        *self.recognize_requests().last().unwrap()
+    }
+
     /// Feeds recognized text for the latest turn.
     pub fn recognized(&mut self, text: &str) -> bool {
         let turn = *self.recognize_requests().last().expect("a turn was sent to the recognizer");
@@ -138,4 +147,10 @@ pub fn turns(t: &parley_connect::transcript::Transcript) -> Vec<(String, String,
         .iter()
         .map(|e| (e["speaker"].as_str().unwrap().to_string(), e["text"].as_str().unwrap().to_string(), e["start_ms"].as_u64().unwrap(), e["end_ms"].as_u64().unwrap()))
         .collect()
+}
+
+/// Ends the call: what the transcript has the caller saying.
+pub fn caller_lines(sim: Sim) -> Vec<String> {
+    let finished = sim.p.finish(sim.now);
+    turns(&finished.transcript).into_iter().filter(|t| t.0 == "caller").map(|t| t.1).collect()
 }
