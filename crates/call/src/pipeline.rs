@@ -327,8 +327,8 @@ impl CallPipeline {
         true
     }
 
-    /// Audio of synthesis `id`.
-    pub fn handle_synthesized(&mut self, id: u64, chunk: &[i16]) {
+    /// Audio of synthesis `id` (shared: a cached greeting is not copied per call).
+    pub fn handle_synthesized(&mut self, id: u64, chunk: std::sync::Arc<[i16]>) {
         self.playout.synthesized(id, chunk);
     }
 

@@ -4,6 +4,7 @@
 //! once all of it has been played.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use parley_agent::conversation::{Action, PaymentRequest};
 
@@ -22,8 +23,11 @@ pub struct Prompt {
 /// See the module docs.
 #[derive(Debug, Default)]
 pub struct Playout {
-    /// Synthesized samples ready to send.
-    samples: VecDeque<i16>,
+    /// Synthesized audio ready to send, chunk by chunk, with how far each has been sent: a
+    /// greeting from the driver's cache is one chunk shared by every call, never copied.
+    chunks: VecDeque<(Arc<[i16]>, usize)>,
+    /// Samples in `chunks` not sent yet.
+    ready: usize,
     /// The synthesis in progress (its audio still coming).
     streaming: Option<u64>,
     queue: VecDeque<Prompt>,
@@ -37,7 +41,7 @@ pub struct Playout {
 impl Playout {
     /// Whether anything is still to be played.
     pub fn busy(&self) -> bool {
-        !self.samples.is_empty() || self.streaming.is_some() || !self.queue.is_empty()
+        self.ready > 0 || self.streaming.is_some() || !self.queue.is_empty()
     }
 
     /// Queues `text`; `greeting` marks it cacheable.
@@ -48,7 +52,7 @@ impl Playout {
 
     /// The next text to synthesize, when the audio of the last one is nearly played.
     pub fn refill(&mut self, frame: usize) -> Option<Prompt> {
-        if self.streaming.is_some() || self.samples.len() >= frame {
+        if self.streaming.is_some() || self.ready >= frame {
             return None;
         }
         let p = self.queue.pop_front()?;
@@ -57,9 +61,10 @@ impl Playout {
     }
 
     /// Audio of synthesis `id` (ignored when that text was dropped).
-    pub fn synthesized(&mut self, id: u64, chunk: &[i16]) {
-        if self.streaming == Some(id) {
-            self.samples.extend(chunk);
+    pub fn synthesized(&mut self, id: u64, chunk: Arc<[i16]>) {
+        if self.streaming == Some(id) && !chunk.is_empty() {
+            self.ready += chunk.len();
+            self.chunks.push_back((chunk, 0));
         }
     }
 
@@ -72,11 +77,20 @@ impl Playout {
 
     /// The next `frame` samples to send (padded with silence at the end of a text), if any.
     pub fn next_frame(&mut self, frame: usize) -> Option<Vec<i16>> {
-        if self.samples.is_empty() {
+        if self.ready == 0 {
             return None;
         }
-        let n = self.samples.len().min(frame);
-        let mut f: Vec<i16> = self.samples.drain(..n).collect();
+        let mut f = Vec::with_capacity(frame);
+        while f.len() < frame {
+            let Some((chunk, pos)) = self.chunks.front_mut() else { break };
+            let end = (*pos + frame - f.len()).min(chunk.len());
+            f.extend_from_slice(&chunk[*pos..end]);
+            *pos = end;
+            if end == chunk.len() {
+                self.chunks.pop_front();
+            }
+        }
+        self.ready -= f.len();
         f.resize(frame, 0);
         Some(f)
     }
@@ -84,7 +98,8 @@ impl Playout {
     /// The caller started talking: stop and forget what was to be said. Returns the synthesis
     /// that was still running, for the driver to stop.
     pub fn barge_in(&mut self) -> Option<u64> {
-        self.samples.clear();
+        self.chunks.clear();
+        self.ready = 0;
         self.queue.clear();
         self.streaming.take()
     }
@@ -102,7 +117,8 @@ mod tests {
         let first = p.refill(160).unwrap();
         assert_eq!((first.text.as_str(), first.cacheable), ("Welcome.", true));
         assert_eq!(p.refill(160), None, "one synthesis at a time");
-        p.synthesized(first.id, &[7; 200]);
+        p.synthesized(first.id, vec![7; 120].into());
+        p.synthesized(first.id, vec![7; 80].into());
         p.synthesis_done(first.id);
         assert_eq!(p.refill(160), None, "more than a frame still to play");
         assert_eq!(p.next_frame(160).map(|f| f.len()), Some(160));
@@ -121,9 +137,9 @@ mod tests {
         p.say("One.".into(), false);
         p.say("Two.".into(), false);
         let one = p.refill(160).unwrap();
-        p.synthesized(one.id, &[7; 400]);
+        p.synthesized(one.id, vec![7; 400].into());
         assert_eq!(p.barge_in(), Some(one.id));
-        p.synthesized(one.id, &[7; 400]);
+        p.synthesized(one.id, vec![7; 400].into());
         assert!(!p.busy(), "late audio of a dropped text is ignored");
         assert_eq!(p.next_frame(160), None);
     }

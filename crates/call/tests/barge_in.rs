@@ -34,12 +34,12 @@ fn a_synthesis_still_running_is_stopped() {
     sim.synthesize_at_once = false;
     sim.run(40, false);
     let (id, _) = sim.waiting[0].clone();
-    sim.p.handle_synthesized(id, &common::speech().repeat(20));
+    sim.p.handle_synthesized(id, common::speech().repeat(20).into());
     sim.run(200, false);
     sim.run(300, true);
     assert!(sim.asked(|o| matches!(o, Output::CancelSynthesis(i) if *i == id)));
     let before = sim.frames_out.len();
-    sim.p.handle_synthesized(id, &common::speech().repeat(20));
+    sim.p.handle_synthesized(id, common::speech().repeat(20).into());
     sim.run(200, false);
     assert!(sim.frames_out[before..].iter().all(|f| !f.0), "late audio of the dropped text is not played");
 }

@@ -195,7 +195,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 pipeline.handle_timeout(now.into_std(), media.comfort_frame(now));
             }
             s = voice.recv(&shared.prompts) => match s {
-                Synthesized::Audio(id, audio) => pipeline.handle_synthesized(id, &audio),
+                Synthesized::Audio(id, audio) => pipeline.handle_synthesized(id, audio),
                 Synthesized::Done(id) => pipeline.handle_synthesis_done(id),
             },
             Some(result) = pay_rx.recv() => pipeline.handle_payment_result(Instant::now().into_std(), result),

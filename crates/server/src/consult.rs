@@ -104,7 +104,7 @@ impl Consult {
                 }
                 while let Some(s) = self.voice.try_recv(&shared.prompts) {
                     match s {
-                        Synthesized::Audio(id, audio) => self.playout.synthesized(id, &audio),
+                        Synthesized::Audio(id, audio) => self.playout.synthesized(id, audio),
                         Synthesized::Done(id) => self.playout.synthesis_done(id),
                     }
                 }

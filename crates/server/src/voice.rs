@@ -51,7 +51,7 @@ impl PromptCache {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Synthesized {
     /// More audio.
-    Audio(u64, Vec<i16>),
+    Audio(u64, Arc<[i16]>),
     /// All of it (or the synthesizer failed: what came is all there is).
     Done(u64),
 }
@@ -77,7 +77,7 @@ impl Voice {
     /// synthesizer. Returns the characters sent to the synthesizer (for metering).
     pub fn start(&mut self, synth: &dyn Synthesizer, cache: &PromptCache, prompt: Prompt) -> u64 {
         if let Some(audio) = prompt.cacheable.then(|| cache.get(&prompt.text)).flatten() {
-            self.ready.push_back(Synthesized::Audio(prompt.id, audio.to_vec()));
+            self.ready.push_back(Synthesized::Audio(prompt.id, audio));
             self.ready.push_back(Synthesized::Done(prompt.id));
             return 0;
         }
@@ -133,7 +133,7 @@ impl Voice {
                 if let Some((_, audio)) = r.collecting.as_mut() {
                     audio.extend_from_slice(&chunk);
                 }
-                Synthesized::Audio(r.id, chunk)
+                Synthesized::Audio(r.id, chunk.into())
             }
             None => {
                 let done = self.running.take().map(|r| {
@@ -174,7 +174,7 @@ mod tests {
             }
             while let Some(s) = voice.try_recv(cache) {
                 match s {
-                    Synthesized::Audio(id, a) => p.synthesized(id, &a),
+                    Synthesized::Audio(id, a) => p.synthesized(id, a),
                     Synthesized::Done(id) => p.synthesis_done(id),
                 }
             }
@@ -222,8 +222,8 @@ mod tests {
         let tx = synth.0.lock().unwrap().pop().unwrap();
         tx.try_send(vec![7; 400]).unwrap();
         drop(tx);
-        assert_eq!(voice.try_recv(&cache), Some(Synthesized::Audio(1, vec![7; 400])));
-        assert_eq!(voice.try_recv(&cache), Some(Synthesized::Audio(1, vec![7; 400])));
+        assert_eq!(voice.try_recv(&cache), Some(Synthesized::Audio(1, vec![7; 400].into())));
+        assert_eq!(voice.try_recv(&cache), Some(Synthesized::Audio(1, vec![7; 400].into())));
         assert_eq!(voice.try_recv(&cache), Some(Synthesized::Done(1)));
         assert_eq!(cache.get(&greeting).map(|a| a.len()), Some(800), "kept once synthesized, before it is played");
     }

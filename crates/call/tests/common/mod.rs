@@ -80,7 +80,7 @@ impl Sim {
     pub fn synthesize_waiting(&mut self) {
         for (id, text) in std::mem::take(&mut self.waiting) {
             let audio: Vec<i16> = speech().into_iter().cycle().take(text.len() * 80).collect();
-            self.p.handle_synthesized(id, &audio);
+            self.p.handle_synthesized(id, audio.into());
             self.p.handle_synthesis_done(id);
         }
     }
