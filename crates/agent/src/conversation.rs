@@ -153,6 +153,16 @@ impl Conversation {
         crate::turn::shape(text, |n| self.spec.order(n).is_some())
     }
 
+    /// A hint for the recognizer about what the caller is about to say, in the way it should be
+    /// written: while an order number is awaited, that numbers come as digits. Worded so that
+    /// a caller would not say it all (a decoder that heard nothing may echo its prompt).
+    pub fn listening_for(&self) -> Option<&'static str> {
+        match self.state {
+            State::AwaitOrderNumber { .. } => Some("The caller reads out an order number, for example 1004 or 2057."),
+            _ => None,
+        }
+    }
+
     /// Whether the conversation is over.
     pub fn done(&self) -> bool {
         self.state == State::Done

@@ -18,6 +18,7 @@ use parley_connect::transcript::{Speaker, Transcript};
 use parley_media::jitter::{Frame, JitterBuffer};
 use parley_media::pacer::{Pacer, FRAME_SAMPLES};
 use parley_speech::vad::{Endpointer, EndpointerConfig, VadEvent};
+use parley_speech::Urgency;
 
 use crate::payment::{self, PaymentMode, PaymentStep};
 use crate::playout::{Playout, Prompt};
@@ -58,7 +59,15 @@ pub enum Output {
         turn: u64,
         /// 8 kHz audio, pre-roll included.
         audio: Vec<i16>,
+        /// When the caller stopped speaking.
+        speech_end: Instant,
+        /// Whether the turn has ended (else recognition starts early, at a pause).
+        urgency: Urgency,
+        /// What the agent expects to hear (a prompt for the recognizer).
+        hint: Option<&'static str>,
     },
+    /// The caller went on talking: the early recognition of `turn` is no longer wanted.
+    CancelRecognition(u64),
     /// Synthesize this text, then feed its audio to [`CallPipeline::handle_synthesized`].
     Synthesize(Prompt),
     /// Synthesis `id` is no longer wanted (the caller interrupted).
@@ -466,6 +475,7 @@ impl CallPipeline {
             Some(VadEvent::Resumed) => {
                 if let Some(turn) = self.speculative.take() {
                     self.turns.remove(&turn);
+                    self.out.push_back(Output::CancelRecognition(turn));
                 }
             }
             Some(VadEvent::TurnEnded { audio, speech_end }) => {
@@ -507,7 +517,9 @@ impl CallPipeline {
         self.next_turn += 1;
         let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None };
         self.turns.insert(self.next_turn, turn);
-        self.out.push_back(Output::Recognize { turn: self.next_turn, audio });
+        let urgency = if confirmed { Urgency::TurnEnded } else { Urgency::Speculative };
+        let hint = self.convo.listening_for();
+        self.out.push_back(Output::Recognize { turn: self.next_turn, audio, speech_end, urgency, hint });
         self.next_turn
     }
 

@@ -5,6 +5,7 @@
 //! document for the tenant's webhook, and is zeroized when the task ends.
 
 use std::sync::atomic::Ordering;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,7 +20,9 @@ use parley_store::privacy::{caller_hash, mask_number};
 use parley_store::artifacts::Recipient;
 use parley_store::policy::DataPolicy;
 use parley_store::CallRecord;
+use parley_speech::Utterance;
 use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use parley_call::recording::Recorder;
@@ -110,6 +113,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let mut pipeline = CallPipeline::new(config, Instant::now().into_std());
     let mut voice = Voice::default();
     let (asr_tx, mut asr_rx) = mpsc::channel::<(u64, Result<String, String>)>(8);
+    let mut recognizing: HashMap<u64, AbortHandle> = HashMap::new();
     let (pay_tx, mut pay_rx) = mpsc::channel::<PaymentResult>(1);
     // A warm transfer in progress.
     let mut consult: Option<Consult> = None;
@@ -134,12 +138,21 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 Output::ClearAudio => media.barge_in(),
                 Output::Synthesize(prompt) => tts_chars += voice.start(shared.synthesizer.as_ref(), &shared.prompts, prompt),
                 Output::CancelSynthesis(id) => voice.cancel(id),
-                Output::Recognize { turn, audio } => {
+                Output::Recognize { turn, audio, speech_end, urgency, hint } => {
                     let (asr, tx) = (shared.recognizer.clone(), asr_tx.clone());
-                    tokio::spawn(async move {
-                        let text = asr.transcribe(&audio).await.map_err(|e| e.to_string());
+                    let task = tokio::spawn(async move {
+                        let utterance = Utterance { pcm: &audio, speech_end, urgency, hint };
+                        let text = asr.transcribe(utterance).await.map_err(|e| e.to_string());
                         let _ = tx.send((turn, text)).await;
                     });
+                    recognizing.retain(|_, t| !t.is_finished());
+                    recognizing.insert(turn, task.abort_handle());
+                }
+                // Aborting drops the wait, so a queued utterance is never decoded.
+                Output::CancelRecognition(turn) => {
+                    if let Some(task) = recognizing.remove(&turn) {
+                        task.abort();
+                    }
                 }
                 Output::TurnTaken => {
                     shared.metrics.turns_total.fetch_add(1, Ordering::Relaxed);
@@ -243,6 +256,10 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     }
     if let Some(leg) = consult.as_ref().and_then(|c| c.leg) {
         let _ = sip.send(SipCommand::Hangup(leg)).await;
+    }
+    // Nobody waits for the text of a call that has ended.
+    for task in recognizing.values() {
+        task.abort();
     }
     let Finished { conversation: convo, transcript, recorder, recognized_ms } = pipeline.finish(Instant::now().into_std());
     let ended_ms = unix_ms();

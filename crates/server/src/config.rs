@@ -28,8 +28,12 @@ pub struct ServeConfig {
     pub max_calls: usize,
     /// Where `scripts/setup.sh` installed the speech engines.
     pub speech_dir: PathBuf,
-    /// Threads the recognizer may use.
+    /// The Whisper model calls are recognized with: `tiny.en` (fast) or `base` (more accurate).
+    pub asr_model: String,
+    /// CPU threads per decode.
     pub asr_threads: usize,
+    /// Decodes run side by side, one model shared (0: the CPUs divided by `asr_threads`).
+    pub asr_decoders: usize,
     /// On SIGTERM, how long calls in progress may go on before they are hung up, in seconds.
     pub drain_seconds: u64,
     /// The caller's pause that ends their turn, ms.
@@ -78,7 +82,9 @@ impl Default for ServeConfig {
             max_retention_days: parley_store::policy::DEFAULT_MAX_DAYS,
             max_calls: 100,
             speech_dir: home.join(".local/share/parley/speech"),
+            asr_model: "tiny.en".into(),
             asr_threads: 2,
+            asr_decoders: 0,
             drain_seconds: 120,
             end_of_turn_ms: 600,
             speculate_after_ms: 240,

