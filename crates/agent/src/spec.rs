@@ -54,6 +54,35 @@ pub struct AgentSpec {
     /// Currency of order balances (ISO 4217, lowercase).
     #[serde(default = "default_currency")]
     pub currency: String,
+    /// The voice the agent speaks with.
+    #[serde(default)]
+    pub voice: VoiceChoice,
+    /// The model the agent's calls are recognized with.
+    #[serde(default)]
+    pub recognizer: RecognizerChoice,
+}
+
+/// The voice an agent speaks with.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum VoiceChoice {
+    /// The embedded neural voice (Piper en_US joe).
+    #[default]
+    Neural,
+    /// espeak-ng: robotic, but instant.
+    Espeak,
+}
+
+/// The recognizer model an agent listens with.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq, Hash)]
+pub enum RecognizerChoice {
+    /// Whisper tiny.en: fastest (about 140 ms a turn on 2 cores).
+    #[default]
+    #[serde(rename = "tiny.en")]
+    TinyEn,
+    /// Whisper base: fewer errors, about twice the time.
+    #[serde(rename = "base")]
+    Base,
 }
 
 /// How a caller who asks for a person is handed over.

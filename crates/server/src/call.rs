@@ -95,7 +95,9 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     shared.metrics.calls_active.fetch_add(1, Ordering::Relaxed);
     let answered_ms = unix_ms();
     let started_ms = placed_ms.unwrap_or(answered_ms);
-    tracing::info!(call = call.0, agent = %agent.name, transport = %transport, srtp = media.srtp(), "call answered");
+    let recognizer = shared.speech.recognizer(agent.recognizer).await;
+    let synthesizer = shared.speech.synthesizer(agent.voice);
+    tracing::info!(call = call.0, agent = %agent.name, transport = %transport, srtp = media.srtp(), voice = synthesizer.voice_name(), "call answered");
     // A provisional record at answer, kept current, so a crash loses no call (see
     // `finish_interrupted`).
     let provisional = {
@@ -136,10 +138,10 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                     }
                 }
                 Output::ClearAudio => media.barge_in(),
-                Output::Synthesize(prompt) => tts_chars += voice.start(shared.synthesizer.as_ref(), &shared.prompts, prompt),
+                Output::Synthesize(prompt) => tts_chars += voice.start(synthesizer.as_ref(), &shared.prompts, prompt),
                 Output::CancelSynthesis(id) => voice.cancel(id),
                 Output::Recognize { turn, audio, speech_end, urgency, hint } => {
-                    let (asr, tx) = (shared.recognizer.clone(), asr_tx.clone());
+                    let (asr, tx) = (recognizer.clone(), asr_tx.clone());
                     let task = tokio::spawn(async move {
                         let utterance = Utterance { pcm: &audio, speech_end, urgency, hint };
                         let text = asr.transcribe(utterance).await.map_err(|e| e.to_string());
@@ -529,8 +531,8 @@ fn usage_items<'a>(shared: &'a Shared, answered_ms: i64, ended_ms: i64, usage: &
     let call_seconds = ((ended_ms - answered_ms).max(0) as u64).div_ceil(1000) as i64;
     [
         ("call_seconds", "sip", call_seconds),
-        ("asr_seconds", shared.recognizer.provider(), usage.asr_ms.div_ceil(1000) as i64),
-        ("tts_characters", shared.synthesizer.provider(), usage.tts_chars as i64),
+        ("asr_seconds", shared.speech.providers()[0], usage.asr_ms.div_ceil(1000) as i64),
+        ("tts_characters", shared.speech.providers()[1], usage.tts_chars as i64),
         ("llm_turns", "embedded", i64::from(convo.turns)),
     ]
 }

@@ -28,8 +28,6 @@ pub struct ServeConfig {
     pub max_calls: usize,
     /// Where `scripts/setup.sh` installed the speech engines.
     pub speech_dir: PathBuf,
-    /// The Whisper model calls are recognized with: `tiny.en` (fast) or `base` (more accurate).
-    pub asr_model: String,
     /// CPU threads per decode.
     pub asr_threads: usize,
     /// Decodes run side by side, one model shared (0: the CPUs divided by `asr_threads`).
@@ -82,7 +80,6 @@ impl Default for ServeConfig {
             max_retention_days: parley_store::policy::DEFAULT_MAX_DAYS,
             max_calls: 100,
             speech_dir: home.join(".local/share/parley/speech"),
-            asr_model: "tiny.en".into(),
             asr_threads: 2,
             asr_decoders: 0,
             drain_seconds: 120,

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use parley_agent::spec::VoiceChoice;
+
 use parley_media::jitter::{Frame, JitterBuffer};
 use parley_media::pacer::FRAME_SAMPLES;
 use parley_sip::endpoint::CallId;
@@ -100,7 +102,7 @@ impl Consult {
             Phase::Dialing => return silence(),
             Phase::Briefing => {
                 if let Some(prompt) = self.playout.refill(FRAME_SAMPLES) {
-                    self.voice.start(shared.synthesizer.as_ref(), &shared.prompts, prompt);
+                    self.voice.start(shared.speech.synthesizer(VoiceChoice::default()).as_ref(), &shared.prompts, prompt);
                 }
                 while let Some(s) = self.voice.try_recv(&shared.prompts) {
                     match s {

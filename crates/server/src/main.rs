@@ -22,6 +22,7 @@ mod payment;
 mod resolve;
 mod shutdown;
 mod sip_driver;
+mod speech;
 mod tls;
 mod twilio;
 mod twilio_rest;
@@ -33,14 +34,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use parley_agent::conversation::{PaymentResult, Action, Conversation, Input};
 use parley_agent::spec::AgentSpec;
 use parley_connect::webhook::WebhookSender;
-use parley_speech::espeak::EspeakSynthesizer;
-use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
-use parley_speech::{Recognizer, Synthesizer};
 use parley_store::Store;
 
 use crate::config::ServeConfig;
@@ -115,9 +113,6 @@ struct ServeArgs {
     /// ms; 0 waits for the end of the turn (default 240).
     #[arg(long, env = "PARLEY_SPECULATE_AFTER_MS")]
     speculate_after_ms: Option<u64>,
-    /// The Whisper model for recognition: tiny.en (fast, default) or base (more accurate).
-    #[arg(long, env = "PARLEY_ASR_MODEL")]
-    asr_model: Option<String>,
     /// SIP over TLS listen address (needs --sip-tls-cert and --sip-tls-key).
     #[arg(long, env = "PARLEY_SIP_TLS_LISTEN")]
     sip_tls_listen: Option<std::net::SocketAddr>,
@@ -166,10 +161,8 @@ pub struct Shared {
     pub agents: HashMap<String, AgentSpec>,
     /// The tenant of those agents.
     pub tenant: String,
-    /// Speech to text.
-    pub recognizer: Arc<dyn Recognizer>,
-    /// Text to speech.
-    pub synthesizer: Arc<dyn Synthesizer>,
+    /// Recognizers and voices, chosen per agent.
+    pub speech: speech::Speech,
     /// Call records.
     pub store: Store,
     /// Counters.
@@ -267,19 +260,6 @@ fn write_secret(mut opts: std::fs::OpenOptions, path: &Path, hex: &str) -> anyho
     Ok(())
 }
 
-/// The embedded recognizer: the configured Whisper model, loaded once for every call.
-fn load_recognizer(cfg: &ServeConfig) -> anyhow::Result<WhisperCppRecognizer> {
-    let model: WhisperModel = cfg.asr_model.parse().map_err(anyhow::Error::msg)?;
-    let threads = cfg.asr_threads.max(1);
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let decoders = if cfg.asr_decoders > 0 { cfg.asr_decoders } else { (cpus / threads).max(1) };
-    let model_path = model.path_under(&cfg.speech_dir);
-    if !model_path.is_file() {
-        bail!("speech model {} not found (run scripts/setup.sh)", model_path.display());
-    }
-    WhisperCppRecognizer::load(&WhisperCppConfig { model_path, decoders, threads }).context("loading the recognizer")
-}
-
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut cfg = match &args.config {
         Some(p) => ServeConfig::from_file(p)?,
@@ -297,7 +277,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
     if let Some(v) = args.end_of_turn_ms { cfg.end_of_turn_ms = v; }
     if let Some(v) = args.speculate_after_ms { cfg.speculate_after_ms = v; }
-    if let Some(v) = args.asr_model { cfg.asr_model = v; }
     if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
     if let Some(v) = args.sip_trunk_rate_limit { cfg.sip_trunk_rate_limit = v; }
     if let Some(v) = args.http_max_connections { cfg.http_max_connections = v; }
@@ -344,7 +323,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     directory.reload(&store, &master, api::now_ms()).await.context("loading numbers and agents")?;
     tokio::spawn(directory::reload_every_30s(directory.clone(), store.clone(), master.clone()));
 
-    let recognizer = load_recognizer(&cfg)?;
+    let speech = speech::Speech::load(&cfg)?;
     let mut demo = AgentSpec::demo();
     if let Some(uri) = demo_transfer_to {
         demo.transfer_to = uri.to_string();
@@ -355,8 +334,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         agents,
         tenant: "demo".into(),
-        recognizer: Arc::new(recognizer),
-        synthesizer: Arc::new(EspeakSynthesizer::default()),
+        speech,
         store,
         metrics: metrics.clone(),
         webhook_url: cfg.demo_webhook.clone(),

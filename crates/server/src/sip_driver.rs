@@ -329,7 +329,7 @@ fn route(
     if calls.len() >= shared.max_calls {
         return Err((503, "node_capacity").into());
     }
-    let engines = [shared.recognizer.provider(), shared.synthesizer.provider()];
+    let engines = shared.speech.providers();
     let admitted = shared.active.admit(&dest.tenant, |n| shared.directory.admit(&dest.tenant, n, &engines)).map_err(|r| Rejection::from((r.code(), r.detail())))?;
     let offer = inc.offer.as_ref().ok_or((488, "no_offer"))?;
     let negotiated = sdp::parse(offer).and_then(|s| sdp::negotiate(&s)).map_err(|_| (488, "no_common_codec"))?;

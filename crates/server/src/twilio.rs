@@ -194,7 +194,7 @@ fn refusal(shared: &Shared, tenant: &str) -> Option<&'static str> {
     if shared.draining.load(Ordering::Acquire) || shared.metrics.calls_active.load(Ordering::Acquire) as usize >= shared.max_calls {
         return Some("busy");
     }
-    let engines = [shared.recognizer.provider(), shared.synthesizer.provider()];
+    let engines = shared.speech.providers();
     match shared.active.would_admit(tenant, |n| shared.directory.admit(tenant, n, &engines)) {
         Ok(()) => None,
         Err(crate::directory::Refusal::ConcurrentCalls) => Some("busy"),
@@ -282,7 +282,7 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
     }
     let Some(dest) = s.shared.directory.lookup([Some(dialled.as_str())]).filter(|d| d.tenant == tenant) else { return };
     // The same admission as a SIP call, now holding the call's place.
-    let engines = [s.shared.recognizer.provider(), s.shared.synthesizer.provider()];
+    let engines = s.shared.speech.providers();
     let full = s.shared.draining.load(Ordering::Acquire) || s.shared.metrics.calls_active.load(Ordering::Acquire) as usize >= s.shared.max_calls;
     let admitted = match full {
         false => s.shared.active.admit(&dest.tenant, |n| s.shared.directory.admit(&dest.tenant, n, &engines)).ok(),

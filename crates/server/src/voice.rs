@@ -47,6 +47,11 @@ impl PromptCache {
     }
 }
 
+/// The same greeting in another voice is other audio: the cache holds it by voice and text.
+fn cache_key(synth: &dyn Synthesizer, text: &str) -> String {
+    format!("{}\n{}", synth.voice_name(), text)
+}
+
 /// What a synthesis gave: audio of prompt `id`, or its end.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Synthesized {
@@ -60,7 +65,7 @@ pub enum Synthesized {
 struct Running {
     id: u64,
     rx: mpsc::Receiver<Vec<i16>>,
-    /// A greeting's audio so far, for the cache.
+    /// A greeting's cache key (voice and text) and its audio so far.
     collecting: Option<(String, Vec<i16>)>,
 }
 
@@ -76,7 +81,8 @@ impl Voice {
     /// Starts `prompt`: from the cache when it is a greeting already heard, otherwise on the
     /// synthesizer. Returns the characters sent to the synthesizer (for metering).
     pub fn start(&mut self, synth: &dyn Synthesizer, cache: &PromptCache, prompt: Prompt) -> u64 {
-        if let Some(audio) = prompt.cacheable.then(|| cache.get(&prompt.text)).flatten() {
+        let key = cache_key(synth, &prompt.text);
+        if let Some(audio) = prompt.cacheable.then(|| cache.get(&key)).flatten() {
             self.ready.push_back(Synthesized::Audio(prompt.id, audio));
             self.ready.push_back(Synthesized::Done(prompt.id));
             return 0;
@@ -84,7 +90,7 @@ impl Voice {
         match synth.synthesize(&prompt.text) {
             Ok(rx) => {
                 let chars = prompt.text.chars().count() as u64;
-                self.running = Some(Running { id: prompt.id, rx, collecting: prompt.cacheable.then(|| (prompt.text, Vec::new())) });
+                self.running = Some(Running { id: prompt.id, rx, collecting: prompt.cacheable.then(|| (key, Vec::new())) });
                 chars
             }
             Err(e) => {
@@ -154,9 +160,14 @@ mod tests {
     use parley_call::playout::Playout;
 
     /// A synthesizer that counts its runs and says one sample per character.
-    struct Counting(std::sync::atomic::AtomicUsize);
+    /// Counts its syntheses; the voice's name is the second field.
+    struct Counting(std::sync::atomic::AtomicUsize, &'static str);
 
     impl Synthesizer for Counting {
+        fn voice_name(&self) -> &str {
+            self.1
+        }
+
         fn synthesize(&self, text: &str) -> Result<mpsc::Receiver<Vec<i16>>, parley_speech::SpeechError> {
             self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let (tx, rx) = mpsc::channel(4);
@@ -187,7 +198,7 @@ mod tests {
 
     #[test]
     fn greetings_are_synthesized_once_other_texts_every_time() {
-        let synth = Counting(Default::default());
+        let synth = Counting(Default::default(), "test");
         let cache = PromptCache::default();
         for _ in 0..3 {
             let (mut p, mut voice) = (Playout::default(), Voice::default());
@@ -196,13 +207,31 @@ mod tests {
             assert_eq!(play_all(&mut p, &mut voice, &synth, &cache), 20 + 29);
         }
         assert_eq!(synth.0.load(std::sync::atomic::Ordering::Relaxed), 1 + 3, "one greeting run, three order texts");
-        assert!(cache.get("Order 1004 is for Dana Smith.").is_none(), "what is said about a caller is never kept");
+        assert!(cache.get(&cache_key(&synth, "Welcome to the shop.")).is_some());
+        assert!(cache.get(&cache_key(&synth, "Order 1004 is for Dana Smith.")).is_none(), "what is said about a caller is never kept");
+    }
+
+    #[test]
+    fn a_greeting_cached_in_one_voice_is_not_played_in_another() {
+        let (neural, robot) = (Counting(Default::default(), "neural"), Counting(Default::default(), "robot"));
+        let cache = PromptCache::default();
+        for synth in [&neural, &robot, &neural, &robot] {
+            let (mut p, mut voice) = (Playout::default(), Voice::default());
+            p.say("Welcome to the shop.".into(), true);
+            assert_eq!(play_all(&mut p, &mut voice, synth, &cache), 20);
+        }
+        let runs = |c: &Counting| c.0.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!((runs(&neural), runs(&robot)), (1, 1), "each voice synthesized it once");
     }
 
     /// A synthesizer whose streams stay open until the test says so.
     struct Held(Mutex<Vec<mpsc::Sender<Vec<i16>>>>, std::sync::atomic::AtomicUsize);
 
     impl Synthesizer for Held {
+        fn voice_name(&self) -> &str {
+            "test"
+        }
+
         fn synthesize(&self, text: &str) -> Result<mpsc::Receiver<Vec<i16>>, parley_speech::SpeechError> {
             self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let (tx, rx) = mpsc::channel(4);
@@ -225,7 +254,7 @@ mod tests {
         assert_eq!(voice.try_recv(&cache), Some(Synthesized::Audio(1, vec![7; 400].into())));
         assert_eq!(voice.try_recv(&cache), Some(Synthesized::Audio(1, vec![7; 400].into())));
         assert_eq!(voice.try_recv(&cache), Some(Synthesized::Done(1)));
-        assert_eq!(cache.get(&greeting).map(|a| a.len()), Some(800), "kept once synthesized, before it is played");
+        assert_eq!(cache.get(&cache_key(&synth, &greeting)).map(|a| a.len()), Some(800), "kept once synthesized, before it is played");
     }
 
     #[test]

@@ -27,6 +27,10 @@ impl Default for EspeakSynthesizer {
 }
 
 impl Synthesizer for EspeakSynthesizer {
+    fn voice_name(&self) -> &str {
+        "espeak-ng"
+    }
+
     fn synthesize(&self, text: &str) -> Result<mpsc::Receiver<Vec<i16>>, SpeechError> {
         let mut child = Command::new("espeak-ng")
             .args(["-v", &self.voice, "-s", &self.rate_wpm.to_string(), "--stdout"])

@@ -8,8 +8,10 @@
 //!   [`whisper_cpp::WhisperCppRecognizer`]: whisper.cpp in process, one model shared by all
 //!   calls through a queue ([`asr_queue`]) and guarded against decoder loops
 //!   ([`whisper_guard`]); audio never leaves memory.
-//! - [`Synthesizer`]: streams 8 kHz PCM for a text as it is produced. The embedded engine is
-//!   [`espeak::EspeakSynthesizer`] (espeak-ng from Debian, text on stdin, audio on stdout).
+//! - [`Synthesizer`]: streams 8 kHz PCM for a text as it is produced. The embedded voice is
+//!   [`piper::PiperSynthesizer`] (a Piper neural voice in process through ONNX Runtime,
+//!   sentence by sentence); [`espeak::EspeakSynthesizer`] (espeak-ng from Debian) is the
+//!   fallback.
 //!
 //! Choice and measurements: see this crate's README.md. Test with `cargo test -p parley-speech`
 //! (the engine tests need `scripts/setup.sh` to have run).
@@ -24,6 +26,7 @@ use tokio::sync::mpsc;
 
 pub mod asr_queue;
 pub mod espeak;
+pub mod piper;
 pub mod resample;
 pub mod vad;
 pub mod wer;
@@ -89,6 +92,9 @@ pub trait Synthesizer: Send + Sync {
     /// Starts synthesizing `text`; 8 kHz mono PCM chunks arrive on the receiver as they are made,
     /// and the channel closes at the end.
     fn synthesize(&self, text: &str) -> Result<mpsc::Receiver<Vec<i16>>, SpeechError>;
+
+    /// Which voice this is (so audio cached for one voice is not played in another).
+    fn voice_name(&self) -> &str;
 
     /// Who receives the text (a data-policy provider name): `embedded` for engines on this
     /// machine.

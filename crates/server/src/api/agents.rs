@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_agent::spec::{AgentSpec, Order, TransferMode};
+use parley_agent::spec::{AgentSpec, Order, RecognizerChoice, TransferMode, VoiceChoice};
 use parley_sip::uri::Uri;
 use parley_store::directory::{PhoneNumber, StoredAgent};
 use parley_store::Role;
@@ -26,6 +26,29 @@ pub enum TransferModeView {
     Blind,
     /// The agent calls, briefs and bridges.
     Warm,
+}
+
+/// The voice an agent speaks with.
+#[derive(Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VoiceView {
+    /// The embedded neural voice.
+    #[default]
+    Neural,
+    /// espeak-ng (robotic, instant).
+    Espeak,
+}
+
+/// The recognizer model an agent listens with.
+#[derive(Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
+pub enum RecognizerView {
+    /// Whisper tiny.en (fastest).
+    #[default]
+    #[serde(rename = "tiny.en")]
+    TinyEn,
+    /// Whisper base (fewer errors, about twice the time).
+    #[serde(rename = "base")]
+    Base,
 }
 
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
@@ -65,6 +88,12 @@ pub struct AgentDefinition {
     #[serde(default = "usd")]
     #[schema(pattern = "^[a-z]{3}$")]
     pub currency: String,
+    /// `neural` (default) or `espeak`.
+    #[serde(default)]
+    pub voice: VoiceView,
+    /// `tiny.en` (default, fastest) or `base` (fewer errors, about twice the time).
+    #[serde(default)]
+    pub recognizer: RecognizerView,
 }
 
 fn three() -> u32 {
@@ -174,6 +203,14 @@ impl AgentDefinition {
             max_retries: self.max_retries,
             orders,
             currency: self.currency,
+            voice: match self.voice {
+                VoiceView::Neural => VoiceChoice::Neural,
+                VoiceView::Espeak => VoiceChoice::Espeak,
+            },
+            recognizer: match self.recognizer {
+                RecognizerView::TinyEn => RecognizerChoice::TinyEn,
+                RecognizerView::Base => RecognizerChoice::Base,
+            },
         };
         spec.check().map_err(|e| ApiError::BadRequest(e.to_string()))
     }
@@ -190,6 +227,14 @@ impl AgentDefinition {
             },
             max_retries: spec.max_retries,
             currency: spec.currency,
+            voice: match spec.voice {
+                VoiceChoice::Neural => VoiceView::Neural,
+                VoiceChoice::Espeak => VoiceView::Espeak,
+            },
+            recognizer: match spec.recognizer {
+                RecognizerChoice::TinyEn => RecognizerView::TinyEn,
+                RecognizerChoice::Base => RecognizerView::Base,
+            },
             orders: spec
                 .orders
                 .into_iter()

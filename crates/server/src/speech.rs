@@ -1,0 +1,102 @@
+//! The speech engines calls use, chosen per agent: the recognizer model (Whisper tiny.en,
+//! loaded at start; base, loaded the first time an agent asks for it) and the voice (the Piper
+//! neural voice, or espeak-ng, which is also the fallback when the neural voice is not
+//! installed or fails to load).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use parley_agent::spec::{RecognizerChoice, VoiceChoice};
+use parley_speech::espeak::EspeakSynthesizer;
+use parley_speech::piper::{PiperPaths, PiperSynthesizer};
+use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
+use parley_speech::{Recognizer, Synthesizer};
+use tokio::sync::OnceCell;
+
+use crate::config::ServeConfig;
+
+/// The Piper voice `scripts/setup.sh` installs.
+pub const NEURAL_VOICE: &str = "en_US-joe-medium";
+
+/// See the module docs.
+pub struct Speech {
+    speech_dir: PathBuf,
+    decoders: usize,
+    threads: usize,
+    tiny: Arc<dyn Recognizer>,
+    base: OnceCell<Option<Arc<dyn Recognizer>>>,
+    neural: Option<Arc<dyn Synthesizer>>,
+    espeak: Arc<dyn Synthesizer>,
+}
+
+impl Speech {
+    /// Loads tiny.en and the neural voice (blocking, well under a second each).
+    pub fn load(cfg: &ServeConfig) -> anyhow::Result<Speech> {
+        let threads = cfg.asr_threads.max(1);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let decoders = if cfg.asr_decoders > 0 { cfg.asr_decoders } else { (cpus / threads).max(1) };
+        let tiny = load_whisper(&cfg.speech_dir, WhisperModel::TinyEn, decoders, threads)?;
+        let piper = PiperPaths::under(&cfg.speech_dir, NEURAL_VOICE);
+        let neural: Option<Arc<dyn Synthesizer>> = match PiperSynthesizer::load(&piper, decoders, threads) {
+            Ok(voice) => Some(Arc::new(voice)),
+            Err(e) => {
+                tracing::warn!(error = %e, "neural voice unavailable (run scripts/setup.sh); agents speak with espeak-ng");
+                None
+            }
+        };
+        Ok(Speech {
+            speech_dir: cfg.speech_dir.clone(),
+            decoders,
+            threads,
+            tiny: Arc::new(tiny),
+            base: OnceCell::new(),
+            neural,
+            espeak: Arc::new(EspeakSynthesizer::default()),
+        })
+    }
+
+    /// The recognizer for an agent's choice. Whisper base loads on first use; if it cannot,
+    /// tiny.en serves (and the failure is logged once).
+    pub async fn recognizer(&self, choice: RecognizerChoice) -> Arc<dyn Recognizer> {
+        if choice == RecognizerChoice::TinyEn {
+            return self.tiny.clone();
+        }
+        let base = self
+            .base
+            .get_or_init(|| async {
+                let (dir, decoders, threads) = (self.speech_dir.clone(), self.decoders, self.threads);
+                match tokio::task::spawn_blocking(move || load_whisper(&dir, WhisperModel::Base, decoders, threads)).await {
+                    Ok(Ok(r)) => Some(Arc::new(r) as Arc<dyn Recognizer>),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "Whisper base unavailable; tiny.en serves");
+                        None
+                    }
+                    Err(_) => None,
+                }
+            })
+            .await;
+        base.clone().unwrap_or_else(|| self.tiny.clone())
+    }
+
+    /// The voice for an agent's choice (espeak-ng when the neural voice is not loaded).
+    pub fn synthesizer(&self, choice: VoiceChoice) -> Arc<dyn Synthesizer> {
+        match (choice, &self.neural) {
+            (VoiceChoice::Neural, Some(voice)) => voice.clone(),
+            _ => self.espeak.clone(),
+        }
+    }
+
+    /// Who receives callers' audio and agents' text: every engine here is on this machine.
+    pub fn providers(&self) -> [&'static str; 2] {
+        [self.tiny.provider(), self.espeak.provider()]
+    }
+}
+
+fn load_whisper(dir: &std::path::Path, model: WhisperModel, decoders: usize, threads: usize) -> anyhow::Result<WhisperCppRecognizer> {
+    let model_path = model.path_under(dir);
+    if !model_path.is_file() {
+        bail!("speech model {} not found (run scripts/setup.sh)", model_path.display());
+    }
+    WhisperCppRecognizer::load(&WhisperCppConfig { model_path, decoders, threads }).with_context(|| format!("loading Whisper {}", model.name()))
+}
