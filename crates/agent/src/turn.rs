@@ -2,9 +2,12 @@
 //! caller pauses, the call pipeline already has the recognizer's text of the utterance so far:
 //! a finished answer ("yes", "no thanks", a whole order number) ends the turn at once instead
 //! of after the full pause, and an unfinished one ("my order number is", "and", "one zero
-//! zero") waits longer before the turn is taken as ended.
+//! zero") waits longer before the turn is taken as ended. A request the agent can act on in
+//! full (opening hours, a person, goodbye) that the recognizer closed with a full stop or a
+//! question mark is finished too; a request for an order without its number is not (the number
+//! usually follows).
 
-use crate::intent::{extract_number, normalize};
+use crate::intent::{classify, extract_number, normalize, Intent};
 
 /// See the module docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +55,10 @@ pub fn shape(text: &str, known: impl Fn(u32) -> bool) -> TurnShape {
     if words.len() <= 4 && words.iter().all(|w| WHOLE.contains(w)) {
         return TurnShape::Complete;
     }
+    let closed = text.trim_end().ends_with(['.', '?', '!']);
+    if closed && matches!(classify(text), Intent::Hours | Intent::Human | Intent::Goodbye) {
+        return TurnShape::Complete;
+    }
     TurnShape::Open
 }
 
@@ -65,7 +72,7 @@ mod tests {
 
     #[test]
     fn short_answers_and_known_numbers_are_whole() {
-        for t in ["Yes.", "No thanks.", "Yeah, sure.", "That's all, thank you.", "Goodbye!", "1004", "It's order one zero zero four.", "ten oh four"] {
+        for t in ["Yes.", "No thanks.", "Yeah, sure.", "That's all, thank you.", "Goodbye!", "1004", "It's order one zero zero four.", "ten oh four", "What are your opening hours?", "When do you close today?", "I would like to speak to a person."] {
             assert_eq!(s(t), TurnShape::Complete, "{t}");
         }
     }
@@ -79,7 +86,7 @@ mod tests {
 
     #[test]
     fn everything_else_is_left_to_the_pause() {
-        for t in ["What are your opening hours?", "Where is my order?", "I would like to speak to a person.", "Order 9999", "", "Yes, I would like to check an order"] {
+        for t in ["Where is my order?", "Can you check an order.", "I'd like to pay my bill.", "What are your opening hours", "Order 9999", "", "Yes, I would like to check an order"] {
             assert_eq!(s(t), TurnShape::Open, "{t}");
         }
     }

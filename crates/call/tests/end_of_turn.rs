@@ -63,9 +63,9 @@ fn a_short_burst_of_noise_is_not_a_turn() {
     assert!(sim.recognize_requests().is_empty());
 }
 
-/// Speech, then a pause; the recognizer answers `asr_ms` after it was asked. The turn's
+/// Speech, then a pause; the recognizer answers `text` `asr_ms` after it was asked. The turn's
 /// timings.
-fn timed(asr_ms: u64) -> parley_call::TurnLatency {
+fn timed(asr_ms: u64, text: &str) -> parley_call::TurnLatency {
     let mut sim = Sim::new(AgentSpec::demo());
     sim.until_quiet(30_000);
     sim.run(1000, true);
@@ -76,7 +76,7 @@ fn timed(asr_ms: u64) -> parley_call::TurnLatency {
     sim.run(asr_ms - 20, false);
     let turn = sim.recognize_requests()[0];
     let now = sim.now;
-    sim.p.handle_recognized(now, turn, "What are your opening hours?");
+    sim.p.handle_recognized(now, turn, text);
     sim.drain();
     sim.run(1000, false);
     sim.outputs.iter().find_map(|o| if let Output::Turn(t) = o { Some(*t) } else { None }).expect("the turn's timings")
@@ -84,15 +84,24 @@ fn timed(asr_ms: u64) -> parley_call::TurnLatency {
 
 #[test]
 fn a_recognizer_faster_than_the_pause_costs_no_wait() {
-    let t = timed(200);
+    // Nothing in these words says the turn is over: the full 600 ms pause decides.
+    let t = timed(200, "Where is my order?");
     assert!((600..=640).contains(&t.eot_ms), "{t:?}");
     assert_eq!(t.asr_ms, 0, "the text was ready when the turn ended: {t:?}");
     assert!(t.total_ms <= t.eot_ms + 40, "voice to voice is the pause and a frame: {t:?}");
 }
 
 #[test]
+fn a_finished_request_ends_the_turn_when_its_text_arrives() {
+    // Asked 240 ms into the pause, answered 200 ms later: a whole question ends the turn then.
+    let t = timed(200, "What are your opening hours?");
+    assert!((440..=480).contains(&t.eot_ms), "{t:?}");
+    assert_eq!(t.asr_ms, 0, "{t:?}");
+}
+
+#[test]
 fn a_slow_recognizer_is_waited_for_from_the_end_of_the_turn() {
-    let t = timed(800);
+    let t = timed(800, "Where is my order?");
     assert!((600..=640).contains(&t.eot_ms), "{t:?}");
     // Asked 240 ms into the pause, answered 800 ms later: 1040 ms after the end of speech.
     assert!((400..=460).contains(&t.asr_ms), "{t:?}");

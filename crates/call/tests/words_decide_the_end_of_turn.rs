@@ -54,7 +54,7 @@ fn a_whole_order_number_ends_the_turn_after_a_shorter_pause() {
 #[test]
 fn an_open_sentence_waits_for_the_usual_pause() {
     let mut sim = Sim::new(AgentSpec::demo());
-    pause_with(&mut sim, 1000, "What are your opening hours?");
+    pause_with(&mut sim, 1000, "Where is my order?");
     sim.run(300, false);
     assert_eq!(taken(&sim), 0);
     sim.run(300, false);

@@ -28,9 +28,9 @@ pub struct ServeConfig {
     pub max_calls: usize,
     /// Where `scripts/setup.sh` installed the speech engines.
     pub speech_dir: PathBuf,
-    /// CPU threads per decode.
+    /// CPU threads for a recognition that runs alone (side by side, each gets one).
     pub asr_threads: usize,
-    /// Decodes run side by side, one model shared (0: the CPUs divided by `asr_threads`).
+    /// Recognitions run side by side, one model shared (0: one per CPU).
     pub asr_decoders: usize,
     /// On SIGTERM, how long calls in progress may go on before they are hung up, in seconds.
     pub drain_seconds: u64,

@@ -35,10 +35,11 @@ impl Speech {
     pub fn load(cfg: &ServeConfig) -> anyhow::Result<Speech> {
         let threads = cfg.asr_threads.max(1);
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let decoders = if cfg.asr_decoders > 0 { cfg.asr_decoders } else { (cpus / threads).max(1) };
+        // One decoder per CPU: a decode alone uses `threads`, decodes side by side one each.
+        let decoders = if cfg.asr_decoders > 0 { cfg.asr_decoders } else { cpus };
         let tiny = load_whisper(&cfg.speech_dir, WhisperModel::TinyEn, decoders, threads)?;
         let piper = PiperPaths::under(&cfg.speech_dir, NEURAL_VOICE);
-        let neural: Option<Arc<dyn Synthesizer>> = match PiperSynthesizer::load(&piper, decoders, threads) {
+        let neural: Option<Arc<dyn Synthesizer>> = match PiperSynthesizer::load(&piper, cpus, threads) {
             Ok(voice) => Some(Arc::new(voice)),
             Err(e) => {
                 tracing::warn!(error = %e, "neural voice unavailable (run scripts/setup.sh); agents speak with espeak-ng");

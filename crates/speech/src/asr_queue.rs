@@ -1,11 +1,12 @@
 //! The order in which utterances wait for a recognizer shared by every call.
 //!
 //! One model serves all calls from a small pool of decoders, so when calls talk at once their
-//! utterances queue. The caller who has waited longest goes first: a turn that has ended comes
-//! before a speculative one (recognition started at a pause, which may still be thrown away),
-//! and within each class the earlier end of speech first. Jobs whose caller stopped waiting (the
-//! call hung up, or the caller went on talking and the speculation was dropped) are skipped
-//! without being decoded.
+//! utterances queue. The caller who has waited longest goes first: the earlier end of speech
+//! first, whether the turn is known to have ended or recognition started early at a pause (most
+//! early starts become the turn's text, so ranking them lower would starve them once confirmed);
+//! at the same instant an ended turn goes before a speculative one. Jobs whose caller stopped
+//! waiting (the call hung up, or the caller went on talking and the speculation was dropped) are
+//! skipped without being decoded, which under load is most of the speculation.
 //!
 //! Pure data structure: the worker threads in [`crate::whisper_cpp`] lock it and pop.
 
@@ -45,9 +46,10 @@ impl<T> PartialOrd for Entry<T> {
 impl<T> Ord for Entry<T> {
     /// The greatest entry is popped first.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.urgency
-            .cmp(&other.urgency)
-            .then_with(|| other.speech_end.cmp(&self.speech_end))
+        other
+            .speech_end
+            .cmp(&self.speech_end)
+            .then_with(|| self.urgency.cmp(&other.urgency))
             .then_with(|| other.seq.cmp(&self.seq))
     }
 }
@@ -113,11 +115,20 @@ mod tests {
     }
 
     #[test]
-    fn ended_turns_go_before_speculation() {
+    fn an_early_start_keeps_its_place_among_ended_turns() {
+        let t0 = Instant::now();
+        let mut q = AsrQueue::default();
+        q.push(Urgency::Speculative, t0, "early start, caller still pausing");
+        q.push(Urgency::TurnEnded, t0 + Duration::from_secs(2), "later caller");
+        assert_eq!(drain(&mut q), ["early start, caller still pausing", "later caller"]);
+    }
+
+    #[test]
+    fn at_the_same_instant_an_ended_turn_goes_first() {
         let t0 = Instant::now();
         let mut q = AsrQueue::default();
         q.push(Urgency::Speculative, t0, "early guess");
-        q.push(Urgency::TurnEnded, t0 + Duration::from_secs(2), "waiting caller");
+        q.push(Urgency::TurnEnded, t0, "waiting caller");
         assert_eq!(drain(&mut q), ["waiting caller", "early guess"]);
     }
 

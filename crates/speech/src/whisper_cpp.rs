@@ -15,6 +15,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::oneshot;
@@ -79,7 +80,9 @@ pub struct WhisperCppConfig {
     pub model_path: PathBuf,
     /// Decoder threads running side by side (each with its own state).
     pub decoders: usize,
-    /// CPU threads per decode.
+    /// CPU threads for a decode that runs alone. When others run or wait, each decode gets one:
+    /// whisper.cpp's threads spin at barriers waiting for each other, and on a busy machine that
+    /// spinning took a quarter of the CPU (perf, 10 calls on 2 cores).
     pub threads: usize,
 }
 
@@ -96,6 +99,8 @@ struct Job {
 struct Shared {
     queue: Mutex<Queue>,
     ready: Condvar,
+    /// Decodes running now.
+    running: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -175,14 +180,15 @@ impl Recognizer for WhisperCppRecognizer {
 
 fn decoder_loop(shared: &Shared, mut state: WhisperState, threads: usize, english_only: bool) {
     loop {
-        let job = {
+        let (job, alone) = {
             let Ok(mut q) = shared.queue.lock() else { return };
             loop {
                 if q.closed {
                     return;
                 }
                 if let Some(job) = q.jobs.pop(|j| !j.reply.is_closed()) {
-                    break job;
+                    let others = shared.running.fetch_add(1, Ordering::SeqCst);
+                    break (job, others == 0 && q.jobs.is_empty());
                 }
                 q = match shared.ready.wait(q) {
                     Ok(q) => q,
@@ -190,7 +196,8 @@ fn decoder_loop(shared: &Shared, mut state: WhisperState, threads: usize, englis
                 };
             }
         };
-        let text = decode(&mut state, &job, threads, english_only);
+        let text = decode(&mut state, &job, if alone { threads } else { 1 }, english_only);
+        shared.running.fetch_sub(1, Ordering::SeqCst);
         let _ = job.reply.send(text);
     }
 }
