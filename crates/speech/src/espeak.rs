@@ -5,7 +5,7 @@
 use std::process::Stdio;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::Command;
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
 use crate::resample::Resampler;
@@ -20,6 +20,21 @@ pub struct EspeakSynthesizer {
     pub rate_wpm: u32,
 }
 
+/// Starts espeak-ng with `args` (killed when the child is dropped); text goes to its stdin.
+pub(crate) fn spawn(args: &[&str]) -> Result<(Child, ChildStdin, ChildStdout), SpeechError> {
+    let mut child = Command::new("espeak-ng")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| SpeechError::Unavailable(format!("espeak-ng: {e}")))?;
+    let stdin = child.stdin.take().ok_or_else(|| SpeechError::Unavailable("no stdin".into()))?;
+    let stdout = child.stdout.take().ok_or_else(|| SpeechError::Unavailable("no stdout".into()))?;
+    Ok((child, stdin, stdout))
+}
+
 impl Default for EspeakSynthesizer {
     fn default() -> Self {
         EspeakSynthesizer { voice: "en-us".into(), rate_wpm: 165 }
@@ -32,16 +47,7 @@ impl Synthesizer for EspeakSynthesizer {
     }
 
     fn synthesize(&self, text: &str) -> Result<mpsc::Receiver<Vec<i16>>, SpeechError> {
-        let mut child = Command::new("espeak-ng")
-            .args(["-v", &self.voice, "-s", &self.rate_wpm.to_string(), "--stdout"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| SpeechError::Unavailable(format!("espeak-ng: {e}")))?;
-        let mut stdin = child.stdin.take().ok_or_else(|| SpeechError::Unavailable("no stdin".into()))?;
-        let mut stdout = child.stdout.take().ok_or_else(|| SpeechError::Unavailable("no stdout".into()))?;
+        let (child, mut stdin, mut stdout) = spawn(&["-v", &self.voice, "-s", &self.rate_wpm.to_string(), "--stdout"])?;
         let text = text.replace('\n', " ");
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {

@@ -12,7 +12,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use ort::session::builder::GraphOptimizationLevel;
@@ -20,7 +19,6 @@ use ort::session::Session;
 use ort::value::Tensor;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::Command;
 use tokio::sync::mpsc;
 
 use crate::resample::Resampler;
@@ -228,19 +226,11 @@ fn sentences(text: &str) -> Vec<String> {
 /// espeak-ng's IPA for one sentence, its clauses joined with their punctuation, as Piper's
 /// phonemizer gives them ("həlˈoʊ, θˈæŋks." for "Hello, thanks.").
 async fn phonemize(voice: &str, sentence: &str) -> Result<String, SpeechError> {
-    let mut child = Command::new("espeak-ng")
-        .args(["-q", "--ipa", "-v", voice])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| SpeechError::Unavailable(format!("espeak-ng: {e}")))?;
-    let mut stdin = child.stdin.take().ok_or_else(|| SpeechError::Unavailable("no stdin".into()))?;
+    let (mut child, mut stdin, mut stdout) = crate::espeak::spawn(&["-q", "--ipa", "-v", voice])?;
     stdin.write_all(sentence.as_bytes()).await?;
     drop(stdin);
     let mut out = String::new();
-    child.stdout.take().ok_or_else(|| SpeechError::Unavailable("no stdout".into()))?.read_to_string(&mut out).await?;
+    stdout.read_to_string(&mut out).await?;
     let _ = child.wait().await;
     Ok(join_clauses(&out, sentence))
 }
