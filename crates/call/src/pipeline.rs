@@ -446,7 +446,7 @@ impl CallPipeline {
 
     /// The call is over at `now`: what is left of it.
     pub fn finish(mut self, now: Instant) -> Finished {
-        self.flush_spoken(now);
+        self.flush_spoken(now, false);
         Finished { conversation: self.convo, transcript: self.transcript, recorder: self.recorder, recognized_ms: self.recognized_ms }
     }
 
@@ -503,7 +503,7 @@ impl CallPipeline {
             self.out.push_back(Output::CancelSynthesis(id));
         }
         self.out.push_back(Output::ClearAudio);
-        self.flush_spoken(now);
+        self.flush_spoken(now, true);
     }
 
     /// Sends an utterance to the recognizer; `confirmed`: the turn has ended (else it is
@@ -526,7 +526,7 @@ impl CallPipeline {
     /// Everything queued has been played: end the talk spurt, then do what was to follow it.
     fn after_playout(&mut self, now: Instant) {
         if self.speaking_since.is_some() {
-            self.flush_spoken(now);
+            self.flush_spoken(now, false);
             self.marker = true;
         }
         match self.playout.after.take() {
@@ -586,11 +586,18 @@ impl CallPipeline {
     }
 
     /// Moves what the agent has started saying into the transcript, with its offsets.
-    fn flush_spoken(&mut self, now: Instant) {
+    /// What the agent said since `speaking_since` goes into the transcript; `interrupted`: the
+    /// caller talked over it, so the last of it is marked as cut off.
+    fn flush_spoken(&mut self, now: Instant, interrupted: bool) {
         let Some(start) = self.speaking_since.take() else { return };
         let end = ms(now - self.t0);
-        for text in self.spoken.drain(..) {
-            self.transcript.push(Speaker::Agent, &text, start, end);
+        let last = self.spoken.len().saturating_sub(1);
+        for (i, text) in self.spoken.drain(..).enumerate() {
+            if interrupted && i == last {
+                self.transcript.push_interrupted(&text, start, end);
+            } else {
+                self.transcript.push(Speaker::Agent, &text, start, end);
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ fn speaking_over_the_agent_stops_it_within_200_ms() {
     let turns = common::turns(&finished.transcript);
     let greeting = turns.iter().find(|t| t.0 == "agent").expect("the greeting is in the transcript");
     assert!(greeting.3 <= 1200, "the greeting ends where it was cut: {greeting:?}");
+    assert_eq!(common::agent_interrupted(&finished.transcript), [true], "and is marked as cut off");
 }
 
 #[test]
@@ -66,4 +67,7 @@ fn a_cough_does_not_stop_the_agent() {
     sim.run(1000, false);
     assert!(!sim.asked(|o| matches!(o, Output::ClearAudio)));
     assert!(sim.recognize_requests().is_empty(), "and the cough is no turn");
+    sim.until_quiet(30_000);
+    let finished = sim.p.finish(sim.now);
+    assert_eq!(common::agent_interrupted(&finished.transcript), [false], "the greeting was said in full");
 }

@@ -40,7 +40,13 @@ fn turns(transcript: &Transcript) -> Vec<Value> {
     transcript
         .turns
         .iter()
-        .map(|t| json!({"speaker": t.speaker.as_str(), "text": t.text, "start_ms": t.start_ms, "end_ms": t.end_ms}))
+        .map(|t| {
+            let mut turn = json!({"speaker": t.speaker.as_str(), "text": t.text, "start_ms": t.start_ms, "end_ms": t.end_ms});
+            if t.interrupted {
+                turn["interrupted"] = json!(true);
+            }
+            turn
+        })
         .collect()
 }
 

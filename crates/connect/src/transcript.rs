@@ -28,6 +28,8 @@ pub(crate) struct Turn {
     pub(crate) text: String,
     pub(crate) start_ms: u64,
     pub(crate) end_ms: u64,
+    /// The caller talked over it and it stopped before its end.
+    pub(crate) interrupted: bool,
 }
 
 /// See the module docs.
@@ -44,7 +46,13 @@ impl Transcript {
 
     /// Appends a turn with its offsets from the start of the call.
     pub fn push(&mut self, speaker: Speaker, text: &str, start_ms: u64, end_ms: u64) {
-        self.turns.push(Turn { speaker, text: text.to_string(), start_ms, end_ms });
+        self.turns.push(Turn { speaker, text: text.to_string(), start_ms, end_ms, interrupted: false });
+    }
+
+    /// Appends what the agent was saying when the caller talked over it: the text it meant to
+    /// say, marked as cut off at `end_ms`.
+    pub fn push_interrupted(&mut self, text: &str, start_ms: u64, end_ms: u64) {
+        self.turns.push(Turn { speaker: Speaker::Agent, text: text.to_string(), start_ms, end_ms, interrupted: true });
     }
 
     /// Number of turns.

@@ -149,6 +149,12 @@ pub fn turns(t: &parley_connect::transcript::Transcript) -> Vec<(String, String,
         .collect()
 }
 
+/// For each of the agent's lines in the transcript, whether it is marked as cut off.
+pub fn agent_interrupted(t: &parley_connect::transcript::Transcript) -> Vec<bool> {
+    let v: serde_json::Value = serde_json::from_slice(&parley_connect::document::transcript_json(t)).unwrap();
+    v.as_array().unwrap().iter().filter(|e| e["speaker"] == "agent").map(|e| e["interrupted"] == true).collect()
+}
+
 /// Ends the call: what the transcript has the caller saying.
 pub fn caller_lines(sim: Sim) -> Vec<String> {
     let finished = sim.p.finish(sim.now);
