@@ -142,6 +142,8 @@ pub struct Finished {
     pub recorder: Option<Recorder>,
     /// Caller speech sent to the recognizer, ms.
     pub recognized_ms: u64,
+    /// Each reply's latency, in order.
+    pub latencies: Vec<TurnLatency>,
 }
 
 /// An utterance with the recognizer. A speculative one was sent at the first pause; it
@@ -180,6 +182,8 @@ pub struct CallPipeline {
     next_turn: u64,
     /// The speculative turn of the current utterance, if one was sent.
     speculative: Option<u64>,
+    /// The replies' latencies so far.
+    latencies: Vec<TurnLatency>,
     /// Voiced audio over the agent that stops it.
     barge_in_after: Duration,
     /// The pauses that end a turn whose words sound finished, or cut off.
@@ -225,6 +229,7 @@ impl CallPipeline {
             turns: HashMap::new(),
             next_turn: 0,
             speculative: None,
+            latencies: Vec::new(),
             finished_silence,
             unfinished_silence,
             barge_in_after,
@@ -405,13 +410,15 @@ impl CallPipeline {
                 if self.speaking_since.is_none() {
                     self.speaking_since = Some(ms(now - self.t0));
                     if let Some(r) = self.reply.take() {
-                        self.out.push_back(Output::Turn(TurnLatency {
+                        let latency = TurnLatency {
                             eot_ms: r.eot_ms,
                             asr_ms: r.asr_ms,
                             agent_ms: 0,
                             tts_ms: ms(now.saturating_duration_since(r.answered)),
                             total_ms: ms(now.saturating_duration_since(r.speech_end)),
-                        }));
+                        };
+                        self.latencies.push(latency);
+                        self.out.push_back(Output::Turn(latency));
                     }
                 }
                 f
@@ -447,7 +454,7 @@ impl CallPipeline {
     /// The call is over at `now`: what is left of it.
     pub fn finish(mut self, now: Instant) -> Finished {
         self.flush_spoken(now, false);
-        Finished { conversation: self.convo, transcript: self.transcript, recorder: self.recorder, recognized_ms: self.recognized_ms }
+        Finished { conversation: self.convo, transcript: self.transcript, recorder: self.recorder, recognized_ms: self.recognized_ms, latencies: self.latencies }
     }
 
     /// One frame from the caller, in order.

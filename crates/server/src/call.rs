@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parley_agent::conversation::{Conversation, PaymentResult};
 use parley_agent::spec::AgentSpec;
-use parley_call::{CallPipeline, Config, Event, Finished, Output};
+use parley_call::{CallPipeline, Config, Event, Finished, Output, TurnLatency};
 use parley_connect::document::{render, transcript_json, CallFacts};
 use parley_connect::transcript::Transcript;
 use parley_sip::endpoint::{CallId, EndReason};
@@ -19,6 +19,7 @@ use parley_sip::uri::Uri;
 use parley_store::privacy::{caller_hash, mask_number};
 use parley_store::artifacts::Recipient;
 use parley_store::policy::DataPolicy;
+use parley_store::calls::CallLatency;
 use parley_store::CallRecord;
 use parley_speech::Utterance;
 use tokio::sync::mpsc;
@@ -263,7 +264,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     for task in recognizing.values() {
         task.abort();
     }
-    let Finished { conversation: convo, transcript, recorder, recognized_ms } = pipeline.finish(Instant::now().into_std());
+    let Finished { conversation: convo, transcript, recorder, recognized_ms, latencies } = pipeline.finish(Instant::now().into_std());
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(EndReason::Local);
     let (packets_received, packets_lost, jitter_ms, rtt_ms) = media.quality();
@@ -282,7 +283,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
         h.abort();
     }
     let usage = Usage { asr_ms: recognized_ms, tts_chars };
-    let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, recorder };
+    let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, recorder, latency: latency_of(&latencies) };
     let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
     finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
@@ -365,6 +366,7 @@ pub fn rejected_record(shared: &Shared, tenant: &str, call: CallId, agent: &str,
         turns: 0,
         retries: 0,
         webhook_status: "none".into(),
+        latency: None,
     }
 }
 
@@ -405,6 +407,8 @@ struct Ended {
     reason: EndReason,
     usage: Usage,
     recorder: Option<Recorder>,
+    /// How fast the agent answered.
+    latency: Option<CallLatency>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -418,7 +422,7 @@ async fn finish(
     convo: &Conversation,
     mut transcript: Transcript,
 ) {
-    let Ended { started_ms, answered_ms, outbound, ended_ms, reason, usage, recorder } = ended;
+    let Ended { started_ms, answered_ms, outbound, ended_ms, reason, usage, recorder, latency } = ended;
     let call_id = call_record_id(started_ms, call);
     let tenant = who.tenant;
     let usage_items = usage_items(shared, answered_ms, ended_ms, &usage, convo);
@@ -469,6 +473,7 @@ async fn finish(
         turns: i64::from(convo.turns),
         retries: i64::from(convo.total_retries),
         webhook_status: webhook_status.to_string(),
+        latency,
         ..base_record(shared, call, agent, who, started_ms, answered_ms, outbound)
     };
     // The record and its usage together: a crash leaves the provisional record, finished on
@@ -556,7 +561,28 @@ fn base_record(shared: &Shared, call: CallId, agent: &AgentSpec, who: Parties<'_
         turns: 0,
         retries: 0,
         webhook_status: "none".into(),
+        latency: None,
     }
+}
+
+/// The call record's latency: medians over the replies (nearest rank), and voice to voice's
+/// 90th percentile; `None` when the agent answered nothing.
+fn latency_of(replies: &[TurnLatency]) -> Option<CallLatency> {
+    let rank = |part: fn(&TurnLatency) -> u64, q: f64| -> i64 {
+        let mut v: Vec<u64> = replies.iter().map(part).collect();
+        v.sort_unstable();
+        let i = ((v.len().saturating_sub(1)) as f64 * q).round() as usize;
+        v.get(i).map_or(0, |&n| i64::try_from(n).unwrap_or(i64::MAX))
+    };
+    (!replies.is_empty()).then(|| CallLatency {
+        replies: replies.len() as i64,
+        end_of_turn_ms: rank(|t| t.eot_ms, 0.5),
+        recognition_ms: rank(|t| t.asr_ms, 0.5),
+        agent_ms: rank(|t| t.agent_ms, 0.5),
+        synthesis_ms: rank(|t| t.tts_ms, 0.5),
+        voice_to_voice_ms: rank(|t| t.total_ms, 0.5),
+        voice_to_voice_p90_ms: rank(|t| t.total_ms, 0.9),
+    })
 }
 
 /// How often a call in progress moves its provisional record's end forward.
@@ -641,5 +667,23 @@ pub async fn store_record(store: &parley_store::Store, record: &CallRecord) {
     };
     if let Err(e) = stored {
         tracing::error!(call = %record.id, error = %e, "storing call record failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(eot_ms: u64, total_ms: u64) -> TurnLatency {
+        TurnLatency { eot_ms, asr_ms: 0, agent_ms: 0, tts_ms: total_ms - eot_ms, total_ms }
+    }
+
+    #[test]
+    fn the_record_keeps_medians_and_the_p90_of_voice_to_voice() {
+        assert_eq!(latency_of(&[]), None, "no reply, no figures");
+        let replies: Vec<TurnLatency> = (1..=10).map(|i| reply(400 + i, 600 + 10 * i)).collect();
+        let l = latency_of(&replies).expect("figures");
+        assert_eq!((l.replies, l.end_of_turn_ms, l.synthesis_ms), (10, 406, 254));
+        assert_eq!((l.voice_to_voice_ms, l.voice_to_voice_p90_ms), (660, 690));
     }
 }

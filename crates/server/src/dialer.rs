@@ -58,6 +58,7 @@ impl Pending {
             turns: 0,
             retries: 0,
             webhook_status: "none".into(),
+            latency: None,
         }
     }
 }

@@ -65,6 +65,8 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
     assert_eq!(calls[0].outcome, "resolved");
     assert_eq!(calls[0].caller_masked, "+155******04");
     assert!(calls[0].turns >= 2);
+    let latency = calls[0].latency.expect("the record has the replies' latency");
+    assert!(latency.replies >= 2 && latency.voice_to_voice_ms > 0 && latency.voice_to_voice_p90_ms >= latency.voice_to_voice_ms, "{latency:?}");
     assert_eq!(calls[0].webhook_status, "delivered");
     let store = parley_store::Store::open(&parley_store::Target::SqliteDir(server.data_dir.clone())).await.unwrap();
     assert_eq!(store.platform().next_outbox_event_ms().await.unwrap(), None, "the delivered document left the outbox with its key");

@@ -40,6 +40,48 @@ pub struct CallRecord {
     pub retries: i64,
     /// `delivered`, `failed`, `none`.
     pub webhook_status: String,
+    /// How fast the agent answered, over the call's replies (numbers only); `None` when it
+    /// answered nothing.
+    pub latency: Option<CallLatency>,
+}
+
+/// A call's reply latency: medians over the replies, in ms, plus the p90 of voice to voice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CallLatency {
+    /// Replies measured.
+    pub replies: i64,
+    /// End-of-turn wait (end of the caller's speech to the turn taken as ended).
+    pub end_of_turn_ms: i64,
+    /// Recognition, from the end of the turn.
+    pub recognition_ms: i64,
+    /// The agent.
+    pub agent_ms: i64,
+    /// Synthesis to first audio.
+    pub synthesis_ms: i64,
+    /// End of the caller's speech to the first audio of the reply.
+    pub voice_to_voice_ms: i64,
+    /// The 90th percentile of voice to voice.
+    pub voice_to_voice_p90_ms: i64,
+}
+
+const LATENCY_COLUMNS: [&str; 7] = ["latency_replies", "eot_ms", "asr_ms", "agent_ms", "tts_ms", "v2v_ms", "v2v_p90_ms"];
+
+impl CallLatency {
+    fn values(&self) -> [i64; 7] {
+        [self.replies, self.end_of_turn_ms, self.recognition_ms, self.agent_ms, self.synthesis_ms, self.voice_to_voice_ms, self.voice_to_voice_p90_ms]
+    }
+
+    fn read(r: &sqlx::any::AnyRow) -> Result<Option<CallLatency>, StoreError> {
+        let mut v = [0i64; 7];
+        for (slot, column) in v.iter_mut().zip(LATENCY_COLUMNS) {
+            match r.try_get::<Option<i64>, _>(column)? {
+                Some(n) => *slot = n,
+                None => return Ok(None),
+            }
+        }
+        let [replies, end_of_turn_ms, recognition_ms, agent_ms, synthesis_ms, voice_to_voice_ms, voice_to_voice_p90_ms] = v;
+        Ok(Some(CallLatency { replies, end_of_turn_ms, recognition_ms, agent_ms, synthesis_ms, voice_to_voice_ms, voice_to_voice_p90_ms }))
+    }
 }
 
 /// Which calls to list. Pages go newest first; pass the previous page's `next` as `cursor`.
@@ -92,7 +134,8 @@ pub struct CallPage {
 }
 
 const COLUMNS: &str = "id, tenant_id, agent, caller_masked, caller_hash, callee, transport, started_ms, answered_ms, \
-    ended_ms, outcome, end_reason, routing, turns, retries, webhook_status";
+    ended_ms, outcome, end_reason, routing, turns, retries, webhook_status, \
+    latency_replies, eot_ms, asr_ms, agent_ms, tts_ms, v2v_ms, v2v_p90_ms";
 
 fn record_of(r: &sqlx::any::AnyRow) -> Result<CallRecord, StoreError> {
     Ok(CallRecord {
@@ -112,6 +155,7 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<CallRecord, StoreError> {
         turns: r.try_get("turns")?,
         retries: r.try_get("retries")?,
         webhook_status: r.try_get("webhook_status")?,
+        latency: CallLatency::read(r)?,
     })
 }
 
@@ -258,11 +302,13 @@ async fn upsert(tx: &mut sqlx::Transaction<'static, sqlx::Any>, r: &CallRecord, 
         Some(_) => "ON CONFLICT (id) DO NOTHING".to_string(),
         None => format!("ON CONFLICT (id) DO UPDATE SET {updates}, duration_ms = excluded.duration_ms, node = NULL WHERE calls.tenant_id = excluded.tenant_id"),
     };
-    sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO calls ({COLUMNS}, duration_ms, node) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+         $17, $18, $19, $20, $21, $22, $23, $24, $25) \
          {conflict}"
-    ))
+    );
+    let mut query = sqlx::query(&sql)
     .bind(&r.id)
     .bind(&r.tenant_id)
     .bind(&r.agent)
@@ -278,12 +324,12 @@ async fn upsert(tx: &mut sqlx::Transaction<'static, sqlx::Any>, r: &CallRecord, 
     .bind(&r.routing)
     .bind(r.turns)
     .bind(r.retries)
-    .bind(&r.webhook_status)
-    .bind(r.ended_ms - r.started_ms)
-    .bind(node)
-    .execute(&mut **tx)
-    .await
-    .map_err(conflict_or)?;
+    .bind(&r.webhook_status);
+    let latency = r.latency.map(|l| l.values());
+    for i in 0..LATENCY_COLUMNS.len() {
+        query = query.bind(latency.map(|v| v[i]));
+    }
+    query.bind(r.ended_ms - r.started_ms).bind(node).execute(&mut **tx).await.map_err(conflict_or)?;
     Ok(())
 }
 

@@ -55,3 +55,27 @@ async fn filters_and_pages(db: &TestDb) {
 }
 
 on_both!(filters_and_pages);
+
+/// A call's reply latency (numbers only) is kept with it and read back; a call without replies
+/// has none; a provisional record replaced by the final one takes its figures.
+async fn latency_is_kept_with_the_call(db: &TestDb) {
+    db.store.platform().create_tenant("a", "A", 0).await.unwrap();
+    let a = db.store.tenant("a").unwrap();
+    let latency = parley_store::calls::CallLatency {
+        replies: 7,
+        end_of_turn_ms: 540,
+        recognition_ms: 0,
+        agent_ms: 1,
+        synthesis_ms: 160,
+        voice_to_voice_ms: 680,
+        voice_to_voice_p90_ms: 1227,
+    };
+    a.record_call(&CallRecord { latency: Some(latency), ..call("c1", 100, "resolved", "demo") }).await.unwrap();
+    a.record_call(&call("c2", 200, "abandoned", "demo")).await.unwrap();
+    assert_eq!(a.get_call("c1").await.unwrap().latency, Some(latency));
+    assert_eq!(a.get_call("c2").await.unwrap().latency, None);
+    let listed = a.list_calls(&CallFilter::default()).await.unwrap();
+    assert_eq!(listed.calls.iter().map(|c| c.latency).collect::<Vec<_>>(), [None, Some(latency)]);
+}
+
+on_both!(latency_is_kept_with_the_call);

@@ -44,6 +44,27 @@ pub struct CallView {
     pub retries: i64,
     /// Post-call delivery: `delivered`, `failed`, `none`.
     pub webhook_status: String,
+    /// How fast the agent answered (absent when it answered nothing).
+    pub latency: Option<LatencyView>,
+}
+
+/// A call's reply latency, in ms: medians over its replies, and voice to voice's p90.
+#[derive(Serialize, ToSchema)]
+pub struct LatencyView {
+    /// Replies measured.
+    pub replies: i64,
+    /// End of the caller's speech to the turn taken as ended.
+    pub end_of_turn_ms: i64,
+    /// Recognition, from the end of the turn (0: the text was ready).
+    pub recognition_ms: i64,
+    /// The agent.
+    pub agent_ms: i64,
+    /// Synthesis to its first audio.
+    pub synthesis_ms: i64,
+    /// End of the caller's speech to the first audio of the reply.
+    pub voice_to_voice_ms: i64,
+    /// Voice to voice, 90th percentile.
+    pub voice_to_voice_p90_ms: i64,
 }
 
 impl From<CallRecord> for CallView {
@@ -64,6 +85,15 @@ impl From<CallRecord> for CallView {
             turns: c.turns,
             retries: c.retries,
             webhook_status: c.webhook_status,
+            latency: c.latency.map(|l| LatencyView {
+                replies: l.replies,
+                end_of_turn_ms: l.end_of_turn_ms,
+                recognition_ms: l.recognition_ms,
+                agent_ms: l.agent_ms,
+                synthesis_ms: l.synthesis_ms,
+                voice_to_voice_ms: l.voice_to_voice_ms,
+                voice_to_voice_p90_ms: l.voice_to_voice_p90_ms,
+            }),
         }
     }
 }

@@ -624,6 +624,7 @@ pub fn sample_call(tenant: &str, id: &str, ended_ms: i64) -> parley_store::CallR
         turns: 3,
         retries: 0,
         webhook_status: "delivered".into(),
+        latency: None,
     }
 }
 

@@ -113,5 +113,6 @@ pub fn call(tenant: &str, id: &str, started_ms: i64) -> parley_store::CallRecord
         turns: 2,
         retries: 0,
         webhook_status: "none".into(),
+        latency: None,
     }
 }
