@@ -4,8 +4,8 @@
 # (crates/media/examples/rtp_sink.rs), which answers every packet the server sends and measures
 # how late the server's packets arrive against each stream's 20 ms schedule while all calls are
 # up. Also prints the server's memory per established call: resident memory with all calls up,
-# minus before, divided by the calls (the recognizer is a separate process; greetings come from
-# the shared prompt cache). The server also counts, on its own clock, packets sent more than 5 ms
+# minus before, divided by the calls (the speech models, loaded at start, are in the baseline;
+# greetings come from the shared prompt cache). The server also counts, on its own clock, packets sent more than 5 ms
 # after their slot (/metrics). Usage: bench/concurrent_calls.sh [CALLS] [RATE] [HOLD]
 set -euo pipefail
 cd "$(dirname "$0")/.."
