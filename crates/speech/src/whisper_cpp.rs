@@ -2,9 +2,10 @@
 //! by every call.
 //!
 //! - The model is loaded once; a small pool of decoder threads (each with its own decoding
-//!   state, so they run side by side) takes utterances from one [`AsrQueue`]: ended turns before
-//!   speculative ones, the caller who stopped speaking first before the others. An utterance
-//!   whose caller stopped waiting is skipped.
+//!   state, so they run side by side) takes utterances from one [`AsrQueue`]: the caller who
+//!   stopped speaking first goes first (an ended turn before an early start at the same
+//!   instant). An utterance whose caller stopped waiting is skipped. A decode that runs alone
+//!   uses the configured threads; decodes side by side one each.
 //! - Each utterance is decoded with the encoder's context sized to its length and the loop
 //!   guard of [`crate::whisper_guard`], falling back to the full window when the text looks like
 //!   a loop.
