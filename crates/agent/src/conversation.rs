@@ -150,7 +150,7 @@ impl Conversation {
     /// Whether `text`, heard while the caller pauses, sounds like a finished turn
     /// ([`crate::turn`]): numbers count as finished when they name an order.
     pub fn turn_shape(&self, text: &str) -> crate::turn::TurnShape {
-        crate::turn::shape(text, |n| self.spec.order(n).is_some())
+        crate::turn::shape(text, matches!(self.state, State::AwaitOrderNumber { .. }), |n| self.spec.order(n).is_some())
     }
 
     /// A hint for the recognizer about what the caller is about to say, in the way it should be

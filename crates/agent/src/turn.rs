@@ -1,13 +1,19 @@
 //! Whether what the caller has said so far sounds finished, from its words alone. While the
 //! caller pauses, the call pipeline already has the recognizer's text of the utterance so far:
-//! a finished answer ("yes", "no thanks", a whole order number) ends the turn at once instead
-//! of after the full pause, and an unfinished one ("my order number is", "and", "one zero
-//! zero") waits longer before the turn is taken as ended. A request the agent can act on in
-//! full (opening hours, a person, goodbye) that the recognizer closed with a full stop or a
-//! question mark is finished too; a request for an order without its number is not (the number
-//! usually follows).
+//! a finished sentence ends the turn at once instead of after the full pause, and an unfinished
+//! one waits longer before the turn is taken as ended.
+//!
+//! - Unfinished: the last word leads on ("my order number is", "and", "um"), the recognizer
+//!   trailed off ("so I was...") or, while the agent waits for an order number, the digits so
+//!   far are not yet one ("one zero zero").
+//! - Complete: a short answer ("yes", "no thanks") or a whole order number the agent knows.
+//! - Closed: a sentence the recognizer closed with a full stop, question mark or exclamation
+//!   mark. Whisper punctuates from prosody and words together, so such a sentence has usually
+//!   ended, but a fragment said with a falling voice is closed too ("The person at
+//!   extension."): the pipeline waits a pause between the two others.
+//! - Open: nothing to go by (no punctuation); the usual pause decides.
 
-use crate::intent::{classify, extract_number, normalize, Intent};
+use crate::intent::{extract_number, normalize};
 
 /// See the module docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,15 +22,28 @@ pub enum TurnShape {
     Complete,
     /// Sounds cut off: wait longer for the caller to go on.
     Unfinished,
+    /// The recognizer closed the sentence (full stop, question mark): likely over, but Whisper
+    /// also closes a fragment said with a falling voice ("There are currently."), so a pause
+    /// somewhat shorter than the usual one ends it.
+    Closed,
     /// Nothing to go by: the usual pause decides.
     Open,
 }
 
-/// Words after which a sentence goes on.
+/// Words a sentence rarely ends on: conjunctions, articles and possessive determiners,
+/// prepositions, and hesitations.
 const GOES_ON: &[&str] = &[
-    "and", "or", "but", "so", "because", "the", "a", "an", "my", "your", "our", "to", "for", "of", "is", "are", "was", "it's", "its", "with", "about",
-    "from", "at", "in", "on", "um", "uh", "er", "erm", "hmm", "like", "if", "than", "then", "that",
+    "and", "or", "but", "so", "because", "if", "than", "then", "that", "when", "while", "although", "unless", "whether", "the", "a", "an", "my", "your",
+    "our", "their", "every", "to", "for", "of", "with", "about", "from", "at", "in", "on", "into", "onto", "via", "per", "until", "between", "is", "it's",
+    "its", "um", "uh", "er", "erm", "hmm", "like",
 ];
+
+/// Auxiliaries, modals and copulas: a sentence goes on after them ("there are", "the time
+/// will be", "your order has") unless they close a short answer after a pronoun ("yes, I
+/// can", "we have").
+const AUXILIARY: &[&str] = &["are", "was", "were", "am", "be", "been", "will", "would", "can", "could", "should", "shall", "must", "might", "have", "has", "had", "do", "does", "did"];
+
+const PRONOUNS: &[&str] = &["i", "you", "we", "they", "he", "she", "it"];
 
 /// Short answers that are whole on their own.
 const WHOLE: &[&str] = &["yes", "yeah", "yep", "yup", "no", "nope", "nah", "sure", "okay", "ok", "correct", "right", "thanks", "thank", "you", "bye", "goodbye", "please", "that's", "all", "nothing", "else"];
@@ -34,13 +53,20 @@ fn numeric(w: &str) -> bool {
         || matches!(w, "zero" | "oh" | "one" | "two" | "three" | "four" | "five" | "six" | "seven" | "eight" | "nine" | "ten" | "eleven" | "twelve" | "thirteen" | "fourteen" | "fifteen" | "sixteen" | "seventeen" | "eighteen" | "nineteen" | "twenty" | "hundred" | "thousand")
 }
 
-/// The shape of `text`; `known` says whether a number is one the agent would act on (an
-/// existing order).
-pub fn shape(text: &str, known: impl Fn(u32) -> bool) -> TurnShape {
+/// The shape of `text`; `number_expected`: the agent asked for an order number; `known` says
+/// whether a number is one the agent would act on (an existing order).
+pub fn shape(text: &str, number_expected: bool, known: impl Fn(u32) -> bool) -> TurnShape {
     let t = normalize(text);
     let words: Vec<&str> = t.split(' ').filter(|w| !w.is_empty()).collect();
     let Some(last) = words.last() else { return TurnShape::Open };
-    if numeric(last) {
+    let trimmed = text.trim_end();
+    if trimmed.ends_with("...") || trimmed.ends_with('\u{2026}') || trimmed.ends_with('-') {
+        return TurnShape::Unfinished;
+    }
+    // A number being read out (the agent asked for one, or the caller says one it knows or
+    // says an order): the digits decide.
+    let about_orders = words.iter().any(|w| matches!(*w, "order" | "orders" | "number"));
+    if numeric(last) && (number_expected || about_orders || words.iter().all(|w| numeric(w))) {
         // A number being read out: whole when it is one the agent knows, cut off while it
         // is shorter than one.
         return match extract_number(&t) {
@@ -52,12 +78,15 @@ pub fn shape(text: &str, known: impl Fn(u32) -> bool) -> TurnShape {
     if GOES_ON.contains(last) {
         return TurnShape::Unfinished;
     }
+    let after_pronoun = words.len() >= 2 && PRONOUNS.contains(&words[words.len() - 2]);
+    if AUXILIARY.contains(last) && !after_pronoun {
+        return TurnShape::Unfinished;
+    }
     if words.len() <= 4 && words.iter().all(|w| WHOLE.contains(w)) {
         return TurnShape::Complete;
     }
-    let closed = text.trim_end().ends_with(['.', '?', '!']);
-    if closed && matches!(classify(text), Intent::Hours | Intent::Human | Intent::Goodbye) {
-        return TurnShape::Complete;
+    if trimmed.ends_with(['.', '?', '!']) {
+        return TurnShape::Closed;
     }
     TurnShape::Open
 }
@@ -67,26 +96,42 @@ mod tests {
     use super::*;
 
     fn s(text: &str) -> TurnShape {
-        shape(text, |n| (1001..=1010).contains(&n))
+        shape(text, false, |n| (1001..=1010).contains(&n))
+    }
+
+    /// While the agent waits for an order number.
+    fn awaiting(text: &str) -> TurnShape {
+        shape(text, true, |n| (1001..=1010).contains(&n))
     }
 
     #[test]
     fn short_answers_and_known_numbers_are_whole() {
-        for t in ["Yes.", "No thanks.", "Yeah, sure.", "That's all, thank you.", "Goodbye!", "1004", "It's order one zero zero four.", "ten oh four", "What are your opening hours?", "When do you close today?", "I would like to speak to a person."] {
+        for t in ["Yes.", "No thanks", "Yeah, sure", "That's all, thank you", "Goodbye!", "1004", "It's order one zero zero four", "ten oh four"] {
             assert_eq!(s(t), TurnShape::Complete, "{t}");
+        }
+        assert_eq!(awaiting("It's 1004."), TurnShape::Complete);
+    }
+
+    #[test]
+    fn sentences_the_recognizer_closed_are_likely_over() {
+        for t in ["What are your opening hours?", "Where is my order?", "I'd like to pay my bill.", "If this is correct, press 1.", "Yes, I can.", "No, we have."] {
+            assert_eq!(s(t), TurnShape::Closed, "{t}");
         }
     }
 
     #[test]
     fn sentences_cut_off_and_numbers_half_read_wait() {
-        for t in ["My order number is", "I'd like to check the status of my", "Yes, and", "Um", "It's one zero zero", "Order 10", "I want to pay for"] {
+        for t in ["My order number is", "I'd like to check the status of my", "Yes, and", "Um", "Order 10", "I want to pay for", "So I was...", "one zero", "My order is, um,", "There are.", "The delivery will be", "My order has"] {
             assert_eq!(s(t), TurnShape::Unfinished, "{t}");
+        }
+        for t in ["It's one zero zero", "It's 100.", "4 2"] {
+            assert_eq!(awaiting(t), TurnShape::Unfinished, "{t}");
         }
     }
 
     #[test]
     fn everything_else_is_left_to_the_pause() {
-        for t in ["Where is my order?", "Can you check an order.", "I'd like to pay my bill.", "What are your opening hours", "Order 9999", "", "Yes, I would like to check an order"] {
+        for t in ["What are your opening hours", "Order 9999", "", "Yes, I would like to check an order", "It's one zero zero"] {
             assert_eq!(s(t), TurnShape::Open, "{t}");
         }
     }

@@ -17,6 +17,7 @@ use parley_connect::payment::capture::CardDetails;
 use parley_connect::transcript::{Speaker, Transcript};
 use parley_media::jitter::{Frame, JitterBuffer};
 use parley_media::pacer::{Pacer, FRAME_SAMPLES};
+use parley_speech::silero::SileroModel;
 use parley_speech::vad::{Endpointer, EndpointerConfig, VadEvent};
 use parley_speech::Urgency;
 
@@ -35,6 +36,8 @@ pub struct Config {
     pub record: bool,
     /// End-of-turn tuning.
     pub endpointer: EndpointerConfig,
+    /// Silero VAD, when installed: frames count as speech only when it agrees.
+    pub voice_model: Option<SileroModel>,
 }
 
 /// What the driver does next.
@@ -189,6 +192,7 @@ pub struct CallPipeline {
     /// The pauses that end a turn whose words sound finished, or cut off.
     finished_silence: Duration,
     unfinished_silence: Duration,
+    closed_silence: Duration,
     reply: Option<Reply>,
     /// When the agent started its current talk spurt (ms since answer), and its texts.
     speaking_since: Option<u64>,
@@ -212,7 +216,8 @@ fn ms(d: Duration) -> u64 {
 impl CallPipeline {
     /// A call answered at `now`; the agent's greeting is queued.
     pub fn new(config: Config, now: Instant) -> CallPipeline {
-        let (finished_silence, unfinished_silence, barge_in_after) = (config.endpointer.finished_silence, config.endpointer.unfinished_silence, config.endpointer.barge_in_after);
+        let e = &config.endpointer;
+        let (finished_silence, unfinished_silence, closed_silence, barge_in_after) = (e.finished_silence, e.unfinished_silence, e.closed_silence, e.barge_in_after);
         let mut convo = Conversation::new(config.agent);
         let start = convo.start();
         let mut p = CallPipeline {
@@ -221,7 +226,7 @@ impl CallPipeline {
             pacer: Pacer::new(now),
             // Waits 20 to 200 ms for a missing packet, following the jitter of this call.
             jitter: JitterBuffer::adaptive(Duration::from_millis(20), Duration::from_millis(200)),
-            vad: Endpointer::new(config.endpointer),
+            vad: Endpointer::with_model(config.endpointer, config.voice_model.map(|m| m.stream())),
             convo,
             transcript: Transcript::new(),
             playout: Playout::default(),
@@ -232,6 +237,7 @@ impl CallPipeline {
             latencies: Vec::new(),
             finished_silence,
             unfinished_silence,
+            closed_silence,
             barge_in_after,
             reply: None,
             speaking_since: None,
@@ -317,6 +323,7 @@ impl CallPipeline {
         match self.convo.turn_shape(text) {
             TurnShape::Complete => self.vad.end_after(self.finished_silence),
             TurnShape::Unfinished => self.vad.end_after(self.unfinished_silence),
+            TurnShape::Closed => self.vad.end_after(self.closed_silence),
             TurnShape::Open => {}
         }
         false

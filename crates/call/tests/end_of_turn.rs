@@ -93,8 +93,8 @@ fn a_recognizer_faster_than_the_pause_costs_no_wait() {
 
 #[test]
 fn a_finished_request_ends_the_turn_when_its_text_arrives() {
-    // Asked 240 ms into the pause, answered 200 ms later: a whole question ends the turn then.
-    let t = timed(200, "What are your opening hours?");
+    // Asked 240 ms into the pause, answered 200 ms later: a whole answer ends the turn then.
+    let t = timed(200, "No thanks, that's all.");
     assert!((440..=480).contains(&t.eot_ms), "{t:?}");
     assert_eq!(t.asr_ms, 0, "{t:?}");
 }

@@ -1,13 +1,16 @@
 //! While the caller pauses, the words recognized so far decide how long a pause ends the turn:
 //! a finished answer ("yes", a whole order number) 360 ms instead of 600, a sentence that
 //! sounds cut off ("my order number is") 1200 ms, and it is still answered if the caller says
-//! no more.
+//! no more. A sentence the recognizer closed with a full stop or question mark has a pause of
+//! its own (`closed_silence`).
 
 mod common;
 
 use common::Sim;
 use parley_agent::spec::AgentSpec;
 use parley_call::Output;
+use parley_speech::vad::EndpointerConfig;
+use std::time::Duration;
 
 fn taken(sim: &Sim) -> usize {
     sim.outputs.iter().filter(|o| matches!(o, Output::TurnTaken)).count()
@@ -54,7 +57,7 @@ fn a_whole_order_number_ends_the_turn_after_a_shorter_pause() {
 #[test]
 fn an_open_sentence_waits_for_the_usual_pause() {
     let mut sim = Sim::new(AgentSpec::demo());
-    pause_with(&mut sim, 1000, "Where is my order?");
+    pause_with(&mut sim, 1000, "Where is my order");
     sim.run(300, false);
     assert_eq!(taken(&sim), 0);
     sim.run(300, false);
@@ -91,4 +94,25 @@ fn a_sentence_cut_off_is_still_answered_when_the_caller_says_no_more() {
     sim.run(200, false);
     let t = latency(&sim).expect("a reply");
     assert!((1200..=1260).contains(&t.eot_ms), "{t:?}");
+}
+
+#[test]
+fn a_sentence_the_recognizer_closed_waits_its_own_pause() {
+    let tuning = EndpointerConfig { end_silence: Duration::from_millis(900), closed_silence: Duration::from_millis(450), ..Default::default() };
+    let mut sim = Sim::tuned(AgentSpec::demo(), false, tuning.clone());
+    // The text comes 240 ms into the pause.
+    pause_with(&mut sim, 1000, "Where is my order?");
+    sim.run(180, false);
+    assert_eq!(taken(&sim), 0, "not before the closed sentence's pause");
+    sim.run(60, false);
+    assert_eq!(taken(&sim), 1);
+    sim.run(100, false);
+    assert!(latency(&sim).is_some_and(|t| (450..=480).contains(&t.eot_ms)), "{:?}", latency(&sim));
+
+    let mut sim = Sim::tuned(AgentSpec::demo(), false, tuning);
+    pause_with(&mut sim, 1000, "Where is my order");
+    sim.run(600, false);
+    assert_eq!(taken(&sim), 0, "without the full stop: the usual pause");
+    sim.run(200, false);
+    assert!(latency(&sim).is_some_and(|t| (900..=940).contains(&t.eot_ms)), "{:?}", latency(&sim));
 }

@@ -39,6 +39,9 @@ pub struct ServeConfig {
     /// The first pause at which recognition starts, before the turn is known to have ended,
     /// ms (0: wait for the end of the turn).
     pub speculate_after_ms: u64,
+    /// The pause that ends a turn the recognizer closed as a sentence (full stop, question
+    /// mark), ms (0: the same as `end_of_turn_ms`).
+    pub closed_sentence_ms: u64,
     /// The URL Twilio reaches this server at (Media Streams).
     pub public_url: Option<String>,
     /// SIP over TLS listen address.
@@ -85,6 +88,7 @@ impl Default for ServeConfig {
             drain_seconds: 120,
             end_of_turn_ms: 600,
             speculate_after_ms: 240,
+            closed_sentence_ms: 0,
             public_url: None,
             sip_tls_listen: None,
             sip_tls_cert: None,
@@ -125,8 +129,11 @@ impl ServeConfig {
 impl ServeConfig {
     /// End-of-turn detection as configured.
     pub fn endpointer(&self) -> parley_speech::vad::EndpointerConfig {
+        let end_of_turn = self.end_of_turn_ms.clamp(200, 5000);
+        let closed = if self.closed_sentence_ms == 0 { end_of_turn } else { self.closed_sentence_ms.clamp(200, 5000) };
         parley_speech::vad::EndpointerConfig {
-            end_silence: std::time::Duration::from_millis(self.end_of_turn_ms.clamp(200, 5000)),
+            end_silence: std::time::Duration::from_millis(end_of_turn),
+            closed_silence: std::time::Duration::from_millis(closed),
             speculate_after: (self.speculate_after_ms > 0 && self.speculate_after_ms < self.end_of_turn_ms).then(|| std::time::Duration::from_millis(self.speculate_after_ms)),
             ..Default::default()
         }
@@ -146,5 +153,8 @@ mod tests {
         assert_eq!(cfg(600, 600).speculate_after, None, "a speculation as long as the turn's end is no speculation");
         assert_eq!(cfg(10, 0).end_silence, Duration::from_millis(200));
         assert_eq!(cfg(60_000, 0).end_silence, Duration::from_millis(5000));
+        assert_eq!(cfg(800, 240).closed_silence, Duration::from_millis(800), "a closed sentence waits the usual pause unless configured");
+        let closed = ServeConfig { end_of_turn_ms: 800, closed_sentence_ms: 450, ..Default::default() }.endpointer();
+        assert_eq!((closed.end_silence, closed.closed_silence), (Duration::from_millis(800), Duration::from_millis(450)));
     }
 }

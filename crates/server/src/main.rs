@@ -113,6 +113,11 @@ struct ServeArgs {
     /// ms; 0 waits for the end of the turn (default 240).
     #[arg(long, env = "PARLEY_SPECULATE_AFTER_MS")]
     speculate_after_ms: Option<u64>,
+    /// The pause that ends a turn the recognizer closed as a sentence (a full stop or question
+    /// mark), in ms: shorter replies sooner, but Whisper also closes fragments said with a
+    /// falling voice (see BENCHMARKS.md, turn taking). Default: the end-of-turn pause.
+    #[arg(long, env = "PARLEY_CLOSED_SENTENCE_MS")]
+    closed_sentence_ms: Option<u64>,
     /// SIP over TLS listen address (needs --sip-tls-cert and --sip-tls-key).
     #[arg(long, env = "PARLEY_SIP_TLS_LISTEN")]
     sip_tls_listen: Option<std::net::SocketAddr>,
@@ -277,6 +282,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
     if let Some(v) = args.end_of_turn_ms { cfg.end_of_turn_ms = v; }
     if let Some(v) = args.speculate_after_ms { cfg.speculate_after_ms = v; }
+    if let Some(v) = args.closed_sentence_ms { cfg.closed_sentence_ms = v; }
     if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
     if let Some(v) = args.sip_trunk_rate_limit { cfg.sip_trunk_rate_limit = v; }
     if let Some(v) = args.http_max_connections { cfg.http_max_connections = v; }

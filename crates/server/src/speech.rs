@@ -1,7 +1,7 @@
 //! The speech engines calls use, chosen per agent: the recognizer model (Whisper tiny.en,
 //! loaded at start; base, loaded the first time an agent asks for it) and the voice (the Piper
 //! neural voice, or espeak-ng, which is also the fallback when the neural voice is not
-//! installed or fails to load).
+//! installed or fails to load); and Silero VAD, which the calls' endpointers share.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use parley_agent::spec::{RecognizerChoice, VoiceChoice};
 use parley_speech::espeak::EspeakSynthesizer;
 use parley_speech::piper::{PiperPaths, PiperSynthesizer};
+use parley_speech::silero::{self, SileroModel};
 use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
 use parley_speech::{Recognizer, Synthesizer};
 use tokio::sync::OnceCell;
@@ -28,6 +29,8 @@ pub struct Speech {
     base: OnceCell<Option<Arc<dyn Recognizer>>>,
     neural: Option<Arc<dyn Synthesizer>>,
     espeak: Arc<dyn Synthesizer>,
+    /// Silero VAD for the endpointer (the energy gate alone when it is not installed).
+    pub voice_model: Option<SileroModel>,
 }
 
 impl Speech {
@@ -46,7 +49,15 @@ impl Speech {
                 None
             }
         };
+        let voice_model = match SileroModel::load(&piper.onnxruntime, &silero::model_path(&cfg.speech_dir)) {
+            Ok(model) => Some(model),
+            Err(e) => {
+                tracing::warn!(error = %e, "Silero VAD unavailable (run scripts/setup.sh); turns are taken by level alone");
+                None
+            }
+        };
         Ok(Speech {
+            voice_model,
             speech_dir: cfg.speech_dir.clone(),
             decoders,
             threads,

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{caller_wav, files_under, free_port, Part, Server, WebhookReceiver};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_that_speaks_only_opus() {
@@ -45,16 +45,8 @@ async fn call_with_codec(module: &str, rate: &str, channels: &str, decoder_line:
     )
     .unwrap();
     std::fs::write(phone.join("accounts"), format!("<sip:+15550100031@127.0.0.1:{port}>;auth_pass=none;regint=0\n")).unwrap();
-    let log = dir.join("phone.log");
-    let out = std::fs::File::create(&log).unwrap();
     let target = format!("sip:demo@127.0.0.1:{}", server.sip_port);
-    let status = tokio::task::spawn_blocking(move || {
-        Command::new("baresip").arg("-f").arg(&phone).args(["-e", &format!("/dial {target}"), "-t", "26"]).stdout(out).stderr(Stdio::null()).status().unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(status.success());
-    let phone_log = std::fs::read_to_string(&log).unwrap();
+    let phone_log = common::baresip_call(phone, target, 26, dir.join("phone.log")).await;
     assert!(phone_log.contains("Call established"), "{phone_log}\n{}", server.log_text());
     assert!(phone_log.contains(decoder_line), "the call ran on {module}: {phone_log}");
     let heard = files_under(&rec).into_iter().find(|p| p.to_string_lossy().ends_with("-dec.wav")).expect("baresip recorded the call");

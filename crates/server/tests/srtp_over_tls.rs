@@ -7,7 +7,6 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{files_under, free_port, free_tcp_port, Server};
@@ -41,16 +40,8 @@ async fn a_softphone_talks_srtp_over_tls() {
     )
     .unwrap();
     std::fs::write(phone.join("accounts"), "<sip:+15550100002@127.0.0.1;transport=tls>;auth_pass=none;regint=0;mediaenc=srtp-mand\n").unwrap();
-    let log = dir.join("phone.log");
-    let out = std::fs::File::create(&log).unwrap();
     let target = format!("sip:demo@127.0.0.1:{tls_port};transport=tls");
-    let status = tokio::task::spawn_blocking(move || {
-        Command::new("baresip").arg("-f").arg(&phone).args(["-e", &format!("/dial {target}"), "-t", "12"]).stdout(out).stderr(Stdio::null()).status().unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(status.success());
-    let phone_log = std::fs::read_to_string(&log).unwrap();
+    let phone_log = common::baresip_call(phone, target, 12, dir.join("phone.log")).await;
     assert!(phone_log.contains("Call established"), "{phone_log}\n{}", server.log_text());
     assert!(phone_log.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"), "the phone used SRTP: {phone_log}");
 

@@ -4,6 +4,8 @@
 //!
 //! - [`vad::Endpointer`]: sans-IO voice activity detection and end-of-turn detection over 20 ms
 //!   frames (input plus `now` in, events out).
+//!   [`silero::SileroStream`] (Silero VAD through ONNX Runtime) tells speech from breathing and
+//!   noise; the endpointer takes a frame as voiced only when both agree.
 //! - [`Recognizer`]: turns one [`Utterance`] (8 kHz PCM) into text. The embedded engine is
 //!   [`whisper_cpp::WhisperCppRecognizer`]: whisper.cpp in process, one model shared by all
 //!   calls through a queue ([`asr_queue`]) and guarded against decoder loops
@@ -26,8 +28,10 @@ use tokio::sync::mpsc;
 
 pub mod asr_queue;
 pub mod espeak;
+pub mod onnx;
 pub mod piper;
 pub mod resample;
+pub mod silero;
 pub mod vad;
 pub mod wer;
 pub mod whisper_cpp;

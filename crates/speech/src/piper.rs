@@ -98,7 +98,7 @@ impl PiperSynthesizer {
     pub fn load(paths: &PiperPaths, sessions: usize, threads: usize) -> Result<PiperSynthesizer, SpeechError> {
         let unavailable = |what: &str, e: &dyn std::fmt::Display| SpeechError::Unavailable(format!("{what}: {e}"));
         let config: VoiceConfig = serde_json::from_slice(&std::fs::read(&paths.config)?).map_err(|e| unavailable("voice config", &e))?;
-        ort::init_from(paths.onnxruntime.display().to_string()).with_name("parley").commit().map_err(|e| unavailable("onnxruntime", &e))?;
+        crate::onnx::init(&paths.onnxruntime)?;
         let mut all = Vec::new();
         for _ in 0..sessions.max(1) {
             let session = Session::builder()

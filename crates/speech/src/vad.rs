@@ -7,9 +7,17 @@
 //! (`speculate_after`) it hands over the utterance so far ([`VadEvent::Paused`]), so that
 //! recognition can start before the turn is confirmed; [`VadEvent::Resumed`] says the caller
 //! went on and that audio is stale.
+//!
+//! A frame is voiced when it stands out of the noise floor by `margin_db`; with a
+//! [`SileroStream`] ([`Endpointer::with_model`]) it must also sound like speech to Silero VAD
+//! (above `speech_threshold` to start, above `speech_release` to go on, the hysteresis Silero's
+//! own iterator uses), so breathing, hum and background noise neither start a turn nor hold one
+//! open.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+
+use crate::silero::SileroStream;
 
 /// Tuning of the endpointer.
 #[derive(Clone, Debug)]
@@ -30,12 +38,19 @@ pub struct EndpointerConfig {
     pub finished_silence: Duration,
     /// The silence that ends an utterance whose words sound cut off.
     pub unfinished_silence: Duration,
+    /// The silence that ends an utterance the recognizer closed as a sentence (likely, not
+    /// surely, over).
+    pub closed_silence: Duration,
     /// A turn longer than this is cut and handed over.
     pub max_utterance: Duration,
     /// How far above the noise floor a frame must be to count as voiced (dB).
     pub margin_db: f32,
     /// Frames kept from before speech started, so the first syllable is not lost.
     pub pre_roll_frames: usize,
+    /// Silero's speech probability a frame needs to start speech (with a model).
+    pub speech_threshold: f32,
+    /// The probability below which speech counts as paused (with a model).
+    pub speech_release: f32,
 }
 
 impl Default for EndpointerConfig {
@@ -48,9 +63,12 @@ impl Default for EndpointerConfig {
             barge_in_after: Duration::from_millis(160),
             finished_silence: Duration::from_millis(360),
             unfinished_silence: Duration::from_millis(1200),
+            closed_silence: Duration::from_millis(600),
             max_utterance: Duration::from_secs(15),
             margin_db: 12.0,
             pre_roll_frames: 15,
+            speech_threshold: 0.5,
+            speech_release: 0.35,
         }
     }
 }
@@ -96,6 +114,7 @@ pub struct Endpointer {
     state: State,
     pre_roll: VecDeque<Vec<i16>>,
     utterance: Vec<i16>,
+    model: Option<SileroStream>,
 }
 
 /// Frames quieter than this are silence whatever the noise floor (dBFS).
@@ -118,7 +137,12 @@ pub fn level_db(frame: &[i16]) -> f32 {
 impl Endpointer {
     /// A new endpointer.
     pub fn new(cfg: EndpointerConfig) -> Endpointer {
-        Endpointer { cfg, noise_db: -70.0, state: State::Idle { voiced_run: 0 }, pre_roll: VecDeque::new(), utterance: Vec::new() }
+        Endpointer { cfg, noise_db: -70.0, state: State::Idle { voiced_run: 0 }, pre_roll: VecDeque::new(), utterance: Vec::new(), model: None }
+    }
+
+    /// An endpointer that also asks Silero VAD whether a frame is speech.
+    pub fn with_model(cfg: EndpointerConfig, model: Option<SileroStream>) -> Endpointer {
+        Endpointer { model, ..Endpointer::new(cfg) }
     }
 
     /// Whether the caller is speaking now.
@@ -154,7 +178,22 @@ impl Endpointer {
     /// Feeds one 20 ms frame heard at `now`.
     pub fn push_frame(&mut self, now: Instant, frame: &[i16]) -> Option<VadEvent> {
         let db = level_db(frame);
-        let voiced = db > (self.noise_db + self.cfg.margin_db).max(ABSOLUTE_FLOOR_DB);
+        let loud = db > (self.noise_db + self.cfg.margin_db).max(ABSOLUTE_FLOOR_DB);
+        let speaking = self.speaking();
+        let voiced = match self.model.as_mut() {
+            None => loud,
+            // A quiet line between turns is not worth a model run (most of a call is that): the
+            // model starts afresh on the next loud frame.
+            Some(model) if !loud && !speaking => {
+                model.reset();
+                false
+            }
+            Some(model) => {
+                let p = model.push(frame);
+                let needed = if speaking { self.cfg.speech_release } else { self.cfg.speech_threshold };
+                loud && p >= needed
+            }
+        };
         match &mut self.state {
             State::Idle { voiced_run } => {
                 if !voiced {

@@ -37,8 +37,13 @@ impl Sim {
     }
 
     pub fn with(agent: AgentSpec, record: bool) -> Sim {
+        Sim::tuned(agent, record, Default::default())
+    }
+
+    /// A call with this end-of-turn tuning.
+    pub fn tuned(agent: AgentSpec, record: bool, endpointer: parley_speech::vad::EndpointerConfig) -> Sim {
         let now = Instant::now();
-        let config = Config { agent, caller: "+15550100004".into(), record, endpointer: Default::default() };
+        let config = Config { agent, caller: "+15550100004".into(), record, endpointer, voice_model: None };
         Sim { p: CallPipeline::new(config, now), now, seq: 0, synthesize_at_once: true, waiting: Vec::new(), outputs: Vec::new(), frames_out: Vec::new() }
     }
 

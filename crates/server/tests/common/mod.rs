@@ -10,13 +10,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A loopback port free for both UDP and TCP right now (SIP listens on both; a port picked
-/// for one protocol only can be taken on the other, by a test's web server for instance).
+/// A loopback port P free for UDP and TCP right now, with P+1 free for TCP too: SIP listens on
+/// both protocols (a port picked for one only can be taken on the other, by a test's web server
+/// for instance), and baresip's `sip_listen P` also puts its TLS listener on P+1 (it exits 98
+/// when that one is taken).
 pub fn free_port() -> u16 {
     loop {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if port == u16::MAX {
+            continue;
+        }
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let tls = std::net::TcpListener::bind(("127.0.0.1", port + 1));
+        if tcp.is_ok() && tls.is_ok() {
             return port;
         }
     }
@@ -185,8 +192,9 @@ pub async fn baresip_call(config: PathBuf, target: String, secs: u32, log: PathB
     })
     .await
     .unwrap();
-    assert!(status.success());
-    std::fs::read_to_string(&log).unwrap()
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "baresip exited with {status}:\n{text}");
+    text
 }
 
 /// Runs a command that must succeed (sox, espeak-ng).

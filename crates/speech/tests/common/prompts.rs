@@ -3,6 +3,8 @@
 //! `core-sounds-en.txt.gz`), installed by `scripts/setup.sh --test-peers`. Shared by the
 //! recognizer's tests and `examples/asr_bench.rs`.
 
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::process::Command;
 
@@ -58,6 +60,13 @@ pub fn load(min_s: f32, max_s: f32, limit: usize) -> Vec<Prompt> {
         }
     }
     prompts
+}
+
+/// One prompt by file name (e.g. `digits/4`), through a mu-law round trip, without its
+/// transcript.
+pub fn by_name(name: &str) -> Vec<i16> {
+    let reader = hound::WavReader::open(format!("{SOUNDS}/{name}.wav")).unwrap_or_else(|e| panic!("{name}: {e} (run scripts/setup.sh --test-peers)"));
+    reader.into_samples::<i16>().filter_map(Result::ok).map(|s| ulaw_to_linear(linear_to_ulaw(s))).collect()
 }
 
 /// `pcm` with white noise added at `snr_db` (deterministic: a fixed-seed generator).

@@ -1,0 +1,285 @@
+//! Turn-taking benchmark: how long the agent waits after the caller's last word, and how often
+//! it takes the turn while the caller is only pausing mid-sentence.
+//!
+//! The set is recorded human speech (the Asterisk core prompts, through a mu-law line):
+//! - finished turns: the first 40 prompts of 1.5-6 s, as the recognizer bench uses them;
+//! - turns with a pause in the middle: fragments Asterisk itself strings together ("you have"
+//!   ... "two new messages", "the person at extension" ... "two zero four", an order number
+//!   read out "one zero" ... "zero four"), joined with a pause of 300, 500 or 700 ms. Taking
+//!   the turn before the second part starts is a cut-in.
+//!
+//! Each turn runs through the real [`CallPipeline`] in simulated time after the agent's
+//! greeting, with the real recognizer (Whisper tiny.en, 2 threads): when the pipeline asks for
+//! a recognition the bench decodes at once and hands the text back as many simulated ms later
+//! as the decode took. The wait is from the last sample above -40 dBFS of the turn to the
+//! pipeline's `TurnTaken` (the agent has the words).
+//!
+//! Usage: `cargo run --release -p parley-call --example turn_taking_bench -- [--silero]
+//! [--end MS] [--finished MS] [--closed MS] [--unfinished MS] [--speculate MS] [--noise SNR_DB] [-v]`
+//! (needs `scripts/setup.sh --test-peers`).
+
+#[path = "../../speech/tests/common/prompts.rs"]
+mod prompts;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use parley_agent::spec::AgentSpec;
+use parley_call::{CallPipeline, Config, Output};
+use parley_speech::silero::{self, SileroModel};
+use parley_speech::vad::EndpointerConfig;
+use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
+use parley_speech::{Recognizer, Utterance};
+
+const FRAME: usize = 160;
+
+/// Mid-sentence pauses: (first part, second part), each a list of prompts said in a run.
+const PAUSED: &[(&[&str], &[&str])] = &[
+    (&["vm-youhave"], &["digits/2", "vm-INBOX", "vm-messages"]),
+    (&["vm-theperson"], &["digits/2", "digits/0", "digits/4"]),
+    (&["digits/1", "digits/0"], &["digits/0", "digits/4"]),
+    (&["digits/1", "digits/0", "digits/0"], &["digits/7"]),
+    (&["conf-thereare"], &["digits/3", "confbridge-participants"]),
+    (&["if-correct-press"], &["digits/1"]),
+    (&["digits/4", "digits/2", "digits/7", "digits/1"], &["astcc-followed-by-the-pound-key"]),
+    (&["you-entered"], &["digits/5", "digits/5", "digits/1"]),
+    (&["confbridge-leave-in"], &["vm-press", "digits/5"]),
+    (&["vm-toenternumber"], &["vm-tocancel"]),
+    (&["at-tone-time-exactly"], &["digits/3", "digits/oclock"]),
+    (&["vm-youhave", "digits/1", "vm-INBOX", "vm-message"], &["vm-and", "digits/2", "vm-Old", "vm-messages"]),
+];
+
+const PAUSES_MS: [usize; 3] = [300, 500, 700];
+
+struct Turn {
+    name: String,
+    pcm: Vec<i16>,
+    /// Sample where the part after the pause starts (`None`: no pause).
+    resumes_at: Option<usize>,
+    /// The last sample of speech.
+    speech_end: usize,
+}
+
+/// Where speech starts and ends in `pcm`: 10 ms windows above -40 dBFS.
+fn speech_span(pcm: &[i16]) -> (usize, usize) {
+    let loud: Vec<bool> = pcm.chunks(80).map(|w| (w.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / w.len() as f64).sqrt() > 328.0).collect();
+    let first = loud.iter().position(|&l| l).unwrap_or(0);
+    let last = loud.iter().rposition(|&l| l).unwrap_or(0);
+    (first * 80, ((last + 1) * 80).min(pcm.len()))
+}
+
+/// Prompts said in a run: each trimmed to its speech, 60 ms apart.
+fn said(names: &[&str]) -> Vec<i16> {
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.extend(std::iter::repeat_n(0i16, 480));
+        }
+        let pcm = prompts::by_name(name);
+        let (a, b) = speech_span(&pcm);
+        out.extend_from_slice(&pcm[a..b]);
+    }
+    out
+}
+
+fn set() -> Vec<Turn> {
+    let lead = vec![0i16; 4000];
+    let mut turns = Vec::new();
+    for p in prompts::load(1.5, 6.0, 40) {
+        let mut pcm = lead.clone();
+        pcm.extend_from_slice(&p.pcm);
+        let speech_end = lead.len() + speech_span(&p.pcm).1;
+        turns.push(Turn { name: p.name, pcm, resumes_at: None, speech_end });
+    }
+    for (first, second) in PAUSED {
+        for pause in PAUSES_MS {
+            let mut pcm = lead.clone();
+            pcm.extend(said(first));
+            pcm.extend(std::iter::repeat_n(0i16, pause * 8));
+            let resumes_at = pcm.len();
+            pcm.extend(said(second));
+            let speech_end = pcm.len();
+            turns.push(Turn { name: format!("{} | {} ({pause} ms)", first.join(" "), second.join(" ")), pcm, resumes_at: Some(resumes_at), speech_end });
+        }
+    }
+    turns
+}
+
+/// What happened to one turn: when the agent took it (ms from the start of the audio).
+struct Outcome {
+    taken_ms: Option<u64>,
+    decodes: usize,
+    /// What the recognizer heard, in order (shown with `-v`).
+    heard: Vec<String>,
+}
+
+fn run_turn(turn: &Turn, cfg: &EndpointerConfig, model: Option<&SileroModel>, asr: &WhisperCppRecognizer, rt: &tokio::runtime::Runtime) -> Outcome {
+    let t0 = Instant::now();
+    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), record: false, endpointer: cfg.clone(), voice_model: model.cloned() };
+    let mut p = CallPipeline::new(config, t0);
+    let mut now = t0;
+    let mut seq = 0u16;
+    let mut pending: Vec<(u64, String, Instant)> = Vec::new();
+    let mut decodes = 0;
+    let mut heard = Vec::new();
+    let mut taken: Option<Instant> = None;
+    let mut speaking_since: Option<Instant> = None;
+    let mut agent_quiet_for = 0;
+    let mut fed = 0usize;
+    let mut start_feeding: Option<Instant> = None;
+    let limit = t0 + Duration::from_secs(60);
+    while now < limit {
+        // Silence until the greeting is over, then the turn, then 3 s of silence.
+        let frame: Vec<i16> = match start_feeding {
+            Some(_) if fed < turn.pcm.len() => {
+                let mut f = turn.pcm[fed..(fed + FRAME).min(turn.pcm.len())].to_vec();
+                fed += FRAME;
+                f.resize(FRAME, 0);
+                f
+            }
+            _ => vec![0; FRAME],
+        };
+        if let Some(start) = start_feeding {
+            if now.duration_since(start) > Duration::from_millis(turn.pcm.len() as u64 / 8 + 3000) || taken.is_some() {
+                break;
+            }
+        }
+        for (turn_no, text, at) in std::mem::take(&mut pending) {
+            if at <= now {
+                p.handle_recognized(now, turn_no, &text);
+            } else {
+                pending.push((turn_no, text, at));
+            }
+        }
+        seq = seq.wrapping_add(1);
+        p.handle_audio(now, seq, frame);
+        p.handle_timeout(now, None);
+        let mut sent_sound = false;
+        while let Some(o) = p.poll_output() {
+            match o {
+                Output::Audio { samples, .. } => sent_sound |= samples.iter().any(|&s| s != 0),
+                Output::Synthesize(prompt) => {
+                    // The agent's voice: quiet tone so the playout runs its length (10 ms a character).
+                    let audio: Vec<i16> = (0..prompt.text.len() * 80).map(|i| if i % 2 == 0 { 1 } else { -1 }).collect();
+                    p.handle_synthesized(prompt.id, audio.into());
+                    p.handle_synthesis_done(prompt.id);
+                }
+                Output::Recognize { turn: turn_no, audio, speech_end, urgency, hint } => {
+                    let started = Instant::now();
+                    let text = rt.block_on(asr.transcribe(Utterance { pcm: &audio, speech_end, urgency, hint })).unwrap_or_default();
+                    decodes += 1;
+                    heard.push(text.clone());
+                    pending.push((turn_no, text, now + started.elapsed()));
+                }
+                Output::CancelRecognition(turn_no) => pending.retain(|(t, _, _)| *t != turn_no),
+                Output::TurnTaken => {
+                    if start_feeding.is_some() {
+                        taken.get_or_insert(now);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if start_feeding.is_none() {
+            agent_quiet_for = if sent_sound { 0 } else { agent_quiet_for + 1 };
+            if sent_sound {
+                speaking_since.get_or_insert(now);
+            }
+            if speaking_since.is_some() && agent_quiet_for > 10 {
+                start_feeding = Some(now + Duration::from_millis(20));
+            }
+        }
+        now += Duration::from_millis(20);
+    }
+    let start = start_feeding.unwrap_or(t0);
+    Outcome { taken_ms: taken.map(|t| t.duration_since(start).as_millis() as u64), decodes, heard }
+}
+
+fn percentile(sorted: &[i64], p: f32) -> i64 {
+    sorted.get(((sorted.len() as f32 - 1.0) * p).round() as usize).copied().unwrap_or(0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u64>().ok());
+    let verbose = args.iter().any(|a| a == "-v");
+    let mut cfg = EndpointerConfig::default();
+    if let Some(ms) = value("--end") {
+        cfg.end_silence = Duration::from_millis(ms);
+    }
+    if let Some(ms) = value("--finished") {
+        cfg.finished_silence = Duration::from_millis(ms);
+    }
+    if let Some(ms) = value("--unfinished") {
+        cfg.unfinished_silence = Duration::from_millis(ms);
+    }
+    if let Some(ms) = value("--closed") {
+        cfg.closed_silence = Duration::from_millis(ms);
+    }
+    if let Some(ms) = value("--speculate") {
+        cfg.speculate_after = (ms > 0).then(|| Duration::from_millis(ms));
+    }
+    let noise = value("--noise");
+    let dir = PathBuf::from(std::env::var("PARLEY_SPEECH_DIR").unwrap_or_else(|_| format!("{}/.local/share/parley/speech", std::env::var("HOME").unwrap_or_default())));
+    let model = args.iter().any(|a| a == "--silero").then(|| SileroModel::load(&dir.join("libonnxruntime.so"), &silero::model_path(&dir)).expect("Silero VAD installed by scripts/setup.sh"));
+    let asr = WhisperCppRecognizer::load(&WhisperCppConfig { model_path: WhisperModel::TinyEn.path_under(&dir), decoders: 1, threads: 2 }).expect("tiny.en installed by scripts/setup.sh");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+
+    let turns = set();
+    let (mut waits, mut cut_ins, mut missed, mut paused, mut cut_paused, mut decodes) = (Vec::new(), Vec::new(), Vec::new(), 0, 0, 0);
+    for turn in &turns {
+        let noisy;
+        let turn = match noise {
+            Some(snr) => {
+                noisy = Turn { name: turn.name.clone(), pcm: prompts::with_noise(&turn.pcm, snr as f32), resumes_at: turn.resumes_at, speech_end: turn.speech_end };
+                &noisy
+            }
+            None => turn,
+        };
+        paused += usize::from(turn.resumes_at.is_some());
+        let outcome = run_turn(turn, &cfg, model.as_ref(), &asr, &rt);
+        decodes += outcome.decodes;
+        let end_ms = turn.speech_end as i64 / 8;
+        // Taken before the caller's last word: the agent cut in (in a pause we made, or in one
+        // the recorded speaker made).
+        match outcome.taken_ms {
+            None => missed.push(turn.name.clone()),
+            Some(t) if (t as i64) < end_ms => {
+                cut_ins.push(format!("{} (taken at {t} ms, the last word ended at {end_ms} ms)", turn.name));
+                cut_paused += usize::from(turn.resumes_at.is_some());
+            }
+            Some(t) => waits.push(t as i64 - end_ms),
+        }
+        if verbose {
+            println!("  {:<70} taken {:?} ms, speech ended {end_ms} ms, heard {:?}", turn.name, outcome.taken_ms, outcome.heard);
+        }
+    }
+    waits.sort_unstable();
+    println!(
+        "level{} | end {} ms, finished {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns ({} with a pause) | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}/{} with a pause) | not taken {} | decodes {}",
+        if model.is_some() { " + Silero" } else { "" },
+        cfg.end_silence.as_millis(),
+        cfg.finished_silence.as_millis(),
+        cfg.closed_silence.as_millis(),
+        cfg.unfinished_silence.as_millis(),
+        cfg.speculate_after.map(|d| d.as_millis()),
+        noise.map(|n| format!(", noise {n} dB SNR")).unwrap_or_default(),
+        turns.len(),
+        paused,
+        percentile(&waits, 0.5),
+        percentile(&waits, 0.9),
+        cut_ins.len(),
+        turns.len(),
+        100.0 * cut_ins.len() as f32 / turns.len() as f32,
+        cut_paused,
+        paused,
+        missed.len(),
+        decodes
+    );
+    for c in cut_ins {
+        println!("  cut in: {c}");
+    }
+    for m in missed {
+        println!("  not taken: {m}");
+    }
+}
