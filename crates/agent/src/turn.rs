@@ -6,10 +6,10 @@
 //! - Unfinished: the last word leads on ("my order number is", "and", "um"), the recognizer
 //!   trailed off ("so I was...") or, while the agent waits for an order number, the digits so
 //!   far are not yet one ("one zero zero").
-//! - Complete: a short answer ("yes", "no thanks") or a whole order number the agent knows.
-//! - Closed: a sentence the recognizer closed with a full stop, question mark or exclamation
-//!   mark. Whisper punctuates from prosody and words together, so such a sentence has usually
-//!   ended, but a fragment said with a falling voice is closed too ("The person at
+//! - Complete: a short answer ("yes", "no thanks"), a whole order number the agent knows, or a
+//!   question the recognizer closed with a question mark ("What are your opening hours?").
+//! - Closed: a sentence the recognizer closed with a full stop or exclamation mark. Whisper
+//!   punctuates from prosody and words together, so such a sentence has usually ended, but a fragment said with a falling voice is closed too ("The person at
 //!   extension."): the pipeline waits a pause between the two others.
 //! - Open: nothing to go by (no punctuation); the usual pause decides.
 
@@ -85,10 +85,26 @@ pub fn shape(text: &str, number_expected: bool, known: impl Fn(u32) -> bool) -> 
     if words.len() <= 4 && words.iter().all(|w| WHOLE.contains(w)) {
         return TurnShape::Complete;
     }
-    if trimmed.ends_with(['.', '?', '!']) {
+    // A question the recognizer heard as one (a question form and its intonation) is a whole
+    // request; a full stop is also put after fragments said with a falling voice.
+    if trimmed.ends_with('?') {
+        return TurnShape::Complete;
+    }
+    if trimmed.ends_with(['.', '!']) {
         return TurnShape::Closed;
     }
     TurnShape::Open
+}
+
+/// Continuers a caller says while listening ("uh-huh", "okay", "I see"): they do not take the
+/// turn, so an agent they talked over goes on. Answers ("yes", "no") are not among them.
+const CONTINUERS: &[&str] = &["uh", "huh", "um", "mm", "mmm", "hmm", "mhm", "hm", "okay", "ok", "right", "alright", "i", "see", "got", "it", "ah", "oh"];
+
+/// Whether `text` is only a continuer (at most three words, all of them continuer words).
+pub fn backchannel(text: &str) -> bool {
+    let t = normalize(text);
+    let words: Vec<&str> = t.split(' ').filter(|w| !w.is_empty()).collect();
+    !words.is_empty() && words.len() <= 3 && words.iter().all(|w| CONTINUERS.contains(w))
 }
 
 #[cfg(test)]
@@ -106,7 +122,7 @@ mod tests {
 
     #[test]
     fn short_answers_and_known_numbers_are_whole() {
-        for t in ["Yes.", "No thanks", "Yeah, sure", "That's all, thank you", "Goodbye!", "1004", "It's order one zero zero four", "ten oh four"] {
+        for t in ["Yes.", "No thanks", "Yeah, sure", "That's all, thank you", "Goodbye!", "1004", "It's order one zero zero four", "ten oh four", "What are your opening hours?", "Where is my order?"] {
             assert_eq!(s(t), TurnShape::Complete, "{t}");
         }
         assert_eq!(awaiting("It's 1004."), TurnShape::Complete);
@@ -114,7 +130,7 @@ mod tests {
 
     #[test]
     fn sentences_the_recognizer_closed_are_likely_over() {
-        for t in ["What are your opening hours?", "Where is my order?", "I'd like to pay my bill.", "If this is correct, press 1.", "Yes, I can.", "No, we have."] {
+        for t in ["I'd like to pay my bill.", "If this is correct, press 1.", "Yes, I can.", "No, we have.", "I need to speak to a person!"] {
             assert_eq!(s(t), TurnShape::Closed, "{t}");
         }
     }
@@ -126,6 +142,16 @@ mod tests {
         }
         for t in ["It's one zero zero", "It's 100.", "4 2"] {
             assert_eq!(awaiting(t), TurnShape::Unfinished, "{t}");
+        }
+    }
+
+    #[test]
+    fn continuers_are_not_turns_answers_are() {
+        for t in ["Uh-huh.", "Mm-hmm", "Okay.", "I see.", "Right, right.", "Got it", "Mhm."] {
+            assert!(backchannel(t), "{t}");
+        }
+        for t in ["Yes.", "No.", "", "Okay, but my order is late.", "Wait.", "I see a problem", "Right now please"] {
+            assert!(!backchannel(t), "{t}");
         }
     }
 

@@ -194,6 +194,9 @@ pub struct CallPipeline {
     unfinished_silence: Duration,
     closed_silence: Duration,
     reply: Option<Reply>,
+    /// The agent is held because the caller talked over it (since when): their words decide
+    /// whether it goes on (a continuer, a noise) or stops (anything else).
+    held: Option<Instant>,
     /// When the agent started its current talk spurt (ms since answer), and its texts.
     speaking_since: Option<u64>,
     spoken: Vec<String>,
@@ -240,6 +243,7 @@ impl CallPipeline {
             closed_silence,
             barge_in_after,
             reply: None,
+            held: None,
             speaking_since: None,
             spoken: Vec::new(),
             marker: true,
@@ -333,6 +337,14 @@ impl CallPipeline {
     fn deliver(&mut self, now: Instant, turn: u64, text: &str, heard: Instant) -> bool {
         let Some(t) = self.turns.remove(&turn) else { return false };
         let text = text.trim();
+        if self.held.is_some() {
+            // What the caller said over the agent: a continuer or nothing lets it go on.
+            if text.is_empty() || parley_agent::turn::backchannel(text) {
+                self.resume();
+                return false;
+            }
+            self.interrupt();
+        }
         if text.is_empty() || self.convo.done() || self.paying.is_some() {
             return false;
         }
@@ -452,6 +464,7 @@ impl CallPipeline {
             self.caller_frame(now, &samples);
         }
         self.frames = frames;
+        self.release_hold();
         if !speaking && !self.playout.busy() {
             self.after_playout(now);
         }
@@ -460,6 +473,7 @@ impl CallPipeline {
 
     /// The call is over at `now`: what is left of it.
     pub fn finish(mut self, now: Instant) -> Finished {
+        self.interrupt();
         self.flush_spoken(now, false);
         Finished { conversation: self.convo, transcript: self.transcript, recorder: self.recorder, recognized_ms: self.recognized_ms, latencies: self.latencies }
     }
@@ -507,17 +521,44 @@ impl CallPipeline {
         }
     }
 
-    /// Barge-in: the agent stops talking once the caller has spoken over it for
-    /// `barge_in_after` (a cough or a click is shorter), unless it is saying goodbye.
+    /// Barge-in: the agent falls silent once the caller has spoken over it for
+    /// `barge_in_after` (a cough or a click is shorter), unless it is saying goodbye, and the
+    /// far end drops what it holds. What is left of the reply is kept until the caller's words
+    /// are known: a continuer ("uh-huh", "okay") or a sound that is no turn lets the agent go on
+    /// from there; anything else interrupts it ([`CallPipeline::interrupt`]).
     fn barge_in(&mut self, now: Instant) {
-        if !self.playout.busy() || self.playout.after.is_some() || self.vad.voiced() < self.barge_in_after {
+        if self.held.is_some() || !self.playout.busy() || self.playout.after.is_some() || self.vad.voiced() < self.barge_in_after {
             return;
         }
+        self.playout.pause();
+        self.held = Some(now);
+        self.out.push_back(Output::ClearAudio);
+    }
+
+    /// The caller's words over the agent were more than a continuer: the rest of the reply is
+    /// dropped and the transcript shows it cut off where it fell silent.
+    fn interrupt(&mut self) {
+        let Some(at) = self.held.take() else { return };
         if let Some(id) = self.playout.barge_in() {
             self.out.push_back(Output::CancelSynthesis(id));
         }
-        self.out.push_back(Output::ClearAudio);
-        self.flush_spoken(now, true);
+        self.flush_spoken(at, true);
+    }
+
+    /// The agent goes on from where it fell silent (a new talk spurt).
+    fn resume(&mut self) {
+        if self.held.take().is_some() {
+            self.playout.resume();
+            self.marker = true;
+        }
+    }
+
+    /// A held agent whose caller fell silent without a turn to recognize (a sound too short to
+    /// be one) goes on.
+    fn release_hold(&mut self) {
+        if self.held.is_some() && !self.vad.speaking() && self.turns.is_empty() {
+            self.resume();
+        }
     }
 
     /// Sends an utterance to the recognizer; `confirmed`: the turn has ended (else it is

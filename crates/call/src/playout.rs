@@ -36,6 +36,8 @@ pub struct Playout {
     pub after: Option<Action>,
     /// A payment the agent asked for, to start at once.
     pub payment: Option<PaymentRequest>,
+    /// Held while the caller talks over the agent, until it is known whether they interrupt.
+    paused: bool,
 }
 
 impl Playout {
@@ -77,7 +79,7 @@ impl Playout {
 
     /// The next `frame` samples to send (padded with silence at the end of a text), if any.
     pub fn next_frame(&mut self, frame: usize) -> Option<Vec<i16>> {
-        if self.ready == 0 {
+        if self.ready == 0 || self.paused {
             return None;
         }
         let mut f = Vec::with_capacity(frame);
@@ -95,9 +97,21 @@ impl Playout {
         Some(f)
     }
 
-    /// The caller started talking: stop and forget what was to be said. Returns the synthesis
+    /// The caller started talking over the agent: hold what is left (nothing is sent) until
+    /// [`Playout::resume`] or [`Playout::barge_in`].
+    pub fn pause(&mut self) {
+        self.paused = true;
+    }
+
+    /// Goes on from where [`Playout::pause`] held.
+    pub fn resume(&mut self) {
+        self.paused = false;
+    }
+
+    /// The caller interrupted: stop and forget what was to be said. Returns the synthesis
     /// that was still running, for the driver to stop.
     pub fn barge_in(&mut self) -> Option<u64> {
+        self.paused = false;
         self.chunks.clear();
         self.ready = 0;
         self.queue.clear();
@@ -142,5 +156,19 @@ mod tests {
         p.synthesized(one.id, vec![7; 400].into());
         assert!(!p.busy(), "late audio of a dropped text is ignored");
         assert_eq!(p.next_frame(160), None);
+    }
+
+    #[test]
+    fn a_pause_holds_the_audio_and_a_resume_goes_on_from_there() {
+        let mut p = Playout::default();
+        p.say("One.".into(), false);
+        let one = p.refill(160).unwrap();
+        p.synthesized(one.id, (0..480).map(|i| i as i16).collect::<Vec<_>>().into());
+        assert_eq!(p.next_frame(160).unwrap()[0], 0);
+        p.pause();
+        assert_eq!(p.next_frame(160), None, "nothing is sent while held");
+        assert!(p.busy(), "but it is still to be said");
+        p.resume();
+        assert_eq!(p.next_frame(160).unwrap()[0], 160, "from where it stopped");
     }
 }

@@ -85,7 +85,7 @@ fn timed(asr_ms: u64, text: &str) -> parley_call::TurnLatency {
 #[test]
 fn a_recognizer_faster_than_the_pause_costs_no_wait() {
     // Nothing in these words says the turn is over: the full 600 ms pause decides.
-    let t = timed(200, "Where is my order?");
+    let t = timed(200, "I'd like to check my order");
     assert!((600..=640).contains(&t.eot_ms), "{t:?}");
     assert_eq!(t.asr_ms, 0, "the text was ready when the turn ended: {t:?}");
     assert!(t.total_ms <= t.eot_ms + 40, "voice to voice is the pause and a frame: {t:?}");

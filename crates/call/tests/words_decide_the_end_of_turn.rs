@@ -1,7 +1,7 @@
 //! While the caller pauses, the words recognized so far decide how long a pause ends the turn:
 //! a finished answer ("yes", a whole order number) 360 ms instead of 600, a sentence that
 //! sounds cut off ("my order number is") 1200 ms, and it is still answered if the caller says
-//! no more. A sentence the recognizer closed with a full stop or question mark has a pause of
+//! no more. A sentence the recognizer closed with a full stop has a pause of
 //! its own (`closed_silence`).
 
 mod common;
@@ -57,7 +57,7 @@ fn a_whole_order_number_ends_the_turn_after_a_shorter_pause() {
 #[test]
 fn an_open_sentence_waits_for_the_usual_pause() {
     let mut sim = Sim::new(AgentSpec::demo());
-    pause_with(&mut sim, 1000, "Where is my order");
+    pause_with(&mut sim, 1000, "I'd like to check my order");
     sim.run(300, false);
     assert_eq!(taken(&sim), 0);
     sim.run(300, false);
@@ -101,7 +101,7 @@ fn a_sentence_the_recognizer_closed_waits_its_own_pause() {
     let tuning = EndpointerConfig { end_silence: Duration::from_millis(900), closed_silence: Duration::from_millis(450), ..Default::default() };
     let mut sim = Sim::tuned(AgentSpec::demo(), false, tuning.clone());
     // The text comes 240 ms into the pause.
-    pause_with(&mut sim, 1000, "Where is my order?");
+    pause_with(&mut sim, 1000, "I'd like to check my order.");
     sim.run(180, false);
     assert_eq!(taken(&sim), 0, "not before the closed sentence's pause");
     sim.run(60, false);
@@ -110,7 +110,7 @@ fn a_sentence_the_recognizer_closed_waits_its_own_pause() {
     assert!(latency(&sim).is_some_and(|t| (450..=480).contains(&t.eot_ms)), "{:?}", latency(&sim));
 
     let mut sim = Sim::tuned(AgentSpec::demo(), false, tuning);
-    pause_with(&mut sim, 1000, "Where is my order");
+    pause_with(&mut sim, 1000, "I'd like to check my order");
     sim.run(600, false);
     assert_eq!(taken(&sim), 0, "without the full stop: the usual pause");
     sim.run(200, false);
