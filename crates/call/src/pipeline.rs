@@ -162,6 +162,16 @@ struct PendingTurn {
     text: Option<(String, Instant)>,
 }
 
+/// A turn the pause ended before its text came, whose text then sounded cut off ("my order
+/// number is"): it waits until `until` for the caller to go on, and the next turn is added to it.
+struct Parked {
+    text: String,
+    start_ms: u64,
+    end_ms: u64,
+    speech_end: Instant,
+    until: Instant,
+}
+
 /// A reply waiting for its first audio.
 struct Reply {
     speech_end: Instant,
@@ -197,6 +207,8 @@ pub struct CallPipeline {
     /// The agent is held because the caller talked over it (since when): their words decide
     /// whether it goes on (a continuer, a noise) or stops (anything else).
     held: Option<Instant>,
+    /// A turn that sounded cut off once its late text came, waiting for the rest.
+    parked: Option<Parked>,
     /// When the agent started its current talk spurt (ms since answer), and its texts.
     speaking_since: Option<u64>,
     spoken: Vec<String>,
@@ -244,6 +256,7 @@ impl CallPipeline {
             barge_in_after,
             reply: None,
             held: None,
+            parked: None,
             speaking_since: None,
             spoken: Vec::new(),
             marker: true,
@@ -336,21 +349,36 @@ impl CallPipeline {
     /// Gives a confirmed turn's text (heard at `heard`) to the agent.
     fn deliver(&mut self, now: Instant, turn: u64, text: &str, heard: Instant) -> bool {
         let Some(t) = self.turns.remove(&turn) else { return false };
-        let text = text.trim();
+        self.deliver_turn(now, t, text.trim().to_string(), heard)
+    }
+
+    fn deliver_turn(&mut self, now: Instant, mut t: PendingTurn, mut text: String, heard: Instant) -> bool {
         if self.held.is_some() {
             // What the caller said over the agent: a continuer or nothing lets it go on.
-            if text.is_empty() || parley_agent::turn::backchannel(text) {
+            if text.is_empty() || parley_agent::turn::backchannel(&text) {
                 self.resume();
                 return false;
             }
             self.interrupt();
         }
+        // The turn before this one sounded cut off: this is the rest of it.
+        if let Some(before) = self.parked.take() {
+            text = if text.is_empty() { before.text } else { format!("{} {text}", before.text) };
+            t.start_ms = before.start_ms;
+        }
         if text.is_empty() || self.convo.done() || self.paying.is_some() {
             return false;
         }
-        self.transcript.push(Speaker::Caller, text, t.start_ms, t.end_ms);
-        let actions = self.convo.handle(Input::Said(text.to_string()));
+        // The pause ended the turn before its words were known, and they sound cut off: wait
+        // the rest of the pause they call for (the caller may go on) before the agent takes it.
         let confirmed = t.confirmed.unwrap_or(now);
+        let until = t.speech_end + self.unfinished_silence;
+        if heard > confirmed && now < until && self.convo.turn_shape(&text) == TurnShape::Unfinished {
+            self.parked = Some(Parked { text, start_ms: t.start_ms, end_ms: t.end_ms, speech_end: t.speech_end, until });
+            return false;
+        }
+        self.transcript.push(Speaker::Caller, &text, t.start_ms, t.end_ms);
+        let actions = self.convo.handle(Input::Said(text));
         if actions.iter().any(|a| matches!(a, Action::Say(_))) {
             self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), answered: now });
         }
@@ -358,6 +386,17 @@ impl CallPipeline {
         self.apply(actions);
         self.settle(now);
         true
+    }
+
+    /// A parked turn whose caller said no more within its pause goes to the agent as it is.
+    fn release_parked(&mut self, now: Instant) {
+        let due = self.parked.as_ref().is_some_and(|p| now >= p.until) && !self.vad.speaking() && self.turns.is_empty();
+        if !due {
+            return;
+        }
+        let Some(p) = self.parked.take() else { return };
+        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), text: None };
+        self.deliver_turn(now, t, p.text, p.until);
     }
 
     /// Audio of synthesis `id` (shared: a cached greeting is not copied per call).
@@ -465,6 +504,7 @@ impl CallPipeline {
         }
         self.frames = frames;
         self.release_hold();
+        self.release_parked(now);
         if !speaking && !self.playout.busy() {
             self.after_playout(now);
         }
@@ -474,6 +514,9 @@ impl CallPipeline {
     /// The call is over at `now`: what is left of it.
     pub fn finish(mut self, now: Instant) -> Finished {
         self.interrupt();
+        if let Some(p) = self.parked.take() {
+            self.transcript.push(Speaker::Caller, &p.text, p.start_ms, p.end_ms);
+        }
         self.flush_spoken(now, false);
         Finished { conversation: self.convo, transcript: self.transcript, recorder: self.recorder, recognized_ms: self.recognized_ms, latencies: self.latencies }
     }

@@ -116,3 +116,57 @@ fn a_sentence_the_recognizer_closed_waits_its_own_pause() {
     sim.run(200, false);
     assert!(latency(&sim).is_some_and(|t| (900..=940).contains(&t.eot_ms)), "{:?}", latency(&sim));
 }
+
+/// The caller says something for 800 ms and pauses; the early recognition's text comes only
+/// after the usual pause has ended the turn (a busy recognizer), and it is `text`.
+fn late_text(sim: &mut Sim, text: &str) {
+    sim.until_quiet(60_000);
+    sim.run(800, true);
+    let turn = sim.next_recognize_request();
+    sim.run(500, false);
+    assert_eq!(taken(sim), 0, "the turn has ended, its words are not known yet");
+    let now = sim.now;
+    assert!(!sim.p.handle_recognized(now, turn, text), "words that sound cut off do not go to the agent yet");
+    sim.drain();
+}
+
+#[test]
+fn a_late_text_that_sounds_cut_off_waits_for_the_rest() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    late_text(&mut sim, "My order number is");
+    sim.run(200, false);
+    assert_eq!(taken(&sim), 0, "a pause of about a second does not end it");
+    sim.run(600, true);
+    let turn = sim.next_recognize_request();
+    let now = sim.now;
+    sim.p.handle_recognized(now, turn, "1004");
+    sim.drain();
+    sim.run(300, false);
+    assert_eq!(taken(&sim), 1, "the rest ends the turn, once");
+    assert!(sim.said().iter().any(|s| s.contains("desk lamp")), "{:?}", sim.said());
+    assert_eq!(common::caller_lines(sim), ["My order number is 1004"], "one turn in the transcript");
+}
+
+#[test]
+fn a_late_text_that_sounds_cut_off_is_answered_if_the_caller_says_no_more() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    late_text(&mut sim, "My order number is");
+    sim.run(300, false);
+    assert_eq!(taken(&sim), 0);
+    sim.run(200, false);
+    assert_eq!(taken(&sim), 1, "after the longer pause the turn goes to the agent as it is");
+    sim.run(200, false);
+    let t = latency(&sim).expect("a reply");
+    assert!((1200..=1260).contains(&t.eot_ms), "{t:?}");
+}
+
+#[test]
+fn a_late_text_that_sounds_finished_goes_to_the_agent_at_once() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    sim.until_quiet(60_000);
+    sim.run(800, true);
+    let turn = sim.next_recognize_request();
+    sim.run(500, false);
+    let now = sim.now;
+    assert!(sim.p.handle_recognized(now, turn, "What are your opening hours?"));
+}
