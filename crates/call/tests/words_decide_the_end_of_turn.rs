@@ -118,22 +118,24 @@ fn a_sentence_the_recognizer_closed_waits_its_own_pause() {
 }
 
 /// The caller says something for 800 ms and pauses; the early recognition's text comes only
-/// after the usual pause has ended the turn (a busy recognizer), and it is `text`.
-fn late_text(sim: &mut Sim, text: &str) {
+/// after the usual pause has ended the turn (a busy recognizer), and it is `text`. Whether it
+/// went to the agent at once.
+fn late_text(sim: &mut Sim, text: &str) -> bool {
     sim.until_quiet(60_000);
     sim.run(800, true);
     let turn = sim.next_recognize_request();
     sim.run(500, false);
     assert_eq!(taken(sim), 0, "the turn has ended, its words are not known yet");
     let now = sim.now;
-    assert!(!sim.p.handle_recognized(now, turn, text), "words that sound cut off do not go to the agent yet");
+    let delivered = sim.p.handle_recognized(now, turn, text);
     sim.drain();
+    delivered
 }
 
 #[test]
 fn a_late_text_that_sounds_cut_off_waits_for_the_rest() {
     let mut sim = Sim::new(AgentSpec::demo());
-    late_text(&mut sim, "My order number is");
+    assert!(!late_text(&mut sim, "My order number is"), "words that sound cut off do not go to the agent yet");
     sim.run(200, false);
     assert_eq!(taken(&sim), 0, "a pause of about a second does not end it");
     sim.run(600, true);
@@ -150,7 +152,7 @@ fn a_late_text_that_sounds_cut_off_waits_for_the_rest() {
 #[test]
 fn a_late_text_that_sounds_cut_off_is_answered_if_the_caller_says_no_more() {
     let mut sim = Sim::new(AgentSpec::demo());
-    late_text(&mut sim, "My order number is");
+    assert!(!late_text(&mut sim, "My order number is"), "words that sound cut off do not go to the agent yet");
     sim.run(300, false);
     assert_eq!(taken(&sim), 0);
     sim.run(200, false);
@@ -163,10 +165,5 @@ fn a_late_text_that_sounds_cut_off_is_answered_if_the_caller_says_no_more() {
 #[test]
 fn a_late_text_that_sounds_finished_goes_to_the_agent_at_once() {
     let mut sim = Sim::new(AgentSpec::demo());
-    sim.until_quiet(60_000);
-    sim.run(800, true);
-    let turn = sim.next_recognize_request();
-    sim.run(500, false);
-    let now = sim.now;
-    assert!(sim.p.handle_recognized(now, turn, "What are your opening hours?"));
+    assert!(late_text(&mut sim, "What are your opening hours?"));
 }
