@@ -60,7 +60,7 @@ impl SileroModel {
 
     /// A fresh state for one call.
     pub fn stream(&self) -> SileroStream {
-        SileroStream { model: self.clone(), state: vec![0.0; STATE], context: vec![0.0; CONTEXT], pending: Vec::with_capacity(CHUNK * 2), probability: 0.0 }
+        SileroStream { model: self.clone(), state: vec![0.0; STATE], context: vec![0.0; CONTEXT], pending: Vec::with_capacity(CHUNK * 2), probability: 0.0, fresh: true }
     }
 
     /// Runs one chunk: `input` is the context followed by the chunk, `state` is updated.
@@ -90,6 +90,8 @@ pub struct SileroStream {
     context: Vec<f32>,
     pending: Vec<f32>,
     probability: f32,
+    /// Nothing fed since the last reset.
+    fresh: bool,
 }
 
 impl std::fmt::Debug for SileroStream {
@@ -103,6 +105,7 @@ impl SileroStream {
     /// chunk (unchanged until 256 samples have come in). A model error leaves the last value
     /// (the energy gate still works).
     pub fn push(&mut self, frame: &[i16]) -> f32 {
+        self.fresh = false;
         self.pending.extend(frame.iter().map(|&s| f32::from(s) / 32768.0));
         while self.pending.len() >= CHUNK {
             let mut input = Vec::with_capacity(CONTEXT + CHUNK);
@@ -128,7 +131,7 @@ impl SileroStream {
 
     /// Forgets the audio so far, as a fresh stream (cheap when already fresh).
     pub fn reset(&mut self) {
-        if self.pending.is_empty() && self.probability == 0.0 && self.state.iter().all(|&s| s == 0.0) {
+        if std::mem::replace(&mut self.fresh, true) {
             return;
         }
         self.state.iter_mut().for_each(|s| *s = 0.0);

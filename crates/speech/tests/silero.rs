@@ -17,15 +17,6 @@ fn model() -> SileroModel {
     SileroModel::load(&dir.join("libonnxruntime.so"), &silero::model_path(&dir)).expect("Silero VAD installed by scripts/setup.sh")
 }
 
-/// Loud white noise (deterministic), as a mu-law line delivers it.
-fn noise(samples: usize, amplitude: f64) -> Vec<i16> {
-    let silence = vec![0i16; samples];
-    let loud: Vec<i16> = silence.iter().map(|_| 1000).collect();
-    // with_noise scales to an SNR against the signal's power: against a constant 1000 at
-    // 0 dB this is noise of RMS 1000, then the constant is taken away.
-    prompts::with_noise(&loud, 0.0).into_iter().map(|s| ((f64::from(s) - 1000.0) * amplitude / 1000.0) as i16).collect()
-}
-
 fn frames(pcm: &[i16]) -> impl Iterator<Item = &[i16]> {
     pcm.chunks_exact(160)
 }
@@ -45,7 +36,7 @@ fn speech_scores_high_and_silence_and_noise_low() {
         assert!(quiet.iter().all(|&p| p < 0.2), "silence");
     }
     let mut vad = model.stream();
-    let hiss = noise(16000, 3000.0);
+    let hiss = prompts::noise(16000, 3000.0);
     let probs: Vec<f32> = frames(&hiss).map(|f| vad.push(f)).collect();
     let speechy = probs.iter().filter(|&&p| p > 0.5).count();
     assert!(speechy <= 2, "white noise scored as speech in {speechy} of {} frames", probs.len());
@@ -63,7 +54,7 @@ fn with_the_model_noise_neither_starts_a_turn_nor_holds_one_open() {
     let cfg = EndpointerConfig { speculate_after: None, ..Default::default() };
     // Quiet line, a second of loud hiss (a door, a car going by), quiet line.
     let mut pcm = vec![0i16; 8000];
-    pcm.extend(noise(8000, 3000.0));
+    pcm.extend(prompts::noise(8000, 3000.0));
     pcm.extend(vec![0i16; 16000]);
     let level_only = events(&mut Endpointer::new(cfg.clone()), &pcm);
     assert!(level_only.iter().any(|(_, e)| matches!(e, VadEvent::TurnEnded { .. })), "the level alone takes the hiss for a turn");
@@ -75,7 +66,7 @@ fn with_the_model_noise_neither_starts_a_turn_nor_holds_one_open() {
     let mut pcm = vec![0i16; 4000];
     pcm.extend_from_slice(&prompt.pcm);
     let end_of_words = pcm.len() / 160;
-    pcm.extend(noise(24000, 2000.0));
+    pcm.extend(prompts::noise(24000, 2000.0));
     let ended = |evs: Vec<(usize, VadEvent)>| evs.into_iter().find_map(|(i, e)| matches!(e, VadEvent::TurnEnded { .. }).then_some(i));
     assert_eq!(ended(events(&mut Endpointer::new(cfg.clone()), &pcm)), None, "by level alone the fan holds the turn open");
     let at = ended(events(&mut Endpointer::with_model(cfg.clone(), Some(model.stream())), &pcm)).expect("with Silero the turn ends");
