@@ -14,6 +14,8 @@
 //!   [`piper::PiperSynthesizer`] (a Piper neural voice in process through ONNX Runtime,
 //!   sentence by sentence); [`espeak::EspeakSynthesizer`] (espeak-ng from Debian) is the
 //!   fallback.
+//! - [`cloud`]: Deepgram, OpenAI-compatible and ElevenLabs engines behind the same traits, and
+//!   [`failover`], which puts the embedded engine behind a cloud one for when the provider fails.
 //!
 //! Choice and measurements: see this crate's README.md. Test with `cargo test -p parley-speech`
 //! (the engine tests need `scripts/setup.sh` to have run).
@@ -27,7 +29,9 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 pub mod asr_queue;
+pub mod cloud;
 pub mod espeak;
+pub mod failover;
 pub mod onnx;
 pub mod piper;
 pub mod resample;

@@ -200,7 +200,7 @@ impl Voice {
 /// `;` or `:` once the piece has four words or more (the caller hears the first clause sooner;
 /// the voice pauses there anyway). A mark must be followed by a space, so "3.5" and "1,004" stay
 /// whole.
-fn sentences(text: &str) -> Vec<String> {
+pub(crate) fn sentences(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut chars = text.chars().peekable();

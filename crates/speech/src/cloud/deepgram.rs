@@ -1,0 +1,117 @@
+//! Deepgram live transcription over its WebSocket, one connection per utterance.
+//!
+//! Wire format (<https://developers.deepgram.com/reference/speech-to-text-api/listen-streaming>):
+//! - `GET wss://api.deepgram.com/v1/listen?model=..&encoding=linear16&sample_rate=8000&channels=1`
+//!   with `Authorization: Token <key>`; a bad key is refused at the handshake (401).
+//! - Audio goes up as binary messages; `{"type": "CloseStream"}` then asks the server to finish
+//!   (<https://developers.deepgram.com/docs/close-stream>): it sends the remaining results,
+//!   a `Metadata` message, and closes the connection.
+//! - Results come as `{"type": "Results", "is_final": bool, "channel": {"alternatives":
+//!   [{"transcript": ..}]}}`; the text of the utterance is the final results joined in order.
+//! - A close with a code other than 1000 (1008 `DATA-0000` for audio it cannot decode, 1011
+//!   `NET-0000`/`NET-0001` for its own failures and timeouts) is an error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use secrecy::SecretString;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{coarse, connect, le_bytes, unavailable, ws_url, Account, Dial};
+use crate::{BoxFuture, Recognizer, SpeechError, Utterance};
+
+const PROVIDER: &str = "deepgram";
+
+/// Audio per binary message: 100 ms of 8 kHz linear16.
+const CHUNK_SAMPLES: usize = 800;
+
+/// Deepgram as a [`Recognizer`].
+pub struct DeepgramRecognizer {
+    account: Account,
+    model: String,
+    dial: Arc<dyn Dial>,
+    timeout: Duration,
+}
+
+impl DeepgramRecognizer {
+    /// A recognizer on `account` with `model` (`nova-3` when empty); an utterance that has no
+    /// text within `timeout` fails.
+    pub fn new(account: Account, model: &str, dial: Arc<dyn Dial>, timeout: Duration) -> DeepgramRecognizer {
+        let model = if model.is_empty() { "nova-3" } else { model };
+        DeepgramRecognizer { account, model: model.to_string(), dial, timeout }
+    }
+
+    async fn run(&self, pcm: &[i16]) -> Result<String, SpeechError> {
+        let query = format!("/v1/listen?model={}&encoding=linear16&sample_rate=8000&channels=1&punctuate=true&smart_format=true", query_safe(&self.model));
+        let url = ws_url(&self.account.api_base, &query)?;
+        let token = SecretString::from(format!("Token {}", secrecy::ExposeSecret::expose_secret(&self.account.key)));
+        let mut ws = connect(PROVIDER, self.dial.as_ref(), &url, &[("authorization", &token)]).await?;
+        let lost = |e: tokio_tungstenite::tungstenite::Error| unavailable(PROVIDER, format!("stream failed ({})", coarse(&e)));
+        for chunk in pcm.chunks(CHUNK_SAMPLES) {
+            ws.send(Message::Binary(le_bytes(chunk).into())).await.map_err(lost)?;
+        }
+        ws.send(Message::text(r#"{"type":"CloseStream"}"#)).await.map_err(lost)?;
+        let mut parts: Vec<String> = Vec::new();
+        while let Some(message) = ws.next().await {
+            match message.map_err(lost)? {
+                Message::Text(text) => {
+                    let v: serde_json::Value = serde_json::from_str(text.as_str()).map_err(|_| SpeechError::Protocol("deepgram: a message is not JSON".into()))?;
+                    match v.get("type").and_then(|t| t.as_str()) {
+                        Some("Results") if v.get("is_final").and_then(|f| f.as_bool()) == Some(true) => {
+                            let words = v.pointer("/channel/alternatives/0/transcript").and_then(|t| t.as_str()).unwrap_or_default();
+                            if !words.trim().is_empty() {
+                                parts.push(words.trim().to_string());
+                            }
+                        }
+                        // The summary comes last: everything is in.
+                        Some("Metadata") => return Ok(parts.join(" ")),
+                        _ => {}
+                    }
+                }
+                Message::Close(frame) => {
+                    return match frame {
+                        Some(f) if f.code != CloseCode::Normal => Err(unavailable(PROVIDER, format!("closed the stream ({} {})", u16::from(f.code), short(f.reason.as_str())))),
+                        _ => Ok(parts.join(" ")),
+                    };
+                }
+                _ => {}
+            }
+        }
+        Err(unavailable(PROVIDER, "the stream ended without a close"))
+    }
+}
+
+impl Recognizer for DeepgramRecognizer {
+    fn transcribe<'a>(&'a self, utterance: Utterance<'a>) -> BoxFuture<'a, Result<String, SpeechError>> {
+        Box::pin(async move { tokio::time::timeout(self.timeout, self.run(utterance.pcm)).await.map_err(|_| unavailable(PROVIDER, "no answer in time"))? })
+    }
+
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+}
+
+/// Deepgram's close reasons are codes such as `NET-0001`; keep only such a code.
+fn short(reason: &str) -> &str {
+    let code = reason.split_whitespace().next().unwrap_or_default();
+    if code.len() <= 12 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') { code } else { "" }
+}
+
+/// A model name as a query value (letters, digits, `-`, `.`, `_` pass; anything else is dropped).
+pub(crate) fn query_safe(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_keep_only_a_code() {
+        assert_eq!(short("NET-0001 no audio received"), "NET-0001");
+        assert_eq!(short("<script>"), "");
+        assert_eq!(query_safe("nova-3&x=1"), "nova-3x1");
+    }
+}
