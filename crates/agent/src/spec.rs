@@ -71,6 +71,13 @@ pub enum VoiceChoice {
     Neural,
     /// espeak-ng: robotic, but instant.
     Espeak,
+    /// The tenant's ElevenLabs account (its `elevenlabs` integration: `voice_id`, `model`),
+    /// where the tenant's data policy allows it; the embedded voice otherwise, and whenever
+    /// ElevenLabs fails.
+    Elevenlabs,
+    /// The tenant's OpenAI-compatible speech endpoint (its `openai` integration:
+    /// `speech_model`, `voice`), with the same conditions.
+    Openai,
 }
 
 /// The recognizer model an agent listens with.
@@ -83,6 +90,36 @@ pub enum RecognizerChoice {
     /// Whisper base: fewer errors, about twice the time.
     #[serde(rename = "base")]
     Base,
+    /// The tenant's Deepgram account (its `deepgram` integration: `model`), where the tenant's
+    /// data policy allows it; Whisper tiny.en otherwise, and for any turn Deepgram fails.
+    #[serde(rename = "deepgram")]
+    Deepgram,
+    /// The tenant's OpenAI-compatible transcription endpoint (its `openai` integration:
+    /// `transcription_model`), with the same conditions.
+    #[serde(rename = "openai")]
+    Openai,
+}
+
+impl RecognizerChoice {
+    /// The cloud provider this choice sends audio to, if any.
+    pub fn provider(self) -> Option<&'static str> {
+        match self {
+            RecognizerChoice::Deepgram => Some("deepgram"),
+            RecognizerChoice::Openai => Some("openai"),
+            RecognizerChoice::TinyEn | RecognizerChoice::Base => None,
+        }
+    }
+}
+
+impl VoiceChoice {
+    /// The cloud provider this choice sends text to, if any.
+    pub fn provider(self) -> Option<&'static str> {
+        match self {
+            VoiceChoice::Elevenlabs => Some("elevenlabs"),
+            VoiceChoice::Openai => Some("openai"),
+            VoiceChoice::Neural | VoiceChoice::Espeak => None,
+        }
+    }
 }
 
 /// How a caller who asks for a person is handed over.

@@ -32,7 +32,7 @@ fn speaking_over_the_agent_stops_it_within_200_ms() {
     let turns = common::turns(&finished.transcript);
     let greeting = turns.iter().find(|t| t.0 == "agent").expect("the greeting is in the transcript");
     assert!(greeting.3 <= 1200, "the greeting ends where it was cut: {greeting:?}");
-    assert_eq!(common::agent_interrupted(&finished.transcript)[0], true, "and is marked as cut off");
+    assert!(common::agent_interrupted(&finished.transcript)[0], "and is marked as cut off");
 }
 
 #[test]

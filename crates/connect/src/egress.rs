@@ -114,6 +114,26 @@ impl Egress {
         Ok(base.trim_end_matches('/').to_string())
     }
 
+    /// A TCP connection to `host:port` for a tenant-configured WebSocket (a speech provider's
+    /// API base): the addresses are checked as the HTTP client's resolver checks them, and the
+    /// address checked is the address connected to.
+    pub async fn connect(&self, host: &str, port: u16) -> std::io::Result<tokio::net::TcpStream> {
+        let refused = || std::io::Error::new(std::io::ErrorKind::PermissionDenied, EgressError::Refused);
+        let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => tokio::net::lookup_host((host, port)).await?.collect(),
+        };
+        let mut last = None;
+        for addr in addrs.into_iter().filter(|a| self.permits(a.ip())) {
+            match tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Err(e)) => last = Some(e),
+                Err(_) => last = Some(std::io::ErrorKind::TimedOut.into()),
+            }
+        }
+        Err(last.unwrap_or_else(refused))
+    }
+
     /// An HTTP client for tenant URLs: filtered resolver, no redirects, `timeout` per request.
     pub fn client(&self, timeout: Duration) -> reqwest::Client {
         reqwest::Client::builder()
@@ -169,6 +189,18 @@ mod tests {
         assert_eq!(p.check_url("file:///etc/passwd").unwrap_err(), EgressError::Url);
         assert_eq!(p.check_url("http://user:pw@example.com/").unwrap_err(), EgressError::Url);
         assert!(p.check_url("https://hooks.example.com/parley").is_ok());
+    }
+
+    #[tokio::test]
+    async fn websocket_connections_are_refused_inside_refused_ranges() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        for host in ["127.0.0.1", "localhost"] {
+            let e = Egress::default().connect(host, port).await.unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{host}");
+        }
+        let allowed = Egress::allowing(vec!["127.0.0.0/8".parse().unwrap()]);
+        assert!(allowed.connect("127.0.0.1", port).await.is_ok());
     }
 
     #[tokio::test]

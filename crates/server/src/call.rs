@@ -96,8 +96,8 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     shared.metrics.calls_active.fetch_add(1, Ordering::Relaxed);
     let answered_ms = unix_ms();
     let started_ms = placed_ms.unwrap_or(answered_ms);
-    let recognizer = shared.speech.recognizer(agent.recognizer).await;
-    let synthesizer = shared.speech.synthesizer(agent.voice);
+    let engines = crate::call_engines::for_call(&shared, &tenant, &agent, &policy).await;
+    let (recognizer, synthesizer) = (engines.recognizer.clone(), engines.synthesizer.clone());
     tracing::info!(call = call.0, agent = %agent.name, transport = %transport, srtp = media.srtp(), voice = synthesizer.voice_name(), "call answered");
     // A provisional record at answer, kept current, so a crash loses no call (see
     // `finish_interrupted`).
@@ -283,7 +283,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
         h.abort();
     }
     let usage = Usage { asr_ms: recognized_ms, tts_chars };
-    let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, recorder, latency: latency_of(&latencies) };
+    let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, engines: engines.providers(), recorder, latency: latency_of(&latencies) };
     let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
     finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
@@ -406,6 +406,8 @@ struct Ended {
     ended_ms: i64,
     reason: EndReason,
     usage: Usage,
+    /// Who received the audio and the text (recognizer, voice).
+    engines: [&'static str; 2],
     recorder: Option<Recorder>,
     /// How fast the agent answered.
     latency: Option<CallLatency>,
@@ -422,10 +424,10 @@ async fn finish(
     convo: &Conversation,
     mut transcript: Transcript,
 ) {
-    let Ended { started_ms, answered_ms, outbound, ended_ms, reason, usage, recorder, latency } = ended;
+    let Ended { started_ms, answered_ms, outbound, ended_ms, reason, usage, engines, recorder, latency } = ended;
     let call_id = call_record_id(started_ms, call);
     let tenant = who.tenant;
-    let usage_items = usage_items(shared, answered_ms, ended_ms, &usage, convo);
+    let usage_items = usage_items(engines, answered_ms, ended_ms, &usage, convo);
     shared.directory.add_call_seconds(tenant, usage_items[0].2);
     // A caller who restricted processing is answered, but nothing about the call is kept or sent.
     let caller_hash = caller_hash(&shared.hash_key, tenant, who.caller);
@@ -532,12 +534,12 @@ fn final_outcome(convo: &Conversation, reason: EndReason) -> &'static str {
 }
 
 /// The call's minutes (first) and engine work, for the tenant's usage.
-fn usage_items<'a>(shared: &'a Shared, answered_ms: i64, ended_ms: i64, usage: &Usage, convo: &Conversation) -> [(&'static str, &'a str, i64); 4] {
+fn usage_items(engines: [&'static str; 2], answered_ms: i64, ended_ms: i64, usage: &Usage, convo: &Conversation) -> [(&'static str, &'static str, i64); 4] {
     let call_seconds = ((ended_ms - answered_ms).max(0) as u64).div_ceil(1000) as i64;
     [
         ("call_seconds", "sip", call_seconds),
-        ("asr_seconds", shared.speech.providers()[0], usage.asr_ms.div_ceil(1000) as i64),
-        ("tts_characters", shared.speech.providers()[1], usage.tts_chars as i64),
+        ("asr_seconds", engines[0], usage.asr_ms.div_ceil(1000) as i64),
+        ("tts_characters", engines[1], usage.tts_chars as i64),
         ("llm_turns", "embedded", i64::from(convo.turns)),
     ]
 }

@@ -7,6 +7,7 @@
 mod admin;
 mod api;
 mod call;
+mod call_engines;
 mod calls_in_progress;
 mod codec;
 mod config;

@@ -68,10 +68,10 @@ impl Speech {
         })
     }
 
-    /// The recognizer for an agent's choice. Whisper base loads on first use; if it cannot,
-    /// tiny.en serves (and the failure is logged once).
+    /// The embedded recognizer for an agent's choice (tiny.en behind a cloud choice). Whisper
+    /// base loads on first use; if it cannot, tiny.en serves (and the failure is logged once).
     pub async fn recognizer(&self, choice: RecognizerChoice) -> Arc<dyn Recognizer> {
-        if choice == RecognizerChoice::TinyEn {
+        if choice != RecognizerChoice::Base {
             return self.tiny.clone();
         }
         let base = self
@@ -91,15 +91,17 @@ impl Speech {
         base.clone().unwrap_or_else(|| self.tiny.clone())
     }
 
-    /// The voice for an agent's choice (espeak-ng when the neural voice is not loaded).
+    /// The embedded voice for an agent's choice (the neural voice behind a cloud choice;
+    /// espeak-ng when the neural voice is not loaded).
     pub fn synthesizer(&self, choice: VoiceChoice) -> Arc<dyn Synthesizer> {
         match (choice, &self.neural) {
-            (VoiceChoice::Neural, Some(voice)) => voice.clone(),
-            _ => self.espeak.clone(),
+            (VoiceChoice::Espeak, _) | (_, None) => self.espeak.clone(),
+            (_, Some(voice)) => voice.clone(),
         }
     }
 
-    /// Who receives callers' audio and agents' text: every engine here is on this machine.
+    /// Who receives callers' audio and agents' text from the embedded engines (this machine);
+    /// a call with cloud engines adds its provider (`crate::call_engines`).
     pub fn providers(&self) -> [&'static str; 2] {
         [self.tiny.provider(), self.espeak.provider()]
     }

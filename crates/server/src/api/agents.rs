@@ -37,6 +37,11 @@ pub enum VoiceView {
     Neural,
     /// espeak-ng (robotic, instant).
     Espeak,
+    /// The tenant's `elevenlabs` integration, if its data policy allows `elevenlabs` (the
+    /// embedded voice otherwise, and when ElevenLabs fails).
+    Elevenlabs,
+    /// The tenant's `openai` integration (speech), if its data policy allows `openai`.
+    Openai,
 }
 
 /// The recognizer model an agent listens with.
@@ -49,6 +54,13 @@ pub enum RecognizerView {
     /// Whisper base (fewer errors, about twice the time).
     #[serde(rename = "base")]
     Base,
+    /// The tenant's `deepgram` integration, if its data policy allows `deepgram` (Whisper
+    /// tiny.en otherwise, and for turns Deepgram fails).
+    #[serde(rename = "deepgram")]
+    Deepgram,
+    /// The tenant's `openai` integration (transcription), if its data policy allows `openai`.
+    #[serde(rename = "openai")]
+    Openai,
 }
 
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
@@ -206,10 +218,14 @@ impl AgentDefinition {
             voice: match self.voice {
                 VoiceView::Neural => VoiceChoice::Neural,
                 VoiceView::Espeak => VoiceChoice::Espeak,
+                VoiceView::Elevenlabs => VoiceChoice::Elevenlabs,
+                VoiceView::Openai => VoiceChoice::Openai,
             },
             recognizer: match self.recognizer {
                 RecognizerView::TinyEn => RecognizerChoice::TinyEn,
                 RecognizerView::Base => RecognizerChoice::Base,
+                RecognizerView::Deepgram => RecognizerChoice::Deepgram,
+                RecognizerView::Openai => RecognizerChoice::Openai,
             },
         };
         spec.check().map_err(|e| ApiError::BadRequest(e.to_string()))
@@ -230,10 +246,14 @@ impl AgentDefinition {
             voice: match spec.voice {
                 VoiceChoice::Neural => VoiceView::Neural,
                 VoiceChoice::Espeak => VoiceView::Espeak,
+                VoiceChoice::Elevenlabs => VoiceView::Elevenlabs,
+                VoiceChoice::Openai => VoiceView::Openai,
             },
             recognizer: match spec.recognizer {
                 RecognizerChoice::TinyEn => RecognizerView::TinyEn,
                 RecognizerChoice::Base => RecognizerView::Base,
+                RecognizerChoice::Deepgram => RecognizerView::Deepgram,
+                RecognizerChoice::Openai => RecognizerView::Openai,
             },
             orders: spec
                 .orders

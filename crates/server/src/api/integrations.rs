@@ -29,11 +29,14 @@ pub enum IntegrationKind {
     Webhook,
     /// Zendesk (tickets).
     Zendesk,
-    /// OpenAI account.
+    /// OpenAI-compatible account for agents with `recognizer: openai` or `voice: openai`
+    /// (secret: the API key; config `api_base`, `transcription_model`, `speech_model`, `voice`).
     Openai,
-    /// Deepgram account.
+    /// Deepgram account for agents with `recognizer: deepgram` (secret: the API key; config
+    /// `api_base`, `model`).
     Deepgram,
-    /// ElevenLabs account.
+    /// ElevenLabs account for agents with `voice: elevenlabs` (secret: the API key; config
+    /// `voice_id`, `model`, `api_base`).
     Elevenlabs,
     /// Stripe account (card payments on calls; secret: the secret key; config `api_base` optional).
     Stripe,

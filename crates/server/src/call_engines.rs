@@ -1,0 +1,152 @@
+//! The recognizer and the voice one call uses: the agent's choice, where it names a cloud
+//! provider only if the tenant's data policy allows that provider and the tenant has an
+//! integration for it; then the provider with the embedded engine behind it
+//! ([`parley_speech::failover`]), so a provider failing mid-call is not heard. Otherwise the
+//! embedded engines.
+//!
+//! Integrations (`/v1/tenants/{t}/integrations`, secret = the API key):
+//! - `deepgram`: config `model` (default `nova-3`), `api_base` (default Deepgram's).
+//! - `openai`: `transcription_model` (default `gpt-4o-mini-transcribe`), `speech_model`
+//!   (`gpt-4o-mini-tts`), `voice` (`alloy`), `api_base` (default `https://api.openai.com/v1`;
+//!   any OpenAI-compatible server).
+//! - `elevenlabs`: `voice_id` (required), `model` (`eleven_flash_v2_5`), `api_base`.
+//!
+//! An `api_base` goes through the operator's egress policy like every tenant URL: https, or
+//! http only to a host the operator allows, and never to a refused address.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parley_agent::spec::AgentSpec;
+use parley_connect::egress::Egress;
+use parley_speech::cloud::deepgram::DeepgramRecognizer;
+use parley_speech::cloud::elevenlabs::ElevenLabsVoice;
+use parley_speech::cloud::openai::{OpenAiRecognizer, OpenAiVoice};
+use parley_speech::cloud::{Account, Dial};
+use parley_speech::failover::{FailoverRecognizer, FailoverVoice, StreamingVoice, COOL_DOWN};
+use parley_speech::{Recognizer, Synthesizer};
+use parley_store::policy::DataPolicy;
+
+use crate::Shared;
+
+/// A cloud recognizer that has no text this long after the turn has failed.
+const RECOGNITION_TIMEOUT: Duration = Duration::from_secs(3);
+/// A cloud voice silent this long (before a sentence's first audio, or between chunks) has failed.
+const VOICE_STALL: Duration = Duration::from_secs(2);
+/// Longest HTTP request to a provider.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a call listens and speaks with.
+pub struct CallEngines {
+    /// The recognizer.
+    pub recognizer: Arc<dyn Recognizer>,
+    /// The voice.
+    pub synthesizer: Arc<dyn Synthesizer>,
+}
+
+impl CallEngines {
+    /// Who received the call's audio and text (for usage).
+    pub fn providers(&self) -> [&'static str; 2] {
+        [self.recognizer.provider(), self.synthesizer.provider()]
+    }
+}
+
+/// See the module docs.
+pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: &DataPolicy) -> CallEngines {
+    let embedded_recognizer = shared.speech.recognizer(agent.recognizer).await;
+    let embedded_voice = shared.speech.synthesizer(agent.voice);
+    let recognizer = match agent.recognizer.provider() {
+        Some(provider) => match account(shared, tenant, policy, provider).await {
+            Some((config, account)) => {
+                let model = |k: &str| config.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                let cloud: Arc<dyn Recognizer> = match provider {
+                    "deepgram" => Arc::new(DeepgramRecognizer::new(account, &model("model"), dial(&shared.egress), RECOGNITION_TIMEOUT)),
+                    _ => Arc::new(OpenAiRecognizer::new(shared.egress.client(HTTP_TIMEOUT), account, &model("transcription_model"), RECOGNITION_TIMEOUT)),
+                };
+                Arc::new(FailoverRecognizer::new(cloud, embedded_recognizer, COOL_DOWN)) as Arc<dyn Recognizer>
+            }
+            None => embedded_recognizer,
+        },
+        None => embedded_recognizer,
+    };
+    let synthesizer = match agent.voice.provider() {
+        Some(provider) => match account(shared, tenant, policy, provider).await {
+            Some((config, account)) => {
+                let setting = |k: &str| config.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                let cloud: Option<Arc<dyn StreamingVoice>> = match provider {
+                    "elevenlabs" if setting("voice_id").is_empty() => {
+                        tracing::warn!("the elevenlabs integration names no voice_id; the embedded voice speaks");
+                        None
+                    }
+                    "elevenlabs" => Some(Arc::new(ElevenLabsVoice::new(account, &setting("voice_id"), &setting("model"), dial(&shared.egress)))),
+                    _ => Some(Arc::new(OpenAiVoice::new(shared.egress.client(HTTP_TIMEOUT), account, &setting("speech_model"), &setting("voice")))),
+                };
+                match cloud {
+                    Some(cloud) => Arc::new(FailoverVoice::new(cloud, embedded_voice, VOICE_STALL, COOL_DOWN)) as Arc<dyn Synthesizer>,
+                    None => embedded_voice,
+                }
+            }
+            None => embedded_voice,
+        },
+        None => embedded_voice,
+    };
+    CallEngines { recognizer, synthesizer }
+}
+
+/// The tenant's account with `provider` (its integration's config and the opened key), if the
+/// policy allows the provider and the integration is usable.
+async fn account(shared: &Shared, tenant: &str, policy: &DataPolicy, provider: &'static str) -> Option<(serde_json::Value, Account)> {
+    if !policy.allows(provider) {
+        tracing::info!(provider, "the agent names a provider the tenant's data policy does not allow; the embedded engine serves");
+        return None;
+    }
+    let scope = shared.store.tenant(tenant).ok()?;
+    let integration = match scope.list_integrations().await {
+        Ok(list) => list.into_iter().find(|i| i.kind == provider),
+        Err(e) => {
+            tracing::error!(provider, error = %e, "looking up the tenant's speech integration failed; the embedded engine serves");
+            return None;
+        }
+    };
+    let Some(integration) = integration else {
+        tracing::warn!(provider, "the agent names a provider the tenant has no integration for; the embedded engine serves");
+        return None;
+    };
+    let base = integration.config.get("api_base").and_then(|v| v.as_str()).unwrap_or(default_base(provider));
+    let api_base = match shared.egress.api_base(base) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(provider, error = %e, "the speech integration's api_base is refused; the embedded engine serves");
+            return None;
+        }
+    };
+    let key = match scope.integration_secret(&shared.master, &integration.id).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(provider, error = %e, "opening the speech integration's key failed; the embedded engine serves");
+            return None;
+        }
+    };
+    Some((integration.config, Account { api_base, key }))
+}
+
+fn default_base(provider: &str) -> &'static str {
+    match provider {
+        "deepgram" => "https://api.deepgram.com",
+        "elevenlabs" => "https://api.elevenlabs.io",
+        _ => "https://api.openai.com/v1",
+    }
+}
+
+/// WebSocket connections under the egress policy.
+struct EgressDial(Egress);
+
+impl Dial for EgressDial {
+    fn dial<'a>(&'a self, host: &'a str, port: u16) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<tokio::net::TcpStream>> + Send + 'a>> {
+        Box::pin(self.0.connect(host, port))
+    }
+}
+
+fn dial(egress: &Egress) -> Arc<dyn Dial> {
+    Arc::new(EgressDial(egress.clone()))
+}
