@@ -60,6 +60,70 @@ pub struct AgentSpec {
     /// The model the agent's calls are recognized with.
     #[serde(default)]
     pub recognizer: RecognizerChoice,
+    /// How the agent takes turns (unset fields: the server's settings).
+    #[serde(default, skip_serializing_if = "TurnTaking::is_default")]
+    pub turn_taking: TurnTaking,
+}
+
+/// How an agent takes turns with the caller. Pauses in ms; an unset pause is the server's
+/// (`--end-of-turn-ms`, `--closed-sentence-ms`, 360 ms finished, 1200 ms cut off).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TurnTaking {
+    /// The caller's pause that ends their turn when their words do not decide it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_of_turn_ms: Option<u32>,
+    /// The pause after words the recognizer closed with a full stop or question mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_sentence_ms: Option<u32>,
+    /// The pause after words that sound finished ("yes", a whole order number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_ms: Option<u32>,
+    /// The pause after words that sound cut off ("my number is", "and").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished_ms: Option<u32>,
+    /// `false`: the caller cannot talk over the agent (it finishes every line).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub barge_in: bool,
+    /// `true`: a continuer ("uh-huh", "okay") said over the agent stops it too, instead of
+    /// letting it go on.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub continuers_interrupt: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The range every turn-taking pause must be in (ms).
+pub const TURN_PAUSE_MS: std::ops::RangeInclusive<u32> = 100..=5000;
+
+impl Default for TurnTaking {
+    fn default() -> TurnTaking {
+        TurnTaking { end_of_turn_ms: None, closed_sentence_ms: None, finished_ms: None, unfinished_ms: None, barge_in: true, continuers_interrupt: false }
+    }
+}
+
+impl TurnTaking {
+    fn is_default(&self) -> bool {
+        *self == TurnTaking::default()
+    }
+
+    fn check(&self) -> Result<(), SpecError> {
+        let pauses = [self.end_of_turn_ms, self.closed_sentence_ms, self.finished_ms, self.unfinished_ms];
+        if pauses.iter().flatten().any(|ms| !TURN_PAUSE_MS.contains(ms)) {
+            return Err(SpecError::Invalid("turn_taking pauses must be 100 to 5000 ms"));
+        }
+        Ok(())
+    }
 }
 
 /// The voice an agent speaks with.
@@ -181,6 +245,7 @@ impl AgentSpec {
         if spec.currency.len() != 3 || !spec.currency.bytes().all(|b| b.is_ascii_lowercase()) {
             return Err(SpecError::Invalid("currency must be a lowercase ISO 4217 code such as usd"));
         }
+        spec.turn_taking.check()?;
         Ok(spec)
     }
 
@@ -192,5 +257,25 @@ impl AgentSpec {
     /// Looks up an order by number.
     pub fn order(&self, number: u32) -> Option<&Order> {
         self.orders.iter().find(|o| o.number == number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turn_taking_is_optional_and_checked() {
+        let demo = AgentSpec::demo();
+        assert_eq!(demo.turn_taking, TurnTaking::default());
+        assert!(demo.turn_taking.barge_in, "callers may talk over an agent unless it says otherwise");
+        assert!(!demo.to_yaml().unwrap().contains("turn_taking"), "defaults are not written out");
+        let yaml = demo.to_yaml().unwrap();
+        let tuned = format!("{yaml}turn_taking:\n  end_of_turn_ms: 900\n  barge_in: false\n");
+        let spec = AgentSpec::from_yaml(&tuned).unwrap();
+        assert_eq!((spec.turn_taking.end_of_turn_ms, spec.turn_taking.barge_in), (Some(900), false));
+        assert_eq!(AgentSpec::from_yaml(&spec.to_yaml().unwrap()).unwrap().turn_taking, spec.turn_taking, "round trip");
+        assert!(AgentSpec::from_yaml(&format!("{yaml}turn_taking:\n  end_of_turn_ms: 20\n")).is_err());
+        assert!(AgentSpec::from_yaml(&format!("{yaml}turn_taking:\n  end_of_turn: 900\n")).is_err(), "a misspelt field is an error");
     }
 }

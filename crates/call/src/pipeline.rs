@@ -199,6 +199,8 @@ pub struct CallPipeline {
     latencies: Vec<TurnLatency>,
     /// Voiced audio over the agent that stops it.
     barge_in_after: Duration,
+    /// The agent stops for a continuer said over it too.
+    continuers_interrupt: bool,
     /// The pauses that end a turn whose words sound finished, or cut off.
     finished_silence: Duration,
     unfinished_silence: Duration,
@@ -224,6 +226,22 @@ pub struct CallPipeline {
     frames: Vec<Vec<i16>>,
 }
 
+/// The server's end-of-turn settings with the agent's own (`turn_taking`) put over them; an
+/// agent that may not be talked over gets a barge-in threshold no caller reaches.
+fn for_agent(mut e: EndpointerConfig, t: &parley_agent::spec::TurnTaking) -> EndpointerConfig {
+    let ms = |v: Option<u32>, d: Duration| v.map_or(d, |v| Duration::from_millis(u64::from(v)));
+    // The closed-sentence pause follows the end-of-turn pause unless set on its own.
+    let closed_follows = e.closed_silence == e.end_silence;
+    e.end_silence = ms(t.end_of_turn_ms, e.end_silence);
+    e.closed_silence = ms(t.closed_sentence_ms.or(t.end_of_turn_ms.filter(|_| closed_follows)), e.closed_silence);
+    e.finished_silence = ms(t.finished_ms, e.finished_silence);
+    e.unfinished_silence = ms(t.unfinished_ms, e.unfinished_silence);
+    if !t.barge_in {
+        e.barge_in_after = Duration::MAX;
+    }
+    e
+}
+
 fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
 }
@@ -231,7 +249,9 @@ fn ms(d: Duration) -> u64 {
 impl CallPipeline {
     /// A call answered at `now`; the agent's greeting is queued.
     pub fn new(config: Config, now: Instant) -> CallPipeline {
-        let e = &config.endpointer;
+        let endpointer = for_agent(config.endpointer, &config.agent.turn_taking);
+        let continuers_interrupt = config.agent.turn_taking.continuers_interrupt;
+        let e = &endpointer;
         let (finished_silence, unfinished_silence, closed_silence, barge_in_after) = (e.finished_silence, e.unfinished_silence, e.closed_silence, e.barge_in_after);
         let mut convo = Conversation::new(config.agent);
         let start = convo.start();
@@ -241,7 +261,7 @@ impl CallPipeline {
             pacer: Pacer::new(now),
             // Waits 20 to 200 ms for a missing packet, following the jitter of this call.
             jitter: JitterBuffer::adaptive(Duration::from_millis(20), Duration::from_millis(200)),
-            vad: Endpointer::with_model(config.endpointer, config.voice_model.map(|m| m.stream())),
+            vad: Endpointer::with_model(endpointer, config.voice_model.map(|m| m.stream())),
             convo,
             transcript: Transcript::new(),
             playout: Playout::default(),
@@ -254,6 +274,7 @@ impl CallPipeline {
             unfinished_silence,
             closed_silence,
             barge_in_after,
+            continuers_interrupt,
             reply: None,
             held: None,
             parked: None,
@@ -355,7 +376,7 @@ impl CallPipeline {
     fn deliver_turn(&mut self, now: Instant, mut t: PendingTurn, mut text: String, heard: Instant) -> bool {
         if self.held.is_some() {
             // What the caller said over the agent: a continuer or nothing lets it go on.
-            if text.is_empty() || parley_agent::turn::backchannel(&text) {
+            if text.is_empty() || (!self.continuers_interrupt && parley_agent::turn::backchannel(&text)) {
                 self.resume();
                 return false;
             }

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_agent::spec::{AgentSpec, Order, RecognizerChoice, TransferMode, VoiceChoice};
+use parley_agent::spec::{AgentSpec, Order, RecognizerChoice, TransferMode, TurnTaking, VoiceChoice};
 use parley_sip::uri::Uri;
 use parley_store::directory::{PhoneNumber, StoredAgent};
 use parley_store::Role;
@@ -100,12 +100,68 @@ pub struct AgentDefinition {
     #[serde(default = "usd")]
     #[schema(pattern = "^[a-z]{3}$")]
     pub currency: String,
-    /// `neural` (default) or `espeak`.
+    /// `neural` (default), `espeak`, or a cloud provider (`elevenlabs`, `openai`) where the
+    /// tenant's policy and integrations allow it.
     #[serde(default)]
     pub voice: VoiceView,
-    /// `tiny.en` (default, fastest) or `base` (fewer errors, about twice the time).
+    /// `tiny.en` (default, fastest), `base` (fewer errors, about twice the time), or a cloud
+    /// provider (`deepgram`, `openai`) where the tenant's policy and integrations allow it.
     #[serde(default)]
     pub recognizer: RecognizerView,
+    /// How the agent takes turns (unset: the server's settings).
+    #[serde(default)]
+    pub turn_taking: TurnTakingView,
+}
+
+/// How an agent takes turns with the caller (pauses in ms, 100 to 5000; unset: the server's).
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurnTakingView {
+    /// The caller's pause that ends their turn when their words do not decide it (server
+    /// default 600).
+    #[serde(default, deserialize_with = "super::extract::whole_u32_or_null", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 100, maximum = 5000)]
+    pub end_of_turn_ms: Option<u32>,
+    /// The pause after words the recognizer closed with a full stop or question mark.
+    #[serde(default, deserialize_with = "super::extract::whole_u32_or_null", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 100, maximum = 5000)]
+    pub closed_sentence_ms: Option<u32>,
+    /// The pause after words that sound finished ("yes", a whole order number; default 360).
+    #[serde(default, deserialize_with = "super::extract::whole_u32_or_null", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 100, maximum = 5000)]
+    pub finished_ms: Option<u32>,
+    /// The pause after words that sound cut off ("my number is"; default 1200).
+    #[serde(default, deserialize_with = "super::extract::whole_u32_or_null", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 100, maximum = 5000)]
+    pub unfinished_ms: Option<u32>,
+    /// `false`: the caller cannot talk over the agent (default true).
+    #[serde(default = "yes")]
+    pub barge_in: bool,
+    /// `true`: a continuer ("uh-huh") said over the agent stops it too (default false: it goes on).
+    #[serde(default)]
+    pub continuers_interrupt: bool,
+}
+
+impl Default for TurnTakingView {
+    fn default() -> TurnTakingView {
+        TurnTakingView::of(TurnTaking::default())
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl TurnTakingView {
+    fn spec(self) -> TurnTaking {
+        let TurnTakingView { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt } = self;
+        TurnTaking { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt }
+    }
+
+    fn of(t: TurnTaking) -> TurnTakingView {
+        let TurnTaking { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt } = t;
+        TurnTakingView { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt }
+    }
 }
 
 fn three() -> u32 {
@@ -227,6 +283,7 @@ impl AgentDefinition {
                 RecognizerView::Deepgram => RecognizerChoice::Deepgram,
                 RecognizerView::Openai => RecognizerChoice::Openai,
             },
+            turn_taking: self.turn_taking.spec(),
         };
         spec.check().map_err(|e| ApiError::BadRequest(e.to_string()))
     }
@@ -255,6 +312,7 @@ impl AgentDefinition {
                 RecognizerChoice::Deepgram => RecognizerView::Deepgram,
                 RecognizerChoice::Openai => RecognizerView::Openai,
             },
+            turn_taking: TurnTakingView::of(spec.turn_taking),
             orders: spec
                 .orders
                 .into_iter()
