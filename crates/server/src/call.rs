@@ -14,7 +14,6 @@ use parley_agent::spec::AgentSpec;
 use parley_call::{CallPipeline, Config, Event, Finished, Output, TurnLatency};
 use parley_connect::document::{render, transcript_json, CallFacts};
 use parley_connect::transcript::Transcript;
-use parley_sip::endpoint::{CallId, EndReason};
 use parley_sip::uri::Uri;
 use parley_store::privacy::{caller_hash, mask_number};
 use parley_store::artifacts::Recipient;
@@ -31,7 +30,7 @@ use parley_call::recording::Recorder;
 use crate::consult::{Consult, Phase};
 use crate::media_io::{Media, MediaIn};
 use crate::payment;
-use crate::sip_driver::{end_reason_name, SipCommand};
+use crate::leg::{CallEnd, LegCommand};
 use crate::voice::{Synthesized, Voice};
 use crate::Shared;
 
@@ -47,9 +46,9 @@ pub enum CallEvent {
     /// A re-offer was answered: the new offer (its address) and whether we may send.
     Reoffer(Vec<u8>, parley_sip::sdp::Direction),
     /// The dialog is over.
-    Ended(EndReason),
+    Ended(CallEnd),
     /// A warm transfer's consult leg was placed.
-    ConsultStarted(CallId),
+    ConsultStarted,
     /// The person answered the consult leg: its media.
     ConsultAnswered(Box<Media>),
     /// The consult leg failed before the answer, or the person hung up.
@@ -58,8 +57,8 @@ pub enum CallEvent {
 
 /// Everything a call task starts with.
 pub struct CallSetup {
-    /// SIP handle.
-    pub call: CallId,
+    /// The call's number (logs, record ids), unique on this node.
+    pub call: u64,
     /// How the audio travels (RTP, or a Twilio Media Stream).
     pub media: Media,
     /// The agent answering.
@@ -89,7 +88,7 @@ fn unix_ms() -> i64 {
 
 /// Runs the call to its end: drives the call's [`CallPipeline`] (turn-taking, playout, keys,
 /// payment mode, the agent) and carries out what it asks for.
-pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: mpsc::Sender<SipCommand>, shared: Arc<Shared>) {
+pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: mpsc::Sender<LegCommand>, shared: Arc<Shared>) {
     // `_admitted` holds the call's place in its tenant's count until this task ends.
     let CallSetup { call, mut media, agent, caller, callee, transport, tenant, policy, placed_ms, admitted: _admitted } = setup;
     shared.metrics.calls_total.fetch_add(1, Ordering::Relaxed);
@@ -98,7 +97,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     let started_ms = placed_ms.unwrap_or(answered_ms);
     let engines = crate::call_engines::for_call(&shared, &tenant, &agent, &policy).await;
     let (recognizer, synthesizer) = (engines.recognizer.clone(), engines.synthesizer.clone());
-    tracing::info!(call = call.0, agent = %agent.name, transport = %transport, srtp = media.srtp(), voice = synthesizer.voice_name(), "call answered");
+    tracing::info!(call = call, agent = %agent.name, transport = %transport, srtp = media.srtp(), voice = synthesizer.voice_name(), "call answered");
     // A provisional record at answer, kept current, so a crash loses no call (see
     // `finish_interrupted`).
     let provisional = {
@@ -163,22 +162,22 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 Output::Turn(t) => {
                     shared.metrics.turn(&t);
                     // Numbers only: this line is what bench/turn_latency.sh reads.
-                    tracing::info!(call = call.0, eot_ms = t.eot_ms, asr_ms = t.asr_ms, agent_ms = t.agent_ms, tts_ms = t.tts_ms, total_ms = t.total_ms, "turn latency");
+                    tracing::info!(call = call, eot_ms = t.eot_ms, asr_ms = t.asr_ms, agent_ms = t.agent_ms, tts_ms = t.tts_ms, total_ms = t.total_ms, "turn latency");
                 }
                 Output::Hangup => {
-                    let _ = sip.send(SipCommand::Hangup(call)).await;
+                    let _ = leg.send(LegCommand::Hangup).await;
                 }
                 Output::Transfer(target) => match transfer_target(call, &target) {
                     Some(uri) => {
-                        tracing::info!(call = call.0, "transfer requested");
-                        let _ = sip.send(SipCommand::Refer(call, uri)).await;
+                        tracing::info!(call = call, "transfer requested");
+                        let _ = leg.send(LegCommand::Transfer(uri)).await;
                     }
                     None => pipeline.handle_event(Instant::now().into_std(), Event::TransferFailed),
                 },
                 Output::WarmTransfer { target, briefing } => {
-                    tracing::info!(call = call.0, "warm transfer requested");
+                    tracing::info!(call = call, "warm transfer requested");
                     consult = Some(Consult::new(briefing));
-                    tokio::spawn(consult_through_gate(shared.clone(), sip.clone(), call, tenant.clone(), target));
+                    tokio::spawn(consult_through_gate(shared.clone(), leg.clone(), call, tenant.clone(), target));
                 }
                 Output::Charge(request, card) => {
                     let (shared, tenant, tx) = (shared.clone(), tenant.clone(), pay_tx.clone());
@@ -194,7 +193,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
             m = media.recv() => match m {
                 MediaIn::Audio(seq, pcm) => pipeline.handle_audio(Instant::now().into_std(), seq, pcm),
                 MediaIn::Key(k) => key(&mut pipeline, consult.as_mut(), k),
-                MediaIn::Closed => end_reason = Some(EndReason::RemoteBye),
+                MediaIn::Closed => end_reason = Some(CallEnd::CallerHungUp),
             },
             m = consult_recv(&mut consult) => match (m, consult.as_mut()) {
                 (MediaIn::Audio(seq, pcm), Some(c)) => c.push(Instant::now(), seq, pcm),
@@ -202,7 +201,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                 (MediaIn::Key(k), Some(c)) if c.phase() == Phase::Bridged => {
                     // Which key stays unlogged: it may be part of a card or account number.
                     let sent = media.send_key(k);
-                    tracing::info!(call = call.0, sent, "a key from the person passed on to the caller");
+                    tracing::info!(call = call, sent, "a key from the person passed on to the caller");
                 }
                 _ => {}
             },
@@ -217,7 +216,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
             Some(result) = pay_rx.recv() => pipeline.handle_payment_result(Instant::now().into_std(), result),
             Some((turn, result)) = asr_rx.recv() => {
                 let text = result.unwrap_or_else(|e| {
-                    tracing::warn!(call = call.0, error = %e, "recognition failed");
+                    tracing::warn!(call = call, error = %e, "recognition failed");
                     String::new()
                 });
                 pipeline.handle_recognized(Instant::now().into_std(), turn, &text);
@@ -228,18 +227,18 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                     Some(CallEvent::Established) => {}
                     Some(CallEvent::Key(k)) => key(&mut pipeline, consult.as_mut(), k),
                     Some(CallEvent::ReferStatus(code)) => {
-                        tracing::info!(call = call.0, code, "transfer progress");
+                        tracing::info!(call = call, code, "transfer progress");
                         pipeline.handle_event(now, Event::TransferProgress(code));
                     }
                     Some(CallEvent::Reoffer(sdp, direction)) => media.reoffer(&sdp, direction),
                     Some(CallEvent::Ended(reason)) => end_reason = Some(reason),
-                    Some(CallEvent::ConsultStarted(leg)) => {
+                    Some(CallEvent::ConsultStarted) => {
                         if let Some(c) = consult.as_mut() {
-                            c.leg = Some(leg);
+                            c.placed = true;
                         }
                     }
                     Some(CallEvent::ConsultAnswered(leg_media)) => {
-                        tracing::info!(call = call.0, "the person answered the transfer");
+                        tracing::info!(call = call, "the person answered the transfer");
                         if let Some(c) = consult.as_mut() {
                             c.answered(*leg_media);
                             pipeline.handle_event(now, Event::ConsultAnswered);
@@ -247,18 +246,18 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
                     }
                     Some(CallEvent::ConsultEnded) => {
                         if consult.as_ref().is_some_and(|c| c.phase() == Phase::Dialing) {
-                            tracing::info!(call = call.0, "no one answered the transfer; taking a message");
+                            tracing::info!(call = call, "no one answered the transfer; taking a message");
                             consult = None;
                         }
                         pipeline.handle_event(now, Event::ConsultEnded);
                     }
-                    None => end_reason = Some(EndReason::Local),
+                    None => end_reason = Some(CallEnd::AgentHungUp),
                 }
             }
         }
     }
-    if let Some(leg) = consult.as_ref().and_then(|c| c.leg) {
-        let _ = sip.send(SipCommand::Hangup(leg)).await;
+    if consult.as_ref().is_some_and(|c| c.placed) {
+        let _ = leg.send(LegCommand::EndConsult).await;
     }
     // Nobody waits for the text of a call that has ended.
     for task in recognizing.values() {
@@ -266,11 +265,11 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, sip: m
     }
     let Finished { conversation: convo, transcript, recorder, recognized_ms, latencies } = pipeline.finish(Instant::now().into_std());
     let ended_ms = unix_ms();
-    let reason = end_reason.unwrap_or(EndReason::Local);
+    let reason = end_reason.unwrap_or(CallEnd::AgentHungUp);
     let (packets_received, packets_lost, jitter_ms, rtt_ms) = media.quality();
     tracing::info!(
-        call = call.0,
-        reason = end_reason_name(reason),
+        call = call,
+        reason = reason.name(),
         turns = convo.turns,
         outcome = convo.outcome.as_str(),
         packets_received,
@@ -304,11 +303,11 @@ fn key(pipeline: &mut CallPipeline, consult: Option<&mut Consult>, k: char) {
 
 /// The agent's transfer target as a checked URI. A stored target that does not parse (one
 /// written before targets were checked) is not sent anywhere: the agent takes a message.
-fn transfer_target(call: CallId, target: &str) -> Option<Uri> {
+fn transfer_target(call: u64, target: &str) -> Option<Uri> {
     match Uri::parse(target) {
         Ok(uri) => Some(uri),
         Err(e) => {
-            tracing::warn!(call = call.0, error = %e, "the agent's transfer target is not a usable URI; taking a message");
+            tracing::warn!(call = call, error = %e, "the agent's transfer target is not a usable URI; taking a message");
             None
         }
     }
@@ -318,7 +317,7 @@ fn transfer_target(call: CallId, target: &str) -> Option<Uri> {
 /// places: the target must be an E.164 number the tenant's policy allows, dialled through the
 /// tenant's gateway. When the gate says no, nothing leaves the host and the agent takes a
 /// message (the SIP task answers `ConsultEnded`).
-async fn consult_through_gate(shared: Arc<Shared>, sip: mpsc::Sender<SipCommand>, call: CallId, tenant: String, target: String) {
+async fn consult_through_gate(shared: Arc<Shared>, leg: mpsc::Sender<LegCommand>, call: u64, tenant: String, target: String) {
     let number = transfer_target(call, &target).and_then(|u| u.e164());
     let prepared = match number {
         Some(to) => crate::outbound::prepare(&shared.store, &shared.master, shared.sip_ip, &tenant, &to, None).await,
@@ -327,14 +326,14 @@ async fn consult_through_gate(shared: Arc<Shared>, sip: mpsc::Sender<SipCommand>
     let prepared = match prepared {
         Ok(p) => Some(Box::new(p)),
         Err(e) => {
-            tracing::info!(call = call.0, reason = e.detail(), "the outbound gate refused the warm transfer's call; taking a message");
+            tracing::info!(call = call, reason = e.detail(), "the outbound gate refused the warm transfer's call; taking a message");
             if let Err(e) = shared.store.op_event(&tenant, "outbound.refused", 403, e.detail(), crate::api::now_ms()).await {
                 tracing::warn!(error = %e, "recording an operational event failed");
             }
             None
         }
     };
-    let _ = sip.send(SipCommand::Consult(call, prepared)).await;
+    let _ = leg.send(LegCommand::Consult(prepared)).await;
 }
 
 /// The next thing from a warm transfer's person (pending while there is none).
@@ -346,7 +345,7 @@ async fn consult_recv(consult: &mut Option<Consult>) -> MediaIn {
 }
 
 /// The record of a call to one of a tenant's agents that was refused (403, 486, 488, 503).
-pub fn rejected_record(shared: &Shared, tenant: &str, call: CallId, agent: &str, caller: Option<&str>, code: u16) -> CallRecord {
+pub fn rejected_record(shared: &Shared, tenant: &str, call: u64, agent: &str, caller: Option<&str>, code: u16) -> CallRecord {
     let now = unix_ms();
     let caller = caller.unwrap_or("anonymous");
     CallRecord {
@@ -371,12 +370,12 @@ pub fn rejected_record(shared: &Shared, tenant: &str, call: CallId, agent: &str,
 }
 
 /// The id of a call's record.
-pub fn record_id(started_ms: i64, call: CallId) -> String {
+pub fn record_id(started_ms: i64, call: u64) -> String {
     call_record_id(started_ms, call)
 }
 
-fn call_record_id(started_ms: i64, call: CallId) -> String {
-    format!("{:016x}{:04x}", started_ms, call.0 & 0xffff)
+fn call_record_id(started_ms: i64, call: u64) -> String {
+    format!("{:016x}{:04x}", started_ms, call & 0xffff)
 }
 
 /// Work done for the call, metered for billing.
@@ -404,7 +403,7 @@ struct Ended {
     /// A call we placed.
     outbound: bool,
     ended_ms: i64,
-    reason: EndReason,
+    reason: CallEnd,
     usage: Usage,
     /// Who received the audio and the text (recognizer, voice).
     engines: [&'static str; 2],
@@ -416,7 +415,7 @@ struct Ended {
 #[allow(clippy::too_many_arguments)]
 async fn finish(
     shared: &Shared,
-    call: CallId,
+    call: u64,
     agent: &AgentSpec,
     who: Parties<'_>,
     policy: &DataPolicy,
@@ -432,7 +431,7 @@ async fn finish(
     // A caller who restricted processing is answered, but nothing about the call is kept or sent.
     let caller_hash = caller_hash(&shared.hash_key, tenant, who.caller);
     if restricted(&shared.store, tenant, &caller_hash).await {
-        tracing::info!(call = call.0, "caller restricted processing: no record, no document");
+        tracing::info!(call = call, "caller restricted processing: no record, no document");
         let forgotten = match shared.store.tenant(tenant) {
             Ok(scope) => match scope.forget_call(&call_id).await {
                 Ok(()) => scope.meter(ended_ms, &usage_items).await,
@@ -471,7 +470,7 @@ async fn finish(
     let record = CallRecord {
         ended_ms,
         outcome: final_outcome(convo, reason).to_string(),
-        end_reason: end_reason_name(reason).to_string(),
+        end_reason: reason.name().to_string(),
         turns: i64::from(convo.turns),
         retries: i64::from(convo.total_retries),
         webhook_status: webhook_status.to_string(),
@@ -525,9 +524,9 @@ async fn destination(shared: &Shared, tenant: &str) -> Option<String> {
 /// How a call that has ended went: the conversation's outcome, or for a conversation still
 /// under way when the call ended, `abandoned` (the caller hung up) or `incomplete` (anything
 /// else cut it), never `in_progress`, which marks live calls.
-fn final_outcome(convo: &Conversation, reason: EndReason) -> &'static str {
+fn final_outcome(convo: &Conversation, reason: CallEnd) -> &'static str {
     match (convo.outcome, reason) {
-        (parley_agent::conversation::Outcome::InProgress, EndReason::RemoteBye | EndReason::Cancelled) => "abandoned",
+        (parley_agent::conversation::Outcome::InProgress, r) if r.by_caller() => "abandoned",
         (parley_agent::conversation::Outcome::InProgress, _) => "incomplete",
         (o, _) => o.as_str(),
     }
@@ -545,7 +544,7 @@ fn usage_items(engines: [&'static str; 2], answered_ms: i64, ended_ms: i64, usag
 }
 
 /// A call's record as far as it is known at answer: `in_progress`, nothing said yet.
-fn base_record(shared: &Shared, call: CallId, agent: &AgentSpec, who: Parties<'_>, started_ms: i64, answered_ms: i64, outbound: bool) -> CallRecord {
+fn base_record(shared: &Shared, call: u64, agent: &AgentSpec, who: Parties<'_>, started_ms: i64, answered_ms: i64, outbound: bool) -> CallRecord {
     CallRecord {
         id: call_record_id(started_ms, call),
         tenant_id: who.tenant.to_string(),

@@ -11,7 +11,6 @@ use parley_agent::spec::VoiceChoice;
 
 use parley_media::jitter::{Frame, JitterBuffer};
 use parley_media::pacer::FRAME_SAMPLES;
-use parley_sip::endpoint::CallId;
 use tokio::time::Instant;
 
 use crate::media_io::{Media, MediaIn};
@@ -33,8 +32,8 @@ pub enum Phase {
 
 /// See the module docs.
 pub struct Consult {
-    /// The consult leg, once the SIP task has placed it.
-    pub leg: Option<CallId>,
+    /// The leg has placed the call to the person (it is hung up when the call task ends).
+    pub placed: bool,
     phase: Phase,
     media: Option<Media>,
     jitter: JitterBuffer,
@@ -49,7 +48,7 @@ impl Consult {
     /// A transfer starting: the person is being called; `briefing` is what they will hear.
     pub fn new(briefing: String) -> Consult {
         Consult {
-            leg: None,
+            placed: false,
             phase: Phase::Dialing,
             media: None,
             jitter: JitterBuffer::adaptive(Duration::from_millis(20), Duration::from_millis(200)),

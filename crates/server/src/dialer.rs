@@ -42,7 +42,7 @@ impl Pending {
     /// none came, 487 when we gave up ringing). The caller fields hold the person called.
     fn unanswered_record(&self, shared: &Shared, call: CallId, code: u16) -> CallRecord {
         CallRecord {
-            id: call::record_id(self.placed_ms, call),
+            id: call::record_id(self.placed_ms, call.0),
             tenant_id: self.tenant.clone(),
             agent: self.agent.name.clone(),
             caller_masked: mask_number(&self.to),
@@ -126,7 +126,7 @@ impl Dialer {
         let placed_ms = crate::api::now_ms();
         shared.metrics.outbound_placed.fetch_add(1, Ordering::Relaxed);
         tracing::info!(call = call.0, agent = %agent.name, "outbound call placed");
-        let record_id = call::record_id(placed_ms, call);
+        let record_id = call::record_id(placed_ms, call.0);
         let Prepared { tenant, to, gateway, .. } = prepared;
         self.pending.insert(call, Pending { tenant, agent, to, caller_id: gateway.gateway.caller_id, transport: local.transport, socket: local.socket, placed_ms, srtp_key: local.srtp_key });
         let _ = reply.send(Ok(record_id));
@@ -214,7 +214,7 @@ impl Dialer {
         };
         shared.metrics.outbound_answered.fetch_add(1, Ordering::Relaxed);
         Answered::Call(Box::new(CallSetup {
-            call,
+            call: call.0,
             media,
             policy: shared.directory.policy(&p.tenant),
             agent: p.agent,

@@ -16,6 +16,7 @@ mod delivery;
 mod dialer;
 mod directory;
 mod http;
+mod leg;
 mod media_io;
 mod metrics;
 mod outbound;

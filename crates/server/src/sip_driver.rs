@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parley_sip::digest::{DigestAuth, Verdict};
-use parley_sip::endpoint::{CallId, Config, Endpoint, EndReason, Event, IncomingCall, Output};
+use parley_sip::endpoint::{CallId, Config, Endpoint, Event, IncomingCall, Output};
 use parley_sip::guard::Banned;
 use parley_sip::sdp;
 use parley_sip::transport::{Inbound, Transports};
@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::call::{self, CallEvent, CallSetup};
+use crate::leg::LegCommand;
 use crate::dialer::{Answered, Dialer};
 use crate::outbound::SipRequest;
 use crate::directory::{Admission, Destination};
@@ -32,6 +33,27 @@ pub enum SipCommand {
     /// Warm transfer: call the person for the call (the outbound gate's first half passed, or
     /// `None` when it said no); the leg's media comes back to the call task.
     Consult(CallId, Option<Box<crate::outbound::Prepared>>),
+    /// Hang up the call's consult leg, if it has one.
+    EndConsult(CallId),
+}
+
+/// A call task's commands for its SIP dialog, as [`SipCommand`]s for `call`.
+fn leg_of(call: CallId, sip: mpsc::Sender<SipCommand>) -> mpsc::Sender<LegCommand> {
+    let (tx, mut rx) = mpsc::channel::<LegCommand>(4);
+    tokio::spawn(async move {
+        while let Some(command) = rx.recv().await {
+            let command = match command {
+                LegCommand::Hangup => SipCommand::Hangup(call),
+                LegCommand::Transfer(target) => SipCommand::Refer(call, target),
+                LegCommand::Consult(prepared) => SipCommand::Consult(call, prepared),
+                LegCommand::EndConsult => SipCommand::EndConsult(call),
+            };
+            if sip.send(command).await.is_err() {
+                return;
+            }
+        }
+    });
+    tx
 }
 
 /// Runs the SIP endpoint until `stop` fires.
@@ -40,6 +62,8 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
     let mut digest = DigestAuth::new(REALM, shared.digest_key);
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(1024);
     let mut calls: HashMap<CallId, (mpsc::Sender<CallEvent>, String)> = HashMap::new();
+    // Warm transfers' calls to the person, by the call they are for.
+    let mut consults: HashMap<CallId, CallId> = HashMap::new();
     // Counting active bans walks the ban list: at most once a second, and when one is added.
     let mut bans_counted = std::time::Instant::now();
     // The trunks' networks, pushed into the guard whenever the directory reloads.
@@ -77,10 +101,18 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                     SipCommand::Consult(parent, prepared) => {
                         let leg = prepared.and_then(|p| dialer.consult(&mut ep, &transports, parent, &p, &cmd_tx));
                         let event = match leg {
-                            Some(leg) => CallEvent::ConsultStarted(leg),
+                            Some(leg) => {
+                                consults.insert(parent, leg);
+                                CallEvent::ConsultStarted
+                            }
                             None => CallEvent::ConsultEnded,
                         };
                         send(&calls, parent, event).await;
+                    }
+                    SipCommand::EndConsult(parent) => {
+                        if let Some(leg) = consults.remove(&parent) {
+                            ep.hangup(now, leg);
+                        }
                     }
                 }
             }
@@ -120,7 +152,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                             ep.answer(now, inc.call, answer);
                             let (ev_tx, ev_rx) = mpsc::channel(64);
                             calls.insert(inc.call, (ev_tx, setup.tenant.clone()));
-                            tokio::spawn(call::run(setup, ev_rx, cmd_tx.clone(), shared.clone()));
+                            tokio::spawn(call::run(setup, ev_rx, leg_of(inc.call, cmd_tx.clone()), shared.clone()));
                         }
                         Err(Rejection { code, detail, headers }) => {
                             tracing::info!(call = inc.call.0, code, detail, "call rejected");
@@ -143,7 +175,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                             shared.metrics.calls_rejected.fetch_add(1, Ordering::Relaxed);
                             if let Some(dest) = dest {
                                 // The tenant's own call, refused: keep the routing decision.
-                                let record = call::rejected_record(&shared, &dest.tenant, inc.call, &dest.agent.name, inc.from_user.as_deref(), code);
+                                let record = call::rejected_record(&shared, &dest.tenant, inc.call.0, &dest.agent.name, inc.from_user.as_deref(), code);
                                 let store = shared.store.clone();
                                 tokio::spawn(async move {
                                     call::store_record(&store, &record).await;
@@ -173,7 +205,7 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                     Answered::Call(setup) => {
                         let (ev_tx, ev_rx) = mpsc::channel(64);
                         calls.insert(call, (ev_tx.clone(), setup.tenant.clone()));
-                        tokio::spawn(call::run(*setup, ev_rx, cmd_tx.clone(), shared.clone()));
+                        tokio::spawn(call::run(*setup, ev_rx, leg_of(call, cmd_tx.clone()), shared.clone()));
                         let _ = ev_tx.send(CallEvent::Established).await;
                     }
                     Answered::Consult(parent, media) => send(&calls, parent, CallEvent::ConsultAnswered(Box::new(media))).await,
@@ -191,10 +223,11 @@ pub async fn run(transports: Transports, mut inbound: mpsc::Receiver<Inbound>, m
                 Output::Event(Event::Unregistered(reg)) => tracing::info!(registration = reg.0, "registration removed"),
                 Output::Event(Event::Ended(call, reason)) => {
                     if let Some(parent) = dialer.ended(call, reason, &shared) {
+                        consults.retain(|_, leg| *leg != call);
                         send(&calls, parent, CallEvent::ConsultEnded).await;
                     }
                     if let Some((tx, _)) = calls.remove(&call) {
-                        let _ = tx.send(CallEvent::Ended(reason)).await;
+                        let _ = tx.send(CallEvent::Ended(reason.into())).await;
                     }
                 }
             }
@@ -345,7 +378,7 @@ fn route(
     let our_key: Option<[u8; 30]> = negotiated.srtp.as_ref().map(|_| rand::random());
     let answer = sdp::answer(&negotiated, local, rand::random::<u32>().into(), our_key.as_ref()).ok_or((488, "no_common_codec"))?;
     let setup = CallSetup {
-        call: inc.call,
+        call: inc.call.0,
         media: crate::media_io::Media::Rtp(Box::new(crate::media_io::RtpLeg::new(socket, negotiated, tokio::time::Instant::now()).with_srtp(our_key.as_ref()))),
         agent: (*dest.agent).clone(),
         caller: inc.from_user.clone().unwrap_or_else(|| "anonymous".into()),
@@ -374,17 +407,6 @@ fn dtmf_relay_key(content_type: &[u8], body: &[u8]) -> Option<char> {
     parley_media::dtmf::Digit::from_char(c).map(|d| d.as_char())
 }
 
-/// How a call ended, for its record.
-pub fn end_reason_name(r: EndReason) -> &'static str {
-    match r {
-        EndReason::RemoteBye => "remote_bye",
-        EndReason::Cancelled => "cancelled",
-        EndReason::Local => "agent_hangup",
-        EndReason::NoAck => "no_ack",
-        EndReason::SessionExpired => "session_expired",
-        EndReason::Failed(_) => "failed",
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -34,13 +34,12 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use parley_media::g711::G711;
-use parley_sip::endpoint::{CallId, EndReason};
 use secrecy::ExposeSecret;
 use tokio::sync::mpsc;
 
 use crate::call::{self, CallEvent, CallSetup};
 use crate::media_io::{recv_from, Media, MediaIn, Quality};
-use crate::sip_driver::SipCommand;
+use crate::leg::{CallEnd, LegCommand};
 use crate::Shared;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -298,8 +297,8 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
     let (in_tx, in_rx) = mpsc::channel(64);
     let (out_tx, mut out_rx) = mpsc::channel::<String>(256);
     let (ev_tx, ev_rx) = mpsc::channel(16);
-    let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(4);
-    let call = CallId(NEXT_STREAM_CALL.fetch_add(1, Ordering::Relaxed));
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<LegCommand>(4);
+    let call = NEXT_STREAM_CALL.fetch_add(1, Ordering::Relaxed);
     let leg = StreamLeg { inbound: in_rx, outbound: out_tx, stream_sid: leg_sid, frames_in: 0, payload: Vec::with_capacity(160) };
     let setup = CallSetup {
         call,
@@ -350,29 +349,28 @@ async fn serve_stream(s: TwilioState, mut socket: WebSocket) {
             }
             Some(cmd) = cmd_rx.recv() => match cmd {
                 // Closing the stream ends <Connect>; with no TwiML after it, Twilio hangs up.
-                SipCommand::Hangup(_) => {
+                LegCommand::Hangup => {
                     close_after_playout(&mut socket, &mut out_rx, &stream_sid).await;
                     break;
                 }
-                SipCommand::Refer(_, target) => {
+                LegCommand::Transfer(target) => {
                     // The call moves to <Dial> through Twilio's API; Twilio then stops the stream.
                     let (shared, tenant, call_sid, events) = (s.shared.clone(), dest.tenant.clone(), call_sid.clone(), ev_tx.clone());
                     tokio::spawn(async move {
                         let code = crate::twilio_rest::transfer(&shared, &tenant, &call_sid, &target.to_string()).await;
-                        tracing::info!(call = call.0, code, "twilio transfer requested");
+                        tracing::info!(call, code, "twilio transfer requested");
                         let _ = events.send(CallEvent::ReferStatus(code)).await;
                     });
                 }
-                // Only calls placed over SIP ring.
-                SipCommand::GiveUp(_) => {}
-                SipCommand::Consult(..) => {
-                    tracing::warn!(call = call.0, "warm transfer is not available on a Twilio stream; the agent takes a message");
+                LegCommand::EndConsult => {}
+                LegCommand::Consult(_) => {
+                    tracing::warn!(call, "warm transfer is not available on a Twilio stream; the agent takes a message");
                     let _ = ev_tx.send(CallEvent::ConsultEnded).await;
                 }
             },
         }
     }
-    let _ = ev_tx.send(CallEvent::Ended(EndReason::RemoteBye)).await;
+    let _ = ev_tx.send(CallEvent::Ended(CallEnd::CallerHungUp)).await;
     let _ = task.await;
 }
 

@@ -109,7 +109,7 @@ pub struct AgentDefinition {
     #[serde(default)]
     pub recognizer: RecognizerView,
     /// How the agent takes turns (unset: the server's settings).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::extract::object")]
     pub turn_taking: TurnTakingView,
 }
 

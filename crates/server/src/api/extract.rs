@@ -69,6 +69,16 @@ pub fn whole_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error
     u64::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} must not be negative")))
 }
 
+/// A JSON object only: serde's derived structs also read arrays (`[null, null]`), which the
+/// schema does not allow.
+pub fn object<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<T, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    if !v.is_object() {
+        return Err(serde::de::Error::custom("must be an object"));
+    }
+    serde_json::from_value(v).map_err(serde::de::Error::custom)
+}
+
 /// [`whole_u32`], or `null`.
 pub fn whole_u32_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     match Option::<serde_json::Number>::deserialize(d)? {
