@@ -55,4 +55,6 @@ print(f"calls={sys.argv[2]} turns={len(rows)} median: " + " ".join(f"{k}={statis
 if len(rows) >= 2:
     p90 = lambda k: statistics.quantiles([r[k] for r in rows], n=10, method="inclusive")[8]
     print("p90: " + " ".join(f"{k}={p90(k):.0f}" for k in keys))
+ends = [json.loads(l)["fields"] for l in open(sys.argv[1]) if '"call ended"' in l]
+print("calls ended: " + ", ".join(sorted(f"{e['reason']}/{e['outcome']} after {e['turns']} turns" for e in ends)))
 PY

@@ -95,7 +95,7 @@ enum State {
 }
 
 /// See the module docs.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Conversation {
     spec: AgentSpec,
     state: State,

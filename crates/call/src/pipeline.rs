@@ -38,6 +38,10 @@ pub struct Config {
     pub endpointer: EndpointerConfig,
     /// Silero VAD, when installed: frames count as speech only when it agrees.
     pub voice_model: Option<SileroModel>,
+    /// Synthesize the agent's answer to the early text of a turn while the caller's pause may
+    /// still be its end, so the answer starts as soon as the turn is taken (the synthesis is
+    /// wasted when the caller goes on: a cost with a paid voice).
+    pub prepare_replies: bool,
 }
 
 /// What the driver does next.
@@ -201,6 +205,8 @@ pub struct CallPipeline {
     barge_in_after: Duration,
     /// The agent stops for a continuer said over it too.
     continuers_interrupt: bool,
+    /// See [`Config::prepare_replies`].
+    prepare_replies: bool,
     /// The pauses that end a turn whose words sound finished, or cut off.
     finished_silence: Duration,
     unfinished_silence: Duration,
@@ -275,6 +281,7 @@ impl CallPipeline {
             closed_silence,
             barge_in_after,
             continuers_interrupt,
+            prepare_replies: config.prepare_replies,
             reply: None,
             held: None,
             parked: None,
@@ -358,13 +365,31 @@ impl CallPipeline {
             return false;
         }
         // The caller is still pausing: their words say how long a pause ends the turn.
-        match self.convo.turn_shape(text) {
+        let shape = self.convo.turn_shape(text);
+        match shape {
             TurnShape::Complete => self.vad.end_after(self.finished_silence),
             TurnShape::Unfinished => self.vad.end_after(self.unfinished_silence),
             TurnShape::Closed => self.vad.end_after(self.closed_silence),
             TurnShape::Open => {}
         }
+        if shape != TurnShape::Unfinished && self.turns.get(&turn).is_some_and(|t| t.confirmed.is_none()) {
+            self.prepare_reply(text);
+        }
         false
+    }
+
+    /// Synthesizes ahead what the agent would answer to `text` (on a copy of the conversation:
+    /// nothing is decided until the turn is taken), when the agent is silent.
+    fn prepare_reply(&mut self, text: &str) {
+        let text = text.trim();
+        if !self.prepare_replies || text.is_empty() || self.held.is_some() || self.parked.is_some() || self.paying.is_some() || self.convo.done() {
+            return;
+        }
+        let mut trial = self.convo.clone();
+        let Some(Action::Say(first)) = trial.handle(Input::Said(text.to_string())).into_iter().next() else { return };
+        if let Some(prompt) = self.playout.prepare(first) {
+            self.out.push_back(Output::Synthesize(prompt));
+        }
     }
 
     /// Gives a confirmed turn's text (heard at `heard`) to the agent.
@@ -569,6 +594,8 @@ impl CallPipeline {
                     self.turns.remove(&turn);
                     self.out.push_back(Output::CancelRecognition(turn));
                 }
+                self.playout.discard_prepared();
+                self.cancel_prepared();
             }
             Some(VadEvent::TurnEnded { audio, speech_end }) => {
                 let early = self.speculative.take().filter(|turn| self.turns.get(turn).is_some_and(|t| t.speech_end == speech_end));
@@ -606,6 +633,7 @@ impl CallPipeline {
         if let Some(id) = self.playout.barge_in() {
             self.out.push_back(Output::CancelSynthesis(id));
         }
+        self.cancel_prepared();
         self.flush_spoken(at, true);
     }
 
@@ -675,10 +703,18 @@ impl CallPipeline {
                 Action::Say(text) => {
                     self.spoken.push(text.clone());
                     self.playout.say(text, false);
+                    self.cancel_prepared();
                 }
                 Action::CollectPayment(request) => self.playout.payment = Some(request),
                 other => self.playout.after = Some(other),
             }
+        }
+    }
+
+    /// Stops a prepared synthesis the agent did not use.
+    fn cancel_prepared(&mut self) {
+        if let Some(id) = self.playout.take_cancelled() {
+            self.out.push_back(Output::CancelSynthesis(id));
         }
     }
 

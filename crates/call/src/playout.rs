@@ -2,6 +2,10 @@
 //! driver for synthesis when the one before is nearly played ([`Playout::refill`] returns it),
 //! the audio streamed back in ([`Playout::synthesized`]), sent 20 ms at a time, and what to do
 //! once all of it has been played.
+//!
+//! A reply may be synthesized ahead ([`Playout::prepare`]) while the caller's pause may still
+//! turn out to be the end of their turn: when the agent then says exactly that text, its audio
+//! is already there ([`Playout::say`] adopts it); otherwise it is dropped.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -38,6 +42,18 @@ pub struct Playout {
     pub payment: Option<PaymentRequest>,
     /// Held while the caller talks over the agent, until it is known whether they interrupt.
     paused: bool,
+    /// A reply synthesized ahead of the turn it answers.
+    prepared: Option<Prepared>,
+    /// A prepared synthesis no longer wanted, for the driver to stop.
+    cancelled: Option<u64>,
+}
+
+/// See [`Playout::prepare`].
+#[derive(Debug)]
+struct Prepared {
+    prompt: Prompt,
+    chunks: Vec<Arc<[i16]>>,
+    done: bool,
 }
 
 impl Playout {
@@ -46,10 +62,49 @@ impl Playout {
         self.ready > 0 || self.streaming.is_some() || !self.queue.is_empty()
     }
 
-    /// Queues `text`; `greeting` marks it cacheable.
+    /// Queues `text`; `greeting` marks it cacheable. The prepared reply, when it is this text
+    /// and nothing else is playing, is played instead of a new synthesis.
     pub fn say(&mut self, text: String, greeting: bool) {
+        if let Some(p) = self.prepared.take() {
+            if !self.busy() && p.prompt.text == text {
+                for chunk in p.chunks {
+                    self.ready += chunk.len();
+                    self.chunks.push_back((chunk, 0));
+                }
+                if !p.done {
+                    self.streaming = Some(p.prompt.id);
+                }
+                return;
+            }
+            self.cancelled = (!p.done).then_some(p.prompt.id).or(self.cancelled);
+        }
         self.next_id += 1;
         self.queue.push_back(Prompt { id: self.next_id, text, cacheable: greeting });
+    }
+
+    /// Starts synthesizing `text` ahead, when nothing is playing or prepared: the prompt to
+    /// hand to the synthesizer. Its audio is kept aside until [`Playout::say`] takes it.
+    pub fn prepare(&mut self, text: String) -> Option<Prompt> {
+        if self.busy() || self.paused || self.prepared.is_some() {
+            return None;
+        }
+        self.next_id += 1;
+        let prompt = Prompt { id: self.next_id, text, cacheable: false };
+        self.prepared = Some(Prepared { prompt: prompt.clone(), chunks: Vec::new(), done: false });
+        Some(prompt)
+    }
+
+    /// Drops the prepared reply (the caller went on); its synthesis, if still running, is
+    /// named by [`Playout::take_cancelled`].
+    pub fn discard_prepared(&mut self) {
+        if let Some(p) = self.prepared.take() {
+            self.cancelled = (!p.done).then_some(p.prompt.id).or(self.cancelled);
+        }
+    }
+
+    /// A prepared synthesis to stop, once.
+    pub fn take_cancelled(&mut self) -> Option<u64> {
+        self.cancelled.take()
     }
 
     /// The next text to synthesize, when the audio of the last one is nearly played.
@@ -64,6 +119,10 @@ impl Playout {
 
     /// Audio of synthesis `id` (ignored when that text was dropped).
     pub fn synthesized(&mut self, id: u64, chunk: Arc<[i16]>) {
+        if let Some(p) = self.prepared.as_mut().filter(|p| p.prompt.id == id) {
+            p.chunks.push(chunk);
+            return;
+        }
         if self.streaming == Some(id) && !chunk.is_empty() {
             self.ready += chunk.len();
             self.chunks.push_back((chunk, 0));
@@ -72,6 +131,10 @@ impl Playout {
 
     /// Synthesis `id` has delivered all its audio (or failed).
     pub fn synthesis_done(&mut self, id: u64) {
+        if let Some(p) = self.prepared.as_mut().filter(|p| p.prompt.id == id) {
+            p.done = true;
+            return;
+        }
         if self.streaming == Some(id) {
             self.streaming = None;
         }
@@ -111,6 +174,7 @@ impl Playout {
     /// The caller interrupted: stop and forget what was to be said. Returns the synthesis
     /// that was still running, for the driver to stop.
     pub fn barge_in(&mut self) -> Option<u64> {
+        self.discard_prepared();
         self.paused = false;
         self.chunks.clear();
         self.ready = 0;
@@ -156,6 +220,43 @@ mod tests {
         p.synthesized(one.id, vec![7; 400].into());
         assert!(!p.busy(), "late audio of a dropped text is ignored");
         assert_eq!(p.next_frame(160), None);
+    }
+
+    #[test]
+    fn a_prepared_reply_is_played_when_the_agent_says_it() {
+        let mut p = Playout::default();
+        let ahead = p.prepare("We are open nine to five.".into()).unwrap();
+        assert_eq!(p.prepare("Another.".into()), None, "one at a time");
+        p.synthesized(ahead.id, vec![5; 200].into());
+        assert!(!p.busy(), "kept aside: nothing plays before the agent says it");
+        assert_eq!(p.next_frame(160), None);
+        p.say("We are open nine to five.".into(), false);
+        assert_eq!(p.refill(160), None, "no second synthesis of the same text");
+        assert_eq!(p.next_frame(160).unwrap()[0], 5, "its audio plays at once");
+        p.synthesized(ahead.id, vec![6; 100].into());
+        p.synthesis_done(ahead.id);
+        assert_eq!(p.next_frame(160).unwrap()[40], 6, "and the rest of it streams in");
+        assert_eq!(p.take_cancelled(), None);
+    }
+
+    #[test]
+    fn a_prepared_reply_the_agent_does_not_say_is_dropped() {
+        let mut p = Playout::default();
+        let ahead = p.prepare("We are open nine to five.".into()).unwrap();
+        p.synthesized(ahead.id, vec![5; 200].into());
+        p.say("Order 1004 is for Dana.".into(), false);
+        assert_eq!(p.take_cancelled(), Some(ahead.id), "its synthesis is stopped");
+        let next = p.refill(160).unwrap();
+        assert_eq!(next.text, "Order 1004 is for Dana.");
+        p.synthesized(ahead.id, vec![5; 200].into());
+        assert!(p.next_frame(160).is_none(), "none of the dropped audio plays");
+        let again = p.prepare("x".into());
+        assert_eq!(again, None, "nothing is prepared while a reply plays");
+        p.synthesis_done(next.id);
+        let mut q = Playout::default();
+        let ahead = q.prepare("Hello.".into()).unwrap();
+        q.discard_prepared();
+        assert_eq!(q.take_cancelled(), Some(ahead.id), "the caller went on: dropped");
     }
 
     #[test]

@@ -42,8 +42,16 @@ impl Sim {
 
     /// A call with this end-of-turn tuning.
     pub fn tuned(agent: AgentSpec, record: bool, endpointer: parley_speech::vad::EndpointerConfig) -> Sim {
+        Sim::configured(Config { agent, caller: "+15550100004".into(), record, endpointer, voice_model: None, prepare_replies: false })
+    }
+
+    /// A call whose replies are synthesized ahead of the end of the turn.
+    pub fn preparing(agent: AgentSpec) -> Sim {
+        Sim::configured(Config { agent, caller: "+15550100004".into(), record: false, endpointer: Default::default(), voice_model: None, prepare_replies: true })
+    }
+
+    fn configured(config: Config) -> Sim {
         let now = Instant::now();
-        let config = Config { agent, caller: "+15550100004".into(), record, endpointer, voice_model: None };
         Sim { p: CallPipeline::new(config, now), now, seq: 0, synthesize_at_once: true, waiting: Vec::new(), outputs: Vec::new(), frames_out: Vec::new() }
     }
 
