@@ -111,7 +111,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
         false => None,
     };
 
-    let config = Config { agent: agent.clone(), caller: caller.clone(), record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: synthesizer.provider() == "embedded" };
+    let config = Config { agent: agent.clone(), caller: caller.clone(), record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: shared.prepare_replies && synthesizer.provider() == "embedded" };
     let mut pipeline = CallPipeline::new(config, Instant::now().into_std());
     let mut voice = Voice::default();
     let (asr_tx, mut asr_rx) = mpsc::channel::<(u64, Result<String, String>)>(8);

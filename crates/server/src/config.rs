@@ -42,6 +42,8 @@ pub struct ServeConfig {
     /// The pause that ends a turn the recognizer closed as a sentence (full stop, question
     /// mark), ms (0: the same as `end_of_turn_ms`).
     pub closed_sentence_ms: u64,
+    /// Synthesize answers to early text during the caller's pause (embedded voices).
+    pub prepare_replies: bool,
     /// The URL Twilio reaches this server at (Media Streams).
     pub public_url: Option<String>,
     /// SIP over TLS listen address.
@@ -88,6 +90,7 @@ impl Default for ServeConfig {
             drain_seconds: 120,
             end_of_turn_ms: 600,
             speculate_after_ms: 240,
+            prepare_replies: true,
             closed_sentence_ms: 0,
             public_url: None,
             sip_tls_listen: None,

@@ -120,6 +120,10 @@ struct ServeArgs {
     /// falling voice (see BENCHMARKS.md, turn taking). Default: the end-of-turn pause.
     #[arg(long, env = "PARLEY_CLOSED_SENTENCE_MS")]
     closed_sentence_ms: Option<u64>,
+    /// Synthesize the agent's answer to a turn's early text during the caller's pause, so it
+    /// starts as soon as the turn is taken (embedded voices only; default true).
+    #[arg(long, env = "PARLEY_PREPARE_REPLIES")]
+    prepare_replies: Option<bool>,
     /// SIP over TLS listen address (needs --sip-tls-cert and --sip-tls-key).
     #[arg(long, env = "PARLEY_SIP_TLS_LISTEN")]
     sip_tls_listen: Option<std::net::SocketAddr>,
@@ -210,6 +214,8 @@ pub struct Shared {
     pub node: String,
     /// End-of-turn detection for calls.
     pub endpointer: parley_speech::vad::EndpointerConfig,
+    /// Answers are synthesized during the caller's pause (embedded voices).
+    pub prepare_replies: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -284,6 +290,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
     if let Some(v) = args.end_of_turn_ms { cfg.end_of_turn_ms = v; }
     if let Some(v) = args.speculate_after_ms { cfg.speculate_after_ms = v; }
+    if let Some(v) = args.prepare_replies { cfg.prepare_replies = v; }
     if let Some(v) = args.closed_sentence_ms { cfg.closed_sentence_ms = v; }
     if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
     if let Some(v) = args.sip_trunk_rate_limit { cfg.sip_trunk_rate_limit = v; }
@@ -363,6 +370,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         streams_hang_up: tokio::sync::watch::Sender::new(false),
         node: node.clone(),
         endpointer: cfg.endpointer(),
+        prepare_replies: cfg.prepare_replies,
     });
 
     let (sip_requests, sip_requests_rx) = tokio::sync::mpsc::channel(256);
