@@ -5,11 +5,10 @@
 //! document for the tenant's webhook, and is zeroized when the task ends.
 
 use std::sync::atomic::Ordering;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use parley_agent::conversation::{Conversation, PaymentResult};
+use parley_agent::conversation::Conversation;
 use parley_agent::spec::AgentSpec;
 use parley_call::{CallPipeline, Config, Event, Finished, Output, TurnLatency};
 use parley_connect::document::{render, transcript_json, CallFacts};
@@ -22,7 +21,6 @@ use parley_store::calls::CallLatency;
 use parley_store::CallRecord;
 use parley_speech::Utterance;
 use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use parley_call::recording::Recorder;
@@ -30,6 +28,7 @@ use parley_call::recording::Recorder;
 use crate::consult::{Consult, Phase};
 use crate::media_io::{Media, MediaIn};
 use crate::payment;
+use crate::effects::{Done, Effects, Key};
 use crate::leg::{CallEnd, LegCommand};
 use crate::voice::{Synthesized, Voice};
 use crate::Shared;
@@ -114,9 +113,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
     let config = Config { agent: agent.clone(), caller: caller.clone(), record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: shared.prepare_replies && synthesizer.provider() == "embedded" };
     let mut pipeline = CallPipeline::new(config, Instant::now().into_std());
     let mut voice = Voice::default();
-    let (asr_tx, mut asr_rx) = mpsc::channel::<(u64, Result<String, String>)>(8);
-    let mut recognizing: HashMap<u64, AbortHandle> = HashMap::new();
-    let (pay_tx, mut pay_rx) = mpsc::channel::<PaymentResult>(1);
+    let mut effects = Effects::default();
     // A warm transfer in progress.
     let mut consult: Option<Consult> = None;
     let mut end_reason = None;
@@ -141,21 +138,14 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                 Output::Synthesize(prompt) => tts_chars += voice.start(synthesizer.as_ref(), &shared.prompts, prompt),
                 Output::CancelSynthesis(id) => voice.cancel(id),
                 Output::Recognize { turn, audio, speech_end, urgency, hint } => {
-                    let (asr, tx) = (recognizer.clone(), asr_tx.clone());
-                    let task = tokio::spawn(async move {
+                    let asr = recognizer.clone();
+                    effects.run(Key::Recognition(turn), async move {
                         let utterance = Utterance { pcm: &audio, speech_end, urgency, hint };
-                        let text = asr.transcribe(utterance).await.map_err(|e| e.to_string());
-                        let _ = tx.send((turn, text)).await;
+                        Done::Recognized(turn, asr.transcribe(utterance).await.map_err(|e| e.to_string()))
                     });
-                    recognizing.retain(|_, t| !t.is_finished());
-                    recognizing.insert(turn, task.abort_handle());
                 }
-                // Aborting drops the wait, so a queued utterance is never decoded.
-                Output::CancelRecognition(turn) => {
-                    if let Some(task) = recognizing.remove(&turn) {
-                        task.abort();
-                    }
-                }
+                // Cancelling drops the wait, so a queued utterance is never decoded.
+                Output::CancelRecognition(turn) => effects.cancel(Key::Recognition(turn)),
                 Output::TurnTaken => {
                     shared.metrics.turns_total.fetch_add(1, Ordering::Relaxed);
                 }
@@ -180,11 +170,9 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                     tokio::spawn(consult_through_gate(shared.clone(), leg.clone(), call, tenant.clone(), target));
                 }
                 Output::Charge(request, card) => {
-                    let (shared, tenant, tx) = (shared.clone(), tenant.clone(), pay_tx.clone());
+                    let (shared, tenant) = (shared.clone(), tenant.clone());
                     let (call_id, business) = (call_record_id(started_ms, call), agent.business.clone());
-                    tokio::spawn(async move {
-                        let _ = tx.send(payment::charge(shared, tenant, call_id, business, request, card).await).await;
-                    });
+                    effects.run(Key::Charge, async move { Done::Charged(payment::charge(shared, tenant, call_id, business, request, card).await) });
                 }
             }
         }
@@ -213,14 +201,16 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                 Synthesized::Audio(id, audio) => pipeline.handle_synthesized(id, audio),
                 Synthesized::Done(id) => pipeline.handle_synthesis_done(id),
             },
-            Some(result) = pay_rx.recv() => pipeline.handle_payment_result(Instant::now().into_std(), result),
-            Some((turn, result)) = asr_rx.recv() => {
-                let text = result.unwrap_or_else(|e| {
-                    tracing::warn!(call = call, error = %e, "recognition failed");
-                    String::new()
-                });
-                pipeline.handle_recognized(Instant::now().into_std(), turn, &text);
-            }
+            done = effects.next() => match done {
+                Done::Charged(result) => pipeline.handle_payment_result(Instant::now().into_std(), result),
+                Done::Recognized(turn, result) => {
+                    let text = result.unwrap_or_else(|e| {
+                        tracing::warn!(call = call, error = %e, "recognition failed");
+                        String::new()
+                    });
+                    pipeline.handle_recognized(Instant::now().into_std(), turn, &text);
+                }
+            },
             ev = events.recv() => {
                 let now = Instant::now().into_std();
                 match ev {
@@ -260,9 +250,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
         let _ = leg.send(LegCommand::EndConsult).await;
     }
     // Nobody waits for the text of a call that has ended.
-    for task in recognizing.values() {
-        task.abort();
-    }
+    effects.stop();
     let Finished { conversation: convo, transcript, recorder, recognized_ms, latencies } = pipeline.finish(Instant::now().into_std());
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(CallEnd::AgentHungUp);

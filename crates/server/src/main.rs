@@ -15,6 +15,7 @@ mod consult;
 mod delivery;
 mod dialer;
 mod directory;
+mod effects;
 mod http;
 mod leg;
 mod media_io;
