@@ -12,7 +12,8 @@
 //!   "words"}]}}`; the fake sends the transcript it is given as two final results, as Deepgram
 //!   does when its endpointing splits an utterance.
 //! - Failures: a close with 1011 and `NET-0000` (its own error), 1008 `DATA-0000` for audio it
-//!   cannot decode (an odd number of linear16 bytes).
+//!   cannot decode (an odd number of linear16 bytes), 1011 `NET-0001` for a stream that got
+//!   neither audio nor `KeepAlive` for 10 s (<https://developers.deepgram.com/docs/audio-keep-alive>).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,6 +40,10 @@ pub struct Listened {
 struct State_ {
     shared: Arc<Shared<Listened>>,
     transcript: std::sync::Mutex<String>,
+    /// WebSocket upgrades so far.
+    opened: std::sync::atomic::AtomicUsize,
+    /// A stream that gets neither audio nor KeepAlive this long is closed (1011 `NET-0001`).
+    idle: std::sync::Mutex<std::time::Duration>,
 }
 
 /// The fake; see the module docs.
@@ -51,7 +56,12 @@ pub struct FakeDeepgram {
 impl FakeDeepgram {
     /// Starts the fake; it transcribes every stream as `transcript`.
     pub async fn start(transcript: &str) -> FakeDeepgram {
-        let state = Arc::new(State_ { shared: Shared::new(), transcript: std::sync::Mutex::new(transcript.to_string()) });
+        let state = Arc::new(State_ {
+            shared: Shared::new(),
+            transcript: std::sync::Mutex::new(transcript.to_string()),
+            opened: Default::default(),
+            idle: std::sync::Mutex::new(std::time::Duration::from_secs(10)),
+        });
         let app = axum::Router::new().route("/v1/listen", axum::routing::get(listen)).with_state(state.clone());
         FakeDeepgram { url: crate::serve(app).await, state }
     }
@@ -59,6 +69,16 @@ impl FakeDeepgram {
     /// How the next streams are answered.
     pub fn behave(&self, b: Behaviour) {
         *self.state.shared.behaviour.lock().unwrap() = b;
+    }
+
+    /// Streams opened so far (handshakes), used or not.
+    pub fn opened(&self) -> usize {
+        self.state.opened.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Closes streams idle this long (Deepgram: 10 s).
+    pub fn idle_timeout(&self, idle: std::time::Duration) {
+        *self.state.idle.lock().unwrap() = idle;
     }
 
     /// The streams served so far (those that got past the handshake).
@@ -78,6 +98,7 @@ async fn listen(State(state): State<Arc<State_>>, Query(query): Query<HashMap<St
         let body = json!({"err_code": "UNSUPPORTED_ENCODING", "err_msg": "Bad Request: encoding and sample_rate must go together.", "request_id": request_id});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     }
+    state.opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     ws.on_upgrade(move |socket| stream(socket, state, query, request_id))
 }
 
@@ -85,7 +106,10 @@ async fn stream(mut socket: WebSocket, state: Arc<State_>, query: HashMap<String
     let mut bytes: Vec<u8> = Vec::new();
     let rate: f64 = query.get("sample_rate").and_then(|r| r.parse().ok()).unwrap_or(8000.0);
     let linear = query.get("encoding").map(String::as_str) != Some("mulaw");
-    while let Some(Ok(message)) = socket.recv().await {
+    let idle = *state.idle.lock().unwrap();
+    loop {
+        let Ok(next) = tokio::time::timeout(idle, socket.recv()).await else { return close(socket, 1011, "NET-0001").await };
+        let Some(Ok(message)) = next else { return };
         match message {
             Message::Binary(b) => bytes.extend_from_slice(&b),
             Message::Text(t) => {

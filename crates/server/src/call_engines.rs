@@ -60,7 +60,7 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
             Some((config, account)) => {
                 let model = |k: &str| config.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
                 let cloud: Arc<dyn Recognizer> = match provider {
-                    "deepgram" => Arc::new(DeepgramRecognizer::new(account, &model("model"), dial(&shared.egress), RECOGNITION_TIMEOUT)),
+                    "deepgram" => Arc::new(DeepgramRecognizer::new(account, &model("model"), dial(&shared.egress), RECOGNITION_TIMEOUT).warm()),
                     _ => Arc::new(OpenAiRecognizer::new(shared.egress.client(HTTP_TIMEOUT), account, &model("transcription_model"), RECOGNITION_TIMEOUT)),
                 };
                 Arc::new(FailoverRecognizer::new(cloud, embedded_recognizer, COOL_DOWN)) as Arc<dyn Recognizer>

@@ -67,6 +67,33 @@ async fn deepgram_streams_the_turn_and_joins_its_final_results() {
 }
 
 #[tokio::test]
+async fn a_warm_deepgram_recognizer_has_a_connection_open_before_the_turn() {
+    let fake = FakeDeepgram::start("What are your opening hours?").await;
+    let r = DeepgramRecognizer::new(account(&fake.url, KEY), "", Arc::new(Loopback), Duration::from_secs(5)).warm();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.opened(), 1, "opened ahead of any turn");
+    let pcm = words();
+    assert_eq!(r.transcribe(Utterance::ended(&pcm)).await.unwrap(), "What are your opening hours?");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.opened(), 2, "the turn used the spare, and the next spare is open");
+    assert_eq!(fake.listened().len(), 1);
+    assert_eq!(r.transcribe(Utterance::ended(&pcm)).await.unwrap(), "What are your opening hours?");
+    assert_eq!(fake.listened().len(), 2);
+}
+
+#[tokio::test]
+async fn a_spare_deepgram_closed_meanwhile_is_replaced_for_the_turn() {
+    let fake = FakeDeepgram::start("hello").await;
+    fake.idle_timeout(Duration::from_millis(200));
+    let r = DeepgramRecognizer::new(account(&fake.url, KEY), "", Arc::new(Loopback), Duration::from_secs(5)).warm();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(fake.opened(), 1);
+    fake.idle_timeout(Duration::from_secs(10));
+    let pcm = words();
+    assert_eq!(r.transcribe(Utterance::ended(&pcm)).await.unwrap(), "hello", "the closed spare was not used");
+}
+
+#[tokio::test]
 async fn deepgram_failures_are_errors_that_name_the_reason() {
     let fake = FakeDeepgram::start("hello").await;
     let pcm = words();
