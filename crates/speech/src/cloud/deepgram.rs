@@ -35,6 +35,10 @@ const PROVIDER: &str = "deepgram";
 /// Audio per binary message: 100 ms of 8 kHz linear16.
 const CHUNK_SAMPLES: usize = 800;
 
+/// The connection kept for the next turn, and which one it is (its keep-alive task stops when
+/// another takes its place).
+type SpareSlot = Arc<Mutex<Option<(u64, Socket)>>>;
+
 /// How often a spare connection is kept alive.
 const KEEP_ALIVE: Duration = Duration::from_secs(3);
 
@@ -44,9 +48,8 @@ pub struct DeepgramRecognizer {
     model: String,
     dial: Arc<dyn Dial>,
     timeout: Duration,
-    /// The connection opened ahead of the next turn (with [`DeepgramRecognizer::warm`]), and
-    /// which one it is (its keep-alive task stops when it is taken).
-    spare: Option<Arc<Mutex<Option<(u64, Socket)>>>>,
+    /// The connection opened ahead of the next turn (with [`DeepgramRecognizer::warm`]).
+    spare: Option<SpareSlot>,
 }
 
 impl DeepgramRecognizer {
