@@ -13,16 +13,8 @@ SIP=127.0.0.1:25060; HTTP=127.0.0.1:28080
 ./target/release/parley serve --sip-listen $SIP --http-listen $HTTP --data-dir "$W/data" >/dev/null 2>"$W/parley.log" &
 SERVER=$!
 until curl -sf "http://$HTTP/healthz" >/dev/null; do sleep 0.2; done
-say() { espeak-ng -v en-us -s 140 -w "$W/r.wav" "$1"; sox "$W/r.wav" -r 8000 -c 1 -b 16 "$W/$2.wav"; }
-sox -n -r 8000 -c 1 -b 16 "$W/s3.wav" trim 0 3
-sox -n -r 8000 -c 1 -b 16 "$W/s12.wav" trim 0 12
-parts=("$W/s3.wav")
-questions=("What are your opening hours?" "Where is order one zero zero two?" "When are you open on Saturday?"
-  "Check order one zero zero seven please." "What time do you close?" "Status of order one zero zero nine."
-  "Are you open on Sunday?" "Order number one zero zero one." "What are your hours?" "Where is order one zero zero four?"
-  "When do you open?" "Order one zero zero six please.")
-i=0; for q in "${questions[@]}"; do say "$q" "q$i"; parts+=("$W/q$i.wav" "$W/s12.wav"); i=$((i+1)); done
-sox "${parts[@]}" "$W/caller.wav"
+. bench/caller.sh
+caller_wav "$W"
 DUR=$(soxi -D "$W/caller.wav" | cut -d. -f1)
 pids=()
 for n in $(seq 1 "$CALLS"); do
@@ -46,15 +38,4 @@ CFG
   sleep 0.5
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
-python3 - "$W/parley.log" "$CALLS" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l)["fields"] for l in open(sys.argv[1]) if '"turn latency"' in l]
-keys = ["eot_ms", "asr_ms", "agent_ms", "tts_ms", "total_ms"]
-for r in rows: print(" ".join(f"{k}={r[k]}" for k in keys))
-print(f"calls={sys.argv[2]} turns={len(rows)} median: " + " ".join(f"{k}={statistics.median(r[k] for r in rows)}" for k in keys))
-if len(rows) >= 2:
-    p90 = lambda k: statistics.quantiles([r[k] for r in rows], n=10, method="inclusive")[8]
-    print("p90: " + " ".join(f"{k}={p90(k):.0f}" for k in keys))
-ends = [json.loads(l)["fields"] for l in open(sys.argv[1]) if '"call ended"' in l]
-print("calls ended: " + ", ".join(sorted(f"{e['reason']}/{e['outcome']} after {e['turns']} turns" for e in ends)))
-PY
+turn_summary "$W/parley.log" turns

@@ -42,18 +42,7 @@ impl Recorder {
         let frames = self.caller.len().max(self.agent.len());
         let data_len = (frames * 4) as u32;
         let mut out = Zeroizing::new(Vec::with_capacity(44 + frames * 4));
-        out.extend_from_slice(b"RIFF");
-        out.extend_from_slice(&(36 + data_len).to_le_bytes());
-        out.extend_from_slice(b"WAVEfmt ");
-        out.extend_from_slice(&16u32.to_le_bytes());
-        out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-        out.extend_from_slice(&2u16.to_le_bytes()); // channels
-        out.extend_from_slice(&RATE.to_le_bytes());
-        out.extend_from_slice(&(RATE * 4).to_le_bytes()); // byte rate
-        out.extend_from_slice(&4u16.to_le_bytes()); // block align
-        out.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
-        out.extend_from_slice(b"data");
-        out.extend_from_slice(&data_len.to_le_bytes());
+        out.extend_from_slice(&parley_media::wav::header(2, RATE, data_len));
         for i in 0..frames {
             out.extend_from_slice(&self.caller.get(i).copied().unwrap_or(0).to_le_bytes());
             out.extend_from_slice(&self.agent.get(i).copied().unwrap_or(0).to_le_bytes());

@@ -20,3 +20,4 @@ pub mod pacer;
 pub mod rtcp;
 pub mod rtp;
 pub mod srtp;
+pub mod wav;

@@ -165,18 +165,7 @@ fn request_failure(e: &reqwest::Error) -> &'static str {
 pub(crate) fn wav(pcm: &[i16]) -> Vec<u8> {
     let data = (pcm.len() * 2) as u32;
     let mut out = Vec::with_capacity(44 + data as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&1u16.to_le_bytes()); // mono
-    out.extend_from_slice(&8000u32.to_le_bytes());
-    out.extend_from_slice(&16000u32.to_le_bytes()); // bytes per second
-    out.extend_from_slice(&2u16.to_le_bytes()); // block align
-    out.extend_from_slice(&16u16.to_le_bytes()); // bits
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data.to_le_bytes());
+    out.extend_from_slice(&parley_media::wav::header(1, 8000, data));
     out.extend(super::le_bytes(pcm));
     out
 }

@@ -1,0 +1,42 @@
+# Shared by the voice-to-voice benches (source it): the caller's audio and the summary of the
+# server's `turn latency` and `call ended` log lines.
+
+# caller_wav DIR: writes DIR/caller.wav (8 kHz, 16 bit): 3 s of silence, then 12 questions in
+# an espeak-ng voice, each followed by 12 s of silence.
+caller_wav() {
+  local w="$1"
+  sox -n -r 8000 -c 1 -b 16 "$w/s3.wav" trim 0 3
+  sox -n -r 8000 -c 1 -b 16 "$w/s12.wav" trim 0 12
+  local parts=("$w/s3.wav") i=0
+  local questions=("What are your opening hours?" "Where is order one zero zero two?" "When are you open on Saturday?"
+    "Check order one zero zero seven please." "What time do you close?" "Status of order one zero zero nine."
+    "Are you open on Sunday?" "Order number one zero zero one." "What are your hours?" "Where is order one zero zero four?"
+    "When do you open?" "Order one zero zero six please.")
+  for q in "${questions[@]}"; do
+    espeak-ng -v en-us -s 140 -w "$w/r.wav" "$q"
+    sox "$w/r.wav" -r 8000 -c 1 -b 16 "$w/q$i.wav"
+    parts+=("$w/q$i.wav" "$w/s12.wav")
+    i=$((i + 1))
+  done
+  sox "${parts[@]}" "$w/caller.wav"
+}
+
+# turn_summary LOG [LABEL]: each turn's split (with LABEL=turns), the medians and p90s, and how
+# the calls ended.
+turn_summary() {
+  python3 - "$1" "${2:-}" <<'PY'
+import json, statistics, sys
+lines = [json.loads(l)["fields"] for l in open(sys.argv[1]) if '"turn latency"' in l or '"call ended"' in l]
+rows = [l for l in lines if "eot_ms" in l]
+keys = ["eot_ms", "asr_ms", "agent_ms", "tts_ms", "total_ms"]
+if sys.argv[2] == "turns":
+    for r in rows: print(" ".join(f"{k}={r[k]}" for k in keys))
+if rows:
+    print(f"server side, turns={len(rows)} median: " + " ".join(f"{k}={statistics.median(r[k] for r in rows)}" for k in keys))
+if len(rows) >= 2:
+    p90 = lambda k: statistics.quantiles([r[k] for r in rows], n=10, method="inclusive")[8]
+    print("server side p90: " + " ".join(f"{k}={p90(k):.0f}" for k in keys))
+ends = [l for l in lines if "reason" in l]
+print("calls ended: " + ", ".join(sorted(f"{e['reason']}/{e['outcome']} after {e['turns']} turns" for e in ends)))
+PY
+}
