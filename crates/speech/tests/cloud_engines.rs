@@ -195,3 +195,43 @@ async fn elevenlabs_failures_are_errors() {
     assert!(matches!(rx.recv().await, Some(Ok(_))), "some audio first");
     assert!(matches!(rx.recv().await, Some(Err(SpeechError::Unavailable(_)))), "then the cut is an error, not a quiet end");
 }
+
+/// An `https` API base is reached over TLS (`wss`), and the provider's certificate is checked
+/// against the web's root certificates: a server with a self-signed one (made by openssl, as a
+/// man in the middle would have) is refused before any audio leaves.
+#[tokio::test]
+async fn wss_refuses_a_certificate_no_root_vouches_for() {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let dir = std::env::temp_dir().join(format!("parley-wss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=api.deepgram.com"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:api.deepgram.com"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl installed");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let chain = vec![rustls::pki_types::CertificateDer::from_pem_file(&cert).unwrap()];
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_no_client_auth().with_single_cert(chain, key).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, mut handshakes) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let _ = tx.send(acceptor.accept(tcp).await.is_ok());
+        }
+    });
+    let r = DeepgramRecognizer::new(account(&format!("https://127.0.0.1:{port}"), KEY), "", Arc::new(Loopback), Duration::from_secs(5));
+    let why = unavailable(r.transcribe(Utterance::ended(&words())).await);
+    assert!(why.starts_with("deepgram: TLS failed"), "{why}");
+    assert_eq!(handshakes.recv().await, Some(false), "the TLS handshake itself was refused");
+    let _ = std::fs::remove_dir_all(&dir);
+}
