@@ -1,0 +1,20 @@
+//! Prints what Whisper tiny.en hears in 8 kHz WAV files after a mu-law round trip, without and
+//! with a hint. Usage: `cargo run --release -p parley-speech --example transcribe_files -- FILE...`
+
+use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
+use parley_speech::{Recognizer, Urgency, Utterance};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let dir = std::env::var("PARLEY_SPEECH_DIR").unwrap_or_else(|_| format!("{}/.local/share/parley/speech", std::env::var("HOME").unwrap_or_default()));
+    let config = WhisperCppConfig { model_path: WhisperModel::TinyEn.path_under(std::path::Path::new(&dir)), decoders: 1, threads: 2 };
+    let r = WhisperCppRecognizer::load(&config).expect("tiny.en installed by scripts/setup.sh");
+    for path in std::env::args().skip(1) {
+        let pcm: Vec<i16> = hound::WavReader::open(&path).expect("a WAV file").samples::<i16>().map(|s| s.unwrap_or(0)).collect();
+        let pcm: Vec<i16> = pcm.iter().map(|&s| parley_media::g711::ulaw_to_linear(parley_media::g711::linear_to_ulaw(s))).collect();
+        for hint in [None, Some("My order number is 1004.")] {
+            let text = r.transcribe(Utterance { pcm: &pcm, speech_end: std::time::Instant::now(), urgency: Urgency::TurnEnded, hint }).await.expect("decodes");
+            println!("{path} hint={}: {text}", hint.is_some());
+        }
+    }
+}
