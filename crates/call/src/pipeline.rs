@@ -392,6 +392,21 @@ impl CallPipeline {
         }
     }
 
+    /// The recognizer had no text for `turn` (it failed, or declined an early decode under
+    /// load). An early turn is forgotten: when the pause ends the turn, the whole utterance is
+    /// recognized then. A turn that had ended is given to the agent as heard nothing.
+    pub fn handle_recognition_failed(&mut self, now: Instant, turn: u64) {
+        let Some(t) = self.turns.get(&turn) else { return };
+        if t.confirmed.is_some() {
+            self.deliver(now, turn, "", now);
+            return;
+        }
+        self.turns.remove(&turn);
+        if self.speculative == Some(turn) {
+            self.speculative = None;
+        }
+    }
+
     /// Gives a confirmed turn's text (heard at `heard`) to the agent.
     fn deliver(&mut self, now: Instant, turn: u64, text: &str, heard: Instant) -> bool {
         let Some(t) = self.turns.remove(&turn) else { return false };

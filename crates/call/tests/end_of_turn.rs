@@ -120,3 +120,22 @@ fn a_turn_is_answered_once_and_unknown_turns_are_ignored() {
     assert!(!sim.p.handle_recognized(now, turn, "What are your opening hours?"), "a turn is answered once");
     assert!(!sim.p.handle_recognized(now, 99, "hello"), "an unknown turn is ignored");
 }
+
+#[test]
+fn an_early_decode_the_recognizer_declined_is_made_when_the_turn_ends() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    sim.until_quiet(30_000);
+    sim.run(1000, true);
+    sim.run(300, false);
+    let early = sim.recognize_requests()[0];
+    let now = sim.now;
+    sim.p.handle_recognition_failed(now, early);
+    sim.drain();
+    sim.run(400, false);
+    let turns = sim.recognize_requests();
+    assert_eq!(turns.len(), 2, "the whole utterance goes to the recognizer when the turn ends: {turns:?}");
+    assert!(sim.outputs.iter().any(|o| matches!(o, Output::Recognize { turn, urgency: parley_speech::Urgency::TurnEnded, .. } if *turn == turns[1])));
+    assert!(sim.recognized("What are your opening hours?"));
+    sim.run(200, false);
+    assert!(sim.said().iter().any(|s| s.contains("Monday to Friday")), "{:?}", sim.said());
+}

@@ -141,7 +141,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                     let asr = recognizer.clone();
                     effects.run(Key::Recognition(turn), async move {
                         let utterance = Utterance { pcm: &audio, speech_end, urgency, hint };
-                        Done::Recognized(turn, asr.transcribe(utterance).await.map_err(|e| e.to_string()))
+                        Done::Recognized(turn, asr.transcribe(utterance).await)
                     });
                 }
                 // Cancelling drops the wait, so a queued utterance is never decoded.
@@ -203,12 +203,14 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
             },
             done = effects.next() => match done {
                 Done::Charged(result) => pipeline.handle_payment_result(Instant::now().into_std(), result),
-                Done::Recognized(turn, result) => {
-                    let text = result.unwrap_or_else(|e| {
-                        tracing::warn!(call = call, error = %e, "recognition failed");
-                        String::new()
-                    });
+                Done::Recognized(turn, Ok(text)) => {
                     pipeline.handle_recognized(Instant::now().into_std(), turn, &text);
+                }
+                Done::Recognized(turn, Err(e)) => {
+                    if !e.is_busy() {
+                        tracing::warn!(call = call, error = %e, "recognition failed");
+                    }
+                    pipeline.handle_recognition_failed(Instant::now().into_std(), turn);
                 }
             },
             ev = events.recv() => {

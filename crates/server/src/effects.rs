@@ -21,8 +21,8 @@ pub enum Key {
 /// A finished effect.
 #[derive(Debug)]
 pub enum Done {
-    /// A turn's text (or why the recognizer failed).
-    Recognized(u64, Result<String, String>),
+    /// A turn's text (or why the recognizer had none).
+    Recognized(u64, Result<String, parley_speech::SpeechError>),
     /// The processor's answer.
     Charged(PaymentResult),
 }

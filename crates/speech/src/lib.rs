@@ -56,6 +56,17 @@ pub enum SpeechError {
     /// I/O with the engine failed.
     #[error("speech engine i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// An early (speculative) decode was declined because turns are waiting: the turn is
+    /// recognized when it ends instead.
+    #[error("speech engine busy: early decode declined")]
+    Busy,
+}
+
+impl SpeechError {
+    /// Whether an early decode was declined under load (no failure).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, SpeechError::Busy)
+    }
 }
 
 /// A boxed future, so the traits stay object-safe.

@@ -24,7 +24,7 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextPar
 
 use crate::asr_queue::AsrQueue;
 use crate::whisper_guard::{check, Checked, DecodePlan};
-use crate::{BoxFuture, Recognizer, SpeechError, Utterance};
+use crate::{BoxFuture, Recognizer, SpeechError, Urgency, Utterance};
 
 /// whisper.cpp's sample rate.
 const RATE: usize = 16_000;
@@ -102,6 +102,8 @@ struct Shared {
     ready: Condvar,
     /// Decodes running now.
     running: AtomicUsize,
+    /// Decoder threads.
+    decoders: usize,
 }
 
 #[derive(Default)]
@@ -126,7 +128,7 @@ impl WhisperCppRecognizer {
         let ctx = WhisperContext::new_with_params(&config.model_path, WhisperContextParameters::default())
             .map_err(|e| SpeechError::Unavailable(format!("loading {}: {e}", config.model_path.display())))?;
         let english_only = !ctx.is_multilingual();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared { decoders: config.decoders.max(1), ..Shared::default() });
         for i in 0..config.decoders.max(1) {
             let state = ctx.create_state().map_err(|e| SpeechError::Unavailable(format!("decoder state: {e}")))?;
             let (shared, threads) = (shared.clone(), config.threads.max(1));
@@ -162,18 +164,20 @@ impl Recognizer for WhisperCppRecognizer {
         }
         let (reply, answer) = oneshot::channel();
         let job = Job { audio, seconds, prompt: utterance.hint.map(str::to_string), reply };
+        // Under a burst, early decodes would only delay the turns that have ended: as many
+        // utterances waiting as there are decoders, and an early one is declined (its turn is
+        // recognized when it ends).
         let queued = match self.shared.queue.lock() {
+            Ok(q) if utterance.urgency == Urgency::Speculative && q.jobs.len() >= self.shared.decoders => Err(SpeechError::Busy),
             Ok(mut q) if !q.closed => {
                 q.jobs.push(utterance.urgency, utterance.speech_end, job);
-                true
+                Ok(())
             }
-            _ => false,
+            _ => Err(SpeechError::Unavailable("recognizer closed".into())),
         };
         self.shared.ready.notify_one();
         Box::pin(async move {
-            if !queued {
-                return Err(SpeechError::Unavailable("recognizer closed".into()));
-            }
+            queued?;
             answer.await.map_err(|_| SpeechError::Unavailable("decoder stopped".into()))?
         })
     }

@@ -111,3 +111,25 @@ async fn the_base_model_loads_and_recognizes() {
     let rate = word_error_rate(&heard);
     assert!(rate < 0.05, "WER {rate}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_decodes_are_declined_while_ended_turns_wait() {
+    let r = recognizer(WhisperModel::TinyEn, 1);
+    let set = prompts::load(1.5, 3.0, 3);
+    let ended: Vec<_> = set.iter().map(|p| r.transcribe(Utterance::ended(&p.pcm))).collect();
+    let early = Utterance { urgency: Urgency::Speculative, ..Utterance::ended(&set[0].pcm) };
+    assert!(r.transcribe(early).await.unwrap_err().is_busy(), "turns are waiting: the early decode is declined");
+    for (text, p) in futures_join(ended).await.into_iter().zip(&set) {
+        assert!(!text.unwrap().is_empty(), "{} was still recognized", p.name);
+    }
+    let early = Utterance { urgency: Urgency::Speculative, ..Utterance::ended(&set[0].pcm) };
+    assert!(r.transcribe(early).await.is_ok(), "with nothing waiting, an early decode runs");
+}
+
+async fn futures_join<T>(futures: Vec<impl std::future::Future<Output = T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for f in futures {
+        out.push(f.await);
+    }
+    out
+}
