@@ -9,6 +9,16 @@ use common::Sim;
 use parley_agent::spec::AgentSpec;
 use parley_call::Output;
 
+/// After the greeting the caller speaks for a second and pauses 300 ms: the early turn.
+fn paused_after_speaking() -> (Sim, u64) {
+    let mut sim = Sim::new(AgentSpec::demo());
+    sim.until_quiet(30_000);
+    sim.run(1000, true);
+    sim.run(300, false);
+    let early = sim.recognize_requests()[0];
+    (sim, early)
+}
+
 fn taken(sim: &Sim) -> usize {
     sim.outputs.iter().filter(|o| matches!(o, Output::TurnTaken)).count()
 }
@@ -34,11 +44,7 @@ fn recognition_starts_at_the_pause_and_the_turn_is_taken_once_it_ends() {
 
 #[test]
 fn early_text_is_dropped_when_the_caller_goes_on() {
-    let mut sim = Sim::new(AgentSpec::demo());
-    sim.until_quiet(30_000);
-    sim.run(1000, true);
-    sim.run(300, false);
-    let early = sim.recognize_requests()[0];
+    let (mut sim, early) = paused_after_speaking();
     let now = sim.now;
     assert!(!sim.p.handle_recognized(now, early, "I want to check my order"));
     sim.run(600, true);
@@ -123,11 +129,7 @@ fn a_turn_is_answered_once_and_unknown_turns_are_ignored() {
 
 #[test]
 fn an_early_decode_the_recognizer_declined_is_made_when_the_turn_ends() {
-    let mut sim = Sim::new(AgentSpec::demo());
-    sim.until_quiet(30_000);
-    sim.run(1000, true);
-    sim.run(300, false);
-    let early = sim.recognize_requests()[0];
+    let (mut sim, early) = paused_after_speaking();
     let now = sim.now;
     sim.p.handle_recognition_failed(now, early);
     sim.drain();
