@@ -1,8 +1,10 @@
 //! A fake of ElevenLabs' streaming text-to-speech WebSocket, as documented
 //! (<https://elevenlabs.io/docs/api-reference/text-to-speech/v-1-text-to-speech-voice-id-stream-input>):
 //! - `GET /v1/text-to-speech/{voice_id}/stream-input?model_id=..&output_format=..` upgraded to a
-//!   WebSocket; the key in the `xi-api-key` header (or `xi_api_key` in the first message). A
-//!   wrong key: the first message is answered with a close 1008 (policy violation).
+//!   WebSocket; the key in the `xi-api-key` header (or `xi_api_key` in the first message). The
+//!   documentation gives no close code for a wrong key: this fake answers the first message
+//!   with a close 1008 (policy violation), and the client treats any close before `isFinal` as
+//!   a failure, whatever its code.
 //! - `output_format`: `ulaw_8000` (8 kHz mu-law) or `pcm_16000`/`pcm_24000` (16-bit
 //!   little-endian); default `mp3_44100_128`, which this fake does not speak (close 1003).
 //! - Messages in: first `{"text": " ", "voice_settings"?, "generation_config"?}` (the text must

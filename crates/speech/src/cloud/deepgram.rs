@@ -27,7 +27,7 @@ use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{coarse, connect, le_bytes, unavailable, ws_url, Account, Dial, Socket};
+use super::{coarse, connect, le_bytes, query_safe, unavailable, ws_url, Account, Dial, Socket};
 use crate::{BoxFuture, Recognizer, SpeechError, Utterance};
 
 const PROVIDER: &str = "deepgram";
@@ -38,6 +38,9 @@ const CHUNK_SAMPLES: usize = 800;
 /// The connection kept for the next turn, and which one it is (its keep-alive task stops when
 /// another takes its place).
 type SpareSlot = Arc<Mutex<Option<(u64, Socket)>>>;
+
+/// Numbers the spare connections (a keep-alive task knows its own).
+static NEXT_SPARE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// How often a spare connection is kept alive.
 const KEEP_ALIVE: Duration = Duration::from_secs(3);
@@ -74,7 +77,7 @@ impl DeepgramRecognizer {
         tokio::spawn(async move {
             let Ok((url, token)) = request else { return };
             let Ok(socket) = connect(PROVIDER, dial.as_ref(), &url, &[("authorization", &token)]).await else { return };
-            let id = rand_id();
+            let id = NEXT_SPARE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             {
                 let Some(slot) = slot.upgrade() else { return };
                 let mut spare = slot.lock().await;
@@ -169,22 +172,10 @@ impl Recognizer for DeepgramRecognizer {
     }
 }
 
-fn rand_id() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-    h.finish()
-}
-
 /// Deepgram's close reasons are codes such as `NET-0001`; keep only such a code.
 fn short(reason: &str) -> &str {
     let code = reason.split_whitespace().next().unwrap_or_default();
     if code.len() <= 12 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') { code } else { "" }
-}
-
-/// A model name as a query value (letters, digits, `-`, `.`, `_` pass; anything else is dropped).
-pub(crate) fn query_safe(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')).collect()
 }
 
 #[cfg(test)]
@@ -195,6 +186,5 @@ mod tests {
     fn close_reasons_keep_only_a_code() {
         assert_eq!(short("NET-0001 no audio received"), "NET-0001");
         assert_eq!(short("<script>"), "");
-        assert_eq!(query_safe("nova-3&x=1"), "nova-3x1");
     }
 }

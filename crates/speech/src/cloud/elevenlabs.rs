@@ -19,8 +19,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::deepgram::query_safe;
-use super::{coarse, connect, unavailable, ws_url, Account, Dial};
+use super::{coarse, connect, query_safe, unavailable, ws_url, Account, Dial};
 use crate::failover::StreamingVoice;
 use crate::SpeechError;
 

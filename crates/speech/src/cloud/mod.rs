@@ -139,6 +139,12 @@ fn tls_connector() -> Result<tokio_rustls::TlsConnector, SpeechError> {
     config.clone().map(tokio_rustls::TlsConnector::from).ok_or_else(|| SpeechError::Protocol("no TLS configuration".into()))
 }
 
+/// A model or voice name as a query or path value (letters, digits, `-`, `.`, `_` pass;
+/// anything else is dropped).
+pub(crate) fn query_safe(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')).collect()
+}
+
 /// 16-bit little-endian bytes of 8 kHz PCM.
 pub(crate) fn le_bytes(pcm: &[i16]) -> Vec<u8> {
     pcm.iter().flat_map(|s| s.to_le_bytes()).collect()
@@ -153,5 +159,6 @@ mod tests {
         assert_eq!(ws_url("https://api.deepgram.com", "/v1/listen?x=1").unwrap().as_str(), "wss://api.deepgram.com/v1/listen?x=1");
         assert_eq!(ws_url("http://127.0.0.1:9000", "/v1/listen").unwrap().as_str(), "ws://127.0.0.1:9000/v1/listen");
         assert!(ws_url("ftp://x", "/").is_err());
+        assert_eq!(query_safe("nova-3&x=1"), "nova-3x1");
     }
 }
