@@ -1,18 +1,33 @@
-//! The callflow interpreter for the store agent, sans-IO.
+//! The flow interpreter, sans-IO.
 //!
-//! [`Conversation::start`] gives the greeting; [`Conversation::handle`] takes what the caller said
-//! or typed and returns what the agent does next. It keeps counts and the outcome for the call's
-//! record; it keeps no transcript (the call task owns that).
+//! [`Conversation::start`] says the greeting and runs the flow up to the first thing it waits
+//! for; [`Conversation::handle`] takes what the caller said or typed, a tool's result, a
+//! payment's result; [`Conversation::handle_timeout`] is called when
+//! [`Conversation::poll_timeout`] is due (no answer to a question, a tool taking long). Each
+//! returns what the agent does next ([`Action`]s: say, call a tool, take a payment, transfer,
+//! hang up). It never waits and never runs a tool itself, so a slow tool never holds up the
+//! call's audio. It keeps counts and the outcome for the call's record, and no transcript (the
+//! call task owns that).
 
-use crate::intent::{classify, extract_number, Intent};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::flow::{Expect, Node};
+use crate::intent::IntentSet;
 use crate::spec::{AgentSpec, TransferMode};
+use crate::tools::{ToolCall, ToolOutcome, ToolResult};
+use crate::vars::Vars;
 
+mod gather;
 mod payment;
+mod summary;
 pub use payment::{PaymentRequest, PaymentResult};
-use payment::{amount_figures, amount_words};
 
-/// Input from the caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Input from the caller and from what the agent asked for.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     /// A recognised utterance.
     Said(String),
@@ -20,15 +35,22 @@ pub enum Input {
     Key(char),
     /// How the card payment the agent asked for ([`Action::CollectPayment`]) went.
     Payment(PaymentResult),
-    /// The person a warm transfer called did not answer (or could not be reached).
+    /// The person a transfer called did not answer (or could not be reached).
     TransferFailed,
+    /// A tool's result ([`Action::CallTool`]).
+    Tool(ToolResult),
+    /// What the agent said has been played and the caller is silent: a question's wait for an
+    /// answer starts now.
+    PromptPlayed,
 }
 
 /// What the agent does.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// Speak this text.
     Say(String),
+    /// Run this tool and report with [`Input::Tool`] (concurrently: the call goes on).
+    CallTool(ToolCall),
     /// Transfer the caller (blind REFER) to this SIP URI.
     Transfer(String),
     /// Call this SIP URI, brief the person who answers ([`Conversation::briefing`]) and bridge
@@ -70,75 +92,129 @@ impl Outcome {
     }
 }
 
-/// A tool the agent used, for the post-call document.
+/// A tool the agent used (or a step such as a payment), for the post-call document.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ToolCall {
+pub struct ToolUse {
     /// Tool name.
-    pub name: &'static str,
-    /// Its argument.
+    pub name: String,
+    /// Its arguments, as `name value` pairs.
     pub argument: String,
-    /// `found`, `not_found`, ...
-    pub result: &'static str,
+    /// Its outcome: `found`, `not_found`, `error`, ...
+    pub result: String,
+}
+
+/// Who is calling and when: what the interpreter is handed instead of reading clocks.
+#[derive(Clone, Debug)]
+pub struct CallContext {
+    /// The caller's number (or `anonymous`).
+    pub caller: String,
+    /// When the call was answered.
+    pub answered: Instant,
+    /// The same moment as Unix ms (for opening hours).
+    pub answered_unix_ms: i64,
+}
+
+impl CallContext {
+    /// A call answered now (for a text chat and tests).
+    pub fn now(caller: &str) -> CallContext {
+        let unix_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        CallContext { caller: caller.to_string(), answered: Instant::now(), answered_unix_ms: unix_ms }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
-    Main,
-    /// Waiting for an order number; `pay`: to pay it.
-    AwaitOrderNumber { pay: bool },
-    /// An order with a balance was just read out; `#` (no digits before it) or "pay" pays it.
-    OfferPayment(u32),
-    /// Payment mode for this order.
-    Paying(u32),
-    TakingMessage,
+    /// Listening at this gather node.
+    Listening(usize),
+    /// Waiting for tool call `id` of this node.
+    Tool { node: usize, id: u64, since: Instant, filler_said: bool },
+    Paying(usize),
+    /// Taking a message at this message node (`None`: a transfer nobody could take).
+    TakingMessage(Option<usize>),
+    /// A transfer from this node is under way.
+    Transferring(usize),
     Done,
 }
+
+/// The steps one run may take without waiting for anything (a guard against loops the check
+/// missed).
+const MAX_STEPS: usize = 100;
 
 /// See the module docs.
 #[derive(Clone, Debug)]
 pub struct Conversation {
-    spec: AgentSpec,
+    spec: Arc<AgentSpec>,
+    flow: Arc<Vec<Node>>,
+    index: Arc<HashMap<String, usize>>,
+    intents: IntentSet,
+    context: CallContext,
+    vars: Vars,
     state: State,
+    /// The gather last listened at, and its unanswered or unmatched tries.
+    last_gather: Option<usize>,
     retries: u32,
+    /// Digits typed so far.
     keys: String,
+    next_tool: u64,
+    /// Waiting for an answer since the prompt was played: until when.
+    no_input_at: Option<Instant>,
+    /// What was last said, for "can you repeat that".
+    last_said: String,
+    /// Input that came while a tool ran, handled once it is back.
+    queued: Vec<Input>,
     /// Turns handled so far.
     pub turns: u32,
-    /// Not-understood turns so far (all states).
+    /// Not-understood turns so far (all questions).
     pub total_retries: u32,
     /// Tools used.
-    pub tool_calls: Vec<ToolCall>,
-    /// Orders the caller was told about.
-    pub orders_found: Vec<u32>,
+    pub tool_calls: Vec<ToolUse>,
+    /// Intents the caller asked for, in order.
+    pub intents_heard: Vec<String>,
     /// The outcome so far.
     pub outcome: Outcome,
-    /// Payments taken: order, amount in cents, processor reference.
-    pub payments: Vec<(u32, u64, String)>,
-    /// Payments declined: order, decline code.
-    pub declined: Vec<(u32, String)>,
-    asked_hours: bool,
-    /// The order last read out.
-    current_order: Option<u32>,
+    /// Payments taken: what for, amount in cents, processor reference.
+    pub payments: Vec<(String, u64, String)>,
+    /// Payments declined: what for, decline code.
+    pub declined: Vec<(String, String)>,
+    /// The message the caller left, if any (their own words: it goes where the transcript may).
+    pub message: Option<String>,
+    tool_summaries: Vec<String>,
 }
 
-pub(crate) const ANYTHING_ELSE: &str = "Is there anything else I can help you with?";
-
 impl Conversation {
-    /// A conversation with this agent.
-    pub fn new(spec: AgentSpec) -> Conversation {
+    /// A conversation with this agent, on a call answered as `context` says.
+    pub fn new(spec: AgentSpec, context: CallContext) -> Conversation {
+        let flow = if spec.flow.is_empty() { crate::flow::receptionist() } else { spec.flow.clone() };
+        let index = flow.iter().enumerate().map(|(i, n)| (n.id().to_string(), i)).collect();
+        let intents = IntentSet::new(&spec.intents);
+        let mut vars = Vars::new(&spec.currency);
+        vars.set("business", json!(spec.business));
+        vars.set("hours", json!(spec.hours.trim()));
+        vars.set("caller", json!(context.caller));
         Conversation {
-            spec,
-            state: State::Main,
+            spec: Arc::new(spec),
+            flow: Arc::new(flow),
+            index: Arc::new(index),
+            intents,
+            context,
+            vars,
+            state: State::Done,
+            last_gather: None,
             retries: 0,
             keys: String::new(),
+            next_tool: 0,
+            no_input_at: None,
+            last_said: String::new(),
+            queued: Vec::new(),
             turns: 0,
             total_retries: 0,
             tool_calls: Vec::new(),
-            orders_found: Vec::new(),
+            intents_heard: Vec::new(),
             outcome: Outcome::InProgress,
             payments: Vec::new(),
             declined: Vec::new(),
-            asked_hours: false,
-            current_order: None,
+            message: None,
+            tool_summaries: Vec::new(),
         }
     }
 
@@ -147,20 +223,18 @@ impl Conversation {
         &self.spec
     }
 
-    /// Whether `text`, heard while the caller pauses, sounds like a finished turn
-    /// ([`crate::turn`]): numbers count as finished when they name an order.
-    pub fn turn_shape(&self, text: &str) -> crate::turn::TurnShape {
-        crate::turn::shape(text, matches!(self.state, State::AwaitOrderNumber { .. }), |n| self.spec.order(n).is_some())
+    /// The node the conversation is at (waiting there), for `parley chat`.
+    pub fn node(&self) -> Option<&str> {
+        let i = match self.state {
+            State::Listening(i) | State::Tool { node: i, .. } | State::Paying(i) | State::Transferring(i) | State::TakingMessage(Some(i)) => i,
+            State::TakingMessage(None) | State::Done => return None,
+        };
+        Some(self.flow[i].id())
     }
 
-    /// A hint for the recognizer about what the caller is about to say, in the way it should be
-    /// written: while an order number is awaited, that numbers come as digits. Worded so that
-    /// a caller would not say it all (a decoder that heard nothing may echo its prompt).
-    pub fn listening_for(&self) -> Option<&'static str> {
-        match self.state {
-            State::AwaitOrderNumber { .. } => Some("The caller reads out an order number, for example 1004 or 2057."),
-            _ => None,
-        }
+    /// A variable's value (`order.status`), for `parley chat` and tests.
+    pub fn var(&self, name: &str) -> Option<&Value> {
+        self.vars.get(name)
     }
 
     /// Whether the conversation is over.
@@ -168,365 +242,385 @@ impl Conversation {
         self.state == State::Done
     }
 
-    /// The greeting.
-    pub fn start(&mut self) -> Vec<Action> {
-        vec![Action::Say(self.spec.greeting.trim().to_string())]
+    /// The greeting, and the flow up to its first wait.
+    pub fn start(&mut self, now: Instant) -> Vec<Action> {
+        let mut out = vec![Action::Say(self.vars.render(self.spec.greeting.trim()))];
+        out.extend(self.run(now, 0));
+        self.reply(out)
     }
 
-    /// Handles one caller input.
-    pub fn handle(&mut self, input: Input) -> Vec<Action> {
-        if input == Input::TransferFailed {
-            return self.transfer_failed();
-        }
-        if self.state == State::Done {
+    /// Handles one input at `now`.
+    pub fn handle(&mut self, now: Instant, input: Input) -> Vec<Action> {
+        let out = self.input(now, input);
+        let out = self.drain_queue(now, out);
+        self.reply(out)
+    }
+
+    /// When [`Conversation::handle_timeout`] is next due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let limit = self.context.answered + Duration::from_secs(u64::from(self.spec.limits.call_seconds));
+        let state = match self.state {
+            State::Listening(_) => self.no_input_at,
+            State::Tool { since, filler_said: false, .. } => Some(since + self.ms(self.spec.limits.filler_ms)),
+            State::Tool { since, filler_said: true, .. } => Some(since + self.ms(self.spec.limits.tool_timeout_ms)),
+            State::Done => return None,
+            _ => None,
+        };
+        Some(state.map_or(limit, |s| s.min(limit)))
+    }
+
+    /// Something timed: no answer, a slow tool, the call's time limit.
+    pub fn handle_timeout(&mut self, now: Instant) -> Vec<Action> {
+        if self.poll_timeout().is_none_or(|t| now < t) {
             return Vec::new();
         }
-        if let State::Paying(order) = self.state {
-            return match input {
-                Input::Payment(result) => self.on_payment(order, result),
-                _ => Vec::new(),
+        let limit = self.context.answered + Duration::from_secs(u64::from(self.spec.limits.call_seconds));
+        if now >= limit {
+            self.state = State::Done;
+            return vec![Action::Say("I am sorry, this call has reached its time limit. Thank you for calling, goodbye!".into()), Action::Hangup];
+        }
+        let out = match self.state {
+            State::Listening(i) => {
+                self.no_input_at = None;
+                self.no_input(now, i)
+            }
+            State::Tool { node, id, since, filler_said: false } => {
+                self.state = State::Tool { node, id, since, filler_said: true };
+                let Node::Tool(t) = &self.flow[node] else { return Vec::new() };
+                vec![Action::Say(self.vars.render(&t.filler))]
+            }
+            State::Tool { id, .. } => self.input(now, Input::Tool(ToolResult { id, outcome: ToolOutcome::Failed("timed out".into()) })),
+            _ => Vec::new(),
+        };
+        let out = self.drain_queue(now, out);
+        self.reply(out)
+    }
+
+    /// The actions of one reply: what it says as one text, kept for "say that again".
+    fn reply(&mut self, out: Vec<Action>) -> Vec<Action> {
+        let out = merge_says(out);
+        if let Some(Action::Say(t)) = out.iter().rev().find(|a| matches!(a, Action::Say(_))) {
+            self.last_said = t.clone();
+        }
+        out
+    }
+
+    fn ms(&self, ms: u32) -> Duration {
+        Duration::from_millis(u64::from(ms))
+    }
+
+    fn input(&mut self, now: Instant, input: Input) -> Vec<Action> {
+        match (self.state, input) {
+            (State::Done, _) => Vec::new(),
+            (State::Paying(node), Input::Payment(result)) => self.paid(now, node, result),
+            (State::Paying(_), _) => Vec::new(),
+            (_, Input::TransferFailed) => self.transfer_failed(now),
+            (State::Tool { node, id, .. }, Input::Tool(result)) if result.id == id => self.tool_done(now, node, result),
+            (_, Input::Tool(_)) | (_, Input::Payment(_)) => Vec::new(),
+            (State::Tool { .. }, input @ (Input::Said(_) | Input::Key(_))) => {
+                self.queued.push(input);
+                Vec::new()
+            }
+            (State::Listening(i), Input::PromptPlayed) => {
+                let timeout = self.gather(i).and_then(|g| g.timeout_ms).unwrap_or(self.spec.limits.no_input_ms);
+                self.no_input_at = Some(now + self.ms(timeout));
+                Vec::new()
+            }
+            (_, Input::PromptPlayed) => Vec::new(),
+            (State::TakingMessage(node), Input::Said(text)) if !text.trim().is_empty() => {
+                self.turns += 1;
+                self.message_taken(now, node, text.trim())
+            }
+            (State::Listening(i), Input::Said(text)) if !text.trim().is_empty() => {
+                self.turns += 1;
+                self.no_input_at = None;
+                self.heard(now, i, text.trim())
+            }
+            (State::Listening(i), Input::Key(k)) => {
+                self.no_input_at = None;
+                self.key(now, i, k)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Handles what came while a tool ran, once the flow listens again.
+    fn drain_queue(&mut self, now: Instant, mut out: Vec<Action>) -> Vec<Action> {
+        while matches!(self.state, State::Listening(_) | State::TakingMessage(_)) && !self.queued.is_empty() {
+            let next = self.queued.remove(0);
+            out.extend(self.input(now, next));
+        }
+        out
+    }
+
+    /// The node named `id` (a checked flow has it).
+    fn at(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    fn gather(&self, i: usize) -> Option<&crate::flow::Gather> {
+        match &self.flow[i] {
+            Node::Gather(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The node after `i`: `next`, or the one after it in the list.
+    fn next_index(&self, i: usize, next: &Option<String>) -> Option<usize> {
+        next.as_deref().map_or(Some(i + 1), |n| self.at(n))
+    }
+
+    /// Goes to the node named `id`, or after node `from` when `id` is unset.
+    fn go(&mut self, now: Instant, from: usize, id: Option<&str>) -> Vec<Action> {
+        match id {
+            Some(id) => match self.at(id) {
+                Some(i) => self.run(now, i),
+                None => self.give_up(),
+            },
+            None if from + 1 < self.flow.len() => self.run(now, from + 1),
+            None => self.give_up(),
+        }
+    }
+
+    /// Runs the flow from node `i` until it waits.
+    fn run(&mut self, now: Instant, mut i: usize) -> Vec<Action> {
+        let mut out = Vec::new();
+        let flow = Arc::clone(&self.flow);
+        for _ in 0..MAX_STEPS {
+            let Some(node) = flow.get(i) else { break };
+            let next = match node {
+                Node::Say { text, next, .. } => {
+                    out.push(self.say(text));
+                    self.next_index(i, next)
+                }
+                Node::Set { values, next, .. } => {
+                    for (k, v) in values {
+                        let value = self.vars.value_of(v);
+                        self.vars.set(k, value);
+                    }
+                    self.next_index(i, next)
+                }
+                Node::Route { cases, default, .. } => {
+                    let to = cases.iter().find(|c| self.vars.holds(&c.when)).map_or(default, |c| &c.goto);
+                    self.at(to)
+                }
+                Node::Hours { open, closed, .. } => {
+                    let at_ms = self.context.answered_unix_ms + now.saturating_duration_since(self.context.answered).as_millis() as i64;
+                    let is_open = self.spec.opening_hours.as_ref().is_none_or(|h| h.open_at(at_ms));
+                    self.at(if is_open { open } else { closed })
+                }
+                Node::Gather(g) => {
+                    let counts = self.last_gather == Some(i) && matches!(g.expect, Expect::Number | Expect::Text);
+                    if self.last_gather != Some(i) {
+                        self.retries = 0;
+                    }
+                    self.last_gather = Some(i);
+                    self.keys.clear();
+                    if counts {
+                        // Asked again for a value it just gave: that value did not do.
+                        if let Some(fail) = self.count_retry(now, i) {
+                            out.extend(fail);
+                            return out;
+                        }
+                    }
+                    if let Some(p) = &g.prompt {
+                        out.push(self.say(p));
+                    }
+                    self.state = State::Listening(i);
+                    return out;
+                }
+                Node::Tool(t) => {
+                    self.next_tool += 1;
+                    let args = t.args.iter().map(|(k, v)| (k.clone(), self.vars.value_of(v))).collect();
+                    let operation = self.spec.tools.get(&t.tool).map(|d| d.operation.clone()).unwrap_or_default();
+                    out.push(Action::CallTool(ToolCall { id: self.next_tool, tool: t.tool.clone(), operation, args }));
+                    self.state = State::Tool { node: i, id: self.next_tool, since: now, filler_said: false };
+                    return out;
+                }
+                Node::Transfer { to, mode, say, .. } => {
+                    out.extend(self.transfer(now, i, to.as_deref(), *mode, say));
+                    return out;
+                }
+                Node::Message { prompt, .. } => {
+                    out.push(self.say(prompt));
+                    self.state = State::TakingMessage(Some(i));
+                    return out;
+                }
+                Node::Pay { .. } => {
+                    out.extend(self.pay(now, i));
+                    return out;
+                }
+                Node::End { say, outcome, .. } => {
+                    let text = say.clone().unwrap_or_else(|| "Thank you for calling {business}. Goodbye!".into());
+                    out.push(self.say(&text));
+                    out.push(Action::Hangup);
+                    self.state = State::Done;
+                    if self.outcome == Outcome::InProgress || *outcome == crate::flow::EndOutcome::NotUnderstood {
+                        self.outcome = match outcome {
+                            crate::flow::EndOutcome::Resolved => Outcome::Resolved,
+                            crate::flow::EndOutcome::NotUnderstood => Outcome::NotUnderstood,
+                        };
+                    }
+                    return out;
+                }
             };
-        }
-        match input {
-            Input::Payment(_) | Input::TransferFailed => Vec::new(),
-            Input::Key('#') if matches!(self.state, State::OfferPayment(_)) && self.keys.is_empty() => {
-                self.turns += 1;
-                let State::OfferPayment(order) = self.state else { return Vec::new() };
-                self.start_payment(order)
-            }
-            Input::Key(k) => self.on_key(k),
-            Input::Said(text) => {
-                if text.trim().is_empty() {
-                    return Vec::new();
-                }
-                self.turns += 1;
-                self.on_said(&text)
+            match next {
+                Some(n) if n < flow.len() => i = n,
+                _ => break,
             }
         }
+        out.extend(self.give_up());
+        out
     }
 
-    fn on_key(&mut self, k: char) -> Vec<Action> {
-        match k {
-            '0'..='9' => {
-                self.keys.push(k);
-                if self.keys.len() < 4 {
-                    return Vec::new();
-                }
-            }
-            '#' if !self.keys.is_empty() => {}
-            '*' => {
-                self.keys.clear();
-                return Vec::new();
-            }
-            _ => return Vec::new(),
-        }
-        self.turns += 1;
-        let number = std::mem::take(&mut self.keys).parse().ok();
-        match number {
-            Some(n) if self.state == (State::AwaitOrderNumber { pay: true }) => self.pay(n),
-            Some(n) => self.lookup(n),
-            None => self.not_understood("Sorry, I did not get that number."),
-        }
+    fn say(&mut self, template: &str) -> Action {
+        Action::Say(self.vars.render(template))
     }
 
-    fn on_said(&mut self, text: &str) -> Vec<Action> {
-        let intent = classify(text);
-        match self.state {
-            State::TakingMessage => {
-                self.outcome = Outcome::MessageTaken;
-                self.state = State::Done;
-                self.tool_calls.push(ToolCall { name: "take_message", argument: String::new(), result: "taken" });
-                vec![
-                    Action::Say(format!("Thank you. I have passed your message on to the {} team, and someone will get back to you. Goodbye!", self.spec.business)),
-                    Action::Hangup,
-                ]
-            }
-            State::Paying(_) => Vec::new(),
-            State::OfferPayment(order) if matches!(intent, Intent::Pay | Intent::Yes) => self.start_payment(order),
-            State::AwaitOrderNumber { pay: true } if extract_number(text).is_some() => {
-                let n = extract_number(text).unwrap_or_default();
-                self.pay(n)
-            }
-            State::AwaitOrderNumber { .. } => match (extract_number(text), intent) {
-                (Some(n), _) => self.lookup(n),
-                (None, Intent::Goodbye) => self.goodbye(),
-                (None, Intent::Human) => self.human(),
-                (None, Intent::Hours) => self.hours(),
-                _ => self.not_understood("Sorry, I did not catch the order number. Please say it digit by digit, or type it on your keypad."),
-            },
-            State::Main | State::OfferPayment(_) | State::Done => match intent {
-                Intent::Pay => match extract_number(text).or(self.current_order) {
-                    Some(n) => self.pay(n),
-                    None => {
-                        self.state = State::AwaitOrderNumber { pay: true };
-                        vec![Action::Say("Which order would you like to pay for? You can say the order number, or type it on your keypad.".into())]
-                    }
-                },
-                Intent::Order => match extract_number(text) {
-                    Some(n) => self.lookup(n),
-                    None => {
-                        self.state = State::AwaitOrderNumber { pay: false };
-                        vec![Action::Say("Sure. What is your order number? You can say it, or type it on your keypad.".into())]
-                    }
-                },
-                Intent::Hours => self.hours(),
-                Intent::Human => self.human(),
-                Intent::Goodbye | Intent::No => self.goodbye(),
-                Intent::Yes => vec![Action::Say("What can I help you with? I can check an order, tell you our opening hours, or put you through to a person.".into())],
-                Intent::Unknown => self.not_understood("Sorry, I did not understand that. I can check the status of an order, tell you our opening hours, or put you through to a person."),
-            },
+    /// One more unanswered or unmatched try at gather `i`: `Some` with what is done when that
+    /// was the last one.
+    fn count_retry(&mut self, now: Instant, i: usize) -> Option<Vec<Action>> {
+        self.retries += 1;
+        self.total_retries += 1;
+        if self.retries < self.spec.max_retries {
+            return None;
         }
-    }
-
-    fn lookup(&mut self, number: u32) -> Vec<Action> {
-        let found = self.spec.order(number).cloned();
-        self.tool_calls.push(ToolCall {
-            name: "order_lookup",
-            argument: number.to_string(),
-            result: if found.is_some() { "found" } else { "not_found" },
-        });
-        match found {
-            Some(o) => {
-                self.retries = 0;
-                self.state = State::Main;
-                self.current_order = Some(number);
-                self.orders_found.push(number);
-                let items = o.items.join(" and ");
-                let details = format!("Order {}, for {}, is {}. It has {}, placed on {}, and is {}.", spaced(number), o.customer, o.status, items, o.placed, o.detail);
-                let due = self.balance(number);
-                if due == 0 {
-                    return vec![Action::Say(format!("{details} {ANYTHING_ELSE}"))];
-                }
-                self.state = State::OfferPayment(number);
-                vec![Action::Say(format!(
-                    "{details} There is {} due on this order. To pay it now by card, press the hash key or say pay. Or ask me anything else.",
-                    amount_words(due, &self.spec.currency)
-                ))]
-            }
-            None => {
-                self.state = State::AwaitOrderNumber { pay: false };
-                self.not_understood(&format!(
-                    "I could not find an order with the number {}. Please say the order number again, digit by digit, or type it on your keypad.",
-                    spaced(number)
-                ))
-            }
-        }
-    }
-
-    fn hours(&mut self) -> Vec<Action> {
+        let failed = self.gather(i).and_then(|g| g.failed.clone());
         self.retries = 0;
-        self.asked_hours = true;
-        self.state = State::Main;
-        vec![Action::Say(format!("{} {ANYTHING_ELSE}", self.spec.hours.trim()))]
+        Some(match failed {
+            Some(node) => {
+                self.last_gather = None;
+                self.go(now, i, Some(&node))
+            }
+            None => self.give_up(),
+        })
     }
 
-    fn human(&mut self) -> Vec<Action> {
-        self.retries = 0;
-        if self.spec.transfer_to.trim().is_empty() {
-            self.state = State::TakingMessage;
-            return vec![Action::Say("No one is available to take your call right now, so I will take a message. Please say your name, your number, and your message.".into())];
-        }
+    /// The agent cannot help: it apologises and ends the call.
+    fn give_up(&mut self) -> Vec<Action> {
         self.state = State::Done;
+        self.outcome = Outcome::NotUnderstood;
+        vec![Action::Say(format!("I am sorry I could not help you today. Please call again, or visit {} in person. Goodbye!", self.spec.business)), Action::Hangup]
+    }
+
+    fn tool_done(&mut self, now: Instant, node: usize, result: ToolResult) -> Vec<Action> {
+        let Node::Tool(t) = &self.flow[node] else { return Vec::new() };
+        let t = t.clone();
+        let argument = t.args.iter().map(|(k, v)| format!("{k} {}", self.vars.render(v))).collect::<Vec<_>>().join(", ");
+        match result.outcome {
+            ToolOutcome::Done { outcome, data } => {
+                if let Some(s) = data.get("summary").and_then(Value::as_str) {
+                    self.tool_summaries.push(format!("{}: {s}.", t.tool));
+                } else {
+                    self.tool_summaries.push(format!("{} ({argument}): {outcome}.", t.tool));
+                }
+                self.tool_calls.push(ToolUse { name: t.tool.clone(), argument, result: outcome.clone() });
+                if let Some(v) = &t.save_as {
+                    self.vars.set(v, data);
+                }
+                let to = t.on.get(&outcome).or(t.next.as_ref()).cloned();
+                self.go(now, node, to.as_deref())
+            }
+            ToolOutcome::Failed(_) => {
+                self.tool_summaries.push(format!("{} ({argument}) failed.", t.tool));
+                self.tool_calls.push(ToolUse { name: t.tool.clone(), argument, result: "error".into() });
+                if let Some(v) = &t.save_as {
+                    self.vars.set(v, Value::Null);
+                }
+                let mut out = vec![Action::Say("Sorry, I could not check that right now.".into())];
+                let to = t.on.get("error").or(t.error.as_ref()).or(t.next.as_ref()).cloned();
+                out.extend(self.go(now, node, to.as_deref()));
+                out
+            }
+        }
+    }
+
+    fn transfer(&mut self, now: Instant, i: usize, to: Option<&str>, mode: Option<TransferMode>, say: &str) -> Vec<Action> {
+        let target = to.map(String::from).unwrap_or_else(|| self.spec.transfer_to.trim().to_string());
+        if target.is_empty() {
+            return self.transfer_failed_at(now, Some(i), "No one is available to take your call right now, so I will take a message. Please say your name, your number, and your message.");
+        }
+        self.state = State::Transferring(i);
         self.outcome = Outcome::Transferred;
-        self.tool_calls.push(ToolCall { name: "transfer", argument: String::new(), result: "requested" });
-        let target = self.spec.transfer_to.clone();
-        let transfer = match self.spec.transfer_mode {
+        self.tool_calls.push(ToolUse { name: "transfer".into(), argument: String::new(), result: "requested".into() });
+        let action = match mode.unwrap_or(self.spec.transfer_mode) {
             TransferMode::Blind => Action::Transfer(target),
             TransferMode::Warm => Action::WarmTransfer(target),
         };
-        vec![Action::Say("Let me put you through to a person. One moment, please.".into()), transfer]
+        vec![self.say(say), action]
     }
 
-    /// A warm transfer found no one: take a message instead.
-    fn transfer_failed(&mut self) -> Vec<Action> {
-        if self.outcome != Outcome::Transferred {
-            return Vec::new();
-        }
+    /// A transfer found no one: its `failed` node, or a message taken.
+    fn transfer_failed(&mut self, now: Instant) -> Vec<Action> {
+        let State::Transferring(i) = self.state else { return Vec::new() };
         self.outcome = Outcome::InProgress;
-        self.state = State::TakingMessage;
         if let Some(t) = self.tool_calls.iter_mut().rev().find(|t| t.name == "transfer") {
-            t.result = "no_answer";
+            t.result = "no_answer".into();
         }
-        vec![Action::Say("I am sorry, no one could take your call right now, so I will take a message. Please say your name, your number, and your message.".into())]
+        self.transfer_failed_at(now, Some(i), "I am sorry, no one could take your call right now, so I will take a message. Please say your name, your number, and your message.")
+    }
+
+    fn transfer_failed_at(&mut self, now: Instant, i: Option<usize>, take_message: &str) -> Vec<Action> {
+        let failed = i.and_then(|i| match &self.flow[i] {
+            Node::Transfer { failed, .. } => failed.clone(),
+            _ => None,
+        });
+        if let (Some(i), Some(node)) = (i, failed) {
+            return self.go(now, i, Some(&node));
+        }
+        self.state = State::TakingMessage(None);
+        vec![self.say(take_message)]
+    }
+
+    fn message_taken(&mut self, now: Instant, node: Option<usize>, text: &str) -> Vec<Action> {
+        self.message = Some(text.to_string());
+        self.outcome = Outcome::MessageTaken;
+        self.tool_calls.push(ToolUse { name: "take_message".into(), argument: String::new(), result: "taken".into() });
+        let (thanks, next) = match node.map(|i| &self.flow[i]) {
+            Some(Node::Message { thanks, next, .. }) => (thanks.clone(), next.clone()),
+            _ => ("Thank you. I have passed your message on to the {business} team, and someone will get back to you. Goodbye!".to_string(), None),
+        };
+        let mut out = vec![self.say(&thanks)];
+        match (node, next) {
+            (Some(i), Some(next)) => out.extend(self.go(now, i, Some(&next))),
+            _ => {
+                self.state = State::Done;
+                out.push(Action::Hangup);
+            }
+        }
+        out
     }
 
     /// What the agent tells the person a warm transfer reached: who is calling (`caller`, a
-    /// number or name) and why.
+    /// number or name) and what they asked about.
     pub fn briefing(&self, caller: &str) -> String {
-        let who = if caller.chars().any(|c| c.is_ascii_digit()) { format!("a caller on {}", spaced_number(caller)) } else { "a caller".to_string() };
-        let why = match self.orders_found.last() {
-            Some(order) => format!("They asked about order {} and would like to speak to a person.", spaced(*order)),
-            None => "They would like to speak to a person.".to_string(),
+        let who = if caller.chars().any(|c| c.is_ascii_digit()) { format!("a caller on {}", crate::vars::spaced_digits(caller)) } else { "a caller".to_string() };
+        let asked: Vec<&str> = self.intents_heard.iter().map(String::as_str).filter(|i| !matches!(*i, "person" | "yes" | "no" | "repeat" | "goodbye")).collect();
+        let why = match asked.as_slice() {
+            [] => "They would like to speak to a person.".to_string(),
+            a => format!("They asked about {} and would like to speak to a person.", a.join(" and ").replace('_', " ")),
         };
         format!("Hello, this is the {} assistant. I have {who}. {why} I am connecting you now.", self.spec.business)
     }
+}
 
-    fn goodbye(&mut self) -> Vec<Action> {
-        self.state = State::Done;
-        if self.outcome == Outcome::InProgress {
-            self.outcome = Outcome::Resolved;
-        }
-        vec![Action::Say(format!("Thank you for calling {}. Goodbye!", self.spec.business)), Action::Hangup]
-    }
-
-    fn not_understood(&mut self, prompt: &str) -> Vec<Action> {
-        self.retries += 1;
-        self.total_retries += 1;
-        if self.retries >= self.spec.max_retries {
-            self.state = State::Done;
-            self.outcome = Outcome::NotUnderstood;
-            return vec![
-                Action::Say(format!("I am sorry I could not help you today. Please call again, or visit {} in person. Goodbye!", self.spec.business)),
-                Action::Hangup,
-            ];
-        }
-        vec![Action::Say(prompt.to_string())]
-    }
-
-    /// A short summary of the call for the business (no transcript text).
-    pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        for n in &self.orders_found {
-            if let Some(o) = self.spec.order(*n) {
-                parts.push(format!("Caller asked about order {n} ({}): {}.", o.customer, o.status));
+/// Consecutive `Say`s as one (one synthesis, one reply).
+fn merge_says(actions: Vec<Action>) -> Vec<Action> {
+    let mut out: Vec<Action> = Vec::with_capacity(actions.len());
+    for a in actions {
+        match (out.last_mut(), a) {
+            (Some(Action::Say(before)), Action::Say(text)) => {
+                if !text.is_empty() {
+                    before.push(' ');
+                    before.push_str(&text);
+                }
             }
+            (_, Action::Say(text)) if text.is_empty() => {}
+            (_, a) => out.push(a),
         }
-        let missing: Vec<_> = self.tool_calls.iter().filter(|t| t.result == "not_found").map(|t| t.argument.clone()).collect();
-        if !missing.is_empty() {
-            parts.push(format!("No order found for: {}.", missing.join(", ")));
-        }
-        for (n, cents, reference) in &self.payments {
-            parts.push(format!("Caller paid {} for order {n} by card (reference {reference}).", amount_figures(*cents, &self.spec.currency)));
-        }
-        for (n, code) in &self.declined {
-            parts.push(format!("A card payment for order {n} was declined ({code})."));
-        }
-        if self.asked_hours {
-            parts.push("Caller asked for opening hours.".into());
-        }
-        match self.outcome {
-            Outcome::Transferred => parts.push("Caller asked for a person and was transferred.".into()),
-            Outcome::MessageTaken => parts.push("Caller left a message (see transcript).".into()),
-            Outcome::NotUnderstood => parts.push(format!("The agent could not understand the caller after {} attempts.", self.spec.max_retries)),
-            _ => {}
-        }
-        if parts.is_empty() {
-            parts.push("Caller did not make a request.".into());
-        }
-        parts.join(" ")
     }
-}
-
-/// Digits spaced out so TTS reads them one by one ("1 0 0 4").
-pub(crate) fn spaced(n: u32) -> String {
-    spaced_number(&n.to_string())
-}
-
-/// The digits of a phone number, spaced out ("+1 555" becomes "1 5 5 5").
-fn spaced_number(number: &str) -> String {
-    number.chars().filter(char::is_ascii_digit).map(String::from).collect::<Vec<_>>().join(" ")
+    out
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    pub(super) fn say(c: &mut Conversation, s: &str) -> Vec<Action> {
-        c.handle(Input::Said(s.into()))
-    }
-
-    pub(super) fn text(a: &[Action]) -> String {
-        a.iter().filter_map(|a| if let Action::Say(s) = a { Some(s.as_str()) } else { None }).collect()
-    }
-
-    #[test]
-    fn order_by_spoken_number_is_confirmed_with_its_details() {
-        let mut c = Conversation::new(AgentSpec::demo());
-        assert!(text(&c.start()).contains("How can I help"));
-        let a = say(&mut c, "Hi, my order number is one zero zero four.");
-        let t = text(&a);
-        assert!(t.contains("Order 1 0 0 4, for Dana Smith, is shipped"), "{t}");
-        assert!(t.contains("desk lamp"));
-        assert_eq!(c.orders_found, vec![1004]);
-        let bye = say(&mut c, "No, that's all. Goodbye.");
-        assert_eq!(bye.last(), Some(&Action::Hangup));
-        assert_eq!(c.outcome, Outcome::Resolved);
-        assert!(c.summary().contains("order 1004 (Dana Smith): shipped"));
-    }
-
-    #[test]
-    fn order_number_asked_for_then_typed_on_the_keypad() {
-        let mut c = Conversation::new(AgentSpec::demo());
-        c.start();
-        assert!(text(&say(&mut c, "I want to check on my order")).contains("What is your order number"));
-        for k in ['1', '0', '0'] {
-            assert!(c.handle(Input::Key(k)).is_empty());
-        }
-        assert!(text(&c.handle(Input::Key('7'))).contains("George Lee"));
-    }
-
-    #[test]
-    fn never_invents_an_order_and_counts_retries() {
-        let mut c = Conversation::new(AgentSpec::demo());
-        c.start();
-        let t = text(&say(&mut c, "order 2099"));
-        assert!(t.contains("could not find an order with the number 2 0 9 9"), "{t}");
-        assert!(!t.contains(" for "), "no customer named for an unknown order");
-        say(&mut c, "banana");
-        let last = say(&mut c, "banana");
-        assert_eq!(last.last(), Some(&Action::Hangup));
-        assert_eq!(c.outcome, Outcome::NotUnderstood);
-        assert_eq!(c.total_retries, 3);
-    }
-
-    #[test]
-    fn hours_and_person_without_transfer_target_takes_a_message() {
-        let mut c = Conversation::new(AgentSpec::demo());
-        c.start();
-        assert!(text(&say(&mut c, "When are you open?")).contains("Monday to Friday"));
-        assert!(text(&say(&mut c, "Can I speak to a person?")).contains("take a message"));
-        let end = say(&mut c, "This is Sam, please call me back about a return.");
-        assert_eq!(end.last(), Some(&Action::Hangup));
-        assert_eq!(c.outcome, Outcome::MessageTaken);
-    }
-
-    #[test]
-    fn warm_transfer_briefs_and_falls_back_to_a_message() {
-        let mut spec = AgentSpec::demo();
-        spec.transfer_to = "sip:frontdesk@127.0.0.1:5080".into();
-        spec.transfer_mode = TransferMode::Warm;
-        let mut c = Conversation::new(spec);
-        c.start();
-        say(&mut c, "Where is my order 1004?");
-        let a = say(&mut c, "Can I speak to a person?");
-        assert_eq!(a.last(), Some(&Action::WarmTransfer("sip:frontdesk@127.0.0.1:5080".into())));
-        let brief = c.briefing("+15550100004");
-        assert!(brief.contains("1 5 5 5 0 1 0 0 0 0 4") && brief.contains("order 1 0 0 4"), "{brief}");
-        assert!(!c.briefing("anonymous").contains("anonymous"));
-        // Nobody answered: the agent takes a message instead.
-        let a = c.handle(Input::TransferFailed);
-        assert!(text(&a).contains("take a message"), "{a:?}");
-        assert_eq!(c.outcome, Outcome::InProgress);
-        say(&mut c, "This is Dana, please call me back on 555 0100.");
-        assert_eq!(c.outcome, Outcome::MessageTaken);
-        assert_eq!(c.tool_calls.iter().find(|t| t.name == "transfer").map(|t| t.result), Some("no_answer"));
-        assert!(c.handle(Input::TransferFailed).is_empty(), "only after a transfer");
-    }
-
-    #[test]
-    fn person_with_transfer_target_transfers() {
-        let mut spec = AgentSpec::demo();
-        spec.transfer_to = "sip:frontdesk@127.0.0.1:5080".into();
-        let mut c = Conversation::new(spec);
-        c.start();
-        let a = say(&mut c, "I'd like to talk to a human");
-        assert_eq!(a.last(), Some(&Action::Transfer("sip:frontdesk@127.0.0.1:5080".into())));
-        assert_eq!(c.outcome, Outcome::Transferred);
-    }
-
-    #[test]
-    fn bad_agent_yaml_is_refused_with_a_reason() {
-        assert!(AgentSpec::from_yaml("name: x\ngreeting: ''\nbusiness: b\nhours: h").is_err());
-        assert!(AgentSpec::from_yaml("not: [valid").is_err());
-    }
-}
+mod tests;

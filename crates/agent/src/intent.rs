@@ -1,28 +1,11 @@
-//! The embedded intent engine: what the caller wants, and which number they said.
+//! The embedded intent engine: what the caller wants ([`IntentSet`]), and which number they
+//! said ([`extract_number`]).
 //!
 //! Works on recognizer output, which writes numbers as digits ("1004", "1,004", "10 04") or
 //! words ("one zero zero four", "ten oh four", "one thousand and four").
 
-/// What the caller asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Intent {
-    /// Paying what is due on an order.
-    Pay,
-    /// Order status.
-    Order,
-    /// Opening hours.
-    Hours,
-    /// A person.
-    Human,
-    /// Ending the call.
-    Goodbye,
-    /// Yes.
-    Yes,
-    /// No.
-    No,
-    /// Nothing recognised.
-    Unknown,
-}
+mod classify;
+pub use classify::{IntentDef, IntentMatch, IntentSet, SlotType, BUILT_IN};
 
 /// Lowercases and keeps letters, digits and spaces (commas between digits are dropped).
 pub fn normalize(text: &str) -> String {
@@ -43,36 +26,9 @@ pub fn normalize(text: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn has_any(words: &[&str], text: &str, keys: &[&str]) -> bool {
-    keys.iter().any(|k| if k.contains(' ') { text.contains(k) } else { words.contains(k) })
-}
-
-/// Classifies an utterance.
-pub fn classify(text: &str) -> Intent {
-    let t = normalize(text);
-    let w: Vec<&str> = t.split(' ').collect();
-    if has_any(&w, &t, &["goodbye", "bye", "that's all", "that is all", "nothing else", "hang up", "no thanks", "no thank you"]) {
-        return Intent::Goodbye;
-    }
-    if has_any(&w, &t, &["person", "human", "agent", "representative", "operator", "someone", "somebody", "staff", "manager", "speak to", "talk to"]) {
-        return Intent::Human;
-    }
-    if has_any(&w, &t, &["hours", "open", "opening", "close", "closing", "closed"]) {
-        return Intent::Hours;
-    }
-    if has_any(&w, &t, &["pay", "payment", "balance", "owe", "settle", "bill"]) {
-        return Intent::Pay;
-    }
-    if has_any(&w, &t, &["order", "orders", "package", "delivery", "shipment", "shipping", "track", "tracking", "parcel"]) || extract_number(&t).is_some() {
-        return Intent::Order;
-    }
-    if has_any(&w, &t, &["yes", "yeah", "yep", "sure", "please", "correct", "right"]) {
-        return Intent::Yes;
-    }
-    if has_any(&w, &t, &["no", "nope", "nah"]) {
-        return Intent::No;
-    }
-    Intent::Unknown
+/// Whether `w` is a number word that cannot be anything else ("to" and "for" can).
+pub(crate) fn is_number_word(w: &str) -> bool {
+    (digit_word(w).is_some() && !matches!(w, "to" | "too" | "for" | "o")) || teen_or_ten(w).is_some() || matches!(w, "thousand" | "hundred" | "double")
 }
 
 fn digit_word(w: &str) -> Option<u32> {
@@ -184,20 +140,5 @@ mod tests {
         }
         assert_eq!(extract_number("I want to talk to someone for a minute"), None);
         assert_eq!(extract_number("order 42"), None, "too short to be an order number");
-    }
-
-    #[test]
-    fn intents() {
-        assert_eq!(classify("What are your opening hours?"), Intent::Hours);
-        assert_eq!(classify("what are your own printing hours"), Intent::Hours);
-        assert_eq!(classify("I would like to speak to a person."), Intent::Human);
-        assert_eq!(classify("Where is my order?"), Intent::Order);
-        assert_eq!(classify("1004"), Intent::Order);
-        assert_eq!(classify("I'd like to pay for order 1002"), Intent::Pay);
-        assert_eq!(classify("what is my balance"), Intent::Pay);
-        assert_eq!(classify("Goodbye."), Intent::Goodbye);
-        assert_eq!(classify("No, that's all, thanks."), Intent::Goodbye);
-        assert_eq!(classify("yes please"), Intent::Yes);
-        assert_eq!(classify("The weather is nice."), Intent::Unknown);
     }
 }

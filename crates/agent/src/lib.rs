@@ -1,14 +1,17 @@
 //! # parley-agent
 //!
-//! Agents as data ([`spec::AgentSpec`], loaded from YAML; [`spec::AgentSpec::demo`] is the demo
-//! store), the embedded [`intent`] engine, and the sans-IO callflow interpreter
-//! [`conversation::Conversation`]: caller input in, [`conversation::Action`]s out.
+//! Agents as documents ([`spec::AgentSpec`]: YAML, or the same JSON through the API; its
+//! [`flow`] of nodes, intents, tools, opening hours; [`spec::AgentSpec::demo`] is the demo
+//! store), the embedded [`intent`] engine, and the sans-IO flow interpreter
+//! [`conversation::Conversation`]: caller input and tool results in, [`conversation::Action`]s
+//! out, timers through `poll_timeout`.
 //!
 //! ```
-//! use parley_agent::{conversation::{Conversation, Input, Action}, spec::AgentSpec};
-//! let mut c = Conversation::new(AgentSpec::demo());
-//! c.start();
-//! let reply = c.handle(Input::Said("What are your opening hours?".into()));
+//! use std::time::Instant;
+//! use parley_agent::{conversation::{Action, CallContext, Conversation, Input}, spec::AgentSpec};
+//! let mut c = Conversation::new(AgentSpec::demo(), CallContext::now("+15550100004"));
+//! c.start(Instant::now());
+//! let reply = c.handle(Instant::now(), Input::Said("What are your opening hours?".into()));
 //! assert!(matches!(&reply[0], Action::Say(t) if t.contains("Monday")));
 //! ```
 //!
@@ -17,6 +20,10 @@
 #![forbid(unsafe_code)]
 
 pub mod conversation;
+pub mod flow;
+pub mod hours;
 pub mod intent;
 pub mod spec;
+pub mod tools;
 pub mod turn;
+pub mod vars;

@@ -1,32 +1,8 @@
 //! Agent definitions (YAML) and the demo agent.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
-
-/// An order in the demo store data.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct Order {
-    /// Order number.
-    pub number: u32,
-    /// Customer name.
-    pub customer: String,
-    /// Customer phone (E.164).
-    pub phone: String,
-    /// Status word.
-    pub status: String,
-    /// Items ordered.
-    pub items: Vec<String>,
-    /// When it was placed.
-    pub placed: String,
-    /// A sentence completing "It was/is ...".
-    pub detail: String,
-    /// Amount still to pay, in cents of the agent's currency (0: nothing due).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub balance_cents: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
 
 /// An agent as a tenant defines it.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -37,7 +13,8 @@ pub struct AgentSpec {
     pub business: String,
     /// First thing said.
     pub greeting: String,
-    /// Opening hours, as said.
+    /// Opening hours, as said (`{hours}` in the flow's texts).
+    #[serde(default)]
     pub hours: String,
     /// SIP URI for transfers; empty means take a message.
     #[serde(default)]
@@ -48,10 +25,7 @@ pub struct AgentSpec {
     /// Not-understood turns before the agent gives up on a question.
     #[serde(default = "default_retries")]
     pub max_retries: u32,
-    /// Orders the agent can look up.
-    #[serde(default)]
-    pub orders: Vec<Order>,
-    /// Currency of order balances (ISO 4217, lowercase).
+    /// Currency of amounts the agent takes payments in (ISO 4217, lowercase).
     #[serde(default = "default_currency")]
     pub currency: String,
     /// The voice the agent speaks with.
@@ -63,6 +37,81 @@ pub struct AgentSpec {
     /// How the agent takes turns (unset fields: the server's settings).
     #[serde(default, skip_serializing_if = "TurnTaking::is_default")]
     pub turn_taking: TurnTaking,
+    /// When the business is open, for `hours` nodes (unset: always open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<crate::hours::OpeningHours>,
+    /// What callers may ask for, by name: example phrases and slots (the built-in `yes`, `no`,
+    /// `goodbye`, `person`, `hours` and `repeat` need no declaration; declaring one replaces
+    /// its examples).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub intents: BTreeMap<String, crate::intent::IntentDef>,
+    /// The tools the flow may call, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tools: BTreeMap<String, crate::tools::ToolDef>,
+    /// What the agent does, node by node; the first node runs after the greeting. Empty: the
+    /// receptionist flow (hours, a person, goodbye).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flow: Vec<crate::flow::Node>,
+    /// Limits of one call.
+    #[serde(default, skip_serializing_if = "Limits::is_default")]
+    pub limits: Limits,
+}
+
+/// Limits of one call.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Limits {
+    /// The longest call, in seconds (30 to 14400): the agent says goodbye and hangs up then.
+    #[serde(default = "default_call_seconds")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 30, maximum = 14400))]
+    pub call_seconds: u32,
+    /// How long a question waits for an answer before its no-input prompt, in ms (1000 to 60000).
+    #[serde(default = "default_no_input_ms")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1000, maximum = 60000))]
+    pub no_input_ms: u32,
+    /// How long a tool may take before the agent says its filler ("One moment..."), in ms (200
+    /// to 10000).
+    #[serde(default = "default_filler_ms")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 200, maximum = 10000))]
+    pub filler_ms: u32,
+    /// How long a tool may take at all, in ms (1000 to 60000): then it counts as failed.
+    #[serde(default = "default_tool_timeout_ms")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1000, maximum = 60000))]
+    pub tool_timeout_ms: u32,
+}
+
+fn default_call_seconds() -> u32 {
+    1800
+}
+fn default_no_input_ms() -> u32 {
+    7000
+}
+fn default_filler_ms() -> u32 {
+    700
+}
+fn default_tool_timeout_ms() -> u32 {
+    8000
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { call_seconds: default_call_seconds(), no_input_ms: default_no_input_ms(), filler_ms: default_filler_ms(), tool_timeout_ms: default_tool_timeout_ms() }
+    }
+}
+
+impl Limits {
+    fn is_default(&self) -> bool {
+        *self == Limits::default()
+    }
+
+    fn check(&self) -> Result<(), SpecError> {
+        let ok = (30..=14400).contains(&self.call_seconds) && (1000..=60000).contains(&self.no_input_ms) && (200..=10000).contains(&self.filler_ms) && (1000..=60000).contains(&self.tool_timeout_ms);
+        if !ok {
+            return Err(SpecError::Invalid("limits: call_seconds 30 to 14400, no_input_ms 1000 to 60000, filler_ms 200 to 10000, tool_timeout_ms 1000 to 60000"));
+        }
+        Ok(())
+    }
 }
 
 /// How an agent takes turns with the caller. Pauses in ms; an unset pause is the server's
@@ -189,6 +238,7 @@ impl VoiceChoice {
 /// How a caller who asks for a person is handed over.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TransferMode {
     /// REFER: the caller's phone calls the person itself (RFC 3515).
     #[default]
@@ -216,13 +266,20 @@ pub enum SpecError {
     /// A field is empty or inconsistent.
     #[error("invalid agent definition: {0}")]
     Invalid(&'static str),
+    /// The flow, its intents or tools have problems (each naming its node, and its line when
+    /// read from YAML).
+    #[error("invalid agent definition: {0}")]
+    Flow(crate::flow::Problems),
 }
 
 impl AgentSpec {
     /// Parses and checks a YAML definition.
     pub fn from_yaml(text: &str) -> Result<AgentSpec, SpecError> {
         let spec: AgentSpec = serde_yaml_ng::from_str(text)?;
-        spec.check()
+        spec.check().map_err(|e| match e {
+            SpecError::Flow(p) => SpecError::Flow(p.locate(text)),
+            e => e,
+        })
     }
 
     /// The definition as YAML (what [`AgentSpec::from_yaml`] reads back).
@@ -246,17 +303,17 @@ impl AgentSpec {
             return Err(SpecError::Invalid("currency must be a lowercase ISO 4217 code such as usd"));
         }
         spec.turn_taking.check()?;
+        spec.limits.check()?;
+        let problems = crate::flow::check(&spec);
+        if !problems.is_empty() {
+            return Err(SpecError::Flow(crate::flow::Problems(problems)));
+        }
         Ok(spec)
     }
 
     /// The demo store agent shipped with Parley.
     pub fn demo() -> AgentSpec {
         AgentSpec::from_yaml(include_str!("../agents/demo.yaml")).expect("demo agent is valid")
-    }
-
-    /// Looks up an order by number.
-    pub fn order(&self, number: u32) -> Option<&Order> {
-        self.orders.iter().find(|o| o.number == number)
     }
 }
 

@@ -115,7 +115,7 @@ struct Outcome {
 
 fn run_turn(turn: &Turn, cfg: &EndpointerConfig, model: Option<&SileroModel>, asr: &WhisperCppRecognizer, rt: &tokio::runtime::Runtime) -> Outcome {
     let t0 = Instant::now();
-    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), record: false, endpointer: cfg.clone(), voice_model: model.cloned(), prepare_replies: false };
+    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.cloned(), prepare_replies: false };
     let mut p = CallPipeline::new(config, t0);
     let mut now = t0;
     let mut seq = 0u16;
@@ -166,16 +166,14 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, model: Option<&SileroModel>, as
                 }
                 Output::Recognize { turn: turn_no, audio, speech_end, urgency, hint } => {
                     let started = Instant::now();
-                    let text = rt.block_on(asr.transcribe(Utterance { pcm: &audio, speech_end, urgency, hint })).unwrap_or_default();
+                    let text = rt.block_on(asr.transcribe(Utterance { pcm: &audio, speech_end, urgency, hint: hint.as_deref() })).unwrap_or_default();
                     decodes += 1;
                     heard.push(text.clone());
                     pending.push((turn_no, text, now + started.elapsed()));
                 }
                 Output::CancelRecognition(turn_no) => pending.retain(|(t, _, _)| *t != turn_no),
-                Output::TurnTaken => {
-                    if start_feeding.is_some() {
-                        taken.get_or_insert(now);
-                    }
+                Output::TurnTaken if start_feeding.is_some() => {
+                    taken.get_or_insert(now);
                 }
                 _ => {}
             }

@@ -10,7 +10,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use parley_agent::conversation::{Action, Conversation, Input, PaymentRequest, PaymentResult};
+use parley_agent::conversation::{Action, CallContext, Conversation, Input, PaymentRequest, PaymentResult};
+use parley_agent::tools::{ToolCall, ToolResult};
 use parley_agent::spec::AgentSpec;
 use parley_agent::turn::TurnShape;
 use parley_connect::payment::capture::CardDetails;
@@ -30,8 +31,10 @@ use crate::recording::Recorder;
 pub struct Config {
     /// The agent answering.
     pub agent: AgentSpec,
-    /// Who called (for a warm transfer's briefing).
+    /// Who called (for a warm transfer's briefing and the flow's `{caller}`).
     pub caller: String,
+    /// When the call was answered, as Unix ms (for the flow's opening hours).
+    pub answered_unix_ms: i64,
     /// Keep a recording (the tenant's policy).
     pub record: bool,
     /// End-of-turn tuning.
@@ -71,7 +74,7 @@ pub enum Output {
         /// Whether the turn has ended (else recognition starts early, at a pause).
         urgency: Urgency,
         /// What the agent expects to hear (a prompt for the recognizer).
-        hint: Option<&'static str>,
+        hint: Option<String>,
     },
     /// The caller went on talking: the early recognition of `turn` is no longer wanted.
     CancelRecognition(u64),
@@ -102,6 +105,8 @@ pub enum Output {
         /// When it was due.
         due: Instant,
     },
+    /// Run this tool (concurrently), then call [`CallPipeline::handle_tool_result`].
+    RunTool(ToolCall),
     /// Charge this card, then call [`CallPipeline::handle_payment_result`].
     Charge(PaymentRequest, CardDetails),
     /// A caller's turn reached the agent.
@@ -259,8 +264,9 @@ impl CallPipeline {
         let continuers_interrupt = config.agent.turn_taking.continuers_interrupt;
         let e = &endpointer;
         let (finished_silence, unfinished_silence, closed_silence, barge_in_after) = (e.finished_silence, e.unfinished_silence, e.closed_silence, e.barge_in_after);
-        let mut convo = Conversation::new(config.agent);
-        let start = convo.start();
+        let context = CallContext { caller: config.caller.clone(), answered: now, answered_unix_ms: config.answered_unix_ms };
+        let mut convo = Conversation::new(config.agent, context);
+        let start = convo.start(now);
         let mut p = CallPipeline {
             t0: now,
             caller: config.caller,
@@ -335,7 +341,7 @@ impl CallPipeline {
         self.settle(now);
         let at = ms(now - self.t0);
         let Some(mode) = self.paying.as_mut() else {
-            let actions = self.convo.handle(Input::Key(key));
+            let actions = self.convo.handle(now, Input::Key(key));
             self.apply(actions);
             self.settle(now);
             return;
@@ -346,7 +352,7 @@ impl CallPipeline {
                 self.apply(vec![Action::Say("Thank you. One moment while I take the payment.".into())]);
                 self.out.push_back(Output::Charge(request, card));
             }
-            Some(step) => self.payment_step(step),
+            Some(step) => self.payment_step(now, step),
             None => {}
         }
         self.settle(now);
@@ -373,20 +379,20 @@ impl CallPipeline {
             TurnShape::Open => {}
         }
         if shape != TurnShape::Unfinished && self.turns.get(&turn).is_some_and(|t| t.confirmed.is_none()) {
-            self.prepare_reply(text);
+            self.prepare_reply(now, text);
         }
         false
     }
 
     /// Synthesizes ahead what the agent would answer to `text` (on a copy of the conversation:
     /// nothing is decided until the turn is taken), when the agent is silent.
-    fn prepare_reply(&mut self, text: &str) {
+    fn prepare_reply(&mut self, now: Instant, text: &str) {
         let text = text.trim();
         if !self.prepare_replies || text.is_empty() || self.held.is_some() || self.parked.is_some() || self.paying.is_some() || self.convo.done() {
             return;
         }
         let mut trial = self.convo.clone();
-        let Some(Action::Say(first)) = trial.handle(Input::Said(text.to_string())).into_iter().next() else { return };
+        let Some(Action::Say(first)) = trial.handle(now, Input::Said(text.to_string())).into_iter().next() else { return };
         if let Some(prompt) = self.playout.prepare(first) {
             self.out.push_back(Output::Synthesize(prompt));
         }
@@ -439,8 +445,8 @@ impl CallPipeline {
             return false;
         }
         self.transcript.push(Speaker::Caller, &text, t.start_ms, t.end_ms);
-        let actions = self.convo.handle(Input::Said(text));
-        if actions.iter().any(|a| matches!(a, Action::Say(_))) {
+        let actions = self.convo.handle(now, Input::Said(text));
+        if actions.iter().any(|a| matches!(a, Action::Say(_) | Action::CallTool(_))) {
             self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), answered: now });
         }
         self.out.push_back(Output::TurnTaken);
@@ -473,9 +479,27 @@ impl CallPipeline {
     /// The processor's answer to a [`Output::Charge`].
     pub fn handle_payment_result(&mut self, now: Instant, result: PaymentResult) {
         self.paying = None;
-        let actions = self.convo.handle(Input::Payment(result));
+        let actions = self.convo.handle(now, Input::Payment(result));
         self.apply(actions);
         self.settle(now);
+    }
+
+    /// A tool's result ([`Output::RunTool`]).
+    pub fn handle_tool_result(&mut self, now: Instant, result: ToolResult) {
+        let actions = self.convo.handle(now, Input::Tool(result));
+        self.apply(actions);
+        self.settle(now);
+    }
+
+    /// The conversation's own timers (no answer to a question, a slow tool, the call's time
+    /// limit), held while the caller is talking or their words are with the recognizer.
+    fn conversation_timers(&mut self, now: Instant) {
+        let due = self.convo.poll_timeout().is_some_and(|t| now >= t);
+        if !due || self.vad.speaking() || !self.turns.is_empty() || self.parked.is_some() || self.held.is_some() || self.paying.is_some() {
+            return;
+        }
+        let actions = self.convo.handle_timeout(now);
+        self.apply(actions);
     }
 
     /// Something happened to the call around the conversation.
@@ -486,7 +510,7 @@ impl CallPipeline {
             Event::TransferProgress(_) => {}
             Event::TransferFailed => {
                 self.consulting = false;
-                let actions = self.convo.handle(Input::TransferFailed);
+                let actions = self.convo.handle(now, Input::TransferFailed);
                 self.apply(actions);
             }
             Event::ConsultAnswered if self.consulting => {
@@ -497,7 +521,7 @@ impl CallPipeline {
             Event::ConsultEnded if self.bridged => self.hang_up(),
             Event::ConsultEnded if self.consulting => {
                 self.consulting = false;
-                let actions = self.convo.handle(Input::TransferFailed);
+                let actions = self.convo.handle(now, Input::TransferFailed);
                 self.apply(actions);
             }
             Event::ConsultEnded => {}
@@ -551,7 +575,7 @@ impl CallPipeline {
         // Receive path: ordered frames into the endpointer.
         let at = ms(now - self.t0);
         if let Some(step) = self.paying.as_mut().and_then(|p| p.poll_timeout(at)) {
-            self.payment_step(step);
+            self.payment_step(now, step);
         }
         let mut frames = std::mem::take(&mut self.frames);
         frames.extend(std::iter::from_fn(|| self.jitter.pop(now)).map(|f| match f {
@@ -566,6 +590,7 @@ impl CallPipeline {
         self.frames = frames;
         self.release_hold();
         self.release_parked(now);
+        self.conversation_timers(now);
         if !speaking && !self.playout.busy() {
             self.after_playout(now);
         }
@@ -690,6 +715,9 @@ impl CallPipeline {
         if self.speaking_since.is_some() {
             self.flush_spoken(now, false);
             self.marker = true;
+            // The question has been heard: the wait for its answer starts now.
+            let actions = self.convo.handle(now, Input::PromptPlayed);
+            self.apply(actions);
         }
         match self.playout.after.take() {
             Some(Action::Hangup) => self.hang_up(),
@@ -721,6 +749,7 @@ impl CallPipeline {
                     self.cancel_prepared();
                 }
                 Action::CollectPayment(request) => self.playout.payment = Some(request),
+                Action::CallTool(call) => self.out.push_back(Output::RunTool(call)),
                 other => self.playout.after = Some(other),
             }
         }
@@ -743,12 +772,12 @@ impl CallPipeline {
     }
 
     /// A prompt of the card capture, or the end of payment mode without a charge.
-    fn payment_step(&mut self, step: PaymentStep) {
+    fn payment_step(&mut self, now: Instant, step: PaymentStep) {
         match step {
             PaymentStep::Say(text) => self.apply(vec![Action::Say(text.into())]),
             PaymentStep::Done(result) => {
                 self.paying = None;
-                let actions = self.convo.handle(Input::Payment(result));
+                let actions = self.convo.handle(now, Input::Payment(result));
                 self.apply(actions);
             }
             PaymentStep::Charge(..) => {}

@@ -39,8 +39,8 @@ fn in_payment_mode_keys_go_to_the_card_and_nothing_else_hears_them() {
     sim.run(1000, false);
     assert_eq!(sim.recognize_requests().len(), turns_before, "no turn is recognized in payment mode");
     keys(&mut sim, "4242424242424242#1230#123#");
-    let charge = sim.outputs.iter().find_map(|o| if let Output::Charge(req, card) = o { Some((req.order, card.last4().to_string())) } else { None });
-    assert_eq!(charge, Some((1008, "4242".to_string())));
+    let charge = sim.outputs.iter().find_map(|o| if let Output::Charge(req, card) = o { Some((req.reference.clone(), card.last4().to_string())) } else { None });
+    assert_eq!(charge, Some(("order 1008".to_string(), "4242".to_string())));
     assert!(!sim.said()[said_before..].iter().any(|s| s.contains("4242")), "the digits are never said back");
     let now = sim.now;
     sim.p.handle_payment_result(now, PaymentResult::Approved("ch_1".into()));

@@ -110,7 +110,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
         false => None,
     };
 
-    let config = Config { agent: agent.clone(), caller: caller.clone(), record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: shared.prepare_replies && synthesizer.provider() == "embedded" };
+    let config = Config { agent: agent.clone(), caller: caller.clone(), answered_unix_ms: answered_ms, record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: shared.prepare_replies && synthesizer.provider() == "embedded" };
     let mut pipeline = CallPipeline::new(config, Instant::now().into_std());
     let mut voice = Voice::default();
     let mut effects = Effects::default();
@@ -140,7 +140,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                 Output::Recognize { turn, audio, speech_end, urgency, hint } => {
                     let asr = recognizer.clone();
                     effects.run(Key::Recognition(turn), async move {
-                        let utterance = Utterance { pcm: &audio, speech_end, urgency, hint };
+                        let utterance = Utterance { pcm: &audio, speech_end, urgency, hint: hint.as_deref() };
                         Done::Recognized(turn, asr.transcribe(utterance).await)
                     });
                 }
@@ -168,6 +168,10 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                     tracing::info!(call = call, "warm transfer requested");
                     consult = Some(Consult::new(briefing));
                     tokio::spawn(consult_through_gate(shared.clone(), leg.clone(), call, tenant.clone(), target));
+                }
+                Output::RunTool(tool_call) => {
+                    let tools = engines.tools.clone();
+                    effects.run(Key::Tool(tool_call.id), async move { Done::Tool(tools.run(tool_call).await) });
                 }
                 Output::Charge(request, card) => {
                     let (shared, tenant) = (shared.clone(), tenant.clone());
@@ -203,6 +207,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
             },
             done = effects.next() => match done {
                 Done::Charged(result) => pipeline.handle_payment_result(Instant::now().into_std(), result),
+                Done::Tool(result) => pipeline.handle_tool_result(Instant::now().into_std(), result),
                 Done::Recognized(turn, Ok(text)) => {
                     pipeline.handle_recognized(Instant::now().into_std(), turn, &text);
                 }

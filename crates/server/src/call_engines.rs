@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use parley_agent::spec::AgentSpec;
 use parley_connect::egress::Egress;
+use parley_connect::tools::{BuiltInTools, ToolRunner};
 use parley_speech::cloud::deepgram::DeepgramRecognizer;
 use parley_speech::cloud::elevenlabs::ElevenLabsVoice;
 use parley_speech::cloud::openai::{OpenAiRecognizer, OpenAiVoice};
@@ -42,6 +43,8 @@ pub struct CallEngines {
     pub recognizer: Arc<dyn Recognizer>,
     /// The voice.
     pub synthesizer: Arc<dyn Synthesizer>,
+    /// What runs the tools the agent's flow calls.
+    pub tools: Arc<dyn ToolRunner>,
 }
 
 impl CallEngines {
@@ -90,7 +93,7 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
         },
         None => embedded_voice,
     };
-    CallEngines { recognizer, synthesizer }
+    CallEngines { recognizer, synthesizer, tools: Arc::new(BuiltInTools) }
 }
 
 /// The tenant's account with `provider` (its integration's config and the opened key), if the

@@ -1,4 +1,5 @@
-//! The effects of a call that take time (recognizing an utterance, charging a card): each runs
+//! The effects of a call that take time (recognizing an utterance, running a tool, charging a
+//! card): each runs
 //! as a task in one set, under a key the call's pipeline can cancel it by, and their results
 //! come back through one cancel-safe [`Effects::next`], in the order they finish. One runner
 //! instead of a channel and a handle table per kind of effect.
@@ -16,6 +17,8 @@ pub enum Key {
     Recognition(u64),
     /// The card charge in progress.
     Charge,
+    /// A tool call.
+    Tool(u64),
 }
 
 /// A finished effect.
@@ -25,6 +28,8 @@ pub enum Done {
     Recognized(u64, Result<String, parley_speech::SpeechError>),
     /// The processor's answer.
     Charged(PaymentResult),
+    /// A tool's result.
+    Tool(parley_agent::tools::ToolResult),
 }
 
 impl Done {
@@ -32,6 +37,7 @@ impl Done {
         match self {
             Done::Recognized(turn, _) => Key::Recognition(*turn),
             Done::Charged(_) => Key::Charge,
+            Done::Tool(r) => Key::Tool(r.id),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! - `parley chat AGENT`: the agent as text in the terminal.
 
 mod admin;
+mod agent_cli;
 mod api;
 mod call;
 mod call_engines;
@@ -32,14 +33,13 @@ mod twilio_rest;
 mod voice;
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use parley_agent::conversation::{PaymentResult, Action, Conversation, Input};
 use parley_agent::spec::AgentSpec;
 use parley_connect::webhook::WebhookSender;
 use parley_store::Store;
@@ -57,11 +57,14 @@ struct Cli {
 enum Command {
     /// Run the server (SIP, media, agents, HTTP).
     Serve(Box<ServeArgs>),
-    /// Talk to an agent as text in the terminal.
+    /// Talk to an agent as text in the terminal (its nodes and tool calls shown).
     Chat {
         /// Agent name (`demo`) or a YAML file.
         agent: String,
     },
+    /// Agent documents.
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// Operator tasks on the store.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -71,6 +74,16 @@ enum Command {
     /// The retention job.
     #[command(subcommand)]
     Retention(admin::RetentionCommand),
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Check agent files: every problem with its file, line and node.
+    Check {
+        /// YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -231,19 +244,17 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(serve(*args))
         }
-        Command::Chat { agent } => chat(&agent),
+        Command::Chat { agent } => agent_cli::chat(&agent),
+        Command::Agent(AgentCommand::Check { files }) => {
+            if !agent_cli::check(&files)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Admin(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::admin(cmd)),
         Command::Audit(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::audit(cmd)),
         Command::Retention(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::retention(cmd)),
     }
-}
-
-fn load_agent(name: &str) -> anyhow::Result<AgentSpec> {
-    if name == "demo" {
-        return Ok(AgentSpec::demo());
-    }
-    let text = std::fs::read_to_string(name).with_context(|| format!("no agent named {name:?} (give `demo` or a YAML file)"))?;
-    Ok(AgentSpec::from_yaml(&text)?)
 }
 
 /// A random secret kept in a file of the data dir (created 0600 on first start).
@@ -451,62 +462,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     retention.abort();
     if let Err(e) = admin::sign_and_anchor(&shared.store, &audit_signer, &cfg.data_dir).await {
         tracing::error!(error = %e, "signing audit heads at shutdown failed");
-    }
-    Ok(())
-}
-
-fn chat(agent: &str) -> anyhow::Result<()> {
-    let spec = load_agent(agent)?;
-    let mut convo = Conversation::new(spec);
-    let stdin = std::io::stdin();
-    let mut out = std::io::stdout();
-    let show = |actions: Vec<Action>, out: &mut std::io::Stdout| -> anyhow::Result<(bool, bool)> {
-        let mut end = false;
-        let mut payment = false;
-        for a in actions {
-            match a {
-                Action::Say(t) => writeln!(out, "agent> {t}")?,
-                Action::Transfer(to) => {
-                    writeln!(out, "[transfer to {to}]")?;
-                    end = true;
-                }
-                Action::WarmTransfer(to) => {
-                    writeln!(out, "[warm transfer to {to}]")?;
-                    end = true;
-                }
-                Action::Hangup => {
-                    writeln!(out, "[agent hung up]")?;
-                    end = true;
-                }
-                Action::CollectPayment(_) => {
-                    writeln!(out, "[card payments are taken on phone calls only]")?;
-                    payment = true;
-                }
-            }
-        }
-        Ok((end, payment))
-    };
-    writeln!(out, "Talking to agent {:?}. Type what you would say; keys as `#1004` (keypad). Ctrl-D ends.", convo.spec().name)?;
-    show(convo.start(), &mut out)?;
-    for line in stdin.lock().lines() {
-        let line = line?;
-        let actions = if let Some(keys) = line.trim().strip_prefix('#') {
-            let mut acts = Vec::new();
-            for k in keys.chars().chain(std::iter::once('#')) {
-                acts.extend(convo.handle(Input::Key(k)));
-            }
-            acts
-        } else {
-            convo.handle(Input::Said(line))
-        };
-        let (mut end, payment) = show(actions, &mut out)?;
-        if payment {
-            end |= show(convo.handle(Input::Payment(PaymentResult::Unavailable)), &mut out)?.0;
-        }
-        if end {
-            break;
-        }
-        out.flush()?;
     }
     Ok(())
 }

@@ -45,9 +45,9 @@ pub async fn charge(shared: Arc<Shared>, tenant: String, call_id: String, busine
     let req = ChargeRequest {
         amount_cents: request.amount_cents,
         currency: request.currency.clone(),
-        description: format!("{business} order {} (phone payment)", request.order),
-        metadata: vec![("order".into(), request.order.to_string()), ("parley_call".into(), call_id.clone())],
-        idempotency_key: format!("parley-{call_id}-{}-{attempt}", request.order),
+        description: format!("{business}: {} (phone payment)", request.reference),
+        metadata: vec![("reference".into(), request.reference.clone()), ("parley_call".into(), call_id.clone())],
+        idempotency_key: format!("parley-{call_id}-{}-{attempt}", request.reference.replace(' ', "-")),
     };
     let outcome = client.charge(secret.expose_secret(), &req, &card).await;
     drop(card);

@@ -56,7 +56,7 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
     assert_eq!(doc["agent"], "demo");
     assert_eq!(doc["caller"], "+15550100004");
     assert!(doc["summary"].as_str().unwrap().contains("order 1004"));
-    assert_eq!(doc["tool_calls"][0]["name"], "order_lookup");
+    assert_eq!(doc["tool_calls"][0]["name"], "find_order");
 
     // Stop the server, then look at what it left.
     server.stop();

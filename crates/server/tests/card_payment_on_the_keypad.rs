@@ -83,7 +83,7 @@ async fn a_card_typed_on_the_keypad_reaches_only_the_processor() {
         ("payment_method_data[card][exp_month]", "12"),
         ("payment_method_data[card][exp_year]", "2030"),
         ("payment_method_data[card][cvc]", "123"),
-        ("metadata[order]", "1002"),
+        ("metadata[reference]", "order 1002"),
     ] {
         assert_eq!(f.get(k).map(String::as_str), Some(v), "{k}");
     }
@@ -102,7 +102,7 @@ async fn a_card_typed_on_the_keypad_reaches_only_the_processor() {
         .filter(|t| t["name"] == "take_payment")
         .map(|t| (t["argument"].as_str().unwrap().into(), t["result"].as_str().unwrap().into()))
         .collect();
-    assert_eq!(payments, vec![("1002".into(), "approved".into()), ("1008".into(), "declined".into())]);
+    assert_eq!(payments, vec![("order 1002".into(), "approved".into()), ("order 1008".into(), "declined".into())]);
     let caller_lines: Vec<&str> = doc["transcript"].as_array().unwrap().iter().filter(|t| t["speaker"] == "caller").filter_map(|t| t["text"].as_str()).collect();
     assert_eq!(caller_lines.iter().filter(|l| **l == "[card details entered on the keypad]").count(), 2, "{caller_lines:?}");
     let agent: String = doc["transcript"].as_array().unwrap().iter().filter(|t| t["speaker"] == "agent").filter_map(|t| t["text"].as_str()).collect();

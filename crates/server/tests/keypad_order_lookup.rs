@@ -71,7 +71,7 @@ async fn orders_typed_on_the_keypad_are_looked_up() {
         .iter()
         .map(|t| (t["argument"].as_str().unwrap().to_string(), t["result"].as_str().unwrap().to_string()))
         .collect();
-    assert_eq!(lookups, vec![("1005".into(), "found".into()), ("1003".into(), "found".into())]);
+    assert_eq!(lookups, vec![("number 1005".into(), "found".into()), ("number 1003".into(), "found".into())]);
     let agent: String = doc["transcript"].as_array().unwrap().iter().filter(|t| t["speaker"] == "agent").map(|t| t["text"].as_str().unwrap()).collect();
     assert!(agent.contains("for Evan Brooks, is cancelled"), "{agent}");
     assert!(agent.contains("for Carla Diaz, is processing"), "{agent}");

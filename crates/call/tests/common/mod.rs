@@ -42,12 +42,12 @@ impl Sim {
 
     /// A call with this end-of-turn tuning.
     pub fn tuned(agent: AgentSpec, record: bool, endpointer: parley_speech::vad::EndpointerConfig) -> Sim {
-        Sim::configured(Config { agent, caller: "+15550100004".into(), record, endpointer, voice_model: None, prepare_replies: false })
+        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record, endpointer, voice_model: None, prepare_replies: false })
     }
 
     /// A call whose replies are synthesized ahead of the end of the turn.
     pub fn preparing(agent: AgentSpec) -> Sim {
-        Sim::configured(Config { agent, caller: "+15550100004".into(), record: false, endpointer: Default::default(), voice_model: None, prepare_replies: true })
+        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: Default::default(), voice_model: None, prepare_replies: true })
     }
 
     fn configured(config: Config) -> Sim {
@@ -72,10 +72,16 @@ impl Sim {
         }
     }
 
-    /// Collects outputs; answers synthesis at once when so configured.
+    /// Collects outputs; runs tools at once (the sample data ships with Parley); answers
+    /// synthesis at once when so configured.
     pub fn drain(&mut self) {
         while let Some(o) = self.p.poll_output() {
             match o {
+                Output::RunTool(call) => {
+                    let result = parley_connect::tools::run_built_in(&call).expect("a built-in tool");
+                    self.outputs.push(Output::RunTool(call));
+                    self.p.handle_tool_result(self.now, result);
+                }
                 Output::Audio { samples, marker, .. } => self.frames_out.push((samples.iter().any(|s| *s != 0), marker)),
                 Output::Synthesize(prompt) => {
                     self.waiting.push((prompt.id, prompt.text.clone()));

@@ -4,7 +4,13 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_agent::spec::{AgentSpec, Order, RecognizerChoice, TransferMode, TurnTaking, VoiceChoice};
+use std::collections::BTreeMap;
+
+use parley_agent::flow::Node;
+use parley_agent::hours::OpeningHours;
+use parley_agent::intent::IntentDef;
+use parley_agent::spec::{AgentSpec, Limits, RecognizerChoice, TransferMode, TurnTaking, VoiceChoice};
+use parley_agent::tools::ToolDef;
 use parley_sip::uri::Uri;
 use parley_store::directory::{PhoneNumber, StoredAgent};
 use parley_store::Role;
@@ -92,11 +98,7 @@ pub struct AgentDefinition {
     #[serde(default = "three", deserialize_with = "super::extract::whole_u32")]
     #[schema(minimum = 1, maximum = 20)]
     pub max_retries: u32,
-    /// Orders the agent can look up.
-    #[serde(default)]
-    #[schema(max_items = 1000)]
-    pub orders: Vec<OrderView>,
-    /// Currency of order balances (ISO 4217, lowercase; default usd).
+    /// Currency of amounts the agent takes payments in (ISO 4217, lowercase; default usd).
     #[serde(default = "usd")]
     #[schema(pattern = "^[a-z]{3}$")]
     pub currency: String,
@@ -111,6 +113,24 @@ pub struct AgentDefinition {
     /// How the agent takes turns (unset: the server's settings).
     #[serde(default, deserialize_with = "super::extract::object")]
     pub turn_taking: TurnTakingView,
+    /// When the business is open, for the flow's `hours` nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<OpeningHours>,
+    /// What callers may ask for: example phrases and slots, by intent name (besides the built-in
+    /// `yes`, `no`, `goodbye`, `person`, `hours`, `repeat`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub intents: BTreeMap<String, IntentDef>,
+    /// The tools the flow may call, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tools: BTreeMap<String, ToolDef>,
+    /// What the agent does, node by node; the first node runs after the greeting. Empty: a
+    /// receptionist (opening hours, a person or a message, goodbye).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 300)]
+    pub flow: Vec<Node>,
+    /// Limits of one call.
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 /// How an agent takes turns with the caller (pauses in ms, 100 to 5000; unset: the server's).
@@ -172,39 +192,6 @@ fn usd() -> String {
     "usd".into()
 }
 
-/// An order the agent can look up.
-#[derive(Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrderView {
-    /// Order number.
-    #[serde(deserialize_with = "super::extract::whole_u32")]
-    #[schema(minimum = 0, maximum = 4294967295_u64)]
-    pub number: u32,
-    /// Customer name.
-    #[schema(max_length = 200)]
-    pub customer: String,
-    /// Customer phone.
-    #[schema(max_length = 200)]
-    pub phone: String,
-    /// Status word.
-    #[schema(max_length = 200)]
-    pub status: String,
-    /// Items ordered.
-    #[schema(max_items = 100)]
-    pub items: Vec<String>,
-    /// When it was placed.
-    #[schema(max_length = 200)]
-    pub placed: String,
-    /// A sentence completing "It was/is ...".
-    #[schema(max_length = 500)]
-    pub detail: String,
-    /// Amount still to pay, in cents; callers can pay it by card on a call when the tenant has a
-    /// `stripe` integration (default 0).
-    #[serde(default, deserialize_with = "super::extract::whole_u64")]
-    #[schema(minimum = 0, maximum = 100000000_u64)]
-    pub balance_cents: u64,
-}
-
 /// `transfer_to`'s schema: empty, or the grammar [`Uri::parse`] accepts.
 fn transfer_to_schema() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -225,8 +212,14 @@ impl AgentDefinition {
         if blank(&self.business) || chars(&self.business) > 200 || blank(&self.greeting) || chars(&self.greeting) > 2000 {
             return bad("business (1 to 200) and greeting (1 to 2000 characters) must not be blank");
         }
-        if chars(&self.hours) > 500 || chars(&self.transfer_to) > 500 || !(1..=20).contains(&self.max_retries) || self.orders.len() > 1000 {
-            return bad("hours and transfer_to are at most 500 characters, max_retries 1 to 20, at most 1000 orders");
+        if chars(&self.hours) > 500 || chars(&self.transfer_to) > 500 || !(1..=20).contains(&self.max_retries) {
+            return bad("hours and transfer_to are at most 500 characters, max_retries 1 to 20");
+        }
+        if self.flow.len() > 300 || self.intents.len() > 100 || self.tools.len() > 50 {
+            return bad("at most 300 flow nodes, 100 intents and 50 tools");
+        }
+        if self.intents.values().any(|i| i.examples.len() > 200 || i.examples.iter().any(|e| chars(e) > 300)) {
+            return bad("an intent has at most 200 examples of at most 300 characters");
         }
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_lowercase()) {
             return bad("currency must be a lowercase ISO 4217 code such as usd");
@@ -238,26 +231,6 @@ impl AgentDefinition {
         if matches!(self.transfer_mode, TransferModeView::Warm) && transfer_to.as_ref().is_some_and(|u| u.e164().is_none()) {
             return bad("transfer_to: a warm transfer calls out, so it needs an E.164 number (tel:+15551234567 or sip:+15551234567@host)");
         }
-        for o in &self.orders {
-            let long = [&o.customer, &o.phone, &o.status, &o.placed].iter().any(|v| chars(v) > 200) || chars(&o.detail) > 500 || o.items.len() > 100;
-            if long || o.balance_cents > 100_000_000 {
-                return bad("order fields are at most 200 characters (detail 500), at most 100 items, balance_cents at most 100000000");
-            }
-        }
-        let orders = self
-            .orders
-            .into_iter()
-            .map(|o| Order {
-                number: o.number,
-                customer: o.customer,
-                phone: o.phone,
-                status: o.status,
-                items: o.items,
-                placed: o.placed,
-                detail: o.detail,
-                balance_cents: o.balance_cents,
-            })
-            .collect();
         let spec = AgentSpec {
             name: name.to_string(),
             business: self.business,
@@ -269,7 +242,6 @@ impl AgentDefinition {
                 TransferModeView::Warm => TransferMode::Warm,
             },
             max_retries: self.max_retries,
-            orders,
             currency: self.currency,
             voice: match self.voice {
                 VoiceView::Neural => VoiceChoice::Neural,
@@ -284,6 +256,11 @@ impl AgentDefinition {
                 RecognizerView::Openai => RecognizerChoice::Openai,
             },
             turn_taking: self.turn_taking.spec(),
+            opening_hours: self.opening_hours,
+            intents: self.intents,
+            tools: self.tools,
+            flow: self.flow,
+            limits: self.limits,
         };
         spec.check().map_err(|e| ApiError::BadRequest(e.to_string()))
     }
@@ -313,20 +290,11 @@ impl AgentDefinition {
                 RecognizerChoice::Openai => RecognizerView::Openai,
             },
             turn_taking: TurnTakingView::of(spec.turn_taking),
-            orders: spec
-                .orders
-                .into_iter()
-                .map(|o| OrderView {
-                    number: o.number,
-                    customer: o.customer,
-                    phone: o.phone,
-                    status: o.status,
-                    items: o.items,
-                    placed: o.placed,
-                    detail: o.detail,
-                    balance_cents: o.balance_cents,
-                })
-                .collect(),
+            opening_hours: spec.opening_hours,
+            intents: spec.intents,
+            tools: spec.tools,
+            flow: spec.flow,
+            limits: spec.limits,
         }
     }
 }
@@ -422,7 +390,9 @@ pub async fn get_one(State(s): State<ApiState>, caller: Caller, Path((tenant, na
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/agents/{name}", tag = "agents", request_body = AgentDefinition, security(("bearer" = [])),
     params(("tenant" = String, Path, description = "Tenant id"), ("name" = String, Path, description = "Agent name", pattern = "^[a-z0-9][a-z0-9-]{0,62}$")),
     responses((status = 200, body = AgentView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-/// Creates or replaces an agent (agent-editor). The definition is checked before it is stored.
+/// Creates or replaces an agent (agent-editor). The definition is checked before it is stored:
+/// besides its schema, its flow (every node named exists, intents and tools are declared, no
+/// loop runs without the caller); a 400 names each problem and its node.
 pub async fn put(State(s): State<ApiState>, caller: Caller, Path((tenant, name)): Path<(String, String)>, Json(body): Json<AgentDefinition>) -> Result<axum::Json<AgentView>, ApiError> {
     let scope = caller.tenant(&s, &tenant, Role::AgentEditor).await?;
     let spec = body.into_spec(&name)?;

@@ -63,12 +63,6 @@ pub fn whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error
     u32::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is out of range (0 to 4294967295)")))
 }
 
-/// [`whole_number`] within `u64` (not negative).
-pub fn whole_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    let n = whole_number(d)?;
-    u64::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} must not be negative")))
-}
-
 /// A JSON object only: serde's derived structs also read arrays (`[null, null]`), which the
 /// schema does not allow.
 pub fn object<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<T, D::Error> {

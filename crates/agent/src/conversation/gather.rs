@@ -1,0 +1,189 @@
+//! Answers to a `gather`: an intent, a number, yes or no, free text; said or typed; and what
+//! happens when nothing fits or nothing comes.
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{Action, Conversation, State};
+use crate::flow::{Expect, Gather};
+use crate::intent::{extract_number, normalize};
+use crate::turn::TurnShape;
+
+/// What an answer to a gather came to.
+enum Answer {
+    /// An intent, with slots it filled.
+    Intent(String, Vec<(String, String)>),
+    /// A value to save.
+    Value(String),
+    /// Nothing that fits.
+    NoMatch,
+}
+
+fn digits_fit(g: &Gather, digits: &str) -> bool {
+    (usize::from(g.digits.min)..=usize::from(g.digits.max)).contains(&digits.len())
+}
+
+/// Whether the utterance is just a number (with filler words such as "it's" or "um").
+fn only_a_number(text: &str) -> bool {
+    normalize(text).split(' ').all(|w| w.chars().all(|c| c.is_ascii_digit()) || crate::intent::is_number_word(w) || matches!(w, "it's" | "its" | "it" | "is" | "um" | "uh" | "er" | "oh" | "o" | "to" | "for" | "and" | "yes" | "it'll" | "that's" | "number" | "hash" | "pound"))
+}
+
+impl Conversation {
+    fn answer(&self, g: &Gather, text: &str) -> Answer {
+        let routed: Vec<&str> = g.routes.keys().map(String::as_str).collect();
+        let number = extract_number(text).map(|n| n.to_string()).filter(|n| digits_fit(g, n));
+        match g.expect {
+            Expect::Text => Answer::Value(text.to_string()),
+            Expect::Number => match number {
+                Some(n) => Answer::Value(n),
+                None => self.intents.classify(text, &routed).map_or(Answer::NoMatch, |m| Answer::Intent(m.intent, Vec::new())),
+            },
+            Expect::YesNo => self.intents.classify(text, &["yes", "no"]).map_or(Answer::NoMatch, |m| Answer::Intent(m.intent, Vec::new())),
+            Expect::Intent => {
+                let allowed: Vec<&str> = if g.intents.is_empty() { routed } else { g.intents.iter().map(String::as_str).collect() };
+                let on_number = |n: String| {
+                    let slot = g.on_number.as_deref().and_then(|i| self.intents.number_slot(i)).unwrap_or("number");
+                    g.on_number.clone().map(|i| Answer::Intent(i, vec![(slot.to_string(), n)]))
+                };
+                if let Some(n) = number.clone().filter(|_| only_a_number(text)) {
+                    if let Some(a) = on_number(n) {
+                        return a;
+                    }
+                }
+                match self.intents.classify(text, &allowed) {
+                    Some(m) => Answer::Intent(m.intent, m.slots.into_iter().map(|(k, v)| (k, v.to_string())).collect()),
+                    None => number.and_then(on_number).unwrap_or(Answer::NoMatch),
+                }
+            }
+        }
+    }
+
+    /// The caller said `text` while the flow listened at gather `i`.
+    pub(super) fn heard(&mut self, now: Instant, i: usize, text: &str) -> Vec<Action> {
+        let Some(g) = self.gather(i).cloned() else { return Vec::new() };
+        let answer = self.answer(&g, text);
+        // "Can you repeat that?" where the flow does not route it: the last words again.
+        let repeat = matches!(answer, Answer::NoMatch) && g.expect != Expect::Text && !g.routes.contains_key("repeat");
+        if repeat && !self.last_said.is_empty() && self.intents.classify(text, &["repeat"]).is_some() {
+            return vec![Action::Say(self.last_said.clone())];
+        }
+        self.answered(now, i, &g, answer)
+    }
+
+    fn answered(&mut self, now: Instant, i: usize, g: &Gather, answer: Answer) -> Vec<Action> {
+        match answer {
+            Answer::Intent(intent, slots) => {
+                for (k, v) in slots {
+                    self.vars.set(&k, json!(v));
+                }
+                self.intents_heard.push(intent.clone());
+                if g.expect == Expect::YesNo {
+                    if let Some(v) = &g.save_as {
+                        self.vars.set(v, json!(intent == "yes"));
+                    }
+                }
+                let to = g.routes.get(&intent).cloned();
+                self.retries = 0;
+                // A route away from this question: coming back to it later is no retry.
+                self.last_gather = None;
+                self.go(now, i, to.as_deref())
+            }
+            Answer::Value(v) => {
+                if let Some(name) = &g.save_as {
+                    self.vars.set(name, json!(v));
+                }
+                self.go(now, i, g.next.as_deref())
+            }
+            Answer::NoMatch => self.no_match(now, i, g),
+        }
+    }
+
+    fn no_match(&mut self, now: Instant, i: usize, g: &Gather) -> Vec<Action> {
+        if let Some(fail) = self.count_retry(now, i) {
+            return fail;
+        }
+        let text = match (&g.no_match, &g.prompt) {
+            (Some(m), _) => m.clone(),
+            (None, Some(p)) => format!("Sorry, I did not get that. {p}"),
+            (None, None) => "Sorry, I did not get that. Could you say it again?".to_string(),
+        };
+        vec![self.say(&text)]
+    }
+
+    /// Nothing came in time after the question at gather `i`.
+    pub(super) fn no_input(&mut self, now: Instant, i: usize) -> Vec<Action> {
+        let Some(g) = self.gather(i).cloned() else { return Vec::new() };
+        if let Some(fail) = self.count_retry(now, i) {
+            return fail;
+        }
+        let text = match (&g.no_input, &g.prompt) {
+            (Some(t), _) => t.clone(),
+            (None, Some(p)) => format!("Are you still there? {p}"),
+            (None, None) => "Are you still there? How can I help?".to_string(),
+        };
+        vec![self.say(&text)]
+    }
+
+    /// A key pressed while listening at gather `i`: a menu key, or a digit of a number.
+    pub(super) fn key(&mut self, now: Instant, i: usize, k: char) -> Vec<Action> {
+        let Some(g) = self.gather(i).cloned() else { return Vec::new() };
+        let takes_digits = g.expect == Expect::Number || g.on_number.is_some();
+        if self.keys.is_empty() {
+            if let Some(intent) = g.keys.get(&k.to_string()) {
+                self.turns += 1;
+                return self.answered(now, i, &g, Answer::Intent(intent.clone(), Vec::new()));
+            }
+        }
+        match k {
+            '0'..='9' if takes_digits => {
+                self.keys.push(k);
+                if self.keys.len() < usize::from(g.digits.max) {
+                    return Vec::new();
+                }
+            }
+            '#' if !self.keys.is_empty() => {}
+            '*' => {
+                self.keys.clear();
+                return Vec::new();
+            }
+            _ => return Vec::new(),
+        }
+        self.turns += 1;
+        let digits = std::mem::take(&mut self.keys);
+        if !digits_fit(&g, &digits) {
+            return self.no_match(now, i, &g);
+        }
+        let answer = match g.expect {
+            Expect::Number => Answer::Value(digits),
+            _ => {
+                let intent = g.on_number.clone().unwrap_or_default();
+                let slot = self.intents.number_slot(&intent).unwrap_or("number").to_string();
+                Answer::Intent(intent, vec![(slot, digits)])
+            }
+        };
+        self.answered(now, i, &g, answer)
+    }
+
+    /// Whether `text`, heard while the caller pauses, sounds like a finished turn
+    /// ([`crate::turn`]): a number counts as finished once it has as many digits as the
+    /// question takes.
+    pub fn turn_shape(&self, text: &str) -> TurnShape {
+        let g = match self.state {
+            State::Listening(i) => self.gather(i),
+            _ => None,
+        };
+        let expected = g.is_some_and(|g| g.expect == Expect::Number);
+        let max = g.filter(|g| g.expect == Expect::Number || g.on_number.is_some()).map(|g| g.digits.max);
+        crate::turn::shape(text, expected, |n| max.is_some_and(|m| n.to_string().len() == usize::from(m)))
+    }
+
+    /// A hint for the recognizer about what the caller is about to say, in the way it should be
+    /// written: the question's `hint`, or for a number that numbers come as digits. Worded so
+    /// that a caller would not say it (a decoder that heard nothing may echo its prompt).
+    pub fn listening_for(&self) -> Option<String> {
+        let State::Listening(i) = self.state else { return None };
+        let g = self.gather(i)?;
+        g.hint.clone().or_else(|| (g.expect == Expect::Number).then(|| "The caller reads out a number, for example 1004 or 2057.".to_string()))
+    }
+}

@@ -1,0 +1,307 @@
+//! Intents from example phrases, without a language model.
+//!
+//! Each intent is a set of example phrases. An utterance and the examples are reduced to
+//! canonical words: lowercase, contractions opened ("don't" is "do not"), plurals and verb
+//! endings trimmed, a few dozen synonyms callers use for the same thing folded into one
+//! ("representative", "human" and "someone" are "person"), and any number is `#`. Words are
+//! weighted by how well they tell intents apart (a word in the examples of one intent weighs
+//! most; filler words little). An utterance scores against each example by the weighted
+//! overlap (the F1 of the words they share); an intent's score is its best example's, raised
+//! when the utterance has a word only that intent's examples have. The best intent wins when it
+//! scores at least [`THRESHOLD`] and clearly ahead of the next.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{extract_number, normalize};
+
+/// The lowest score that counts as a match.
+pub const THRESHOLD: f64 = 0.4;
+
+/// An intent as an agent declares it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IntentDef {
+    /// Phrases callers say for it.
+    pub examples: Vec<String>,
+    /// Values it can carry, by variable name (`order_number: number`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub slots: BTreeMap<String, SlotType>,
+}
+
+/// What a slot holds.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SlotType {
+    /// A number of three to eight digits, said or typed (an order, booking or account number).
+    Number,
+}
+
+/// Intents every agent has (an agent may declare one of these names to replace its examples).
+pub const BUILT_IN: &[(&str, &[&str])] = &[
+    ("yes", &["yes", "yeah", "yes please", "sure", "correct", "that's right", "yep", "okay yes", "absolutely", "of course"]),
+    ("no", &["no", "nope", "no thanks", "not really", "no it isn't", "nah", "that's wrong"]),
+    ("goodbye", &["goodbye", "bye", "that's all", "that is all thank you", "nothing else", "no that's everything", "I'm done", "thanks bye", "have a good day", "that will be all"]),
+    (
+        "person",
+        &["can I speak to a person", "I want to talk to a human", "put me through to someone", "representative", "operator", "transfer me to an agent", "is there someone I can talk to", "connect me to a real person", "speak to the manager", "I need to talk to somebody from staff"],
+    ),
+    (
+        "hours",
+        &["what are your opening hours", "when are you open", "what time do you close", "are you open today", "what time do you open tomorrow", "hours", "are you open on the weekend", "until when are you open"],
+    ),
+    ("repeat", &["can you repeat that", "say that again", "pardon", "what did you say", "sorry I didn't catch that", "come again"]),
+];
+
+/// Words that carry little meaning on their own.
+const FILLER: &[&str] = &[
+    "i", "a", "an", "the", "to", "my", "me", "you", "your", "is", "are", "be", "do", "can", "could", "would", "will", "please", "want", "like", "need", "it", "that", "this", "of", "for",
+    "on", "in", "at", "and", "or", "hi", "hello", "hey", "um", "uh", "just", "so", "with", "about", "what", "we", "there", "have", "has", "know", "some", "if", "get", "am", "let", "us", "our",
+    "well", "also", "yeah", "okay", "ok", "oh",
+];
+
+/// Synonyms folded into one word (the first of each row).
+const SYNONYMS: &[&[&str]] = &[
+    &["person", "human", "representative", "rep", "agent", "operator", "someone", "somebody", "staff", "employee", "manager", "receptionist", "people", "anyone", "anybody", "live", "real"],
+    &["hours", "hour", "open", "opening", "close", "closing", "closed", "time"],
+    &["goodbye", "bye", "goodbyes"],
+    &["talk", "speak", "chat"],
+    &["order", "purchase", "package", "parcel", "shipment", "delivery", "deliver", "delivered", "ship", "shipped", "shipping", "track", "tracking", "arrive", "status"],
+    &["pay", "payment", "balance", "owe", "bill", "settle", "due", "outstanding", "invoice"],
+    &["appointment", "booking", "book", "reservation", "reserve", "schedule", "slot"],
+    &["cancel", "cancellation"],
+    &["refund", "return", "money"],
+    &["thank", "thanks", "thx"],
+    &["transfer", "connect", "through", "forward"],
+];
+
+/// Contractions callers' recognizers write.
+fn open_contraction(w: &str) -> Vec<&str> {
+    match w {
+        "i'm" => vec!["i", "am"],
+        "i'd" => vec!["i", "would"],
+        "i've" => vec!["i", "have"],
+        "i'll" => vec!["i", "will"],
+        "can't" | "cannot" => vec!["can", "not"],
+        "won't" => vec!["will", "not"],
+        "don't" => vec!["do", "not"],
+        "doesn't" => vec!["does", "not"],
+        "didn't" => vec!["did", "not"],
+        "isn't" => vec!["is", "not"],
+        "aren't" => vec!["are", "not"],
+        "wasn't" => vec!["was", "not"],
+        "that's" => vec!["that", "is"],
+        "what's" => vec!["what", "is"],
+        "it's" => vec!["it", "is"],
+        "where's" => vec!["where", "is"],
+        "when's" => vec!["when", "is"],
+        "you're" => vec!["you", "are"],
+        "we're" => vec!["we", "are"],
+        "let's" => vec!["let", "us"],
+        w => vec![w],
+    }
+}
+
+/// A word's stem: plural and verb endings trimmed.
+fn stem(w: &str) -> String {
+    let w = w.trim_matches('\'').trim_end_matches("'s");
+    let long = |suffix: &str| w.len() >= suffix.len() + 3 && w.ends_with(suffix);
+    if long("ies") {
+        return format!("{}y", &w[..w.len() - 3]);
+    }
+    for suffix in ["sses", "xes", "ches", "shes", "zes"] {
+        if w.len() >= suffix.len() + 2 && w.ends_with(suffix) {
+            return w[..w.len() - 2].to_string();
+        }
+    }
+    for suffix in ["ing", "ed"] {
+        if long(suffix) {
+            return w[..w.len() - suffix.len()].to_string();
+        }
+    }
+    if long("s") && !["ss", "us", "is"].iter().any(|e| w.ends_with(e)) {
+        return w[..w.len() - 1].to_string();
+    }
+    w.to_string()
+}
+
+/// Canonical words of `text`; numbers become `#`.
+fn words(text: &str) -> Vec<String> {
+    let t = normalize(text);
+    let mut out: Vec<String> = Vec::new();
+    let number = extract_number(&t).is_some();
+    for raw in t.split(' ').filter(|w| !w.is_empty()) {
+        for w in open_contraction(raw) {
+            if w.chars().all(|c| c.is_ascii_digit()) || (number && super::is_number_word(w)) {
+                if out.last().map(String::as_str) != Some("#") {
+                    out.push("#".into());
+                }
+                continue;
+            }
+            let canon = SYNONYMS.iter().find(|row| row.contains(&w)).map(|row| row[0].to_string());
+            let canon = canon.unwrap_or_else(|| {
+                let s = stem(w);
+                SYNONYMS.iter().find(|row| row.contains(&s.as_str())).map(|row| row[0].to_string()).unwrap_or(s)
+            });
+            out.push(canon);
+        }
+    }
+    out
+}
+
+/// A matched intent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntentMatch {
+    /// The intent.
+    pub intent: String,
+    /// How well it matched (0 to 1).
+    pub score: f64,
+    /// The slots the utterance filled.
+    pub slots: Vec<(String, u32)>,
+}
+
+/// The intents of one agent, ready to classify with.
+#[derive(Debug, Clone, Default)]
+pub struct IntentSet {
+    intents: std::sync::Arc<BTreeMap<String, IntentData>>,
+    /// How many intents' examples have each word.
+    spread: std::sync::Arc<HashMap<String, usize>>,
+}
+
+#[derive(Debug)]
+struct IntentData {
+    examples: Vec<HashSet<String>>,
+    words: HashSet<String>,
+    slots: BTreeMap<String, SlotType>,
+}
+
+impl IntentSet {
+    /// The built-in intents with `declared` over them.
+    pub fn new(declared: &BTreeMap<String, IntentDef>) -> IntentSet {
+        let mut defs: BTreeMap<String, IntentDef> = BUILT_IN.iter().map(|(name, ex)| (name.to_string(), IntentDef { examples: ex.iter().map(|e| e.to_string()).collect(), slots: BTreeMap::new() })).collect();
+        for (name, def) in declared {
+            defs.insert(name.clone(), def.clone());
+        }
+        let intents: BTreeMap<String, IntentData> = defs
+            .into_iter()
+            .map(|(name, def)| {
+                let examples: Vec<HashSet<String>> = def.examples.iter().map(|e| words(e).into_iter().collect()).collect();
+                let words = examples.iter().flatten().cloned().collect();
+                (name, IntentData { examples, words, slots: def.slots })
+            })
+            .collect();
+        let mut spread: HashMap<String, usize> = HashMap::new();
+        for i in intents.values() {
+            for w in &i.words {
+                *spread.entry(w.clone()).or_default() += 1;
+            }
+        }
+        IntentSet { intents: intents.into(), spread: spread.into() }
+    }
+
+    /// Whether `name` is an intent here.
+    pub fn has(&self, name: &str) -> bool {
+        self.intents.contains_key(name)
+    }
+
+    /// The names of its intents.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.intents.keys().map(String::as_str)
+    }
+
+    /// The number slot of `intent`, if it has one.
+    pub fn number_slot(&self, intent: &str) -> Option<&str> {
+        self.intents.get(intent)?.slots.iter().find(|(_, t)| **t == SlotType::Number).map(|(n, _)| n.as_str())
+    }
+
+    fn weight(&self, w: &str) -> f64 {
+        if FILLER.contains(&w) {
+            return 0.15;
+        }
+        match self.spread.get(w) {
+            // A word no example has still counts against the match, a little.
+            None => 0.5,
+            Some(n) => 1.0 + ((self.intents.len() as f64) / (*n as f64)).ln(),
+        }
+    }
+
+    /// How well `utterance` matches `intent` (0 to 1).
+    fn score(&self, intent: &IntentData, utterance: &HashSet<String>) -> f64 {
+        let total_u: f64 = utterance.iter().map(|w| self.weight(w)).sum();
+        if total_u == 0.0 {
+            return 0.0;
+        }
+        let mut best: f64 = 0.0;
+        for example in &intent.examples {
+            let shared: f64 = utterance.intersection(example).map(|w| self.weight(w)).sum();
+            let total_e: f64 = example.iter().map(|w| self.weight(w)).sum();
+            if shared == 0.0 || total_e == 0.0 {
+                continue;
+            }
+            let (p, r) = (shared / total_u, shared / total_e);
+            best = best.max(2.0 * p * r / (p + r));
+        }
+        // All the words the intent's examples have between them: the share of the utterance
+        // they cover, when that includes a word of meaning.
+        let covered: f64 = utterance.iter().filter(|w| intent.words.contains(*w)).map(|w| self.weight(w)).sum();
+        let meaningful = utterance.iter().any(|w| !FILLER.contains(&w.as_str()) && intent.words.contains(w));
+        if meaningful {
+            best = best.max(covered / total_u);
+        }
+        best
+    }
+
+    /// The intent among `allowed` that `text` asks for, if one clearly does.
+    pub fn classify(&self, text: &str, allowed: &[&str]) -> Option<IntentMatch> {
+        let utterance: HashSet<String> = words(text).into_iter().collect();
+        let mut scored: Vec<(&str, f64)> = allowed.iter().filter_map(|name| self.intents.get(*name).map(|i| (*name, self.score(i, &utterance)))).collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let (name, score) = *scored.first()?;
+        let second = scored.get(1).map_or(0.0, |s| s.1);
+        if score < THRESHOLD || score - second < 0.05 {
+            return None;
+        }
+        let slots = match (self.number_slot(name), extract_number(text)) {
+            (Some(slot), Some(n)) => vec![(slot.to_string(), n)],
+            _ => Vec::new(),
+        };
+        Some(IntentMatch { intent: name.to_string(), score, slots })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> IntentSet {
+        let mut d = BTreeMap::new();
+        d.insert("order_status".to_string(), IntentDef { examples: vec!["where is my order".into(), "check on my order 1004".into(), "track my package".into()], slots: [("order_number".to_string(), SlotType::Number)].into() });
+        d.insert("pay".to_string(), IntentDef { examples: vec!["I want to pay my balance".into(), "make a payment for order 1002".into()], slots: [("order_number".to_string(), SlotType::Number)].into() });
+        IntentSet::new(&d)
+    }
+
+    #[test]
+    fn words_are_canonical() {
+        assert_eq!(words("I'd like to speak to a representative"), ["i", "would", "like", "to", "talk", "to", "a", "person"]);
+        assert_eq!(words("Tracking my packages, order one zero zero four, boxes, deliveries"), ["order", "my", "order", "order", "#", "box", "order"]);
+    }
+
+    #[test]
+    fn phrasings_not_among_the_examples_are_matched() {
+        let s = demo();
+        let all: Vec<&str> = s.names().collect();
+        let c = |t: &str| s.classify(t, &all).map(|m| m.intent);
+        assert_eq!(c("Could you tell me where my parcel is?").as_deref(), Some("order_status"));
+        assert_eq!(c("I'd like to settle what I owe").as_deref(), Some("pay"));
+        assert_eq!(c("Let me talk to a real human being please").as_deref(), Some("person"));
+        assert_eq!(c("Until what time are you guys open on Saturday?").as_deref(), Some("hours"));
+        assert_eq!(c("Nope, that's everything, bye.").as_deref(), Some("goodbye"));
+        assert_eq!(c("The weather is lovely.").as_deref(), None);
+        let m = s.classify("where's order 1004", &all).unwrap();
+        assert_eq!(m.slots, [("order_number".to_string(), 1004)]);
+        assert_eq!(s.classify("where is my order", &["hours", "person"]), None, "only the allowed intents");
+    }
+}

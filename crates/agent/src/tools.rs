@@ -1,0 +1,84 @@
+//! Tools a flow calls: what an agent declares ([`ToolDef`]), the operations Parley has
+//! ([`CATALOGUE`]: their arguments and outcomes, so `parley agent check` catches a wrong one),
+//! and the call and result the interpreter exchanges with whoever runs them
+//! ([`ToolCall`], [`ToolResult`]). The interpreter never runs a tool: the call's driver does
+//! (`parley_connect::tools`), concurrently with the audio.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A tool as an agent declares it.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ToolDef {
+    /// The operation, `provider.operation` (see [`CATALOGUE`]).
+    #[serde(rename = "use")]
+    pub operation: String,
+}
+
+/// An operation Parley can run.
+#[derive(Debug)]
+pub struct Operation {
+    /// `provider.operation`.
+    pub name: &'static str,
+    /// What it does.
+    pub about: &'static str,
+    /// Arguments it takes (a call passes some of them).
+    pub args: &'static [&'static str],
+    /// Arguments it needs at least one of.
+    pub needs_one_of: &'static [&'static str],
+    /// Outcomes it reports besides `error`.
+    pub outcomes: &'static [&'static str],
+}
+
+/// The operations Parley has.
+pub const CATALOGUE: &[Operation] = &[Operation {
+    name: "sample_orders.find_order",
+    about: "Finds an order in the sample store data shipped with Parley (orders 1001 to 1010), by its number or by the phone number on it.",
+    args: &["number", "phone"],
+    needs_one_of: &["number", "phone"],
+    outcomes: &["found", "not_found"],
+}];
+
+/// The operation named `name`.
+pub fn operation(name: &str) -> Option<&'static Operation> {
+    CATALOGUE.iter().find(|o| o.name == name)
+}
+
+/// A tool call the interpreter asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolCall {
+    /// Its number in this call (the result names it).
+    pub id: u64,
+    /// The tool's name in the agent.
+    pub tool: String,
+    /// The operation it uses.
+    pub operation: String,
+    /// Its arguments.
+    pub args: Map<String, Value>,
+}
+
+/// What a tool did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ToolOutcome {
+    /// It ran: an outcome word (`found`, `not_found`, `booked`...) and its data.
+    Done {
+        /// The outcome.
+        outcome: String,
+        /// What it returned (an object, saved under the node's `save_as`).
+        data: Value,
+    },
+    /// It failed (unreachable, refused, too slow): a short reason for the record, never said
+    /// to the caller as is.
+    Failed(String),
+}
+
+/// The result of a [`ToolCall`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolResult {
+    /// The call's id.
+    pub id: u64,
+    /// What happened.
+    pub outcome: ToolOutcome,
+}
