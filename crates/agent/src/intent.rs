@@ -5,6 +5,7 @@
 //! words ("one zero zero four", "ten oh four", "one thousand and four").
 
 mod classify;
+pub mod evaluate;
 pub use classify::{IntentDef, IntentMatch, IntentSet, SlotType, BUILT_IN};
 
 /// Lowercases and keeps letters, digits and spaces (commas between digits are dropped).

@@ -51,7 +51,8 @@ impl Conversation {
                         return a;
                     }
                 }
-                match self.intents.classify(text, &allowed) {
+                let same = |a: &str, b: &str| g.routes.get(a).is_some() && g.routes.get(a) == g.routes.get(b);
+                match self.intents.classify_routed(text, &allowed, &same) {
                     Some(m) => Answer::Intent(m.intent, m.slots.into_iter().map(|(k, v)| (k, v.to_string())).collect()),
                     None => number.and_then(on_number).unwrap_or(Answer::NoMatch),
                 }

@@ -3,12 +3,14 @@
 //! Each intent is a set of example phrases. An utterance and the examples are reduced to
 //! canonical words: lowercase, contractions opened ("don't" is "do not"), plurals and verb
 //! endings trimmed, a few dozen synonyms callers use for the same thing folded into one
-//! ("representative", "human" and "someone" are "person"), and any number is `#`. Words are
-//! weighted by how well they tell intents apart (a word in the examples of one intent weighs
-//! most; filler words little). An utterance scores against each example by the weighted
-//! overlap (the F1 of the words they share); an intent's score is its best example's, raised
-//! when the utterance has a word only that intent's examples have. The best intent wins when it
-//! scores at least [`THRESHOLD`] and clearly ahead of the next.
+//! ("representative", "human" and "someone" are "person"), any number is `#`, and filler words
+//! ("I", "the", "please") dropped. Then a naive Bayes classifier: each intent is a word
+//! distribution learnt from its examples (add-one smoothing). The likeliest intent wins when it
+//! is [`LEAD_OVER_NEXT`] times likelier than the next, and when its examples have at least
+//! [`MIN_COVERAGE`] of what was said, each word weighted by how telling it is (a word of one
+//! intent's examples most, one no example has least): so a caller who says much around a clear
+//! request ("I'm wondering about an order I made online") matches it, and one asking for
+//! something the agent does not offer matches nothing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -16,8 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{extract_number, normalize};
 
-/// The lowest score that counts as a match.
-pub const THRESHOLD: f64 = 0.4;
+/// How many times likelier an utterance must be under the best intent than under the next.
+pub const LEAD_OVER_NEXT: f64 = 2.0;
+/// The least share of an utterance's words (weighted by how telling they are) the best intent's
+/// examples must have.
+pub const MIN_COVERAGE: f64 = 0.4;
 
 /// An intent as an agent declares it.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -42,25 +47,75 @@ pub enum SlotType {
 
 /// Intents every agent has (an agent may declare one of these names to replace its examples).
 pub const BUILT_IN: &[(&str, &[&str])] = &[
-    ("yes", &["yes", "yeah", "yes please", "sure", "correct", "that's right", "yep", "okay yes", "absolutely", "of course"]),
-    ("no", &["no", "nope", "no thanks", "not really", "no it isn't", "nah", "that's wrong"]),
-    ("goodbye", &["goodbye", "bye", "that's all", "that is all thank you", "nothing else", "no that's everything", "I'm done", "thanks bye", "have a good day", "that will be all"]),
+    ("yes", &["yes", "yeah", "yes please", "sure", "correct", "that's right", "yep", "okay yes", "absolutely", "of course", "yes I would", "go ahead"]),
+    ("no", &["no", "nope", "not really", "no it isn't", "nah", "that's wrong", "no I don't", "not that"]),
+    (
+        "goodbye",
+        &[
+            "goodbye",
+            "bye",
+            "bye bye",
+            "okay bye",
+            "that's all",
+            "that is all thank you",
+            "nothing else",
+            "no that's everything",
+            "no thanks",
+            "I'm done",
+            "thanks bye",
+            "thank you goodbye",
+            "have a good day",
+            "that will be all",
+            "that's it",
+            "I'm all good thanks",
+            "see you",
+            "take care",
+            "I'm set",
+        ],
+    ),
     (
         "person",
-        &["can I speak to a person", "I want to talk to a human", "put me through to someone", "representative", "operator", "transfer me to an agent", "is there someone I can talk to", "connect me to a real person", "speak to the manager", "I need to talk to somebody from staff"],
+        &[
+            "can I speak to a person",
+            "I want to talk to a human",
+            "put me through to someone",
+            "representative",
+            "operator",
+            "transfer me to an agent",
+            "is there someone I can talk to",
+            "connect me to a real person",
+            "speak to the manager",
+            "I need to talk to somebody from staff",
+            "customer service",
+            "I don't want to talk to a machine",
+        ],
     ),
     (
         "hours",
-        &["what are your opening hours", "when are you open", "what time do you close", "are you open today", "what time do you open tomorrow", "hours", "are you open on the weekend", "until when are you open"],
+        &[
+            "what are your opening hours",
+            "when are you open",
+            "what time do you close",
+            "are you open today",
+            "what time do you open tomorrow",
+            "hours",
+            "are you open on the weekend",
+            "until when are you open",
+            "how late are you open",
+            "when can I come in to the store",
+            "when can I visit the shop",
+            "are you open now",
+        ],
     ),
     ("repeat", &["can you repeat that", "say that again", "pardon", "what did you say", "sorry I didn't catch that", "come again"]),
 ];
 
-/// Words that carry little meaning on their own.
+/// Words that carry no intent on their own (dropped).
 const FILLER: &[&str] = &[
     "i", "a", "an", "the", "to", "my", "me", "you", "your", "is", "are", "be", "do", "can", "could", "would", "will", "please", "want", "like", "need", "it", "that", "this", "of", "for",
-    "on", "in", "at", "and", "or", "hi", "hello", "hey", "um", "uh", "just", "so", "with", "about", "what", "we", "there", "have", "has", "know", "some", "if", "get", "am", "let", "us", "our",
-    "well", "also", "yeah", "okay", "ok", "oh",
+    "on", "in", "at", "and", "or", "hi", "hello", "hey", "um", "uh", "er", "just", "so", "with", "about", "what", "we", "there", "have", "has", "know", "some", "if", "get", "am", "let", "us",
+    "our", "well", "also", "oh", "how", "was", "were", "does", "did", "by", "from", "up", "any", "all", "calling", "call", "wondering", "wonder", "question", "ask", "tell", "guys", "him",
+    "her", "them", "they", "he", "she", "its",
 ];
 
 /// Synonyms folded into one word (the first of each row).
@@ -167,16 +222,23 @@ pub struct IntentMatch {
 #[derive(Debug, Clone, Default)]
 pub struct IntentSet {
     intents: std::sync::Arc<BTreeMap<String, IntentData>>,
+    /// Words of all examples, plus one for any other word.
+    vocabulary: usize,
     /// How many intents' examples have each word.
     spread: std::sync::Arc<HashMap<String, usize>>,
 }
 
 #[derive(Debug)]
 struct IntentData {
-    examples: Vec<HashSet<String>>,
-    words: HashSet<String>,
+    /// How many examples have each word.
+    counts: HashMap<String, f64>,
+    /// All those counts together.
+    total: f64,
     slots: BTreeMap<String, SlotType>,
 }
+
+/// Add-one smoothing.
+const ALPHA: f64 = 1.0;
 
 impl IntentSet {
     /// The built-in intents with `declared` over them.
@@ -188,18 +250,22 @@ impl IntentSet {
         let intents: BTreeMap<String, IntentData> = defs
             .into_iter()
             .map(|(name, def)| {
-                let examples: Vec<HashSet<String>> = def.examples.iter().map(|e| words(e).into_iter().collect()).collect();
-                let words = examples.iter().flatten().cloned().collect();
-                (name, IntentData { examples, words, slots: def.slots })
+                let mut counts: HashMap<String, f64> = HashMap::new();
+                for e in &def.examples {
+                    for w in words(e).into_iter().collect::<HashSet<_>>() {
+                        *counts.entry(w).or_default() += 1.0;
+                    }
+                }
+                let total = counts.values().sum();
+                (name, IntentData { counts, total, slots: def.slots })
             })
             .collect();
+        let vocabulary = intents.values().flat_map(|i| i.counts.keys()).collect::<HashSet<_>>().len() + 1;
         let mut spread: HashMap<String, usize> = HashMap::new();
-        for i in intents.values() {
-            for w in &i.words {
-                *spread.entry(w.clone()).or_default() += 1;
-            }
+        for w in intents.values().flat_map(|i| i.counts.keys()) {
+            *spread.entry(w.clone()).or_default() += 1;
         }
-        IntentSet { intents: intents.into(), spread: spread.into() }
+        IntentSet { intents: intents.into(), vocabulary, spread: spread.into() }
     }
 
     /// Whether `name` is an intent here.
@@ -217,53 +283,42 @@ impl IntentSet {
         self.intents.get(intent)?.slots.iter().find(|(_, t)| **t == SlotType::Number).map(|(n, _)| n.as_str())
     }
 
-    fn weight(&self, w: &str) -> f64 {
-        if FILLER.contains(&w) {
-            return 0.15;
-        }
-        match self.spread.get(w) {
-            // A word no example has still counts against the match, a little.
-            None => 0.5,
-            Some(n) => 1.0 + ((self.intents.len() as f64) / (*n as f64)).ln(),
-        }
-    }
-
-    /// How well `utterance` matches `intent` (0 to 1).
-    fn score(&self, intent: &IntentData, utterance: &HashSet<String>) -> f64 {
-        let total_u: f64 = utterance.iter().map(|w| self.weight(w)).sum();
-        if total_u == 0.0 {
-            return 0.0;
-        }
-        let mut best: f64 = 0.0;
-        for example in &intent.examples {
-            let shared: f64 = utterance.intersection(example).map(|w| self.weight(w)).sum();
-            let total_e: f64 = example.iter().map(|w| self.weight(w)).sum();
-            if shared == 0.0 || total_e == 0.0 {
-                continue;
-            }
-            let (p, r) = (shared / total_u, shared / total_e);
-            best = best.max(2.0 * p * r / (p + r));
-        }
-        // All the words the intent's examples have between them: the share of the utterance
-        // they cover, when that includes a word of meaning.
-        let covered: f64 = utterance.iter().filter(|w| intent.words.contains(*w)).map(|w| self.weight(w)).sum();
-        let meaningful = utterance.iter().any(|w| !FILLER.contains(&w.as_str()) && intent.words.contains(w));
-        if meaningful {
-            best = best.max(covered / total_u);
-        }
-        best
+    /// The log-likelihood of `utterance` under `intent`.
+    fn likelihood(&self, intent: &IntentData, utterance: &HashSet<String>) -> f64 {
+        let v = self.vocabulary as f64;
+        utterance.iter().map(|w| ((intent.counts.get(w).copied().unwrap_or(0.0) + ALPHA) / (intent.total + ALPHA * v)).ln()).sum()
     }
 
     /// The intent among `allowed` that `text` asks for, if one clearly does.
     pub fn classify(&self, text: &str, allowed: &[&str]) -> Option<IntentMatch> {
-        let utterance: HashSet<String> = words(text).into_iter().collect();
-        let mut scored: Vec<(&str, f64)> = allowed.iter().filter_map(|name| self.intents.get(*name).map(|i| (*name, self.score(i, &utterance)))).collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let (name, score) = *scored.first()?;
-        let second = scored.get(1).map_or(0.0, |s| s.1);
-        if score < THRESHOLD || score - second < 0.05 {
+        self.classify_routed(text, allowed, &|a, b| a == b)
+    }
+
+    /// [`IntentSet::classify`], where intents that lead to the same place (`same`) are no
+    /// ambiguity between them ("no thanks" at a menu where `no` and `goodbye` both end the call).
+    pub fn classify_routed(&self, text: &str, allowed: &[&str], same: &dyn Fn(&str, &str) -> bool) -> Option<IntentMatch> {
+        let utterance: HashSet<String> = words(text).into_iter().filter(|w| !FILLER.contains(&w.as_str())).collect();
+        if utterance.is_empty() {
             return None;
         }
+        let scored: Vec<(&str, f64)> = allowed.iter().filter_map(|name| self.intents.get(*name).map(|i| (*name, self.likelihood(i, &utterance)))).collect();
+        let top = scored.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
+        let evidence: f64 = scored.iter().map(|s| (s.1 - top).exp()).sum();
+        let (name, best) = scored.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
+        let second = scored.iter().filter(|s| !same(s.0, name)).map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
+        if best - second < LEAD_OVER_NEXT.ln() {
+            return None;
+        }
+        // Enough of what was said is what this intent's callers say: else it is about something
+        // the agent does not offer.
+        let intent = &self.intents[name];
+        let weight = |w: &String| 1.0 + ((self.intents.len() as f64) / (self.spread.get(w).copied().unwrap_or(self.intents.len()) as f64)).ln();
+        let known: f64 = utterance.iter().filter(|w| intent.counts.contains_key(*w)).map(weight).sum();
+        let all: f64 = utterance.iter().map(weight).sum();
+        if known / all < MIN_COVERAGE {
+            return None;
+        }
+        let score = (best - top).exp() / evidence;
         let slots = match (self.number_slot(name), extract_number(text)) {
             (Some(slot), Some(n)) => vec![(slot.to_string(), n)],
             _ => Vec::new(),

@@ -29,6 +29,10 @@ pub struct Sim {
     pub outputs: Vec<Output>,
     /// Frames sent to the caller: (non-silent, marker).
     pub frames_out: Vec<(bool, bool)>,
+    /// Keep tool calls in `tools_waiting` instead of running them at once.
+    pub hold_tools: bool,
+    /// Tool calls not answered yet.
+    pub tools_waiting: Vec<parley_agent::tools::ToolCall>,
 }
 
 impl Sim {
@@ -52,7 +56,7 @@ impl Sim {
 
     fn configured(config: Config) -> Sim {
         let now = Instant::now();
-        Sim { p: CallPipeline::new(config, now), now, seq: 0, synthesize_at_once: true, waiting: Vec::new(), outputs: Vec::new(), frames_out: Vec::new() }
+        Sim { p: CallPipeline::new(config, now), now, seq: 0, synthesize_at_once: true, waiting: Vec::new(), outputs: Vec::new(), frames_out: Vec::new(), hold_tools: false, tools_waiting: Vec::new() }
     }
 
     /// One 20 ms tick; `speaking`: the caller sends a loud frame, else silence.
@@ -77,6 +81,10 @@ impl Sim {
     pub fn drain(&mut self) {
         while let Some(o) = self.p.poll_output() {
             match o {
+                Output::RunTool(call) if self.hold_tools => {
+                    self.tools_waiting.push(call.clone());
+                    self.outputs.push(Output::RunTool(call));
+                }
                 Output::RunTool(call) => {
                     let result = parley_connect::tools::run_built_in(&call).expect("a built-in tool");
                     self.outputs.push(Output::RunTool(call));
@@ -102,6 +110,15 @@ impl Sim {
             self.p.handle_synthesized(id, audio.into());
             self.p.handle_synthesis_done(id);
         }
+    }
+
+    /// Runs the tool calls held so far.
+    pub fn run_tools(&mut self) {
+        for call in std::mem::take(&mut self.tools_waiting) {
+            let result = parley_connect::tools::run_built_in(&call).expect("a built-in tool");
+            self.p.handle_tool_result(self.now, result);
+        }
+        self.drain();
     }
 
     /// Runs silent ticks until the agent has nothing left to say (at most `limit_ms`).

@@ -1,0 +1,48 @@
+//! Measuring intent accuracy on labelled phrasings (`intent<TAB>phrase` lines, `#` comments):
+//! what a gather would do with each phrase, against where its label leads.
+
+use std::collections::BTreeMap;
+
+use crate::flow::Gather;
+
+use super::IntentSet;
+
+/// How a set of phrasings went.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    /// Per label: right, all.
+    pub per_label: BTreeMap<String, (usize, usize)>,
+    /// Phrases that went elsewhere: label, what was heard (intent and score), phrase.
+    pub misses: Vec<(String, Option<(String, f64)>, String)>,
+}
+
+impl Evaluation {
+    /// Right answers over all phrases.
+    pub fn accuracy(&self) -> f64 {
+        let (right, all) = self.per_label.values().fold((0, 0), |(r, a), (x, y)| (r + x, a + y));
+        right as f64 / all.max(1) as f64
+    }
+}
+
+/// Classifies each phrase of `set` among `gather`'s routed intents. A phrase is right when it
+/// goes where its labelled intent goes (`none`: it must match nothing).
+pub fn evaluate(intents: &IntentSet, gather: &Gather, set: &str) -> Evaluation {
+    let allowed: Vec<&str> = gather.routes.keys().map(String::as_str).collect();
+    let route = |intent: Option<&str>| intent.and_then(|i| gather.routes.get(i)).cloned();
+    let same = |a: &str, b: &str| gather.routes.get(a).is_some() && gather.routes.get(a) == gather.routes.get(b);
+    let mut e = Evaluation::default();
+    for line in set.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let Some((label, phrase)) = line.split_once('\t') else { continue };
+        let heard = intents.classify_routed(phrase, &allowed, &same);
+        let want = if label == "none" { None } else { route(Some(label)) };
+        let got = route(heard.as_ref().map(|m| m.intent.as_str()));
+        let counts = e.per_label.entry(label.to_string()).or_default();
+        counts.1 += 1;
+        if got == want {
+            counts.0 += 1;
+        } else {
+            e.misses.push((label.to_string(), heard.map(|m| (m.intent, m.score)), phrase.to_string()));
+        }
+    }
+    e
+}

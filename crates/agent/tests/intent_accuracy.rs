@@ -1,0 +1,18 @@
+//! The demo menu's intent accuracy does not fall below what BENCHMARKS.md records (the figures
+//! themselves come from `cargo run -p parley-agent --example intent_accuracy`).
+
+use parley_agent::flow::Node;
+use parley_agent::intent::{evaluate::evaluate, IntentSet};
+use parley_agent::spec::AgentSpec;
+
+#[test]
+fn the_demo_menu_understands_phrasings_it_was_not_given() {
+    let spec = AgentSpec::demo();
+    let Some(Node::Gather(menu)) = spec.flow.first() else { panic!("the demo starts with its menu") };
+    let intents = IntentSet::new(&spec.intents);
+    let dev = evaluate(&intents, menu, include_str!("data/demo_dev.tsv"));
+    let held_out = evaluate(&intents, menu, include_str!("data/demo_held_out.tsv"));
+    assert!(dev.per_label.values().map(|c| c.1).sum::<usize>() >= 100 && held_out.per_label.values().map(|c| c.1).sum::<usize>() >= 60);
+    assert!(dev.accuracy() >= 0.95, "dev: {:.3} {:?}", dev.accuracy(), dev.misses);
+    assert!(held_out.accuracy() >= 0.90, "held out: {:.3} {:?}", held_out.accuracy(), held_out.misses);
+}

@@ -1,0 +1,45 @@
+//! A tool runs while the call goes on: the agent's audio keeps its pace, a slow tool gets a
+//! filler, and the answer follows the result. A question nobody answers is asked again once
+//! it has been heard and the wait is over, not while the caller is talking.
+
+mod common;
+
+use common::Sim;
+use parley_agent::spec::AgentSpec;
+use parley_call::Output;
+
+#[test]
+fn a_slow_tool_gets_a_filler_and_the_audio_keeps_its_pace() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    sim.hold_tools = true;
+    assert!(sim.caller_says("Where is order 1004?"));
+    assert!(sim.asked(|o| matches!(o, Output::RunTool(c) if c.operation == "sample_orders.find_order")));
+    let frames = sim.frames_out.len();
+    sim.run(600, false);
+    assert_eq!(sim.frames_out.len() - frames, 30, "a frame every 20 ms while the tool runs");
+    assert!(!sim.said().iter().any(|s| s.contains("One moment")), "no filler for a quick tool");
+    sim.run(200, false);
+    assert!(sim.said().iter().any(|s| s == "One moment, let me check."), "{:?}", sim.said());
+    sim.run_tools();
+    sim.until_quiet(20_000);
+    assert!(sim.said().last().is_some_and(|s| s.contains("for Dana Smith")), "{:?}", sim.said());
+}
+
+#[test]
+fn an_unanswered_question_is_asked_again_after_it_was_heard() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    assert!(sim.caller_says("I'd like to check on my order"));
+    sim.until_quiet(20_000);
+    assert!(sim.said().last().is_some_and(|s| s.contains("What is your order number")));
+    let asked = sim.said().len();
+    sim.run(6_000, false);
+    assert_eq!(sim.said().len(), asked, "the wait starts when the question has been played");
+    // The caller talks at the moment the wait would end: no reprompt over them.
+    sim.run(1_000, true);
+    assert_eq!(sim.said().len(), asked);
+    sim.run(800, false);
+    sim.recognized("");
+    sim.run(400, false);
+    let again = sim.said();
+    assert!(again.len() == asked + 1 && again[asked].starts_with("Are you still there?"), "{again:?}");
+}

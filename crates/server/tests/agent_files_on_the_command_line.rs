@@ -1,0 +1,76 @@
+//! `parley agent check` names each problem of a broken agent file by file, line and node, and
+//! passes a good one; `parley chat FILE` runs any agent as text and shows its nodes and tools.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const BROKEN: &str = "name: broken
+business: Acme
+greeting: Hello.
+tools:
+  find: { use: sample_orders.find_order }
+flow:
+  - id: menu
+    type: gather
+    routes: { order_status: lookup, hours: opening }
+  - id: lookup
+    type: tool
+    tool: find
+    args: { number: \"{order_number\", colour: red }
+    on: { booked: menu }
+  - id: again
+    type: say
+    text: Once more.
+    next: again
+";
+
+fn parley(args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parley")).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn check_names_file_line_and_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, BROKEN).unwrap();
+    let demo = dir.path().join("demo.yaml");
+    std::fs::write(&demo, parley_agent::spec::AgentSpec::demo().to_yaml().unwrap()).unwrap();
+    let (ok, out) = parley(&["agent", "check", demo.to_str().unwrap(), broken.to_str().unwrap()], "");
+    assert!(!ok, "a broken file fails the check");
+    let b = broken.display();
+    for want in [
+        format!("{}: ok (agent \"demo\"", demo.display()),
+        format!("{b}:7: node `menu`: `order_status` is not an intent of this agent"),
+        format!("{b}:7: node `menu`: goes to `opening`, which is no node of this flow"),
+        format!("{b}:10: node `lookup`: args.number: a `{{` is not closed"),
+        format!("{b}:10: node `lookup`: sample_orders.find_order takes no argument `colour`"),
+        format!("{b}:10: node `lookup`: sample_orders.find_order has no outcome `booked`"),
+        format!("{b}:15: node `again`: it is in a loop that never waits for the caller"),
+    ] {
+        assert!(out.contains(&want), "missing {want:?} in:\n{out}");
+    }
+    let (ok, out) = parley(&["agent", "check", demo.to_str().unwrap()], "");
+    assert!(ok, "{out}");
+    std::fs::write(&broken, "name: x\ngreeting: [unclosed\n").unwrap();
+    let (ok, out) = parley(&["agent", "check", broken.to_str().unwrap()], "");
+    assert!(!ok && out.contains(&format!("{b}:2:")), "YAML errors carry their line: {out}");
+}
+
+#[test]
+fn chat_runs_an_agent_file_and_shows_nodes_and_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("demo.yaml");
+    std::fs::write(&file, parley_agent::spec::AgentSpec::demo().to_yaml().unwrap()).unwrap();
+    let (ok, out) = parley(&["chat", file.to_str().unwrap()], "I want to check my order\n#1007\nbye\n");
+    assert!(ok, "{out}");
+    assert!(out.contains("[at node menu]"), "{out}");
+    assert!(out.contains("[at node ask_order_number]"), "{out}");
+    assert!(out.contains("[tool find_order (sample_orders.find_order) number=\"1007\": found]"), "{out}");
+    assert!(out.contains("agent> Order 1 0 0 7, for George Lee, is out for delivery."), "{out}");
+    assert!(out.trim_end().ends_with("[agent hung up]"), "{out}");
+    let (ok, out) = parley(&["chat", dir.path().join("missing.yaml").to_str().unwrap()], "");
+    assert!(!ok && out.contains("no agent named"), "{out}");
+}
