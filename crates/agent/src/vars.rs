@@ -7,7 +7,10 @@
 //!   `{order.number|digits}` reads the digits one by one, `{due|money}` says cents as an amount
 //!   in the agent's currency. `{{` and `}}` are braces. An unset variable says nothing.
 //! - A condition is `name`, `not name` (set and not empty, zero or false), or `name OP value`
-//!   with OP one of `== != > >= < <=` and value a number or a quoted string.
+//!   with OP one of `== != > >= < <= has` and value a number, a quoted string or another
+//!   variable. Text compares by its words, ignoring case and punctuation; `has` holds when the
+//!   words of the value are among those of the variable (`said_name has order.last_name` for
+//!   "It's Smith.").
 
 use serde_json::{Map, Value};
 
@@ -84,29 +87,39 @@ pub fn template_names(template: &str) -> Result<Vec<String>, SyntaxError> {
     Ok(pieces(template)?.into_iter().filter_map(|p| if let Piece::Var { name, .. } = p { Some(name.to_string()) } else { None }).collect())
 }
 
+/// The right side of a comparison.
+#[derive(Debug, PartialEq)]
+enum Operand<'a> {
+    Value(Value),
+    Var(&'a str),
+}
+
 /// A parsed condition.
 #[derive(Debug, PartialEq)]
 struct Condition<'a> {
     negated: bool,
     name: &'a str,
-    test: Option<(&'a str, Value)>,
+    test: Option<(&'a str, Operand<'a>)>,
 }
 
 fn condition(text: &str) -> Result<Condition<'_>, SyntaxError> {
     let bad = || SyntaxError::Condition(text.to_string());
     let t = text.trim();
-    for op in ["==", "!=", ">=", "<=", ">", "<"] {
+    for op in ["==", "!=", ">=", "<=", ">", "<", " has "] {
         if let Some((name, value)) = t.split_once(op) {
+            let op = op.trim();
             let (name, value) = (name.trim(), value.trim());
             if !valid_name(name) {
                 return Err(bad());
             }
             let value = if let Some(s) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
-                Value::String(s.to_string())
+                Operand::Value(Value::String(s.to_string()))
             } else if let Ok(n) = value.parse::<f64>() {
-                serde_json::Number::from_f64(n).map(Value::Number).ok_or_else(bad)?
+                Operand::Value(serde_json::Number::from_f64(n).map(Value::Number).ok_or_else(bad)?)
             } else if matches!(value, "true" | "false") {
-                Value::Bool(value == "true")
+                Operand::Value(Value::Bool(value == "true"))
+            } else if valid_name(value) {
+                Operand::Var(value)
             } else {
                 return Err(bad());
             };
@@ -228,7 +241,18 @@ impl Vars {
         let Ok(c) = condition(text) else { return false };
         let v = self.get(c.name);
         let Some((op, want)) = c.test else { return truthy(v) != c.negated };
+        let want = match want {
+            Operand::Value(w) => w,
+            Operand::Var(name) => match self.get(name) {
+                Some(w) => w.clone(),
+                None => return op == "!=",
+            },
+        };
         let Some(v) = v else { return op == "!=" };
+        if op == "has" {
+            let (have, need) = (words_of(&self.say(v, None)), words_of(&self.say(&want, None)));
+            return !need.is_empty() && have.windows(need.len()).any(|w| w == need.as_slice());
+        }
         match (as_number(v), as_number(&want), &want) {
             (Some(a), Some(b), Value::Number(_)) => match op {
                 "==" => a == b,
@@ -239,7 +263,7 @@ impl Vars {
                 _ => a <= b,
             },
             _ => {
-                let (a, b) = (self.say(v, None).to_lowercase(), self.say(&want, None).to_lowercase());
+                let (a, b) = (words_of(&self.say(v, None)), words_of(&self.say(&want, None)));
                 match op {
                     "==" => a == b,
                     "!=" => a != b,
@@ -248,6 +272,11 @@ impl Vars {
             }
         }
     }
+}
+
+/// Text as lowercase words, without punctuation.
+fn words_of(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
 /// Digits spaced out so a voice reads them one by one ("1004" is "1 0 0 4"); other characters
@@ -314,6 +343,12 @@ mod tests {
         assert!(v.holds("order"));
         assert!(v.holds("not order_number"));
         assert!(!v.holds("order.missing > 1"));
+        let mut v = v;
+        v.set("said", json!("It's Smith, Dana."));
+        v.set("surname", json!("smith"));
+        assert!(v.holds("said has surname") && v.holds("said has 'dana'") && !v.holds("said has 'smit'"));
+        assert!(v.holds("surname == 'Smith.'") && !v.holds("said == surname"));
+        assert!(!v.holds("said has nobody"), "an unset variable is not had");
         assert!(condition_name("x >").is_err());
         assert!(condition_name("x y").is_err());
         assert_eq!(condition_name("not a.b").unwrap(), "a.b");

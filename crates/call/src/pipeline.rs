@@ -45,6 +45,9 @@ pub struct Config {
     /// still be its end, so the answer starts as soon as the turn is taken (the synthesis is
     /// wasted when the caller goes on: a cost with a paid voice).
     pub prepare_replies: bool,
+    /// Tools that need no I/O and change nothing (a lookup in data shipped with Parley), which a
+    /// prepared answer may run ahead: `None` for any other.
+    pub local_tools: Option<fn(&ToolCall) -> Option<ToolResult>>,
 }
 
 /// What the driver does next.
@@ -212,6 +215,8 @@ pub struct CallPipeline {
     continuers_interrupt: bool,
     /// See [`Config::prepare_replies`].
     prepare_replies: bool,
+    /// See [`Config::local_tools`].
+    local_tools: Option<fn(&ToolCall) -> Option<ToolResult>>,
     /// The pauses that end a turn whose words sound finished, or cut off.
     finished_silence: Duration,
     unfinished_silence: Duration,
@@ -288,6 +293,7 @@ impl CallPipeline {
             barge_in_after,
             continuers_interrupt,
             prepare_replies: config.prepare_replies,
+            local_tools: config.local_tools,
             reply: None,
             held: None,
             parked: None,
@@ -392,7 +398,13 @@ impl CallPipeline {
             return;
         }
         let mut trial = self.convo.clone();
-        let Some(Action::Say(first)) = trial.handle(now, Input::Said(text.to_string())).into_iter().next() else { return };
+        let mut actions = trial.handle(now, Input::Said(text.to_string()));
+        // A lookup that needs no I/O is run on the copy too, so its answer can be prepared.
+        while let (Some(Action::CallTool(call)), Some(local)) = (actions.first(), self.local_tools) {
+            let Some(result) = local(call) else { return };
+            actions = trial.handle(now, Input::Tool(result));
+        }
+        let Some(Action::Say(first)) = actions.into_iter().next() else { return };
         if let Some(prompt) = self.playout.prepare(first) {
             self.out.push_back(Output::Synthesize(prompt));
         }

@@ -86,3 +86,17 @@ fn a_prepared_answer_is_dropped_when_the_caller_goes_on() {
     sim.run(200, false);
     assert!(sim.frames_out.iter().rev().take(5).any(|f| f.0), "the answer to the whole turn plays");
 }
+
+#[test]
+fn an_answer_that_needs_a_lookup_in_the_sample_data_is_prepared_too() {
+    let mut sim = Sim::preparing(AgentSpec::demo());
+    sim.until_quiet(60_000);
+    sim.run(800, true);
+    sim.run(300, false);
+    sim.recognized("Where is order 1004?");
+    assert!(sim.said().iter().any(|s| s.contains("for Dana Smith")), "prepared before the turn is taken: {:?}", sim.said());
+    let prepared = sim.said().len();
+    sim.run(1000, false);
+    sim.until_quiet(20_000);
+    assert_eq!(sim.said().len(), prepared, "the prepared answer is the one played");
+}

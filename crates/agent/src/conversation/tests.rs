@@ -24,7 +24,8 @@ fn order(number: u64) -> Option<Value> {
         1009 => ("Ivan Petrov", "shipped", vec!["board game"], 0),
         _ => return None,
     };
-    Some(json!({"number": number, "customer": customer, "status": status, "items": items, "placed": "November 10", "detail": "on its way", "balance_cents": balance, "summary": format!("order {number} ({customer}), {status}")}))
+    let last_name = customer.rsplit(' ').next().unwrap_or_default();
+    Some(json!({"number": number, "customer": customer, "last_name": last_name, "status": status, "items": items, "placed": "November 10", "detail": "on its way", "balance_cents": balance, "summary": format!("order {number} ({customer}), {status}")}))
 }
 
 impl Talk {
@@ -44,7 +45,8 @@ impl Talk {
             if let Action::CallTool(call) = &a {
                 self.calls.push(call.clone());
                 if self.answer_tools {
-                    let number = call.args.get("number").and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_u64()));
+                    let by_phone = call.args.get("phone").and_then(|v| v.as_str()).and_then(|p| p.strip_prefix("+155501000")).and_then(|n| n.parse::<u64>().ok()).map(|n| 1000 + n);
+                    let number = call.args.get("number").and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_u64())).or(by_phone);
                     let outcome = match number.and_then(order) {
                         Some(data) => ToolOutcome::Done { outcome: "found".into(), data },
                         None => ToolOutcome::Done { outcome: "not_found".into(), data: json!({}) },
@@ -118,8 +120,27 @@ fn order_by_spoken_number_is_read_from_the_tool() {
 }
 
 #[test]
-fn order_number_asked_for_then_typed_on_the_keypad() {
+fn the_order_on_the_callers_number_is_read_once_they_name_it() {
     let mut t = Talk::demo();
+    t.start();
+    let ask = text(&t.say("I'm calling about my order"));
+    assert!(ask.contains("what is the last name on the order?"), "{ask}");
+    assert_eq!(t.calls[0].args.get("phone"), Some(&json!("+15550100004")));
+    assert!(!ask.contains("Dana") && !ask.contains("1 0 0 4"), "nothing of the order before the name: {ask}");
+    let said = text(&t.say("It's Smith."));
+    assert!(said.contains("Order 1 0 0 4, for Dana Smith, is shipped"), "{said}");
+
+    let mut t = Talk::demo();
+    t.start();
+    t.say("where is my order");
+    let said = text(&t.say("Johnson"));
+    assert!(said.contains("does not match") && said.contains("What is your order number?") && !said.contains("Dana"), "{said}");
+}
+
+#[test]
+fn order_number_asked_for_then_typed_on_the_keypad() {
+    let mut t = Talk::new(AgentSpec::demo());
+    t.c = Conversation::new(AgentSpec::demo(), CallContext { caller: "anonymous".into(), answered: t.now, answered_unix_ms: 0 });
     t.start();
     assert!(text(&t.say("I want to check on my order")).contains("What is your order number"));
     assert!(t.keys("100").is_empty());
@@ -271,7 +292,7 @@ fn no_answer_reprompts_after_the_prompt_has_played() {
     t.input(Input::PromptPlayed);
     assert!(t.wait(Duration::from_millis(6900)).is_empty());
     let again = text(&t.wait(Duration::from_millis(100)));
-    assert!(again.starts_with("Are you still there?") && again.contains("What is your order number"), "{again}");
+    assert!(again.starts_with("Are you still there?") && again.contains("what is the last name on the order?"), "{again}");
     t.input(Input::PromptPlayed);
     t.wait(Duration::from_secs(7));
     t.input(Input::PromptPlayed);
