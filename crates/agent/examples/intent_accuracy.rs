@@ -23,9 +23,9 @@ fn main() {
         }
         let (right, all) = e.per_label.values().fold((0, 0), |(r, a), (x, y)| (r + x, a + y));
         println!("all           {right:>3}/{all:<3} {:.1}%", 100.0 * e.accuracy());
-        for (label, heard, phrase) in &e.misses {
-            let heard = heard.as_ref().map_or("nothing".to_string(), |(i, s)| format!("{i} {s:.2}"));
-            println!("  miss: {label:<13} heard {heard:<20} {phrase}");
+        for m in &e.misses {
+            let heard = m.heard.as_ref().map_or("nothing".to_string(), |(i, s)| format!("{i} {s:.2}"));
+            println!("  miss: {:<13} heard {heard:<20} {}", m.label, m.phrase);
         }
     }
 }

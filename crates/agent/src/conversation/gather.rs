@@ -51,8 +51,7 @@ impl Conversation {
                         return a;
                     }
                 }
-                let same = |a: &str, b: &str| g.routes.get(a).is_some() && g.routes.get(a) == g.routes.get(b);
-                match self.intents.classify_routed(text, &allowed, &same) {
+                match self.intents.classify_routed(text, &allowed, &|a, b| g.same_route(a, b)) {
                     Some(m) => Answer::Intent(m.intent, m.slots.into_iter().map(|(k, v)| (k, v.to_string())).collect()),
                     None => number.and_then(on_number).unwrap_or(Answer::NoMatch),
                 }

@@ -279,6 +279,13 @@ fn default_filler() -> String {
     "One moment, let me check.".into()
 }
 
+impl Gather {
+    /// Whether intents `a` and `b` lead to the same node here (so they are no ambiguity).
+    pub fn same_route(&self, a: &str, b: &str) -> bool {
+        self.routes.contains_key(a) && self.routes.get(a) == self.routes.get(b)
+    }
+}
+
 impl Node {
     /// The node's id.
     pub fn id(&self) -> &str {

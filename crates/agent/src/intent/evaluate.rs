@@ -12,8 +12,19 @@ use super::IntentSet;
 pub struct Evaluation {
     /// Per label: right, all.
     pub per_label: BTreeMap<String, (usize, usize)>,
-    /// Phrases that went elsewhere: label, what was heard (intent and score), phrase.
-    pub misses: Vec<(String, Option<(String, f64)>, String)>,
+    /// Phrases that went elsewhere.
+    pub misses: Vec<Miss>,
+}
+
+/// A phrase that went elsewhere.
+#[derive(Debug)]
+pub struct Miss {
+    /// Its label.
+    pub label: String,
+    /// What was heard: the intent and its score.
+    pub heard: Option<(String, f64)>,
+    /// The phrase.
+    pub phrase: String,
 }
 
 impl Evaluation {
@@ -29,11 +40,10 @@ impl Evaluation {
 pub fn evaluate(intents: &IntentSet, gather: &Gather, set: &str) -> Evaluation {
     let allowed: Vec<&str> = gather.routes.keys().map(String::as_str).collect();
     let route = |intent: Option<&str>| intent.and_then(|i| gather.routes.get(i)).cloned();
-    let same = |a: &str, b: &str| gather.routes.get(a).is_some() && gather.routes.get(a) == gather.routes.get(b);
     let mut e = Evaluation::default();
     for line in set.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let Some((label, phrase)) = line.split_once('\t') else { continue };
-        let heard = intents.classify_routed(phrase, &allowed, &same);
+        let heard = intents.classify_routed(phrase, &allowed, &|a, b| gather.same_route(a, b));
         let want = if label == "none" { None } else { route(Some(label)) };
         let got = route(heard.as_ref().map(|m| m.intent.as_str()));
         let counts = e.per_label.entry(label.to_string()).or_default();
@@ -41,7 +51,7 @@ pub fn evaluate(intents: &IntentSet, gather: &Gather, set: &str) -> Evaluation {
         if got == want {
             counts.0 += 1;
         } else {
-            e.misses.push((label.to_string(), heard.map(|m| (m.intent, m.score)), phrase.to_string()));
+            e.misses.push(Miss { label: label.to_string(), heard: heard.map(|m| (m.intent, m.score)), phrase: phrase.to_string() });
         }
     }
     e
