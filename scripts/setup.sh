@@ -86,12 +86,16 @@ if [ ! -s "$SILERO" ]; then
 fi
 echo "speech engines ready in $SPEECH_DIR"
 
-# Test peers from PyPI: schemathesis checks the OpenAPI document against the running server.
+# Test peers from PyPI: schemathesis checks the OpenAPI document against the running server;
+# aiosmtpd is the mail server post-call mail is delivered to.
 if [ "$WITH_TEST_PEERS" = "--test-peers" ]; then
   PEERS="${PARLEY_TEST_PEERS_DIR:-$HOME/.local/share/parley/test-peers}"
   if [ ! -x "$PEERS/venv/bin/schemathesis" ]; then
     python3 -m venv "$PEERS/venv"
     "$PEERS/venv/bin/python" -m pip install -q --disable-pip-version-check "schemathesis==4.32.5"
+  fi
+  if [ ! -x "$PEERS/venv/bin/aiosmtpd" ]; then
+    "$PEERS/venv/bin/python" -m pip install -q --disable-pip-version-check "aiosmtpd==1.4.6"
   fi
   echo "test peers ready in $PEERS"
 fi

@@ -55,6 +55,40 @@ pub struct AgentSpec {
     /// Limits of one call.
     #[serde(default, skip_serializing_if = "Limits::is_default")]
     pub limits: Limits,
+    /// Who gets a mail after a call, through the tenant's `smtp` integration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailOutput>,
+}
+
+/// The mail the business gets after a call: the outcome, the summary, the message the caller
+/// left, and the transcript if asked for.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailOutput {
+    /// Addresses (1 to 10).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 10))]
+    pub to: Vec<String>,
+    /// Only calls where the caller left a message (default: every call).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub only_messages: bool,
+    /// Put the transcript in the mail too (default: no; mail passes through servers the tenant
+    /// may not control).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub transcript: bool,
+}
+
+impl EmailOutput {
+    fn check(&self) -> Result<(), SpecError> {
+        let address = |a: &str| {
+            let (local, domain) = a.rsplit_once('@').unwrap_or_default();
+            a.len() <= 254 && !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !a.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+        };
+        if self.to.is_empty() || self.to.len() > 10 || !self.to.iter().all(|a| address(a)) {
+            return Err(SpecError::Invalid("email.to: 1 to 10 addresses such as frontdesk@example.com"));
+        }
+        Ok(())
+    }
 }
 
 /// Limits of one call.
@@ -304,6 +338,9 @@ impl AgentSpec {
         }
         spec.turn_taking.check()?;
         spec.limits.check()?;
+        if let Some(e) = &spec.email {
+            e.check()?;
+        }
         let problems = crate::flow::check(&spec);
         if !problems.is_empty() {
             return Err(SpecError::Flow(crate::flow::Problems(problems)));

@@ -27,6 +27,8 @@ pub struct CallFacts {
     pub summary: String,
     /// Tools used: name, argument, result.
     pub tool_calls: Vec<(String, String, String)>,
+    /// The message the caller left, in their words (redacted like the transcript).
+    pub message: Option<String>,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -66,7 +68,7 @@ pub fn render(facts: &CallFacts, transcript: &Transcript) -> Vec<u8> {
         .iter()
         .map(|(n, a, r)| json!({"name": n, "argument": a, "result": r}))
         .collect();
-    let doc = json!({
+    let mut doc = json!({
         "call_id": facts.call_id,
         "tenant": facts.tenant,
         "agent": facts.agent,
@@ -80,5 +82,8 @@ pub fn render(facts: &CallFacts, transcript: &Transcript) -> Vec<u8> {
         "summary": facts.summary,
         "tool_calls": tools,
     });
+    if let Some(m) = &facts.message {
+        doc["message"] = json!(m);
+    }
     serde_json::to_vec(&doc).unwrap_or_default()
 }

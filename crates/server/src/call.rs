@@ -440,9 +440,11 @@ async fn finish(
         return;
     }
     let mut summary = convo.summary();
+    let mut message = convo.message.clone();
     if policy.redact_pii {
         transcript.redact();
         summary = parley_connect::redact::redact(&summary);
+        message = message.map(|m| parley_connect::redact::redact(&m));
     }
     let facts = CallFacts {
         call_id: call_id.clone(),
@@ -455,13 +457,16 @@ async fn finish(
         outcome: final_outcome(convo, reason).to_string(),
         summary,
         tool_calls: convo.tool_calls.iter().map(|t| (t.name.to_string(), t.argument.clone(), t.result.to_string())).collect(),
+        message,
     };
-    // The document exists in clear only here, until it is sealed into the outbox.
+    // The document exists in clear only here, until it is sealed into the outbox: for the
+    // webhook, and for the agent's mail.
     let destination = destination(shared, tenant).await;
-    let document = destination.map(|url| (url, zeroize::Zeroizing::new(render(&facts, &transcript))));
+    let mailed = agent.email.as_ref().is_some_and(|e| !e.only_messages || convo.message.is_some());
+    let rendered = (destination.is_some() || mailed).then(|| zeroize::Zeroizing::new(render(&facts, &transcript)));
     let kept_transcript = (policy.transcript_days > 0).then(|| zeroize::Zeroizing::new(transcript_json(&transcript)));
     drop(transcript);
-    let webhook_status = if document.is_some() { "pending" } else { "none" };
+    let webhook_status = if destination.is_some() { "pending" } else { "none" };
     let record = CallRecord {
         ended_ms,
         outcome: final_outcome(convo, reason).to_string(),
@@ -482,7 +487,18 @@ async fn finish(
         tracing::error!(call = %record.id, error = %e, "storing call record failed");
     }
     keep(shared, &record, policy, kept_transcript, recorder).await;
-    if let Some((url, body)) = document {
+    let Some(body) = rendered else { return };
+    if mailed {
+        let queued = match shared.store.tenant(&record.tenant_id) {
+            Ok(scope) => scope.enqueue(&shared.master, &record.id, &format!("{}{}", crate::delivery::EMAIL, agent.name), &body, unix_ms()).await,
+            Err(e) => Err(e),
+        };
+        match queued {
+            Ok(_) => shared.delivery_wake.notify_one(),
+            Err(e) => tracing::error!(call = %record.id, error = %e, "sealing the post-call mail into the outbox failed"),
+        }
+    }
+    if let Some(url) = destination {
         let queued = match shared.store.tenant(&record.tenant_id) {
             Ok(scope) => scope.enqueue(&shared.master, &record.id, &url, &body, unix_ms()).await.map(|_| scope),
             Err(e) => Err(e),

@@ -54,6 +54,8 @@ pub struct ServeConfig {
     pub sip_tls_key: Option<PathBuf>,
     /// PEM certificates trusted, besides the Mozilla roots, when connecting out over TLS.
     pub sip_tls_ca: Option<PathBuf>,
+    /// PEM certificates trusted, besides the Mozilla roots, for tenants' mail servers.
+    pub smtp_tls_ca: Option<PathBuf>,
     /// New SIP requests per second per source address (0: no limit).
     pub sip_rate_limit: u32,
     /// Authentication failures within `sip_ban_window_seconds` that ban a source (0: never).
@@ -97,6 +99,7 @@ impl Default for ServeConfig {
             sip_tls_cert: None,
             sip_tls_key: None,
             sip_tls_ca: None,
+            smtp_tls_ca: None,
             sip_rate_limit: 100,
             sip_ban_after: 5,
             sip_ban_window_seconds: 120,

@@ -2,7 +2,9 @@
 //! key, see `parley_store::outbox`) and wakes this worker; the worker opens due items, signs
 //! and posts them, deletes each on a 2xx (destroying its key), retries failures with capped
 //! exponential backoff, and shreds what is still undelivered at the 72 h hard limit. Items
-//! survive a restart: the next `parley serve` picks them up.
+//! survive a restart: the next `parley serve` picks them up. An agent's post-call mail is an
+//! item of its own (destination `email:<agent>`), sent through the tenant's `smtp` integration
+//! to the addresses the agent names when it is sent, under the same rules.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -32,6 +34,10 @@ pub struct Delivery {
     pub master: Arc<MasterKey>,
     /// Signs and posts.
     pub sender: WebhookSender,
+    /// The operator's policy for tenants' mail servers.
+    pub egress: parley_connect::egress::Egress,
+    /// PEM certificates trusted for tenants' mail servers besides the Mozilla roots.
+    pub smtp_roots: Vec<Vec<u8>>,
     /// Notified when an item is enqueued.
     pub wake: Arc<Notify>,
     /// Counters.
@@ -86,6 +92,9 @@ impl Delivery {
                 return;
             }
         };
+        if let Some(agent) = item.destination.strip_prefix(EMAIL) {
+            return self.mail(&scope, &item, agent, &body).await;
+        }
         // A tenant's documents go to its webhook integration, signed with that integration's
         // secret; the demo tenant's go to --demo-webhook, signed with the installation's.
         let sent = match item.destination.strip_prefix("integration:") {
@@ -124,10 +133,60 @@ impl Delivery {
         }
     }
 
+    /// Sends an agent's post-call mail; on failure, tries again later.
+    async fn mail(&self, scope: &parley_store::TenantScope, item: &Due, agent: &str, document: &[u8]) {
+        match self.send_mail(scope, agent, document).await {
+            Ok(()) => {
+                if let Err(e) = scope.delivered(&item.id).await {
+                    tracing::error!(call = %item.call_id, error = %e, "removing a delivered mail failed");
+                }
+                let ev = Event { actor: "system:delivery", action: "outbox.mailed", object_id: &item.call_id, at_ms: now_ms() };
+                if let Err(e) = scope.audit(&ev).await {
+                    tracing::error!(call = %item.call_id, error = %e, "auditing a mail failed");
+                }
+            }
+            Err(reason) => {
+                tracing::warn!(call = %item.call_id, attempt = item.attempts + 1, reason = %reason, "mail delivery failed");
+                if let Err(e) = self.store.op_event(&item.tenant_id, "email.failed", 0, &reason, now_ms()).await {
+                    tracing::warn!(error = %e, "recording an operational event failed");
+                }
+                if let Err(e) = scope.retry_later(&item.id, now_ms() + retry_delay_ms(item.attempts), &reason).await {
+                    tracing::error!(call = %item.call_id, error = %e, "rescheduling an outbox item failed");
+                }
+            }
+        }
+    }
+
+    /// The mail for `document`, to the addresses `agent` names now, through the tenant's `smtp`
+    /// integration. Errors are coarse reasons for the tenant's events.
+    async fn send_mail(&self, scope: &parley_store::TenantScope, agent: &str, document: &[u8]) -> Result<(), String> {
+        use parley_connect::email::{render, MailError, Smtp};
+        let integration = scope.list_integrations().await.map_err(|_| "store".to_string())?.into_iter().find(|i| i.kind == "smtp").ok_or("no-smtp-integration")?;
+        let password = scope.integration_secret(&self.master, &integration.id).await.map_err(|_| "no-smtp-integration".to_string())?;
+        let smtp = Smtp::from_config(&integration.config, password).map_err(|e| e.to_string())?;
+        let stored = scope.get_agent(agent).await.map_err(|_| "agent-gone".to_string())?;
+        let spec = parley_agent::spec::AgentSpec::from_yaml(&stored.spec).map_err(|_| "agent-unreadable".to_string())?;
+        let Some(email) = spec.email else { return Err("agent-sends-no-mail".into()) };
+        let doc: serde_json::Value = serde_json::from_slice(document).map_err(|_| "document".to_string())?;
+        let (subject, body) = render(&doc, email.transcript);
+        smtp.send(&self.egress, &self.smtp_roots, &email.to, &subject, body).await.map_err(|e| match e {
+            MailError::Refused => "address_refused".to_string(),
+            MailError::Settings(_) => "settings".to_string(),
+            MailError::Server(why) => why,
+        })
+    }
+
     async fn expire(&self, now: i64) {
         match self.store.platform().shred_expired(now).await {
             Ok(lost) => {
                 for e in lost {
+                    if e.destination.starts_with(EMAIL) {
+                        tracing::warn!(call = %e.call_id, "post-call mail shredded undelivered after 72 h");
+                        if let Err(err) = self.store.op_event(&e.tenant_id, "email.failed", 0, "shredded_after_72h", now).await {
+                            tracing::warn!(error = %err, "recording an operational event failed");
+                        }
+                        continue;
+                    }
                     tracing::warn!(call = %e.call_id, "post-call document shredded undelivered after 72 h");
                     if let Err(err) = self.store.op_event(&e.tenant_id, "webhook.expired", 0, "shredded_after_72h", now).await {
                         tracing::warn!(error = %err, "recording an operational event failed");
@@ -155,6 +214,9 @@ impl Delivery {
 }
 
 const NO_INTEGRATION: &str = "no-webhook-integration";
+
+/// The destination prefix of an agent's post-call mail (`email:<agent>`).
+pub const EMAIL: &str = "email:";
 
 /// The URL and signing secret of the webhook integration a document was queued for, or, when
 /// the tenant has replaced it since, of the one it has now (documents are the tenant's, not the

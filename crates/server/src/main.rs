@@ -151,6 +151,10 @@ struct ServeArgs {
     /// gateway over TLS (a provider with a private CA).
     #[arg(long, env = "PARLEY_SIP_TLS_CA")]
     sip_tls_ca: Option<PathBuf>,
+    /// PEM certificates to trust, besides the Mozilla roots, for tenants' mail servers (a
+    /// private CA).
+    #[arg(long, env = "PARLEY_SMTP_TLS_CA")]
+    smtp_tls_ca: Option<PathBuf>,
     /// The URL Twilio reaches this server at (`https://parley.example.com`), for the Media
     /// Streams webhook's signature and stream URL (default http://HTTP-LISTEN).
     #[arg(long, env = "PARLEY_PUBLIC_URL")]
@@ -313,6 +317,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.sip_tls_cert { cfg.sip_tls_cert = Some(v); }
     if let Some(v) = args.sip_tls_key { cfg.sip_tls_key = Some(v); }
     if let Some(v) = args.sip_tls_ca { cfg.sip_tls_ca = Some(v); }
+    if let Some(v) = args.smtp_tls_ca { cfg.smtp_tls_ca = Some(v); }
     if let Some(v) = args.sip_ban_after { cfg.sip_ban_after = v; }
     // A transfer target goes into Refer-To: exactly a sip:, sips: or tel: URI, or nothing starts.
     let demo_transfer_to = match &cfg.demo_transfer_to {
@@ -413,6 +418,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store: shared.store.clone(),
         master,
         sender: WebhookSender::new(webhook_secret.clone(), egress.clone()),
+        egress: egress.clone(),
+        smtp_roots: tls::pem_blocks(cfg.smtp_tls_ca.as_deref())?,
         wake: delivery_wake,
         metrics: shared.metrics.clone(),
     });

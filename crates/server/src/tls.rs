@@ -39,6 +39,18 @@ pub fn listen(cfg: &ServeConfig) -> anyhow::Result<Option<TlsListen>> {
     Ok(Some(TlsListen { addr, config: Arc::new(config) }))
 }
 
+/// The PEM certificates of a file, one block each (none without a file).
+pub fn pem_blocks(path: Option<&std::path::Path>) -> anyhow::Result<Vec<Vec<u8>>> {
+    let Some(path) = path else { return Ok(Vec::new()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let end = "-----END CERTIFICATE-----";
+    let blocks: Vec<Vec<u8>> = text.split_inclusive(end).filter(|b| b.contains("-----BEGIN CERTIFICATE-----")).map(|b| format!("{}\n", b.trim()).into_bytes()).collect();
+    if blocks.is_empty() {
+        bail!("{} holds no certificate", path.display());
+    }
+    Ok(blocks)
+}
+
 /// The certificates `--sip-tls-ca` adds to the trust anchors of outgoing TLS (none without it).
 pub fn trusted(cfg: &ServeConfig) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let Some(path) = &cfg.sip_tls_ca else { return Ok(Vec::new()) };

@@ -12,7 +12,7 @@ use crate::{Store, StoreError, TenantScope};
 pub const PLATFORM: &str = "_platform";
 
 /// Kinds of operational event.
-pub const EVENT_KINDS: &[&str] = &["sip.rejected", "sip.limit", "sip.banned", "auth.failed", "outbound.refused", "webhook.failed", "webhook.expired", "error"];
+pub const EVENT_KINDS: &[&str] = &["sip.rejected", "sip.limit", "sip.banned", "auth.failed", "outbound.refused", "webhook.failed", "webhook.expired", "email.failed", "error"];
 
 /// One event.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -36,6 +36,8 @@ pub struct Expired {
     pub tenant_id: String,
     /// The call it was about.
     pub call_id: String,
+    /// Where it was to go (`email:<agent>` for a post-call mail).
+    pub destination: String,
 }
 
 impl TenantScope {
@@ -144,8 +146,8 @@ impl PlatformScope {
     /// Shreds every item past its hard limit; returns what was lost, for the call records.
     pub async fn shred_expired(&self, now_ms: i64) -> Result<Vec<Expired>, StoreError> {
         let mut tx = self.begin().await?;
-        let rows = sqlx::query("DELETE FROM outbox WHERE expires_ms <= $1 RETURNING tenant_id, call_id").bind(now_ms).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query("DELETE FROM outbox WHERE expires_ms <= $1 RETURNING tenant_id, call_id, destination").bind(now_ms).fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        rows.iter().map(|r| Ok(Expired { tenant_id: r.try_get("tenant_id")?, call_id: r.try_get("call_id")? })).collect()
+        rows.iter().map(|r| Ok(Expired { tenant_id: r.try_get("tenant_id")?, call_id: r.try_get("call_id")?, destination: r.try_get("destination")? })).collect()
     }
 }

@@ -49,7 +49,7 @@ async fn undelivered_documents_are_shredded_at_the_hard_limit(db: &TestDb) {
     assert!(p.shred_expired(HARD_LIMIT_MS - 1).await.unwrap().is_empty());
     a.retry_later(&id, HARD_LIMIT_MS + 10, "unreachable").await.unwrap();
     assert!(p.due(HARD_LIMIT_MS + 10, 10).await.unwrap().is_empty(), "never attempted past the limit");
-    assert_eq!(p.shred_expired(HARD_LIMIT_MS).await.unwrap(), [Expired { tenant_id: "a".into(), call_id: "call-9".into() }]);
+    assert_eq!(p.shred_expired(HARD_LIMIT_MS).await.unwrap(), [Expired { tenant_id: "a".into(), call_id: "call-9".into(), destination: "http://127.0.0.1:9/hook".into() }]);
     assert!(p.shred_expired(HARD_LIMIT_MS).await.unwrap().is_empty(), "idempotent");
     assert!(a.open_item(&master, &id).await.is_err());
 }

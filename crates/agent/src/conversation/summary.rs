@@ -28,7 +28,7 @@ impl Conversation {
         }
         match self.outcome {
             Outcome::Transferred => parts.push("Caller asked for a person and was transferred.".into()),
-            Outcome::MessageTaken => parts.push("Caller left a message (see transcript).".into()),
+            Outcome::MessageTaken => parts.push("Caller left a message.".into()),
             Outcome::NotUnderstood => parts.push(format!("The agent could not understand the caller after {} attempts.", self.spec.max_retries)),
             _ => {}
         }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use parley_agent::flow::Node;
 use parley_agent::hours::OpeningHours;
 use parley_agent::intent::IntentDef;
-use parley_agent::spec::{AgentSpec, Limits, RecognizerChoice, TransferMode, TurnTaking, VoiceChoice};
+use parley_agent::spec::{AgentSpec, EmailOutput, Limits, RecognizerChoice, TransferMode, TurnTaking, VoiceChoice};
 use parley_agent::tools::ToolDef;
 use parley_sip::uri::Uri;
 use parley_store::directory::{PhoneNumber, StoredAgent};
@@ -131,6 +131,11 @@ pub struct AgentDefinition {
     /// Limits of one call.
     #[serde(default)]
     pub limits: Limits,
+    /// Who gets a mail after a call (through the tenant's `smtp` integration: config `host`,
+    /// `port`, `security` `starttls` (default) or `tls`, `username`, `from`; secret: the
+    /// password), delivered like the webhook: sealed in the outbox, retried, shredded after 72 h.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailOutput>,
 }
 
 /// How an agent takes turns with the caller (pauses in ms, 100 to 5000; unset: the server's).
@@ -261,6 +266,7 @@ impl AgentDefinition {
             tools: self.tools,
             flow: self.flow,
             limits: self.limits,
+            email: self.email,
         };
         spec.check().map_err(|e| ApiError::BadRequest(e.to_string()))
     }
@@ -295,6 +301,7 @@ impl AgentDefinition {
             tools: spec.tools,
             flow: spec.flow,
             limits: spec.limits,
+            email: spec.email,
         }
     }
 }

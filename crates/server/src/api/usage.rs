@@ -68,7 +68,7 @@ pub struct OpEventList {
 pub struct OpEventView {
     /// Unix ms.
     pub at_ms: i64,
-    /// `sip.rejected`, `sip.limit`, `auth.failed`, `webhook.failed`, `webhook.expired`, `error`.
+    /// `sip.rejected`, `sip.limit`, `auth.failed`, `webhook.failed`, `webhook.expired`, `email.failed`, `error`.
     pub kind: String,
     /// SIP or HTTP status code.
     pub code: i64,
