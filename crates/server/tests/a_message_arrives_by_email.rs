@@ -31,7 +31,7 @@ struct MailServer(Child);
 
 impl MailServer {
     fn start(port: u16, cert: &Path, key: &Path, mail: &Path) -> MailServer {
-        let child = Command::new(aiosmtpd())
+        let server = MailServer(Command::new(aiosmtpd())
             .args(["-n", "-l", &format!("127.0.0.1:{port}")])
             .arg("--tlscert")
             .arg(cert)
@@ -42,10 +42,10 @@ impl MailServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
+            .unwrap());
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return MailServer(child);
+                return server;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
