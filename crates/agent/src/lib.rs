@@ -23,6 +23,7 @@ pub mod conversation;
 pub mod flow;
 pub mod hours;
 pub mod intent;
+pub mod llm;
 pub mod spec;
 pub mod tools;
 pub mod turn;
