@@ -11,6 +11,7 @@
 
 pub mod document;
 pub mod egress;
+pub mod llm;
 pub mod email;
 pub mod payment;
 pub mod redact;

@@ -1,10 +1,12 @@
-//! Fakes of the cloud speech providers for tests; see README.md.
+//! Fakes of the cloud providers Parley talks to (speech, and OpenAI-compatible chat
+//! completions), for tests; see README.md.
 
 use std::sync::{Arc, Mutex};
 
 pub mod deepgram;
 pub mod elevenlabs;
 pub mod openai;
+pub mod openai_chat;
 
 /// The key every fake accepts.
 pub const KEY: &str = "test-key-parley";
