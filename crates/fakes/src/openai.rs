@@ -68,7 +68,7 @@ impl FakeOpenAi {
     }
 }
 
-fn error(status: u16, kind: &str, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: u16, kind: &str, code: &str, message: &str) -> Response {
     let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
     (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(body)).into_response()
 }

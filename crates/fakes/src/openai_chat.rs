@@ -61,9 +61,9 @@ impl FakeChat {
     }
 }
 
+/// OpenAI's error body ([`crate::openai`]), with the `retry-after` a 429 carries.
 fn error(status: u16, kind: &str, code: &str, message: &str) -> Response {
-    let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
-    let mut r = (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(body)).into_response();
+    let mut r = crate::openai::error(status, kind, code, message);
     if status == 429 {
         r.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("2"));
     }

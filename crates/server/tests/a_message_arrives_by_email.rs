@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -17,21 +17,12 @@ use serde_json::json;
 
 const NUMBER: &str = "+15557770001";
 
-fn aiosmtpd() -> PathBuf {
-    let dir = std::env::var_os("PARLEY_TEST_PEERS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".local/share/parley/test-peers"));
-    let bin = dir.join("venv/bin/aiosmtpd");
-    assert!(bin.exists(), "aiosmtpd not installed: run scripts/setup.sh --test-peers");
-    bin
-}
-
 /// aiosmtpd on `port`, STARTTLS required, keeping what it receives in the Maildir `mail`.
 struct MailServer(Child);
 
 impl MailServer {
     fn start(port: u16, cert: &Path, key: &Path, mail: &Path) -> MailServer {
-        let server = MailServer(Command::new(aiosmtpd())
+        let server = MailServer(Command::new(common::test_peer("aiosmtpd"))
             .args(["-n", "-l", &format!("127.0.0.1:{port}")])
             .arg("--tlscert")
             .arg(cert)
@@ -118,7 +109,10 @@ async fn a_message_left_on_a_call_arrives_by_email() {
     assert!(m.contains("Outcome: message taken"), "{m}");
     let lower = m.to_lowercase();
     assert!(lower.contains("summary: caller asked for: person. caller left a message."), "{m}");
-    assert!(lower.contains("message:\n") && lower.contains("about my order"), "the caller's words: {m}");
+    // The caller's words, as the recognizer heard them (it may miss one or two).
+    let message = lower.split("message:\n").nth(1).and_then(|rest| rest.lines().next()).unwrap_or_default();
+    let heard = ["dana", "please", "call", "back", "about", "order"].iter().filter(|w| message.contains(*w)).count();
+    assert!(heard >= 3, "the caller's words: {m}");
     assert!(!m.contains("Transcript:"), "the agent did not ask for the transcript: {m}");
     // Delivered, the item is gone from the outbox: nothing to retry.
     let (_, calls) = api.call(Method::GET, "/v1/tenants/t-mail/calls", Some(&op), None).await;

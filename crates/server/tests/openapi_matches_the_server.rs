@@ -7,15 +7,6 @@ mod common;
 
 use common::{create_key, Server};
 
-fn schemathesis() -> std::path::PathBuf {
-    let dir = std::env::var_os("PARLEY_TEST_PEERS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".local/share/parley/test-peers"));
-    let bin = dir.join("venv/bin/schemathesis");
-    assert!(bin.exists(), "schemathesis not installed: run scripts/setup.sh --test-peers");
-    bin
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_difference() {
     let dir = tempfile::tempdir().unwrap();
@@ -33,7 +24,7 @@ async fn schemathesis_finds_no_difference() {
     // the operation is checked as for the others.
     let config = "[[operations]]\ninclude-name = \"PUT /v1/tenants/{tenant}/agents/{name}\"\nchecks.positive_data_acceptance.expected-statuses = [200, 400, 401, 403, 404]\n";
     std::fs::write(dir.path().join("schemathesis.toml"), config).unwrap();
-    let out = tokio::process::Command::new(schemathesis())
+    let out = tokio::process::Command::new(common::test_peer("schemathesis"))
         .args(["run", &format!("{base}/v1/openapi.json"), "--checks", "all", "--max-examples", "25", "--seed", "7", "--workers", "1"])
         .args(["-H", &format!("Authorization: Bearer {op}")])
         .env("NO_COLOR", "1")

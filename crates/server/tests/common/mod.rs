@@ -741,3 +741,13 @@ impl Drop for Peer {
         let _ = self.0.wait();
     }
 }
+
+/// A program of the PyPI test peers (`scripts/setup.sh --test-peers`): schemathesis, aiosmtpd.
+pub fn test_peer(name: &str) -> PathBuf {
+    let dir = std::env::var_os("PARLEY_TEST_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".local/share/parley/test-peers"));
+    let bin = dir.join("venv/bin").join(name);
+    assert!(bin.exists(), "{name} not installed: run scripts/setup.sh --test-peers");
+    bin
+}
