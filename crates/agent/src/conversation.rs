@@ -22,8 +22,10 @@ use crate::tools::{ToolCall, ToolOutcome, ToolResult};
 use crate::vars::Vars;
 
 mod gather;
+mod llm;
 mod payment;
 mod summary;
+pub use llm::{CompletionPart, CompletionRequest, MAX_ANSWER_TOKENS};
 pub use payment::{PaymentRequest, PaymentResult};
 
 /// Input from the caller and from what the agent asked for.
@@ -42,6 +44,13 @@ pub enum Input {
     /// What the agent said has been played and the caller is silent: a question's wait for an
     /// answer starts now.
     PromptPlayed,
+    /// A part of the completion [`Action::Complete`] asked for.
+    Completion {
+        /// The completion's id.
+        id: u64,
+        /// What arrived.
+        part: CompletionPart,
+    },
 }
 
 /// What the agent does.
@@ -51,6 +60,11 @@ pub enum Action {
     Say(String),
     /// Run this tool and report with [`Input::Tool`] (concurrently: the call goes on).
     CallTool(ToolCall),
+    /// Ask the language model, streaming its answer back as [`Input::Completion`] parts
+    /// (concurrently: the call goes on).
+    Complete(CompletionRequest),
+    /// The completion with this id is no longer wanted (the caller spoke over it): stop it.
+    CancelCompletion(u64),
     /// Transfer the caller (blind REFER) to this SIP URI.
     Transfer(String),
     /// Call this SIP URI, brief the person who answers ([`Conversation::briefing`]) and bridge
@@ -128,6 +142,8 @@ enum State {
     Listening(usize),
     /// Waiting for tool call `id` of this node.
     Tool { node: usize, id: u64, since: Instant, filler_said: bool },
+    /// Waiting for completion `id` of this `llm` node (`since`: its last part).
+    Thinking { node: usize, id: u64, since: Instant, filler_said: bool },
     Paying(usize),
     /// Taking a message at this message node (`None`: a transfer nobody could take).
     TakingMessage(Option<usize>),
@@ -179,6 +195,10 @@ pub struct Conversation {
     /// The message the caller left, if any (their own words: it goes where the transcript may).
     pub message: Option<String>,
     tool_summaries: Vec<String>,
+    /// The model's side of `llm` nodes.
+    llm: llm::LlmSession,
+    /// What this call has established, for what the model may say.
+    grounding: crate::llm::guard::Grounding,
 }
 
 impl Conversation {
@@ -215,6 +235,8 @@ impl Conversation {
             declined: Vec::new(),
             message: None,
             tool_summaries: Vec::new(),
+            llm: llm::LlmSession::default(),
+            grounding: crate::llm::guard::Grounding::new(),
         }
     }
 
@@ -226,7 +248,7 @@ impl Conversation {
     /// The node the conversation is at (waiting there), for `parley chat`.
     pub fn node(&self) -> Option<&str> {
         let i = match self.state {
-            State::Listening(i) | State::Tool { node: i, .. } | State::Paying(i) | State::Transferring(i) | State::TakingMessage(Some(i)) => i,
+            State::Listening(i) | State::Tool { node: i, .. } | State::Thinking { node: i, .. } | State::Paying(i) | State::Transferring(i) | State::TakingMessage(Some(i)) => i,
             State::TakingMessage(None) | State::Done => return None,
         };
         Some(self.flow[i].id())
@@ -263,6 +285,8 @@ impl Conversation {
             State::Listening(_) => self.no_input_at,
             State::Tool { since, filler_said: false, .. } => Some(since + self.ms(self.spec.limits.filler_ms)),
             State::Tool { since, filler_said: true, .. } => Some(since + self.ms(self.spec.limits.tool_timeout_ms)),
+            State::Thinking { since, filler_said: false, .. } => Some(since + self.ms(self.spec.limits.filler_ms)),
+            State::Thinking { since, filler_said: true, .. } => Some(since + self.ms(self.spec.limits.tool_timeout_ms)),
             State::Done => return None,
             _ => None,
         };
@@ -282,14 +306,24 @@ impl Conversation {
         let out = match self.state {
             State::Listening(i) => {
                 self.no_input_at = None;
-                self.no_input(now, i)
+                match self.flow[i] {
+                    Node::Llm(_) => self.llm_no_input(now, i),
+                    _ => self.no_input(now, i),
+                }
             }
             State::Tool { node, id, since, filler_said: false } => {
                 self.state = State::Tool { node, id, since, filler_said: true };
-                let Node::Tool(t) = &self.flow[node] else { return Vec::new() };
-                vec![Action::Say(self.vars.render(&t.filler))]
+                match &self.flow[node] {
+                    Node::Tool(t) => vec![Action::Say(self.vars.render(&t.filler))],
+                    _ => self.llm_filler(node).map(Action::Say).into_iter().collect(),
+                }
             }
             State::Tool { id, .. } => self.input(now, Input::Tool(ToolResult { id, outcome: ToolOutcome::Failed("timed out".into()) })),
+            State::Thinking { node, id, since, filler_said: false } => {
+                self.state = State::Thinking { node, id, since, filler_said: true };
+                self.llm_filler(node).map(Action::Say).into_iter().collect()
+            }
+            State::Thinking { node, id, .. } => self.llm_timed_out(now, node, id),
             _ => Vec::new(),
         };
         let out = self.drain_queue(now, out);
@@ -316,6 +350,10 @@ impl Conversation {
             (State::Paying(_), _) => Vec::new(),
             (_, Input::TransferFailed) => self.transfer_failed(now),
             (State::Tool { node, id, .. }, Input::Tool(result)) if result.id == id => self.tool_done(now, node, result),
+            (State::Thinking { node, id, filler_said, .. }, Input::Completion { id: of, part }) if of == id => self.llm_part(now, node, id, filler_said, part),
+            (_, Input::Completion { .. }) => Vec::new(),
+            (State::Thinking { node, id, .. }, Input::Said(text)) if !text.trim().is_empty() => self.llm_barge_in(now, node, id, text.trim()),
+            (State::Thinking { .. }, _) => Vec::new(),
             (_, Input::Tool(_)) | (_, Input::Payment(_)) => Vec::new(),
             (State::Tool { .. }, input @ (Input::Said(_) | Input::Key(_))) => {
                 self.queued.push(input);
@@ -334,8 +372,13 @@ impl Conversation {
             (State::Listening(i), Input::Said(text)) if !text.trim().is_empty() => {
                 self.turns += 1;
                 self.no_input_at = None;
-                self.heard(now, i, text.trim())
+                match self.flow[i] {
+                    Node::Llm(_) => self.llm_heard(now, i, text.trim()),
+                    _ => self.heard(now, i, text.trim()),
+                }
             }
+            // An `llm` node takes no keys.
+            (State::Listening(i), Input::Key(_)) if matches!(self.flow[i], Node::Llm(_)) => Vec::new(),
             (State::Listening(i), Input::Key(k)) => {
                 self.no_input_at = None;
                 self.key(now, i, k)
@@ -429,6 +472,10 @@ impl Conversation {
                     self.state = State::Listening(i);
                     return out;
                 }
+                Node::Llm(_) => {
+                    out.extend(self.llm_enter(i));
+                    return out;
+                }
                 Node::Tool(t) => {
                     self.next_tool += 1;
                     let args = t.args.iter().map(|(k, v)| (k.clone(), self.vars.value_of(v))).collect();
@@ -485,7 +532,7 @@ impl Conversation {
         if self.retries < self.spec.max_retries {
             return None;
         }
-        let failed = self.gather(i).and_then(|g| g.failed.clone());
+        let failed = self.gather(i).and_then(|g| g.failed.clone()).or_else(|| self.llm_node(i).and_then(|n| n.fallback));
         self.retries = 0;
         Some(match failed {
             Some(node) => {
@@ -504,11 +551,15 @@ impl Conversation {
     }
 
     fn tool_done(&mut self, now: Instant, node: usize, result: ToolResult) -> Vec<Action> {
+        if let Node::Llm(_) = &self.flow[node] {
+            return self.llm_tool_done(now, node, result);
+        }
         let Node::Tool(t) = &self.flow[node] else { return Vec::new() };
         let t = t.clone();
         let argument = t.args.iter().map(|(k, v)| format!("{k} {}", self.vars.render(v))).collect::<Vec<_>>().join(", ");
         match result.outcome {
             ToolOutcome::Done { outcome, data } => {
+                self.grounding.tool_result(&data);
                 if let Some(s) = data.get("summary").and_then(Value::as_str) {
                     self.tool_summaries.push(format!("{}: {s}.", t.tool));
                 } else {

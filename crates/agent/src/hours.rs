@@ -97,6 +97,12 @@ impl OpeningHours {
         None
     }
 
+    /// The date and time at the business at `unix_ms` ("Tuesday 2026-12-01 13:55").
+    pub fn local_time(&self, unix_ms: i64) -> Option<String> {
+        let (Ok(tz), Ok(at)) = (jiff::tz::TimeZone::get(&self.time_zone), jiff::Timestamp::from_millisecond(unix_ms)) else { return None };
+        Some(at.to_zoned(tz).strftime("%A %Y-%m-%d %H:%M").to_string())
+    }
+
     /// Whether the business is open at `unix_ms`.
     pub fn open_at(&self, unix_ms: i64) -> bool {
         let (Ok(tz), Ok(at)) = (jiff::tz::TimeZone::get(&self.time_zone), jiff::Timestamp::from_millisecond(unix_ms)) else { return false };

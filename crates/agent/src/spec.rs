@@ -16,6 +16,10 @@ pub struct AgentSpec {
     /// Opening hours, as said (`{hours}` in the flow's texts).
     #[serde(default)]
     pub hours: String,
+    /// Persona and instructions for the language model in `llm` nodes (who the agent is, what
+    /// it may help with, the tone): at most 4000 characters.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub instructions: String,
     /// SIP URI for transfers; empty means take a message.
     #[serde(default)]
     pub transfer_to: String,
@@ -113,6 +117,11 @@ pub struct Limits {
     #[serde(default = "default_tool_timeout_ms")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1000, maximum = 60000))]
     pub tool_timeout_ms: u32,
+    /// Language-model tokens one call may use in all (prompt and answers, 1000 to 1000000):
+    /// then its `llm` nodes go to their fallback.
+    #[serde(default = "default_llm_tokens")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1000, maximum = 1000000))]
+    pub llm_tokens: u32,
 }
 
 fn default_call_seconds() -> u32 {
@@ -127,10 +136,13 @@ fn default_filler_ms() -> u32 {
 fn default_tool_timeout_ms() -> u32 {
     8000
 }
+fn default_llm_tokens() -> u32 {
+    30000
+}
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { call_seconds: default_call_seconds(), no_input_ms: default_no_input_ms(), filler_ms: default_filler_ms(), tool_timeout_ms: default_tool_timeout_ms() }
+        Limits { call_seconds: default_call_seconds(), no_input_ms: default_no_input_ms(), filler_ms: default_filler_ms(), tool_timeout_ms: default_tool_timeout_ms(), llm_tokens: default_llm_tokens() }
     }
 }
 
@@ -140,9 +152,9 @@ impl Limits {
     }
 
     fn check(&self) -> Result<(), SpecError> {
-        let ok = (30..=14400).contains(&self.call_seconds) && (1000..=60000).contains(&self.no_input_ms) && (200..=10000).contains(&self.filler_ms) && (1000..=60000).contains(&self.tool_timeout_ms);
+        let ok = (30..=14400).contains(&self.call_seconds) && (1000..=60000).contains(&self.no_input_ms) && (200..=10000).contains(&self.filler_ms) && (1000..=60000).contains(&self.tool_timeout_ms) && (1000..=1_000_000).contains(&self.llm_tokens);
         if !ok {
-            return Err(SpecError::Invalid("limits: call_seconds 30 to 14400, no_input_ms 1000 to 60000, filler_ms 200 to 10000, tool_timeout_ms 1000 to 60000"));
+            return Err(SpecError::Invalid("limits: call_seconds 30 to 14400, no_input_ms 1000 to 60000, filler_ms 200 to 10000, tool_timeout_ms 1000 to 60000, llm_tokens 1000 to 1000000"));
         }
         Ok(())
     }
@@ -335,6 +347,9 @@ impl AgentSpec {
         }
         if spec.currency.len() != 3 || !spec.currency.bytes().all(|b| b.is_ascii_lowercase()) {
             return Err(SpecError::Invalid("currency must be a lowercase ISO 4217 code such as usd"));
+        }
+        if spec.instructions.chars().count() > 4000 {
+            return Err(SpecError::Invalid("instructions are at most 4000 characters"));
         }
         spec.turn_taking.check()?;
         spec.limits.check()?;

@@ -26,6 +26,8 @@ pub struct Operation {
     pub about: &'static str,
     /// Arguments it takes (a call passes some of them).
     pub args: &'static [&'static str],
+    /// What each argument is, in the order of `args` (for a language model's function list).
+    pub arg_about: &'static [&'static str],
     /// Arguments it needs at least one of.
     pub needs_one_of: &'static [&'static str],
     /// Outcomes it reports besides `error`.
@@ -37,6 +39,7 @@ pub const CATALOGUE: &[Operation] = &[Operation {
     name: "sample_orders.find_order",
     about: "Finds an order in the sample store data shipped with Parley (orders 1001 to 1010), by its number or by the phone number on it.",
     args: &["number", "phone"],
+    arg_about: &["The order number, digits only", "A phone number the order was placed with, to find the latest order on it"],
     needs_one_of: &["number", "phone"],
     outcomes: &["found", "not_found"],
 }];

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use parley_agent::conversation::{Action, CallContext, Conversation, Input, PaymentRequest, PaymentResult};
+use parley_agent::conversation::{Action, CallContext, CompletionPart, CompletionRequest, Conversation, Input, PaymentRequest, PaymentResult};
 use parley_agent::tools::{ToolCall, ToolResult};
 use parley_agent::spec::AgentSpec;
 use parley_agent::turn::TurnShape;
@@ -110,6 +110,11 @@ pub enum Output {
     },
     /// Run this tool (concurrently), then call [`CallPipeline::handle_tool_result`].
     RunTool(ToolCall),
+    /// Ask the language model (concurrently), streaming its answer into
+    /// [`CallPipeline::handle_completion`].
+    Complete(CompletionRequest),
+    /// Stop completion `id` (the caller spoke over it); its late parts are ignored.
+    CancelCompletion(u64),
     /// Charge this card, then call [`CallPipeline::handle_payment_result`].
     Charge(PaymentRequest, CardDetails),
     /// A caller's turn reached the agent.
@@ -190,6 +195,8 @@ struct Reply {
     eot_ms: u64,
     asr_ms: u64,
     answered: Instant,
+    /// When the agent had its first words (after a tool or the model; else `answered`).
+    said_at: Option<Instant>,
 }
 
 /// See the module docs.
@@ -458,8 +465,8 @@ impl CallPipeline {
         }
         self.transcript.push(Speaker::Caller, &text, t.start_ms, t.end_ms);
         let actions = self.convo.handle(now, Input::Said(text));
-        if actions.iter().any(|a| matches!(a, Action::Say(_) | Action::CallTool(_))) {
-            self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), answered: now });
+        if actions.iter().any(|a| matches!(a, Action::Say(_) | Action::CallTool(_) | Action::Complete(_))) {
+            self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), answered: now, said_at: actions.iter().any(|a| matches!(a, Action::Say(_))).then_some(now) });
         }
         self.out.push_back(Output::TurnTaken);
         self.apply(actions);
@@ -499,6 +506,24 @@ impl CallPipeline {
     /// A tool's result ([`Output::RunTool`]).
     pub fn handle_tool_result(&mut self, now: Instant, result: ToolResult) {
         let actions = self.convo.handle(now, Input::Tool(result));
+        self.first_words(now, &actions);
+        self.apply(actions);
+        self.settle(now);
+    }
+
+    /// The reply waiting for its first audio has its first words now, if `actions` say some.
+    fn first_words(&mut self, now: Instant, actions: &[Action]) {
+        if let Some(r) = self.reply.as_mut().filter(|r| r.said_at.is_none()) {
+            if actions.iter().any(|a| matches!(a, Action::Say(_))) {
+                r.said_at = Some(now);
+            }
+        }
+    }
+
+    /// A part of completion `id` ([`Output::Complete`]): its sentences are spoken as they come.
+    pub fn handle_completion(&mut self, now: Instant, id: u64, part: CompletionPart) {
+        let actions = self.convo.handle(now, Input::Completion { id, part });
+        self.first_words(now, &actions);
         self.apply(actions);
         self.settle(now);
     }
@@ -568,8 +593,8 @@ impl CallPipeline {
                         let latency = TurnLatency {
                             eot_ms: r.eot_ms,
                             asr_ms: r.asr_ms,
-                            agent_ms: 0,
-                            tts_ms: ms(now.saturating_duration_since(r.answered)),
+                            agent_ms: ms(r.said_at.unwrap_or(r.answered).saturating_duration_since(r.answered)),
+                            tts_ms: ms(now.saturating_duration_since(r.said_at.unwrap_or(r.answered))),
                             total_ms: ms(now.saturating_duration_since(r.speech_end)),
                         };
                         self.latencies.push(latency);
@@ -762,6 +787,8 @@ impl CallPipeline {
                 }
                 Action::CollectPayment(request) => self.playout.payment = Some(request),
                 Action::CallTool(call) => self.out.push_back(Output::RunTool(call)),
+                Action::Complete(request) => self.out.push_back(Output::Complete(request)),
+                Action::CancelCompletion(id) => self.out.push_back(Output::CancelCompletion(id)),
                 other => self.playout.after = Some(other),
             }
         }

@@ -60,6 +60,13 @@ impl ChatClient {
         ChatClient { http, base: base.trim_end_matches('/').to_string(), key, model: model.to_string(), idle_timeout: Duration::from_secs(10) }
     }
 
+    /// A client that connects directly (no egress policy): for `parley chat` on the operator's
+    /// own terminal, never for a tenant's call.
+    pub fn direct(base: &str, key: secrecy::SecretString, model: &str) -> ChatClient {
+        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap_or_default();
+        ChatClient::new(http, base, key, model)
+    }
+
     /// Starts a completion of `messages` (chat messages as the API takes them) with `tools`
     /// (function tools as the API takes them; may be empty), at most `max_tokens`.
     pub async fn stream(&self, messages: &[Value], tools: &[Value], max_tokens: u32) -> Result<ChatStream, LlmError> {

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use parley_agent::conversation::{Action, CallContext, Conversation, Input, PaymentResult};
+use parley_agent::conversation::{Action, CallContext, CompletionPart, CompletionRequest, Conversation, Input, PaymentResult};
+use parley_agent::llm::stream::StreamEvent;
+use parley_connect::llm::ChatClient;
 use parley_agent::spec::{AgentSpec, SpecError};
 use parley_agent::tools::ToolOutcome;
 use parley_connect::tools::{BuiltInTools, ToolRunner};
@@ -70,10 +72,10 @@ fn problem_lines(file: &Path, e: &SpecError) -> Vec<String> {
 }
 
 /// Talks to an agent as text on stdin and stdout; keys as `#1004` (the keypad).
-pub fn chat(agent: &str) -> anyhow::Result<()> {
+pub fn chat(agent: &str, model: Option<ChatClient>) -> anyhow::Result<()> {
     let spec = load_agent(agent)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let tools = BuiltInTools;
+    let tools = Runners { tools: BuiltInTools, model };
     let mut convo = Conversation::new(spec, CallContext::now("anonymous"));
     let stdin = std::io::stdin();
     let mut out = std::io::stdout();
@@ -95,8 +97,61 @@ pub fn chat(agent: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What runs the agent's tools and its model.
+struct Runners {
+    tools: BuiltInTools,
+    model: Option<ChatClient>,
+}
+
+impl Runners {
+    /// Streams `request`'s answer into the conversation: what it says next.
+    fn complete(&self, rt: &tokio::runtime::Runtime, convo: &mut Conversation, request: CompletionRequest, out: &mut impl Write) -> anyhow::Result<Vec<Action>> {
+        let id = request.id;
+        let Some(model) = &self.model else {
+            writeln!(out, "  [llm: no model (give --llm-base and OPENAI_API_KEY)]")?;
+            return Ok(convo.handle(Instant::now(), Input::Completion { id, part: CompletionPart::Failed("no model".into()) }));
+        };
+        let mut actions = Vec::new();
+        let parts = rt.block_on(async {
+            let mut parts = Vec::new();
+            match model.stream(&request.messages, &request.tools, request.max_tokens).await {
+                Err(e) => parts.push(CompletionPart::Failed(e.to_string())),
+                Ok(mut stream) => loop {
+                    match stream.next().await {
+                        Some(Ok(events)) => parts.push(CompletionPart::Events(events)),
+                        Some(Err(e)) => {
+                            parts.push(CompletionPart::Failed(e.to_string()));
+                            break;
+                        }
+                        None => {
+                            parts.push(CompletionPart::End);
+                            break;
+                        }
+                    }
+                },
+            }
+            parts
+        });
+        for part in parts {
+            match &part {
+                CompletionPart::Failed(why) => writeln!(out, "  [llm failed: {why}]")?,
+                CompletionPart::Events(events) => {
+                    for e in events {
+                        if let StreamEvent::ToolCall { name, arguments, .. } = e {
+                            writeln!(out, "  [llm calls {name} {arguments}]")?;
+                        }
+                    }
+                }
+                CompletionPart::End => {}
+            }
+            actions.extend(convo.handle(Instant::now(), Input::Completion { id, part }));
+        }
+        Ok(actions)
+    }
+}
+
 /// Shows what the agent does, running its tools; returns whether the conversation ended.
-fn run(rt: &tokio::runtime::Runtime, tools: &dyn ToolRunner, convo: &mut Conversation, actions: Vec<Action>, out: &mut impl Write) -> anyhow::Result<bool> {
+fn run(rt: &tokio::runtime::Runtime, runners: &Runners, convo: &mut Conversation, actions: Vec<Action>, out: &mut impl Write) -> anyhow::Result<bool> {
     let mut pending = actions;
     let mut end = false;
     while !pending.is_empty() {
@@ -106,7 +161,7 @@ fn run(rt: &tokio::runtime::Runtime, tools: &dyn ToolRunner, convo: &mut Convers
                 Action::Say(t) => writeln!(out, "agent> {t}")?,
                 Action::CallTool(call) => {
                     let args: Vec<String> = call.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    let result = rt.block_on(tools.run(call.clone()));
+                    let result = rt.block_on(runners.tools.run(call.clone()));
                     let shown = match &result.outcome {
                         ToolOutcome::Done { outcome, .. } => outcome.clone(),
                         ToolOutcome::Failed(why) => format!("failed: {why}"),
@@ -126,6 +181,8 @@ fn run(rt: &tokio::runtime::Runtime, tools: &dyn ToolRunner, convo: &mut Convers
                     writeln!(out, "[agent hung up]")?;
                     end = true;
                 }
+                Action::Complete(request) => next.extend(runners.complete(rt, convo, request, out)?),
+                Action::CancelCompletion(_) => {}
                 Action::CollectPayment(_) => {
                     writeln!(out, "[card payments are taken on phone calls only]")?;
                     next.extend(convo.handle(Instant::now(), Input::Payment(PaymentResult::Unavailable)));

@@ -25,6 +25,7 @@ use tokio::time::Instant;
 
 use parley_call::recording::Recorder;
 
+use crate::completion::Completions;
 use crate::consult::{Consult, Phase};
 use crate::media_io::{Media, MediaIn};
 use crate::payment;
@@ -114,6 +115,9 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
     let mut pipeline = CallPipeline::new(config, Instant::now().into_std());
     let mut voice = Voice::default();
     let mut effects = Effects::default();
+    let mut completions = Completions::new(engines.llm.clone());
+    // Tool calls by provider, for usage.
+    let mut tool_calls: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
     // A warm transfer in progress.
     let mut consult: Option<Consult> = None;
     let mut end_reason = None;
@@ -170,9 +174,13 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                     tokio::spawn(consult_through_gate(shared.clone(), leg.clone(), call, tenant.clone(), target));
                 }
                 Output::RunTool(tool_call) => {
+                    let provider = tool_call.operation.split('.').next().unwrap_or_default().to_string();
+                    *tool_calls.entry(provider).or_default() += 1;
                     let tools = engines.tools.clone();
                     effects.run(Key::Tool(tool_call.id), async move { Done::Tool(tools.run(tool_call).await) });
                 }
+                Output::Complete(request) => completions.start(request),
+                Output::CancelCompletion(id) => completions.cancel(id),
                 Output::Charge(request, card) => {
                     let (shared, tenant) = (shared.clone(), tenant.clone());
                     let (call_id, business) = (call_record_id(started_ms, call), agent.business.clone());
@@ -205,6 +213,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                 Synthesized::Audio(id, audio) => pipeline.handle_synthesized(id, audio),
                 Synthesized::Done(id) => pipeline.handle_synthesis_done(id),
             },
+            (id, part) = completions.next() => pipeline.handle_completion(Instant::now().into_std(), id, part),
             done = effects.next() => match done {
                 Done::Charged(result) => pipeline.handle_payment_result(Instant::now().into_std(), result),
                 Done::Tool(result) => pipeline.handle_tool_result(Instant::now().into_std(), result),
@@ -258,6 +267,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
     }
     // Nobody waits for the text of a call that has ended.
     effects.stop();
+    completions.stop();
     let Finished { conversation: convo, transcript, recorder, recognized_ms, latencies } = pipeline.finish(Instant::now().into_std());
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(CallEnd::AgentHungUp);
@@ -276,7 +286,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
     if let Some(h) = heartbeat {
         h.abort();
     }
-    let usage = Usage { asr_ms: recognized_ms, tts_chars };
+    let usage = Usage { asr_ms: recognized_ms, tts_chars, llm: completions.provider(), tool_calls };
     let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, engines: engines.providers(), recorder, latency: latency_of(&latencies) };
     let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
     finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;
@@ -380,6 +390,10 @@ struct Usage {
     asr_ms: u64,
     /// Characters synthesized.
     tts_chars: u64,
+    /// Who ran the language model, if the agent has one.
+    llm: Option<&'static str>,
+    /// Tool calls by provider.
+    tool_calls: std::collections::BTreeMap<String, i64>,
 }
 
 /// Who the call was between.
@@ -422,6 +436,7 @@ async fn finish(
     let call_id = call_record_id(started_ms, call);
     let tenant = who.tenant;
     let usage_items = usage_items(engines, answered_ms, ended_ms, &usage, convo);
+    let usage_items: Vec<(&str, &str, i64)> = usage_items.iter().map(|(m, p, q)| (*m, p.as_str(), *q)).collect();
     shared.directory.add_call_seconds(tenant, usage_items[0].2);
     // A caller who restricted processing is answered, but nothing about the call is kept or sent.
     let caller_hash = caller_hash(&shared.hash_key, tenant, who.caller);
@@ -544,14 +559,19 @@ fn final_outcome(convo: &Conversation, reason: CallEnd) -> &'static str {
 }
 
 /// The call's minutes (first) and engine work, for the tenant's usage.
-fn usage_items(engines: [&'static str; 2], answered_ms: i64, ended_ms: i64, usage: &Usage, convo: &Conversation) -> [(&'static str, &'static str, i64); 4] {
+fn usage_items(engines: [&'static str; 2], answered_ms: i64, ended_ms: i64, usage: &Usage, convo: &Conversation) -> Vec<(&'static str, String, i64)> {
     let call_seconds = ((ended_ms - answered_ms).max(0) as u64).div_ceil(1000) as i64;
-    [
-        ("call_seconds", "sip", call_seconds),
-        ("asr_seconds", engines[0], usage.asr_ms.div_ceil(1000) as i64),
-        ("tts_characters", engines[1], usage.tts_chars as i64),
-        ("llm_turns", "embedded", i64::from(convo.turns)),
-    ]
+    let mut items = vec![
+        ("call_seconds", "sip".to_string(), call_seconds),
+        ("asr_seconds", engines[0].to_string(), usage.asr_ms.div_ceil(1000) as i64),
+        ("tts_characters", engines[1].to_string(), usage.tts_chars as i64),
+        ("llm_turns", "embedded".to_string(), i64::from(convo.turns)),
+    ];
+    if let Some(provider) = usage.llm {
+        items.push(("llm_tokens", provider.to_string(), convo.llm_tokens() as i64));
+    }
+    items.extend(usage.tool_calls.iter().map(|(p, n)| ("tool_calls", p.clone(), *n)));
+    items
 }
 
 /// A call's record as far as it is known at answer: `in_progress`, nothing said yet.

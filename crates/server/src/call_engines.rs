@@ -10,6 +10,7 @@
 //!   (`gpt-4o-mini-tts`), `voice` (`alloy`), `api_base` (default `https://api.openai.com/v1`;
 //!   any OpenAI-compatible server).
 //! - `elevenlabs`: `voice_id` (required), `model` (`eleven_flash_v2_5`), `api_base`.
+//! - `openai` also serves the agent's `llm` nodes: `chat_model` (`gpt-4o-mini`).
 //!
 //! An `api_base` goes through the operator's egress policy like every tenant URL: https, or
 //! http only to a host the operator allows, and never to a refused address.
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use parley_agent::spec::AgentSpec;
 use parley_connect::egress::Egress;
+use parley_connect::llm::ChatClient;
 use parley_connect::tools::{BuiltInTools, ToolRunner};
 use parley_speech::cloud::deepgram::DeepgramRecognizer;
 use parley_speech::cloud::elevenlabs::ElevenLabsVoice;
@@ -28,6 +30,7 @@ use parley_speech::failover::{FailoverRecognizer, FailoverVoice, StreamingVoice,
 use parley_speech::{Recognizer, Synthesizer};
 use parley_store::policy::DataPolicy;
 
+use crate::completion::CallModel;
 use crate::Shared;
 
 /// A cloud recognizer that has no text this long after the turn has failed.
@@ -36,6 +39,10 @@ const RECOGNITION_TIMEOUT: Duration = Duration::from_secs(3);
 const VOICE_STALL: Duration = Duration::from_secs(2);
 /// Longest HTTP request to a provider.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest streamed completion (the client also stops one silent for 10 s).
+const LLM_TIMEOUT: Duration = Duration::from_secs(60);
+/// The chat model of an `openai` integration that names none.
+const DEFAULT_CHAT_MODEL: &str = "gpt-4o-mini";
 
 /// What a call listens and speaks with.
 pub struct CallEngines {
@@ -45,6 +52,10 @@ pub struct CallEngines {
     pub synthesizer: Arc<dyn Synthesizer>,
     /// What runs the tools the agent's flow calls.
     pub tools: Arc<dyn ToolRunner>,
+    /// The language model of the agent's `llm` nodes: the tenant's `openai` integration
+    /// (config `chat_model`, default `gpt-4o-mini`; `api_base` for any OpenAI-compatible
+    /// server) when the data policy allows `openai`; `None` otherwise (the nodes' fallback).
+    pub llm: Option<Arc<CallModel>>,
 }
 
 impl CallEngines {
@@ -93,7 +104,16 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
         },
         None => embedded_voice,
     };
-    CallEngines { recognizer, synthesizer, tools: Arc::new(BuiltInTools) }
+    let uses_llm = agent.flow.iter().any(|n| matches!(n, parley_agent::flow::Node::Llm(_)));
+    let llm = match uses_llm {
+        true => account(shared, tenant, policy, "openai").await.map(|(config, account)| {
+            let model = config.get("chat_model").and_then(|v| v.as_str()).filter(|m| !m.is_empty()).unwrap_or(DEFAULT_CHAT_MODEL);
+            let client = ChatClient::new(shared.egress.client(LLM_TIMEOUT), &account.api_base, account.key, model);
+            Arc::new(CallModel { client, provider: "openai" })
+        }),
+        false => None,
+    };
+    CallEngines { recognizer, synthesizer, tools: Arc::new(BuiltInTools), llm }
 }
 
 /// The tenant's account with `provider` (its integration's config and the opened key), if the

@@ -11,6 +11,7 @@ mod call;
 mod call_engines;
 mod calls_in_progress;
 mod codec;
+mod completion;
 mod config;
 mod consult;
 mod delivery;
@@ -61,6 +62,13 @@ enum Command {
     Chat {
         /// Agent name (`demo`) or a YAML file.
         agent: String,
+        /// The OpenAI-compatible chat-completions API the agent's `llm` nodes use (its key in
+        /// `OPENAI_API_KEY`); without it those nodes go to their fallback.
+        #[arg(long, env = "PARLEY_LLM_BASE")]
+        llm_base: Option<String>,
+        /// The model.
+        #[arg(long, env = "PARLEY_LLM_MODEL", default_value = "gpt-4o-mini")]
+        llm_model: String,
     },
     /// Agent documents.
     #[command(subcommand)]
@@ -248,7 +256,11 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(serve(*args))
         }
-        Command::Chat { agent } => agent_cli::chat(&agent),
+        Command::Chat { agent, llm_base, llm_model } => {
+            let key = std::env::var("OPENAI_API_KEY").unwrap_or_default();
+            let model = llm_base.map(|base| parley_connect::llm::ChatClient::direct(&base, secrecy::SecretString::from(key), &llm_model));
+            agent_cli::chat(&agent, model)
+        }
         Command::Agent(AgentCommand::Check { files }) => {
             if !agent_cli::check(&files)? {
                 std::process::exit(1);

@@ -74,3 +74,31 @@ fn chat_runs_an_agent_file_and_shows_nodes_and_tools() {
     let (ok, out) = parley(&["chat", dir.path().join("missing.yaml").to_str().unwrap()], "");
     assert!(!ok && out.contains("no agent named"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_runs_an_llm_node_against_a_model() {
+    use parley_fakes::openai_chat::{FakeChat, Reply};
+    let model = FakeChat::start(vec![
+        Reply::ToolCalls(vec![("find_order".into(), r#"{"number": "1007"}"#.into())]),
+        Reply::Text("Order 1007 with the cast iron pan is out for delivery today. Anything else?".into()),
+        Reply::ToolCalls(vec![("done".into(), "{}".into())]),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("llm.yaml");
+    std::fs::write(&file, "name: llm\nbusiness: Acme\ngreeting: Hello.\ninstructions: Help with orders.\ntools:\n  find_order: { use: sample_orders.find_order }\nflow:\n  - { id: chat, type: llm, goal: Find orders., tools: [find_order], exits: { done: { when: the caller is done, goto: bye } } }\n  - { id: bye, type: end }\n").unwrap();
+    let (url, path) = (model.url.clone(), file.to_str().unwrap().to_string());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_parley")).args(["chat", &path, "--llm-base", &url]).env("OPENAI_API_KEY", parley_fakes::KEY).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(b"where is order 1007?\nthat's all\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+    .await
+    .unwrap();
+    assert!(out.contains("[llm calls find_order {\"number\": \"1007\"}]"), "{out}");
+    assert!(out.contains("[tool find_order (sample_orders.find_order) number=\"1007\": found]"), "{out}");
+    assert!(out.contains("agent> Order 1007 with the cast iron pan is out for delivery today.\nagent> Anything else?"), "sentence by sentence: {out}");
+    assert!(out.trim_end().ends_with("[agent hung up]"), "{out}");
+    assert_eq!(model.seen().len(), 3);
+}

@@ -8,7 +8,7 @@ use sqlx::Row;
 use crate::{PlatformScope, StoreError, TenantScope};
 
 /// What is metered.
-pub const METRICS: &[&str] = &["call_seconds", "asr_seconds", "tts_characters", "llm_turns"];
+pub const METRICS: &[&str] = &["call_seconds", "asr_seconds", "tts_characters", "llm_turns", "llm_tokens", "tool_calls"];
 
 /// One counter.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -183,6 +183,57 @@ impl<'a> Checker<'a> {
         }
     }
 
+    fn llm(&mut self, n: &super::LlmNode) {
+        let id = n.id.as_str();
+        self.template(id, "goal", &n.goal);
+        self.template(id, "filler", &n.filler);
+        if let Some(p) = &n.prompt {
+            self.template(id, "prompt", p);
+        }
+        if n.goal.trim().is_empty() {
+            self.problem(Some(id), "an llm node needs a goal".into());
+        }
+        if n.exits.is_empty() {
+            self.problem(Some(id), "an llm node needs at least one exit".into());
+        }
+        if !(1..=100).contains(&n.max_turns) {
+            self.problem(Some(id), "max_turns must be 1 to 100".into());
+        }
+        let function_name = |s: &str| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        for (name, exit) in &n.exits {
+            if !function_name(name) {
+                self.problem(Some(id), format!("exit `{name}`: a name of letters, digits, _ and -, at most 64"));
+            }
+            if n.tools.contains(name) {
+                self.problem(Some(id), format!("exit `{name}` has a tool's name"));
+            }
+            if exit.when.trim().is_empty() {
+                self.problem(Some(id), format!("exit `{name}` needs a when"));
+            }
+        }
+        for tool in &n.tools {
+            if !function_name(tool) {
+                self.problem(Some(id), format!("tool `{tool}`: the model calls tools by name: letters, digits, _ and -, at most 64"));
+            }
+            if !self.spec.tools.contains_key(tool) {
+                self.problem(Some(id), format!("tool `{tool}` is not declared under tools"));
+            }
+        }
+        for (tool, args) in &n.fixed {
+            if !n.tools.contains(tool) {
+                self.problem(Some(id), format!("fixed: `{tool}` is not one of the node's tools"));
+                continue;
+            }
+            let op = self.spec.tools.get(tool).and_then(|d| tools::operation(&d.operation));
+            for (arg, t) in args {
+                self.template(id, &format!("fixed.{tool}.{arg}"), t);
+                if let Some(op) = op.filter(|op| !op.args.contains(&arg.as_str())) {
+                    self.problem(Some(id), format!("fixed: {} takes no argument `{arg}` (it takes {})", op.name, op.args.join(", ")));
+                }
+            }
+        }
+    }
+
     fn node(&mut self, i: usize, node: &'a Node) {
         let id = node.id();
         for t in node.targets() {
@@ -202,6 +253,7 @@ impl<'a> Checker<'a> {
                 }
             }
             Node::Tool(n) => self.tool(n),
+            Node::Llm(n) => self.llm(n),
             Node::Set { values, .. } => {
                 for (k, v) in values {
                     self.variable(id, k);

@@ -45,6 +45,9 @@ pub enum Node {
     },
     /// Call one tool; go on by its outcome.
     Tool(ToolNode),
+    /// A free conversation with the language model toward a goal, with tools it may call and
+    /// exits it takes when the goal is met (or the caller wants something else).
+    Llm(LlmNode),
     /// Set variables (templates).
     Set {
         /// Node id.
@@ -279,6 +282,66 @@ fn default_filler() -> String {
     "One moment, let me check.".into()
 }
 
+/// An `llm` node: the model talks with the caller until it takes one of the `exits`.
+///
+/// The model sees the agent's `instructions`, this node's `goal`, the business's hours and
+/// the exits' conditions; what the caller says reaches it as the caller's words only, never as
+/// instructions. It may call the tools listed here (with `fixed` arguments it cannot change,
+/// such as `phone: "{caller}"`). What it says is spoken sentence by sentence as it is written;
+/// a sentence stating a figure, a time or a status that no tool returned in this call is not
+/// said (see `parley_agent::llm::guard`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LlmNode {
+    /// Node id.
+    pub id: String,
+    /// What the conversation is for, in a sentence or two (a template).
+    pub goal: String,
+    /// Said when the node starts (unset: the node listens; the caller speaks first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// Tools the model may call (names in the agent's `tools`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// Arguments the flow sets and the model cannot: tool name to argument to template.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fixed: BTreeMap<String, BTreeMap<String, String>>,
+    /// Ways out: a name (offered to the model as a function) to when it is taken and where it
+    /// goes.
+    pub exits: BTreeMap<String, LlmExit>,
+    /// The most caller turns the node takes before `fallback` (1 to 100).
+    #[serde(default = "default_llm_turns")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
+    pub max_turns: u32,
+    /// Where to go when the model fails, the call's token budget is spent or `max_turns` is
+    /// reached (unset: the agent apologises and ends the call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// Said when the model (or a tool it called) takes longer than `limits.filler_ms`.
+    #[serde(default = "default_llm_filler")]
+    pub filler: String,
+}
+
+/// An `llm` node's way out.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LlmExit {
+    /// When the model takes it ("the caller has no more questions").
+    pub when: String,
+    /// The node it goes to.
+    pub goto: String,
+}
+
+fn default_llm_turns() -> u32 {
+    20
+}
+
+fn default_llm_filler() -> String {
+    "One moment.".into()
+}
+
 impl Gather {
     /// Whether intents `a` and `b` lead to the same node here (so they are no ambiguity).
     pub fn same_route(&self, a: &str, b: &str) -> bool {
@@ -293,6 +356,7 @@ impl Node {
             Node::Say { id, .. } | Node::Route { id, .. } | Node::Set { id, .. } | Node::Hours { id, .. } | Node::Transfer { id, .. } | Node::Message { id, .. } | Node::Pay { id, .. } | Node::End { id, .. } => id,
             Node::Gather(g) => &g.id,
             Node::Tool(t) => &t.id,
+            Node::Llm(n) => &n.id,
         }
     }
 
@@ -303,6 +367,7 @@ impl Node {
             Node::Gather(_) => "gather",
             Node::Route { .. } => "route",
             Node::Tool(_) => "tool",
+            Node::Llm(_) => "llm",
             Node::Set { .. } => "set",
             Node::Hours { .. } => "hours",
             Node::Transfer { .. } => "transfer",
@@ -330,6 +395,10 @@ impl Node {
                 t.extend(n.next.as_deref());
                 t.extend(n.error.as_deref());
                 t.extend(n.on.values().map(String::as_str));
+            }
+            Node::Llm(n) => {
+                t.extend(n.exits.values().map(|e| e.goto.as_str()));
+                t.extend(n.fallback.as_deref());
             }
             Node::Hours { open, closed, .. } => t.extend([open.as_str(), closed.as_str()]),
             Node::Transfer { failed, .. } => t.extend(failed.as_deref()),

@@ -3,5 +3,7 @@
 //! chat-completions response into text, tool calls, usage and errors; [`sentences::Sentences`]
 //! cuts the streamed text into sentences, so the first is spoken while the rest is generated.
 
+pub mod guard;
+pub mod prompt;
 pub mod sentences;
 pub mod stream;

@@ -8,7 +8,7 @@
 const ABBREVIATIONS: &[&str] = &["mr", "mrs", "ms", "dr", "st", "no", "vs", "etc", "approx", "appt", "dept", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"];
 
 /// See the module docs.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct Sentences {
     pending: String,
 }

@@ -81,6 +81,13 @@ pub struct AgentDefinition {
     /// Opening hours, as said.
     #[schema(max_length = 500)]
     pub hours: String,
+    /// Persona and instructions for the language model in `llm` nodes (who the agent is, what
+    /// it may help with, the tone). The model runs on the tenant's `openai` integration
+    /// (config `chat_model`, default `gpt-4o-mini`; `api_base` for any OpenAI-compatible
+    /// server), when the data policy allows `openai`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(max_length = 4000)]
+    pub instructions: String,
     /// Where a caller who asks for a person goes: a `sip:`, `sips:` or `tel:` URI (no URI
     /// headers; stored canonical); empty: take a message. A `warm` transfer calls out, so it
     /// needs an E.164 number (`tel:+15551234567` or `sip:+15551234567@pbx.example`), which the
@@ -217,6 +224,9 @@ impl AgentDefinition {
         if blank(&self.business) || chars(&self.business) > 200 || blank(&self.greeting) || chars(&self.greeting) > 2000 {
             return bad("business (1 to 200) and greeting (1 to 2000 characters) must not be blank");
         }
+        if chars(&self.instructions) > 4000 {
+            return bad("instructions are at most 4000 characters");
+        }
         if chars(&self.hours) > 500 || chars(&self.transfer_to) > 500 || !(1..=20).contains(&self.max_retries) {
             return bad("hours and transfer_to are at most 500 characters, max_retries 1 to 20");
         }
@@ -241,6 +251,7 @@ impl AgentDefinition {
             business: self.business,
             greeting: self.greeting,
             hours: self.hours,
+            instructions: self.instructions,
             transfer_to: transfer_to.map(|u| u.to_string()).unwrap_or_default(),
             transfer_mode: match self.transfer_mode {
                 TransferModeView::Blind => TransferMode::Blind,
@@ -276,6 +287,7 @@ impl AgentDefinition {
             business: spec.business,
             greeting: spec.greeting,
             hours: spec.hours,
+            instructions: spec.instructions,
             transfer_to: spec.transfer_to,
             transfer_mode: match spec.transfer_mode {
                 TransferMode::Blind => TransferModeView::Blind,

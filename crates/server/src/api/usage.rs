@@ -16,7 +16,9 @@ use super::{now_ms, ApiError, ApiState};
 /// One counter.
 #[derive(Serialize, ToSchema)]
 pub struct UsageItemView {
-    /// `call_seconds`, `asr_seconds`, `tts_characters` or `llm_turns`.
+    /// `call_seconds`, `asr_seconds`, `tts_characters`, `llm_turns` (caller turns the agent
+    /// answered), `llm_tokens` (language-model tokens, by provider) or `tool_calls` (requests to
+    /// a tool's provider).
     pub metric: String,
     /// Who did the work: `sip`, `embedded`, `openai`…
     pub provider: String,

@@ -1,0 +1,393 @@
+//! `llm` nodes: a free conversation with a language model, still sans-IO.
+//!
+//! The interpreter asks for a completion ([`Action::Complete`]) with the node's system message,
+//! the conversation so far and the node's functions; the driver streams the answer back as
+//! [`Input::Completion`] parts. Sentences are said as soon as they are written, each checked
+//! against what this call has established ([`crate::llm::guard`]). Tool calls the model makes
+//! run like a `tool` node's (concurrently, with the filler when slow); their results go back to
+//! the model, which then answers. An exit function moves the flow on. The caller talking over
+//! the agent cancels the completion ([`Action::CancelCompletion`]) and starts the next one with
+//! what they said. A failed or slow model, a spent token budget or too many turns go to the
+//! node's `fallback`.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+
+use super::{Action, Conversation, State, ToolUse};
+use crate::flow::{LlmNode, Node};
+use crate::llm::sentences::Sentences;
+use crate::llm::stream::StreamEvent;
+use crate::tools::{ToolCall, ToolOutcome, ToolResult};
+
+/// Longest answer one completion may write, in tokens.
+pub const MAX_ANSWER_TOKENS: u32 = 300;
+/// Completions in one caller turn (the model calling tool after tool).
+const MAX_ROUNDS: u32 = 4;
+
+/// A completion the agent asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompletionRequest {
+    /// Its number in this call (the parts name it).
+    pub id: u64,
+    /// Chat messages as OpenAI's API takes them, the system message first.
+    pub messages: Vec<Value>,
+    /// Functions the model may call (`tools` of the API).
+    pub tools: Vec<Value>,
+    /// Longest answer, tokens.
+    pub max_tokens: u32,
+}
+
+/// A part of a streamed completion.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CompletionPart {
+    /// What arrived.
+    Events(Vec<StreamEvent>),
+    /// The answer is complete.
+    End,
+    /// It failed (the provider refused, timed out, cut off): a short reason for the record.
+    Failed(String),
+}
+
+/// A tool call the model made: its id, the function and its arguments (JSON text).
+#[derive(Clone, Debug)]
+struct ModelCall {
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+/// The model's side of the call.
+#[derive(Clone, Debug, Default)]
+pub(super) struct LlmSession {
+    /// The `llm` node the history belongs to.
+    node: Option<usize>,
+    /// The conversation so far (no system message).
+    history: Vec<Value>,
+    /// Caller turns at this node.
+    turns: u32,
+    next_completion: u64,
+    /// The answer being written.
+    sentences: Sentences,
+    /// What it said so far.
+    said: String,
+    /// Its tool calls.
+    calls: Vec<ModelCall>,
+    /// Whether the provider reported usage for it.
+    usage_seen: bool,
+    /// Tool calls still to run, and the one running (its model id).
+    pending: VecDeque<ModelCall>,
+    running: Option<ModelCall>,
+    /// Completions in this caller turn.
+    rounds: u32,
+    /// Whether this completion already said "I cannot confirm that".
+    refused: bool,
+    /// Tokens used in the call.
+    pub(super) tokens: u64,
+    /// Sentences held back by the guard.
+    pub(super) withheld: u32,
+}
+
+impl Conversation {
+    /// Enters `llm` node `i`: its prompt, then it listens.
+    pub(super) fn llm_enter(&mut self, i: usize) -> Vec<Action> {
+        let Node::Llm(n) = &self.flow[i] else { return Vec::new() };
+        let prompt = n.prompt.clone();
+        if self.llm.node != Some(i) {
+            self.llm.node = Some(i);
+            self.llm.history.clear();
+            self.llm.turns = 0;
+        }
+        self.state = State::Listening(i);
+        let mut out = Vec::new();
+        if let Some(p) = prompt {
+            let text = self.vars.render(&p);
+            self.llm.history.push(json!({"role": "assistant", "content": text}));
+            out.push(Action::Say(text));
+        }
+        out
+    }
+
+    pub(super) fn llm_node(&self, i: usize) -> Option<LlmNode> {
+        match &self.flow[i] {
+            Node::Llm(n) => Some(n.clone()),
+            _ => None,
+        }
+    }
+
+    /// The caller said `text` at `llm` node `i`.
+    pub(super) fn llm_heard(&mut self, now: Instant, i: usize, text: &str) -> Vec<Action> {
+        let Some(n) = self.llm_node(i) else { return Vec::new() };
+        self.llm.turns += 1;
+        self.retries = 0;
+        self.grounding.caller_said(text);
+        self.llm.history.push(json!({"role": "user", "content": text}));
+        if self.llm.turns > n.max_turns {
+            return self.llm_fallback(now, i, "turns");
+        }
+        self.llm.rounds = 0;
+        self.llm_complete(now, i)
+    }
+
+    /// Asks the model to answer.
+    fn llm_complete(&mut self, now: Instant, i: usize) -> Vec<Action> {
+        let Some(n) = self.llm_node(i) else { return Vec::new() };
+        if self.llm.tokens >= u64::from(self.spec.limits.llm_tokens) {
+            return self.llm_fallback(now, i, "token budget");
+        }
+        self.llm.rounds += 1;
+        if self.llm.rounds > MAX_ROUNDS {
+            self.state = State::Listening(i);
+            return vec![Action::Say("Sorry, I could not work that out. Could you put it another way?".into())];
+        }
+        let goal = self.vars.render(&n.goal);
+        let at_ms = self.context.answered_unix_ms + now.saturating_duration_since(self.context.answered).as_millis() as i64;
+        let context = crate::llm::prompt::Context {
+            business: &self.spec.business,
+            instructions: &self.spec.instructions,
+            goal: &goal,
+            hours: &self.spec.hours,
+            now: self.spec.opening_hours.as_ref().and_then(|h| h.local_time(at_ms)),
+            exits: n.exits.iter().map(|(k, e)| (k.as_str(), e.when.as_str())).collect(),
+        };
+        let system = crate::llm::prompt::system_message(&context);
+        self.grounding.business_text(&system);
+        self.grounding.instructions(&self.spec.instructions);
+        self.grounding.instructions(crate::llm::prompt::RULES);
+        let mut messages = vec![json!({"role": "system", "content": system})];
+        messages.extend(self.llm.history.iter().cloned());
+        self.llm.next_completion += 1;
+        let id = self.llm.next_completion;
+        self.llm.sentences = Sentences::new();
+        self.llm.said.clear();
+        self.llm.calls.clear();
+        self.llm.usage_seen = false;
+        self.llm.refused = false;
+        self.state = State::Thinking { node: i, id, since: now, filler_said: false };
+        let tools = crate::llm::prompt::functions(&n, &self.spec.tools);
+        vec![Action::Complete(CompletionRequest { id, messages, tools, max_tokens: MAX_ANSWER_TOKENS })]
+    }
+
+    /// A part of completion `id` of node `i`.
+    pub(super) fn llm_part(&mut self, now: Instant, i: usize, id: u64, filler_said: bool, part: CompletionPart) -> Vec<Action> {
+        match part {
+            CompletionPart::Events(events) => {
+                let mut out = Vec::new();
+                for e in events {
+                    match e {
+                        StreamEvent::Text(t) => {
+                            for s in self.llm.sentences.push(&t) {
+                                out.extend(self.llm_say(&s));
+                            }
+                        }
+                        StreamEvent::ToolCall { id, name, arguments } => self.llm.calls.push(ModelCall { id, name, arguments }),
+                        StreamEvent::Usage { prompt, completion } => {
+                            self.llm.usage_seen = true;
+                            self.llm.tokens += prompt + completion;
+                        }
+                        StreamEvent::Finished(_) => {}
+                    }
+                }
+                // Its own words are as good as a filler; the wait for more starts again.
+                let filler_said = filler_said || !out.is_empty();
+                self.state = State::Thinking { node: i, id, since: now, filler_said };
+                out
+            }
+            CompletionPart::End => self.llm_answered(now, i),
+            CompletionPart::Failed(reason) => {
+                self.tool_calls.push(ToolUse { name: "llm".into(), argument: String::new(), result: "error".into() });
+                self.tool_summaries.push(format!("The language model failed ({reason})."));
+                let mut out = vec![Action::Say("I am sorry, I am having trouble right now.".into())];
+                out.extend(self.llm_fallback(now, i, "error"));
+                out
+            }
+        }
+    }
+
+    /// A sentence of the answer, if the guard lets it through.
+    fn llm_say(&mut self, sentence: &str) -> Vec<Action> {
+        let clean = spoken(sentence);
+        if clean.is_empty() {
+            return Vec::new();
+        }
+        if self.grounding.check(&clean).is_err() {
+            self.llm.withheld += 1;
+            if std::mem::replace(&mut self.llm.refused, true) {
+                return Vec::new();
+            }
+            let instead = "I am sorry, I cannot confirm that.";
+            self.llm.said.push_str(instead);
+            self.llm.said.push(' ');
+            return vec![Action::Say(instead.into())];
+        }
+        self.llm.said.push_str(&clean);
+        self.llm.said.push(' ');
+        vec![Action::Say(clean)]
+    }
+
+    /// The answer is complete: listen, or run the tools it called.
+    fn llm_answered(&mut self, now: Instant, i: usize) -> Vec<Action> {
+        let mut out = Vec::new();
+        if let Some(rest) = self.llm.sentences.finish() {
+            out.extend(self.llm_say(&rest));
+        }
+        if !self.llm.usage_seen {
+            // No usage reported: count about four characters a token.
+            let chars: usize = self.llm.history.iter().map(|m| m.to_string().len()).sum::<usize>() + self.llm.said.len();
+            self.llm.tokens += (chars / 4) as u64 + 200;
+        }
+        let said = self.llm.said.trim().to_string();
+        let calls = std::mem::take(&mut self.llm.calls);
+        let mut message = json!({"role": "assistant", "content": if said.is_empty() { Value::Null } else { json!(said) }});
+        if !calls.is_empty() {
+            message["tool_calls"] = json!(calls.iter().map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}})).collect::<Vec<_>>());
+        }
+        self.llm.history.push(message);
+        if calls.is_empty() {
+            self.state = State::Listening(i);
+            if said.is_empty() {
+                out.push(Action::Say("Sorry, could you say that again?".into()));
+            }
+            return out;
+        }
+        self.llm.pending = calls.into();
+        out.extend(self.llm_next_call(now, i, !said.is_empty()));
+        out
+    }
+
+    /// Runs the next tool call the model made; once none is left, asks it to go on.
+    fn llm_next_call(&mut self, now: Instant, i: usize, spoke: bool) -> Vec<Action> {
+        let Some(n) = self.llm_node(i) else { return Vec::new() };
+        while let Some(call) = self.llm.pending.pop_front() {
+            if let Some(exit) = n.exits.get(&call.name) {
+                self.llm_tool_message(&call.id, json!({"result": "done"}));
+                for rest in std::mem::take(&mut self.llm.pending) {
+                    self.llm_tool_message(&rest.id, json!({"error": "not run: the call moved on"}));
+                }
+                self.tool_summaries.push(format!("The conversation moved on: {}.", call.name.replace('_', " ")));
+                self.last_gather = None;
+                let to = exit.goto.clone();
+                return self.go(now, i, Some(&to));
+            }
+            if !n.tools.contains(&call.name) {
+                self.llm_tool_message(&call.id, json!({"error": format!("there is no function {}", call.name)}));
+                continue;
+            }
+            let operation = self.spec.tools.get(&call.name).map(|d| d.operation.clone()).unwrap_or_default();
+            let Some(op) = crate::tools::operation(&operation) else { continue };
+            // Only the arguments the operation takes; the flow's fixed ones win.
+            let given: Map<String, Value> = serde_json::from_str(&call.arguments).unwrap_or_default();
+            let mut args: Map<String, Value> = given.into_iter().filter(|(k, v)| op.args.contains(&k.as_str()) && !v.is_null()).collect();
+            for (k, t) in n.fixed.get(&call.name).into_iter().flatten() {
+                args.insert(k.clone(), self.vars.value_of(t));
+            }
+            if !op.needs_one_of.is_empty() && !op.needs_one_of.iter().any(|a| args.contains_key(*a)) {
+                self.llm_tool_message(&call.id, json!({"error": format!("give one of: {}", op.needs_one_of.join(", "))}));
+                continue;
+            }
+            self.next_tool += 1;
+            let tool_call = ToolCall { id: self.next_tool, tool: call.name.clone(), operation, args };
+            self.state = State::Tool { node: i, id: self.next_tool, since: now, filler_said: spoke };
+            self.llm.running = Some(call);
+            return vec![Action::CallTool(tool_call)];
+        }
+        self.llm_complete(now, i)
+    }
+
+    fn llm_tool_message(&mut self, call_id: &str, content: Value) {
+        self.llm.history.push(json!({"role": "tool", "tool_call_id": call_id, "content": content.to_string()}));
+    }
+
+    /// A tool the model called at node `i` is back.
+    pub(super) fn llm_tool_done(&mut self, now: Instant, i: usize, result: ToolResult) -> Vec<Action> {
+        let Some(call) = self.llm.running.take() else { return Vec::new() };
+        let argument = serde_json::from_str::<Map<String, Value>>(&call.arguments).unwrap_or_default().iter().map(|(k, v)| format!("{k} {}", v.as_str().map_or_else(|| v.to_string(), String::from))).collect::<Vec<_>>().join(", ");
+        match result.outcome {
+            ToolOutcome::Done { outcome, data } => {
+                self.grounding.tool_result(&data);
+                match data.get("summary").and_then(Value::as_str) {
+                    Some(s) => self.tool_summaries.push(format!("{}: {s}.", call.name)),
+                    None => self.tool_summaries.push(format!("{} ({argument}): {outcome}.", call.name)),
+                }
+                self.tool_calls.push(ToolUse { name: call.name.clone(), argument, result: outcome.clone() });
+                self.llm_tool_message(&call.id, json!({"outcome": outcome, "data": data}));
+                self.llm_next_call(now, i, true)
+            }
+            ToolOutcome::Failed(_) => {
+                self.tool_summaries.push(format!("{} ({argument}) failed.", call.name));
+                self.tool_calls.push(ToolUse { name: call.name.clone(), argument, result: "error".into() });
+                self.llm_tool_message(&call.id, json!({"error": "the tool failed; the caller has been told that it could not be checked"}));
+                for rest in std::mem::take(&mut self.llm.pending) {
+                    self.llm_tool_message(&rest.id, json!({"error": "not run"}));
+                }
+                // Said plainly, by the flow, not by the model; the caller goes on.
+                self.state = State::Listening(i);
+                let text = "Sorry, I could not check that right now. Is there anything else I can help with?";
+                self.llm.history.push(json!({"role": "assistant", "content": text}));
+                vec![Action::Say(text.into())]
+            }
+        }
+    }
+
+    /// The caller spoke while the model was answering at node `i`: the answer stops where it
+    /// is, and the model answers what they said.
+    pub(super) fn llm_barge_in(&mut self, now: Instant, i: usize, id: u64, text: &str) -> Vec<Action> {
+        let said = self.llm.said.trim().to_string();
+        if !said.is_empty() {
+            self.llm.history.push(json!({"role": "assistant", "content": said}));
+        }
+        self.llm.calls.clear();
+        let mut out = vec![Action::CancelCompletion(id)];
+        self.turns += 1;
+        out.extend(self.llm_heard(now, i, text));
+        out
+    }
+
+    /// The model took too long at node `i`.
+    pub(super) fn llm_timed_out(&mut self, now: Instant, i: usize, id: u64) -> Vec<Action> {
+        let mut out = vec![Action::CancelCompletion(id)];
+        out.extend(self.llm_part(now, i, id, true, CompletionPart::Failed("timed out".into())));
+        out
+    }
+
+    /// The node's `fallback`, or the end of the call.
+    fn llm_fallback(&mut self, now: Instant, i: usize, why: &str) -> Vec<Action> {
+        self.tool_summaries.push(format!("The conversation with the assistant ended early ({why})."));
+        self.llm.node = None;
+        match self.llm_node(i).and_then(|n| n.fallback) {
+            Some(to) => self.go(now, i, Some(&to)),
+            None => self.give_up(),
+        }
+    }
+
+    /// Nothing said at `llm` node `i` in time.
+    pub(super) fn llm_no_input(&mut self, now: Instant, i: usize) -> Vec<Action> {
+        if let Some(fail) = self.count_retry(now, i) {
+            return fail;
+        }
+        vec![Action::Say("Are you still there?".into())]
+    }
+
+    /// Tokens the model used in this call.
+    pub fn llm_tokens(&self) -> u64 {
+        self.llm.tokens
+    }
+
+    /// Sentences of the model the guard held back in this call.
+    pub fn llm_withheld(&self) -> u32 {
+        self.llm.withheld
+    }
+
+    /// The filler of `llm` node `i`.
+    pub(super) fn llm_filler(&self, i: usize) -> Option<String> {
+        self.llm_node(i).map(|n| self.vars.render(&n.filler))
+    }
+}
+
+/// A sentence as it is spoken: no markdown marks, bullets or links.
+fn spoken(sentence: &str) -> String {
+    let t: String = sentence.chars().filter(|c| !matches!(c, '*' | '#' | '`' | '_' | '~' | '>')).collect();
+    let t = t.trim_start_matches(|c: char| c == '-' || c == '•' || c.is_whitespace());
+    t.split_whitespace().filter(|w| !w.contains("://")).collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,75 @@
+//! An `llm` node on a call: the model's first sentence is synthesized while it is still writing
+//! the rest, the turn's latency counts the model's time as the agent's, and the caller talking
+//! over the answer cancels the completion still running.
+
+mod common;
+
+use common::Sim;
+use parley_agent::conversation::CompletionPart;
+use parley_agent::llm::stream::StreamEvent;
+use parley_agent::spec::AgentSpec;
+use parley_call::Output;
+
+const AGENT: &str = r#"
+name: shop
+business: Acme Outdoor
+greeting: Hello.
+flow:
+  - id: chat
+    type: llm
+    goal: Help the caller.
+    exits:
+      done: { when: the caller is done, goto: bye }
+  - id: bye
+    type: end
+"#;
+
+fn text(t: &str) -> CompletionPart {
+    CompletionPart::Events(vec![StreamEvent::Text(t.into())])
+}
+
+fn completions(sim: &Sim) -> Vec<u64> {
+    sim.outputs.iter().filter_map(|o| if let Output::Complete(r) = o { Some(r.id) } else { None }).collect()
+}
+
+#[test]
+fn the_first_sentence_is_spoken_while_the_model_writes_the_rest() {
+    let mut sim = Sim::new(AgentSpec::from_yaml(AGENT).unwrap());
+    assert!(sim.caller_says("What can you do for me?"));
+    assert_eq!(completions(&sim), [1], "the model is asked");
+    assert!(!sim.said().iter().any(|s| s.contains("I can")));
+    sim.run(300, false);
+    sim.p.handle_completion(sim.now, 1, text("I can check your orders. I can also "));
+    sim.run(20, false);
+    assert_eq!(sim.said().last().map(String::as_str), Some("I can check your orders."), "synthesized before the answer is complete");
+    sim.run(200, false);
+    assert!(sim.frames_out.iter().rev().take(5).all(|f| f.0), "and already playing");
+    sim.p.handle_completion(sim.now, 1, text("book a visit."));
+    sim.p.handle_completion(sim.now, 1, CompletionPart::End);
+    sim.until_quiet(10_000);
+    assert_eq!(sim.said().last().map(String::as_str), Some("I can also book a visit."));
+    let turn = sim.outputs.iter().find_map(|o| if let Output::Turn(t) = o { Some(*t) } else { None }).expect("the turn's latency");
+    assert!((300..=340).contains(&turn.agent_ms), "the model's 300 ms are the agent's: {turn:?}");
+}
+
+#[test]
+fn talking_over_the_answer_cancels_the_completion() {
+    let mut sim = Sim::new(AgentSpec::from_yaml(AGENT).unwrap());
+    assert!(sim.caller_says("Tell me about your shop."));
+    sim.p.handle_completion(sim.now, 1, text("We sell tents, boots and jackets for every season. We also "));
+    sim.drain();
+    sim.run(400, false);
+    // The caller talks over the first sentence while the model is still writing.
+    sim.run(600, true);
+    sim.run(800, false);
+    assert!(sim.recognized("Sorry, do you sell bikes?"));
+    assert!(sim.asked(|o| matches!(o, Output::CancelCompletion(1))), "the running completion is stopped");
+    assert_eq!(completions(&sim), [1, 2], "and the model is asked about what the caller said");
+    let last = sim.outputs.iter().rev().find_map(|o| if let Output::Complete(r) = o { Some(r.clone()) } else { None }).unwrap();
+    let n = last.messages.len();
+    assert_eq!(last.messages[n - 1]["content"], "Sorry, do you sell bikes?");
+    let said_before = sim.said().len();
+    sim.p.handle_completion(sim.now, 1, text("rent kayaks. "));
+    sim.drain();
+    assert_eq!(sim.said().len(), said_before, "late parts of the cancelled answer are not spoken");
+}
