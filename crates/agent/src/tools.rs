@@ -35,14 +35,24 @@ pub struct Operation {
 }
 
 /// The operations Parley has.
-pub const CATALOGUE: &[Operation] = &[Operation {
-    name: "sample_orders.find_order",
-    about: "Finds an order in the sample store data shipped with Parley (orders 1001 to 1010), by its number or by the phone number on it.",
-    args: &["number", "phone"],
-    arg_about: &["The order number, digits only", "A phone number the order was placed with, to find the latest order on it"],
-    needs_one_of: &["number", "phone"],
-    outcomes: &["found", "not_found"],
-}];
+pub const CATALOGUE: &[Operation] = &[
+    Operation {
+        name: "sample_orders.find_order",
+        about: "Finds an order in the sample store data shipped with Parley (orders 1001 to 1010), by its number or by the phone number on it.",
+        args: &["number", "phone"],
+        arg_about: &["The order number, digits only", "A phone number the order was placed with, to find the latest order on it"],
+        needs_one_of: &["number", "phone"],
+        outcomes: &["found", "not_found"],
+    },
+    Operation {
+        name: "shopify.find_order",
+        about: "Finds an order in the tenant's Shopify store, by its number or by the phone number of the customer (their latest order): status, items, tracking, balance, and the customer's last name and postcode for an identity check.",
+        args: &["number", "phone"],
+        arg_about: &["The order number, digits only", "The customer's phone number, to find their latest order"],
+        needs_one_of: &["number", "phone"],
+        outcomes: &["found", "not_found"],
+    },
+];
 
 /// The operation named `name`.
 pub fn operation(name: &str) -> Option<&'static Operation> {

@@ -7,10 +7,12 @@
 //!   `{order.number|digits}` reads the digits one by one, `{due|money}` says cents as an amount
 //!   in the agent's currency. `{{` and `}}` are braces. An unset variable says nothing.
 //! - A condition is `name`, `not name` (set and not empty, zero or false), or `name OP value`
-//!   with OP one of `== != > >= < <= has` and value a number, a quoted string or another
-//!   variable. Text compares by its words, ignoring case and punctuation; `has` holds when the
-//!   words of the value are among those of the variable (`said_name has order.last_name` for
-//!   "It's Smith.").
+//!   with OP one of `== != > >= < <= has sounds_like` and value a number, a quoted string or
+//!   another variable. Text compares by its words, ignoring case and punctuation; `has` holds
+//!   when the words of the value are among those of the variable (`said_name has
+//!   order.last_name` for "It's Smith."); `sounds_like` also takes words a recognizer may have
+//!   written for them (a name heard as "smooth" for Smith: same Soundex code, at most two
+//!   letters apart).
 
 use serde_json::{Map, Value};
 
@@ -105,7 +107,7 @@ struct Condition<'a> {
 fn condition(text: &str) -> Result<Condition<'_>, SyntaxError> {
     let bad = || SyntaxError::Condition(text.to_string());
     let t = text.trim();
-    for op in ["==", "!=", ">=", "<=", ">", "<", " has "] {
+    for op in ["==", "!=", ">=", "<=", ">", "<", " has ", " sounds_like "] {
         if let Some((name, value)) = t.split_once(op) {
             let op = op.trim();
             let (name, value) = (name.trim(), value.trim());
@@ -249,9 +251,10 @@ impl Vars {
             },
         };
         let Some(v) = v else { return op == "!=" };
-        if op == "has" {
+        if op == "has" || op == "sounds_like" {
             let (have, need) = (words_of(&self.say(v, None)), words_of(&self.say(&want, None)));
-            return !need.is_empty() && have.windows(need.len()).any(|w| w == need.as_slice());
+            let same = |a: &String, b: &String| a == b || (op == "sounds_like" && sounds_alike(a, b));
+            return !need.is_empty() && have.windows(need.len()).any(|w| w.iter().zip(&need).all(|(a, b)| same(a, b)));
         }
         match (as_number(v), as_number(&want), &want) {
             (Some(a), Some(b), Value::Number(_)) => match op {
@@ -272,6 +275,64 @@ impl Vars {
             }
         }
     }
+}
+
+/// Whether two words sound alike as a recognizer may write a name: the same Soundex code
+/// (<https://www.archives.gov/research/census/soundex>) and at most two letters apart (one for
+/// short words), so "smooth" is heard as "Smith" but "Snead" is not.
+fn sounds_alike(a: &str, b: &str) -> bool {
+    let limit = if a.chars().count().min(b.chars().count()) >= 4 { 2 } else { 1 };
+    soundex(a).is_some_and(|x| soundex(b) == Some(x)) && levenshtein(a, b) <= limit
+}
+
+/// American Soundex: the first letter and three digits.
+fn soundex(word: &str) -> Option<String> {
+    let code = |c: char| match c {
+        'b' | 'f' | 'p' | 'v' => Some('1'),
+        'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => Some('2'),
+        'd' | 't' => Some('3'),
+        'l' => Some('4'),
+        'm' | 'n' => Some('5'),
+        'r' => Some('6'),
+        _ => None,
+    };
+    let letters: Vec<char> = word.chars().filter(char::is_ascii_alphabetic).map(|c| c.to_ascii_lowercase()).collect();
+    let first = *letters.first()?;
+    let mut out = String::from(first.to_ascii_uppercase());
+    let mut last = code(first);
+    for &c in &letters[1..] {
+        let d = code(c);
+        if d.is_some() && d != last {
+            out.push(d.unwrap_or('0'));
+        }
+        // h and w do not separate equal codes; vowels do.
+        if !matches!(c, 'h' | 'w') {
+            last = d;
+        }
+        if out.len() == 4 {
+            break;
+        }
+    }
+    while out.len() < 4 {
+        out.push('0');
+    }
+    Some(out)
+}
+
+/// Edits (insert, delete, substitute) from `a` to `b`.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Text as lowercase words, without punctuation.
@@ -349,6 +410,13 @@ mod tests {
         assert!(v.holds("said has surname") && v.holds("said has 'dana'") && !v.holds("said has 'smit'"));
         assert!(v.holds("surname == 'Smith.'") && !v.holds("said == surname"));
         assert!(!v.holds("said has nobody"), "an unset variable is not had");
+        v.set("heard", json!("My last name is smooth."));
+        assert!(v.holds("heard sounds_like surname") && !v.holds("heard has surname"));
+        for (heard, holds) in [("it's Smyth", true), ("Schmidt", false), ("Snead", false), ("moved", false), ("", false), ("S.", false)] {
+            v.set("heard", json!(heard));
+            assert_eq!(v.holds("heard sounds_like surname"), holds, "{heard}");
+        }
+        assert_eq!((soundex("Robert"), soundex("Rupert"), soundex("Ashcraft"), soundex("Tymczak"), soundex("Pfister")), (Some("R163".into()), Some("R163".into()), Some("A261".into()), Some("T522".into()), Some("P236".into())));
         assert!(condition_name("x >").is_err());
         assert!(condition_name("x y").is_err());
         assert_eq!(condition_name("not a.b").unwrap(), "a.b");

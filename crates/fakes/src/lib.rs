@@ -1,5 +1,5 @@
-//! Fakes of the cloud providers Parley talks to (speech, and OpenAI-compatible chat
-//! completions), for tests; see README.md.
+//! Fakes of the providers Parley talks to (speech, OpenAI-compatible chat completions, a Shopify
+//! store), for tests; see README.md.
 
 use std::sync::{Arc, Mutex};
 
@@ -7,6 +7,7 @@ pub mod deepgram;
 pub mod elevenlabs;
 pub mod openai;
 pub mod openai_chat;
+pub mod shopify;
 
 /// The key every fake accepts.
 pub const KEY: &str = "test-key-parley";

@@ -11,6 +11,8 @@
 //!   any OpenAI-compatible server).
 //! - `elevenlabs`: `voice_id` (required), `model` (`eleven_flash_v2_5`), `api_base`.
 //! - `openai` also serves the agent's `llm` nodes: `chat_model` (`gpt-4o-mini`).
+//! - `shopify` serves `shopify.*` tools: `shop` (`acme.myshopify.com`) or `api_base`,
+//!   `api_version` (default `2025-01`); secret: the Admin API access token.
 //!
 //! An `api_base` goes through the operator's egress policy like every tenant URL: https, or
 //! http only to a host the operator allows, and never to a refused address.
@@ -21,7 +23,8 @@ use std::time::Duration;
 use parley_agent::spec::AgentSpec;
 use parley_connect::egress::Egress;
 use parley_connect::llm::ChatClient;
-use parley_connect::tools::{BuiltInTools, ToolRunner};
+use parley_connect::tools::shopify::{Shopify, DEFAULT_API_VERSION};
+use parley_connect::tools::{TenantTools, ToolRunner};
 use parley_speech::cloud::deepgram::DeepgramRecognizer;
 use parley_speech::cloud::elevenlabs::ElevenLabsVoice;
 use parley_speech::cloud::openai::{OpenAiRecognizer, OpenAiVoice};
@@ -39,6 +42,8 @@ const RECOGNITION_TIMEOUT: Duration = Duration::from_secs(3);
 const VOICE_STALL: Duration = Duration::from_secs(2);
 /// Longest HTTP request to a provider.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest request of a tool (the flow's `tool_timeout_ms` usually ends the wait sooner).
+const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest streamed completion (the client also stops one silent for 10 s).
 const LLM_TIMEOUT: Duration = Duration::from_secs(60);
 /// The chat model of an `openai` integration that names none.
@@ -113,51 +118,65 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
         }),
         false => None,
     };
-    CallEngines { recognizer, synthesizer, tools: Arc::new(BuiltInTools), llm }
+    let mut tools = TenantTools::default();
+    if agent.tools.values().any(|t| t.operation.starts_with("shopify.")) {
+        tools.shopify = account(shared, tenant, policy, "shopify").await.map(|(config, account)| {
+            let version = config.get("api_version").and_then(|v| v.as_str()).filter(|v| !v.is_empty()).unwrap_or(DEFAULT_API_VERSION);
+            Arc::new(Shopify::new(shared.egress.client(TOOL_TIMEOUT), &account.api_base, version, account.key))
+        });
+    }
+    CallEngines { recognizer, synthesizer, tools: Arc::new(tools), llm }
 }
 
 /// The tenant's account with `provider` (its integration's config and the opened key), if the
 /// policy allows the provider and the integration is usable.
 async fn account(shared: &Shared, tenant: &str, policy: &DataPolicy, provider: &'static str) -> Option<(serde_json::Value, Account)> {
     if !policy.allows(provider) {
-        tracing::info!(provider, "the agent names a provider the tenant's data policy does not allow; the embedded engine serves");
+        tracing::info!(provider, "the agent names a provider the tenant's data policy does not allow; it is not used");
         return None;
     }
     let scope = shared.store.tenant(tenant).ok()?;
     let integration = match scope.list_integrations().await {
         Ok(list) => list.into_iter().find(|i| i.kind == provider),
         Err(e) => {
-            tracing::error!(provider, error = %e, "looking up the tenant's speech integration failed; the embedded engine serves");
+            tracing::error!(provider, error = %e, "looking up the tenant's integration failed; it is not used");
             return None;
         }
     };
     let Some(integration) = integration else {
-        tracing::warn!(provider, "the agent names a provider the tenant has no integration for; the embedded engine serves");
+        tracing::warn!(provider, "the agent names a provider the tenant has no integration for; it is not used");
         return None;
     };
-    let base = integration.config.get("api_base").and_then(|v| v.as_str()).unwrap_or(default_base(provider));
+    let shop = integration.config.get("shop").and_then(|v| v.as_str()).map(|s| format!("https://{}", s.trim_start_matches("https://")));
+    let Some(base) = integration.config.get("api_base").and_then(|v| v.as_str()).map(String::from).or(shop).or(default_base(provider).map(String::from)) else {
+        tracing::warn!(provider, "the integration names no address (shop or api_base); it is not used");
+        return None;
+    };
+    let base = base.as_str();
     let api_base = match shared.egress.api_base(base) {
         Ok(b) => b,
         Err(e) => {
-            tracing::warn!(provider, error = %e, "the speech integration's api_base is refused; the embedded engine serves");
+            tracing::warn!(provider, error = %e, "the integration's api_base is refused; it is not used");
             return None;
         }
     };
     let key = match scope.integration_secret(&shared.master, &integration.id).await {
         Ok(k) => k,
         Err(e) => {
-            tracing::error!(provider, error = %e, "opening the speech integration's key failed; the embedded engine serves");
+            tracing::error!(provider, error = %e, "opening the integration's key failed; it is not used");
             return None;
         }
     };
     Some((integration.config, Account { api_base, key }))
 }
 
-fn default_base(provider: &str) -> &'static str {
+/// A provider's own API address (a store has none: its integration names it).
+fn default_base(provider: &str) -> Option<&'static str> {
     match provider {
-        "deepgram" => "https://api.deepgram.com",
-        "elevenlabs" => "https://api.elevenlabs.io",
-        _ => "https://api.openai.com/v1",
+        "deepgram" => Some("https://api.deepgram.com"),
+        "elevenlabs" => Some("https://api.elevenlabs.io"),
+        "openai" => Some("https://api.openai.com/v1"),
+        _ => None,
     }
 }
 

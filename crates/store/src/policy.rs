@@ -10,8 +10,9 @@ use crate::{StoreError, TenantScope};
 /// Longest a tenant may keep anything unless an operator raises it (days).
 pub const DEFAULT_MAX_DAYS: i64 = 365;
 
-/// Speech and LLM providers a tenant's data may be sent to.
-pub const PROVIDERS: &[&str] = &["embedded", "openai", "deepgram", "elevenlabs"];
+/// Providers a tenant's data may be sent to: speech and language models (audio, text), and
+/// the stores tools look callers up in (their phone number, what they ask for).
+pub const PROVIDERS: &[&str] = &["embedded", "openai", "deepgram", "elevenlabs", "shopify"];
 
 /// A tenant's data policy.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

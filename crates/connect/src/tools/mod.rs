@@ -5,10 +5,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use parley_agent::tools::{ToolCall, ToolOutcome, ToolResult};
 
 pub mod sample_orders;
+pub mod shopify;
 
 /// A boxed tool future.
 pub type ToolFuture = Pin<Box<dyn Future<Output = ToolResult> + Send>>;
@@ -42,4 +44,31 @@ pub fn run_built_in(call: &ToolCall) -> Option<ToolResult> {
 /// A failed result for `call`.
 pub fn failed(call: &ToolCall, reason: &str) -> ToolResult {
     ToolResult { id: call.id, outcome: ToolOutcome::Failed(reason.to_string()) }
+}
+
+/// One tenant's tools: the built-in ones, and those of the integrations it has (and its data
+/// policy allows). An operation whose integration is missing fails with that reason.
+#[derive(Clone, Default)]
+pub struct TenantTools {
+    /// The tenant's Shopify store.
+    pub shopify: Option<Arc<shopify::Shopify>>,
+}
+
+impl ToolRunner for TenantTools {
+    fn run(&self, call: ToolCall) -> ToolFuture {
+        if let Some(result) = run_built_in(&call) {
+            return Box::pin(std::future::ready(result));
+        }
+        let this = self.clone();
+        Box::pin(async move {
+            match (call.operation.as_str(), &this.shopify) {
+                ("shopify.find_order", Some(shop)) => match shop.find_order(&call.args).await {
+                    Ok(outcome) => ToolResult { id: call.id, outcome },
+                    Err(e) => failed(&call, &e.to_string()),
+                },
+                ("shopify.find_order", None) => failed(&call, "no usable shopify integration"),
+                _ => failed(&call, "not available"),
+            }
+        })
+    }
 }

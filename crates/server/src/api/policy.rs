@@ -11,7 +11,7 @@ use super::error::ErrorBody;
 use super::extract::{Json, Path};
 use super::{now_ms, ApiError, ApiState};
 
-/// A speech or LLM provider.
+/// A provider a tenant's data may go to.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
@@ -23,6 +23,8 @@ pub enum Provider {
     Deepgram,
     /// ElevenLabs.
     Elevenlabs,
+    /// A Shopify store (`shopify.*` tools: the caller's phone number and order number).
+    Shopify,
 }
 
 impl Provider {
@@ -32,11 +34,12 @@ impl Provider {
             Provider::Openai => "openai",
             Provider::Deepgram => "deepgram",
             Provider::Elevenlabs => "elevenlabs",
+            Provider::Shopify => "shopify",
         }
     }
 
     fn parse(s: &str) -> Option<Provider> {
-        [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs].into_iter().find(|p| p.name() == s)
+        [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs, Provider::Shopify].into_iter().find(|p| p.name() == s)
     }
 }
 
