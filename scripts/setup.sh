@@ -87,7 +87,8 @@ fi
 echo "speech engines ready in $SPEECH_DIR"
 
 # Test peers from PyPI: schemathesis checks the OpenAPI document against the running server;
-# aiosmtpd is the mail server post-call mail is delivered to.
+# aiosmtpd is the mail server post-call mail is delivered to; radicale the CalDAV server calendar
+# tools book in.
 if [ "$WITH_TEST_PEERS" = "--test-peers" ]; then
   PEERS="${PARLEY_TEST_PEERS_DIR:-$HOME/.local/share/parley/test-peers}"
   if [ ! -x "$PEERS/venv/bin/schemathesis" ]; then
@@ -96,6 +97,9 @@ if [ "$WITH_TEST_PEERS" = "--test-peers" ]; then
   fi
   if [ ! -x "$PEERS/venv/bin/aiosmtpd" ]; then
     "$PEERS/venv/bin/python" -m pip install -q --disable-pip-version-check "aiosmtpd==1.4.6"
+  fi
+  if [ ! -x "$PEERS/venv/bin/radicale" ]; then
+    "$PEERS/venv/bin/python" -m pip install -q --disable-pip-version-check "radicale==3.5.10"
   fi
   echo "test peers ready in $PEERS"
 fi

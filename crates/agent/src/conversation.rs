@@ -453,7 +453,7 @@ impl Conversation {
                     self.at(if is_open { open } else { closed })
                 }
                 Node::Gather(g) => {
-                    let counts = self.last_gather == Some(i) && matches!(g.expect, Expect::Number | Expect::Text);
+                    let counts = self.last_gather == Some(i) && matches!(g.expect, Expect::Number | Expect::Text | Expect::Date);
                     if self.last_gather != Some(i) {
                         self.retries = 0;
                     }

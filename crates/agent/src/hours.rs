@@ -103,6 +103,14 @@ impl OpeningHours {
         Some(at.to_zoned(tz).strftime("%A %Y-%m-%d %H:%M").to_string())
     }
 
+    /// The open periods of `date` (minutes of the day, in the time zone): none on a closed day.
+    pub fn periods_on(&self, date: jiff::civil::Date) -> Vec<(u32, u32)> {
+        if self.closed.iter().any(|d| d.parse::<jiff::civil::Date>().ok() == Some(date)) {
+            return Vec::new();
+        }
+        self.weekly.day(date.weekday()).iter().filter_map(|p| period(p)).collect()
+    }
+
     /// Whether the business is open at `unix_ms`.
     pub fn open_at(&self, unix_ms: i64) -> bool {
         let (Ok(tz), Ok(at)) = (jiff::tz::TimeZone::get(&self.time_zone), jiff::Timestamp::from_millisecond(unix_ms)) else { return false };

@@ -28,3 +28,4 @@ pub mod spec;
 pub mod tools;
 pub mod turn;
 pub mod vars;
+pub mod when;

@@ -367,6 +367,11 @@ impl AgentSpec {
     pub fn demo() -> AgentSpec {
         AgentSpec::from_yaml(include_str!("../agents/demo.yaml")).expect("demo agent is valid")
     }
+
+    /// The appointments example shipped with Parley (a clinic booking visits in a calendar).
+    pub fn appointments() -> AgentSpec {
+        AgentSpec::from_yaml(include_str!("../agents/appointments.yaml")).expect("the appointments agent is valid")
+    }
 }
 
 #[cfg(test)]

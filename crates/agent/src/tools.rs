@@ -52,6 +52,22 @@ pub const CATALOGUE: &[Operation] = &[
         needs_one_of: &["number", "phone"],
         outcomes: &["found", "not_found"],
     },
+    Operation {
+        name: "calendar.find_slots",
+        about: "Finds free appointment times on a day in the tenant's calendar (its caldav integration), within the agent's opening hours: the time asked for if it is free, else the nearest free ones.",
+        args: &["date", "time", "part", "minutes"],
+        arg_about: &["The day, YYYY-MM-DD", "The time asked for, HH:MM (24 hours), if any", "morning, afternoon or evening, if said instead of a time", "The appointment's length in minutes (default 30)"],
+        needs_one_of: &["date"],
+        outcomes: &["free", "other_times", "full", "closed"],
+    },
+    Operation {
+        name: "calendar.book",
+        about: "Books an appointment at a free time find_slots gave, in the tenant's calendar; never over another booking.",
+        args: &["start", "minutes", "name", "phone"],
+        arg_about: &["The slot's start as find_slots gave it", "The appointment's length in minutes (default 30)", "The caller's name", "The caller's phone number"],
+        needs_one_of: &["start"],
+        outcomes: &["booked", "taken"],
+    },
 ];
 
 /// The operation named `name`.

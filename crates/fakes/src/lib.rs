@@ -7,6 +7,7 @@ pub mod deepgram;
 pub mod elevenlabs;
 pub mod openai;
 pub mod openai_chat;
+pub mod radicale;
 pub mod shopify;
 
 /// The key every fake accepts.

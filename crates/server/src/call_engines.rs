@@ -13,6 +13,8 @@
 //! - `openai` also serves the agent's `llm` nodes: `chat_model` (`gpt-4o-mini`).
 //! - `shopify` serves `shopify.*` tools: `shop` (`acme.myshopify.com`) or `api_base`,
 //!   `api_version` (default `2025-01`); secret: the Admin API access token.
+//! - `caldav` serves `calendar.*` tools: `url` (the calendar collection), `username`; secret:
+//!   the password. Bookings fall within the agent's `opening_hours`.
 //!
 //! An `api_base` goes through the operator's egress policy like every tenant URL: https, or
 //! http only to a host the operator allows, and never to a refused address.
@@ -23,6 +25,8 @@ use std::time::Duration;
 use parley_agent::spec::AgentSpec;
 use parley_connect::egress::Egress;
 use parley_connect::llm::ChatClient;
+use parley_connect::tools::caldav::CalDav;
+use parley_connect::tools::calendar::Calendar;
 use parley_connect::tools::shopify::{Shopify, DEFAULT_API_VERSION};
 use parley_connect::tools::{TenantTools, ToolRunner};
 use parley_speech::cloud::deepgram::DeepgramRecognizer;
@@ -125,6 +129,15 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
             Arc::new(Shopify::new(shared.egress.client(TOOL_TIMEOUT), &account.api_base, version, account.key))
         });
     }
+    if agent.tools.values().any(|t| t.operation.starts_with("calendar.")) {
+        if let Some(hours) = agent.opening_hours.clone() {
+            tools.calendar = account(shared, tenant, policy, "caldav").await.map(|(config, account)| {
+                let user = config.get("username").and_then(|v| v.as_str()).unwrap_or_default();
+                let store = CalDav::new(shared.egress.client(TOOL_TIMEOUT), &account.api_base, user, account.key);
+                Arc::new(Calendar::new(Arc::new(store), hours, &account.api_base))
+            });
+        }
+    }
     CallEngines { recognizer, synthesizer, tools: Arc::new(tools), llm }
 }
 
@@ -148,8 +161,9 @@ async fn account(shared: &Shared, tenant: &str, policy: &DataPolicy, provider: &
         return None;
     };
     let shop = integration.config.get("shop").and_then(|v| v.as_str()).map(|s| format!("https://{}", s.trim_start_matches("https://")));
-    let Some(base) = integration.config.get("api_base").and_then(|v| v.as_str()).map(String::from).or(shop).or(default_base(provider).map(String::from)) else {
-        tracing::warn!(provider, "the integration names no address (shop or api_base); it is not used");
+    let url = integration.config.get("url").and_then(|v| v.as_str()).map(String::from);
+    let Some(base) = integration.config.get("api_base").and_then(|v| v.as_str()).map(String::from).or(url).or(shop).or(default_base(provider).map(String::from)) else {
+        tracing::warn!(provider, "the integration names no address (url, shop or api_base); it is not used");
         return None;
     };
     let base = base.as_str();

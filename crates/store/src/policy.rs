@@ -11,8 +11,8 @@ use crate::{StoreError, TenantScope};
 pub const DEFAULT_MAX_DAYS: i64 = 365;
 
 /// Providers a tenant's data may be sent to: speech and language models (audio, text), and
-/// the stores tools look callers up in (their phone number, what they ask for).
-pub const PROVIDERS: &[&str] = &["embedded", "openai", "deepgram", "elevenlabs", "shopify"];
+/// the stores and calendars tools use (the caller's phone number, name, what they ask for).
+pub const PROVIDERS: &[&str] = &["embedded", "openai", "deepgram", "elevenlabs", "shopify", "caldav"];
 
 /// A tenant's data policy.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

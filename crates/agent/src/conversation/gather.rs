@@ -16,6 +16,8 @@ enum Answer {
     Intent(String, Vec<(String, String)>),
     /// A value to save.
     Value(String),
+    /// Structured data to save (a date).
+    Data(serde_json::Value),
     /// Nothing that fits.
     NoMatch,
 }
@@ -30,11 +32,18 @@ fn only_a_number(text: &str) -> bool {
 }
 
 impl Conversation {
-    fn answer(&self, g: &Gather, text: &str) -> Answer {
+    fn answer(&self, now: Instant, g: &Gather, text: &str) -> Answer {
         let routed: Vec<&str> = g.routes.keys().map(String::as_str).collect();
         let number = extract_number(text).map(|n| n.to_string()).filter(|n| digits_fit(g, n));
         match g.expect {
             Expect::Text => Answer::Value(text.to_string()),
+            Expect::Date => {
+                let (today, time) = self.local_now(now);
+                match crate::when::understand(text, today, time) {
+                    Some(w) => Answer::Data(w.to_value()),
+                    None => self.intents.classify(text, &routed).map_or(Answer::NoMatch, |m| Answer::Intent(m.intent, Vec::new())),
+                }
+            }
             Expect::Number => match number {
                 Some(n) => Answer::Value(n),
                 None => self.intents.classify(text, &routed).map_or(Answer::NoMatch, |m| Answer::Intent(m.intent, Vec::new())),
@@ -62,7 +71,7 @@ impl Conversation {
     /// The caller said `text` while the flow listened at gather `i`.
     pub(super) fn heard(&mut self, now: Instant, i: usize, text: &str) -> Vec<Action> {
         let Some(g) = self.gather(i).cloned() else { return Vec::new() };
-        let answer = self.answer(&g, text);
+        let answer = self.answer(now, &g, text);
         // "Can you repeat that?" where the flow does not route it: the last words again.
         let repeat = matches!(answer, Answer::NoMatch) && g.expect != Expect::Text && !g.routes.contains_key("repeat");
         if repeat && !self.last_said.is_empty() && self.intents.classify(text, &["repeat"]).is_some() {
@@ -92,6 +101,12 @@ impl Conversation {
             Answer::Value(v) => {
                 if let Some(name) = &g.save_as {
                     self.vars.set(name, json!(v));
+                }
+                self.go(now, i, g.next.as_deref())
+            }
+            Answer::Data(v) => {
+                if let Some(name) = &g.save_as {
+                    self.vars.set(name, v);
                 }
                 self.go(now, i, g.next.as_deref())
             }
@@ -163,6 +178,15 @@ impl Conversation {
             }
         };
         self.answered(now, i, &g, answer)
+    }
+
+    /// The day and time of day at the business at `now` (its `opening_hours` time zone; UTC
+    /// without one).
+    pub(super) fn local_now(&self, now: Instant) -> (jiff::civil::Date, (i8, i8)) {
+        let at_ms = self.context.answered_unix_ms + now.saturating_duration_since(self.context.answered).as_millis() as i64;
+        let tz = self.spec.opening_hours.as_ref().and_then(|h| jiff::tz::TimeZone::get(&h.time_zone).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let local = jiff::Timestamp::from_millisecond(at_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH).to_zoned(tz);
+        (local.date(), (local.hour(), local.minute()))
     }
 
     /// Whether `text`, heard while the caller pauses, sounds like a finished turn

@@ -124,9 +124,9 @@ impl<'a> Checker<'a> {
                     self.problem(Some(id), "a yes_no gather needs routes for yes and no".into());
                 }
             }
-            Expect::Number | Expect::Text => {
+            Expect::Number | Expect::Text | Expect::Date => {
                 if g.save_as.is_none() {
-                    self.problem(Some(id), "a number or text gather needs save_as".into());
+                    self.problem(Some(id), "a number, text or date gather needs save_as".into());
                 }
                 if g.expect == Expect::Text && !g.routes.is_empty() {
                     self.problem(Some(id), "a text gather takes whatever is said: routes are for intent, yes_no and number gathers; use next".into());
@@ -356,6 +356,9 @@ pub(crate) fn check(spec: &AgentSpec) -> Vec<Problem> {
         }
     }
     for (name, def) in &spec.tools {
+        if def.operation.starts_with("calendar.") && spec.opening_hours.is_none() {
+            c.problem(None, format!("tool `{name}`: calendar tools book within the agent's opening_hours, which it does not have"));
+        }
         if tools::operation(&def.operation).is_none() {
             let known: Vec<&str> = tools::CATALOGUE.iter().map(|o| o.name).collect();
             c.problem(None, format!("tool `{name}`: unknown operation `{}` (known: {})", def.operation, known.join(", ")));

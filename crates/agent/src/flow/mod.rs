@@ -174,6 +174,10 @@ pub enum Expect {
     YesNo,
     /// Whatever the caller says, saved as `save_as`.
     Text,
+    /// A day, and a time if one is said ("tomorrow at 3 pm", "Friday morning"), saved as
+    /// `save_as` with `date` (`2026-12-04`), `time` (`15:00` or unset), `part` (`morning`...)
+    /// and `spoken` ("Friday, December 4 at 3 PM"), at the business's time zone.
+    Date,
 }
 
 /// A `gather` node.
@@ -412,7 +416,7 @@ impl Node {
     pub(crate) fn falls_through(&self) -> bool {
         match self {
             Node::Say { next, .. } | Node::Set { next, .. } => next.is_none(),
-            Node::Gather(g) => g.next.is_none() && matches!(g.expect, Expect::Number | Expect::Text),
+            Node::Gather(g) => g.next.is_none() && matches!(g.expect, Expect::Number | Expect::Text | Expect::Date),
             Node::Tool(n) => n.next.is_none(),
             _ => false,
         }

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use parley_agent::tools::{ToolCall, ToolOutcome, ToolResult};
 
+pub mod caldav;
+pub mod calendar;
 pub mod sample_orders;
 pub mod shopify;
 
@@ -52,6 +54,8 @@ pub fn failed(call: &ToolCall, reason: &str) -> ToolResult {
 pub struct TenantTools {
     /// The tenant's Shopify store.
     pub shopify: Option<Arc<shopify::Shopify>>,
+    /// The tenant's appointment calendar, bounded by the agent's opening hours.
+    pub calendar: Option<Arc<calendar::Calendar>>,
 }
 
 impl ToolRunner for TenantTools {
@@ -61,6 +65,19 @@ impl ToolRunner for TenantTools {
         }
         let this = self.clone();
         Box::pin(async move {
+            if call.operation.starts_with("calendar.") {
+                return match &this.calendar {
+                    Some(cal) => {
+                        let now = jiff::Timestamp::now();
+                        let result = if call.operation == "calendar.book" { cal.book(&call.args, now).await } else { cal.find_slots(&call.args, now).await };
+                        match result {
+                            Ok(outcome) => ToolResult { id: call.id, outcome },
+                            Err(e) => failed(&call, &e.to_string()),
+                        }
+                    }
+                    None => failed(&call, "no usable calendar integration"),
+                };
+            }
             match (call.operation.as_str(), &this.shopify) {
                 ("shopify.find_order", Some(shop)) => match shop.find_order(&call.args).await {
                     Ok(outcome) => ToolResult { id: call.id, outcome },

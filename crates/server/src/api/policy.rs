@@ -25,6 +25,8 @@ pub enum Provider {
     Elevenlabs,
     /// A Shopify store (`shopify.*` tools: the caller's phone number and order number).
     Shopify,
+    /// A CalDAV calendar (`calendar.*` tools: the caller's name and number in bookings).
+    Caldav,
 }
 
 impl Provider {
@@ -35,11 +37,12 @@ impl Provider {
             Provider::Deepgram => "deepgram",
             Provider::Elevenlabs => "elevenlabs",
             Provider::Shopify => "shopify",
+            Provider::Caldav => "caldav",
         }
     }
 
     fn parse(s: &str) -> Option<Provider> {
-        [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs, Provider::Shopify].into_iter().find(|p| p.name() == s)
+        [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs, Provider::Shopify, Provider::Caldav].into_iter().find(|p| p.name() == s)
     }
 }
 
