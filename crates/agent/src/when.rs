@@ -140,7 +140,7 @@ pub fn understand(text: &str, today: Date, now: (i8, i8)) -> Option<When> {
             "noon" | "midday" => time = Some((12, 0)),
             "morning" | "afternoon" | "evening" => part = Some(match word { "morning" => "morning", "afternoon" => "afternoon", _ => "evening" }),
             "half" | "quarter" if matches!(next, Some("past" | "after" | "to")) => {
-                if let Some(h) = w.get(i + 2).and_then(|x| hour_word(x)).map(afternoon_guess) {
+                if let Some(h) = w.get(i + 2).and_then(|x| hour_word(x)).filter(|h| (1..=12).contains(h)).map(afternoon_guess) {
                     let m = if word == "half" { 30 } else { 15 };
                     time = Some(if next == Some("to") { (h - 1, 60 - m) } else { (h, m) });
                     i += 3;
@@ -282,5 +282,22 @@ mod tests {
         let w = understand("Friday at 3 pm", today, (10, 0)).unwrap();
         assert_eq!(w.spoken(), "Friday, December 4 at 3 PM");
         assert_eq!(w.to_value()["time"], "15:00");
+    }
+
+    #[test]
+    fn any_run_of_such_words_is_read_without_a_panic() {
+        let tokens = ["at", "the", "of", "half", "quarter", "to", "past", "next", "tomorrow", "day", "after", "31st", "february", "2/30", "13/45", "0", "12", "24:00", "7:60", "pm", "am", "o'clock", "noon", "morning", "sunday", "twelfth", "thirty-first", "may", "3pm", ":", "-"];
+        let today = Date::new(2026, 12, 31).unwrap();
+        for a in tokens {
+            for b in tokens {
+                for c in tokens {
+                    let text = format!("{a} {b} {c}");
+                    if let Some(w) = understand(&text, today, (23, 59)) {
+                        assert!(w.date >= today, "{text}");
+                        assert!(w.time.is_none_or(|(h, m)| (0..24).contains(&h) && (0..60).contains(&m)), "{text}: {w:?}");
+                    }
+                }
+            }
+        }
     }
 }

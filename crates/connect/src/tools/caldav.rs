@@ -99,8 +99,8 @@ pub fn ical_utc(t: jiff::Timestamp) -> String {
     t.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
-/// The busy times in a `calendar-query` answer.
-fn parse_multistatus(xml: &str) -> Result<Vec<Busy>, CalendarError> {
+/// The busy times in a `calendar-query` answer (a WebDAV multistatus of iCalendar texts).
+pub fn parse_multistatus(xml: &str) -> Result<Vec<Busy>, CalendarError> {
     let doc = roxmltree::Document::parse(xml).map_err(|_| CalendarError::Malformed)?;
     let mut out = Vec::new();
     for response in doc.descendants().filter(|n| n.has_tag_name(("DAV:", "response"))) {
