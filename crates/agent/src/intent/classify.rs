@@ -118,13 +118,16 @@ const FILLER: &[&str] = &[
     "her", "them", "they", "he", "she", "its",
 ];
 
+/// Negations: an answer on their own, part of the request in a longer utterance.
+const NEGATIONS: &[&str] = &["no", "not", "never", "nope"];
+
 /// Synonyms folded into one word (the first of each row).
 const SYNONYMS: &[&[&str]] = &[
     &["person", "human", "representative", "rep", "agent", "operator", "someone", "somebody", "staff", "employee", "manager", "receptionist", "people", "anyone", "anybody", "live", "real"],
     &["hours", "hour", "open", "opening", "close", "closing", "closed", "time"],
     &["goodbye", "bye", "goodbyes"],
     &["talk", "speak", "chat"],
-    &["order", "purchase", "package", "parcel", "shipment", "delivery", "deliver", "delivered", "ship", "shipped", "shipping", "track", "tracking", "arrive", "status"],
+    &["order", "purchase", "package", "parcel", "shipment", "delivery", "deliver", "delivered", "ship", "shipped", "shipping", "track", "tracking", "arrive", "status", "item", "stuff", "bought", "buy", "product", "goods", "receive", "received"],
     &["pay", "payment", "balance", "owe", "bill", "settle", "due", "outstanding", "invoice"],
     &["appointment", "booking", "book", "reservation", "reserve", "schedule", "slot"],
     &["cancel", "cancellation"],
@@ -297,9 +300,14 @@ impl IntentSet {
     /// [`IntentSet::classify`], where intents that lead to the same place (`same`) are no
     /// ambiguity between them ("no thanks" at a menu where `no` and `goodbye` both end the call).
     pub fn classify_routed(&self, text: &str, allowed: &[&str], same: &dyn Fn(&str, &str) -> bool) -> Option<IntentMatch> {
-        let utterance: HashSet<String> = words(text).into_iter().filter(|w| !FILLER.contains(&w.as_str())).collect();
+        let mut utterance: HashSet<String> = words(text).into_iter().filter(|w| !FILLER.contains(&w.as_str())).collect();
         if utterance.is_empty() {
             return None;
+        }
+        // A negation inside a longer request ("my package hasn't come", "no package yet") is
+        // part of it, not an answer "no".
+        if utterance.iter().filter(|w| !NEGATIONS.contains(&w.as_str())).count() >= 2 {
+            utterance.retain(|w| !NEGATIONS.contains(&w.as_str()));
         }
         let scored: Vec<(&str, f64)> = allowed.iter().filter_map(|name| self.intents.get(*name).map(|i| (*name, self.likelihood(i, &utterance)))).collect();
         let top = scored.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
