@@ -15,7 +15,61 @@ pub struct ToolDef {
     /// The operation, `provider.operation` (see [`CATALOGUE`]).
     #[serde(rename = "use")]
     pub operation: String,
+    /// `http.request` only: the tenant's `http` integration, by name, whose `url` the call is
+    /// posted to and whose secret signs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration: Option<String>,
+    /// `http.request` only: a JSON Schema (an object with `properties`) its arguments must
+    /// fit; a call whose arguments do not fit is not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub args: Option<Value>,
+    /// `http.request` only: the outcomes the endpoint answers with (its answer's `outcome`);
+    /// any other answer is `done`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<String>,
 }
+
+impl ToolDef {
+    /// The arguments it takes: the operation's, or for `http.request` its schema's properties.
+    pub fn arg_names(&self) -> Vec<String> {
+        match (self.operation.as_str(), &self.args) {
+            (HTTP_REQUEST, Some(schema)) => schema.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default(),
+            (HTTP_REQUEST, None) => Vec::new(),
+            (op, _) => operation(op).map(|o| o.args.iter().map(|a| a.to_string()).collect()).unwrap_or_default(),
+        }
+    }
+
+    /// The outcomes it reports besides `error`.
+    pub fn outcome_names(&self) -> Vec<String> {
+        match self.operation.as_str() {
+            HTTP_REQUEST => std::iter::once("done".to_string()).chain(self.outcomes.iter().cloned()).collect(),
+            op => operation(op).map(|o| o.outcomes.iter().map(|a| a.to_string()).collect()).unwrap_or_default(),
+        }
+    }
+
+    /// Why its declaration cannot be used, if it cannot (an `http.request` without its
+    /// integration or with a schema that is not one).
+    pub fn problem(&self) -> Option<String> {
+        if self.operation != HTTP_REQUEST {
+            return (self.integration.is_some() || self.args.is_some() || !self.outcomes.is_empty()).then(|| "integration, args and outcomes are for http.request tools".to_string());
+        }
+        if self.integration.as_deref().is_none_or(|i| i.trim().is_empty()) {
+            return Some("an http.request tool names its http integration".into());
+        }
+        let schema = self.args.clone().unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
+        if schema.get("type").and_then(Value::as_str) != Some("object") {
+            return Some("args: a JSON Schema of type object".into());
+        }
+        if let Err(e) = jsonschema::validator_for(&schema) {
+            return Some(format!("args: not a valid JSON Schema ({e})"));
+        }
+        self.outcomes.iter().find(|o| o.is_empty() || !o.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).map(|o| format!("outcome `{o}`: letters, digits and _"))
+    }
+}
+
+/// The generic operation: a signed HTTPS request to the tenant's own endpoint.
+pub const HTTP_REQUEST: &str = "http.request";
 
 /// An operation Parley can run.
 #[derive(Debug)]
@@ -51,6 +105,30 @@ pub const CATALOGUE: &[Operation] = &[
         arg_about: &["The order number, digits only", "The customer's phone number, to find their latest order"],
         needs_one_of: &["number", "phone"],
         outcomes: &["found", "not_found"],
+    },
+    Operation {
+        name: HTTP_REQUEST,
+        about: "Posts its arguments (checked against the tool's JSON Schema) as JSON to the tenant's own HTTPS endpoint, signed like Parley's webhooks (Parley-Signature: t=..., v1=HMAC-SHA256); the endpoint's JSON answer is the result, its `outcome` field the outcome.",
+        args: &[],
+        arg_about: &[],
+        needs_one_of: &[],
+        outcomes: &["done"],
+    },
+    Operation {
+        name: "zendesk.create_ticket",
+        about: "Opens a ticket in the tenant's Zendesk with what the caller needs, for the support team to follow up: returns the ticket number.",
+        args: &["subject", "description", "name", "phone"],
+        arg_about: &["A short subject", "What the caller needs, in a few sentences", "The caller's name", "The caller's phone number"],
+        needs_one_of: &["description"],
+        outcomes: &["created"],
+    },
+    Operation {
+        name: "hubspot.add_note",
+        about: "Adds a note about this call to the caller's contact in the tenant's HubSpot (found by phone number).",
+        args: &["phone", "note"],
+        arg_about: &["The caller's phone number", "The note"],
+        needs_one_of: &["note"],
+        outcomes: &["noted", "no_contact"],
     },
     Operation {
         name: "calendar.find_slots",

@@ -5,10 +5,12 @@ use std::sync::{Arc, Mutex};
 
 pub mod deepgram;
 pub mod elevenlabs;
+pub mod hubspot;
 pub mod openai;
 pub mod openai_chat;
 pub mod radicale;
 pub mod shopify;
+pub mod zendesk;
 
 /// The key every fake accepts.
 pub const KEY: &str = "test-key-parley";

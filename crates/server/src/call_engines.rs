@@ -13,6 +13,10 @@
 //! - `openai` also serves the agent's `llm` nodes: `chat_model` (`gpt-4o-mini`).
 //! - `shopify` serves `shopify.*` tools: `shop` (`acme.myshopify.com`) or `api_base`,
 //!   `api_version` (default `2025-01`); secret: the Admin API access token.
+//! - `zendesk` serves `zendesk.*` tools: `subdomain` (or `api_base`), `email`; secret: an API
+//!   token. `hubspot` serves `hubspot.*`: secret: a private app's token. `http` serves the
+//!   agent's `http.request` tools (named by the tool's `integration`): `url`; secret: the
+//!   signing key.
 //! - `caldav` serves `calendar.*` tools: `url` (the calendar collection), `username`; secret:
 //!   the password. Bookings fall within the agent's `opening_hours`.
 //!
@@ -27,7 +31,10 @@ use parley_connect::egress::Egress;
 use parley_connect::llm::ChatClient;
 use parley_connect::tools::caldav::CalDav;
 use parley_connect::tools::calendar::Calendar;
+use parley_connect::tools::http::HttpTool;
+use parley_connect::tools::hubspot::HubSpot;
 use parley_connect::tools::shopify::{Shopify, DEFAULT_API_VERSION};
+use parley_connect::tools::zendesk::Zendesk;
 use parley_connect::tools::{TenantTools, ToolRunner};
 use parley_speech::cloud::deepgram::DeepgramRecognizer;
 use parley_speech::cloud::elevenlabs::ElevenLabsVoice;
@@ -138,19 +145,44 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
             });
         }
     }
+    let uses = |prefix: &str| agent.tools.values().any(|t| t.operation.starts_with(prefix));
+    if uses("zendesk.") {
+        tools.zendesk = account(shared, tenant, policy, "zendesk").await.map(|(config, account)| {
+            let email = config.get("email").and_then(|v| v.as_str()).unwrap_or_default();
+            Arc::new(Zendesk::new(shared.egress.client(TOOL_TIMEOUT), &account.api_base, email, account.key))
+        });
+    }
+    if uses("hubspot.") {
+        tools.hubspot = account(shared, tenant, policy, "hubspot").await.map(|(_, account)| Arc::new(HubSpot::new(shared.egress.client(TOOL_TIMEOUT), &account.api_base, account.key)));
+    }
+    for (name, def) in agent.tools.iter().filter(|(_, d)| d.operation == parley_agent::tools::HTTP_REQUEST) {
+        let Some((_, account)) = account_named(shared, tenant, policy, "http", def.integration.as_deref()).await else { continue };
+        let schema = def.args.clone().unwrap_or_else(|| serde_json::json!({"type": "object"}));
+        match HttpTool::new(shared.egress.client(TOOL_TIMEOUT), &account.api_base, account.key, &schema, &def.outcomes) {
+            Ok(tool) => {
+                tools.http.insert(name.clone(), Arc::new(tool));
+            }
+            Err(e) => tracing::warn!(error = %e, "an http tool of the agent cannot be used"),
+        }
+    }
     CallEngines { recognizer, synthesizer, tools: Arc::new(tools), llm }
 }
 
 /// The tenant's account with `provider` (its integration's config and the opened key), if the
 /// policy allows the provider and the integration is usable.
 async fn account(shared: &Shared, tenant: &str, policy: &DataPolicy, provider: &'static str) -> Option<(serde_json::Value, Account)> {
+    account_named(shared, tenant, policy, provider, None).await
+}
+
+/// [`account`], of the integration called `name` when one is given.
+async fn account_named(shared: &Shared, tenant: &str, policy: &DataPolicy, provider: &'static str, name: Option<&str>) -> Option<(serde_json::Value, Account)> {
     if !policy.allows(provider) {
         tracing::info!(provider, "the agent names a provider the tenant's data policy does not allow; it is not used");
         return None;
     }
     let scope = shared.store.tenant(tenant).ok()?;
     let integration = match scope.list_integrations().await {
-        Ok(list) => list.into_iter().find(|i| i.kind == provider),
+        Ok(list) => list.into_iter().find(|i| i.kind == provider && name.is_none_or(|n| i.name == n)),
         Err(e) => {
             tracing::error!(provider, error = %e, "looking up the tenant's integration failed; it is not used");
             return None;
@@ -161,6 +193,7 @@ async fn account(shared: &Shared, tenant: &str, policy: &DataPolicy, provider: &
         return None;
     };
     let shop = integration.config.get("shop").and_then(|v| v.as_str()).map(|s| format!("https://{}", s.trim_start_matches("https://")));
+    let shop = shop.or_else(|| integration.config.get("subdomain").and_then(|v| v.as_str()).map(|s| format!("https://{s}.zendesk.com")));
     let url = integration.config.get("url").and_then(|v| v.as_str()).map(String::from);
     let Some(base) = integration.config.get("api_base").and_then(|v| v.as_str()).map(String::from).or(url).or(shop).or(default_base(provider).map(String::from)) else {
         tracing::warn!(provider, "the integration names no address (url, shop or api_base); it is not used");
@@ -190,6 +223,7 @@ fn default_base(provider: &str) -> Option<&'static str> {
         "deepgram" => Some("https://api.deepgram.com"),
         "elevenlabs" => Some("https://api.elevenlabs.io"),
         "openai" => Some("https://api.openai.com/v1"),
+        "hubspot" => Some(parley_connect::tools::hubspot::API_BASE),
         _ => None,
     }
 }

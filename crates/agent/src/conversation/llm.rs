@@ -274,11 +274,13 @@ impl Conversation {
                 self.llm_tool_message(&call.id, json!({"error": format!("there is no function {}", call.name)}));
                 continue;
             }
-            let operation = self.spec.tools.get(&call.name).map(|d| d.operation.clone()).unwrap_or_default();
+            let Some(def) = self.spec.tools.get(&call.name) else { continue };
+            let operation = def.operation.clone();
             let Some(op) = crate::tools::operation(&operation) else { continue };
-            // Only the arguments the operation takes; the flow's fixed ones win.
+            // Only the arguments the tool takes; the flow's fixed ones win.
+            let takes = def.arg_names();
             let given: Map<String, Value> = serde_json::from_str(&call.arguments).unwrap_or_default();
-            let mut args: Map<String, Value> = given.into_iter().filter(|(k, v)| op.args.contains(&k.as_str()) && !v.is_null()).collect();
+            let mut args: Map<String, Value> = given.into_iter().filter(|(k, v)| takes.contains(k) && !v.is_null()).collect();
             for (k, t) in n.fixed.get(&call.name).into_iter().flatten() {
                 args.insert(k.clone(), self.vars.value_of(t));
             }

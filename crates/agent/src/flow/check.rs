@@ -172,14 +172,15 @@ impl<'a> Checker<'a> {
             return self.problem(Some(id), format!("tool `{}` is not declared under tools", n.tool));
         };
         let Some(op) = tools::operation(&def.operation) else { return };
-        for arg in n.args.keys().filter(|a| !op.args.contains(&a.as_str())) {
-            self.problem(Some(id), format!("{} takes no argument `{arg}` (it takes {})", op.name, op.args.join(", ")));
+        let (args, outcomes) = (def.arg_names(), def.outcome_names());
+        for arg in n.args.keys().filter(|a| !args.contains(a)) {
+            self.problem(Some(id), format!("{} takes no argument `{arg}` (it takes {})", op.name, args.join(", ")));
         }
         if !op.needs_one_of.is_empty() && !op.needs_one_of.iter().any(|a| n.args.contains_key(*a)) {
             self.problem(Some(id), format!("{} needs one of {}", op.name, op.needs_one_of.join(", ")));
         }
-        for outcome in n.on.keys().filter(|o| o.as_str() != "error" && !op.outcomes.contains(&o.as_str())) {
-            self.problem(Some(id), format!("{} has no outcome `{outcome}` (it has {})", op.name, op.outcomes.join(", ")));
+        for outcome in n.on.keys().filter(|o| o.as_str() != "error" && !outcomes.contains(o)) {
+            self.problem(Some(id), format!("{} has no outcome `{outcome}` (it has {})", op.name, outcomes.join(", ")));
         }
     }
 
@@ -224,11 +225,12 @@ impl<'a> Checker<'a> {
                 self.problem(Some(id), format!("fixed: `{tool}` is not one of the node's tools"));
                 continue;
             }
-            let op = self.spec.tools.get(tool).and_then(|d| tools::operation(&d.operation));
+            let def = self.spec.tools.get(tool);
+            let takes = def.map(|d| d.arg_names()).unwrap_or_default();
             for (arg, t) in args {
                 self.template(id, &format!("fixed.{tool}.{arg}"), t);
-                if let Some(op) = op.filter(|op| !op.args.contains(&arg.as_str())) {
-                    self.problem(Some(id), format!("fixed: {} takes no argument `{arg}` (it takes {})", op.name, op.args.join(", ")));
+                if let Some(d) = def.filter(|_| !takes.contains(arg)) {
+                    self.problem(Some(id), format!("fixed: {} takes no argument `{arg}` (it takes {})", d.operation, takes.join(", ")));
                 }
             }
         }
@@ -358,6 +360,9 @@ pub(crate) fn check(spec: &AgentSpec) -> Vec<Problem> {
     for (name, def) in &spec.tools {
         if def.operation.starts_with("calendar.") && spec.opening_hours.is_none() {
             c.problem(None, format!("tool `{name}`: calendar tools book within the agent's opening_hours, which it does not have"));
+        }
+        if let Some(p) = def.problem() {
+            c.problem(None, format!("tool `{name}`: {p}"));
         }
         if tools::operation(&def.operation).is_none() {
             let known: Vec<&str> = tools::CATALOGUE.iter().map(|o| o.name).collect();

@@ -62,16 +62,29 @@ pub fn system_message(c: &Context) -> String {
 pub fn functions(node: &LlmNode, tools: &BTreeMap<String, ToolDef>) -> Vec<Value> {
     let mut out = Vec::new();
     for name in &node.tools {
-        let Some(op) = tools.get(name).and_then(|d| crate::tools::operation(&d.operation)) else { continue };
+        let Some(def) = tools.get(name) else { continue };
+        let Some(op) = crate::tools::operation(&def.operation) else { continue };
         let fixed = node.fixed.get(name);
-        let mut properties = serde_json::Map::new();
-        for (i, arg) in op.args.iter().enumerate() {
-            if fixed.is_some_and(|f| f.contains_key(*arg)) {
-                continue;
+        let mut parameters = match (&def.args, def.operation.as_str()) {
+            (Some(schema), crate::tools::HTTP_REQUEST) => schema.clone(),
+            _ => {
+                let mut properties = serde_json::Map::new();
+                for (i, arg) in op.args.iter().enumerate() {
+                    properties.insert(arg.to_string(), json!({"type": "string", "description": op.arg_about.get(i).copied().unwrap_or(arg)}));
+                }
+                json!({"type": "object", "properties": properties, "additionalProperties": false})
             }
-            properties.insert(arg.to_string(), json!({"type": "string", "description": op.arg_about.get(i).copied().unwrap_or(arg)}));
+        };
+        // What the flow fixes is not the model's to set.
+        for arg in fixed.into_iter().flat_map(|f| f.keys()) {
+            if let Some(p) = parameters.get_mut("properties").and_then(Value::as_object_mut) {
+                p.remove(arg);
+            }
+            if let Some(r) = parameters.get_mut("required").and_then(Value::as_array_mut) {
+                r.retain(|x| x.as_str() != Some(arg.as_str()));
+            }
         }
-        out.push(json!({"type": "function", "function": {"name": name, "description": op.about, "parameters": {"type": "object", "properties": properties, "additionalProperties": false}}}));
+        out.push(json!({"type": "function", "function": {"name": name, "description": op.about, "parameters": parameters}}));
     }
     for (name, exit) in &node.exits {
         out.push(json!({"type": "function", "function": {"name": name, "description": format!("Call when {}.", exit.when.trim().trim_end_matches('.')), "parameters": {"type": "object", "properties": {}, "additionalProperties": false}}}));

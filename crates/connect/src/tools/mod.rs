@@ -11,8 +11,11 @@ use parley_agent::tools::{ToolCall, ToolOutcome, ToolResult};
 
 pub mod caldav;
 pub mod calendar;
+pub mod http;
+pub mod hubspot;
 pub mod sample_orders;
 pub mod shopify;
+pub mod zendesk;
 
 /// A boxed tool future.
 pub type ToolFuture = Pin<Box<dyn Future<Output = ToolResult> + Send>>;
@@ -56,6 +59,12 @@ pub struct TenantTools {
     pub shopify: Option<Arc<shopify::Shopify>>,
     /// The tenant's appointment calendar, bounded by the agent's opening hours.
     pub calendar: Option<Arc<calendar::Calendar>>,
+    /// The tenant's Zendesk.
+    pub zendesk: Option<Arc<zendesk::Zendesk>>,
+    /// The tenant's HubSpot.
+    pub hubspot: Option<Arc<hubspot::HubSpot>>,
+    /// The agent's own `http.request` tools, by tool name.
+    pub http: std::collections::HashMap<String, Arc<http::HttpTool>>,
 }
 
 impl ToolRunner for TenantTools {
@@ -78,12 +87,28 @@ impl ToolRunner for TenantTools {
                     None => failed(&call, "no usable calendar integration"),
                 };
             }
-            match (call.operation.as_str(), &this.shopify) {
-                ("shopify.find_order", Some(shop)) => match shop.find_order(&call.args).await {
-                    Ok(outcome) => ToolResult { id: call.id, outcome },
-                    Err(e) => failed(&call, &e.to_string()),
+            let now_ms = jiff::Timestamp::now().as_millisecond();
+            let done = |r: Result<ToolOutcome, String>| match r {
+                Ok(outcome) => ToolResult { id: call.id, outcome },
+                Err(e) => failed(&call, &e),
+            };
+            match call.operation.as_str() {
+                "shopify.find_order" => match &this.shopify {
+                    Some(shop) => done(shop.find_order(&call.args).await.map_err(|e| e.to_string())),
+                    None => failed(&call, "no usable shopify integration"),
                 },
-                ("shopify.find_order", None) => failed(&call, "no usable shopify integration"),
+                "zendesk.create_ticket" => match &this.zendesk {
+                    Some(z) => done(z.create_ticket(&call.args).await.map_err(|e| e.to_string())),
+                    None => failed(&call, "no usable zendesk integration"),
+                },
+                "hubspot.add_note" => match &this.hubspot {
+                    Some(h) => done(h.add_note(&call.args, now_ms).await.map_err(|e| e.to_string())),
+                    None => failed(&call, "no usable hubspot integration"),
+                },
+                parley_agent::tools::HTTP_REQUEST => match this.http.get(&call.tool) {
+                    Some(h) => done(h.run(&call.args, now_ms / 1000).await.map_err(|e| e.to_string())),
+                    None => failed(&call, "no usable http integration"),
+                },
                 _ => failed(&call, "not available"),
             }
         })

@@ -42,6 +42,11 @@ pub enum IntegrationKind {
     Stripe,
     /// Twilio account (Media Streams calls; secret: the auth token that signs its webhooks).
     Twilio,
+    /// HubSpot (CRM notes; secret: a private app's token).
+    Hubspot,
+    /// The tenant's own HTTPS endpoint for an agent's `http.request` tools (config `url`;
+    /// secret: the key that signs each request).
+    Http,
 }
 
 impl IntegrationKind {
@@ -57,6 +62,8 @@ impl IntegrationKind {
             IntegrationKind::Elevenlabs => "elevenlabs",
             IntegrationKind::Stripe => "stripe",
             IntegrationKind::Twilio => "twilio",
+            IntegrationKind::Hubspot => "hubspot",
+            IntegrationKind::Http => "http",
         }
     }
 }
@@ -66,7 +73,7 @@ impl IntegrationKind {
 pub struct IntegrationView {
     /// Id.
     pub id: String,
-    /// Kind: `shopify`, `caldav`, `smtp`, `webhook`, `zendesk`, `openai`, `deepgram`, `elevenlabs`, `stripe`, `twilio`.
+    /// Kind: `shopify`, `caldav`, `smtp`, `webhook`, `zendesk`, `openai`, `deepgram`, `elevenlabs`, `stripe`, `twilio`, `hubspot`, `http`.
     pub kind: String,
     /// Label.
     pub name: String,

@@ -27,6 +27,12 @@ pub enum Provider {
     Shopify,
     /// A CalDAV calendar (`calendar.*` tools: the caller's name and number in bookings).
     Caldav,
+    /// Zendesk (`zendesk.*` tools: tickets with the caller's name, number and request).
+    Zendesk,
+    /// HubSpot (`hubspot.*` tools: notes on the caller's contact).
+    Hubspot,
+    /// The tenant's own endpoints (`http.request` tools).
+    Http,
 }
 
 impl Provider {
@@ -38,11 +44,14 @@ impl Provider {
             Provider::Elevenlabs => "elevenlabs",
             Provider::Shopify => "shopify",
             Provider::Caldav => "caldav",
+            Provider::Zendesk => "zendesk",
+            Provider::Hubspot => "hubspot",
+            Provider::Http => "http",
         }
     }
 
     fn parse(s: &str) -> Option<Provider> {
-        [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs, Provider::Shopify, Provider::Caldav].into_iter().find(|p| p.name() == s)
+        [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs, Provider::Shopify, Provider::Caldav, Provider::Zendesk, Provider::Hubspot, Provider::Http].into_iter().find(|p| p.name() == s)
     }
 }
 
