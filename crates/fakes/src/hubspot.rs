@@ -47,11 +47,12 @@ impl FakeHubSpot {
     }
 }
 
-fn authorized(headers: &HeaderMap) -> Result<(), Response> {
+/// `None` when the token is right, else the 401 to answer.
+fn refused(headers: &HeaderMap) -> Option<Response> {
     if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(format!("Bearer {KEY}").as_str()) {
-        return Ok(());
+        return None;
     }
-    Err((StatusCode::UNAUTHORIZED, axum::Json(json!({"status": "error", "message": "Authentication credentials not found.", "correlationId": "00000000-0000-0000-0000-000000000000", "category": "INVALID_AUTHENTICATION"}))).into_response())
+    Some((StatusCode::UNAUTHORIZED, axum::Json(json!({"status": "error", "message": "Authentication credentials not found.", "correlationId": "00000000-0000-0000-0000-000000000000", "category": "INVALID_AUTHENTICATION"}))).into_response())
 }
 
 fn bad(message: &str) -> Response {
@@ -59,7 +60,7 @@ fn bad(message: &str) -> Response {
 }
 
 async fn search(headers: HeaderMap, axum::Json(body): axum::Json<Value>) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = refused(&headers) {
         return r;
     }
     let Some(filter) = body.pointer("/filterGroups/0/filters/0") else { return bad("filterGroups is required") };
@@ -71,7 +72,7 @@ async fn search(headers: HeaderMap, axum::Json(body): axum::Json<Value>) -> Resp
 }
 
 async fn note(State(crm): State<Arc<Crm>>, headers: HeaderMap, axum::Json(body): axum::Json<Value>) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = refused(&headers) {
         return r;
     }
     if body.pointer("/properties/hs_timestamp").and_then(Value::as_str).is_none() {
