@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 pub mod deepgram;
 pub mod elevenlabs;
+pub mod google_calendar;
 pub mod hubspot;
 pub mod openai;
 pub mod openai_chat;

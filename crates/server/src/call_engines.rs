@@ -18,7 +18,9 @@
 //!   agent's `http.request` tools (named by the tool's `integration`): `url`; secret: the
 //!   signing key.
 //! - `caldav` serves `calendar.*` tools: `url` (the calendar collection), `username`; secret:
-//!   the password. Bookings fall within the agent's `opening_hours`.
+//!   the password. Bookings fall within the agent's `opening_hours`. Without one,
+//!   `google_calendar` serves them: `calendar_id` (default `primary`); secret: an OAuth access
+//!   token.
 //!
 //! An `api_base` goes through the operator's egress policy like every tenant URL: https, or
 //! http only to a host the operator allows, and never to a refused address.
@@ -30,7 +32,8 @@ use parley_agent::spec::AgentSpec;
 use parley_connect::egress::Egress;
 use parley_connect::llm::ChatClient;
 use parley_connect::tools::caldav::CalDav;
-use parley_connect::tools::calendar::Calendar;
+use parley_connect::tools::calendar::{Calendar, CalendarStore};
+use parley_connect::tools::google_calendar::GoogleCalendar;
 use parley_connect::tools::http::HttpTool;
 use parley_connect::tools::hubspot::HubSpot;
 use parley_connect::tools::shopify::{Shopify, DEFAULT_API_VERSION};
@@ -138,11 +141,19 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
     }
     if agent.tools.values().any(|t| t.operation.starts_with("calendar.")) {
         if let Some(hours) = agent.opening_hours.clone() {
-            tools.calendar = account(shared, tenant, policy, "caldav").await.map(|(config, account)| {
-                let user = config.get("username").and_then(|v| v.as_str()).unwrap_or_default();
-                let store = CalDav::new(shared.egress.client(TOOL_TIMEOUT), &account.api_base, user, account.key);
-                Arc::new(Calendar::new(Arc::new(store), hours, &account.api_base))
-            });
+            // The tenant's CalDAV calendar, else its Google Calendar.
+            let store: Option<(Arc<dyn CalendarStore>, String)> = match account(shared, tenant, policy, "caldav").await {
+                Some((config, account)) => {
+                    let user = config.get("username").and_then(|v| v.as_str()).unwrap_or_default();
+                    Some((Arc::new(CalDav::new(shared.egress.client(TOOL_TIMEOUT), &account.api_base, user, account.key)), account.api_base))
+                }
+                None => account(shared, tenant, policy, "google_calendar").await.map(|(config, account)| {
+                    let id = config.get("calendar_id").and_then(|v| v.as_str()).unwrap_or("primary").to_string();
+                    let key = format!("{}/{id}", account.api_base);
+                    (Arc::new(GoogleCalendar::new(shared.egress.client(TOOL_TIMEOUT), &account.api_base, &id, account.key)) as Arc<dyn CalendarStore>, key)
+                }),
+            };
+            tools.calendar = store.map(|(store, key)| Arc::new(Calendar::new(store, hours, &key)));
         }
     }
     let uses = |prefix: &str| agent.tools.values().any(|t| t.operation.starts_with(prefix));
@@ -224,6 +235,7 @@ fn default_base(provider: &str) -> Option<&'static str> {
         "elevenlabs" => Some("https://api.elevenlabs.io"),
         "openai" => Some("https://api.openai.com/v1"),
         "hubspot" => Some(parley_connect::tools::hubspot::API_BASE),
+        "google_calendar" => Some(parley_connect::tools::google_calendar::API_BASE),
         _ => None,
     }
 }

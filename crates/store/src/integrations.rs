@@ -12,7 +12,7 @@ use crate::{conflict_or, StoreError, TenantScope};
 pub(crate) const KIND: &str = "integration";
 
 /// The integrations Parley knows.
-pub const INTEGRATION_KINDS: &[&str] = &["shopify", "caldav", "smtp", "webhook", "zendesk", "openai", "deepgram", "elevenlabs", "stripe", "twilio", "hubspot", "http"];
+pub const INTEGRATION_KINDS: &[&str] = &["shopify", "caldav", "smtp", "webhook", "zendesk", "openai", "deepgram", "elevenlabs", "stripe", "twilio", "hubspot", "http", "google_calendar"];
 
 /// An integration as the API shows it: never the secret.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -12,7 +12,7 @@ pub const DEFAULT_MAX_DAYS: i64 = 365;
 
 /// Providers a tenant's data may be sent to: speech and language models (audio, text), and
 /// the stores and calendars tools use (the caller's phone number, name, what they ask for).
-pub const PROVIDERS: &[&str] = &["embedded", "openai", "deepgram", "elevenlabs", "shopify", "caldav", "zendesk", "hubspot", "http"];
+pub const PROVIDERS: &[&str] = &["embedded", "openai", "deepgram", "elevenlabs", "shopify", "caldav", "zendesk", "hubspot", "http", "google_calendar"];
 
 /// A tenant's data policy.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use parley_agent::tools::{ToolCall, ToolOutcome, ToolResult};
 
 pub mod caldav;
+pub mod google_calendar;
 pub mod calendar;
 pub mod http;
 pub mod hubspot;

@@ -47,6 +47,9 @@ pub enum IntegrationKind {
     /// The tenant's own HTTPS endpoint for an agent's `http.request` tools (config `url`;
     /// secret: the key that signs each request).
     Http,
+    /// Google Calendar for appointments (config `calendar_id`; secret: an OAuth access token).
+    #[serde(rename = "google_calendar")]
+    GoogleCalendar,
 }
 
 impl IntegrationKind {
@@ -64,6 +67,7 @@ impl IntegrationKind {
             IntegrationKind::Twilio => "twilio",
             IntegrationKind::Hubspot => "hubspot",
             IntegrationKind::Http => "http",
+            IntegrationKind::GoogleCalendar => "google_calendar",
         }
     }
 }
@@ -73,7 +77,7 @@ impl IntegrationKind {
 pub struct IntegrationView {
     /// Id.
     pub id: String,
-    /// Kind: `shopify`, `caldav`, `smtp`, `webhook`, `zendesk`, `openai`, `deepgram`, `elevenlabs`, `stripe`, `twilio`, `hubspot`, `http`.
+    /// Kind: `shopify`, `caldav`, `smtp`, `webhook`, `zendesk`, `openai`, `deepgram`, `elevenlabs`, `stripe`, `twilio`, `hubspot`, `http`, `google_calendar`.
     pub kind: String,
     /// Label.
     pub name: String,

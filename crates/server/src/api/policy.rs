@@ -33,6 +33,9 @@ pub enum Provider {
     Hubspot,
     /// The tenant's own endpoints (`http.request` tools).
     Http,
+    /// Google Calendar (`calendar.*` tools without a CalDAV calendar).
+    #[serde(rename = "google_calendar")]
+    GoogleCalendar,
 }
 
 impl Provider {
@@ -47,11 +50,12 @@ impl Provider {
             Provider::Zendesk => "zendesk",
             Provider::Hubspot => "hubspot",
             Provider::Http => "http",
+            Provider::GoogleCalendar => "google_calendar",
         }
     }
 
     fn parse(s: &str) -> Option<Provider> {
-        [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs, Provider::Shopify, Provider::Caldav, Provider::Zendesk, Provider::Hubspot, Provider::Http].into_iter().find(|p| p.name() == s)
+        [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs, Provider::Shopify, Provider::Caldav, Provider::Zendesk, Provider::Hubspot, Provider::Http, Provider::GoogleCalendar].into_iter().find(|p| p.name() == s)
     }
 }
 
