@@ -152,6 +152,16 @@ fn a_free_conversation_with_a_tool_call_and_an_exit() {
     assert!(call.c.done());
     assert!(call.c.llm_tokens() >= 680, "usage is counted: {}", call.c.llm_tokens());
     assert_eq!(call.c.tool_calls[0].name, "find_order");
+
+    // The summary: by the model, kept only when the call supports every sentence.
+    let transcript = "Caller: hi, where is my desk lamp?\nAgent: Your order 1004 with the desk lamp shipped on November 18 and should arrive by November 21.";
+    let r = call.c.summary_request(transcript).expect("an agent with a model has it summarize");
+    assert!(r.tools.is_empty() && r.messages[1]["content"].as_str().unwrap().ends_with(transcript));
+    let good = "The caller asked about their desk lamp. Order 1004 shipped on November 18 and should arrive by November 21.";
+    assert_eq!(call.c.accept_summary(good, transcript).as_deref(), Some(good));
+    for bad in ["The caller was offered a refund of $25.", "Order 1004 will arrive by November 25.", "The caller's order was cancelled.", ""] {
+        assert_eq!(call.c.accept_summary(bad, transcript), None, "{bad}");
+    }
 }
 
 #[test]

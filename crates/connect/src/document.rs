@@ -59,8 +59,16 @@ pub fn transcript_json(transcript: &Transcript) -> Vec<u8> {
     serde_json::to_vec(&turns(transcript)).unwrap_or_default()
 }
 
-/// Renders the document. This and [`transcript_json`] are the only ways transcript text
-/// leaves the call's memory.
+/// The transcript as lines (`Caller: ...`, `Agent: ...`) for the agent's own language model to
+/// summarize: the one other way transcript text leaves the call's memory, taken only when the
+/// agent has an `llm` node and the tenant's data policy allows its provider (which heard the
+/// same conversation during the call).
+pub fn transcript_for_model(transcript: &Transcript) -> String {
+    transcript.turns.iter().map(|t| format!("{}: {}", if t.speaker == crate::transcript::Speaker::Caller { "Caller" } else { "Agent" }, t.text)).collect::<Vec<_>>().join("\n")
+}
+
+/// Renders the document. This, [`transcript_json`] and [`transcript_for_model`] are the only
+/// ways transcript text leaves the call's memory.
 pub fn render(facts: &CallFacts, transcript: &Transcript) -> Vec<u8> {
     let turns = turns(transcript);
     let tools: Vec<Value> = facts

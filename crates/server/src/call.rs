@@ -287,7 +287,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
         h.abort();
     }
     let usage = Usage { asr_ms: recognized_ms, tts_chars, llm: completions.provider(), tool_calls };
-    let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, engines: engines.providers(), recorder, latency: latency_of(&latencies) };
+    let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, engines: engines.providers(), recorder, latency: latency_of(&latencies), llm: engines.llm.clone() };
     let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
     finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
@@ -419,6 +419,8 @@ struct Ended {
     recorder: Option<Recorder>,
     /// How fast the agent answered.
     latency: Option<CallLatency>,
+    /// The agent's language model, for the summary.
+    llm: Option<std::sync::Arc<crate::completion::CallModel>>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -432,11 +434,11 @@ async fn finish(
     convo: &Conversation,
     mut transcript: Transcript,
 ) {
-    let Ended { started_ms, answered_ms, outbound, ended_ms, reason, usage, engines, recorder, latency } = ended;
+    let Ended { started_ms, answered_ms, outbound, ended_ms, reason, usage, engines, recorder, latency, llm } = ended;
     let call_id = call_record_id(started_ms, call);
     let tenant = who.tenant;
     let usage_items = usage_items(engines, answered_ms, ended_ms, &usage, convo);
-    let usage_items: Vec<(&str, &str, i64)> = usage_items.iter().map(|(m, p, q)| (*m, p.as_str(), *q)).collect();
+    let mut usage_items: Vec<(&str, &str, i64)> = usage_items.iter().map(|(m, p, q)| (*m, p.as_str(), *q)).collect();
     shared.directory.add_call_seconds(tenant, usage_items[0].2);
     // A caller who restricted processing is answered, but nothing about the call is kept or sent.
     let caller_hash = caller_hash(&shared.hash_key, tenant, who.caller);
@@ -455,6 +457,20 @@ async fn finish(
         return;
     }
     let mut summary = convo.summary();
+    // An agent with a language model has it write the summary; a sentence the call does not
+    // support keeps the flow's own.
+    if let Some(model) = llm.as_deref() {
+        let lines = parley_connect::document::transcript_for_model(&transcript);
+        if let Some(request) = convo.summary_request(&lines) {
+            if let Some((text, tokens)) = crate::completion::complete_text(model, &request, SUMMARY_WAIT).await {
+                usage_items.push(("llm_tokens", model.provider, tokens as i64));
+                match convo.accept_summary(&text, &lines) {
+                    Some(s) => summary = s,
+                    None => tracing::info!(call = call, "the model's summary was not supported by the call; the flow's summary is used"),
+                }
+            }
+        }
+    }
     let mut message = convo.message.clone();
     if policy.redact_pii {
         transcript.redact();
@@ -573,6 +589,9 @@ fn usage_items(engines: [&'static str; 2], answered_ms: i64, ended_ms: i64, usag
     items.extend(usage.tool_calls.iter().map(|(p, n)| ("tool_calls", p.clone(), *n)));
     items
 }
+
+/// The longest wait for the model's summary of a call.
+const SUMMARY_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A call's record as far as it is known at answer: `in_progress`, nothing said yet.
 fn base_record(shared: &Shared, call: u64, agent: &AgentSpec, who: Parties<'_>, started_ms: i64, answered_ms: i64, outbound: bool) -> CallRecord {

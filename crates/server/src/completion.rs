@@ -115,3 +115,23 @@ impl Completions {
         }
     }
 }
+
+/// A whole completion's text and the tokens it used, or `None` when it fails or takes longer
+/// than `limit` (for the post-call summary: nobody waits on the line).
+pub async fn complete_text(model: &CallModel, request: &CompletionRequest, limit: std::time::Duration) -> Option<(String, u64)> {
+    let work = async {
+        let mut stream = model.client.stream(&request.messages, &request.tools, request.max_tokens).await.ok()?;
+        let (mut text, mut tokens) = (String::new(), 0u64);
+        while let Some(events) = stream.next().await {
+            for e in events.ok()? {
+                match e {
+                    parley_agent::llm::stream::StreamEvent::Text(t) => text.push_str(&t),
+                    parley_agent::llm::stream::StreamEvent::Usage { prompt, completion } => tokens += prompt + completion,
+                    _ => {}
+                }
+            }
+        }
+        Some((text, tokens))
+    };
+    tokio::time::timeout(limit, work).await.ok().flatten()
+}

@@ -4,7 +4,8 @@
 //! model, its answer is spoken, and the model's exit ends the call. What the provider receives
 //! is checked (the tenant's model, `store: false`, the caller's words only as a user message,
 //! the caller's own phone number fixed by the flow). Usage counts the model's tokens and the
-//! tool call. With `openai` not in the tenant's data policy the model is never reached and the
+//! tool call. The model writes the post-call summary, kept because the call supports every
+//! sentence of it. With `openai` not in the tenant's data policy the model is never reached and the
 //! node's fallback answers.
 //!
 //! Needs `scripts/setup.sh --test-peers` (baresip, sox, espeak-ng, the speech engines).
@@ -95,6 +96,7 @@ async fn an_llm_node_talks_with_the_caller_and_calls_a_tool() {
         Reply::ToolCalls(vec![("find_order".into(), r#"{"phone": "+15550100009"}"#.into())]),
         Reply::Text("Your order 1004 with the desk lamp shipped on November 18 and should arrive by November 21. Is there anything else I can help with?".into()),
         Reply::ToolCalls(vec![("done".into(), "{}".into())]),
+        Reply::Text("The caller asked where their order was. Order 1004 with the desk lamp has shipped and should arrive by November 21.".into()),
     ])
     .await;
     let tmp = tempfile::tempdir().unwrap();
@@ -112,7 +114,11 @@ async fn an_llm_node_talks_with_the_caller_and_calls_a_tool() {
     assert_eq!(doc["tool_calls"][0]["result"], "found", "{doc}");
 
     let seen = model.seen();
-    assert_eq!(seen.len(), 3, "a completion for the question, one after the tool, one for the goodbye: {seen:#?}");
+    assert_eq!(seen.len(), 4, "a completion for the question, one after the tool, one for the goodbye, one for the summary: {seen:#?}");
+    assert_eq!(doc["summary"], "The caller asked where their order was. Order 1004 with the desk lamp has shipped and should arrive by November 21.", "the model's summary, supported by the call");
+    let asked = seen[3]["messages"][1]["content"].as_str().unwrap();
+    assert!(asked.starts_with("Call transcript:\nAgent: Hello, this is Acme Outdoor.") && asked.contains("\nCaller: "), "{asked}");
+    assert!(seen[3].get("tools").is_none(), "the summary offers no tools");
     let first = &seen[0];
     assert_eq!(first["model"], "gpt-test-mini");
     assert_eq!(first["stream"], true);
@@ -138,7 +144,7 @@ async fn an_llm_node_talks_with_the_caller_and_calls_a_tool() {
     let hook = WebhookReceiver::start().await;
     webhook(&api, &op, &hook).await;
     let doc = call(tmp.path(), "not-allowed", server.sip_port, hook).await;
-    assert_eq!(model.seen().len(), 3, "nothing reached the provider");
+    assert_eq!(model.seen().len(), 4, "nothing reached the provider");
     assert!(said(&doc, "agent").contains("I cannot look that up right now"), "{}", said(&doc, "agent"));
     drop(server);
 }
