@@ -33,6 +33,8 @@ pub enum Reply {
 struct ChatState {
     shared: Arc<Shared<Value>>,
     script: Mutex<Vec<Reply>>,
+    /// Before the first event, and between events (ms): how fast the "model" writes.
+    pace: Mutex<(u64, u64)>,
 }
 
 /// The fake; see the module docs.
@@ -45,7 +47,7 @@ pub struct FakeChat {
 impl FakeChat {
     /// Starts the fake with its script.
     pub async fn start(script: Vec<Reply>) -> FakeChat {
-        let state = Arc::new(ChatState { shared: Shared::new(), script: Mutex::new(script) });
+        let state = Arc::new(ChatState { shared: Shared::new(), script: Mutex::new(script), pace: Mutex::new((0, 3)) });
         let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(completions)).with_state(state.clone());
         FakeChat { url: format!("{}/v1", crate::serve(app).await), state }
     }
@@ -53,6 +55,12 @@ impl FakeChat {
     /// How the next requests are answered.
     pub fn behave(&self, b: Behaviour) {
         *self.state.shared.behaviour.lock().unwrap() = b;
+    }
+
+    /// Writes like a model of this speed: `first_ms` before the first event, `between_ms` between
+    /// events (each of a few characters); by default 0 and 3.
+    pub fn pace(&self, first_ms: u64, between_ms: u64) {
+        *self.state.pace.lock().unwrap() = (first_ms, between_ms);
     }
 
     /// The requests it served (their JSON), past the key check.
@@ -161,7 +169,9 @@ async fn completions(State(state): State<Arc<ChatState>>, headers: HeaderMap, bo
     let events: Vec<String> = chunks(&reply, usage).iter().map(|c| format!("data: {c}\n\n")).chain(std::iter::once("data: [DONE]\n\n".to_string())).collect();
     // Events a little apart, as a model writes them. Cut: the connection drops after two.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let (first_ms, between_ms) = *state.pace.lock().unwrap();
     tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(first_ms)).await;
         for (i, e) in events.into_iter().enumerate() {
             if behaviour == Behaviour::Cut && i == 2 {
                 let _ = tx.send(Err(std::io::Error::other("cut"))).await;
@@ -170,7 +180,7 @@ async fn completions(State(state): State<Arc<ChatState>>, headers: HeaderMap, bo
             if tx.send(Ok(Bytes::from(e))).await.is_err() {
                 return;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(between_ms)).await;
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|piece| (piece, rx)) });

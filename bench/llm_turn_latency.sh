@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Voice to voice with an `llm` node: a baresip softphone asks the 12 questions of
+# bench/caller.sh; the agent's model is the in-repo fake of OpenAI's streaming chat completions
+# (crates/fakes/examples/chat_server.rs) writing its answer at a given pace, by default the
+# embedded 0.5B model's measured speed (../shared/SPEECH.md: first token 170 ms with the system
+# prompt cached, 44.6 tokens/s, about one 7-character event every 35 ms). Prints each turn's
+# split (agent_ms: the caller's words to the model's first sentence) and the medians.
+# Usage: bench/llm_turn_latency.sh [FIRST_MS] [BETWEEN_MS]
+set -euo pipefail
+FIRST="${1:-170}"
+BETWEEN="${2:-35}"
+cd "$(dirname "$0")/.."
+cargo build -q --release -p parley-server
+cargo build -q --release -p parley-fakes --example chat_server
+W=$(mktemp -d)
+SERVER=""; MODEL=""
+trap 'kill $SERVER $MODEL 2>/dev/null || true; rm -rf "$W"' EXIT
+./target/release/examples/chat_server "$FIRST" "$BETWEEN" >"$W/model.url" &
+MODEL=$!
+until [ -s "$W/model.url" ]; do sleep 0.1; done
+SIP=127.0.0.1:25060; HTTP=127.0.0.1:28080
+./target/release/parley serve --sip-listen $SIP --http-listen $HTTP --data-dir "$W/data" --egress-allow 127.0.0.0/8 >/dev/null 2>"$W/parley.log" &
+SERVER=$!
+until curl -sf "http://$HTTP/healthz" >/dev/null; do sleep 0.2; done
+KEY=$(./target/release/parley admin create-key --data-dir "$W/data" --role platform-admin)
+api() { curl -sf -X "$1" "http://$HTTP$2" -H "authorization: Bearer $KEY" -H 'content-type: application/json' -d "$3" >/dev/null; }
+api POST /v1/tenants '{"id": "bench", "name": "Bench"}'
+api PUT /v1/tenants/bench/agents/front '{"business": "Acme", "greeting": "Hello, this is Acme. How can I help?", "hours": "Monday to Friday, 9 am to 5 pm",
+  "instructions": "You are the assistant of Acme. Answer questions about the opening hours and orders.",
+  "flow": [{"type": "llm", "id": "chat", "goal": "Answer the caller.", "max_turns": 30, "exits": {"done": {"when": "the caller is done", "goto": "bye"}}},
+           {"type": "end", "id": "bye"}]}'
+api POST /v1/tenants/bench/numbers '{"number": "+15550123000", "agent": "front"}'
+api POST /v1/tenants/bench/integrations "{\"kind\": \"openai\", \"name\": \"model\", \"config\": {\"api_base\": \"$(cat "$W/model.url")\", \"chat_model\": \"bench\"}, \"secret\": \"test-key-parley\"}"
+api PUT /v1/tenants/bench/data-policy '{"recording_days": 0, "transcript_days": 0, "call_metadata_days": 365, "operational_log_days": 30, "redact_pii": true, "allowed_providers": ["embedded", "openai"]}'
+. bench/caller.sh
+caller_wav "$W"
+DUR=$(soxi -D "$W/caller.wav" | cut -d. -f1)
+mkdir -p "$W/bs"
+cat > "$W/bs/config" <<CFG
+sip_listen 127.0.0.1:25072
+net_interface 127.0.0.1
+audio_source aufile,$W/caller.wav
+audio_player aufile,/dev/null
+audio_alert aufile,/dev/null
+module_path /usr/lib/baresip/modules
+module stdio.so
+module g711.so
+module aufile.so
+module account.so
+module menu.so
+CFG
+echo "<sip:bench@127.0.0.1:25072>;auth_pass=none" > "$W/bs/accounts"
+baresip -f "$W/bs" -e "/dial sip:+15550123000@$SIP" -t $((DUR + 5)) </dev/null >/dev/null 2>&1 || true
+turn_summary "$W/parley.log" turns
