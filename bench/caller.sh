@@ -21,6 +21,26 @@ caller_wav() {
   sox "${parts[@]}" "$w/caller.wav"
 }
 
+# baresip_config DIR PORT WAV [USER]: a baresip configuration in DIR that plays WAV as the caller (G.711,
+# no sound card) from 127.0.0.1:PORT, with the account USER@ (default bench) on that port.
+baresip_config() {
+  mkdir -p "$1"
+  cat > "$1/config" <<CFG
+sip_listen 127.0.0.1:$2
+net_interface 127.0.0.1
+audio_source aufile,$3
+audio_player aufile,/dev/null
+audio_alert aufile,/dev/null
+module_path /usr/lib/baresip/modules
+module stdio.so
+module g711.so
+module aufile.so
+module account.so
+module menu.so
+CFG
+  echo "<sip:${4:-bench}@127.0.0.1:$2>;auth_pass=none" > "$1/accounts"
+}
+
 # turn_summary LOG [LABEL]: each turn's split (with LABEL=turns), the medians and p90s, and how
 # the calls ended.
 turn_summary() {

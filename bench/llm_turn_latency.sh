@@ -35,20 +35,6 @@ api PUT /v1/tenants/bench/data-policy '{"recording_days": 0, "transcript_days": 
 . bench/caller.sh
 caller_wav "$W"
 DUR=$(soxi -D "$W/caller.wav" | cut -d. -f1)
-mkdir -p "$W/bs"
-cat > "$W/bs/config" <<CFG
-sip_listen 127.0.0.1:25072
-net_interface 127.0.0.1
-audio_source aufile,$W/caller.wav
-audio_player aufile,/dev/null
-audio_alert aufile,/dev/null
-module_path /usr/lib/baresip/modules
-module stdio.so
-module g711.so
-module aufile.so
-module account.so
-module menu.so
-CFG
-echo "<sip:bench@127.0.0.1:25072>;auth_pass=none" > "$W/bs/accounts"
+baresip_config "$W/bs" 25072 "$W/caller.wav"
 baresip -f "$W/bs" -e "/dial sip:+15550123000@$SIP" -t $((DUR + 5)) </dev/null >/dev/null 2>&1 || true
 turn_summary "$W/parley.log" turns

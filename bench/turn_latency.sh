@@ -18,21 +18,7 @@ caller_wav "$W"
 DUR=$(soxi -D "$W/caller.wav" | cut -d. -f1)
 pids=()
 for n in $(seq 1 "$CALLS"); do
-  mkdir -p "$W/bs$n"
-  cat > "$W/bs$n/config" <<CFG
-sip_listen 127.0.0.1:$((25070 + 2 * n))
-net_interface 127.0.0.1
-audio_source aufile,$W/caller.wav
-audio_player aufile,/dev/null
-audio_alert aufile,/dev/null
-module_path /usr/lib/baresip/modules
-module stdio.so
-module g711.so
-module aufile.so
-module account.so
-module menu.so
-CFG
-  echo "<sip:bench$n@127.0.0.1:$((25070 + 2 * n))>;auth_pass=none" > "$W/bs$n/accounts"
+  baresip_config "$W/bs$n" $((25070 + 2 * n)) "$W/caller.wav" "bench$n"
   baresip -f "$W/bs$n" -e "/dial sip:demo@$SIP" -t $((DUR + 5)) </dev/null >/dev/null 2>&1 &
   pids+=($!)
   sleep 0.5

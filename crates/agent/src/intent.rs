@@ -48,7 +48,7 @@ fn digit_word(w: &str) -> Option<u32> {
     })
 }
 
-fn teen_or_ten(w: &str) -> Option<u32> {
+pub(crate) fn teen_or_ten(w: &str) -> Option<u32> {
     Some(match w {
         "ten" => 10,
         "eleven" => 11,

@@ -2,17 +2,19 @@
 //! (`parley_fakes::google_calendar`): free times around what is busy, a booking with its own
 //! event id, and no double booking when calls take the same slot at once.
 
+mod common;
+
 use std::sync::Arc;
 
 use jiff::civil::{Date, Weekday};
 use jiff::{Timestamp, ToSpan};
 use parley_agent::hours::OpeningHours;
-use parley_agent::tools::ToolOutcome;
 use parley_connect::tools::calendar::{Calendar, CalendarError};
 use parley_connect::tools::google_calendar::GoogleCalendar;
 use parley_fakes::google_calendar::FakeGoogleCalendar;
 use parley_fakes::KEY;
-use serde_json::{json, Map, Value};
+use common::{args, done};
+use serde_json::{json, Value};
 
 fn calendar(fake: &FakeGoogleCalendar, token: &str, key: &str) -> Calendar {
     let hours: OpeningHours = serde_yaml_ng::from_str("time_zone: Europe/Paris\nweekly:\n  monday: ['09:00-12:00', '14:00-18:00']\n").unwrap();
@@ -27,16 +29,6 @@ fn monday() -> Date {
     d
 }
 
-fn args(v: Value) -> Map<String, Value> {
-    v.as_object().unwrap().clone()
-}
-
-fn done(o: ToolOutcome) -> (String, Value) {
-    match o {
-        ToolOutcome::Done { outcome, data } => (outcome, data),
-        other => panic!("{other:?}"),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn free_times_a_booking_and_no_double_booking() {

@@ -4,16 +4,18 @@
 //!
 //! Needs `scripts/setup.sh --test-peers` (radicale from PyPI).
 
+mod common;
+
 use std::sync::Arc;
 
 use jiff::civil::{Date, Weekday};
 use jiff::{Timestamp, ToSpan};
 use parley_agent::hours::OpeningHours;
-use parley_agent::tools::ToolOutcome;
 use parley_connect::tools::caldav::CalDav;
 use parley_connect::tools::calendar::{Calendar, CalendarError};
 use parley_fakes::radicale::{Radicale, USER};
-use serde_json::{json, Map, Value};
+use common::{args, done};
+use serde_json::json;
 
 const TZ: &str = "America/Chicago";
 
@@ -35,16 +37,6 @@ fn calendar(radicale: &Radicale, password: &str, key: &str) -> Calendar {
     Calendar::new(Arc::new(store), hours(), key)
 }
 
-fn args(v: Value) -> Map<String, Value> {
-    v.as_object().unwrap().clone()
-}
-
-fn done(o: ToolOutcome) -> (String, Value) {
-    match o {
-        ToolOutcome::Done { outcome, data } => (outcome, data),
-        other => panic!("{other:?}"),
-    }
-}
 
 /// `HH:MM` on `day` in the business's zone, as iCalendar UTC.
 fn utc(day: Date, h: i8, m: i8) -> String {

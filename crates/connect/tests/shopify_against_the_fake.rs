@@ -4,20 +4,19 @@
 //! (waiting for the bucket when that is short, a throttled query retried once, failing when
 //! the wait is longer than a caller can hold).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use parley_agent::tools::ToolOutcome;
 use parley_connect::tools::shopify::{Shopify, ShopifyError, DEFAULT_API_VERSION};
 use parley_fakes::shopify::FakeShopify;
 use parley_fakes::{Behaviour, KEY};
-use serde_json::{json, Map, Value};
+use common::args;
+use serde_json::{json, Value};
 
 fn shop(fake: &FakeShopify, token: &str) -> Shopify {
     Shopify::new(reqwest::Client::new(), &fake.url, DEFAULT_API_VERSION, secrecy::SecretString::from(token))
-}
-
-fn args(v: Value) -> Map<String, Value> {
-    v.as_object().unwrap().clone()
 }
 
 fn found(outcome: ToolOutcome) -> Value {

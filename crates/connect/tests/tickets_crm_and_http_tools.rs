@@ -3,9 +3,10 @@
 //! answers turned into outcomes, refused credentials, rate limits, and arguments that do not
 //! fit a tool's JSON Schema never sent.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
-use parley_agent::tools::ToolOutcome;
 use parley_connect::tools::http::{HttpTool, HttpToolError};
 use parley_connect::tools::hubspot::HubSpot;
 use parley_connect::tools::zendesk::{Zendesk, ZendeskError};
@@ -13,18 +14,9 @@ use parley_fakes::hubspot::FakeHubSpot;
 use parley_fakes::zendesk::{FakeZendesk, EMAIL};
 use parley_fakes::KEY;
 use secrecy::SecretString;
-use serde_json::{json, Map, Value};
+use common::{args, done};
+use serde_json::{json, Value};
 
-fn args(v: Value) -> Map<String, Value> {
-    v.as_object().unwrap().clone()
-}
-
-fn done(o: ToolOutcome) -> (String, Value) {
-    match o {
-        ToolOutcome::Done { outcome, data } => (outcome, data),
-        other => panic!("{other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn a_ticket_in_zendesk() {

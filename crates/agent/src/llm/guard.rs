@@ -181,27 +181,8 @@ fn next_word(text: &str) -> Option<String> {
 }
 
 fn unit(w: &str) -> Option<u64> {
-    Some(match w {
-        "two" => 2,
-        "three" => 3,
-        "four" => 4,
-        "five" => 5,
-        "six" => 6,
-        "seven" => 7,
-        "eight" => 8,
-        "nine" => 9,
-        "ten" => 10,
-        "eleven" => 11,
-        "twelve" => 12,
-        "thirteen" => 13,
-        "fourteen" => 14,
-        "fifteen" => 15,
-        "sixteen" => 16,
-        "seventeen" => 17,
-        "eighteen" => 18,
-        "nineteen" => 19,
-        _ => return None,
-    })
+    const SMALL: [&str; 8] = ["two", "three", "four", "five", "six", "seven", "eight", "nine"];
+    SMALL.iter().position(|x| *x == w).map(|i| i as u64 + 2).or_else(|| crate::intent::teen_or_ten(w).filter(|n| *n < 20).map(u64::from))
 }
 
 fn tens(w: &str) -> Option<u64> {

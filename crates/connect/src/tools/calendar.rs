@@ -119,12 +119,9 @@ fn lock_for(key: &str) -> Arc<tokio::sync::Mutex<()>> {
 /// The default appointment length.
 const DEFAULT_MINUTES: i64 = 30;
 
-fn text(args: &Map<String, Value>, k: &str) -> String {
-    args.get(k).filter(|v| !v.is_null()).map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)).unwrap_or_default().trim().to_string()
-}
 
 fn minutes(args: &Map<String, Value>) -> i64 {
-    text(args, "minutes").parse::<i64>().ok().filter(|m| (5..=480).contains(m)).unwrap_or(DEFAULT_MINUTES)
+    super::arg_text(args, "minutes").parse::<i64>().ok().filter(|m| (5..=480).contains(m)).unwrap_or(DEFAULT_MINUTES)
 }
 
 impl Calendar {
@@ -166,7 +163,7 @@ impl Calendar {
     /// `find_slots`: `date` (`2026-12-04`), `time` (`15:00`, optional), `part` (`morning`,
     /// `afternoon`, `evening`, optional), `minutes`; `now` is the current time.
     pub async fn find_slots(&self, args: &Map<String, Value>, now: Timestamp) -> Result<ToolOutcome, CalendarError> {
-        let Ok(date) = text(args, "date").parse::<Date>() else { return Ok(ToolOutcome::Done { outcome: "closed".into(), data: json!({}) }) };
+        let Ok(date) = super::arg_text(args, "date").parse::<Date>() else { return Ok(ToolOutcome::Done { outcome: "closed".into(), data: json!({}) }) };
         let minutes = minutes(args);
         let all = self.slots(date, minutes);
         let spoken_day = date.strftime("%A, %B %-d").to_string();
@@ -176,7 +173,7 @@ impl Calendar {
         let (first, last) = (all[0].0, all[all.len() - 1].1);
         let busy = self.store.busy(first, last).await?;
         let free: Vec<(Timestamp, Timestamp)> = all.iter().copied().filter(|(s, e)| *s > now && !busy.iter().any(|b| b.start < *e && *s < b.end)).collect();
-        let wanted = text(args, "time").split_once(':').and_then(|(h, m)| Some((h.parse::<i8>().ok()?, m.parse::<i8>().ok()?))).and_then(|(h, m)| date.at(h, m, 0, 0).to_zoned(self.tz()).ok()).map(|z| z.timestamp());
+        let wanted = super::arg_text(args, "time").split_once(':').and_then(|(h, m)| Some((h.parse::<i8>().ok()?, m.parse::<i8>().ok()?))).and_then(|(h, m)| date.at(h, m, 0, 0).to_zoned(self.tz()).ok()).map(|z| z.timestamp());
         if let Some(w) = wanted {
             if let Some(slot) = free.iter().find(|(s, _)| *s == w) {
                 let mut data = self.slot_value(*slot);
@@ -188,7 +185,7 @@ impl Calendar {
             return Ok(ToolOutcome::Done { outcome: "full".into(), data: json!({"day": spoken_day}) });
         }
         // The nearest to the time asked for, or the first in the part of the day asked for.
-        let part = text(args, "part");
+        let part = super::arg_text(args, "part");
         let hour = |t: &Timestamp| t.to_zoned(self.tz()).hour();
         let mut offer: Vec<(Timestamp, Timestamp)> = match (wanted, part.as_str()) {
             (Some(w), _) => {
@@ -213,7 +210,7 @@ impl Calendar {
     pub async fn book(&self, args: &Map<String, Value>, now: Timestamp) -> Result<ToolOutcome, CalendarError> {
         let minutes = minutes(args);
         let taken = || Ok(ToolOutcome::Done { outcome: "taken".into(), data: json!({}) });
-        let Ok(start) = text(args, "start").parse::<jiff::Zoned>().map(|z| z.timestamp()).or_else(|_| text(args, "start").parse::<Timestamp>()) else { return taken() };
+        let Ok(start) = super::arg_text(args, "start").parse::<jiff::Zoned>().map(|z| z.timestamp()).or_else(|_| super::arg_text(args, "start").parse::<Timestamp>()) else { return taken() };
         let end = start + (minutes * 60).seconds();
         let date = start.to_zoned(self.tz()).date();
         // Only a slot of the opening hours, not past.
@@ -224,8 +221,8 @@ impl Calendar {
         if !self.store.busy(start, end).await?.is_empty() {
             return taken();
         }
-        let name = text(args, "name");
-        let phone = text(args, "phone");
+        let name = super::arg_text(args, "name");
+        let phone = super::arg_text(args, "phone");
         let uid = format!("parley-{}-{minutes}", super::caldav::ical_utc(start).to_lowercase());
         let event = NewEvent { uid: uid.clone(), start, end, summary: if name.is_empty() { "Appointment".into() } else { format!("Appointment: {name}") }, description: format!("Booked by phone with the Parley assistant. Caller: {phone}") };
         let Some(href) = self.store.create(event).await? else { return taken() };

@@ -38,9 +38,6 @@ pub enum HubSpotError {
     Malformed,
 }
 
-fn text(args: &Map<String, Value>, k: &str) -> String {
-    args.get(k).filter(|v| !v.is_null()).map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)).unwrap_or_default().trim().to_string()
-}
 
 impl HubSpot {
     /// The account behind `token`, at `base` (HubSpot's [`API_BASE`]).
@@ -59,7 +56,7 @@ impl HubSpot {
 
     /// `add_note` with `phone` and `note`, at unix ms `now_ms`.
     pub async fn add_note(&self, args: &Map<String, Value>, now_ms: i64) -> Result<ToolOutcome, HubSpotError> {
-        let phone = text(args, "phone");
+        let phone = super::arg_text(args, "phone");
         if phone.chars().filter(char::is_ascii_digit).count() < 7 {
             return Ok(ToolOutcome::Done { outcome: "no_contact".into(), data: json!({}) });
         }
@@ -70,7 +67,7 @@ impl HubSpot {
         };
         let at = jiff::Timestamp::from_millisecond(now_ms).map_err(|_| HubSpotError::Malformed)?;
         let note = json!({
-            "properties": {"hs_note_body": text(args, "note"), "hs_timestamp": at.to_string()},
+            "properties": {"hs_note_body": super::arg_text(args, "note"), "hs_timestamp": at.to_string()},
             "associations": [{"to": {"id": contact}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}]}],
         });
         let created = self.post("/crm/v3/objects/notes", &note).await?;

@@ -47,6 +47,11 @@ pub fn run_built_in(call: &ToolCall) -> Option<ToolResult> {
     }
 }
 
+/// An argument as text (a number as its digits; unset or null: empty), trimmed.
+pub(crate) fn arg_text(args: &serde_json::Map<String, serde_json::Value>, name: &str) -> String {
+    args.get(name).filter(|v| !v.is_null()).map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)).unwrap_or_default().trim().to_string()
+}
+
 /// A failed result for `call`.
 pub fn failed(call: &ToolCall, reason: &str) -> ToolResult {
     ToolResult { id: call.id, outcome: ToolOutcome::Failed(reason.to_string()) }

@@ -83,7 +83,7 @@ impl Shopify {
 
     /// `find_order` with `number` or `phone`.
     pub async fn find_order(&self, args: &Map<String, Value>) -> Result<ToolOutcome, ShopifyError> {
-        let text = |k: &str| args.get(k).map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)).unwrap_or_default();
+        let text = |k: &str| super::arg_text(args, k);
         let number: String = text("number").chars().filter(char::is_ascii_digit).collect();
         let phone: String = text("phone").chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
         let order = if !number.is_empty() {

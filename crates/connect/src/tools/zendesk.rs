@@ -41,9 +41,6 @@ pub enum ZendeskError {
     Malformed,
 }
 
-fn text(args: &Map<String, Value>, k: &str) -> String {
-    args.get(k).filter(|v| !v.is_null()).map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)).unwrap_or_default().trim().to_string()
-}
 
 impl Zendesk {
     /// The account at `base` (`https://acme.zendesk.com`), signing in as `email` with an API token.
@@ -53,11 +50,11 @@ impl Zendesk {
 
     /// `create_ticket` with `subject`, `description`, `name`, `phone`.
     pub async fn create_ticket(&self, args: &Map<String, Value>) -> Result<ToolOutcome, ZendeskError> {
-        let subject = match text(args, "subject") {
+        let subject = match super::arg_text(args, "subject") {
             s if s.is_empty() => "Phone call".to_string(),
             s => s,
         };
-        let body = format!("{}\n\nCaller: {} ({})\nOpened by the Parley phone assistant.", text(args, "description"), text(args, "name"), text(args, "phone"));
+        let body = format!("{}\n\nCaller: {} ({})\nOpened by the Parley phone assistant.", super::arg_text(args, "description"), super::arg_text(args, "name"), super::arg_text(args, "phone"));
         let ticket = json!({"ticket": {"subject": subject, "comment": {"body": body, "public": false}, "tags": ["parley", "phone"]}});
         let mut retried = false;
         loop {
