@@ -2,9 +2,10 @@
 //!
 //! Agents as documents ([`spec::AgentSpec`]: YAML, or the same JSON through the API; its
 //! [`flow`] of nodes, intents, tools, opening hours; [`spec::AgentSpec::demo`] is the demo
-//! store), the embedded [`intent`] engine, and the sans-IO flow interpreter
-//! [`conversation::Conversation`]: caller input and tool results in, [`conversation::Action`]s
-//! out, timers through `poll_timeout`.
+//! store), the embedded [`intent`] engine, days and times as said ([`when`]), what a language
+//! model is told and may say ([`llm`]), and the sans-IO flow interpreter
+//! [`conversation::Conversation`]: caller input, tool results and completion parts in,
+//! [`conversation::Action`]s out, timers through `poll_timeout`.
 //!
 //! ```
 //! use std::time::Instant;

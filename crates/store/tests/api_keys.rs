@@ -21,7 +21,9 @@ async fn keys_authenticate_until_revoked(db: &TestDb) {
 
     // A wrong secret for a real id, garbage, and truncated tokens all fail the same way.
     let token = viewer.token.expose_secret().to_string();
-    let (prefix, secret) = token.rsplit_once('_').unwrap();
+    // `pk_` and a 16-digit id, then `_` and the secret (URL-safe base64, which may hold `_`).
+    let id_end = "pk_".len() + 16;
+    let (prefix, secret) = (&token[..id_end], &token[id_end + 1..]);
     let mut wrong = secret.to_string();
     wrong.replace_range(0..1, if secret.starts_with('A') { "B" } else { "A" });
     for bad in [format!("{prefix}_{wrong}"), "pk_".into(), "Bearer x".into(), format!("{prefix}_"), token[..token.len() - 1].to_string(), "pk_zzzzzzzzzzzzzzzz_x".into()] {
