@@ -211,6 +211,12 @@ impl Conversation {
         vars.set("business", json!(spec.business));
         vars.set("hours", json!(spec.hours.trim()));
         vars.set("caller", json!(context.caller));
+        // What a model must not repeat: its instructions and rules (fixed for the call).
+        let mut grounding = crate::llm::guard::Grounding::new();
+        if flow.iter().any(|n| matches!(n, Node::Llm(_))) {
+            grounding.instructions(&spec.instructions);
+            grounding.instructions(crate::llm::prompt::RULES);
+        }
         Conversation {
             spec: Arc::new(spec),
             flow: Arc::new(flow),
@@ -236,7 +242,7 @@ impl Conversation {
             message: None,
             tool_summaries: Vec::new(),
             llm: llm::LlmSession::default(),
-            grounding: crate::llm::guard::Grounding::new(),
+            grounding,
         }
     }
 

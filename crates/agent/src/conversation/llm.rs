@@ -153,8 +153,6 @@ impl Conversation {
         };
         let system = crate::llm::prompt::system_message(&context);
         self.grounding.business_text(&system);
-        self.grounding.instructions(&self.spec.instructions);
-        self.grounding.instructions(crate::llm::prompt::RULES);
         let mut messages = vec![json!({"role": "system", "content": system})];
         messages.extend(self.llm.history.iter().cloned());
         self.llm.next_completion += 1;

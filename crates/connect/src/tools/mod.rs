@@ -80,20 +80,7 @@ impl ToolRunner for TenantTools {
         }
         let this = self.clone();
         Box::pin(async move {
-            if call.operation.starts_with("calendar.") {
-                return match &this.calendar {
-                    Some(cal) => {
-                        let now = jiff::Timestamp::now();
-                        let result = if call.operation == "calendar.book" { cal.book(&call.args, now).await } else { cal.find_slots(&call.args, now).await };
-                        match result {
-                            Ok(outcome) => ToolResult { id: call.id, outcome },
-                            Err(e) => failed(&call, &e.to_string()),
-                        }
-                    }
-                    None => failed(&call, "no usable calendar integration"),
-                };
-            }
-            let now_ms = jiff::Timestamp::now().as_millisecond();
+            let now = jiff::Timestamp::now();
             let done = |r: Result<ToolOutcome, String>| match r {
                 Ok(outcome) => ToolResult { id: call.id, outcome },
                 Err(e) => failed(&call, &e),
@@ -108,12 +95,17 @@ impl ToolRunner for TenantTools {
                     None => failed(&call, "no usable zendesk integration"),
                 },
                 "hubspot.add_note" => match &this.hubspot {
-                    Some(h) => done(h.add_note(&call.args, now_ms).await.map_err(|e| e.to_string())),
+                    Some(h) => done(h.add_note(&call.args, now.as_millisecond()).await.map_err(|e| e.to_string())),
                     None => failed(&call, "no usable hubspot integration"),
                 },
                 parley_agent::tools::HTTP_REQUEST => match this.http.get(&call.tool) {
-                    Some(h) => done(h.run(&call.args, now_ms / 1000).await.map_err(|e| e.to_string())),
+                    Some(h) => done(h.run(&call.args, now.as_second()).await.map_err(|e| e.to_string())),
                     None => failed(&call, "no usable http integration"),
+                },
+                "calendar.find_slots" | "calendar.book" => match &this.calendar {
+                    Some(cal) if call.operation == "calendar.book" => done(cal.book(&call.args, now).await.map_err(|e| e.to_string())),
+                    Some(cal) => done(cal.find_slots(&call.args, now).await.map_err(|e| e.to_string())),
+                    None => failed(&call, "no usable calendar integration"),
                 },
                 _ => failed(&call, "not available"),
             }
