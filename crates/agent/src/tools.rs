@@ -92,7 +92,9 @@ pub struct Operation {
 pub const CATALOGUE: &[Operation] = &[
     Operation {
         name: "sample_orders.find_order",
-        about: "Finds an order in the sample store data shipped with Parley (orders 1001 to 1010), by its number or by the phone number on it.",
+        // Said to the model as the function's description: it invites no made-up number (a
+        // range here had a small model pass its first value for any question).
+        about: "Looks up an order the caller placed (its status, items, tracking), by its order number or by their phone number, in the sample store data shipped with Parley. Only for questions about their order.",
         args: &["number", "phone"],
         arg_about: &["The order number, digits only", "A phone number the order was placed with, to find the latest order on it"],
         needs_one_of: &["number", "phone"],

@@ -199,6 +199,20 @@ fn a_prompt_injection_the_model_goes_along_with_is_not_said_or_done() {
     let t = tool_call(&out);
     assert_eq!(t.args.get("phone"), Some(&json!("+15550100004")));
     assert_eq!(t.args.get("admin"), None, "arguments the operation does not take are dropped");
+    assert_eq!(t.args.get("number"), None, "an order number the caller never said is dropped");
+}
+
+#[test]
+fn order_numbers_the_model_passes_must_be_the_callers() {
+    for (said, passed, kept) in [("where is order 1007?", "1007", true), ("it's order ten oh seven", "1007", true), ("where's my stuff?", "1001", false), ("my order 1007", "1008", false)] {
+        let mut call = Call::new(AGENT);
+        let out = call.said(said);
+        let r = request(&out).clone();
+        let out = call.calls(r.id, "find_order", &format!(r#"{{"number": "{passed}"}}"#));
+        let t = tool_call(&out);
+        assert_eq!(t.args.get("number").is_some(), kept, "{said:?} -> {passed}: {:?}", t.args);
+        assert_eq!(t.args.get("phone"), Some(&json!("+15550100004")), "the caller's own number stays");
+    }
 }
 
 #[test]
@@ -291,4 +305,21 @@ fn broken_llm_nodes_are_named() {
     assert!(err.contains("takes no argument `email`"), "{err}");
     let no_exit = AGENT.replace("    exits:\n      done: { when: the caller has no more questions, goto: bye }\n      person: { when: the caller asks for a person, goto: human }\n", "    exits: {}\n");
     assert!(AgentSpec::from_yaml(&no_exit).unwrap_err().to_string().contains("at least one exit"));
+}
+
+#[test]
+fn an_exit_with_an_intent_is_taken_without_asking_the_model() {
+    let yaml = AGENT.replace("person: { when: the caller asks for a person, goto: human }", "person: { when: the caller asks for a person, intent: person, goto: human }");
+    let mut call = Call::new(&yaml);
+    let out = call.said("can I speak to a real person please");
+    assert!(!out.iter().any(|a| matches!(a, Action::Complete(_))), "the model is not asked: {out:?}");
+    assert!(out.iter().any(|a| matches!(a, Action::Transfer(_))), "{out:?}");
+    // Anything else goes to the model, which can still take the exit itself.
+    let mut call = Call::new(&yaml);
+    let out = call.said("where is my order 1004");
+    assert_eq!(request(&out).id, 1);
+    // An undeclared intent is named by the check.
+    let broken = AGENT.replace("person: { when: the caller asks for a person, goto: human }", "person: { when: the caller asks for a person, intent: human_please, goto: human }");
+    let e = AgentSpec::from_yaml(&broken).unwrap_err().to_string();
+    assert!(e.contains("exit `person`: `human_please` is not an intent of this agent"), "{e}");
 }

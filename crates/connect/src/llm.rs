@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use parley_agent::llm::json_reply::{self, ReplyDecoder};
 use parley_agent::llm::stream::{StreamDecoder, StreamError, StreamEvent};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
@@ -42,6 +43,11 @@ pub struct ChatClient {
     base: String,
     key: secrecy::SecretString,
     model: String,
+    /// Fields added to every request (sampling settings a server takes).
+    options: serde_json::Map<String, Value>,
+    /// Whether replies come as one schema-constrained JSON object
+    /// ([`parley_agent::llm::json_reply`]).
+    json_replies: bool,
     /// Longest wait for the answer to start, and between its pieces.
     pub idle_timeout: Duration,
 }
@@ -50,6 +56,8 @@ pub struct ChatClient {
 pub struct ChatStream {
     response: reqwest::Response,
     decoder: StreamDecoder,
+    /// The JSON reply being read back, when replies are constrained.
+    reply: Option<ReplyDecoder>,
     idle_timeout: Duration,
     ended: bool,
 }
@@ -57,7 +65,30 @@ pub struct ChatStream {
 impl ChatClient {
     /// A client for `model` at `base` (`https://api.openai.com/v1`), through `http`.
     pub fn new(http: reqwest::Client, base: &str, key: secrecy::SecretString, model: &str) -> ChatClient {
-        ChatClient { http, base: base.trim_end_matches('/').to_string(), key, model: model.to_string(), idle_timeout: Duration::from_secs(10) }
+        ChatClient { http, base: base.trim_end_matches('/').to_string(), key, model: model.to_string(), options: serde_json::Map::new(), json_replies: false, idle_timeout: Duration::from_secs(10) }
+    }
+
+    /// The same client adding `options` (an object: `{"temperature": 0}`) to every request.
+    pub fn with_options(mut self, options: Value) -> ChatClient {
+        if let Value::Object(map) = options {
+            self.options = map;
+        }
+        self
+    }
+
+    /// The same client asking for every reply as one JSON object constrained by a schema
+    /// (`response_format: json_schema`), read back into text and tool calls: for small models
+    /// that cannot be trusted with free-form tool calls ([`parley_agent::llm::json_reply`]).
+    pub fn with_json_replies(mut self) -> ChatClient {
+        self.json_replies = true;
+        self
+    }
+
+    /// Whether the server answers `GET {base}/health` with a success (llama.cpp's server does
+    /// once its model is loaded).
+    pub async fn healthy(&self) -> bool {
+        let request = self.http.get(format!("{}/health", self.base)).send();
+        matches!(tokio::time::timeout(Duration::from_secs(2), request).await, Ok(Ok(r)) if r.status().is_success())
     }
 
     /// A client that connects directly (no egress policy): for `parley chat` on the operator's
@@ -78,10 +109,25 @@ impl ChatClient {
             "max_tokens": max_tokens,
             "store": false,
         });
-        if !tools.is_empty() {
+        let mut schema = None;
+        if self.json_replies {
+            let (constrained, reply_schema) = json_reply::constrain(messages, tools);
+            body["messages"] = json!(constrained);
+            schema = Some(reply_schema);
+        } else if !tools.is_empty() {
             body["tools"] = json!(tools);
         }
-        let request = self.http.post(format!("{}/chat/completions", self.base)).bearer_auth(self.key.expose_secret()).header("accept", "text/event-stream").json(&body).send();
+        for (k, v) in &self.options {
+            body[k] = v.clone();
+        }
+        let mut text = body.to_string();
+        if let Some(schema) = schema {
+            // The schema as written: its keys in the order the reply must have them (a
+            // `Value` would sort them).
+            text.pop();
+            text.push_str(&format!(r#","response_format":{{"type":"json_schema","json_schema":{{"name":"reply","strict":true,"schema":{schema}}}}}}}"#));
+        }
+        let request = self.http.post(format!("{}/chat/completions", self.base)).bearer_auth(self.key.expose_secret()).header("accept", "text/event-stream").header("content-type", "application/json").body(text).send();
         let response = match tokio::time::timeout(self.idle_timeout, request).await {
             Err(_) => return Err(LlmError::TimedOut),
             Ok(Err(e)) if e.is_timeout() => return Err(LlmError::TimedOut),
@@ -90,7 +136,7 @@ impl ChatClient {
         };
         let status = response.status().as_u16();
         match status {
-            200..=299 => Ok(ChatStream { response, decoder: StreamDecoder::new(), idle_timeout: self.idle_timeout, ended: false }),
+            200..=299 => Ok(ChatStream { response, decoder: StreamDecoder::new(), reply: self.json_replies.then(ReplyDecoder::new), idle_timeout: self.idle_timeout, ended: false }),
             401 | 403 => Err(LlmError::Unauthorized(status)),
             429 => {
                 let wait = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok()).filter(|s| s.is_finite() && *s >= 0.0).map_or(Duration::from_secs(1), |s| Duration::from_secs_f64(s.min(300.0)));
@@ -104,6 +150,30 @@ impl ChatClient {
 impl ChatStream {
     /// The next events (`None` once the answer is complete).
     pub async fn next(&mut self) -> Option<Result<Vec<StreamEvent>, LlmError>> {
+        let events = self.next_raw().await?;
+        let Some(reply) = self.reply.as_mut() else { return Some(events) };
+        let events = match events {
+            Ok(events) => events,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut out = Vec::new();
+        for e in events {
+            match e {
+                StreamEvent::Text(t) => out.extend(reply.push(&t)),
+                StreamEvent::Finished(reason) => match reply.finish(reason) {
+                    Ok(events) => out.extend(events),
+                    Err(e) => {
+                        self.ended = true;
+                        return Some(Err(e.into()));
+                    }
+                },
+                other => out.push(other),
+            }
+        }
+        Some(Ok(out))
+    }
+
+    async fn next_raw(&mut self) -> Option<Result<Vec<StreamEvent>, LlmError>> {
         if self.ended {
             return None;
         }

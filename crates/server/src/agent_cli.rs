@@ -14,6 +14,8 @@ use parley_agent::spec::{AgentSpec, SpecError};
 use parley_agent::tools::ToolOutcome;
 use parley_connect::tools::{BuiltInTools, ToolRunner};
 
+use crate::embedded_llm::{EmbeddedLlm, EmbeddedLlmConfig};
+
 /// `demo`, or an agent's YAML file.
 pub fn load_agent(name: &str) -> anyhow::Result<AgentSpec> {
     if name == "demo" {
@@ -71,14 +73,43 @@ fn problem_lines(file: &Path, e: &SpecError) -> Vec<String> {
     }
 }
 
+/// The client of `model` (the embedded model started, and kept running while the handle
+/// lives, only when `needed`).
+pub fn open_model(rt: &tokio::runtime::Runtime, model: ChatModel, needed: bool, out: &mut impl Write) -> anyhow::Result<(Option<ChatClient>, Option<EmbeddedLlm>)> {
+    Ok(match model {
+        ChatModel::Remote(client) => (Some(client), None),
+        ChatModel::Embedded(_) if !needed => (None, None),
+        ChatModel::Embedded(dir) => match EmbeddedLlmConfig::in_dir(&dir, 1).map(|config| rt.block_on(EmbeddedLlm::start(config))) {
+            Ok(Ok(llm)) => {
+                writeln!(out, "  [llm: the embedded model ({}), on this machine]", crate::embedded_llm::MODEL_FILE)?;
+                (Some(llm.model().client.clone()), Some(llm))
+            }
+            Ok(Err(e)) | Err(e) => {
+                writeln!(out, "  [llm: {e}; give --llm-base for an OpenAI-compatible API]")?;
+                (None, None)
+            }
+        },
+    })
+}
+
+/// The model `parley chat` gives an agent's `llm` nodes.
+pub enum ChatModel {
+    /// An OpenAI-compatible API.
+    Remote(ChatClient),
+    /// The embedded model installed in this directory.
+    Embedded(std::path::PathBuf),
+}
+
 /// Talks to an agent as text on stdin and stdout; keys as `#1004` (the keypad).
-pub fn chat(agent: &str, model: Option<ChatClient>) -> anyhow::Result<()> {
+pub fn chat(agent: &str, model: ChatModel) -> anyhow::Result<()> {
     let spec = load_agent(agent)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut out = std::io::stdout();
+    let uses_llm = spec.flow.iter().any(|n| matches!(n, parley_agent::flow::Node::Llm(_)));
+    let (model, embedded) = open_model(&rt, model, uses_llm, &mut out)?;
     let tools = Runners { tools: BuiltInTools, model };
     let mut convo = Conversation::new(spec, CallContext::now("anonymous"));
     let stdin = std::io::stdin();
-    let mut out = std::io::stdout();
     writeln!(out, "Talking to agent {:?}. Type what you would say; keys as `#1004` (the keypad). Ctrl-D ends.", convo.spec().name)?;
     let start = convo.start(Instant::now());
     let mut end = run(&rt, &tools, &mut convo, start, &mut out)?;
@@ -94,6 +125,7 @@ pub fn chat(agent: &str, model: Option<ChatClient>) -> anyhow::Result<()> {
         end = run(&rt, &tools, &mut convo, actions, &mut out)?;
         out.flush()?;
     }
+    drop(embedded);
     Ok(())
 }
 
@@ -108,7 +140,7 @@ impl Runners {
     fn complete(&self, rt: &tokio::runtime::Runtime, convo: &mut Conversation, request: CompletionRequest, out: &mut impl Write) -> anyhow::Result<Vec<Action>> {
         let id = request.id;
         let Some(model) = &self.model else {
-            writeln!(out, "  [llm: no model (give --llm-base and OPENAI_API_KEY)]")?;
+            writeln!(out, "  [llm: no model]")?;
             return Ok(convo.handle(Instant::now(), Input::Completion { id, part: CompletionPart::Failed("no model".into()) }));
         };
         let mut actions = Vec::new();

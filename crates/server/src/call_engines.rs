@@ -10,7 +10,8 @@
 //!   (`gpt-4o-mini-tts`), `voice` (`alloy`), `api_base` (default `https://api.openai.com/v1`;
 //!   any OpenAI-compatible server).
 //! - `elevenlabs`: `voice_id` (required), `model` (`eleven_flash_v2_5`), `api_base`.
-//! - `openai` also serves the agent's `llm` nodes: `chat_model` (`gpt-4o-mini`).
+//! - `openai` also serves the agent's `llm` nodes: `chat_model` (`gpt-4o-mini`). Without it
+//!   (or where the policy refuses it), the embedded model on this machine does.
 //! - `shopify` serves `shopify.*` tools: `shop` (`acme.myshopify.com`) or `api_base`,
 //!   `api_version` (default `2025-01`); secret: the Admin API access token.
 //! - `zendesk` serves `zendesk.*` tools: `subdomain` (or `api_base`), `email`; secret: an API
@@ -73,7 +74,8 @@ pub struct CallEngines {
     pub tools: Arc<dyn ToolRunner>,
     /// The language model of the agent's `llm` nodes: the tenant's `openai` integration
     /// (config `chat_model`, default `gpt-4o-mini`; `api_base` for any OpenAI-compatible
-    /// server) when the data policy allows `openai`; `None` otherwise (the nodes' fallback).
+    /// server) when the data policy allows `openai`; else the embedded model
+    /// ([`crate::embedded_llm`]) where it is installed; `None` otherwise (the nodes' fallback).
     pub llm: Option<Arc<CallModel>>,
 }
 
@@ -125,11 +127,14 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
     };
     let uses_llm = agent.flow.iter().any(|n| matches!(n, parley_agent::flow::Node::Llm(_)));
     let llm = match uses_llm {
-        true => account(shared, tenant, policy, "openai").await.map(|(config, account)| {
-            let model = config.get("chat_model").and_then(|v| v.as_str()).filter(|m| !m.is_empty()).unwrap_or(DEFAULT_CHAT_MODEL);
-            let client = ChatClient::new(shared.egress.client(LLM_TIMEOUT), &account.api_base, account.key, model);
-            Arc::new(CallModel { client, provider: "openai" })
-        }),
+        true => match account(shared, tenant, policy, "openai").await {
+            Some((config, account)) => {
+                let model = config.get("chat_model").and_then(|v| v.as_str()).filter(|m| !m.is_empty()).unwrap_or(DEFAULT_CHAT_MODEL);
+                let client = ChatClient::new(shared.egress.client(LLM_TIMEOUT), &account.api_base, account.key, model);
+                Some(Arc::new(CallModel { client, provider: "openai" }))
+            }
+            None => shared.llm.model().await,
+        },
         false => None,
     };
     let mut tools = TenantTools::default();

@@ -28,6 +28,11 @@ pub struct ServeConfig {
     pub max_calls: usize,
     /// Where `scripts/setup.sh` installed the speech engines.
     pub speech_dir: PathBuf,
+    /// Where `scripts/setup.sh` installed the embedded language model (`llama-server` and its
+    /// weights).
+    pub llm_dir: PathBuf,
+    /// Calls the embedded language model answers at once (more wait their turn).
+    pub llm_slots: u32,
     /// CPU threads for a recognition that runs alone (side by side, each gets one).
     pub asr_threads: usize,
     /// Recognitions run side by side, one model shared (0: one per CPU).
@@ -87,6 +92,8 @@ impl Default for ServeConfig {
             max_retention_days: parley_store::policy::DEFAULT_MAX_DAYS,
             max_calls: 100,
             speech_dir: home.join(".local/share/parley/speech"),
+            llm_dir: home.join(".local/share/parley/llm"),
+            llm_slots: 4,
             asr_threads: 2,
             asr_decoders: 0,
             drain_seconds: 120,

@@ -6,6 +6,7 @@
 
 mod admin;
 mod agent_cli;
+mod agent_eval;
 mod api;
 mod call;
 mod call_engines;
@@ -16,6 +17,7 @@ mod config;
 mod consult;
 mod delivery;
 mod dialer;
+mod embedded_llm;
 mod directory;
 mod effects;
 mod http;
@@ -63,12 +65,15 @@ enum Command {
         /// Agent name (`demo`) or a YAML file.
         agent: String,
         /// The OpenAI-compatible chat-completions API the agent's `llm` nodes use (its key in
-        /// `OPENAI_API_KEY`); without it those nodes go to their fallback.
+        /// `OPENAI_API_KEY`); without it they use the embedded model, where it is installed.
         #[arg(long, env = "PARLEY_LLM_BASE")]
         llm_base: Option<String>,
         /// The model.
         #[arg(long, env = "PARLEY_LLM_MODEL", default_value = "gpt-4o-mini")]
         llm_model: String,
+        /// Where `scripts/setup.sh` installed the embedded language model.
+        #[arg(long, env = "PARLEY_LLM_DIR")]
+        llm_dir: Option<PathBuf>,
     },
     /// Agent documents.
     #[command(subcommand)]
@@ -91,6 +96,26 @@ enum AgentCommand {
         /// YAML files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Measure how often the agent's llm node does what callers' words call for: each line of
+    /// CASES is `what the caller says<TAB>function [name=value...]`, or `-` for words only.
+    Eval {
+        /// Agent name or YAML file.
+        agent: String,
+        /// The cases (tab-separated).
+        cases: PathBuf,
+        /// Fail (exit 1) below this share right, in percent.
+        #[arg(long, default_value_t = 0.0)]
+        min_percent: f64,
+        /// An OpenAI-compatible API (key in `OPENAI_API_KEY`); without it, the embedded model.
+        #[arg(long, env = "PARLEY_LLM_BASE")]
+        llm_base: Option<String>,
+        /// The model.
+        #[arg(long, env = "PARLEY_LLM_MODEL", default_value = "gpt-4o-mini")]
+        llm_model: String,
+        /// Where `scripts/setup.sh` installed the embedded language model.
+        #[arg(long, env = "PARLEY_LLM_DIR")]
+        llm_dir: Option<PathBuf>,
     },
 }
 
@@ -126,6 +151,9 @@ struct ServeArgs {
     /// Speech engines directory (from scripts/setup.sh).
     #[arg(long, env = "PARLEY_SPEECH_DIR")]
     speech_dir: Option<PathBuf>,
+    /// Where `scripts/setup.sh` installed the embedded language model.
+    #[arg(long, env = "PARLEY_LLM_DIR")]
+    llm_dir: Option<PathBuf>,
     /// On SIGTERM, how long calls in progress may go on before they are hung up (default 120).
     #[arg(long, env = "PARLEY_DRAIN_SECONDS")]
     drain_seconds: Option<u64>,
@@ -200,6 +228,8 @@ pub struct Shared {
     pub tenant: String,
     /// Recognizers and voices, chosen per agent.
     pub speech: speech::Speech,
+    /// The language model of `llm` nodes whose tenant has no provider of its own.
+    pub llm: embedded_llm::OnDemand,
     /// Call records.
     pub store: Store,
     /// Counters.
@@ -256,10 +286,12 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(serve(*args))
         }
-        Command::Chat { agent, llm_base, llm_model } => {
-            let key = std::env::var("OPENAI_API_KEY").unwrap_or_default();
-            let model = llm_base.map(|base| parley_connect::llm::ChatClient::direct(&base, secrecy::SecretString::from(key), &llm_model));
-            agent_cli::chat(&agent, model)
+        Command::Chat { agent, llm_base, llm_model, llm_dir } => agent_cli::chat(&agent, chat_model(llm_base, &llm_model, llm_dir)),
+        Command::Agent(AgentCommand::Eval { agent, cases, min_percent, llm_base, llm_model, llm_dir }) => {
+            if !agent_eval::eval(&agent, &cases, chat_model(llm_base, &llm_model, llm_dir), min_percent)? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Agent(AgentCommand::Check { files }) => {
             if !agent_cli::check(&files)? {
@@ -270,6 +302,15 @@ fn main() -> anyhow::Result<()> {
         Command::Admin(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::admin(cmd)),
         Command::Audit(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::audit(cmd)),
         Command::Retention(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::retention(cmd)),
+    }
+}
+
+/// The model of `parley chat` and `parley agent eval`: the API at `base` (key in
+/// `OPENAI_API_KEY`), else the embedded model.
+fn chat_model(base: Option<String>, model: &str, llm_dir: Option<PathBuf>) -> agent_cli::ChatModel {
+    match base {
+        Some(base) => agent_cli::ChatModel::Remote(parley_connect::llm::ChatClient::direct(&base, secrecy::SecretString::from(std::env::var("OPENAI_API_KEY").unwrap_or_default()), model)),
+        None => agent_cli::ChatModel::Embedded(llm_dir.unwrap_or_else(|| ServeConfig::default().llm_dir)),
     }
 }
 
@@ -315,6 +356,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.max_retention_days { cfg.max_retention_days = v; }
     if let Some(v) = args.demo_transfer_to { cfg.demo_transfer_to = Some(v); }
     if let Some(v) = args.speech_dir { cfg.speech_dir = v; }
+    if let Some(v) = args.llm_dir { cfg.llm_dir = v; }
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
     if let Some(v) = args.end_of_turn_ms { cfg.end_of_turn_ms = v; }
     if let Some(v) = args.speculate_after_ms { cfg.speculate_after_ms = v; }
@@ -379,6 +421,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         agents,
         tenant: "demo".into(),
         speech,
+        llm: embedded_llm::OnDemand::new(&cfg.llm_dir, cfg.llm_slots.min(cfg.max_calls as u32)),
         store,
         metrics: metrics.clone(),
         webhook_url: cfg.demo_webhook.clone(),

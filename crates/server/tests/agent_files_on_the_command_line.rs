@@ -102,3 +102,31 @@ async fn chat_runs_an_llm_node_against_a_model() {
     assert!(out.trim_end().ends_with("[agent hung up]"), "{out}");
     assert_eq!(model.seen().len(), 3);
 }
+
+fn parley_with_input(args: &[&str], input: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parley")).args(args).env_remove("PARLEY_LLM_BASE").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Without `--llm-base`, `parley chat` runs an agent's llm node on the embedded model
+/// (`scripts/setup.sh` installs it), and `parley agent eval` measures its choices.
+#[test]
+fn chat_and_eval_use_the_embedded_model() {
+    let agent = concat!(env!("CARGO_MANIFEST_DIR"), "/../agent/agents/shop_assistant.yaml");
+    let out = parley_with_input(&["chat", agent], "where is my order 1007?\n");
+    assert!(out.contains("[llm: the embedded model (qwen2.5-coder-0.5b-instruct-q4_k_m.gguf), on this machine]"), "{out}");
+    assert!(out.contains("[llm calls find_order {"), "the model looked the order up: {out}");
+    assert!(out.contains("[tool find_order (sample_orders.find_order) number=\"1007\"") && out.contains(": found]"), "with the number the caller said: {out}");
+    let after_tool = out.split(": found]").nth(1).unwrap_or_default();
+    assert!(after_tool.contains("agent> "), "and then answered: {out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.tsv");
+    std::fs::write(&cases, "# three cases\nwhere is order 1003\tfind_order number=1003\nlet me talk to a person\tperson\nhello\t-\n").unwrap();
+    let out = parley_with_input(&["agent", "eval", agent, cases.to_str().unwrap()], "");
+    assert_eq!(out.lines().filter(|l| l.starts_with("ok ") || l.starts_with("MISS ")).count(), 3, "one line per case: {out}");
+    assert!(out.contains("\"where is order 1003\": wanted find_order number=1003, got find_order"), "{out}");
+    assert!(out.lines().last().unwrap_or_default().starts_with("right: "), "{out}");
+}

@@ -5,8 +5,8 @@
 //! is checked (the tenant's model, `store: false`, the caller's words only as a user message,
 //! the caller's own phone number fixed by the flow). Usage counts the model's tokens and the
 //! tool call. The model writes the post-call summary, kept because the call supports every
-//! sentence of it. With `openai` not in the tenant's data policy the model is never reached and the
-//! node's fallback answers.
+//! sentence of it. With `openai` not in the tenant's data policy the model is never reached and
+//! (on a server without the embedded model) the node's fallback answers.
 //!
 //! Needs `scripts/setup.sh --test-peers` (baresip, sox, espeak-ng, the speech engines).
 
@@ -41,15 +41,17 @@ fn agent() -> Value {
     })
 }
 
-async fn tenant(api: &Api, op: &str, model: &str, providers: &[&str]) {
+async fn tenant(api: &Api, op: &str, model: Option<&str>, providers: &[&str]) {
     assert_eq!(api.call(Method::POST, "/v1/tenants", Some(op), Some(json!({"id": "t-llm", "name": "Acme"}))).await.0, StatusCode::CREATED);
     let (s, v) = api.call(Method::PUT, "/v1/tenants/t-llm/agents/front", Some(op), Some(agent())).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["definition"]["flow"][0]["type"], "llm");
     assert_eq!(api.call(Method::POST, "/v1/tenants/t-llm/numbers", Some(op), Some(json!({"number": NUMBER, "agent": "front"}))).await.0, StatusCode::CREATED);
-    let openai = json!({"kind": "openai", "name": "model", "config": {"api_base": model, "chat_model": "gpt-test-mini"}, "secret": KEY});
-    let (s, v) = api.call(Method::POST, "/v1/tenants/t-llm/integrations", Some(op), Some(openai)).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    if let Some(model) = model {
+        let openai = json!({"kind": "openai", "name": "model", "config": {"api_base": model, "chat_model": "gpt-test-mini"}, "secret": KEY});
+        let (s, v) = api.call(Method::POST, "/v1/tenants/t-llm/integrations", Some(op), Some(openai)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
     policy(api, op, providers).await;
     // A broken llm node is refused with its name.
     let mut bad = agent();
@@ -100,8 +102,11 @@ async fn an_llm_node_talks_with_the_caller_and_calls_a_tool() {
     ])
     .await;
     let tmp = tempfile::tempdir().unwrap();
-    let (server, api, op) = common::operated(tmp.path(), &[]);
-    tenant(&api, &op, &model.url, &["embedded", "openai"]).await;
+    // No embedded model on this server (an empty model directory): without the tenant's
+    // provider the node's fallback answers. (The embedded model has its own test.)
+    let no_model = tmp.path().join("no-model");
+    let (server, api, op) = common::operated(tmp.path(), &["--llm-dir", no_model.to_str().unwrap()]);
+    tenant(&api, &op, Some(&model.url), &["embedded", "openai"]).await;
     let hook = WebhookReceiver::start().await;
     webhook(&api, &op, &hook).await;
 
@@ -146,5 +151,28 @@ async fn an_llm_node_talks_with_the_caller_and_calls_a_tool() {
     let doc = call(tmp.path(), "not-allowed", server.sip_port, hook).await;
     assert_eq!(model.seen().len(), 4, "nothing reached the provider");
     assert!(said(&doc, "agent").contains("I cannot look that up right now"), "{}", said(&doc, "agent"));
+    drop(server);
+}
+
+/// A tenant with no model of its own: the embedded model (llama.cpp's server with the 0.5B
+/// model `scripts/setup.sh` installs, started by `parley serve` when the call needs it) talks
+/// with the caller and calls the tool. Greedy decoding makes its choices the same each run on
+/// one build; what is checked is what any sensible model does here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_model_answers_when_the_tenant_has_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, api, op) = common::operated(tmp.path(), &[]);
+    tenant(&api, &op, None, &["embedded"]).await;
+    let hook = WebhookReceiver::start().await;
+    webhook(&api, &op, &hook).await;
+    let doc = call(tmp.path(), "embedded", server.sip_port, hook).await;
+    let agent = said(&doc, "agent");
+    assert_eq!(doc["tool_calls"][0]["name"], "find_order", "the model looked the order up: {doc}\n{}", server.log_text());
+    assert_eq!(doc["tool_calls"][0]["result"], "found", "the caller's own order: {doc}");
+    assert!(!agent.contains("I cannot look that up right now"), "not the fallback: {agent}");
+    assert!(agent.split(" | ").count() >= 2, "the model answered after the greeting: {agent}");
+    let (_, usage) = api.call(Method::GET, "/v1/tenants/t-llm/usage", Some(&op), None).await;
+    let tokens = usage["items"].as_array().unwrap().iter().find(|i| i["metric"] == "llm_tokens").cloned();
+    assert!(tokens.as_ref().is_some_and(|t| t["provider"] == "embedded" && t["quantity"].as_i64() > Some(100)), "the embedded model's tokens are counted: {usage}");
     drop(server);
 }

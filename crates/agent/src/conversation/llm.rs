@@ -126,9 +126,18 @@ impl Conversation {
         if self.llm.turns > n.max_turns {
             return self.llm_fallback(now, i, "turns");
         }
+        if let Some((name, goto)) = n.exit_heard(&self.intents, text).map(|(name, e)| (name.to_string(), e.goto.clone())) {
+            // The intent engine heard it: no need to ask the model.
+            self.llm.history.push(json!({"role": "assistant", "content": Value::Null, "tool_calls": [{"id": "intent", "type": "function", "function": {"name": name, "arguments": "{}"}}]}));
+            self.llm_tool_message("intent", json!({"result": "done"}));
+            self.tool_summaries.push(format!("The conversation moved on: {}.", name.replace('_', " ")));
+            self.last_gather = None;
+            return self.go(now, i, Some(&goto));
+        }
         self.llm.rounds = 0;
         self.llm_complete(now, i)
     }
+
 
     /// Asks the model to answer.
     fn llm_complete(&mut self, now: Instant, i: usize) -> Vec<Action> {
@@ -149,7 +158,7 @@ impl Conversation {
             goal: &goal,
             hours: &self.spec.hours,
             now: self.spec.opening_hours.as_ref().and_then(|h| h.local_time(at_ms)),
-            exits: n.exits.iter().map(|(k, e)| (k.as_str(), e.when.as_str())).collect(),
+            exits: n.exits.iter().filter(|(_, e)| !e.when.trim().is_empty()).map(|(k, e)| (k.as_str(), e.when.as_str())).collect(),
         };
         let system = crate::llm::prompt::system_message(&context);
         self.grounding.business_text(&system);
@@ -258,7 +267,7 @@ impl Conversation {
     fn llm_next_call(&mut self, now: Instant, i: usize, spoke: bool) -> Vec<Action> {
         let Some(n) = self.llm_node(i) else { return Vec::new() };
         while let Some(call) = self.llm.pending.pop_front() {
-            if let Some(exit) = n.exits.get(&call.name) {
+            if let Some(exit) = n.exits.get(&call.name).filter(|e| !e.when.trim().is_empty()) {
                 self.llm_tool_message(&call.id, json!({"result": "done"}));
                 for rest in std::mem::take(&mut self.llm.pending) {
                     self.llm_tool_message(&rest.id, json!({"error": "not run: the call moved on"}));
@@ -279,6 +288,12 @@ impl Conversation {
             let takes = def.arg_names();
             let given: Map<String, Value> = serde_json::from_str(&call.arguments).unwrap_or_default();
             let mut args: Map<String, Value> = given.into_iter().filter(|(k, v)| takes.contains(k) && !v.is_null()).collect();
+            // What finds a record (an order number, a phone number) must come from the caller
+            // or a tool: a made-up one would look up someone else's.
+            args.retain(|k, v| {
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                !op.needs_one_of.contains(&k.as_str()) || self.grounding.figures_known(&text)
+            });
             for (k, t) in n.fixed.get(&call.name).into_iter().flatten() {
                 args.insert(k.clone(), self.vars.value_of(t));
             }

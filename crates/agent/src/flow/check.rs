@@ -208,8 +208,11 @@ impl<'a> Checker<'a> {
             if n.tools.contains(name) {
                 self.problem(Some(id), format!("exit `{name}` has a tool's name"));
             }
-            if exit.when.trim().is_empty() {
-                self.problem(Some(id), format!("exit `{name}` needs a when"));
+            if exit.when.trim().is_empty() && exit.intent.is_none() {
+                self.problem(Some(id), format!("exit `{name}` needs a when (or an intent)"));
+            }
+            if let Some(intent) = exit.intent.as_deref().filter(|i| !self.intents.has(i)) {
+                self.problem(Some(id), format!("exit `{name}`: `{intent}` is not an intent of this agent (declare it under intents)"));
             }
         }
         for tool in &n.tools {

@@ -87,6 +87,15 @@ impl Grounding {
     /// for), but not as amounts.
     pub fn caller_said(&mut self, text: &str) {
         self.said.extend(figures(text).into_iter().filter(|f| !f.money).map(|f| f.value));
+        // A number read out as digits ("ten oh seven" is 1007).
+        self.said.extend(crate::intent::extract_number(text).map(|n| n.to_string()));
+    }
+
+    /// Whether every figure in `text` (a tool argument the model wrote) was said by the caller
+    /// or given by a tool or the business's texts: an order number the model made up would
+    /// look up someone else's order.
+    pub fn figures_known(&self, text: &str) -> bool {
+        figures(text).iter().all(|f| self.trusted.contains(&f.value) || self.said.contains(&f.value) || trivial(&f.value))
     }
 
     /// Whether `sentence` may be said.

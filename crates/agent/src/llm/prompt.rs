@@ -86,7 +86,8 @@ pub fn functions(node: &LlmNode, tools: &BTreeMap<String, ToolDef>) -> Vec<Value
         }
         out.push(json!({"type": "function", "function": {"name": name, "description": op.about, "parameters": parameters}}));
     }
-    for (name, exit) in &node.exits {
+    // An exit without a `when` is the intent engine's alone.
+    for (name, exit) in node.exits.iter().filter(|(_, e)| !e.when.trim().is_empty()) {
         out.push(json!({"type": "function", "function": {"name": name, "description": format!("Call when {}.", exit.when.trim().trim_end_matches('.')), "parameters": {"type": "object", "properties": {}, "additionalProperties": false}}}));
     }
     out
