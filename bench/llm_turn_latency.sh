@@ -5,19 +5,25 @@
 # embedded 0.5B model's measured speed (../shared/SPEECH.md: first token 170 ms with the system
 # prompt cached, 44.6 tokens/s, about one 7-character event every 35 ms). Prints each turn's
 # split (agent_ms: the caller's words to the model's first sentence) and the medians.
-# Usage: bench/llm_turn_latency.sh [FIRST_MS] [BETWEEN_MS]
+# With `embedded` the real embedded model answers (llama-server and Qwen2.5-Coder-0.5B, which
+# scripts/setup.sh installs; the tenant has no model of its own).
+# Usage: bench/llm_turn_latency.sh [FIRST_MS] [BETWEEN_MS] | bench/llm_turn_latency.sh embedded
 set -euo pipefail
+MODE=fake
+[ "${1:-}" = embedded ] && MODE=embedded && shift
 FIRST="${1:-170}"
 BETWEEN="${2:-35}"
 cd "$(dirname "$0")/.."
 cargo build -q --release -p parley-server
-cargo build -q --release -p parley-fakes --example chat_server
 W=$(mktemp -d)
 SERVER=""; MODEL=""
 trap 'kill $SERVER $MODEL 2>/dev/null || true; rm -rf "$W"' EXIT
-./target/release/examples/chat_server "$FIRST" "$BETWEEN" >"$W/model.url" &
-MODEL=$!
-until [ -s "$W/model.url" ]; do sleep 0.1; done
+if [ $MODE = fake ]; then
+  cargo build -q --release -p parley-fakes --example chat_server
+  ./target/release/examples/chat_server "$FIRST" "$BETWEEN" >"$W/model.url" &
+  MODEL=$!
+  until [ -s "$W/model.url" ]; do sleep 0.1; done
+fi
 SIP=127.0.0.1:25060; HTTP=127.0.0.1:28080
 ./target/release/parley serve --sip-listen $SIP --http-listen $HTTP --data-dir "$W/data" --egress-allow 127.0.0.0/8 >/dev/null 2>"$W/parley.log" &
 SERVER=$!
@@ -30,7 +36,7 @@ api PUT /v1/tenants/bench/agents/front '{"business": "Acme", "greeting": "Hello,
   "flow": [{"type": "llm", "id": "chat", "goal": "Answer the caller.", "max_turns": 30, "exits": {"done": {"when": "the caller is done", "goto": "bye"}}},
            {"type": "end", "id": "bye"}]}'
 api POST /v1/tenants/bench/numbers '{"number": "+15550123000", "agent": "front"}'
-api POST /v1/tenants/bench/integrations "{\"kind\": \"openai\", \"name\": \"model\", \"config\": {\"api_base\": \"$(cat "$W/model.url")\", \"chat_model\": \"bench\"}, \"secret\": \"test-key-parley\"}"
+[ $MODE = fake ] && api POST /v1/tenants/bench/integrations "{\"kind\": \"openai\", \"name\": \"model\", \"config\": {\"api_base\": \"$(cat "$W/model.url")\", \"chat_model\": \"bench\"}, \"secret\": \"test-key-parley\"}"
 api PUT /v1/tenants/bench/data-policy '{"recording_days": 0, "transcript_days": 0, "call_metadata_days": 365, "operational_log_days": 30, "redact_pii": true, "allowed_providers": ["embedded", "openai"]}'
 . bench/caller.sh
 caller_wav "$W"

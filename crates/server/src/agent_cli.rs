@@ -79,7 +79,7 @@ pub fn open_model(rt: &tokio::runtime::Runtime, model: ChatModel, needed: bool, 
     Ok(match model {
         ChatModel::Remote(client) => (Some(client), None),
         ChatModel::Embedded(_) if !needed => (None, None),
-        ChatModel::Embedded(dir) => match EmbeddedLlmConfig::in_dir(&dir, 1).map(|config| rt.block_on(EmbeddedLlm::start(config))) {
+        ChatModel::Embedded(dir) => match EmbeddedLlmConfig::in_dir(&dir, 1).map(|config| rt.block_on(EmbeddedLlm::start_and_wait(config))) {
             Ok(Ok(llm)) => {
                 writeln!(out, "  [llm: the embedded model ({}), on this machine]", crate::embedded_llm::MODEL_FILE)?;
                 (Some(llm.model().client.clone()), Some(llm))

@@ -131,9 +131,9 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
             Some((config, account)) => {
                 let model = config.get("chat_model").and_then(|v| v.as_str()).filter(|m| !m.is_empty()).unwrap_or(DEFAULT_CHAT_MODEL);
                 let client = ChatClient::new(shared.egress.client(LLM_TIMEOUT), &account.api_base, account.key, model);
-                Some(Arc::new(CallModel { client, provider: "openai" }))
+                Some(Arc::new(CallModel::new(client, "openai")))
             }
-            None => shared.llm.model().await,
+            None => shared.llm.model(),
         },
         false => None,
     };

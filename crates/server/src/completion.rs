@@ -21,6 +21,25 @@ pub struct CallModel {
     pub client: ChatClient,
     /// Who runs it, for usage (`openai`).
     pub provider: &'static str,
+    /// For a model still starting (the embedded one): true once it answers.
+    pub ready: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// The longest wait for a starting model before a completion fails.
+const READY_WAIT: Duration = Duration::from_secs(60);
+
+impl CallModel {
+    /// A model that is up.
+    pub fn new(client: ChatClient, provider: &'static str) -> CallModel {
+        CallModel { client, provider, ready: None }
+    }
+
+    /// Waits until the model answers (at once for a provider's); false if it did not in time.
+    pub async fn wait_ready(&self) -> bool {
+        let Some(mut ready) = self.ready.clone() else { return true };
+        let up = tokio::time::timeout(READY_WAIT, ready.wait_for(|up| *up)).await.is_ok_and(|r| r.is_ok());
+        up
+    }
 }
 
 /// See the module docs.
@@ -53,6 +72,10 @@ impl Completions {
             return;
         };
         let task = tokio::spawn(async move {
+            if !model.wait_ready().await {
+                let _ = tx.send((id, CompletionPart::Failed("the model did not start".into())));
+                return;
+            }
             let mut stream = match model.client.stream(&request.messages, &request.tools, request.max_tokens).await {
                 Err(LlmError::RateLimited(wait)) if wait <= RETRY_WITHIN => {
                     tokio::time::sleep(wait).await;
@@ -120,6 +143,7 @@ impl Completions {
 /// than `limit` (for the post-call summary: nobody waits on the line).
 pub async fn complete_text(model: &CallModel, request: &CompletionRequest, limit: std::time::Duration) -> Option<(String, u64)> {
     let work = async {
+        model.wait_ready().await.then_some(())?;
         let mut stream = model.client.stream(&request.messages, &request.tools, request.max_tokens).await.ok()?;
         let (mut text, mut tokens) = (String::new(), 0u64);
         while let Some(events) = stream.next().await {

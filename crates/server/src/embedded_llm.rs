@@ -96,8 +96,8 @@ impl Drop for EmbeddedLlm {
 }
 
 impl EmbeddedLlm {
-    /// Starts `llama-server` and waits until its model is loaded.
-    pub async fn start(config: EmbeddedLlmConfig) -> Result<EmbeddedLlm, EmbeddedLlmError> {
+    /// Starts `llama-server`; its model loads in the background ([`CallModel::wait_ready`]).
+    pub fn start(config: EmbeddedLlmConfig) -> Result<EmbeddedLlm, EmbeddedLlmError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(EmbeddedLlmError::Spawn)?.port();
         let key = hex::encode(rand::random::<[u8; 24]>());
         let child = spawn(&config, port, &key)?;
@@ -105,17 +105,18 @@ impl EmbeddedLlm {
         // Greedy decoding: the most reliable function choice for a model this small, and the
         // same answer to the same call.
         let client = ChatClient::direct(&base, SecretString::from(key.clone()), "embedded").with_options(json!({"temperature": 0.0, "cache_prompt": true})).with_json_replies();
-        let ready = tokio::time::timeout(START_TIMEOUT, async {
-            while !client.healthy().await {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        });
-        let supervisor = tokio::spawn(supervise(child, config, port, key));
-        if ready.await.is_err() {
-            supervisor.abort();
-            return Err(EmbeddedLlmError::NotReady(START_TIMEOUT));
+        let (up, ready) = tokio::sync::watch::channel(false);
+        let supervisor = tokio::spawn(supervise(child, config, port, key, client.clone(), up));
+        Ok(EmbeddedLlm { model: Arc::new(CallModel { client, provider: PROVIDER, ready: Some(ready) }), supervisor: supervisor.abort_handle() })
+    }
+
+    /// Starts it and waits until its model answers (for the command line).
+    pub async fn start_and_wait(config: EmbeddedLlmConfig) -> Result<EmbeddedLlm, EmbeddedLlmError> {
+        let llm = EmbeddedLlm::start(config)?;
+        match llm.model.wait_ready().await {
+            true => Ok(llm),
+            false => Err(EmbeddedLlmError::NotReady(START_TIMEOUT)),
         }
-        Ok(EmbeddedLlm { model: Arc::new(CallModel { client, provider: PROVIDER }), supervisor: supervisor.abort_handle() })
     }
 
     /// The model, as calls use it.
@@ -126,7 +127,18 @@ impl EmbeddedLlm {
 
 fn spawn(config: &EmbeddedLlmConfig, port: u16, key: &str) -> Result<tokio::process::Child, EmbeddedLlmError> {
     let context = (CONTEXT_PER_SLOT * config.slots).to_string();
-    tokio::process::Command::new(&config.server)
+    let mut command = tokio::process::Command::new(&config.server);
+    // The child goes when Parley does, even killed (its worker thread is the parent Linux
+    // watches; tokio's workers live as long as the runtime).
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe, the only call made between fork and exec.
+    unsafe {
+        command.pre_exec(|| match libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        });
+    }
+    command
         .arg("--model").arg(&config.model)
         .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--api-key", key])
         .args(["--threads", &config.threads.to_string(), "--parallel", &config.slots.to_string(), "--ctx-size", &context])
@@ -139,10 +151,21 @@ fn spawn(config: &EmbeddedLlmConfig, port: u16, key: &str) -> Result<tokio::proc
         .map_err(EmbeddedLlmError::Spawn)
 }
 
-/// Keeps the child running: started again a second after it exits.
-async fn supervise(mut child: tokio::process::Child, config: EmbeddedLlmConfig, port: u16, key: String) {
+/// Says when the child answers, and keeps it running: started again a second after it exits.
+async fn supervise(mut child: tokio::process::Child, config: EmbeddedLlmConfig, port: u16, key: String, client: ChatClient, up: tokio::sync::watch::Sender<bool>) {
     loop {
+        let healthy = async {
+            while !client.healthy().await {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::timeout(START_TIMEOUT, healthy) => {}
+            _ = child.wait() => {}
+        }
+        up.send_replace(client.healthy().await);
         let status = child.wait().await;
+        up.send_replace(false);
         tracing::warn!(code = status.ok().and_then(|s| s.code()), "the embedded language model exited; starting it again");
         tokio::time::sleep(Duration::from_secs(1)).await;
         child = match spawn(&config, port, &key) {
@@ -159,7 +182,7 @@ async fn supervise(mut child: tokio::process::Child, config: EmbeddedLlmConfig, 
 /// agents have no `llm` node never runs it), then kept.
 pub struct OnDemand {
     config: Result<EmbeddedLlmConfig, String>,
-    running: tokio::sync::OnceCell<Option<EmbeddedLlm>>,
+    running: std::sync::OnceLock<Option<EmbeddedLlm>>,
 }
 
 impl OnDemand {
@@ -169,28 +192,23 @@ impl OnDemand {
         if let Err(e) = &config {
             tracing::info!(reason = %e, "no embedded language model: llm nodes need a tenant's openai integration");
         }
-        OnDemand { config, running: tokio::sync::OnceCell::new() }
+        OnDemand { config, running: std::sync::OnceLock::new() }
     }
 
-    /// The model, started now if it is not running yet; `None` when it is not installed or
-    /// could not be started.
-    pub async fn model(&self) -> Option<Arc<CallModel>> {
+    /// The model, started now if it is not running yet (a call does not wait for it to load:
+    /// its first completion does); `None` when it is not installed or could not be started.
+    pub fn model(&self) -> Option<Arc<CallModel>> {
         let config = self.config.as_ref().ok()?;
-        let running = self
-            .running
-            .get_or_init(|| async {
-                match EmbeddedLlm::start(config.clone()).await {
-                    Ok(llm) => {
-                        tracing::info!(slots = config.slots, "the embedded language model is running");
-                        Some(llm)
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "the embedded language model could not be started; llm nodes without a provider use their fallback");
-                        None
-                    }
-                }
-            })
-            .await;
+        let running = self.running.get_or_init(|| match EmbeddedLlm::start(config.clone()) {
+            Ok(llm) => {
+                tracing::info!(slots = config.slots, "the embedded language model is starting");
+                Some(llm)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the embedded language model could not be started; llm nodes without a provider use their fallback");
+                None
+            }
+        });
         running.as_ref().map(EmbeddedLlm::model)
     }
 }

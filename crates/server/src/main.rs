@@ -64,16 +64,8 @@ enum Command {
     Chat {
         /// Agent name (`demo`) or a YAML file.
         agent: String,
-        /// The OpenAI-compatible chat-completions API the agent's `llm` nodes use (its key in
-        /// `OPENAI_API_KEY`); without it they use the embedded model, where it is installed.
-        #[arg(long, env = "PARLEY_LLM_BASE")]
-        llm_base: Option<String>,
-        /// The model.
-        #[arg(long, env = "PARLEY_LLM_MODEL", default_value = "gpt-4o-mini")]
-        llm_model: String,
-        /// Where `scripts/setup.sh` installed the embedded language model.
-        #[arg(long, env = "PARLEY_LLM_DIR")]
-        llm_dir: Option<PathBuf>,
+        #[command(flatten)]
+        model: ModelArgs,
     },
     /// Agent documents.
     #[command(subcommand)]
@@ -107,16 +99,34 @@ enum AgentCommand {
         /// Fail (exit 1) below this share right, in percent.
         #[arg(long, default_value_t = 0.0)]
         min_percent: f64,
-        /// An OpenAI-compatible API (key in `OPENAI_API_KEY`); without it, the embedded model.
-        #[arg(long, env = "PARLEY_LLM_BASE")]
-        llm_base: Option<String>,
-        /// The model.
-        #[arg(long, env = "PARLEY_LLM_MODEL", default_value = "gpt-4o-mini")]
-        llm_model: String,
-        /// Where `scripts/setup.sh` installed the embedded language model.
-        #[arg(long, env = "PARLEY_LLM_DIR")]
-        llm_dir: Option<PathBuf>,
+        #[command(flatten)]
+        model: ModelArgs,
     },
+}
+
+/// The language model of `parley chat` and `parley agent eval`.
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// The OpenAI-compatible chat-completions API the agent's `llm` nodes use (its key in
+    /// `OPENAI_API_KEY`); without it they use the embedded model, where it is installed.
+    #[arg(long, env = "PARLEY_LLM_BASE")]
+    llm_base: Option<String>,
+    /// The model.
+    #[arg(long, env = "PARLEY_LLM_MODEL", default_value = "gpt-4o-mini")]
+    llm_model: String,
+    /// Where `scripts/setup.sh` installed the embedded language model.
+    #[arg(long, env = "PARLEY_LLM_DIR")]
+    llm_dir: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// The API at `llm_base` (key in `OPENAI_API_KEY`), else the embedded model.
+    fn chat_model(self) -> agent_cli::ChatModel {
+        match self.llm_base {
+            Some(base) => agent_cli::ChatModel::Remote(parley_connect::llm::ChatClient::direct(&base, secrecy::SecretString::from(std::env::var("OPENAI_API_KEY").unwrap_or_default()), &self.llm_model)),
+            None => agent_cli::ChatModel::Embedded(self.llm_dir.unwrap_or_else(|| ServeConfig::default().llm_dir)),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -286,9 +296,9 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(serve(*args))
         }
-        Command::Chat { agent, llm_base, llm_model, llm_dir } => agent_cli::chat(&agent, chat_model(llm_base, &llm_model, llm_dir)),
-        Command::Agent(AgentCommand::Eval { agent, cases, min_percent, llm_base, llm_model, llm_dir }) => {
-            if !agent_eval::eval(&agent, &cases, chat_model(llm_base, &llm_model, llm_dir), min_percent)? {
+        Command::Chat { agent, model } => agent_cli::chat(&agent, model.chat_model()),
+        Command::Agent(AgentCommand::Eval { agent, cases, min_percent, model }) => {
+            if !agent_eval::eval(&agent, &cases, model.chat_model(), min_percent)? {
                 std::process::exit(1);
             }
             Ok(())
@@ -302,15 +312,6 @@ fn main() -> anyhow::Result<()> {
         Command::Admin(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::admin(cmd)),
         Command::Audit(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::audit(cmd)),
         Command::Retention(cmd) => tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(admin::retention(cmd)),
-    }
-}
-
-/// The model of `parley chat` and `parley agent eval`: the API at `base` (key in
-/// `OPENAI_API_KEY`), else the embedded model.
-fn chat_model(base: Option<String>, model: &str, llm_dir: Option<PathBuf>) -> agent_cli::ChatModel {
-    match base {
-        Some(base) => agent_cli::ChatModel::Remote(parley_connect::llm::ChatClient::direct(&base, secrecy::SecretString::from(std::env::var("OPENAI_API_KEY").unwrap_or_default()), model)),
-        None => agent_cli::ChatModel::Embedded(llm_dir.unwrap_or_else(|| ServeConfig::default().llm_dir)),
     }
 }
 
