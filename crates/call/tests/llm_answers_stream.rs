@@ -28,14 +28,16 @@ fn text(t: &str) -> CompletionPart {
     CompletionPart::Events(vec![StreamEvent::Text(t.into())])
 }
 
+/// The completions asked for (not the warm-up, which only reads the prompt).
 fn completions(sim: &Sim) -> Vec<u64> {
-    sim.outputs.iter().filter_map(|o| if let Output::Complete(r) = o { Some(r.id) } else { None }).collect()
+    sim.outputs.iter().filter_map(|o| if let Output::Complete(r) = o { Some(r.id) } else { None }).filter(|id| *id != parley_agent::conversation::WARM_UP).collect()
 }
 
 #[test]
 fn the_first_sentence_is_spoken_while_the_model_writes_the_rest() {
     let mut sim = Sim::new(AgentSpec::from_yaml(AGENT).unwrap());
     assert!(sim.caller_says("What can you do for me?"));
+    assert!(sim.outputs.iter().any(|o| matches!(o, Output::Complete(r) if r.max_tokens == 0)), "the prompt was read into the model's cache while the caller spoke");
     assert_eq!(completions(&sim), [1], "the model is asked");
     assert!(!sim.said().iter().any(|s| s.contains("I can")));
     sim.run(300, false);

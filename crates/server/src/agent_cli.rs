@@ -213,6 +213,8 @@ fn run(rt: &tokio::runtime::Runtime, runners: &Runners, convo: &mut Conversation
                     writeln!(out, "[agent hung up]")?;
                     end = true;
                 }
+                // A warm-up would only hold the terminal up.
+                Action::Complete(request) if request.max_tokens == 0 => {}
                 Action::Complete(request) => next.extend(runners.complete(rt, convo, request, out)?),
                 Action::CancelCompletion(_) => {}
                 Action::CollectPayment(_) => {

@@ -62,8 +62,12 @@ impl Completions {
         self.model.as_ref().map(|m| m.provider)
     }
 
-    /// Starts `request`.
+    /// Starts `request` (a warm-up only on the embedded model: a provider would charge for it
+    /// or refuse `max_tokens: 0`).
     pub fn start(&mut self, request: CompletionRequest) {
+        if request.max_tokens == 0 && self.provider() != Some(crate::embedded_llm::PROVIDER) {
+            return;
+        }
         self.running.retain(|(_, h)| !h.is_finished());
         let tx = self.tx.clone();
         let id = request.id;

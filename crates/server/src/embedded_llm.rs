@@ -38,6 +38,8 @@ pub const MODEL_FILE: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
 pub const PROVIDER: &str = "embedded";
 /// Tokens of context per slot (system prompt, functions, the call so far, the answer).
 const CONTEXT_PER_SLOT: u32 = 4096;
+/// Longest wait for the model's next piece of an answer.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a start may take before it counts as failed.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -104,7 +106,10 @@ impl EmbeddedLlm {
         let base = format!("http://127.0.0.1:{port}/v1");
         // Greedy decoding: the most reliable function choice for a model this small, and the
         // same answer to the same call.
-        let client = ChatClient::direct(&base, SecretString::from(key.clone()), "embedded").with_options(json!({"temperature": 0.0, "cache_prompt": true})).with_json_replies();
+        let mut client = ChatClient::direct(&base, SecretString::from(key.clone()), "embedded").with_options(json!({"temperature": 0.0, "cache_prompt": true})).with_json_replies();
+        // It shares the CPUs with the calls' recognition: under load, reading a long prompt
+        // can take seconds before the first token (the filler covers the wait).
+        client.idle_timeout = IDLE_TIMEOUT;
         let (up, ready) = tokio::sync::watch::channel(false);
         let supervisor = tokio::spawn(supervise(child, config, port, key, client.clone(), up));
         Ok(EmbeddedLlm { model: Arc::new(CallModel { client, provider: PROVIDER, ready: Some(ready) }), supervisor: supervisor.abort_handle() })

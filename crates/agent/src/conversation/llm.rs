@@ -25,6 +25,9 @@ use crate::tools::{ToolCall, ToolOutcome, ToolResult};
 pub const MAX_ANSWER_TOKENS: u32 = 300;
 /// Completions in one caller turn (the model calling tool after tool).
 const MAX_ROUNDS: u32 = 4;
+/// The id of a warm-up: a request with `max_tokens: 0` that only reads the prompt into the
+/// model's cache. No completion has it, so its parts are ignored.
+pub const WARM_UP: u64 = 0;
 
 /// A completion the agent asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,7 +38,9 @@ pub struct CompletionRequest {
     pub messages: Vec<Value>,
     /// Functions the model may call (`tools` of the API).
     pub tools: Vec<Value>,
-    /// Longest answer, tokens.
+    /// Longest answer, tokens; 0 for a warm-up ([`WARM_UP`]), which a driver sends only to a
+    /// model that keeps a prompt cache and takes no charge for it (the embedded one), and skips
+    /// otherwise.
     pub max_tokens: u32,
 }
 
@@ -91,7 +96,7 @@ pub(super) struct LlmSession {
 
 impl Conversation {
     /// Enters `llm` node `i`: its prompt, then it listens.
-    pub(super) fn llm_enter(&mut self, i: usize) -> Vec<Action> {
+    pub(super) fn llm_enter(&mut self, now: Instant, i: usize) -> Vec<Action> {
         let Node::Llm(n) = &self.flow[i] else { return Vec::new() };
         let prompt = n.prompt.clone();
         if self.llm.node != Some(i) {
@@ -101,10 +106,17 @@ impl Conversation {
         }
         self.state = State::Listening(i);
         let mut out = Vec::new();
+        let fresh = self.llm.history.is_empty();
         if let Some(p) = prompt {
             let text = self.vars.render(&p);
             self.llm.history.push(json!({"role": "assistant", "content": text}));
             out.push(Action::Say(text));
+        }
+        if fresh {
+            // While the caller speaks, a model on this machine reads the node's long system
+            // message into its cache, so the first answer does not wait for it.
+            let (messages, tools) = self.llm_prompt(now, i);
+            out.push(Action::Complete(CompletionRequest { id: WARM_UP, messages, tools, max_tokens: 0 }));
         }
         out
     }
@@ -138,10 +150,11 @@ impl Conversation {
         self.llm_complete(now, i)
     }
 
-
     /// Asks the model to answer.
     fn llm_complete(&mut self, now: Instant, i: usize) -> Vec<Action> {
-        let Some(n) = self.llm_node(i) else { return Vec::new() };
+        if self.llm_node(i).is_none() {
+            return Vec::new();
+        }
         if self.llm.tokens >= u64::from(self.spec.limits.llm_tokens) {
             return self.llm_fallback(now, i, "token budget");
         }
@@ -150,6 +163,25 @@ impl Conversation {
             self.state = State::Listening(i);
             return vec![Action::Say("Sorry, I could not work that out. Could you put it another way?".into())];
         }
+        let (messages, tools) = self.llm_prompt(now, i);
+        if let Some(system) = messages.first().and_then(|m| m["content"].as_str()) {
+            self.grounding.business_text(system);
+        }
+        self.llm.next_completion += 1;
+        let id = self.llm.next_completion;
+        self.llm.sentences = Sentences::new();
+        self.llm.said.clear();
+        self.llm.calls.clear();
+        self.llm.usage_seen = false;
+        self.llm.refused = false;
+        self.state = State::Thinking { node: i, id, since: now, filler_said: false };
+        vec![Action::Complete(CompletionRequest { id, messages, tools, max_tokens: MAX_ANSWER_TOKENS })]
+    }
+
+    /// The messages (system message first, then the conversation so far) and functions of a
+    /// completion at node `i`.
+    fn llm_prompt(&self, now: Instant, i: usize) -> (Vec<Value>, Vec<Value>) {
+        let Some(n) = self.llm_node(i) else { return (Vec::new(), Vec::new()) };
         let goal = self.vars.render(&n.goal);
         let at_ms = self.context.answered_unix_ms + now.saturating_duration_since(self.context.answered).as_millis() as i64;
         let context = crate::llm::prompt::Context {
@@ -160,20 +192,9 @@ impl Conversation {
             now: self.spec.opening_hours.as_ref().and_then(|h| h.local_time(at_ms)),
             exits: n.exits.iter().filter(|(_, e)| !e.when.trim().is_empty()).map(|(k, e)| (k.as_str(), e.when.as_str())).collect(),
         };
-        let system = crate::llm::prompt::system_message(&context);
-        self.grounding.business_text(&system);
-        let mut messages = vec![json!({"role": "system", "content": system})];
+        let mut messages = vec![json!({"role": "system", "content": crate::llm::prompt::system_message(&context)})];
         messages.extend(self.llm.history.iter().cloned());
-        self.llm.next_completion += 1;
-        let id = self.llm.next_completion;
-        self.llm.sentences = Sentences::new();
-        self.llm.said.clear();
-        self.llm.calls.clear();
-        self.llm.usage_seen = false;
-        self.llm.refused = false;
-        self.state = State::Thinking { node: i, id, since: now, filler_said: false };
-        let tools = crate::llm::prompt::functions(&n, &self.spec.tools);
-        vec![Action::Complete(CompletionRequest { id, messages, tools, max_tokens: MAX_ANSWER_TOKENS })]
+        (messages, crate::llm::prompt::functions(&n, &self.spec.tools))
     }
 
     /// A part of completion `id` of node `i`.

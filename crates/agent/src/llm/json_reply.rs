@@ -165,7 +165,8 @@ impl ReplyDecoder {
 
     /// The reply is complete: the call it made (other than `say`), and why it ended.
     pub fn finish(&mut self, reason: FinishReason) -> Result<Vec<StreamEvent>, StreamError> {
-        if self.place == Place::Plain {
+        // Plain words, or `say` cut off by the token limit: what was said is said.
+        if self.place == Place::Plain || (matches!(self.place, Place::Text { .. }) && self.name.as_deref() == Some(SAY)) {
             return Ok(vec![StreamEvent::Finished(reason)]);
         }
         let reply: Value = serde_json::from_str(self.raw.trim()).map_err(|_| StreamError::Malformed)?;
@@ -318,6 +319,9 @@ mod tests {
         let mut d = ReplyDecoder::new();
         d.push(r#"{"name": "find_order", "argum"#);
         assert_eq!(d.finish(FinishReason::Length), Err(StreamError::Malformed), "cut off");
+        let mut d = ReplyDecoder::new();
+        assert_eq!(d.push(r#"{"name": "say", "arguments": {"text": "It is on its way and"#), vec![StreamEvent::Text("It is on its way and".into())]);
+        assert_eq!(d.finish(FinishReason::Length), Ok(vec![StreamEvent::Finished(FinishReason::Length)]), "words cut off by the limit were still said");
         let mut d = ReplyDecoder::new();
         d.push(r#"{"arguments": {}}"#);
         assert_eq!(d.finish(FinishReason::Stop), Err(StreamError::Malformed), "no name");
