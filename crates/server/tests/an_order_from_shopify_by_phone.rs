@@ -73,7 +73,7 @@ async fn an_order_is_found_by_the_callers_number_after_an_identity_check() {
     let parts = [Part::Silence(11), Part::Say("I want to check on my order."), Part::Silence(9), Part::Say("My last name is Smith."), Part::Silence(14), Part::Say("No, thank you. Goodbye."), Part::Silence(5)];
     let doc = call(tmp.path(), "allowed", server.sip_port, hook, &parts).await;
     let lines = agent_lines(&doc);
-    let asked = lines.iter().position(|l| l.contains("what is the last name on the order?")).unwrap_or_else(|| panic!("the identity question: {lines:#?}\n{}", server.log_text()));
+    let asked = lines.iter().position(|l| l.contains("what is the last name on the order?")).unwrap_or_else(|| panic!("the identity question: {:#}\n{}", doc["transcript"], server.log_text()));
     let read = lines.iter().position(|l| l.contains("for Dana Smith, is in transit")).unwrap_or_else(|| panic!("the order read out: {lines:#?} {}", doc["transcript"]));
     assert!(asked < read, "the order is read only after the caller named the last name on it: {lines:#?}");
     assert!(lines[read].contains("Desk lamp") && lines[read].contains("expected by November 21"), "{}", lines[read]);
