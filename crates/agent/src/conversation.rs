@@ -199,6 +199,8 @@ pub struct Conversation {
     llm: llm::LlmSession,
     /// What this call has established, for what the model may say.
     grounding: crate::llm::guard::Grounding,
+    /// What menus fall back on when no intent's words match ([`crate::intent::meaning`]).
+    encoder: Option<Arc<dyn crate::intent::meaning::SentenceEncoder>>,
 }
 
 impl Conversation {
@@ -243,7 +245,15 @@ impl Conversation {
             tool_summaries: Vec::new(),
             llm: llm::LlmSession::default(),
             grounding,
+            encoder: None,
         }
+    }
+
+    /// The same conversation, its menus also hearing what callers mean by sentence vectors
+    /// when no intent's words match.
+    pub fn with_encoder(mut self, encoder: Option<Arc<dyn crate::intent::meaning::SentenceEncoder>>) -> Conversation {
+        self.encoder = encoder;
+        self
     }
 
     /// The agent's definition.

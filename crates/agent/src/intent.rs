@@ -5,6 +5,7 @@
 //! words ("one zero zero four", "ten oh four", "one thousand and four").
 
 mod classify;
+pub mod meaning;
 pub mod evaluate;
 pub use classify::{IntentDef, IntentMatch, IntentSet, SlotType, BUILT_IN};
 

@@ -115,7 +115,7 @@ struct Outcome {
 
 fn run_turn(turn: &Turn, cfg: &EndpointerConfig, model: Option<&SileroModel>, asr: &WhisperCppRecognizer, rt: &tokio::runtime::Runtime) -> Outcome {
     let t0 = Instant::now();
-    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.cloned(), prepare_replies: false, local_tools: None };
+    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.cloned(), prepare_replies: false, local_tools: None, encoder: None };
     let mut p = CallPipeline::new(config, t0);
     let mut now = t0;
     let mut seq = 0u16;

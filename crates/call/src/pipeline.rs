@@ -8,9 +8,11 @@
 //! spawns a task or does I/O, so every behaviour is tested in simulated time.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parley_agent::conversation::{Action, CallContext, CompletionPart, CompletionRequest, Conversation, Input, PaymentRequest, PaymentResult};
+use parley_agent::intent::meaning::SentenceEncoder;
 use parley_agent::tools::{ToolCall, ToolResult};
 use parley_agent::spec::AgentSpec;
 use parley_agent::turn::TurnShape;
@@ -48,6 +50,8 @@ pub struct Config {
     /// Tools that need no I/O and change nothing (a lookup in data shipped with Parley), which a
     /// prepared answer may run ahead: `None` for any other.
     pub local_tools: Option<fn(&ToolCall) -> Option<ToolResult>>,
+    /// Sentence vectors, for menus to hear what callers mean when no intent's words match.
+    pub encoder: Option<Arc<dyn SentenceEncoder>>,
 }
 
 /// What the driver does next.
@@ -277,7 +281,7 @@ impl CallPipeline {
         let e = &endpointer;
         let (finished_silence, unfinished_silence, closed_silence, barge_in_after) = (e.finished_silence, e.unfinished_silence, e.closed_silence, e.barge_in_after);
         let context = CallContext { caller: config.caller.clone(), answered: now, answered_unix_ms: config.answered_unix_ms };
-        let mut convo = Conversation::new(config.agent, context);
+        let mut convo = Conversation::new(config.agent, context).with_encoder(config.encoder);
         let start = convo.start(now);
         let mut p = CallPipeline {
             t0: now,

@@ -108,7 +108,8 @@ pub fn chat(agent: &str, model: ChatModel) -> anyhow::Result<()> {
     let uses_llm = spec.flow.iter().any(|n| matches!(n, parley_agent::flow::Node::Llm(_)));
     let (model, embedded) = open_model(&rt, model, uses_llm, &mut out)?;
     let tools = Runners { tools: BuiltInTools, model };
-    let mut convo = Conversation::new(spec, CallContext::now("anonymous"));
+    let meaning = crate::speech::meaning_in(&crate::config::ServeConfig::default().speech_dir);
+    let mut convo = Conversation::new(spec, CallContext::now("anonymous")).with_encoder(meaning);
     let stdin = std::io::stdin();
     writeln!(out, "Talking to agent {:?}. Type what you would say; keys as `#1004` (the keypad). Ctrl-D ends.", convo.spec().name)?;
     let start = convo.start(Instant::now());

@@ -7,6 +7,7 @@
 mod admin;
 mod agent_cli;
 mod agent_eval;
+mod intent_eval;
 mod api;
 mod call;
 mod call_engines;
@@ -101,6 +102,24 @@ enum AgentCommand {
         min_percent: f64,
         #[command(flatten)]
         model: ModelArgs,
+    },
+    /// Measure how often the agent's first menu goes where callers' words call for, the intent
+    /// engine's words first and the sentence's meaning when no intent's words match: each line
+    /// of CASES is `intent<TAB>what the caller says` (`none`: nothing the menu offers).
+    Intents {
+        /// Agent name or YAML file.
+        agent: String,
+        /// The cases (tab-separated).
+        cases: PathBuf,
+        /// Fail (exit 1) below this share right, in percent.
+        #[arg(long, default_value_t = 0.0)]
+        min_percent: f64,
+        /// The words alone, without the sentence model.
+        #[arg(long)]
+        words_only: bool,
+        /// Where `scripts/setup.sh` installed the speech models.
+        #[arg(long, env = "PARLEY_SPEECH_DIR")]
+        speech_dir: Option<PathBuf>,
     },
 }
 
@@ -299,6 +318,13 @@ fn main() -> anyhow::Result<()> {
         Command::Chat { agent, model } => agent_cli::chat(&agent, model.chat_model()),
         Command::Agent(AgentCommand::Eval { agent, cases, min_percent, model }) => {
             if !agent_eval::eval(&agent, &cases, model.chat_model(), min_percent)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Agent(AgentCommand::Intents { agent, cases, min_percent, words_only, speech_dir }) => {
+            let speech_dir = speech_dir.unwrap_or_else(|| ServeConfig::default().speech_dir);
+            if !intent_eval::eval(&agent, &cases, &speech_dir, words_only, min_percent)? {
                 std::process::exit(1);
             }
             Ok(())

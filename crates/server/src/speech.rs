@@ -10,6 +10,8 @@ use anyhow::{bail, Context};
 use parley_agent::spec::{RecognizerChoice, VoiceChoice};
 use parley_speech::espeak::EspeakSynthesizer;
 use parley_speech::piper::{PiperPaths, PiperSynthesizer};
+use parley_agent::intent::meaning::SentenceEncoder;
+use parley_speech::minilm::SentenceModel;
 use parley_speech::silero::{self, SileroModel};
 use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
 use parley_speech::{Recognizer, Synthesizer};
@@ -31,6 +33,34 @@ pub struct Speech {
     espeak: Arc<dyn Synthesizer>,
     /// Silero VAD for the endpointer (the energy gate alone when it is not installed).
     pub voice_model: Option<SileroModel>,
+    /// Sentence vectors for menus (the words alone when it is not installed).
+    pub meaning: Option<Arc<dyn SentenceEncoder>>,
+}
+
+/// The sentence model as the agent's menus use it.
+#[derive(Debug)]
+pub struct Meaning(pub SentenceModel);
+
+impl SentenceEncoder for Meaning {
+    fn encode(&self, text: &str) -> Option<Arc<[f32]>> {
+        self.0.embed(text).map_err(|e| tracing::warn!(error = %e, "sentence model failed")).ok()
+    }
+}
+
+/// The sentence model installed in `speech_dir`, for the command line.
+pub fn meaning_in(speech_dir: &std::path::Path) -> Option<Arc<dyn SentenceEncoder>> {
+    load_meaning(&PiperPaths::under(speech_dir, NEURAL_VOICE).onnxruntime, speech_dir)
+}
+
+/// The sentence model installed in `speech_dir` (ONNX Runtime from `onnxruntime`), if it is.
+pub fn load_meaning(onnxruntime: &std::path::Path, speech_dir: &std::path::Path) -> Option<Arc<dyn SentenceEncoder>> {
+    match SentenceModel::load(onnxruntime, speech_dir) {
+        Ok(model) => Some(Arc::new(Meaning(model))),
+        Err(e) => {
+            tracing::warn!(error = %e, "sentence model unavailable (run scripts/setup.sh); menus understand callers by their words alone");
+            None
+        }
+    }
 }
 
 impl Speech {
@@ -56,8 +86,10 @@ impl Speech {
                 None
             }
         };
+        let meaning = load_meaning(&piper.onnxruntime, &cfg.speech_dir);
         Ok(Speech {
             voice_model,
+            meaning,
             speech_dir: cfg.speech_dir.clone(),
             decoders,
             threads,

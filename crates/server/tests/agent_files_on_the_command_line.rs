@@ -130,3 +130,22 @@ fn chat_and_eval_use_the_embedded_model() {
     assert!(out.contains("\"where is order 1003\": wanted find_order number=1003, got find_order"), "{out}");
     assert!(out.lines().last().unwrap_or_default().starts_with("right: "), "{out}");
 }
+
+/// `parley agent intents`: the demo menu on held-out phrasings, the words alone and with the
+/// sentence model behind them (installed by `scripts/setup.sh`), and `parley chat` hearing a
+/// request that shares no word with the menu's examples.
+#[test]
+fn intents_are_measured_and_heard_by_their_meaning() {
+    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../agent/tests/data/demo_held_out_2.tsv");
+    let (ok, words) = parley(&["agent", "intents", "demo", cases, "--words-only"], "");
+    assert!(ok, "{words}");
+    assert!(words.contains("MISS order_status  heard nothing       Can you see where my shipment is right now?"), "{words}");
+    let (ok, both) = parley(&["agent", "intents", "demo", cases, "--min-percent", "95"], "");
+    assert!(ok, "the meaning catches what the words miss: {both}");
+    assert!(!both.contains("Can you see where my shipment"), "{both}");
+    let (ok, out) = parley(&["agent", "intents", "demo", cases, "--words-only", "--min-percent", "95"], "");
+    assert!(!ok && out.contains("right: 38/42"), "below --min-percent fails: {out}");
+
+    let out = parley_with_input(&["chat", "demo"], "Can you see where my shipment is right now?\n");
+    assert!(out.contains("What is your order number?") && !out.contains("Sorry"), "an order question (no order on an anonymous number): {out}");
+}

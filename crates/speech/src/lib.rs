@@ -32,6 +32,7 @@ pub mod asr_queue;
 pub mod cloud;
 pub mod espeak;
 pub mod failover;
+pub mod minilm;
 pub mod onnx;
 pub mod piper;
 pub mod resample;
@@ -40,6 +41,7 @@ pub mod vad;
 pub mod wer;
 pub mod whisper_cpp;
 pub mod whisper_guard;
+pub mod wordpiece;
 
 pub use asr_queue::Urgency;
 

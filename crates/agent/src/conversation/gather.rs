@@ -62,10 +62,18 @@ impl Conversation {
                 }
                 match self.intents.classify_routed(text, &allowed, &|a, b| g.same_route(a, b)) {
                     Some(m) => Answer::Intent(m.intent, m.slots.into_iter().map(|(k, v)| (k, v.to_string())).collect()),
-                    None => number.and_then(on_number).unwrap_or(Answer::NoMatch),
+                    None => number.clone().and_then(on_number).or_else(|| self.by_meaning(text, &allowed, number)).unwrap_or(Answer::NoMatch),
                 }
             }
         }
+    }
+
+    /// The intent among `allowed` nearest in meaning to `text` ([`crate::intent::meaning`]),
+    /// with the `number` said for its number slot.
+    fn by_meaning(&self, text: &str, allowed: &[&str], number: Option<String>) -> Option<Answer> {
+        let (intent, _) = crate::intent::meaning::nearest(self.encoder.as_deref()?, &self.intents, text, allowed)?;
+        let slots = self.intents.number_slot(&intent).zip(number).map(|(slot, n)| (slot.to_string(), n)).into_iter().collect();
+        Some(Answer::Intent(intent, slots))
     }
 
     /// The caller said `text` while the flow listened at gather `i`.

@@ -325,3 +325,34 @@ fn an_agent_without_a_flow_is_a_receptionist() {
     assert_eq!(text(&t.say("when do you open")), "nine to five Is there anything else I can help you with?");
     assert!(text(&t.say("can I talk to someone")).contains("take a message"));
 }
+
+/// Sentence vectors by topic: sentences about orders point one way, anything else another.
+#[derive(Debug)]
+struct OrderTopic;
+
+impl crate::intent::meaning::SentenceEncoder for OrderTopic {
+    fn encode(&self, text: &str) -> Option<Arc<[f32]>> {
+        Some(crate::intent::meaning::test_vector(text, &[&["order", "shipment", "package", "parcel", "delivery"]]))
+    }
+}
+
+#[test]
+fn a_menu_hears_by_meaning_what_no_intent_words_match() {
+    let said = "Can you see where my shipment is right now?";
+    let mut t = Talk::demo();
+    t.start();
+    assert!(text(&t.say(said)).starts_with("Sorry, I did not understand that."), "the words alone miss it");
+
+    let mut t = Talk::demo();
+    t.c = t.c.clone().with_encoder(Some(Arc::new(OrderTopic)));
+    t.start();
+    let out = text(&t.say(said));
+    assert!(out.contains("what is the last name on the order?"), "{out}");
+    assert_eq!(t.c.intents_heard, ["order_status"]);
+    // Nothing near enough in meaning: not understood, as before.
+    let mut t = Talk::demo();
+    t.c = t.c.clone().with_encoder(Some(Arc::new(OrderTopic)));
+    t.start();
+    let out = text(&t.say("Do you sell gift cards?"));
+    assert!(out.starts_with("Sorry, I did not understand that."), "{out}");
+}

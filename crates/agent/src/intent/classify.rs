@@ -238,6 +238,8 @@ struct IntentData {
     /// All those counts together.
     total: f64,
     slots: BTreeMap<String, SlotType>,
+    /// The phrases as declared (for a language model's prompt).
+    examples: Vec<String>,
 }
 
 /// Add-one smoothing.
@@ -260,7 +262,7 @@ impl IntentSet {
                     }
                 }
                 let total = counts.values().sum();
-                (name, IntentData { counts, total, slots: def.slots })
+                (name, IntentData { counts, total, slots: def.slots, examples: def.examples })
             })
             .collect();
         let vocabulary = intents.values().flat_map(|i| i.counts.keys()).collect::<HashSet<_>>().len() + 1;
@@ -281,7 +283,12 @@ impl IntentSet {
         self.intents.keys().map(String::as_str)
     }
 
-    /// The number slot of `intent`, if it has one.
+    /// The example phrases of `intent` (none for an unknown one).
+    pub fn examples(&self, intent: &str) -> &[String] {
+        self.intents.get(intent).map_or(&[], |i| i.examples.as_slice())
+    }
+
+    /// The slot of `intent` that takes a number, if it has one.
     pub fn number_slot(&self, intent: &str) -> Option<&str> {
         self.intents.get(intent)?.slots.iter().find(|(_, t)| **t == SlotType::Number).map(|(n, _)| n.as_str())
     }

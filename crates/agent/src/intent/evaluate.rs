@@ -39,19 +39,25 @@ impl Evaluation {
 /// goes where its labelled intent goes (`none`: it must match nothing).
 pub fn evaluate(intents: &IntentSet, gather: &Gather, set: &str) -> Evaluation {
     let allowed: Vec<&str> = gather.routes.keys().map(String::as_str).collect();
+    evaluate_with(gather, set, |phrase| intents.classify_routed(phrase, &allowed, &|a, b| gather.same_route(a, b)).map(|m| (m.intent, m.score)))
+}
+
+/// [`evaluate`] with another listener: `heard` gives the intent a phrase was taken for (and a
+/// score), `None` when nothing was heard.
+pub fn evaluate_with(gather: &Gather, set: &str, mut heard: impl FnMut(&str) -> Option<(String, f64)>) -> Evaluation {
     let route = |intent: Option<&str>| intent.and_then(|i| gather.routes.get(i)).cloned();
     let mut e = Evaluation::default();
     for line in set.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let Some((label, phrase)) = line.split_once('\t') else { continue };
-        let heard = intents.classify_routed(phrase, &allowed, &|a, b| gather.same_route(a, b));
+        let heard = heard(phrase);
         let want = if label == "none" { None } else { route(Some(label)) };
-        let got = route(heard.as_ref().map(|m| m.intent.as_str()));
+        let got = route(heard.as_ref().map(|(i, _)| i.as_str()));
         let counts = e.per_label.entry(label.to_string()).or_default();
         counts.1 += 1;
         if got == want {
             counts.0 += 1;
         } else {
-            e.misses.push(Miss { label: label.to_string(), heard: heard.map(|m| (m.intent, m.score)), phrase: phrase.to_string() });
+            e.misses.push(Miss { label: label.to_string(), heard, phrase: phrase.to_string() });
         }
     }
     e

@@ -46,12 +46,12 @@ impl Sim {
 
     /// A call with this end-of-turn tuning.
     pub fn tuned(agent: AgentSpec, record: bool, endpointer: parley_speech::vad::EndpointerConfig) -> Sim {
-        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record, endpointer, voice_model: None, prepare_replies: false, local_tools: None })
+        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record, endpointer, voice_model: None, prepare_replies: false, local_tools: None, encoder: None })
     }
 
     /// A call whose replies are synthesized ahead of the end of the turn.
     pub fn preparing(agent: AgentSpec) -> Sim {
-        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: Default::default(), voice_model: None, prepare_replies: true, local_tools: Some(parley_connect::tools::run_built_in) })
+        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: Default::default(), voice_model: None, prepare_replies: true, local_tools: Some(parley_connect::tools::run_built_in), encoder: None })
     }
 
     fn configured(config: Config) -> Sim {
