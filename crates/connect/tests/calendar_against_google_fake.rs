@@ -64,3 +64,32 @@ async fn free_times_a_booking_and_no_double_booking() {
 
     assert_eq!(calendar(&fake, "expired", "x").find_slots(&args(json!({"date": day.to_string()})), now).await, Err(CalendarError::Unauthorized(401)));
 }
+
+/// A business grants a refresh token instead of an hour's access token: access tokens come from
+/// Google's token endpoint, one for many requests, and a new one when the old stops working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_tokens_come_from_the_refresh_token() {
+    use parley_connect::tools::google_calendar::OAuthGrant;
+    use parley_fakes::google_calendar::{CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN};
+    let fake = FakeGoogleCalendar::start().await;
+    let hours: OpeningHours = serde_yaml_ng::from_str("time_zone: Europe/Paris\nweekly:\n  monday: ['09:00-12:00', '14:00-18:00']\n").unwrap();
+    let granted = |refresh: &str| {
+        let grant = OAuthGrant { token_url: format!("{}/token", fake.url), client_id: CLIENT_ID.into(), client_secret: CLIENT_SECRET.into(), refresh_token: refresh.to_string().into() };
+        Calendar::new(Arc::new(GoogleCalendar::with_grant(reqwest::Client::new(), &fake.url, "primary", grant)), hours.clone(), "google-oauth")
+    };
+    let cal = granted(REFRESH_TOKEN);
+    let (day, now) = (monday(), Timestamp::now());
+    for time in ["09:30", "15:00", "16:00"] {
+        assert_eq!(done(cal.find_slots(&args(json!({"date": day.to_string(), "time": time})), now).await.unwrap()).0, "free");
+    }
+    assert_eq!(fake.refreshes(), 1, "one access token for the three requests");
+    fake.expire_tokens();
+    let (o, slot) = done(cal.find_slots(&args(json!({"date": day.to_string(), "time": "10:00"})), now).await.unwrap());
+    assert_eq!(o, "free");
+    assert_eq!(fake.refreshes(), 2, "a refused token is replaced and the request sent again");
+    assert_eq!(done(cal.book(&args(json!({"start": slot["start"], "name": "Ana"})), now).await.unwrap()).0, "booked");
+    assert_eq!(fake.refreshes(), 2);
+
+    // A revoked grant: the tool fails as unauthorized, and nothing is booked.
+    assert_eq!(granted("1//revoked").find_slots(&args(json!({"date": day.to_string()})), now).await, Err(CalendarError::Unauthorized(400)));
+}

@@ -21,7 +21,9 @@
 //! - `caldav` serves `calendar.*` tools: `url` (the calendar collection), `username`; secret:
 //!   the password. Bookings fall within the agent's `opening_hours`. Without one,
 //!   `google_calendar` serves them: `calendar_id` (default `primary`); secret: an OAuth access
-//!   token.
+//!   token, or with `client_id` (the OAuth client; `token_url`, default Google's) the JSON
+//!   `{"client_secret": ..., "refresh_token": ...}`, from which access tokens are fetched as
+//!   needed.
 //!
 //! An `api_base` goes through the operator's egress policy like every tenant URL: https, or
 //! http only to a host the operator allows, and never to a refused address.
@@ -155,7 +157,12 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
                 None => account(shared, tenant, policy, "google_calendar").await.map(|(config, account)| {
                     let id = config.get("calendar_id").and_then(|v| v.as_str()).unwrap_or("primary").to_string();
                     let key = format!("{}/{id}", account.api_base);
-                    (Arc::new(GoogleCalendar::new(shared.egress.client(TOOL_TIMEOUT), &account.api_base, &id, account.key)) as Arc<dyn CalendarStore>, key)
+                    let http = shared.egress.client(TOOL_TIMEOUT);
+                    let calendar = match google_grant(&config, &account.key, parley_connect::tools::google_calendar::TOKEN_URL) {
+                        Some(grant) => GoogleCalendar::with_grant(http, &account.api_base, &id, grant),
+                        None => GoogleCalendar::new(http, &account.api_base, &id, account.key),
+                    };
+                    (Arc::new(calendar) as Arc<dyn CalendarStore>, key)
                 }),
             };
             tools.calendar = store.map(|(store, key)| Arc::new(Calendar::new(store, hours, &key)));
@@ -233,6 +240,18 @@ async fn account_named(shared: &Shared, tenant: &str, policy: &DataPolicy, provi
     Some((integration.config, Account { api_base, key }))
 }
 
+/// The OAuth grant of a `google_calendar` integration with a `client_id` (and `token_url`,
+/// default `default_token_url`): its secret is `{"client_secret": ..., "refresh_token": ...}`.
+/// `None` for one whose secret is an access token.
+pub fn google_grant(config: &serde_json::Value, secret: &secrecy::SecretString, default_token_url: &str) -> Option<parley_connect::tools::google_calendar::OAuthGrant> {
+    use secrecy::ExposeSecret;
+    let client_id = config.get("client_id")?.as_str()?.to_string();
+    let token_url = config.get("token_url").and_then(|v| v.as_str()).unwrap_or(default_token_url).to_string();
+    let secret: serde_json::Value = serde_json::from_str(secret.expose_secret()).ok()?;
+    let field = |k: &str| secret.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty()).map(|v| secrecy::SecretString::from(v.to_string()));
+    Some(parley_connect::tools::google_calendar::OAuthGrant { token_url, client_id, client_secret: field("client_secret")?, refresh_token: field("refresh_token")? })
+}
+
 /// A provider's own API address (a store has none: its integration names it).
 fn default_base(provider: &str) -> Option<&'static str> {
     match provider {
@@ -256,4 +275,22 @@ impl Dial for EgressDial {
 
 fn dial(egress: &Egress) -> Arc<dyn Dial> {
     Arc::new(EgressDial(egress.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::{ExposeSecret, SecretString};
+
+    #[test]
+    fn a_google_grant_needs_a_client_id_and_both_secrets() {
+        let secret = SecretString::from(r#"{"client_secret": "s", "refresh_token": "1//r"}"#.to_string());
+        let grant = google_grant(&serde_json::json!({"client_id": "c", "calendar_id": "primary"}), &secret, "https://oauth2.googleapis.com/token").unwrap();
+        assert_eq!((grant.client_id.as_str(), grant.token_url.as_str(), grant.refresh_token.expose_secret()), ("c", "https://oauth2.googleapis.com/token", "1//r"));
+        assert_eq!(google_grant(&serde_json::json!({"client_id": "c", "token_url": "http://127.0.0.1:9/token"}), &secret, "x").unwrap().token_url, "http://127.0.0.1:9/token");
+        assert!(google_grant(&serde_json::json!({"calendar_id": "primary"}), &secret, "x").is_none(), "no client: the secret is an access token");
+        for bad in ["ya29.access-token", r#"{"client_secret": "s"}"#, r#"{"client_secret": "", "refresh_token": "r"}"#] {
+            assert!(google_grant(&serde_json::json!({"client_id": "c"}), &SecretString::from(bad.to_string()), "x").is_none(), "{bad}");
+        }
+    }
 }

@@ -41,6 +41,14 @@ async fn oversized_bodies_get_413_and_policy_reads_are_audited() {
     let (s, _) = api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": "u", "name": "Café Zürich ש"}))).await;
     assert_eq!(s, StatusCode::CREATED, "other scripts are fine");
 
+    // A Google Calendar granted through an OAuth client takes its client secret and refresh
+    // token as the secret; a bare string there is refused rather than failing on every call.
+    let google = |secret: &str| json!({"kind": "google_calendar", "name": "clinic", "config": {"client_id": "1234-parley.apps.googleusercontent.com"}, "secret": secret});
+    let (s, v) = api.call(Method::POST, "/v1/tenants/t/integrations", Some(&op), Some(google("1//refresh-token-alone"))).await;
+    assert!(s == StatusCode::BAD_REQUEST && v.to_string().contains("refresh_token"), "{s} {v}");
+    let (s, v) = api.call(Method::POST, "/v1/tenants/t/integrations", Some(&op), Some(google(r#"{"client_secret": "GOCSPX-x", "refresh_token": "1//r"}"#))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
     assert_eq!(api.call(Method::GET, "/v1/tenants/t/outbound-policy", Some(&op), None).await.0, StatusCode::OK);
     let (s, v) = api.call(Method::GET, "/v1/tenants/t/audit/entries?limit=100", Some(&op), None).await;
     assert_eq!(s, StatusCode::OK);

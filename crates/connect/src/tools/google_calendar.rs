@@ -5,7 +5,13 @@
 //! created by `POST .../events` with an `id` of our own making (base32hex: `a`-`v`, `0`-`9`), so
 //! a second booking of the same slot is refused with `409 Conflict`
 //! (<https://developers.google.com/calendar/api/v3/reference/events/insert>), and removed by
-//! `DELETE .../events/{eventId}`. An OAuth 2.0 access token is the Bearer token.
+//! `DELETE .../events/{eventId}`. An OAuth 2.0 access token is the Bearer token: given as is
+//! (it lasts an hour), or obtained from a refresh token the business granted, through Google's
+//! token endpoint (<https://developers.google.com/identity/protocols/oauth2/web-server#offline>:
+//! `grant_type=refresh_token` with the OAuth client's id and secret), kept until a minute before
+//! it expires, and fetched again when the API answers `401` (then the request is sent once more).
+
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
@@ -15,18 +21,88 @@ use super::calendar::{BoxFuture, Busy, CalendarError, CalendarStore, NewEvent};
 /// Google's API address.
 pub const API_BASE: &str = "https://www.googleapis.com";
 
+/// Google's OAuth 2.0 token endpoint.
+pub const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+
+/// How long before its expiry an access token is replaced.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+
+/// An OAuth client and the refresh token a business granted it.
+pub struct OAuthGrant {
+    /// The token endpoint ([`TOKEN_URL`]).
+    pub token_url: String,
+    /// The OAuth client's id.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: SecretString,
+    /// The refresh token.
+    pub refresh_token: SecretString,
+}
+
+enum Auth {
+    Token(SecretString),
+    Refresh { grant: OAuthGrant, current: tokio::sync::Mutex<Option<(SecretString, Instant)>> },
+}
+
 /// One calendar.
 pub struct GoogleCalendar {
     http: reqwest::Client,
     events: String,
-    token: SecretString,
+    auth: Auth,
 }
 
 impl GoogleCalendar {
-    /// Calendar `calendar_id` (`primary`, or an address) at `base` ([`API_BASE`]).
+    /// Calendar `calendar_id` (`primary`, or an address) at `base` ([`API_BASE`]), with an
+    /// access token.
     pub fn new(http: reqwest::Client, base: &str, calendar_id: &str, token: SecretString) -> GoogleCalendar {
+        Self::with_auth(http, base, calendar_id, Auth::Token(token))
+    }
+
+    /// The same with access tokens obtained from `grant` as needed.
+    pub fn with_grant(http: reqwest::Client, base: &str, calendar_id: &str, grant: OAuthGrant) -> GoogleCalendar {
+        Self::with_auth(http, base, calendar_id, Auth::Refresh { grant, current: tokio::sync::Mutex::new(None) })
+    }
+
+    fn with_auth(http: reqwest::Client, base: &str, calendar_id: &str, auth: Auth) -> GoogleCalendar {
         let id: String = form_urlencoded::byte_serialize(calendar_id.as_bytes()).collect();
-        GoogleCalendar { http, events: format!("{}/calendar/v3/calendars/{id}/events", base.trim_end_matches('/')), token }
+        GoogleCalendar { http, events: format!("{}/calendar/v3/calendars/{id}/events", base.trim_end_matches('/')), auth }
+    }
+
+    /// The access token to send (`fresh`: not the one just refused).
+    async fn token(&self, fresh: bool) -> Result<SecretString, CalendarError> {
+        let (grant, current) = match &self.auth {
+            Auth::Token(t) => return Ok(t.clone()),
+            Auth::Refresh { grant, current } => (grant, current),
+        };
+        let mut current = current.lock().await;
+        if let Some((token, _)) = current.as_ref().filter(|(_, until)| !fresh && Instant::now() < *until) {
+            return Ok(token.clone());
+        }
+        let form = [("client_id", grant.client_id.as_str()), ("client_secret", grant.client_secret.expose_secret()), ("refresh_token", grant.refresh_token.expose_secret()), ("grant_type", "refresh_token")];
+        let response = self.http.post(&grant.token_url).form(&form).send().await.map_err(|_| CalendarError::Unreachable)?;
+        match response.status().as_u16() {
+            200 => {}
+            // invalid_grant (revoked or expired) and invalid_client: the business must grant again.
+            400 | 401 | 403 => return Err(CalendarError::Unauthorized(response.status().as_u16())),
+            s => return Err(CalendarError::Status(s)),
+        }
+        let v: Value = response.json().await.map_err(|_| CalendarError::Malformed)?;
+        let token = SecretString::from(v.get("access_token").and_then(Value::as_str).ok_or(CalendarError::Malformed)?.to_string());
+        let lasts = Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600));
+        *current = Some((token.clone(), Instant::now() + lasts.saturating_sub(EXPIRY_MARGIN)));
+        Ok(token)
+    }
+
+    /// Sends what `request` builds with the current access token; on `401`, once more with a
+    /// fresh one (when tokens come from a grant).
+    async fn send(&self, request: impl Fn(&str) -> reqwest::RequestBuilder) -> Result<reqwest::Response, CalendarError> {
+        let token = self.token(false).await?;
+        let response = request(token.expose_secret()).send().await.map_err(|_| CalendarError::Unreachable)?;
+        if response.status().as_u16() != 401 || matches!(self.auth, Auth::Token(_)) {
+            return Ok(response);
+        }
+        let token = self.token(true).await?;
+        request(token.expose_secret()).send().await.map_err(|_| CalendarError::Unreachable)
     }
 
     fn status(code: u16) -> CalendarError {
@@ -54,7 +130,7 @@ impl CalendarStore for GoogleCalendar {
     fn busy(&self, start: jiff::Timestamp, end: jiff::Timestamp) -> BoxFuture<'_, Result<Vec<Busy>, CalendarError>> {
         Box::pin(async move {
             let query = [("timeMin", start.to_string()), ("timeMax", end.to_string()), ("singleEvents", "true".into()), ("maxResults", "250".into())];
-            let response = self.http.get(&self.events).bearer_auth(self.token.expose_secret()).query(&query).send().await.map_err(|_| CalendarError::Unreachable)?;
+            let response = self.send(|token| self.http.get(&self.events).bearer_auth(token).query(&query)).await?;
             let code = response.status().as_u16();
             if code != 200 {
                 return Err(Self::status(code));
@@ -73,7 +149,7 @@ impl CalendarStore for GoogleCalendar {
         Box::pin(async move {
             let id = event_id(&event.uid);
             let body = json!({"id": id, "summary": event.summary, "description": event.description, "start": {"dateTime": event.start.to_string()}, "end": {"dateTime": event.end.to_string()}});
-            let response = self.http.post(&self.events).bearer_auth(self.token.expose_secret()).json(&body).send().await.map_err(|_| CalendarError::Unreachable)?;
+            let response = self.send(|token| self.http.post(&self.events).bearer_auth(token).json(&body)).await?;
             match response.status().as_u16() {
                 200 | 201 => Ok(Some(id)),
                 // The slot's event exists: someone booked it first.
@@ -86,7 +162,7 @@ impl CalendarStore for GoogleCalendar {
     fn remove(&self, href: &str) -> BoxFuture<'_, Result<(), CalendarError>> {
         let url = format!("{}/{href}", self.events);
         Box::pin(async move {
-            let response = self.http.delete(&url).bearer_auth(self.token.expose_secret()).send().await.map_err(|_| CalendarError::Unreachable)?;
+            let response = self.send(|token| self.http.delete(&url).bearer_auth(token)).await?;
             match response.status().as_u16() {
                 200 | 204 | 404 | 410 => Ok(()),
                 s => Err(Self::status(s)),

@@ -144,6 +144,9 @@ pub async fn create(State(s): State<ApiState>, caller: Caller, Path(tenant): Pat
     if matches!(kind, "webhook" | "stripe" | "twilio") && scope.list_integrations().await?.iter().any(|i| i.kind == kind) {
         return Err(ApiError::ConflictWith(format!("this tenant has a {kind} integration already; delete it first to replace it")));
     }
+    if kind == "google_calendar" && body.config.get("client_id").is_some() && crate::call_engines::google_grant(&body.config, &SecretString::from(body.secret.clone()), "").is_none() {
+        return Err(ApiError::BadRequest("a google_calendar integration with a client_id takes as secret {\"client_secret\": ..., \"refresh_token\": ...}".into()));
+    }
     let i = scope.add_integration(&s.master, body.kind.name(), &body.name, &body.config, &SecretString::from(body.secret), now_ms()).await?;
     caller.audit(&scope, "integrations.create", &i.id).await?;
     Ok((StatusCode::CREATED, axum::Json(i.into())))
