@@ -221,6 +221,10 @@ fn order_numbers_the_model_passes_must_be_the_callers() {
         let t = tool_call(&out);
         assert_eq!(t.args.get("number").is_some(), kept, "{said:?} -> {passed}: {:?}", t.args);
         assert_eq!(t.args.get("phone"), Some(&json!("+15550100004")), "the caller's own number stays");
+        let id = t.id;
+        call.c.handle(call.now, Input::Tool(ToolResult { id, outcome: found_1004() }));
+        let recorded = &call.c.tool_calls[0].argument;
+        assert_eq!(recorded.contains(passed), kept, "the call's record shows what the tool was asked: {recorded}");
     }
 }
 

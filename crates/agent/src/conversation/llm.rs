@@ -322,10 +322,12 @@ impl Conversation {
                 self.llm_tool_message(&call.id, json!({"error": format!("give one of: {}", op.needs_one_of.join(", "))}));
                 continue;
             }
+            // The call's record shows what the tool was asked, not what the model wrote.
+            let used = Value::Object(args.clone()).to_string();
             self.next_tool += 1;
             let tool_call = ToolCall { id: self.next_tool, tool: call.name.clone(), operation, args };
             self.state = State::Tool { node: i, id: self.next_tool, since: now, filler_said: spoke };
-            self.llm.running = Some(call);
+            self.llm.running = Some(ModelCall { arguments: used, ..call });
             return vec![Action::CallTool(tool_call)];
         }
         self.llm_complete(now, i)
