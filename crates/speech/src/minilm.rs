@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 
@@ -54,14 +53,7 @@ impl SentenceModel {
         if !model.is_file() {
             return Err(SpeechError::Unavailable(format!("no sentence model at {} (run scripts/setup.sh)", model.display())));
         }
-        crate::onnx::init(onnxruntime)?;
-        let session = Session::builder()
-            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-            .and_then(|b| b.with_intra_threads(1))
-            .and_then(|b| b.with_inter_threads(1))
-            .and_then(|b| b.with_intra_op_spinning(false))
-            .and_then(|b| b.commit_from_file(&model))
-            .map_err(|e| SpeechError::Unavailable(format!("sentence model: {e}")))?;
+        let session = crate::onnx::single_thread_session(onnxruntime, &model, "sentence model")?;
         Ok(SentenceModel { session: Arc::new(Mutex::new(session)), tokenizer: Arc::new(tokenizer), cache: Arc::default() })
     }
 

@@ -5,6 +5,9 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+
 use crate::SpeechError;
 
 static LOADED: Mutex<bool> = Mutex::new(false);
@@ -21,4 +24,17 @@ pub fn init(library: &Path) -> Result<(), SpeechError> {
     ort::init_from(library.display().to_string()).with_name("parley").commit().map_err(|e| SpeechError::Unavailable(format!("onnxruntime: {e}")))?;
     *loaded = true;
     Ok(())
+}
+
+/// A session of the model at `model` (`what` names it in errors) on one thread that sleeps
+/// when idle: for the small models that run inline on a call's task. Blocking (tens of ms).
+pub fn single_thread_session(onnxruntime: &Path, model: &Path, what: &str) -> Result<Session, SpeechError> {
+    init(onnxruntime)?;
+    Session::builder()
+        .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
+        .and_then(|b| b.with_intra_threads(1))
+        .and_then(|b| b.with_inter_threads(1))
+        .and_then(|b| b.with_intra_op_spinning(false))
+        .and_then(|b| b.commit_from_file(model))
+        .map_err(|e| SpeechError::Unavailable(format!("{what}: {e}")))
 }

@@ -14,7 +14,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 
@@ -47,14 +46,7 @@ impl SileroModel {
     /// Loads ONNX Runtime from `onnxruntime` (the shared library) and the model from `model`.
     /// Blocking (tens of ms).
     pub fn load(onnxruntime: &Path, model: &Path) -> Result<SileroModel, SpeechError> {
-        crate::onnx::init(onnxruntime)?;
-        let session = Session::builder()
-            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-            .and_then(|b| b.with_intra_threads(1))
-            .and_then(|b| b.with_inter_threads(1))
-            .and_then(|b| b.with_intra_op_spinning(false))
-            .and_then(|b| b.commit_from_file(model))
-            .map_err(|e| SpeechError::Unavailable(format!("silero vad model: {e}")))?;
+        let session = crate::onnx::single_thread_session(onnxruntime, model, "silero vad model")?;
         Ok(SileroModel { session: Arc::new(Mutex::new(session)) })
     }
 
