@@ -89,6 +89,9 @@ async fn access_tokens_come_from_the_refresh_token() {
     assert_eq!(fake.refreshes(), 2, "a refused token is replaced and the request sent again");
     assert_eq!(done(cal.book(&args(json!({"start": slot["start"], "name": "Ana"})), now).await.unwrap()).0, "booked");
     assert_eq!(fake.refreshes(), 2);
+    // The next call (a calendar of its own) uses the same access token.
+    assert_eq!(done(granted(REFRESH_TOKEN).find_slots(&args(json!({"date": day.to_string(), "time": "16:30"})), now).await.unwrap()).0, "free");
+    assert_eq!(fake.refreshes(), 2, "access tokens are shared by the calls of a process");
 
     // A revoked grant: the tool fails as unauthorized, and nothing is booked.
     assert_eq!(granted("1//revoked").find_slots(&args(json!({"date": day.to_string()})), now).await, Err(CalendarError::Unauthorized(400)));

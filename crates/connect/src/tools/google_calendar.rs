@@ -8,9 +8,12 @@
 //! `DELETE .../events/{eventId}`. An OAuth 2.0 access token is the Bearer token: given as is
 //! (it lasts an hour), or obtained from a refresh token the business granted, through Google's
 //! token endpoint (<https://developers.google.com/identity/protocols/oauth2/web-server#offline>:
-//! `grant_type=refresh_token` with the OAuth client's id and secret), kept until a minute before
-//! it expires, and fetched again when the API answers `401` (then the request is sent once more).
+//! `grant_type=refresh_token` with the OAuth client's id and secret), kept for every call of the
+//! process until a minute before it expires, and fetched again when the API answers `401` (then
+//! the request is sent once more).
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -39,9 +42,37 @@ pub struct OAuthGrant {
     pub refresh_token: SecretString,
 }
 
+impl OAuthGrant {
+    /// What the grant's access tokens are kept under: a digest, so the cache holds no secret
+    /// of the grant itself.
+    fn key(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for part in [self.token_url.as_str(), self.client_id.as_str(), self.refresh_token.expose_secret()] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// Access tokens by grant, shared by the calls of this process, with when to stop using each.
+static TOKENS: LazyLock<Mutex<HashMap<String, (SecretString, Instant)>>> = LazyLock::new(Mutex::default);
+
+/// The kept access token of grant `key` (`fresh`: it was refused, forget it).
+fn cached(key: &str, fresh: bool) -> Option<SecretString> {
+    let mut tokens = TOKENS.lock().unwrap_or_else(|p| p.into_inner());
+    tokens.retain(|_, (_, until)| Instant::now() < *until);
+    if fresh {
+        tokens.remove(key);
+        return None;
+    }
+    tokens.get(key).map(|(token, _)| token.clone())
+}
+
 enum Auth {
     Token(SecretString),
-    Refresh { grant: OAuthGrant, current: tokio::sync::Mutex<Option<(SecretString, Instant)>> },
+    Refresh(OAuthGrant),
 }
 
 /// One calendar.
@@ -60,7 +91,7 @@ impl GoogleCalendar {
 
     /// The same with access tokens obtained from `grant` as needed.
     pub fn with_grant(http: reqwest::Client, base: &str, calendar_id: &str, grant: OAuthGrant) -> GoogleCalendar {
-        Self::with_auth(http, base, calendar_id, Auth::Refresh { grant, current: tokio::sync::Mutex::new(None) })
+        Self::with_auth(http, base, calendar_id, Auth::Refresh(grant))
     }
 
     fn with_auth(http: reqwest::Client, base: &str, calendar_id: &str, auth: Auth) -> GoogleCalendar {
@@ -70,13 +101,13 @@ impl GoogleCalendar {
 
     /// The access token to send (`fresh`: not the one just refused).
     async fn token(&self, fresh: bool) -> Result<SecretString, CalendarError> {
-        let (grant, current) = match &self.auth {
+        let grant = match &self.auth {
             Auth::Token(t) => return Ok(t.clone()),
-            Auth::Refresh { grant, current } => (grant, current),
+            Auth::Refresh(grant) => grant,
         };
-        let mut current = current.lock().await;
-        if let Some((token, _)) = current.as_ref().filter(|(_, until)| !fresh && Instant::now() < *until) {
-            return Ok(token.clone());
+        let key = grant.key();
+        if let Some(token) = cached(&key, fresh) {
+            return Ok(token);
         }
         let form = [("client_id", grant.client_id.as_str()), ("client_secret", grant.client_secret.expose_secret()), ("refresh_token", grant.refresh_token.expose_secret()), ("grant_type", "refresh_token")];
         let response = self.http.post(&grant.token_url).form(&form).send().await.map_err(|_| CalendarError::Unreachable)?;
@@ -89,7 +120,7 @@ impl GoogleCalendar {
         let v: Value = response.json().await.map_err(|_| CalendarError::Malformed)?;
         let token = SecretString::from(v.get("access_token").and_then(Value::as_str).ok_or(CalendarError::Malformed)?.to_string());
         let lasts = Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600));
-        *current = Some((token.clone(), Instant::now() + lasts.saturating_sub(EXPIRY_MARGIN)));
+        TOKENS.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (token.clone(), Instant::now() + lasts.saturating_sub(EXPIRY_MARGIN)));
         Ok(token)
     }
 
