@@ -45,6 +45,10 @@ impl SentenceEncoder for Meaning {
     fn encode(&self, text: &str) -> Option<Arc<[f32]>> {
         self.0.embed(text).map_err(|e| tracing::warn!(error = %e, "sentence model failed")).ok()
     }
+
+    fn encode_example(&self, example: &str) -> Option<Arc<[f32]>> {
+        self.0.embed_kept(example).map_err(|e| tracing::warn!(error = %e, "sentence model failed")).ok()
+    }
 }
 
 /// The sentence model installed in `speech_dir`, for the command line.

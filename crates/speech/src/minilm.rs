@@ -6,8 +6,9 @@
 //! matches its examples.
 //!
 //! Mean of the last hidden states over the tokens, scaled to unit length, as the model was
-//! trained. A few ms per short sentence on one thread; the vectors of sentences seen before (an
-//! agent's examples) are kept, so each is computed once per process.
+//! trained. A few ms per short sentence on one thread. The vectors of an agent's examples can be
+//! kept ([`SentenceModel::embed_kept`]), so each is computed once per process; what a caller
+//! said is never kept ([`SentenceModel::embed`]): it is gone when the call is.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -57,12 +58,17 @@ impl SentenceModel {
         Ok(SentenceModel { session: Arc::new(Mutex::new(session)), tokenizer: Arc::new(tokenizer), cache: Arc::default() })
     }
 
-    /// The unit-length vector of `text`.
+    /// The unit-length vector of `text`, computed now and kept nowhere (a caller's words).
     pub fn embed(&self, text: &str) -> Result<Arc<[f32]>, SpeechError> {
+        Ok(self.run(text)?.into())
+    }
+
+    /// The same, kept for the next time (an agent's example phrase, not a caller's words).
+    pub fn embed_kept(&self, text: &str) -> Result<Arc<[f32]>, SpeechError> {
         if let Some(v) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(text) {
             return Ok(v.clone());
         }
-        let v: Arc<[f32]> = self.run(text)?.into();
+        let v = self.embed(text)?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= CACHED {
             cache.clear();
@@ -97,11 +103,6 @@ impl SentenceModel {
     }
 }
 
-/// The cosine of two unit-length vectors.
-pub fn similarity(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,12 +114,16 @@ mod tests {
         let ort = crate::piper::PiperPaths::under(&dir, "en_US-joe-medium").onnxruntime;
         let model = SentenceModel::load(&ort, &dir).unwrap_or_else(|e| panic!("{e} (run scripts/setup.sh)"));
         let v = |t: &str| model.embed(t).unwrap();
+        let similarity = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
         let order = v("where is my order");
         assert_eq!(order.len(), 384);
         assert!((similarity(&order, &order) - 1.0).abs() < 1e-4, "unit length");
         let near = similarity(&order, &v("Can you see where my shipment is right now?"));
         let far = similarity(&order, &v("What time do you close on Saturdays?"));
         assert!(near > 0.5 && far < 0.35 && near > far + 0.2, "near {near}, far {far}");
-        assert_eq!(&*v("where is my order"), &*order, "the same vector from the cache");
+        let kept = model.embed_kept("where is my order").unwrap();
+        assert!(Arc::ptr_eq(&kept, &model.embed_kept("where is my order").unwrap()), "an example's vector is kept");
+        assert!(similarity(&kept, &order) > 0.9999);
+        assert!(!Arc::ptr_eq(&model.embed("where is my order").unwrap(), &model.embed("where is my order").unwrap()), "a caller's words are not");
     }
 }

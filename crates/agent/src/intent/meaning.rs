@@ -12,8 +12,14 @@ use super::IntentSet;
 
 /// Turns a sentence into a unit-length vector; alike meanings give a high cosine.
 pub trait SentenceEncoder: Send + Sync + std::fmt::Debug {
-    /// The vector of `text`; `None` when it cannot be computed (the engine's answer stands).
+    /// The vector of what a caller said, kept nowhere; `None` when it cannot be computed (the
+    /// engine's answer stands).
     fn encode(&self, text: &str) -> Option<Arc<[f32]>>;
+
+    /// The vector of an agent's example phrase, which an encoder may keep for the next call.
+    fn encode_example(&self, example: &str) -> Option<Arc<[f32]>> {
+        self.encode(example)
+    }
 }
 
 /// The least cosine between what was said and an intent's nearest example for the intent to
@@ -37,7 +43,7 @@ pub fn nearest(encoder: &dyn SentenceEncoder, intents: &IntentSet, text: &str, a
     let mut best: Option<(&str, f32)> = None;
     for intent in allowed.iter().filter(|i| !WORD_ONLY.contains(i)) {
         for example in intents.examples(intent) {
-            let Some(v) = encoder.encode(example) else { continue };
+            let Some(v) = encoder.encode_example(example) else { continue };
             let s = cosine(&said, &v);
             if best.is_none_or(|(_, b)| s > b) {
                 best = Some((intent, s));
@@ -84,6 +90,29 @@ mod tests {
     fn intents() -> IntentSet {
         let def = |e: &[&str]| IntentDef { examples: e.iter().map(|s| s.to_string()).collect(), slots: BTreeMap::new() };
         IntentSet::new(&BTreeMap::from([("order_status".to_string(), def(&["where is my order"])), ("pay".to_string(), def(&["I want to pay my bill"]))]))
+    }
+
+    /// Notes which texts it was asked to keep.
+    #[derive(Debug, Default)]
+    struct Keeping(std::sync::Mutex<Vec<String>>);
+
+    impl SentenceEncoder for Keeping {
+        fn encode(&self, text: &str) -> Option<Arc<[f32]>> {
+            Topics.encode(text)
+        }
+        fn encode_example(&self, example: &str) -> Option<Arc<[f32]>> {
+            self.0.lock().unwrap().push(example.to_string());
+            Topics.encode(example)
+        }
+    }
+
+    #[test]
+    fn only_examples_may_be_kept_never_what_the_caller_said() {
+        let keeping = Keeping::default();
+        let said = "any news on my shipment";
+        assert!(nearest(&keeping, &intents(), said, &["order_status", "pay"]).is_some());
+        let kept = keeping.0.lock().unwrap();
+        assert_eq!(*kept, ["where is my order", "I want to pay my bill"]);
     }
 
     #[test]
