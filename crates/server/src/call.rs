@@ -113,7 +113,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
 
     let config = Config { agent: agent.clone(), caller: caller.clone(), answered_unix_ms: answered_ms, record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: shared.prepare_replies && synthesizer.provider() == "embedded", local_tools: Some(parley_connect::tools::run_built_in), encoder: shared.speech.meaning.clone() };
     let mut pipeline = CallPipeline::new(config, Instant::now().into_std());
-    let mut voice = Voice::default();
+    let mut voice = Voice::new(synthesizer.clone(), &tenant, Arc::new(crate::voice::fixed_sentences(&agent)));
     let mut effects = Effects::default();
     let mut completions = Completions::new(engines.llm.clone());
     // Tool calls by provider, for usage.
@@ -121,7 +121,6 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
     // A warm transfer in progress.
     let mut consult: Option<Consult> = None;
     let mut end_reason = None;
-    let mut tts_chars = 0u64;
 
     while end_reason.is_none() {
         while let Some(output) = pipeline.poll_output() {
@@ -139,7 +138,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                     }
                 }
                 Output::ClearAudio => media.barge_in(),
-                Output::Synthesize(prompt) => tts_chars += voice.start(synthesizer.as_ref(), &shared.prompts, prompt),
+                Output::Synthesize(prompt) => voice.start(&shared.prompts, prompt),
                 Output::CancelSynthesis(id) => voice.cancel(id),
                 Output::Recognize { turn, audio, speech_end, urgency, hint } => {
                     let asr = recognizer.clone();
@@ -170,7 +169,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                 },
                 Output::WarmTransfer { target, briefing } => {
                     tracing::info!(call = call, "warm transfer requested");
-                    consult = Some(Consult::new(briefing));
+                    consult = Some(Consult::new(briefing, shared.speech.synthesizer(parley_agent::spec::VoiceChoice::default())));
                     tokio::spawn(consult_through_gate(shared.clone(), leg.clone(), call, tenant.clone(), target));
                 }
                 Output::RunTool(tool_call) => {
@@ -286,7 +285,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
     if let Some(h) = heartbeat {
         h.abort();
     }
-    let usage = Usage { asr_ms: recognized_ms, tts_chars, llm: completions.provider(), tool_calls };
+    let usage = Usage { asr_ms: recognized_ms, tts_chars: voice.characters(), llm: completions.provider(), tool_calls };
     let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, engines: engines.providers(), recorder, latency: latency_of(&latencies), llm: engines.llm.clone() };
     let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
     finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;

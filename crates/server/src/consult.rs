@@ -5,16 +5,16 @@
 //! bridged conversation reaches the recognizer, the transcript or the recording: it is
 //! between two people.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use parley_agent::spec::VoiceChoice;
-
+use parley_call::playout::Playout;
 use parley_media::jitter::{Frame, JitterBuffer};
 use parley_media::pacer::FRAME_SAMPLES;
+use parley_speech::Synthesizer;
 use tokio::time::Instant;
 
 use crate::media_io::{Media, MediaIn};
-use parley_call::playout::Playout;
 
 use crate::voice::{Synthesized, Voice};
 use crate::Shared;
@@ -46,14 +46,15 @@ pub struct Consult {
 
 impl Consult {
     /// A transfer starting: the person is being called; `briefing` is what they will hear.
-    pub fn new(briefing: String) -> Consult {
+    pub fn new(briefing: String, synth: Arc<dyn Synthesizer>) -> Consult {
         Consult {
             placed: false,
             phase: Phase::Dialing,
             media: None,
             jitter: JitterBuffer::adaptive(Duration::from_millis(20), Duration::from_millis(200)),
             playout: Playout::default(),
-            voice: Voice::default(),
+            // The briefing is about this caller: nothing of it is kept.
+            voice: Voice::new(synth, "", Arc::default()),
             briefing,
             ts: 0,
             marker: true,
@@ -101,7 +102,7 @@ impl Consult {
             Phase::Dialing => return silence(),
             Phase::Briefing => {
                 if let Some(prompt) = self.playout.refill(FRAME_SAMPLES) {
-                    self.voice.start(shared.speech.synthesizer(VoiceChoice::default()).as_ref(), &shared.prompts, prompt);
+                    self.voice.start(&shared.prompts, prompt);
                 }
                 while let Some(s) = self.voice.try_recv(&shared.prompts) {
                     match s {

@@ -8,11 +8,12 @@
 //! waiting (the call hung up, or the caller went on talking and the speculation was dropped) are
 //! skipped without being decoded, which under load is most of the speculation.
 //!
-//! Pure data structure: the worker threads in [`crate::whisper_cpp`] lock it and pop.
+//! A [`JobQueue`] with this key: the worker threads in [`crate::whisper_cpp`] lock it and pop.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::cmp::Reverse;
 use std::time::Instant;
+
+use crate::job_queue::JobQueue;
 
 /// How urgent an utterance is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,76 +24,15 @@ pub enum Urgency {
     TurnEnded,
 }
 
-struct Entry<T> {
-    urgency: Urgency,
-    /// When the caller stopped speaking.
-    speech_end: Instant,
-    /// Arrival order, so equal keys leave first in, first out.
-    seq: u64,
-    job: T,
-}
-
-impl<T> PartialEq for Entry<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl<T> Eq for Entry<T> {}
-impl<T> PartialOrd for Entry<T> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<T> Ord for Entry<T> {
-    /// The greatest entry is popped first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .speech_end
-            .cmp(&self.speech_end)
-            .then_with(|| self.urgency.cmp(&other.urgency))
-            .then_with(|| other.seq.cmp(&self.seq))
-    }
-}
+/// An utterance's place: when its caller stopped speaking, then an ended turn first.
+pub type AsrKey = (Instant, Reverse<Urgency>);
 
 /// See the module docs. `T` is the job (audio and where its text goes).
-pub struct AsrQueue<T> {
-    heap: BinaryHeap<Entry<T>>,
-    seq: u64,
-}
+pub type AsrQueue<T> = JobQueue<AsrKey, T>;
 
-impl<T> Default for AsrQueue<T> {
-    fn default() -> Self {
-        AsrQueue { heap: BinaryHeap::new(), seq: 0 }
-    }
-}
-
-impl<T> AsrQueue<T> {
-    /// Queues a job.
-    pub fn push(&mut self, urgency: Urgency, speech_end: Instant, job: T) {
-        self.seq += 1;
-        self.heap.push(Entry { urgency, speech_end, seq: self.seq, job });
-    }
-
-    /// The next job still wanted (`wanted` says whether someone waits for it); unwanted ones
-    /// met on the way are dropped.
-    pub fn pop(&mut self, wanted: impl Fn(&T) -> bool) -> Option<T> {
-        while let Some(e) = self.heap.pop() {
-            if wanted(&e.job) {
-                return Some(e.job);
-            }
-        }
-        None
-    }
-
-    /// Jobs waiting.
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    /// Whether nothing waits.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
+/// The key of an utterance that ended at `speech_end`.
+pub fn asr_key(urgency: Urgency, speech_end: Instant) -> AsrKey {
+    (speech_end, Reverse(urgency))
 }
 
 #[cfg(test)]
@@ -108,9 +48,9 @@ mod tests {
     fn the_caller_who_stopped_speaking_first_goes_first() {
         let t0 = Instant::now();
         let mut q = AsrQueue::default();
-        q.push(Urgency::TurnEnded, t0 + Duration::from_millis(300), "b");
-        q.push(Urgency::TurnEnded, t0 + Duration::from_millis(100), "a");
-        q.push(Urgency::TurnEnded, t0 + Duration::from_millis(900), "c");
+        q.push(asr_key(Urgency::TurnEnded, t0 + Duration::from_millis(300)), "b");
+        q.push(asr_key(Urgency::TurnEnded, t0 + Duration::from_millis(100)), "a");
+        q.push(asr_key(Urgency::TurnEnded, t0 + Duration::from_millis(900)), "c");
         assert_eq!(drain(&mut q), ["a", "b", "c"]);
     }
 
@@ -118,8 +58,8 @@ mod tests {
     fn an_early_start_keeps_its_place_among_ended_turns() {
         let t0 = Instant::now();
         let mut q = AsrQueue::default();
-        q.push(Urgency::Speculative, t0, "early start, caller still pausing");
-        q.push(Urgency::TurnEnded, t0 + Duration::from_secs(2), "later caller");
+        q.push(asr_key(Urgency::Speculative, t0), "early start, caller still pausing");
+        q.push(asr_key(Urgency::TurnEnded, t0 + Duration::from_secs(2)), "later caller");
         assert_eq!(drain(&mut q), ["early start, caller still pausing", "later caller"]);
     }
 
@@ -127,28 +67,8 @@ mod tests {
     fn at_the_same_instant_an_ended_turn_goes_first() {
         let t0 = Instant::now();
         let mut q = AsrQueue::default();
-        q.push(Urgency::Speculative, t0, "early guess");
-        q.push(Urgency::TurnEnded, t0, "waiting caller");
+        q.push(asr_key(Urgency::Speculative, t0), "early guess");
+        q.push(asr_key(Urgency::TurnEnded, t0), "waiting caller");
         assert_eq!(drain(&mut q), ["waiting caller", "early guess"]);
-    }
-
-    #[test]
-    fn equal_keys_leave_in_arrival_order() {
-        let t0 = Instant::now();
-        let mut q = AsrQueue::default();
-        for job in ["1", "2", "3"] {
-            q.push(Urgency::TurnEnded, t0, job);
-        }
-        assert_eq!(drain(&mut q), ["1", "2", "3"]);
-    }
-
-    #[test]
-    fn jobs_nobody_waits_for_are_skipped() {
-        let t0 = Instant::now();
-        let mut q = AsrQueue::default();
-        q.push(Urgency::TurnEnded, t0, "hung up");
-        q.push(Urgency::TurnEnded, t0 + Duration::from_millis(5), "live");
-        assert_eq!(q.pop(|j| *j != "hung up"), Some("live"));
-        assert!(q.is_empty());
     }
 }

@@ -110,7 +110,7 @@ impl Synthesizer for FailoverVoice {
     fn synthesize(&self, text: &str) -> Result<mpsc::Receiver<Vec<i16>>, SpeechError> {
         let (tx, rx) = mpsc::channel(16);
         let (primary, fallback, breaker, stall) = (self.primary.clone(), self.fallback.clone(), self.breaker.clone(), self.stall);
-        let sentences = crate::piper::sentences(text);
+        let sentences = crate::sentences::sentences(text);
         tokio::spawn(async move {
             for sentence in sentences {
                 if breaker.allows() {

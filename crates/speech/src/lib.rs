@@ -29,6 +29,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 pub mod asr_queue;
+pub mod job_queue;
 pub mod cloud;
 pub mod espeak;
 pub mod failover;
@@ -36,6 +37,7 @@ pub mod minilm;
 pub mod onnx;
 pub mod piper;
 pub mod resample;
+pub mod sentences;
 pub mod silero;
 pub mod vad;
 pub mod wer;

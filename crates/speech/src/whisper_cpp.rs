@@ -22,7 +22,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use tokio::sync::oneshot;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
-use crate::asr_queue::AsrQueue;
+use crate::asr_queue::{asr_key, AsrQueue};
 use crate::whisper_guard::{check, Checked, DecodePlan};
 use crate::{BoxFuture, Recognizer, SpeechError, Urgency, Utterance};
 
@@ -170,7 +170,7 @@ impl Recognizer for WhisperCppRecognizer {
         let queued = match self.shared.queue.lock() {
             Ok(q) if utterance.urgency == Urgency::Speculative && q.jobs.len() >= self.shared.decoders => Err(SpeechError::Busy),
             Ok(mut q) if !q.closed => {
-                q.jobs.push(utterance.urgency, utterance.speech_end, job);
+                q.jobs.push(asr_key(utterance.urgency, utterance.speech_end), job);
                 Ok(())
             }
             _ => Err(SpeechError::Unavailable("recognizer closed".into())),

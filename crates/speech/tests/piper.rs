@@ -74,3 +74,39 @@ async fn a_long_reply_streams_sentence_by_sentence() {
     assert!(rest > first.len(), "two more sentences follow");
     assert!(first_at < total_at, "the first sentence arrived before the reply was done");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_asked_for_later_starts_before_the_rest_of_longer_ones() {
+    // One session, five long replies playing: a sixth caller's answer is made next, before the
+    // others' later sentences (the one being made when it was asked, and one taken while its
+    // text was being phonemized, may go first).
+    let voice = voice();
+    let long = "Order 1004 left our warehouse on Monday. It went by ground. It reached the depot on Tuesday. It is out for delivery now.";
+    let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let listen = |name: &'static str, mut rx: tokio::sync::mpsc::Receiver<Vec<i16>>| {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(chunk) = rx.recv().await {
+                if !chunk.is_empty() {
+                    let _ = tx.send(name);
+                }
+            }
+        });
+    };
+    for _ in 0..5 {
+        listen("long", voice.synthesize(long).expect("starts"));
+    }
+    let mut order = Vec::new();
+    while order.len() < 5 {
+        order.push(heard.recv().await.expect("long replies play"));
+    }
+    order.push("asked");
+    listen("short", voice.synthesize("We are open until five.").expect("starts"));
+    drop(tx);
+    while let Some(name) = heard.recv().await {
+        order.push(name);
+    }
+    assert!(order.len() >= 5 * 4 + 2, "{order:?}");
+    let waited = order.iter().skip(6).position(|w| *w == "short").expect("the short reply was heard");
+    assert!(waited <= 2, "the sixth caller waited for others' later sentences: {order:?}");
+}
