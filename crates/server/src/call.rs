@@ -112,6 +112,12 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
     };
 
     let config = Config { agent: agent.clone(), caller: caller.clone(), answered_unix_ms: answered_ms, record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: shared.prepare_replies && synthesizer.provider() == "embedded", local_tools: Some(parley_connect::tools::run_built_in), encoder: shared.speech.meaning.clone() };
+    // The agent's example phrases encoded before the caller's first turn needs them (kept by
+    // the sentence model, so only an agent's first call does the work).
+    if let Some(encoder) = shared.speech.meaning.clone() {
+        let intents = parley_agent::intent::IntentSet::new(&agent.intents);
+        tokio::task::spawn_blocking(move || parley_agent::intent::meaning::prepare(encoder.as_ref(), &intents));
+    }
     let mut pipeline = CallPipeline::new(config, Instant::now().into_std());
     let mut voice = Voice::new(synthesizer.clone(), &tenant, Arc::new(crate::voice::fixed_sentences(&agent)));
     let mut effects = Effects::default();

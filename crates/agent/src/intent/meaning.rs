@@ -53,6 +53,17 @@ pub fn nearest(encoder: &dyn SentenceEncoder, intents: &IntentSet, text: &str, a
     best.filter(|(_, s)| *s >= MIN_SIMILARITY).map(|(i, s)| (i.to_string(), s))
 }
 
+/// Encodes the examples of every intent [`nearest`] may compare with, so that an encoder which
+/// keeps them has them before a caller's first turn needs them. Blocking (a few hundred ms for
+/// a hundred examples the first time, nothing once kept): run it off the call's task.
+pub fn prepare(encoder: &dyn SentenceEncoder, intents: &IntentSet) {
+    for intent in intents.names().filter(|i| !WORD_ONLY.contains(i)) {
+        for example in intents.examples(intent) {
+            encoder.encode_example(example);
+        }
+    }
+}
+
 /// Vectors for tests: a topic's sentences share a direction, any other sentence gets one of its
 /// own (three hashed coordinates: two sentences share at most one by chance, a cosine of 1/3).
 #[cfg(test)]
@@ -113,6 +124,21 @@ mod tests {
         assert!(nearest(&keeping, &intents(), said, &["order_status", "pay"]).is_some());
         let kept = keeping.0.lock().unwrap();
         assert_eq!(*kept, ["where is my order", "I want to pay my bill"]);
+    }
+
+    #[test]
+    fn prepared_examples_are_all_a_turn_needs() {
+        let prepared = Keeping::default();
+        prepare(&prepared, &intents());
+        let kept = prepared.0.lock().unwrap().clone();
+        assert!(kept.contains(&"where is my order".to_string()) && kept.contains(&"I want to pay my bill".to_string()));
+        let turn = Keeping::default();
+        let all = intents();
+        let every: Vec<&str> = all.names().collect();
+        nearest(&turn, &all, "any news on my shipment", &every);
+        let needed = turn.0.lock().unwrap();
+        assert!(!needed.is_empty() && needed.iter().all(|e| kept.contains(e)), "a turn needs {needed:?}, prepared {kept:?}");
+        assert!(intents().examples("yes").iter().all(|e| !kept.contains(e)), "yes stays the word engine's");
     }
 
     #[test]
