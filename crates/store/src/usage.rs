@@ -32,6 +32,12 @@ pub struct Limits {
 
 /// The calendar month (UTC) of a unix-ms time, as `YYYY-MM`.
 pub fn month_of(unix_ms: i64) -> String {
+    let (y, m, _) = civil_date(unix_ms);
+    format!("{y:04}-{m:02}")
+}
+
+/// The calendar date (UTC) of a unix-ms time: year, month (1-12), day (1-31).
+pub fn civil_date(unix_ms: i64) -> (i64, i64, i64) {
     // Howard Hinnant's days-to-civil algorithm.
     let z = unix_ms.div_euclid(86_400_000) + 719_468;
     let era = z.div_euclid(146_097);
@@ -39,9 +45,10 @@ pub fn month_of(unix_ms: i64) -> String {
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}")
+    (y, m, d)
 }
 
 /// Checks a `YYYY-MM` month.
@@ -174,6 +181,8 @@ mod tests {
         assert_eq!(month_of(1_798_761_599_999), "2026-12"); // 2026-12-31T23:59:59.999Z
         assert_eq!(month_of(1_798_761_600_000), "2027-01");
         assert_eq!(month_of(951_782_400_000), "2000-02"); // 2000-02-29
+        assert_eq!(civil_date(951_782_400_000), (2000, 2, 29));
+        assert_eq!(civil_date(1_798_761_599_999), (2026, 12, 31));
         assert!(check_month("2026-11").is_ok());
         for bad in ["2026-13", "2026-00", "26-11", "2026/11", "2026-1x"] {
             assert!(check_month(bad).is_err(), "{bad}");

@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{now_ms, ApiError, ApiState};
 
 /// The authenticated caller: an API key or a signed-in user.
+#[derive(Clone)]
 pub struct Caller {
     /// Audit actor: `key:<id>` or `user:<id>`.
     actor: String,
@@ -36,14 +37,21 @@ impl FromRequestParts<ApiState> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthorized)?;
-        let token = SecretString::from(token.trim().to_string());
+        Caller::from_token(state, &SecretString::from(token.trim().to_string())).await
+    }
+}
+
+impl Caller {
+    /// The caller a token opens (an API key, or a session's token: the console's cookie
+    /// holds one), or 401 with an operational event.
+    pub async fn from_token(state: &ApiState, token: &SecretString) -> Result<Caller, ApiError> {
         if token.expose_secret().starts_with("ses_") {
-            let Some(session) = state.store.platform().authenticate_session(&token, now_ms()).await? else {
+            let Some(session) = state.store.platform().authenticate_session(token, now_ms()).await? else {
                 return Err(refused(state, "session").await);
             };
             return Ok(Caller { actor: format!("user:{}", session.user_id), tenant_id: Some(session.tenant_id), role: session.role, session_id: Some(session.id) });
         }
-        match state.store.platform().authenticate(&token).await? {
+        match state.store.platform().authenticate(token).await? {
             Some(key) => Ok(Caller::from(key)),
             None => Err(refused(state, "api_key").await),
         }

@@ -4,10 +4,10 @@
 
 mod agents;
 mod audit;
-mod auth;
-mod calls;
+pub(crate) mod auth;
+pub(crate) mod calls;
 mod error;
-mod extract;
+pub(crate) mod extract;
 pub use extract::ClientAddr;
 mod integrations;
 mod kept;
@@ -19,8 +19,8 @@ pub mod throttle;
 mod tenants;
 mod outbound;
 mod trunks;
-mod usage;
-mod users;
+pub(crate) mod usage;
+pub(crate) mod users;
 
 use axum::routing::{delete, get, post};
 use axum::Router;

@@ -1,0 +1,197 @@
+//! The web console at `/`, served by `parley serve` on the HTTP port beside the API: pages
+//! rendered on the server ([`pages`], no script and nothing from a CDN, so it works offline),
+//! one style sheet embedded in the binary.
+//!
+//! A page asks the API's own handlers for its data, as the signed-in user's [`Caller`]: the
+//! console shows and does exactly what the API lets that role, and each read is audited as the
+//! API audits it. A section the role may not read is left out.
+//!
+//! Every response carries a strict Content-Security-Policy (no inline script or style, forms
+//! post only here, no framing); sessions and CSRF: [`session`].
+//!
+//! [`Caller`]: crate::api::auth::Caller
+
+pub mod pages;
+pub mod session;
+
+use axum::extract::{Form, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::Markup;
+use serde::Deserialize;
+
+use crate::api::{calls, extract, now_ms, usage, users, ApiError, ApiState, ClientAddr};
+use session::{cookie, csrf_token, same_origin, set_cookie, tokens_match, Viewer, SESSION_COOKIE, SIGN_IN_COOKIE};
+
+/// The console's routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(overview))
+        .route("/calls", get(calls_page))
+        .route("/sign-in", get(sign_in_form).post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/assets/console.css", get(style_sheet))
+        .layer(axum::middleware::map_response(secure_headers))
+        .with_state(state)
+}
+
+/// What no console response goes without.
+async fn secure_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn style_sheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("console.css"))
+}
+
+/// A page with its status.
+fn page(status: StatusCode, markup: Markup) -> Response {
+    (status, markup).into_response()
+}
+
+/// A signed-in page.
+fn frame(v: &Viewer, title: &str, body: Markup) -> Response {
+    page(StatusCode::OK, pages::layout(title, Some((&v.tenant, v.caller.role().as_str(), &v.csrf)), body))
+}
+
+/// The API's refusal as a page (a role's missing permission, bad input).
+fn refused(v: &Viewer, e: ApiError) -> Response {
+    let (status, message) = match &e {
+        ApiError::Forbidden => (StatusCode::FORBIDDEN, "Your role may not see this.".to_string()),
+        ApiError::NotFound => (StatusCode::NOT_FOUND, "Not found.".to_string()),
+        ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+        _ => {
+            tracing::warn!(error = %e, "console page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; try again.".to_string())
+        }
+    };
+    page(status, pages::layout("Problem", Some((&v.tenant, v.caller.role().as_str(), &v.csrf)), pages::problem(&message)))
+}
+
+/// A section the role may read (`Some`), may not (`None`), or the API's failure.
+fn optional<T>(r: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+    match r {
+        Ok(x) => Ok(Some(x)),
+        Err(ApiError::Forbidden) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn overview(State(s): State<ApiState>, v: Viewer) -> Response {
+    let now = now_ms();
+    let day_start_ms = now - now.rem_euclid(86_400_000);
+    let t = || extract::Path(v.tenant.clone());
+    let today = calls::CallQuery { since_ms: Some(day_start_ms), until_ms: None, outcome: None, agent: None, caller_hash: None, limit: Some(200), cursor: None };
+    let today = match calls::list(State(s.clone()), v.caller.clone(), t(), extract::Query(today)).await {
+        Ok(axum::Json(page)) => page,
+        Err(e) => return refused(&v, e),
+    };
+    // Sections a role may not read are left out; other failures show.
+    let limits = optional(usage::limits(State(s.clone()), v.caller.clone(), t()).await.map(|j| j.0));
+    let month = optional(usage::usage(State(s.clone()), v.caller.clone(), t(), extract::Query(usage::UsageQuery { month: None })).await.map(|j| j.0));
+    let events = optional(usage::op_events(State(s.clone()), v.caller.clone(), t(), extract::Query(usage::OpEventQuery { since_ms: None, limit: Some(10) })).await.map(|j| j.0.events));
+    let (limits, usage, events) = match (limits, month, events) {
+        (Ok(l), Ok(u), Ok(e)) => (l, u, e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return refused(&v, e),
+    };
+    frame(&v, "Overview", pages::overview(&pages::Overview { today, day_start_ms, limits, usage, events }))
+}
+
+#[derive(Deserialize)]
+struct CallsForm {
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    agent: String,
+    cursor: Option<String>,
+}
+
+async fn calls_page(State(s): State<ApiState>, v: Viewer, Query(f): Query<CallsForm>) -> Response {
+    let some = |x: &str| (!x.trim().is_empty()).then(|| x.trim().to_string());
+    let q = calls::CallQuery { since_ms: None, until_ms: None, outcome: some(&f.outcome), agent: some(&f.agent), caller_hash: None, limit: Some(50), cursor: f.cursor.clone() };
+    match calls::list(State(s), v.caller.clone(), extract::Path(v.tenant.clone()), extract::Query(q)).await {
+        Ok(axum::Json(page)) => frame(&v, "Calls", pages::calls(&page, &f.outcome, &f.agent)),
+        Err(e) => refused(&v, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    tenant: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// The sign-in form, with a fresh double-submit token in its cookie and its field.
+fn sign_in_page(headers: &HeaderMap, status: StatusCode, tenant: &str, email: &str, error: Option<&str>) -> Response {
+    let token = hex::encode(rand::random::<[u8; 16]>());
+    let mut r = page(status, pages::sign_in(&token, tenant, email, error));
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(headers, SIGN_IN_COOKIE, &token, 3600));
+    r
+}
+
+async fn sign_in_form(headers: HeaderMap) -> Response {
+    sign_in_page(&headers, StatusCode::OK, "", "", None)
+}
+
+async fn sign_in(State(s): State<ApiState>, addr: ClientAddr, headers: HeaderMap, Form(f): Form<SignInForm>) -> Response {
+    let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
+    if !same_origin(&headers) || !tokens_match(&f.form_token, expected) {
+        return sign_in_page(&headers, StatusCode::FORBIDDEN, &f.tenant, &f.email, Some("The form expired; please sign in again."));
+    }
+    let credentials = users::Credentials { tenant: f.tenant.trim().to_string(), email: f.email.clone(), password: f.password };
+    match users::sign_in(State(s), addr, extract::Json(credentials)).await {
+        Ok((_, axum::Json(session))) => {
+            let mut r = Redirect::to("/").into_response();
+            let max_age = (session.expires_ms - now_ms()) / 1000;
+            r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, &session.token, max_age));
+            r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, SIGN_IN_COOKIE, "", 0));
+            r
+        }
+        Err(ApiError::Throttled(wait)) => {
+            let mut r = sign_in_page(&headers, StatusCode::TOO_MANY_REQUESTS, &f.tenant, &f.email, Some(&format!("Too many attempts; try again in {wait} s.")));
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            r
+        }
+        Err(ApiError::Unauthorized) => sign_in_page(&headers, StatusCode::UNAUTHORIZED, &f.tenant, &f.email, Some("Wrong tenant, email or password.")),
+        Err(e) => {
+            tracing::warn!(error = %e, "console sign-in failed");
+            sign_in_page(&headers, StatusCode::INTERNAL_SERVER_ERROR, &f.tenant, &f.email, Some("Signing in failed; try again."))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_out(State(s): State<ApiState>, v: Viewer, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
+    let session = v.caller.session_id.clone().unwrap_or_default();
+    if !same_origin(&headers) || !tokens_match(&f.csrf, &csrf_token(&s, &session)) {
+        return page(StatusCode::FORBIDDEN, pages::layout("Problem", None, pages::problem("The form expired; reload the page and try again.")));
+    }
+    if let Err(e) = users::sign_out(State(s), v.caller.clone()).await {
+        return refused(&v, e);
+    }
+    let mut r = Redirect::to("/sign-in").into_response();
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, "", 0));
+    r
+}

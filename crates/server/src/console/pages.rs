@@ -1,0 +1,230 @@
+//! The console's pages as HTML (maud: every interpolated string is escaped; names a tenant
+//! controls are put in `<bdi>`, so a right-to-left override in one cannot reorder the page
+//! around it). Pure functions of what the API returned: no I/O here.
+
+use maud::{html, Markup, DOCTYPE};
+use parley_store::usage::civil_date;
+
+use crate::api::calls::{CallPageView, CallView};
+use crate::api::usage::{LimitsView, OpEventView, UsageView};
+
+/// The page frame: navigation, who is signed in, the sign-out form.
+pub fn layout(title: &str, signed_in: Option<(&str, &str, &str)>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Parley" }
+                link rel="stylesheet" href="/assets/console.css";
+            }
+            body {
+                header {
+                    a.brand href="/" { "Parley" }
+                    @if let Some((tenant, role, csrf)) = signed_in {
+                        nav aria-label="Main" {
+                            a href="/" { "Overview" }
+                            a href="/calls" { "Calls" }
+                        }
+                        div.who {
+                            span { "Tenant " bdi { (tenant) } " · " (role) }
+                            form method="post" action="/sign-out" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// The sign-in form; `error` says why the last try failed.
+pub fn sign_in(form_token: &str, tenant: &str, email: &str, error: Option<&str>) -> Markup {
+    layout(
+        "Sign in",
+        None,
+        html! {
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form.sign-in method="post" action="/sign-in" {
+                input type="hidden" name="form_token" value=(form_token);
+                label { "Tenant" input name="tenant" required autocomplete="organization" value=(tenant); }
+                label { "Email" input name="email" type="email" required autocomplete="username" value=(email); }
+                label { "Password" input name="password" type="password" required autocomplete="current-password"; }
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of a unix-ms time.
+pub fn when(unix_ms: i64) -> String {
+    let (y, m, d) = civil_date(unix_ms);
+    let minutes = unix_ms.rem_euclid(86_400_000) / 60_000;
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// The value at fraction `q` of sorted `values`.
+fn quantile(values: &[i64], q: f64) -> Option<i64> {
+    let i = ((values.len() as f64 - 1.0) * q).round() as usize;
+    values.get(i).copied()
+}
+
+/// What the overview shows; sections the signed-in role may not read are `None`.
+pub struct Overview {
+    /// Calls since midnight UTC (at most one page).
+    pub today: CallPageView,
+    /// Midnight UTC, unix ms.
+    pub day_start_ms: i64,
+    pub limits: Option<LimitsView>,
+    pub usage: Option<UsageView>,
+    pub events: Option<Vec<OpEventView>>,
+}
+
+/// Calls per hour of the day as bars, drawn as SVG by the server (no script, no CDN).
+fn calls_per_hour(calls: &[CallView], day_start_ms: i64) -> Markup {
+    let mut hours = [0u32; 24];
+    for c in calls {
+        let h = (c.started_ms - day_start_ms).div_euclid(3_600_000);
+        if let Some(n) = usize::try_from(h).ok().and_then(|h| hours.get_mut(h)) {
+            *n += 1;
+        }
+    }
+    let top = hours.iter().copied().max().unwrap_or(0).max(1);
+    html! {
+        figure {
+            svg.chart viewBox="0 0 240 64" role="img" aria-labelledby="per-hour-title" {
+                title id="per-hour-title" { "Calls per hour today (UTC)" }
+                @for (h, n) in hours.iter().enumerate() {
+                    @let height = 60 * n / top;
+                    rect x=(h * 10 + 1) y=(62 - height) width="8" height=(height) { title { (format!("{h:02}:00 {n} calls")) } }
+                }
+                line x1="0" y1="62.5" x2="240" y2="62.5";
+            }
+            figcaption { "Calls per hour today (UTC)" }
+        }
+    }
+}
+
+/// The overview page's body.
+pub fn overview(o: &Overview) -> Markup {
+    let mut v2v: Vec<i64> = o.today.calls.iter().filter_map(|c| c.latency.as_ref().map(|l| l.voice_to_voice_ms)).collect();
+    v2v.sort_unstable();
+    let minutes = o.usage.as_ref().map(|u| (u.items.iter().filter(|i| i.metric == "call_seconds").map(|i| i.quantity).sum::<i64>().max(0) + 59) / 60);
+    let more = if o.today.next_cursor.is_some() { "+" } else { "" };
+    html! {
+        section.cards aria-label="Today" {
+            div.card { h2 { "Calls today" } p.figure { (o.today.calls.len()) (more) } }
+            div.card {
+                h2 { "Voice to voice today" }
+                @match (quantile(&v2v, 0.5), quantile(&v2v, 0.9)) {
+                    (Some(p50), Some(p90)) => {
+                        p.figure { (p50) " ms" }
+                        p { "median of calls; p90 " (p90) " ms" }
+                    },
+                    _ => { p { "No answered turns yet." } },
+                }
+            }
+            @if let Some(m) = minutes {
+                div.card {
+                    h2 { "Minutes this month" }
+                    p.figure { (m) }
+                    @if let Some(l) = o.limits.as_ref().filter(|l| l.max_minutes_per_month > 0) {
+                        meter min="0" max=(l.max_minutes_per_month) value=(m) { (m) " of " (l.max_minutes_per_month) }
+                        p { "of " (l.max_minutes_per_month) " allowed" }
+                    }
+                }
+            }
+        }
+        (calls_per_hour(&o.today.calls, o.day_start_ms))
+        @if let Some(events) = &o.events {
+            h2 { "Recent operational events" }
+            @if events.is_empty() { p { "None." } } @else {
+                table {
+                    thead { tr { th { "When (UTC)" } th { "Kind" } th { "Code" } th { "Detail" } } }
+                    tbody { @for e in events { tr { td { (when(e.at_ms)) } td { (e.kind) } td { (e.code) } td { bdi { (e.detail) } } } } }
+                }
+            }
+        }
+    }
+}
+
+/// The calls page's body: the filter form, a page of calls, the link to the next.
+pub fn calls(page: &CallPageView, outcome: &str, agent: &str) -> Markup {
+    html! {
+        form.filters method="get" action="/calls" {
+            label { "Outcome" input name="outcome" value=(outcome); }
+            label { "Agent" input name="agent" value=(agent); }
+            button type="submit" { "Filter" }
+        }
+        @if page.calls.is_empty() { p { "No calls." } } @else {
+            table {
+                thead { tr { th { "Started (UTC)" } th { "Agent" } th { "Caller" } th { "Outcome" } th { "Turns" } th { "Voice to voice" } th { "Delivery" } } }
+                tbody {
+                    @for c in &page.calls {
+                        tr {
+                            td { (when(c.started_ms)) }
+                            td.name { bdi { (c.agent) } }
+                            td { bdi { (c.caller_masked) } }
+                            td { (c.outcome) }
+                            td { (c.turns) }
+                            td { @match c.latency.as_ref().map(|l| l.voice_to_voice_ms) { Some(ms) => { (ms) " ms" }, None => { "–" } } }
+                            td { (c.webhook_status) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(next) = &page.next_cursor {
+            @let query = serde_urlencoded_pairs(&[("cursor", next.as_str()), ("outcome", outcome), ("agent", agent)]);
+            p { a href=(format!("/calls?{query}")) { "Older calls" } }
+        }
+    }
+}
+
+/// A query string of the non-empty pairs.
+fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+        q.append_pair(k, v);
+    }
+    q.finish()
+}
+
+/// A page for an error the API gave.
+pub fn problem(message: &str) -> Markup {
+    html! { p.error role="alert" { (message) } p { a href="/" { "Back to the overview" } } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(agent: &str) -> CallView {
+        let s = |v: &str| v.to_string();
+        CallView {
+            id: s("c1"), agent: s(agent), caller_masked: s("+1555***0100"), caller_hash: s("h"), callee: s("demo"), transport: s("udp"),
+            started_ms: 1_764_650_000_000, answered_ms: None, ended_ms: 1_764_650_060_000, outcome: s("answered"),
+            end_reason: s("caller_hung_up"), routing: s("agent"), turns: 3, retries: 0, webhook_status: s("delivered"), latency: None,
+        }
+    }
+
+    #[test]
+    fn tenant_strings_are_escaped_and_isolated() {
+        let page = CallPageView { calls: vec![call("<script>alert(1)</script>\u{202e}evil")], next_cursor: None };
+        let out = calls(&page, "\"><img src=x>", "").into_string();
+        assert!(!out.contains("<script>alert"), "{out}");
+        assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(out.contains("<bdi>&lt;script&gt;"), "the name is isolated: {out}");
+        assert!(!out.contains("<img src=x>"));
+    }
+
+    #[test]
+    fn times_are_utc_dates_and_minutes() {
+        assert_eq!(when(0), "1970-01-01 00:00");
+        assert_eq!(when(1_798_761_599_999), "2026-12-31 23:59");
+    }
+}

@@ -1,0 +1,161 @@
+//! The web console over a real HTTP listener, as a browser meets it (cookies and forms by
+//! hand): sign-in through the form with its double-submit token, the session cookie's flags,
+//! pages that show what the user's role may read and nothing more, reflected input escaped,
+//! the security headers, sign-out guarded against cross-site forms, and a console cookie
+//! that opens nothing at `/v1`.
+
+mod common;
+
+use reqwest::header::{HeaderMap, CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(base: &str) -> Browser {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { http, base: base.to_string(), cookies: Vec::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep(&mut self, headers: &HeaderMap) {
+        for v in headers.get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let (pair, _) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            if !v.contains("Max-Age=0") {
+                self.cookies.push((k.to_string(), val.to_string()));
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, HeaderMap, String) {
+        let r = self.http.get(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).send().await.unwrap();
+        let (status, headers) = (r.status(), r.headers().clone());
+        self.keep(&headers);
+        (status, headers, r.text().await.unwrap())
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> (StatusCode, HeaderMap, String) {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let mut req = self.http.post(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).header("content-type", "application/x-www-form-urlencoded").body(body);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let r = req.send().await.unwrap();
+        let (status, headers) = (r.status(), r.headers().clone());
+        self.keep(&headers);
+        (status, headers, r.text().await.unwrap())
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+}
+
+/// The value of the hidden field `name` in a page.
+fn field(page: &str, name: &str) -> String {
+    let at = page.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in {page}")) + name.len() + 15;
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+async fn signed_in(base: &str, email: &str, password: &str) -> Browser {
+    let mut b = Browser::new(base);
+    let (_, _, page) = b.get("/sign-in").await;
+    let token = field(&page, "form_token");
+    let (status, headers, page) = b.post("/sign-in", &[("form_token", &token), ("tenant", "t"), ("email", email), ("password", password)], Some(base)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(headers[LOCATION], "/");
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_signs_in_and_shows_what_the_role_may_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_server, api, op) = common::operated(tmp.path(), &[]);
+    api.tenant(&op, "t").await;
+    for (email, role) in [("viewer@example.com", "viewer"), ("admin@example.com", "admin")] {
+        let (s, v) = api.call(Method::POST, "/v1/tenants/t/invitations", Some(&op), Some(json!({"email": email, "role": role}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = api.call(Method::POST, "/v1/invitations/accept", None, Some(json!({"token": v["token"], "password": "a long passphrase here"}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+
+    // Not signed in: every page sends the browser to the form.
+    let mut b = Browser::new(&api.base);
+    let (s, h, _) = b.get("/").await;
+    assert_eq!((s, h[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/sign-in"));
+    let (s, h, page) = b.get("/sign-in").await;
+    assert_eq!(s, StatusCode::OK);
+    let csp = h[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(page.contains("<form") && page.contains("/assets/console.css"));
+
+    // A form posted without its token (a cross-site form, or an expired one) is refused.
+    let token = field(&page, "form_token");
+    let mut stranger = Browser::new(&api.base);
+    let (s, _, _) = stranger.post("/sign-in", &[("form_token", &token), ("tenant", "t"), ("email", "viewer@example.com"), ("password", "a long passphrase here")], None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "no double-submit cookie");
+    let (s, _, page) = b.post("/sign-in", &[("form_token", &token), ("tenant", "t"), ("email", "viewer@example.com"), ("password", "wrong")], None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("Wrong tenant, email or password."));
+
+    // Signed in as a viewer: the session cookie is HttpOnly and SameSite=Strict.
+    let token = field(&page, "form_token");
+    let r = b.post("/sign-in", &[("form_token", &token), ("tenant", "t"), ("email", "viewer@example.com"), ("password", "a long passphrase here")], Some(&api.base)).await;
+    assert_eq!(r.0, StatusCode::SEE_OTHER, "{}", r.2);
+    let set = r.1.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).find(|v| v.starts_with("parley_session=")).expect("a session cookie");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/"), "{set}");
+    let session = b.cookie("parley_session").unwrap();
+    assert!(session.starts_with("ses_"));
+
+    let (s, _, page) = b.get("/").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("Calls today") && page.contains("Calls per hour today"), "{page}");
+    assert!(!page.contains("Minutes this month") && !page.contains("operational events"), "usage and events are the admin's: {page}");
+    assert!(!page.contains(&session), "the token never appears in a page");
+
+    // What a user types comes back escaped.
+    let (s, _, page) = b.get("/calls?outcome=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!page.contains("<script>alert(1)") && page.contains("&lt;script&gt;alert(1)"), "{page}");
+
+    // The console's cookie is no credential at the API.
+    let r = api.http.get(format!("{}/v1/tenants/t/calls", api.base)).header("cookie", format!("parley_session={session}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Nor is an API key a console sign-in.
+    let mut with_key = Browser::new(&api.base);
+    with_key.cookies.push(("parley_session".into(), op.clone()));
+    assert_eq!(with_key.get("/").await.0, StatusCode::SEE_OTHER);
+
+    // Sign-out needs the page's CSRF token and this site as the origin.
+    let csrf = field(&page, "csrf");
+    assert_eq!(b.post("/sign-out", &[], None).await.0, StatusCode::FORBIDDEN, "no token");
+    assert_eq!(b.post("/sign-out", &[("csrf", &csrf)], Some("https://evil.example")).await.0, StatusCode::FORBIDDEN, "another site");
+    let (s, h, _) = b.post("/sign-out", &[("csrf", &csrf)], Some(&api.base)).await;
+    assert_eq!((s, h[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/sign-in"));
+    let r = api.http.get(format!("{}/v1/tenants/t/calls", api.base)).bearer_auth(&session).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the session ended");
+
+    // An admin sees usage against the limit and the operational events.
+    let (s, _) = api.call(Method::PUT, "/v1/tenants/t/limits", Some(&op), Some(json!({"max_concurrent_calls": 5, "max_minutes_per_month": 1000}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut admin = signed_in(&api.base, "admin@example.com", "a long passphrase here").await;
+    let (s, _, page) = admin.get("/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Minutes this month") && page.contains("of 1000 allowed") && page.contains("Recent operational events"), "{page}");
+    // Reading the overview is audited like the API's reads.
+    let (_, entries) = api.call(Method::GET, "/v1/tenants/t/audit/entries", Some(&op), None).await;
+    let actions: Vec<&str> = entries["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(actions.contains(&"calls.list") && actions.contains(&"usage.read"), "{actions:?}");
+}
