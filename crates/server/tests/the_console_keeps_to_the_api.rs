@@ -81,8 +81,21 @@ async fn signed_in(base: &str, email: &str, password: &str) -> Browser {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_server, api, op) = common::operated(tmp.path(), &[]);
+    let (server, api, op) = common::operated(tmp.path(), &[]);
     api.tenant(&op, "t").await;
+    // A call of today whose agent name is hostile, with a kept transcript (written by the call
+    // path's store layer, as a call would).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let store = parley_store::Store::open(&parley_store::Target::SqliteDir(server.data_dir.clone())).await.unwrap();
+    let master = parley_store::crypto::MasterKey::from_hex(&std::fs::read_to_string(server.data_dir.join("master-key")).unwrap()).unwrap();
+    let scope = store.tenant("t").unwrap();
+    let mut record = common::sample_call("t", "t-call-1", now);
+    record.agent = "<script>alert('agent')</script>\u{202e}gnp.exe".into();
+    record.latency = Some(parley_store::calls::CallLatency { replies: 4, end_of_turn_ms: 400, recognition_ms: 120, agent_ms: 5, synthesis_ms: 60, voice_to_voice_ms: 585, voice_to_voice_p90_ms: 900 });
+    scope.record_call(&record).await.unwrap();
+    let turns = serde_json::to_vec(&json!([{"speaker": "caller", "text": "<img src=x onerror=alert(1)> where is my order", "start_ms": 0, "end_ms": 1}])).unwrap();
+    scope.keep_artifact(&master, "t-call-1", "transcript", "h", parley_store::artifacts::Recipient::Platform, &turns, 30, now).await.unwrap();
+    store.close().await;
     for (email, role) in [("viewer@example.com", "viewer"), ("admin@example.com", "admin")] {
         let (s, v) = api.call(Method::POST, "/v1/tenants/t/invitations", Some(&op), Some(json!({"email": email, "role": role}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -125,6 +138,17 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     assert!(!page.contains("Minutes this month") && !page.contains("operational events"), "usage and events are the admin's: {page}");
     assert!(!page.contains(&session), "the token never appears in a page");
 
+    // Today's call, its hostile name escaped and isolated; the transcript is the admin's.
+    let (_, _, calls) = b.get("/calls").await;
+    assert!(calls.contains("href=\"/calls/t-call-1\"") && !calls.contains("<script>alert('agent')"), "{calls}");
+    assert!(calls.contains("<bdi>&lt;script&gt;alert('agent')&lt;/script&gt;\u{202e}gnp.exe</bdi>"), "{calls}");
+    let (s, _, one) = b.get("/calls/t-call-1").await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    assert!(one.contains("585 ms") && one.contains("Recognition 120 ms") && one.contains("Only admins read kept transcripts."), "{one}");
+    assert!(!one.contains("where is my order"));
+    assert_eq!(b.get("/calls/t-call-1/recording").await.0, StatusCode::FORBIDDEN, "a viewer hears no recording");
+    assert_eq!(b.get("/calls/no-such-call").await.0, StatusCode::NOT_FOUND);
+
     // What a user types comes back escaped.
     let (s, _, page) = b.get("/calls?outcome=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
     assert_eq!(s, StatusCode::OK);
@@ -154,8 +178,12 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let (s, _, page) = admin.get("/").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Minutes this month") && page.contains("of 1000 allowed") && page.contains("Recent operational events"), "{page}");
+    let (s, _, one) = admin.get("/calls/t-call-1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(one.contains("&lt;img src=x onerror=alert(1)&gt; where is my order") && !one.contains("<img src=x"), "{one}");
+    assert!(one.contains("Not kept: the data policy records no calls."), "{one}");
     // Reading the overview is audited like the API's reads.
     let (_, entries) = api.call(Method::GET, "/v1/tenants/t/audit/entries", Some(&op), None).await;
     let actions: Vec<&str> = entries["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-    assert!(actions.contains(&"calls.list") && actions.contains(&"usage.read"), "{actions:?}");
+    assert!(actions.contains(&"calls.list") && actions.contains(&"usage.read") && actions.contains(&"transcripts.read"), "{actions:?}");
 }

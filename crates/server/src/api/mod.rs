@@ -10,7 +10,7 @@ mod error;
 pub(crate) mod extract;
 pub use extract::ClientAddr;
 mod integrations;
-mod kept;
+pub(crate) mod kept;
 mod keys;
 pub mod openapi;
 mod policy;

@@ -22,7 +22,7 @@ use axum::Router;
 use maud::Markup;
 use serde::Deserialize;
 
-use crate::api::{calls, extract, now_ms, usage, users, ApiError, ApiState, ClientAddr};
+use crate::api::{calls, extract, kept, now_ms, usage, users, ApiError, ApiState, ClientAddr};
 use session::{cookie, csrf_token, same_origin, set_cookie, tokens_match, Viewer, SESSION_COOKIE, SIGN_IN_COOKIE};
 
 /// The console's routes.
@@ -30,6 +30,8 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(overview))
         .route("/calls", get(calls_page))
+        .route("/calls/{call_id}", get(call_page))
+        .route("/calls/{call_id}/recording", get(call_recording))
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/assets/console.css", get(style_sheet))
@@ -42,7 +44,7 @@ async fn secure_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -122,6 +124,44 @@ async fn calls_page(State(s): State<ApiState>, v: Viewer, Query(f): Query<CallsF
     let q = calls::CallQuery { since_ms: None, until_ms: None, outcome: some(&f.outcome), agent: some(&f.agent), caller_hash: None, limit: Some(50), cursor: f.cursor.clone() };
     match calls::list(State(s), v.caller.clone(), extract::Path(v.tenant.clone()), extract::Query(q)).await {
         Ok(axum::Json(page)) => frame(&v, "Calls", pages::calls(&page, &f.outcome, &f.agent)),
+        Err(e) => refused(&v, e),
+    }
+}
+
+/// What the policy kept of a call, for a role that may read it (`None` when it may not,
+/// `Some(None)` when nothing is kept).
+fn kept<T>(r: Result<T, ApiError>) -> Result<Option<Option<T>>, ApiError> {
+    match r {
+        Ok(x) => Ok(Some(Some(x))),
+        Err(ApiError::NotFound) => Ok(Some(None)),
+        Err(ApiError::Forbidden) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn call_page(State(s): State<ApiState>, v: Viewer, axum::extract::Path(call_id): axum::extract::Path<String>) -> Response {
+    let path = || extract::Path((v.tenant.clone(), call_id.clone()));
+    let call = match calls::get_one(State(s.clone()), v.caller.clone(), path()).await {
+        Ok(axum::Json(c)) => c,
+        Err(e) => return refused(&v, e),
+    };
+    let transcript = match kept(kept::transcript(State(s.clone()), v.caller.clone(), path()).await.map(|j| j.0)) {
+        Ok(t) => t,
+        Err(e) => return refused(&v, e),
+    };
+    // Whether a recording is kept, without opening it (playing it is the audited read).
+    let recording = match (v.caller.role().includes(parley_store::Role::Admin), s.store.tenant(&v.tenant)) {
+        (false, _) => None,
+        (true, Ok(scope)) => Some(scope.list_artifacts(&call_id).await.is_ok_and(|a| a.iter().any(|x| x.kind == "recording"))),
+        (true, Err(_)) => Some(false),
+    };
+    let title = format!("Call {}", pages::when(call.started_ms));
+    frame(&v, &title, pages::call(&call, transcript.as_ref().map(Option::as_ref), recording))
+}
+
+async fn call_recording(State(s): State<ApiState>, v: Viewer, axum::extract::Path(call_id): axum::extract::Path<String>) -> Response {
+    match kept::recording(State(s), v.caller.clone(), extract::Path((v.tenant.clone(), call_id))).await {
+        Ok(r) => r,
         Err(e) => refused(&v, e),
     }
 }

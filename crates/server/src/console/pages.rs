@@ -5,7 +5,8 @@
 use maud::{html, Markup, DOCTYPE};
 use parley_store::usage::civil_date;
 
-use crate::api::calls::{CallPageView, CallView};
+use crate::api::calls::{CallPageView, CallView, LatencyView};
+use crate::api::kept::KeptTranscript;
 use crate::api::usage::{LimitsView, OpEventView, UsageView};
 
 /// The page frame: navigation, who is signed in, the sign-out form.
@@ -166,7 +167,7 @@ pub fn calls(page: &CallPageView, outcome: &str, agent: &str) -> Markup {
                 tbody {
                     @for c in &page.calls {
                         tr {
-                            td { (when(c.started_ms)) }
+                            td { a href=(format!("/calls/{}", c.id)) { (when(c.started_ms)) } }
                             td.name { bdi { (c.agent) } }
                             td { bdi { (c.caller_masked) } }
                             td { (c.outcome) }
@@ -181,6 +182,73 @@ pub fn calls(page: &CallPageView, outcome: &str, agent: &str) -> Markup {
         @if let Some(next) = &page.next_cursor {
             @let query = serde_urlencoded_pairs(&[("cursor", next.as_str()), ("outcome", outcome), ("agent", agent)]);
             p { a href=(format!("/calls?{query}")) { "Older calls" } }
+        }
+    }
+}
+
+/// Where a call's turns spent their time (medians over its replies), as one stacked bar.
+fn latency_bar(l: &LatencyView) -> Markup {
+    let parts = [("End of turn", l.end_of_turn_ms, "eot"), ("Recognition", l.recognition_ms, "asr"), ("Agent", l.agent_ms, "agent"), ("Synthesis", l.synthesis_ms, "tts")];
+    let total = parts.iter().map(|p| p.1.max(0)).sum::<i64>().max(1);
+    let mut x = 0i64;
+    html! {
+        figure {
+            svg.latency viewBox="0 0 400 24" role="img" aria-labelledby="latency-title" {
+                title id="latency-title" { "Median time per reply, by stage" }
+                @for (name, ms, class) in parts {
+                    @let w = 400 * ms.max(0) / total;
+                    rect class=(class) x=(x) y="2" width=(w) height="20" { title { (name) " " (ms) " ms" } }
+                    @let _ = { x += w; };
+                }
+            }
+            figcaption {
+                ul.legend {
+                    @for (name, ms, class) in parts { li { span class=(format!("swatch {class}")) {} (name) " " (ms) " ms" } }
+                }
+                "Voice to voice: median " (l.voice_to_voice_ms) " ms, p90 " (l.voice_to_voice_p90_ms) " ms, over " (l.replies) " replies."
+            }
+        }
+    }
+}
+
+/// A call's page: its facts, where its replies spent their time, and its transcript and
+/// recording where the policy keeps them (`kept`: `None` when the role may not read them).
+pub fn call(c: &CallView, transcript: Option<Option<&KeptTranscript>>, recording: Option<bool>) -> Markup {
+    let seconds = (c.ended_ms - c.answered_ms.unwrap_or(c.started_ms)).max(0) / 1000;
+    html! {
+        dl.facts {
+            dt { "Started (UTC)" } dd { (when(c.started_ms)) }
+            dt { "Talked" } dd { (seconds / 60) " min " (seconds % 60) " s" }
+            dt { "Agent" } dd { bdi { (c.agent) } }
+            dt { "Caller" } dd { bdi { (c.caller_masked) } }
+            dt { "Number called" } dd { bdi { (c.callee) } }
+            dt { "Transport" } dd { (c.transport) }
+            dt { "Outcome" } dd { (c.outcome) }
+            dt { "How it ended" } dd { (c.end_reason) }
+            dt { "Routing" } dd { (c.routing) }
+            dt { "Turns" } dd { (c.turns) " (" (c.retries) " not understood)" }
+            dt { "Delivery" } dd { (c.webhook_status) }
+        }
+        h2 { "Latency" }
+        @match &c.latency { Some(l) => (latency_bar(l)), None => p { "No replies were measured." } }
+        h2 { "Transcript" }
+        @match transcript {
+            None => p { "Only admins read kept transcripts." },
+            Some(None) => p { "Not kept: the data policy keeps no transcript of this call." },
+            Some(Some(t)) => {
+                p { "Kept until " (when(t.expires_ms)) " UTC." }
+                ol.transcript {
+                    @for turn in t.transcript.as_array().into_iter().flatten() {
+                        li { strong { (turn["speaker"].as_str().unwrap_or("?")) ": " } bdi { (turn["text"].as_str().unwrap_or("")) } }
+                    }
+                }
+            }
+        }
+        h2 { "Recording" }
+        @match recording {
+            None => p { "Only admins hear kept recordings." },
+            Some(false) => p { "Not kept: the data policy records no calls." },
+            Some(true) => audio controls preload="none" src=(format!("/calls/{}/recording", c.id)) { a href=(format!("/calls/{}/recording", c.id)) { "Download the recording" } },
         }
     }
 }
