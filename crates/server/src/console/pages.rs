@@ -191,14 +191,20 @@ fn latency_bar(l: &LatencyView) -> Markup {
     let parts = [("End of turn", l.end_of_turn_ms, "eot"), ("Recognition", l.recognition_ms, "asr"), ("Agent", l.agent_ms, "agent"), ("Synthesis", l.synthesis_ms, "tts")];
     let total = parts.iter().map(|p| p.1.max(0)).sum::<i64>().max(1);
     let mut x = 0i64;
+    let segments: Vec<(&str, i64, &str, i64, i64)> = parts
+        .iter()
+        .map(|&(name, ms, class)| {
+            let w = 400 * ms.max(0) / total;
+            x += w;
+            (name, ms, class, x - w, w)
+        })
+        .collect();
     html! {
         figure {
             svg.latency viewBox="0 0 400 24" role="img" aria-labelledby="latency-title" {
                 title id="latency-title" { "Median time per reply, by stage" }
-                @for (name, ms, class) in parts {
-                    @let w = 400 * ms.max(0) / total;
+                @for (name, ms, class, x, w) in segments {
                     rect class=(class) x=(x) y="2" width=(w) height="20" { title { (name) " " (ms) " ms" } }
-                    @let _ = { x += w; };
                 }
             }
             figcaption {
