@@ -318,6 +318,18 @@ pub enum SpecError {
     Flow(crate::flow::Problems),
 }
 
+impl SpecError {
+    /// Each problem, with its line and node where known (one for a YAML error).
+    pub fn problems(&self) -> Vec<crate::flow::Problem> {
+        let plain = |line: Option<usize>, message: String| crate::flow::Problem { node: None, line, message };
+        match self {
+            SpecError::Flow(problems) => problems.0.clone(),
+            SpecError::Yaml(y) => vec![plain(y.location().map(|l| l.line()), y.to_string())],
+            SpecError::Invalid(why) => vec![plain(None, why.to_string())],
+        }
+    }
+}
+
 impl AgentSpec {
     /// Parses and checks a YAML definition.
     pub fn from_yaml(text: &str) -> Result<AgentSpec, SpecError> {

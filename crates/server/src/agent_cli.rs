@@ -55,22 +55,14 @@ pub fn check(files: &[std::path::PathBuf]) -> anyhow::Result<bool> {
 
 /// `FILE:LINE: node `ID`: message`, one line per problem, as compilers write them.
 fn problem_lines(file: &Path, e: &SpecError) -> Vec<String> {
-    match e {
-        SpecError::Flow(problems) => problems
-            .0
-            .iter()
-            .map(|p| {
-                let at = p.line.map(|l| format!(":{l}")).unwrap_or_default();
-                let node = p.node.as_ref().map(|n| format!(" node `{n}`:")).unwrap_or_default();
-                format!("{}{at}:{node} {}", file.display(), p.message)
-            })
-            .collect(),
-        SpecError::Yaml(y) => {
-            let at = y.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
-            vec![format!("{}{at}: {}", file.display(), y)]
-        }
-        other => vec![format!("{}: {}", file.display(), explain(other))],
-    }
+    e.problems()
+        .iter()
+        .map(|p| {
+            let at = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+            let node = p.node.as_ref().map(|n| format!(" node `{n}`:")).unwrap_or_default();
+            format!("{}{at}:{node} {}", file.display(), p.message)
+        })
+        .collect()
 }
 
 /// The client of `model` (the embedded model started, and kept running while the handle

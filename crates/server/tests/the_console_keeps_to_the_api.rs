@@ -149,6 +149,19 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     assert_eq!(b.get("/calls/t-call-1/recording").await.0, StatusCode::FORBIDDEN, "a viewer hears no recording");
     assert_eq!(b.get("/calls/no-such-call").await.0, StatusCode::NOT_FOUND);
 
+    // Agents: a viewer reads the document and gets no editor; the API refuses the edit anyway.
+    let agent = json!({"business": "B", "greeting": "Hello there.", "hours": "always"});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
+    let (s, _, list) = b.get("/agents").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(list.contains("href=\"/agents/front\"") && !list.contains("New agent"), "{list}");
+    let (s, _, doc) = b.get("/agents/front").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc.contains("greeting: Hello there.") && !doc.contains("<textarea") && !doc.contains(">Save<"), "{doc}");
+    let csrf = field(&doc, "csrf");
+    let (s, _, _) = b.post("/agents/front", &[("csrf", &csrf), ("yaml", "name: front\nbusiness: B\ngreeting: Hijacked.\nhours: always\n")], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the API refuses a viewer's edit");
+
     // What a user types comes back escaped.
     let (s, _, page) = b.get("/calls?outcome=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
     assert_eq!(s, StatusCode::OK);
@@ -178,6 +191,23 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let (s, _, page) = admin.get("/").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Minutes this month") && page.contains("of 1000 allowed") && page.contains("Recent operational events"), "{page}");
+    // An admin edits: a broken flow is shown by line and node and not saved; a good one is.
+    let (_, _, doc) = admin.get("/agents/front").await;
+    assert!(doc.contains("<textarea") && doc.contains("greeting: Hello there."), "{doc}");
+    let csrf = field(&doc, "csrf");
+    let broken = "name: front\r\nbusiness: B\r\ngreeting: Hello.\r\nhours: always\r\nflow:\r\n  - id: start\r\n    type: say\r\n    text: Hi <b>there</b>\r\n    next: nowhere\r\n";
+    let (s, _, page) = admin.post("/agents/front", &[("csrf", &csrf), ("yaml", broken)], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("Not saved") && page.contains("node <code>start</code>") && page.contains("nowhere"), "{page}");
+    assert!(page.contains("Hi &lt;b&gt;there&lt;/b&gt;"), "the text comes back escaped in the editor: {page}");
+    let (_, v) = api.call(Method::GET, "/v1/tenants/t/agents/front", Some(&op), None).await;
+    assert_eq!(v["definition"]["greeting"], "Hello there.", "nothing was saved");
+    let (s, h, _) = admin.post("/agents/front", &[("csrf", &csrf), ("yaml", "name: front\nbusiness: B\ngreeting: Welcome to B.\nhours: always\n")], Some(&api.base)).await;
+    assert_eq!((s, h[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/agents/front?saved=1"));
+    let (_, v) = api.call(Method::GET, "/v1/tenants/t/agents/front", Some(&op), None).await;
+    assert_eq!(v["definition"]["greeting"], "Welcome to B.");
+    assert_eq!(admin.post("/agents/front", &[("csrf", "0000"), ("yaml", "name: front\nbusiness: B\ngreeting: x\nhours: always\n")], Some(&api.base)).await.0, StatusCode::FORBIDDEN, "a forged form");
+
     let (s, _, one) = admin.get("/calls/t-call-1").await;
     assert_eq!(s, StatusCode::OK);
     assert!(one.contains("&lt;img src=x onerror=alert(1)&gt; where is my order") && !one.contains("<img src=x"), "{one}");
@@ -185,5 +215,5 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     // Reading the overview is audited like the API's reads.
     let (_, entries) = api.call(Method::GET, "/v1/tenants/t/audit/entries", Some(&op), None).await;
     let actions: Vec<&str> = entries["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-    assert!(actions.contains(&"calls.list") && actions.contains(&"usage.read") && actions.contains(&"transcripts.read"), "{actions:?}");
+    assert!(actions.contains(&"calls.list") && actions.contains(&"usage.read") && actions.contains(&"transcripts.read") && actions.contains(&"agents.put"), "{actions:?}");
 }

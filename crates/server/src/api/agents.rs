@@ -217,7 +217,7 @@ fn transfer_to_schema() -> utoipa::openapi::schema::Object {
 
 impl AgentDefinition {
     /// Checks what the schema says, then builds the agent.
-    fn into_spec(self, name: &str) -> Result<AgentSpec, ApiError> {
+    pub(crate) fn into_spec(self, name: &str) -> Result<AgentSpec, ApiError> {
         let chars = |v: &str| v.chars().count();
         let blank = |v: &str| v.trim().is_empty();
         let bad = |m: &str| Err(ApiError::BadRequest(m.to_string()));
@@ -282,7 +282,7 @@ impl AgentDefinition {
         spec.check().map_err(|e| ApiError::BadRequest(e.to_string()))
     }
 
-    fn of(spec: AgentSpec) -> AgentDefinition {
+    pub(crate) fn of(spec: AgentSpec) -> AgentDefinition {
         AgentDefinition {
             business: spec.business,
             greeting: spec.greeting,

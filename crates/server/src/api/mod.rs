@@ -2,7 +2,7 @@
 //! customer data, JSON errors, and the OpenAPI document at `/v1/openapi.json` generated from the
 //! same handler annotations ([`openapi`]).
 
-mod agents;
+pub(crate) mod agents;
 mod audit;
 pub(crate) mod auth;
 pub(crate) mod calls;

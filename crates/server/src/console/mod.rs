@@ -11,6 +11,7 @@
 //!
 //! [`Caller`]: crate::api::auth::Caller
 
+mod agents;
 pub mod pages;
 pub mod session;
 
@@ -32,6 +33,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/calls", get(calls_page))
         .route("/calls/{call_id}", get(call_page))
         .route("/calls/{call_id}/recording", get(call_recording))
+        .route("/agents", get(agents::list))
+        .route("/agents/new", get(agents::new))
+        .route("/agents/{name}", get(agents::show).post(agents::save))
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/assets/console.css", get(style_sheet))
@@ -67,6 +71,17 @@ fn frame(v: &Viewer, title: &str, body: Markup) -> Response {
     page(StatusCode::OK, pages::layout(title, Some((&v.tenant, v.caller.role().as_str(), &v.csrf)), body))
 }
 
+/// A message page with `status`.
+fn page_status(status: StatusCode, v: &Viewer, message: &str) -> Response {
+    page(status, pages::layout("Problem", Some((&v.tenant, v.caller.role().as_str(), &v.csrf)), pages::problem(message)))
+}
+
+/// Whether a state-changing form came from this site with the session's token.
+fn csrf_ok(s: &ApiState, v: &Viewer, headers: &HeaderMap, given: &str) -> bool {
+    let session = v.caller.session_id.clone().unwrap_or_default();
+    same_origin(headers) && tokens_match(given, &csrf_token(s, &session))
+}
+
 /// The API's refusal as a page (a role's missing permission, bad input).
 fn refused(v: &Viewer, e: ApiError) -> Response {
     let (status, message) = match &e {
@@ -78,7 +93,7 @@ fn refused(v: &Viewer, e: ApiError) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; try again.".to_string())
         }
     };
-    page(status, pages::layout("Problem", Some((&v.tenant, v.caller.role().as_str(), &v.csrf)), pages::problem(&message)))
+    page_status(status, v, &message)
 }
 
 /// A section the role may read (`Some`), may not (`None`), or the API's failure.
@@ -224,9 +239,8 @@ struct CsrfForm {
 }
 
 async fn sign_out(State(s): State<ApiState>, v: Viewer, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
-    let session = v.caller.session_id.clone().unwrap_or_default();
-    if !same_origin(&headers) || !tokens_match(&f.csrf, &csrf_token(&s, &session)) {
-        return page(StatusCode::FORBIDDEN, pages::layout("Problem", None, pages::problem("The form expired; reload the page and try again.")));
+    if !csrf_ok(&s, &v, &headers, &f.csrf) {
+        return page_status(StatusCode::FORBIDDEN, &v, "The form expired; reload the page and try again.");
     }
     if let Err(e) = users::sign_out(State(s), v.caller.clone()).await {
         return refused(&v, e);

@@ -27,6 +27,7 @@ pub fn layout(title: &str, signed_in: Option<(&str, &str, &str)>, body: Markup) 
                         nav aria-label="Main" {
                             a href="/" { "Overview" }
                             a href="/calls" { "Calls" }
+                            a href="/agents" { "Agents" }
                         }
                         div.who {
                             span { "Tenant " bdi { (tenant) } " · " (role) }
