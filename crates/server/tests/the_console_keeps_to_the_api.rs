@@ -62,6 +62,12 @@ impl Browser {
     }
 }
 
+/// The actions in tenant `t`'s audit log.
+async fn audited(api: &common::Api, op: &str) -> Vec<String> {
+    let (_, entries) = api.call(Method::GET, "/v1/tenants/t/audit/entries?limit=1000", Some(op), None).await;
+    entries["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str().map(str::to_string)).collect()
+}
+
 /// The value of the hidden field `name` in a page.
 fn field(page: &str, name: &str) -> String {
     let at = page.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in {page}")) + name.len() + 15;
@@ -96,7 +102,7 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let turns = serde_json::to_vec(&json!([{"speaker": "caller", "text": "<img src=x onerror=alert(1)> where is my order", "start_ms": 0, "end_ms": 1}])).unwrap();
     scope.keep_artifact(&master, "t-call-1", "transcript", "h", parley_store::artifacts::Recipient::Platform, &turns, 30, now).await.unwrap();
     store.close().await;
-    for (email, role) in [("viewer@example.com", "viewer"), ("admin@example.com", "admin")] {
+    for (email, role) in [("viewer@example.com", "viewer"), ("admin@example.com", "admin"), ("owner@example.com", "owner")] {
         let (s, v) = api.call(Method::POST, "/v1/tenants/t/invitations", Some(&op), Some(json!({"email": email, "role": role}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let (s, v) = api.call(Method::POST, "/v1/invitations/accept", None, Some(json!({"token": v["token"], "password": "a long passphrase here"}))).await;
@@ -162,6 +168,13 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let (s, _, _) = b.post("/agents/front", &[("csrf", &csrf), ("yaml", "name: front\nbusiness: B\ngreeting: Hijacked.\nhours: always\n")], Some(&api.base)).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "the API refuses a viewer's edit");
 
+    // Privacy: the policy in plain words; no form, no requests, no audit log for a viewer.
+    let (s, _, privacy) = b.get("/privacy").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(privacy.contains("Calls are not recorded.") && privacy.contains("none is kept"), "{privacy}");
+    assert!(!privacy.contains("/privacy/policy") && !privacy.contains("/privacy/requests") && !privacy.contains("/privacy/audit"), "{privacy}");
+    assert_eq!(b.get("/privacy/audit").await.0, StatusCode::FORBIDDEN);
+
     // What a user types comes back escaped.
     let (s, _, page) = b.get("/calls?outcome=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
     assert_eq!(s, StatusCode::OK);
@@ -212,8 +225,47 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     assert_eq!(s, StatusCode::OK);
     assert!(one.contains("&lt;img src=x onerror=alert(1)&gt; where is my order") && !one.contains("<img src=x"), "{one}");
     assert!(one.contains("Not kept: the data policy records no calls."), "{one}");
+    // The owner changes the policy, and runs data-subject requests; deletion asks first.
+    let mut owner = signed_in(&api.base, "owner@example.com", "a long passphrase here").await;
+    let (_, _, privacy) = owner.get("/privacy").await;
+    assert!(privacy.contains("action=\"/privacy/policy\"") && privacy.contains("value=\"delete\""), "{privacy}");
+    let csrf = field(&privacy, "csrf");
+    let policy = [("csrf", csrf.as_str()), ("recording_days", "0"), ("transcript_days", "7"), ("call_metadata_days", "90"), ("operational_log_days", "30"), ("redact_pii", "on"), ("providers", "embedded"), ("providers", "openai"), ("recording_public_key", "")];
+    let (s, h, page) = owner.post("/privacy/policy", &policy, Some(&api.base)).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(h[LOCATION], "/privacy?saved=1");
+    let (_, p) = api.call(Method::GET, "/v1/tenants/t/data-policy", Some(&op), None).await;
+    assert_eq!((p["transcript_days"].as_i64(), p["redact_pii"].as_bool(), p["allowed_providers"].clone()), (Some(7), Some(true), json!(["embedded", "openai"])), "{p}");
+    let (_, _, privacy) = owner.get("/privacy?saved=1").await;
+    assert!(privacy.contains("Transcripts are kept encrypted for 7 days") && privacy.contains("may go to: embedded, openai."), "{privacy}");
+    let bad = [("csrf", csrf.as_str()), ("recording_days", "9999"), ("transcript_days", "0"), ("call_metadata_days", "90"), ("operational_log_days", "30")];
+    assert_eq!(owner.post("/privacy/policy", &bad, Some(&api.base)).await.0, StatusCode::BAD_REQUEST, "the API's bounds hold");
+
+    let r = owner.post("/privacy/requests", &[("csrf", &csrf), ("kind", "access"), ("phone", "+15550100004")], Some(&api.base)).await;
+    assert_eq!(r.0, StatusCode::OK);
+    assert!(r.1["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"access-"));
+    let export: serde_json::Value = serde_json::from_str(&r.2).unwrap();
+    assert!(export["manifest"]["signature"].is_string(), "{export}");
+    let (s, _, confirm) = owner.post("/privacy/requests", &[("csrf", &csrf), ("kind", "delete"), ("phone", "+15550100004")], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(confirm.contains("This cannot be undone.") && confirm.contains("name=\"confirm\" value=\"yes\""), "{confirm}");
+    assert!(!audited(&api, &op).await.contains(&"data_subject.delete".to_string()), "nothing deleted before the confirmation");
+    let (s, _, done) = owner.post("/privacy/requests", &[("csrf", &csrf), ("kind", "delete"), ("phone", "+15550100004"), ("confirm", "yes")], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(done.contains("Done.") && done.contains("calls deleted"), "{done}");
+    assert!(audited(&api, &op).await.contains(&"data_subject.delete".to_string()));
+
+    // The audit log verifies, and its signed heads download.
+    let (s, _, log) = owner.get("/privacy/audit").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(log.contains("The chain verifies") && log.contains("data_subject.delete"), "{log}");
+    let (s, h, heads) = owner.get("/privacy/audit/heads.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h["content-disposition"].to_str().unwrap().contains("audit-heads-t.json"));
+    assert!(serde_json::from_str::<serde_json::Value>(&heads).unwrap()["public_key"].is_string());
+
     // Reading the overview is audited like the API's reads.
-    let (_, entries) = api.call(Method::GET, "/v1/tenants/t/audit/entries", Some(&op), None).await;
-    let actions: Vec<&str> = entries["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions = audited(&api, &op).await;
+    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
     assert!(actions.contains(&"calls.list") && actions.contains(&"usage.read") && actions.contains(&"transcripts.read") && actions.contains(&"agents.put"), "{actions:?}");
 }

@@ -3,7 +3,7 @@
 //! same handler annotations ([`openapi`]).
 
 pub(crate) mod agents;
-mod audit;
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod calls;
 mod error;
@@ -13,8 +13,8 @@ mod integrations;
 pub(crate) mod kept;
 mod keys;
 pub mod openapi;
-mod policy;
-mod subjects;
+pub(crate) mod policy;
+pub(crate) mod subjects;
 pub mod throttle;
 mod tenants;
 mod outbound;

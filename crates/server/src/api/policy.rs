@@ -39,7 +39,11 @@ pub enum Provider {
 }
 
 impl Provider {
-    fn name(self) -> &'static str {
+    /// Every provider, in the order the console lists them.
+    pub const ALL: [Provider; 10] = [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs, Provider::Shopify, Provider::Caldav, Provider::Zendesk, Provider::Hubspot, Provider::Http, Provider::GoogleCalendar];
+
+    /// The name in the API (`google_calendar`).
+    pub fn name(self) -> &'static str {
         match self {
             Provider::Embedded => "embedded",
             Provider::Openai => "openai",
@@ -54,8 +58,9 @@ impl Provider {
         }
     }
 
-    fn parse(s: &str) -> Option<Provider> {
-        [Provider::Embedded, Provider::Openai, Provider::Deepgram, Provider::Elevenlabs, Provider::Shopify, Provider::Caldav, Provider::Zendesk, Provider::Hubspot, Provider::Http, Provider::GoogleCalendar].into_iter().find(|p| p.name() == s)
+    /// The provider of an API name.
+    pub fn parse(s: &str) -> Option<Provider> {
+        Provider::ALL.into_iter().find(|p| p.name() == s)
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod agents;
 pub mod pages;
+mod privacy;
 pub mod session;
 
 use axum::extract::{Form, Query, State};
@@ -36,6 +37,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/agents", get(agents::list))
         .route("/agents/new", get(agents::new))
         .route("/agents/{name}", get(agents::show).post(agents::save))
+        .route("/privacy", get(privacy::show))
+        .route("/privacy/policy", post(privacy::save_policy))
+        .route("/privacy/requests", post(privacy::request))
+        .route("/privacy/audit", get(privacy::audit_log))
+        .route("/privacy/audit/heads.json", get(privacy::heads_file))
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/assets/console.css", get(style_sheet))

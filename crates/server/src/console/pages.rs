@@ -28,6 +28,7 @@ pub fn layout(title: &str, signed_in: Option<(&str, &str, &str)>, body: Markup) 
                             a href="/" { "Overview" }
                             a href="/calls" { "Calls" }
                             a href="/agents" { "Agents" }
+                            a href="/privacy" { "Privacy" }
                         }
                         div.who {
                             span { "Tenant " bdi { (tenant) } " · " (role) }
