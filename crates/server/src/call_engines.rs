@@ -127,6 +127,13 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
         },
         None => embedded_voice,
     };
+    let (tools, llm) = agent_engines(shared, tenant, agent, policy).await;
+    CallEngines { recognizer, synthesizer, tools, llm }
+}
+
+/// What runs an agent's tools and its `llm` nodes for `tenant` (a call's, or the console's test
+/// chat's): see [`CallEngines::tools`] and [`CallEngines::llm`].
+pub async fn agent_engines(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: &DataPolicy) -> (Arc<dyn ToolRunner>, Option<Arc<CallModel>>) {
     let uses_llm = agent.flow.iter().any(|n| matches!(n, parley_agent::flow::Node::Llm(_)));
     let llm = match uses_llm {
         true => match account(shared, tenant, policy, "openai").await {
@@ -188,7 +195,7 @@ pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: 
             Err(e) => tracing::warn!(error = %e, "an http tool of the agent cannot be used"),
         }
     }
-    CallEngines { recognizer, synthesizer, tools: Arc::new(tools), llm }
+    (Arc::new(tools), llm)
 }
 
 /// The tenant's account with `provider` (its integration's config and the opened key), if the

@@ -494,7 +494,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         key: Arc::new(secret_file(&cfg.data_dir.join("twilio-stream-key"))?),
         used: Default::default(),
     };
-    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics, metrics_elsewhere: cfg.metrics_listen.is_some() }).merge(console::router(api_state.clone())).merge(api::router(api_state)).merge(twilio::router(twilio_state));
+    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics, metrics_elsewhere: cfg.metrics_listen.is_some() }).merge(console::router(api_state.clone(), shared.clone())).merge(api::router(api_state)).merge(twilio::router(twilio_state));
     let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone(), cfg.data_dir.clone()));
     let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
     let delivery = Arc::new(delivery::Delivery {

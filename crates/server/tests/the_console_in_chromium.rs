@@ -1,6 +1,6 @@
 //! The console in a real browser: Debian's chromium driven by playwright-core
 //! (`tests/browser/console.cjs`) signs in as an owner, reads the overview and calls, sees a
-//! broken agent flow refused with its line and node, changes the data policy, downloads a
+//! broken agent flow refused with its line and node, runs the test chat, changes the data policy, downloads a
 //! data-subject access export and checks the audit log; a viewer sees no edit controls and is
 //! refused the edit when it sends it anyway. axe-core finds no serious or critical
 //! accessibility violation on any page. Screenshots of each page are kept under the target
@@ -42,7 +42,7 @@ async fn an_owner_and_a_viewer_use_the_console_in_chromium() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
     println!("{report}");
-    for page in ["sign-in", "overview", "calls", "agents", "agent-editor", "privacy", "audit-log", "privacy-viewer"] {
+    for page in ["sign-in", "overview", "calls", "agents", "agent-editor", "test-chat", "privacy", "audit-log", "privacy-viewer"] {
         assert!(shots.join(format!("{page}.png")).is_file(), "a screenshot of {page}");
     }
 }

@@ -221,6 +221,26 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     assert_eq!(v["definition"]["greeting"], "Welcome to B.");
     assert_eq!(admin.post("/agents/front", &[("csrf", "0000"), ("yaml", "name: front\nbusiness: B\ngreeting: x\nhours: always\n")], Some(&api.base)).await.0, StatusCode::FORBIDDEN, "a forged form");
 
+    // The test chat runs the saved agent with the tenant's tools: the demo store finds an order.
+    let (s, _, _) = admin.post("/agents/demo", &[("csrf", &csrf), ("yaml", include_str!("../../agent/agents/demo.yaml"))], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "the demo agent saves from its YAML");
+    let (s, _, chat) = admin.post("/agents/demo/chat", &[("csrf", &csrf)], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::OK, "{chat}");
+    assert!(chat.contains("Agent: </strong>") && chat.contains("waits at node"), "the greeting, then the node it waits at: {chat}");
+    let id = field(&chat, "chat");
+    let (_, _, chat) = admin.post("/agents/demo/chat", &[("csrf", &csrf), ("chat", &id), ("say", "where is my order 1004")], Some(&api.base)).await;
+    assert!(chat.contains("You: </strong><bdi>where is my order 1004</bdi>") && chat.contains("tool find_order") && chat.contains(": found]"), "{chat}");
+    assert!(chat.contains("Dana"), "the order read out: {chat}");
+    let mut again = signed_in(&api.base, "admin@example.com", "a long passphrase here").await;
+    let (_, _, page) = again.get("/agents/demo").await;
+    let (s, _, other) = again.post("/agents/demo/chat", &[("csrf", &field(&page, "csrf")), ("chat", &id), ("say", "hi")], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!other.contains("where is my order 1004") && other.contains("waits at node"), "another session gets a chat of its own: {other}");
+    let mut viewer = signed_in(&api.base, "viewer@example.com", "a long passphrase here").await;
+    let (_, _, page) = viewer.get("/agents/demo").await;
+    assert!(!page.contains("Test chat"), "a viewer has no test chat");
+    assert_eq!(viewer.post("/agents/demo/chat", &[("csrf", &field(&page, "csrf"))], Some(&api.base)).await.0, StatusCode::FORBIDDEN);
+
     let (s, _, one) = admin.get("/calls/t-call-1").await;
     assert_eq!(s, StatusCode::OK);
     assert!(one.contains("&lt;img src=x onerror=alert(1)&gt; where is my order") && !one.contains("<img src=x"), "{one}");

@@ -79,7 +79,7 @@ fn starter(name: &str) -> String {
 
 /// The editor (or, for a role that may not edit, the document), with `problems` under their
 /// lines.
-fn agent_page(v: &Viewer, name: &str, yaml: &str, problems: &[Problem], saved: bool, exists: bool) -> Markup {
+fn agent_page(v: &Viewer, name: &str, yaml: &str, problems: &[Problem], saved: bool, exists: bool, chat: Markup) -> Markup {
     let editor = v.caller.role().includes(Role::AgentEditor);
     let unplaced: Vec<&Problem> = problems.iter().filter(|p| p.line.is_none()).collect();
     html! {
@@ -114,6 +114,22 @@ fn agent_page(v: &Viewer, name: &str, yaml: &str, problems: &[Problem], saved: b
         } @else {
             pre.document { (yaml) }
         }
+        @if editor && exists { (chat) }
+    }
+}
+
+/// The whole agent page, with `chat` (the test chat's panel).
+pub fn page(v: &Viewer, name: &str, yaml: &str, problems: &[Problem], saved: bool, exists: bool, chat: Markup) -> Response {
+    frame(v, &format!("Agent {name}"), agent_page(v, name, yaml, problems, saved, exists, chat))
+}
+
+/// The stored agent's document as YAML, and whether it exists (a new agent's starter document
+/// for an agent editor when it does not).
+pub async fn stored_yaml(s: &ApiState, v: &Viewer, name: &str) -> Result<(String, bool), ApiError> {
+    match agents::get_one(State(s.clone()), v.caller.clone(), extract::Path((v.tenant.clone(), name.to_string()))).await {
+        Ok(axum::Json(a)) => Ok((a.definition.into_spec(&a.name).and_then(|spec| spec.to_yaml().map_err(|_| ApiError::Internal))?, true)),
+        Err(ApiError::NotFound) if valid_name(name) && v.caller.role().includes(Role::AgentEditor) => Ok((starter(name), false)),
+        Err(e) => Err(e),
     }
 }
 
@@ -124,16 +140,10 @@ pub struct Saved {
 }
 
 pub async fn show(State(s): State<ApiState>, v: Viewer, Path(name): Path<String>, Query(q): Query<Saved>) -> Response {
-    let agent = agents::get_one(State(s), v.caller.clone(), extract::Path((v.tenant.clone(), name.clone()))).await;
-    let (yaml, exists) = match agent {
-        Ok(axum::Json(a)) => match a.definition.into_spec(&a.name).and_then(|spec| spec.to_yaml().map_err(|_| ApiError::Internal)) {
-            Ok(yaml) => (yaml, true),
-            Err(e) => return refused(&v, e),
-        },
-        Err(ApiError::NotFound) if valid_name(&name) && v.caller.role().includes(Role::AgentEditor) => (starter(&name), false),
-        Err(e) => return refused(&v, e),
-    };
-    frame(&v, &format!("Agent {name}"), agent_page(&v, &name, &yaml, &[], q.saved.is_some(), exists))
+    match stored_yaml(&s, &v, &name).await {
+        Ok((yaml, exists)) => page(&v, &name, &yaml, &[], q.saved.is_some(), exists, super::chat::empty_panel(&v, &name)),
+        Err(e) => refused(&v, e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -162,8 +172,7 @@ pub async fn save(State(s): State<ApiState>, v: Viewer, headers: HeaderMap, Path
         Ok(spec) => vec![Problem { node: None, line: yaml.lines().position(|l| l.starts_with("name:")).map(|i| i + 1), message: format!("this page edits agent {name:?}; the document names {:?}", spec.name) }],
         Err(e) => e.problems(),
     };
-    let exists = true;
-    let mut r = frame(&v, &format!("Agent {name}"), agent_page(&v, &name, &yaml, &problems, false, exists));
+    let mut r = page(&v, &name, &yaml, &problems, false, true, super::chat::empty_panel(&v, &name));
     *r.status_mut() = StatusCode::BAD_REQUEST;
     r
 }

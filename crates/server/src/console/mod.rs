@@ -12,6 +12,7 @@
 //! [`Caller`]: crate::api::auth::Caller
 
 mod agents;
+mod chat;
 pub mod pages;
 mod privacy;
 pub mod session;
@@ -27,8 +28,24 @@ use serde::Deserialize;
 use crate::api::{calls, extract, kept, now_ms, usage, users, ApiError, ApiState, ClientAddr};
 use session::{cookie, csrf_token, same_origin, set_cookie, tokens_match, Viewer, SESSION_COOKIE, SIGN_IN_COOKIE};
 
+/// What the console's handlers share: the API's state (most pages only call its handlers), the
+/// server's (the test chat runs an agent's tools and model as a call would), the test chats.
+#[derive(Clone)]
+pub struct ConsoleState {
+    api: ApiState,
+    shared: std::sync::Arc<crate::Shared>,
+    chats: std::sync::Arc<chat::Chats>,
+}
+
+impl axum::extract::FromRef<ConsoleState> for ApiState {
+    fn from_ref(s: &ConsoleState) -> ApiState {
+        s.api.clone()
+    }
+}
+
 /// The console's routes.
-pub fn router(state: ApiState) -> Router {
+pub fn router(api: ApiState, shared: std::sync::Arc<crate::Shared>) -> Router {
+    let state = ConsoleState { api, shared, chats: Default::default() };
     Router::new()
         .route("/", get(overview))
         .route("/calls", get(calls_page))
@@ -37,6 +54,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/agents", get(agents::list))
         .route("/agents/new", get(agents::new))
         .route("/agents/{name}", get(agents::show).post(agents::save))
+        .route("/agents/{name}/chat", post(chat::say))
         .route("/privacy", get(privacy::show))
         .route("/privacy/policy", post(privacy::save_policy))
         .route("/privacy/requests", post(privacy::request))

@@ -190,7 +190,7 @@ pub fn calls(page: &CallPageView, outcome: &str, agent: &str) -> Markup {
 
 /// Where a call's turns spent their time (medians over its replies), as one stacked bar.
 fn latency_bar(l: &LatencyView) -> Markup {
-    let parts = [("End of turn", l.end_of_turn_ms, "eot"), ("Recognition", l.recognition_ms, "asr"), ("Agent", l.agent_ms, "agent"), ("Synthesis", l.synthesis_ms, "tts")];
+    let parts = [("End of turn", l.end_of_turn_ms, "seg-eot"), ("Recognition", l.recognition_ms, "seg-asr"), ("Agent", l.agent_ms, "seg-agent"), ("Synthesis", l.synthesis_ms, "seg-tts")];
     let total = parts.iter().map(|p| p.1.max(0)).sum::<i64>().max(1);
     let mut x = 0i64;
     let segments: Vec<(&str, i64, &str, i64, i64)> = parts

@@ -10,7 +10,7 @@
 //!   session. Sign-in, before any session, uses a double-submitted random token (cookie and
 //!   form field). A POST whose `Origin` names another site is refused either way.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
 use hmac::{Hmac, Mac};
 use secrecy::SecretString;
@@ -87,9 +87,13 @@ impl axum::response::IntoResponse for SignInFirst {
     }
 }
 
-impl FromRequestParts<ApiState> for Viewer {
+impl<S: Send + Sync> FromRequestParts<S> for Viewer
+where
+    ApiState: FromRef<S>,
+{
     type Rejection = SignInFirst;
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, SignInFirst> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, SignInFirst> {
+        let state = &ApiState::from_ref(state);
         // Only a session's token: an API key is not a console sign-in.
         let token = cookie(&parts.headers, SESSION_COOKIE).filter(|t| t.starts_with("ses_")).ok_or(SignInFirst)?;
         let caller = Caller::from_token(state, &SecretString::from(token.to_string())).await.map_err(|_| SignInFirst)?;

@@ -69,6 +69,14 @@ async function signIn(context, email) {
     check(/Not saved/.test(problems), 'a broken flow is not saved');
     check(/Line \d+, node start: .*nowhere/.test(problems.replace(/\s+/g, ' ')), `the problem names its line and node: ${problems}`);
     await audit(page, 'agent-editor');
+    await page.goto(`${base}/agents/front`);
+    await page.click('text=Start a test chat');
+    check(await page.isVisible('li.agent >> text=Hello there.'), 'the test chat starts with the greeting');
+    await page.fill('input[name=say]', 'what are your opening hours');
+    await page.click('text=Send');
+    check(await page.isVisible('li.tester >> text=what are your opening hours'), 'the tester\'s line is shown');
+    check((await page.$$('li.agent')).length >= 2, 'the agent answered in the test chat');
+    await audit(page, 'test-chat');
 
     await page.click('nav >> text=Privacy');
     await page.fill('input[name=transcript_days]', '7');
