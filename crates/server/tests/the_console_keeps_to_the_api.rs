@@ -221,6 +221,27 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     assert_eq!(v["definition"]["greeting"], "Welcome to B.");
     assert_eq!(admin.post("/agents/front", &[("csrf", "0000"), ("yaml", "name: front\nbusiness: B\ngreeting: x\nhours: always\n")], Some(&api.base)).await.0, StatusCode::FORBIDDEN, "a forged form");
 
+    // Settings: numbers, keys (the token shown once), integrations (the secret never shown).
+    let (s, _, settings) = admin.get("/settings").await;
+    assert_eq!(s, StatusCode::OK, "{settings}");
+    let (s, _, page) = admin.post("/settings/numbers", &[("csrf", &csrf), ("number", "+15550100777"), ("agent", "front")], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    let (s, _, page) = admin.post("/settings/keys", &[("csrf", &csrf), ("name", "<b>crm</b>"), ("role", "viewer")], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let token = page.split("<code>").nth(1).and_then(|r| r.split("</code>").next()).unwrap().to_string();
+    assert!(token.starts_with("pk_") && page.contains("shown this once") && page.contains("&lt;b&gt;crm&lt;/b&gt;"), "{page}");
+    assert_eq!(api.call(Method::GET, "/v1/tenants/t/calls", Some(&token), None).await.0, StatusCode::OK, "the key works");
+    assert_eq!(admin.post("/settings/keys", &[("csrf", &csrf), ("name", "mine"), ("role", "owner")], Some(&api.base)).await.0, StatusCode::FORBIDDEN, "no more than the admin's own role");
+    let integration = [("csrf", csrf.as_str()), ("kind", "shopify"), ("name", "shop"), ("config", "{\"shop\": \"t.example\"}"), ("secret", "shpat_very_secret")];
+    assert_eq!(admin.post("/settings/integrations", &integration, Some(&api.base)).await.0, StatusCode::SEE_OTHER);
+    let (_, _, settings) = admin.get("/settings").await;
+    assert!(settings.contains("+15550100777") && settings.contains("t.example"), "{settings}");
+    assert!(!settings.contains(&token) && !settings.contains("shpat_very_secret"), "secrets are never shown again");
+    assert_eq!(b.get("/settings").await.0, StatusCode::SEE_OTHER, "signed out");
+    let mut viewer_settings = signed_in(&api.base, "viewer@example.com", "a long passphrase here").await;
+    let (s, _, overview) = viewer_settings.get("/settings").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{overview}");
+
     // The test chat runs the saved agent with the tenant's tools: the demo store finds an order.
     let (s, _, _) = admin.post("/agents/demo", &[("csrf", &csrf), ("yaml", include_str!("../../agent/agents/demo.yaml"))], Some(&api.base)).await;
     assert_eq!(s, StatusCode::SEE_OTHER, "the demo agent saves from its YAML");

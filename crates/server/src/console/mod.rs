@@ -15,6 +15,7 @@ mod agents;
 mod chat;
 pub mod pages;
 mod privacy;
+mod settings;
 pub mod session;
 
 use axum::extract::{Form, Query, State};
@@ -60,6 +61,9 @@ pub fn router(api: ApiState, shared: std::sync::Arc<crate::Shared>) -> Router {
         .route("/privacy/requests", post(privacy::request))
         .route("/privacy/audit", get(privacy::audit_log))
         .route("/privacy/audit/heads.json", get(privacy::heads_file))
+        .route("/settings", get(settings::show))
+        .route("/settings/{action}", post(settings::change))
+        .route("/settings/{what}/{verb}", post(settings::change_nested))
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/assets/console.css", get(style_sheet))

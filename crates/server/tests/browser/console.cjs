@@ -91,6 +91,11 @@ async function signIn(context, email) {
     await page.goto(`${base}/privacy/audit`);
     check(await page.isVisible('text=The chain verifies'), 'the audit chain verifies');
     await audit(page, 'audit-log');
+    await page.click('nav >> text=Settings');
+    await page.fill('form[action="/settings/keys"] input[name=name]', 'crm');
+    await page.click('text=Create a key');
+    check(/^pk_/.test((await page.textContent('section.secret code')).trim()), 'a new key is shown once');
+    await audit(page, 'settings');
     check(blocked.length === 0, `nothing of the console's own was blocked by its policy: ${blocked}`);
 
     // A viewer: no edit controls, and the edit refused if sent anyway.
@@ -104,6 +109,7 @@ async function signIn(context, email) {
     check(sent.status() === 403, `the edit is refused anyway: ${sent.status()}`);
     await viewer.goto(`${base}/privacy`);
     check(!(await viewer.isVisible('text=Save the policy')), 'a viewer cannot change the policy');
+    check(!(await viewer.isVisible('nav >> text=Settings')), 'a viewer has no settings');
     await audit(viewer, 'privacy-viewer');
   } catch (e) {
     failures.push(`error: ${e.stack || e}`);
