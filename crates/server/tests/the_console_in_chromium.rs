@@ -42,7 +42,7 @@ async fn an_owner_and_a_viewer_use_the_console_in_chromium() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
     println!("{report}");
-    for page in ["sign-in", "overview", "calls", "agents", "agent-editor", "test-chat", "privacy", "audit-log", "settings", "privacy-viewer"] {
+    for page in ["sign-in", "overview", "calls", "agents", "agent-editor", "test-chat", "privacy", "audit-log", "usage", "settings", "privacy-viewer"] {
         assert!(shots.join(format!("{page}.png")).is_file(), "a screenshot of {page}");
     }
 }

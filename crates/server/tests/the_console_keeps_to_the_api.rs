@@ -221,6 +221,14 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     assert_eq!(v["definition"]["greeting"], "Welcome to B.");
     assert_eq!(admin.post("/agents/front", &[("csrf", "0000"), ("yaml", "name: front\nbusiness: B\ngreeting: x\nhours: always\n")], Some(&api.base)).await.0, StatusCode::FORBIDDEN, "a forged form");
 
+    // Usage: six months of minutes as bars, and a month's counters.
+    let (s, _, usage) = admin.get("/usage").await;
+    assert_eq!(s, StatusCode::OK, "{usage}");
+    assert!(usage.contains("Call minutes per month") && usage.matches("<rect").count() == 6, "{usage}");
+    assert_eq!(admin.get("/usage?month=2026-13").await.0, StatusCode::BAD_REQUEST, "the API's check of the month");
+    let mut viewer_usage = signed_in(&api.base, "viewer@example.com", "a long passphrase here").await;
+    assert_eq!(viewer_usage.get("/usage").await.0, StatusCode::FORBIDDEN);
+
     // Settings: numbers, keys (the token shown once), integrations (the secret never shown).
     let (s, _, settings) = admin.get("/settings").await;
     assert_eq!(s, StatusCode::OK, "{settings}");

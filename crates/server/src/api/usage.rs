@@ -14,7 +14,7 @@ use super::extract::{Json, Path, Query};
 use super::{now_ms, ApiError, ApiState};
 
 /// One counter.
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct UsageItemView {
     /// `call_seconds`, `asr_seconds`, `tts_characters`, `llm_turns` (caller turns the agent
     /// answered), `llm_tokens` (language-model tokens, by provider) or `tool_calls` (requests to
@@ -27,7 +27,7 @@ pub struct UsageItemView {
 }
 
 /// A month of usage.
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct UsageView {
     /// `YYYY-MM` (UTC).
     pub month: String,

@@ -16,6 +16,7 @@ mod chat;
 pub mod pages;
 mod privacy;
 mod settings;
+mod usage_page;
 pub mod session;
 
 use axum::extract::{Form, Query, State};
@@ -61,6 +62,7 @@ pub fn router(api: ApiState, shared: std::sync::Arc<crate::Shared>) -> Router {
         .route("/privacy/requests", post(privacy::request))
         .route("/privacy/audit", get(privacy::audit_log))
         .route("/privacy/audit/heads.json", get(privacy::heads_file))
+        .route("/usage", get(usage_page::show))
         .route("/settings", get(settings::show))
         .route("/settings/{action}", post(settings::change))
         .route("/settings/{what}/{verb}", post(settings::change_nested))

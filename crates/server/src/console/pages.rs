@@ -29,7 +29,7 @@ pub fn layout(title: &str, signed_in: Option<(&str, &str, &str)>, body: Markup) 
                             a href="/calls" { "Calls" }
                             a href="/agents" { "Agents" }
                             a href="/privacy" { "Privacy" }
-                            @if matches!(role, "admin" | "owner") { a href="/settings" { "Settings" } }
+                            @if matches!(role, "admin" | "owner") { a href="/usage" { "Usage" } a href="/settings" { "Settings" } }
                         }
                         div.who {
                             span { "Tenant " bdi { (tenant) } " · " (role) }

@@ -91,6 +91,9 @@ async function signIn(context, email) {
     await page.goto(`${base}/privacy/audit`);
     check(await page.isVisible('text=The chain verifies'), 'the audit chain verifies');
     await audit(page, 'audit-log');
+    await page.click('nav >> text=Usage');
+    check(await page.isVisible('figcaption >> text=Call minutes per month'), 'the usage page charts the months');
+    await audit(page, 'usage');
     await page.click('nav >> text=Settings');
     await page.fill('form[action="/settings/keys"] input[name=name]', 'crm');
     await page.click('text=Create a key');
