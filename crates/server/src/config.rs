@@ -77,6 +77,9 @@ pub struct ServeConfig {
     pub http_max_connections: usize,
     /// Where `/metrics` is served instead of the API port, if anywhere.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The address browsers send a console call's media to (default: the HTTP listen IP).
+    #[serde(default)]
+    pub webrtc_ip: Option<std::net::IpAddr>,
 }
 
 impl Default for ServeConfig {
@@ -115,6 +118,7 @@ impl Default for ServeConfig {
             egress_allow: Vec::new(),
             http_max_connections: 1024,
             metrics_listen: None,
+            webrtc_ip: None,
         }
     }
 }

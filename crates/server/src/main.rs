@@ -36,6 +36,7 @@ mod tls;
 mod twilio;
 mod twilio_rest;
 mod voice;
+mod webrtc;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -248,6 +249,10 @@ struct ServeArgs {
     /// of the API port.
     #[arg(long, env = "PARLEY_METRICS_LISTEN")]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// The address browsers reach this server at for calls from the console (WebRTC media,
+    /// one UDP port per call; default the HTTP listen address's).
+    #[arg(long, env = "PARLEY_WEBRTC_IP")]
+    webrtc_ip: Option<std::net::IpAddr>,
 }
 
 /// What every task shares.
@@ -394,6 +399,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.sip_trunk_rate_limit { cfg.sip_trunk_rate_limit = v; }
     if let Some(v) = args.http_max_connections { cfg.http_max_connections = v; }
     if let Some(v) = args.metrics_listen { cfg.metrics_listen = Some(v); }
+    if let Some(v) = args.webrtc_ip { cfg.webrtc_ip = Some(v); }
     if let Some(v) = args.public_url { cfg.public_url = Some(v); }
     if let Some(v) = args.sip_tls_listen { cfg.sip_tls_listen = Some(v); }
     if let Some(v) = args.sip_tls_cert { cfg.sip_tls_cert = Some(v); }
@@ -494,7 +500,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         key: Arc::new(secret_file(&cfg.data_dir.join("twilio-stream-key"))?),
         used: Default::default(),
     };
-    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics, metrics_elsewhere: cfg.metrics_listen.is_some() }).merge(console::router(api_state.clone(), shared.clone())).merge(api::router(api_state)).merge(twilio::router(twilio_state));
+    let router = http::router(http::HttpState { sip_ready: sip_ready.clone(), metrics, metrics_elsewhere: cfg.metrics_listen.is_some() }).merge(console::router(api_state.clone(), shared.clone(), cfg.webrtc_ip.unwrap_or(cfg.http_listen.ip()))).merge(api::router(api_state)).merge(twilio::router(twilio_state));
     let signing = tokio::spawn(admin::sign_audit_heads(shared.store.clone(), audit_signer.clone(), cfg.data_dir.clone()));
     let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
     let delivery = Arc::new(delivery::Delivery {

@@ -33,6 +33,8 @@ pub enum Media {
     Rtp(Box<RtpLeg>),
     /// A Twilio Media Stream (WebSocket).
     Stream(crate::twilio::StreamLeg),
+    /// A browser's WebRTC connection (the console's "Call").
+    Browser(crate::webrtc::BrowserLeg),
 }
 
 impl std::fmt::Debug for Media {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for Media {
         f.write_str(match self {
             Media::Rtp(_) => "Media::Rtp",
             Media::Stream(_) => "Media::Stream",
+            Media::Browser(_) => "Media::Browser",
         })
     }
 }
@@ -50,6 +53,7 @@ impl Media {
         match self {
             Media::Rtp(leg) => leg.recv().await,
             Media::Stream(leg) => leg.recv().await,
+            Media::Browser(leg) => leg.recv().await,
         }
     }
 
@@ -59,6 +63,7 @@ impl Media {
         match self {
             Media::Rtp(leg) => leg.send(frame, ts, marker).await,
             Media::Stream(leg) => leg.send(frame),
+            Media::Browser(leg) => leg.send(frame),
         }
     }
 
@@ -109,6 +114,7 @@ impl Media {
         match self {
             Media::Rtp(leg) => leg.rtcp.quality(),
             Media::Stream(leg) => leg.quality(),
+            Media::Browser(leg) => leg.quality(),
         }
     }
 }

@@ -46,3 +46,48 @@ async fn an_owner_and_a_viewer_use_the_console_in_chromium() {
         assert!(shots.join(format!("{page}.png")).is_file(), "a screenshot of {page}");
     }
 }
+
+/// A caller's question as a WAV for chromium's fake microphone: silence, the question, silence.
+fn question_wav(dir: &std::path::Path) -> std::path::PathBuf {
+    let (speech, wav) = (dir.join("q.wav"), dir.join("caller.wav"));
+    common::run(std::process::Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&speech).arg("What are your opening hours?"));
+    common::run(std::process::Command::new("sox").arg(&speech).args(["-r", "48000", "-c", "1", "-b", "16"]).arg(&wav).args(["pad", "4", "6"]));
+    wav
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_calls_the_demo_agent_and_the_call_is_recorded_like_any_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_server, api, op) = common::operated(tmp.path(), &[]);
+    api.tenant(&op, "t").await;
+    let (s, v) = api.call(Method::POST, "/v1/tenants/t/invitations", Some(&op), Some(json!({"email": "owner@example.com", "role": "owner"}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = api.call(Method::POST, "/v1/invitations/accept", None, Some(json!({"token": v["token"], "password": "a long passphrase here"}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mut demo = serde_json::to_value(parley_agent::spec::AgentSpec::demo()).unwrap();
+    demo.as_object_mut().unwrap().remove("name");
+    let (s, v) = api.call(Method::PUT, "/v1/tenants/t/agents/demo", Some(&op), Some(demo)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let modules = common::test_peers_dir().join("browser/node_modules");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/call.cjs");
+    let out = tokio::process::Command::new("node").arg(script).env("NODE_PATH", &modules).env("BASE", &api.base).env("WAV", question_wav(tmp.path())).output().await.expect("node runs");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}\n{}", String::from_utf8_lossy(&out.stderr), _server.log_text());
+
+    // The call's record, like a SIP call's: the agent heard a turn and answered it.
+    let mut calls = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (_, v) = api.call(Method::GET, "/v1/tenants/t/calls", Some(&op), None).await;
+        if v["calls"].as_array().is_some_and(|c| c.iter().any(|c| c["transport"] == "webrtc" && c["ended_ms"].as_i64() > Some(0))) {
+            calls = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let call = calls["calls"].as_array().and_then(|c| c.iter().find(|c| c["transport"] == "webrtc")).cloned().unwrap_or_else(|| panic!("no browser call recorded: {calls}\n{}", _server.log_text()));
+    println!("{report}\n{call}");
+    assert_eq!(call["agent"], "demo");
+    assert!(call["turns"].as_i64() >= Some(1), "the agent heard the caller: {call}");
+    assert!(call["latency"]["replies"].as_i64() >= Some(1), "and answered: {call}");
+}

@@ -114,7 +114,7 @@ fn agent_page(v: &Viewer, name: &str, yaml: &str, problems: &[Problem], saved: b
         } @else {
             pre.document { (yaml) }
         }
-        @if editor && exists { (chat) }
+        @if editor && exists { (super::browser_call::section(v, name)) (chat) }
     }
 }
 

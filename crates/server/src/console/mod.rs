@@ -12,6 +12,7 @@
 //! [`Caller`]: crate::api::auth::Caller
 
 mod agents;
+mod browser_call;
 mod chat;
 pub mod pages;
 mod privacy;
@@ -37,6 +38,9 @@ pub struct ConsoleState {
     api: ApiState,
     shared: std::sync::Arc<crate::Shared>,
     chats: std::sync::Arc<chat::Chats>,
+    browser_calls: std::sync::Arc<browser_call::BrowserCalls>,
+    /// Where browsers send a console call's media.
+    media_ip: std::net::IpAddr,
 }
 
 impl axum::extract::FromRef<ConsoleState> for ApiState {
@@ -46,11 +50,13 @@ impl axum::extract::FromRef<ConsoleState> for ApiState {
 }
 
 /// The console's routes.
-pub fn router(api: ApiState, shared: std::sync::Arc<crate::Shared>) -> Router {
-    let state = ConsoleState { api, shared, chats: Default::default() };
+pub fn router(api: ApiState, shared: std::sync::Arc<crate::Shared>, media_ip: std::net::IpAddr) -> Router {
+    let state = ConsoleState { api, shared, chats: Default::default(), browser_calls: Default::default(), media_ip };
     Router::new()
         .route("/", get(overview))
         .route("/calls", get(calls_page))
+        .route("/calls/browser", post(browser_call::start))
+        .route("/calls/browser/hangup", post(browser_call::hang_up))
         .route("/calls/{call_id}", get(call_page))
         .route("/calls/{call_id}/recording", get(call_recording))
         .route("/agents", get(agents::list))
@@ -69,6 +75,7 @@ pub fn router(api: ApiState, shared: std::sync::Arc<crate::Shared>) -> Router {
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/assets/console.css", get(style_sheet))
+        .route("/assets/call.js", get(call_script))
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(state)
 }
@@ -78,7 +85,7 @@ async fn secure_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // `same-origin`, not `no-referrer`: with no referrer a browser sends `Origin: null` on the
@@ -87,6 +94,10 @@ async fn secure_headers(mut r: Response) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     r
+}
+
+async fn call_script() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("call.js"))
 }
 
 async fn style_sheet() -> impl IntoResponse {
