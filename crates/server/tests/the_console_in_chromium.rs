@@ -18,10 +18,7 @@ async fn an_owner_and_a_viewer_use_the_console_in_chromium() {
     let (_server, api, op) = common::operated(tmp.path(), &[]);
     api.tenant(&op, "t").await;
     for (email, role) in [("viewer@example.com", "viewer"), ("owner@example.com", "owner")] {
-        let (s, v) = api.call(Method::POST, "/v1/tenants/t/invitations", Some(&op), Some(json!({"email": email, "role": role}))).await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let (s, v) = api.call(Method::POST, "/v1/invitations/accept", None, Some(json!({"token": v["token"], "password": "a long passphrase here"}))).await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+        api.user(&op, "t", email, role, "a long passphrase here").await;
     }
     let agent = json!({"business": "B", "greeting": "Hello there.", "hours": "always"});
     assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
@@ -60,10 +57,7 @@ async fn a_browser_calls_the_demo_agent_and_the_call_is_recorded_like_any_other(
     let tmp = tempfile::tempdir().unwrap();
     let (_server, api, op) = common::operated(tmp.path(), &[]);
     api.tenant(&op, "t").await;
-    let (s, v) = api.call(Method::POST, "/v1/tenants/t/invitations", Some(&op), Some(json!({"email": "owner@example.com", "role": "owner"}))).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, v) = api.call(Method::POST, "/v1/invitations/accept", None, Some(json!({"token": v["token"], "password": "a long passphrase here"}))).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    api.user(&op, "t", "owner@example.com", "owner", "a long passphrase here").await;
     let mut demo = serde_json::to_value(parley_agent::spec::AgentSpec::demo()).unwrap();
     demo.as_object_mut().unwrap().remove("name");
     let (s, v) = api.call(Method::PUT, "/v1/tenants/t/agents/demo", Some(&op), Some(demo)).await;

@@ -103,10 +103,7 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     scope.keep_artifact(&master, "t-call-1", "transcript", "h", parley_store::artifacts::Recipient::Platform, &turns, 30, now).await.unwrap();
     store.close().await;
     for (email, role) in [("viewer@example.com", "viewer"), ("admin@example.com", "admin"), ("owner@example.com", "owner")] {
-        let (s, v) = api.call(Method::POST, "/v1/tenants/t/invitations", Some(&op), Some(json!({"email": email, "role": role}))).await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let (s, v) = api.call(Method::POST, "/v1/invitations/accept", None, Some(json!({"token": v["token"], "password": "a long passphrase here"}))).await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+        api.user(&op, "t", email, role, "a long passphrase here").await;
     }
 
     // Not signed in: every page sends the browser to the form.

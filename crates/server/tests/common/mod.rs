@@ -588,6 +588,16 @@ impl Api {
         assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
     }
 
+    /// A dashboard user of tenant `tenant` with `role`, invited by `op` and signed up with
+    /// `password`.
+    pub async fn user(&self, op: &str, tenant: &str, email: &str, role: &str, password: &str) {
+        use reqwest::{Method, StatusCode};
+        let (s, v) = self.call(Method::POST, &format!("/v1/tenants/{tenant}/invitations"), Some(op), Some(serde_json::json!({"email": email, "role": role}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = self.call(Method::POST, "/v1/invitations/accept", None, Some(serde_json::json!({"token": v["token"], "password": password}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+
     /// Creates tenant `id` with a plain agent `front` that answers `number`.
     pub async fn tenant_answering(&self, op: &str, id: &str, number: &str) {
         use reqwest::{Method, StatusCode};
