@@ -239,8 +239,18 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     assert_eq!(admin.post("/settings/keys", &[("csrf", &csrf), ("name", "mine"), ("role", "owner")], Some(&api.base)).await.0, StatusCode::FORBIDDEN, "no more than the admin's own role");
     let integration = [("csrf", csrf.as_str()), ("kind", "shopify"), ("name", "shop"), ("config", "{\"shop\": \"t.example\"}"), ("secret", "shpat_very_secret")];
     assert_eq!(admin.post("/settings/integrations", &integration, Some(&api.base)).await.0, StatusCode::SEE_OTHER);
+    let trunk = [("csrf", csrf.as_str()), ("name", "pbx"), ("allowed_ips", "203.0.113.0/24, 198.51.100.7"), ("username", "pbx-t"), ("password", "trunk-secret-pw")];
+    let (s, _, page) = admin.post("/settings/trunks", &trunk, Some(&api.base)).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    let gateway = [("csrf", csrf.as_str()), ("name", "carrier"), ("proxy", "sip.provider.example:5060"), ("transport", "udp"), ("caller_id", "+15550100999"), ("username", "acct"), ("password", "gateway-secret-pw")];
+    let (s, _, page) = admin.post("/settings/gateways", &gateway, Some(&api.base)).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    let bad = [("csrf", csrf.as_str()), ("name", "bad"), ("allowed_ips", "not a network")];
+    assert_eq!(admin.post("/settings/trunks", &bad, Some(&api.base)).await.0, StatusCode::BAD_REQUEST, "the API's check of networks");
     let (_, _, settings) = admin.get("/settings").await;
     assert!(settings.contains("+15550100777") && settings.contains("t.example"), "{settings}");
+    assert!(settings.contains("203.0.113.0/24, 198.51.100.7/32") && settings.contains("sip.provider.example:5060"), "{settings}");
+    assert!(!settings.contains("trunk-secret-pw") && !settings.contains("gateway-secret-pw"), "passwords are never shown");
     assert!(!settings.contains(&token) && !settings.contains("shpat_very_secret"), "secrets are never shown again");
     assert_eq!(b.get("/settings").await.0, StatusCode::SEE_OTHER, "signed out");
     let mut viewer_settings = signed_in(&api.base, "viewer@example.com", "a long passphrase here").await;

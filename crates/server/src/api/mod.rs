@@ -17,8 +17,8 @@ pub(crate) mod policy;
 pub(crate) mod subjects;
 pub mod throttle;
 mod tenants;
-mod outbound;
-mod trunks;
+pub(crate) mod outbound;
+pub(crate) mod trunks;
 pub(crate) mod usage;
 pub(crate) mod users;
 

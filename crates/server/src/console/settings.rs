@@ -1,5 +1,5 @@
 //! The console's settings (admins): phone numbers and their agents, people (users and
-//! invitations), API keys and integrations. Each form builds the API's own request body and
+//! invitations), API keys, integrations, trunks (calls in) and gateways (calls out). Each form builds the API's own request body and
 //! goes through its handler, so the checks, the role rules (an admin cannot hand out more than
 //! their own role) and the audit are the API's. A new key's token and an invitation's token are
 //! shown once, on the page that answers the form; integration secrets are write-only.
@@ -16,7 +16,7 @@ use serde_json::json;
 use super::pages::when;
 use super::session::Viewer;
 use super::{csrf_ok, frame, page_status, refused};
-use crate::api::{agents, extract, integrations, keys, users, ApiError, ApiState};
+use crate::api::{agents, extract, integrations, keys, outbound, trunks, users, ApiError, ApiState};
 
 const ROLES: [(&str, &str); 4] = [("viewer", "Viewer"), ("agent-editor", "Agent editor"), ("admin", "Admin"), ("owner", "Owner")];
 const KINDS: [&str; 13] = ["shopify", "caldav", "google_calendar", "smtp", "webhook", "zendesk", "hubspot", "http", "openai", "deepgram", "elevenlabs", "stripe", "twilio"];
@@ -32,6 +32,14 @@ fn pairs(body: &Bytes) -> Vec<(String, String)> {
 
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
     pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+/// `{"username", "password"}` when the form gave a user name, else null.
+fn credentials(f: &[(String, String)]) -> serde_json::Value {
+    match field(f, "username").trim() {
+        "" => serde_json::Value::Null,
+        user => json!({"username": user, "password": field(f, "password")}),
+    }
 }
 
 /// A small form that posts `action` with one hidden value (a delete, a revoke).
@@ -57,6 +65,8 @@ async fn settings_body(s: &ApiState, v: &Viewer, shown_once: Option<(&str, &str)
     let invitations = users::invitations(State(s.clone()), v.caller.clone(), t()).await?.0;
     let api_keys = keys::list(State(s.clone()), v.caller.clone(), t()).await?.0;
     let integrations = integrations::list(State(s.clone()), v.caller.clone(), t()).await?.0;
+    let trunk_list = trunks::list(State(s.clone()), v.caller.clone(), t()).await?.0;
+    let gateways = outbound::list_gateways(State(s.clone()), v.caller.clone(), t()).await?.0;
     Ok(html! {
         @if let Some((what, secret)) = shown_once {
             section.secret role="status" {
@@ -138,6 +148,51 @@ async fn settings_body(s: &ApiState, v: &Viewer, shown_once: Option<(&str, &str)
             label { "Token or password (stored sealed, never shown again)" input name="secret" type="password" required autocomplete="new-password"; }
             button type="submit" { "Add the integration" }
         }
+
+        h2 id="trunks" { "Trunks (calls in)" }
+        p { "A carrier or PBX that sends your numbers' calls: admitted by its networks or by digest credentials." }
+        table {
+            thead { tr { th { "Name" } th { "Networks" } th { "User" } th { span.visually-hidden { "Actions" } } } }
+            tbody {
+                @for tr in &trunk_list.trunks {
+                    tr {
+                        td.name { bdi { (tr.name) } } td { (tr.allowed_ips.join(", ")) } td { bdi { (tr.username.clone().unwrap_or_default()) } }
+                        td { (button(v, "/settings/trunks/delete", "id", &tr.id, "Remove")) }
+                    }
+                }
+            }
+        }
+        form.policy method="post" action="/settings/trunks" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label { "Name" input name="name" required maxlength="100" autocomplete="off"; }
+            label { "Source networks (comma-separated: 203.0.113.0/24, 2001:db8::/32)" input name="allowed_ips" autocomplete="off"; }
+            label { "Digest user (optional)" input name="username" autocomplete="off"; }
+            label { "Digest password (stored sealed, never shown again)" input name="password" type="password" autocomplete="new-password"; }
+            button type="submit" { "Add the trunk" }
+        }
+
+        h2 id="gateways" { "Gateways (calls out)" }
+        table {
+            thead { tr { th { "Name" } th { "Proxy" } th { "Transport" } th { "Caller ID" } th { span.visually-hidden { "Actions" } } } }
+            tbody {
+                @for g in &gateways.gateways {
+                    tr {
+                        td.name { bdi { (g.name) } } td { bdi { (g.proxy) } } td { (g.transport) } td { bdi { (g.caller_id) } }
+                        td { (button(v, "/settings/gateways/delete", "id", &g.id, "Remove")) }
+                    }
+                }
+            }
+        }
+        form.policy method="post" action="/settings/gateways" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label { "Name" input name="name" required maxlength="100" autocomplete="off"; }
+            label { "Provider's proxy (host:port)" input name="proxy" required placeholder="sip.provider.example:5060" autocomplete="off"; }
+            label { "Transport" select name="transport" { option value="udp" { "udp" } option value="tcp" { "tcp" } option value="tls" { "tls" } } }
+            label { "Caller ID" input name="caller_id" required autocomplete="off"; }
+            label { "User (optional)" input name="username" autocomplete="off"; }
+            label { "Password (stored sealed, never shown again)" input name="password" type="password" autocomplete="new-password"; }
+            button type="submit" { "Add the gateway" }
+        }
     })
 }
 
@@ -190,6 +245,18 @@ async fn apply(s: &ApiState, v: &Viewer, action: &str, f: &[(String, String)]) -
             integrations::create(st, caller, t(), extract::Json(new)).await.map(|_| Change::Done)
         }
         "integrations/delete" => integrations::delete(st, caller, with(field(f, "id"))).await.map(|_| Change::Done),
+        "trunks" => {
+            let networks: Vec<&str> = field(f, "allowed_ips").split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+            let credentials = credentials(f);
+            let new = body(json!({"name": field(f, "name"), "allowed_ips": networks, "credentials": credentials}))?;
+            trunks::create(st, caller, t(), extract::Json(new)).await.map(|_| Change::Done)
+        }
+        "trunks/delete" => trunks::delete(st, caller, with(field(f, "id"))).await.map(|_| Change::Done),
+        "gateways" => {
+            let new = body(json!({"name": field(f, "name"), "proxy": field(f, "proxy").trim(), "transport": field(f, "transport"), "caller_id": field(f, "caller_id").trim(), "credentials": credentials(f)}))?;
+            outbound::create_gateway(st, caller, t(), extract::Json(new)).await.map(|_| Change::Done)
+        }
+        "gateways/delete" => outbound::delete_gateway(st, caller, with(field(f, "id"))).await.map(|_| Change::Done),
         _ => Err(ApiError::NotFound),
     }
 }
