@@ -138,6 +138,7 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let (s, _, page) = b.get("/").await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(page.contains("Calls today") && page.contains("Calls per hour today"), "{page}");
+    assert!(page.contains("Delivery today") && page.contains("Every document due today was delivered.") && page.contains("delivered: 1"), "{page}");
     assert!(!page.contains("Minutes this month") && !page.contains("operational events"), "usage and events are the admin's: {page}");
     assert!(!page.contains(&session), "the token never appears in a page");
 

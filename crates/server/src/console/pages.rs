@@ -113,6 +113,23 @@ fn calls_per_hour(calls: &[CallView], day_start_ms: i64) -> Markup {
     }
 }
 
+/// Today's post-call deliveries by state (`delivered`, `pending`, `expired`, `none` for calls
+/// with nothing to deliver), the ones that did not arrive first.
+fn delivery(calls: &[CallView]) -> Markup {
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for c in calls {
+        *counts.entry(c.webhook_status.as_str()).or_default() += 1;
+    }
+    let trouble: usize = counts.iter().filter(|(k, _)| !matches!(**k, "delivered" | "none")).map(|(_, n)| n).sum();
+    html! {
+        h2 { "Delivery today" }
+        @if calls.is_empty() { p { "No calls yet." } } @else {
+            p { @if trouble == 0 { "Every document due today was delivered." } @else { (trouble) " call(s) whose documents have not arrived (yet)." } }
+            ul.summary { @for (state, n) in &counts { li { (state) ": " (n) } } }
+        }
+    }
+}
+
 /// The overview page's body.
 pub fn overview(o: &Overview) -> Markup {
     let mut v2v: Vec<i64> = o.today.calls.iter().filter_map(|c| c.latency.as_ref().map(|l| l.voice_to_voice_ms)).collect();
@@ -144,6 +161,7 @@ pub fn overview(o: &Overview) -> Markup {
             }
         }
         (calls_per_hour(&o.today.calls, o.day_start_ms))
+        (delivery(&o.today.calls))
         @if let Some(events) = &o.events {
             h2 { "Recent operational events" }
             @if events.is_empty() { p { "None." } } @else {
