@@ -14,6 +14,7 @@
 mod agents;
 mod browser_call;
 mod chat;
+mod form;
 pub mod pages;
 mod privacy;
 mod settings;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::pages::when;
 use super::session::Viewer;
+use super::form::{field, pairs};
 use super::{csrf_ok, frame, optional, page_status, refused};
 use crate::api::policy::{self, PolicyView, Provider};
 use crate::api::subjects::{self, SubjectRequest, SubjectResult};
@@ -116,15 +117,6 @@ pub async fn show(State(s): State<ApiState>, v: Viewer, Query(q): Query<Saved>) 
         }
     };
     frame(&v, "Privacy", body)
-}
-
-/// `name=value` pairs of a form body (a key may repeat, as checkboxes do).
-fn pairs(body: &Bytes) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
 }
 
 pub async fn save_policy(State(s): State<ApiState>, v: Viewer, headers: HeaderMap, body: Bytes) -> Response {

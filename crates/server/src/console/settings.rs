@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::pages::when;
 use super::session::Viewer;
+use super::form::{field, pairs};
 use super::{csrf_ok, frame, page_status, refused};
 use crate::api::{agents, extract, integrations, keys, outbound, trunks, users, ApiError, ApiState};
 
@@ -24,14 +25,6 @@ const KINDS: [&str; 13] = ["shopify", "caldav", "google_calendar", "smtp", "webh
 /// An API request body from a form's fields, checked by the API's own types.
 fn body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(|e| ApiError::BadRequest(e.to_string()))
-}
-
-fn pairs(body: &Bytes) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
 }
 
 /// `{"username", "password"}` when the form gave a user name, else null.
