@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use parley_agent::conversation::{Action, CallContext, CompletionPart, CompletionRequest, Conversation, Input, PaymentRequest, PaymentResult};
 use parley_agent::intent::meaning::SentenceEncoder;
-use parley_agent::tools::{ToolCall, ToolResult};
+use parley_agent::tools::{ToolCall, ToolOutcome, ToolResult};
 use parley_agent::spec::AgentSpec;
 use parley_agent::turn::TurnShape;
 use parley_connect::payment::capture::CardDetails;
@@ -130,6 +130,8 @@ pub enum Output {
 /// Where the time of one turn went (ms).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TurnLatency {
+    /// When the caller's speech ended, after the answer.
+    pub at_ms: u64,
     /// End of speech to end of turn (the silence waited for).
     pub eot_ms: u64,
     /// End of turn to recognized text (0 when speculative recognition had it ready).
@@ -168,6 +170,32 @@ pub struct Finished {
     pub recognized_ms: u64,
     /// Each reply's latency, in order.
     pub latencies: Vec<TurnLatency>,
+    /// Each tool call that ended, in order of its end.
+    pub tools: Vec<ToolTiming>,
+}
+
+/// A tool call's time and how it ended: the tool's name in the agent and an outcome word
+/// (`found`, `booked`, `failed`...), never its arguments or data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolTiming {
+    /// When the agent called it, after the answer.
+    pub at_ms: u64,
+    /// The tool's name in the agent.
+    pub tool: String,
+    /// How long it ran.
+    pub ms: u64,
+    /// Its outcome word, `failed`, or `done` for a word that is not a plain lowercase name.
+    pub outcome: String,
+}
+
+impl ToolTiming {
+    fn outcome_word(outcome: &ToolOutcome) -> String {
+        match outcome {
+            ToolOutcome::Done { outcome, .. } if (1..=32).contains(&outcome.len()) && outcome.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => outcome.clone(),
+            ToolOutcome::Done { .. } => "done".into(),
+            ToolOutcome::Failed(_) => "failed".into(),
+        }
+    }
 }
 
 /// An utterance with the recognizer. A speculative one was sent at the first pause; it
@@ -220,6 +248,10 @@ pub struct CallPipeline {
     speculative: Option<u64>,
     /// The replies' latencies so far.
     latencies: Vec<TurnLatency>,
+    /// Tool calls running: their tool's name and when they started.
+    tools_running: HashMap<u64, (String, Instant)>,
+    /// Tool calls that ended.
+    tools: Vec<ToolTiming>,
     /// Voiced audio over the agent that stops it.
     barge_in_after: Duration,
     /// The agent stops for a continuer said over it too.
@@ -298,6 +330,8 @@ impl CallPipeline {
             next_turn: 0,
             speculative: None,
             latencies: Vec::new(),
+            tools_running: HashMap::new(),
+            tools: Vec::new(),
             finished_silence,
             unfinished_silence,
             closed_silence,
@@ -325,7 +359,7 @@ impl CallPipeline {
                     p.spoken.push(text.clone());
                     p.playout.say(text, true);
                 }
-                other => p.apply(vec![other]),
+                other => p.apply(now, vec![other]),
             }
         }
         p.settle(now);
@@ -359,14 +393,14 @@ impl CallPipeline {
         let at = ms(now - self.t0);
         let Some(mode) = self.paying.as_mut() else {
             let actions = self.convo.handle(now, Input::Key(key));
-            self.apply(actions);
+            self.apply(now, actions);
             self.settle(now);
             return;
         };
         match mode.key(key, at) {
             Some(PaymentStep::Charge(request, card)) => {
                 self.transcript.push(Speaker::Caller, payment::TRANSCRIPT_LINE, at, at);
-                self.apply(vec![Action::Say("Thank you. One moment while I take the payment.".into())]);
+                self.apply(now, vec![Action::Say("Thank you. One moment while I take the payment.".into())]);
                 self.out.push_back(Output::Charge(request, card));
             }
             Some(step) => self.payment_step(now, step),
@@ -473,7 +507,7 @@ impl CallPipeline {
             self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), answered: now, said_at: actions.iter().any(|a| matches!(a, Action::Say(_))).then_some(now) });
         }
         self.out.push_back(Output::TurnTaken);
-        self.apply(actions);
+        self.apply(now, actions);
         self.settle(now);
         true
     }
@@ -503,15 +537,19 @@ impl CallPipeline {
     pub fn handle_payment_result(&mut self, now: Instant, result: PaymentResult) {
         self.paying = None;
         let actions = self.convo.handle(now, Input::Payment(result));
-        self.apply(actions);
+        self.apply(now, actions);
         self.settle(now);
     }
 
     /// A tool's result ([`Output::RunTool`]).
     pub fn handle_tool_result(&mut self, now: Instant, result: ToolResult) {
+        if let Some((tool, started)) = self.tools_running.remove(&result.id) {
+            let outcome = ToolTiming::outcome_word(&result.outcome);
+            self.tools.push(ToolTiming { at_ms: ms(started.saturating_duration_since(self.t0)), tool, ms: ms(now.saturating_duration_since(started)), outcome });
+        }
         let actions = self.convo.handle(now, Input::Tool(result));
         self.first_words(now, &actions);
-        self.apply(actions);
+        self.apply(now, actions);
         self.settle(now);
     }
 
@@ -528,7 +566,7 @@ impl CallPipeline {
     pub fn handle_completion(&mut self, now: Instant, id: u64, part: CompletionPart) {
         let actions = self.convo.handle(now, Input::Completion { id, part });
         self.first_words(now, &actions);
-        self.apply(actions);
+        self.apply(now, actions);
         self.settle(now);
     }
 
@@ -540,7 +578,7 @@ impl CallPipeline {
             return;
         }
         let actions = self.convo.handle_timeout(now);
-        self.apply(actions);
+        self.apply(now, actions);
     }
 
     /// Something happened to the call around the conversation.
@@ -552,7 +590,7 @@ impl CallPipeline {
             Event::TransferFailed => {
                 self.consulting = false;
                 let actions = self.convo.handle(now, Input::TransferFailed);
-                self.apply(actions);
+                self.apply(now, actions);
             }
             Event::ConsultAnswered if self.consulting => {
                 self.consulting = false;
@@ -563,7 +601,7 @@ impl CallPipeline {
             Event::ConsultEnded if self.consulting => {
                 self.consulting = false;
                 let actions = self.convo.handle(now, Input::TransferFailed);
-                self.apply(actions);
+                self.apply(now, actions);
             }
             Event::ConsultEnded => {}
         }
@@ -595,6 +633,7 @@ impl CallPipeline {
                     self.speaking_since = Some(ms(now - self.t0));
                     if let Some(r) = self.reply.take() {
                         let latency = TurnLatency {
+                            at_ms: ms(r.speech_end.saturating_duration_since(self.t0)),
                             eot_ms: r.eot_ms,
                             asr_ms: r.asr_ms,
                             agent_ms: ms(r.said_at.unwrap_or(r.answered).saturating_duration_since(r.answered)),
@@ -645,7 +684,7 @@ impl CallPipeline {
             self.transcript.push(Speaker::Caller, &p.text, p.start_ms, p.end_ms);
         }
         self.flush_spoken(now, false);
-        Finished { conversation: self.convo, transcript: self.transcript, recorder: self.recorder, recognized_ms: self.recognized_ms, latencies: self.latencies }
+        Finished { conversation: self.convo, transcript: self.transcript, recorder: self.recorder, recognized_ms: self.recognized_ms, latencies: self.latencies, tools: self.tools }
     }
 
     /// One frame from the caller, in order.
@@ -758,7 +797,7 @@ impl CallPipeline {
             self.marker = true;
             // The question has been heard: the wait for its answer starts now.
             let actions = self.convo.handle(now, Input::PromptPlayed);
-            self.apply(actions);
+            self.apply(now, actions);
         }
         match self.playout.after.take() {
             Some(Action::Hangup) => self.hang_up(),
@@ -781,7 +820,7 @@ impl CallPipeline {
 
     /// Queues what the agent says; hangup and transfer wait until it has been played; payment
     /// mode starts at once.
-    fn apply(&mut self, actions: Vec<Action>) {
+    fn apply(&mut self, now: Instant, actions: Vec<Action>) {
         for a in actions {
             match a {
                 Action::Say(text) => {
@@ -790,7 +829,10 @@ impl CallPipeline {
                     self.cancel_prepared();
                 }
                 Action::CollectPayment(request) => self.playout.payment = Some(request),
-                Action::CallTool(call) => self.out.push_back(Output::RunTool(call)),
+                Action::CallTool(call) => {
+                    self.tools_running.insert(call.id, (call.tool.clone(), now));
+                    self.out.push_back(Output::RunTool(call));
+                }
                 Action::Complete(request) => self.out.push_back(Output::Complete(request)),
                 Action::CancelCompletion(id) => self.out.push_back(Output::CancelCompletion(id)),
                 other => self.playout.after = Some(other),
@@ -810,18 +852,18 @@ impl CallPipeline {
         if let Some(request) = self.playout.payment.take() {
             let (mode, prompt) = PaymentMode::start(request, ms(now - self.t0));
             self.paying = Some(mode);
-            self.apply(vec![Action::Say(prompt.into())]);
+            self.apply(now, vec![Action::Say(prompt.into())]);
         }
     }
 
     /// A prompt of the card capture, or the end of payment mode without a charge.
     fn payment_step(&mut self, now: Instant, step: PaymentStep) {
         match step {
-            PaymentStep::Say(text) => self.apply(vec![Action::Say(text.into())]),
+            PaymentStep::Say(text) => self.apply(now, vec![Action::Say(text.into())]),
             PaymentStep::Done(result) => {
                 self.paying = None;
                 let actions = self.convo.handle(now, Input::Payment(result));
-                self.apply(actions);
+                self.apply(now, actions);
             }
             PaymentStep::Charge(..) => {}
         }

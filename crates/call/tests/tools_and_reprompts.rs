@@ -23,6 +23,15 @@ fn a_slow_tool_gets_a_filler_and_the_audio_keeps_its_pace() {
     sim.run_tools();
     sim.until_quiet(20_000);
     assert!(sim.said().last().is_some_and(|s| s.contains("for Dana Smith")), "{:?}", sim.said());
+
+    // The call's timeline: the turn, then the tool with its time and outcome word (no data).
+    let tool = sim.outputs.iter().find_map(|o| match o { Output::RunTool(c) => Some(c.tool.clone()), _ => None }).unwrap();
+    let finished = sim.p.finish(sim.now);
+    let [turn] = finished.latencies[..] else { panic!("{:?}", finished.latencies) };
+    let [ref timing] = finished.tools[..] else { panic!("{:?}", finished.tools) };
+    assert_eq!((timing.tool.as_str(), timing.outcome.as_str()), (tool.as_str(), "found"));
+    assert_eq!(timing.ms, 800, "held for 600 + 200 ms of simulated time");
+    assert!(turn.at_ms > 0 && turn.at_ms <= timing.at_ms, "the caller stopped speaking, then the tool ran: {turn:?} {timing:?}");
 }
 
 #[test]

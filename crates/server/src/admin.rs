@@ -40,6 +40,24 @@ pub enum AdminCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Creates an operator, who signs in to the console's operator pages (tenants, their limits
+    /// and outbound policy) with this email and the password read from standard input (its
+    /// first line, 12 characters or more).
+    CreateOperator {
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Disables an operator and ends their sessions.
+    DisableOperator {
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Starts a new tenant key version, re-wraps every sealed item under it and retires the old
     /// versions (all tenants, or one with `--tenant`); prints what it did (JSON).
     RotateTenantKeys {
@@ -285,6 +303,31 @@ pub async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
             };
             println!("{}", issued.token.expose_secret());
             eprintln!("API key {} ({}) created; it is shown only this once.", issued.key.id, issued.key.role.as_str());
+            close_signed(db, &store.data_dir).await?;
+            Ok(())
+        }
+        AdminCommand::CreateOperator { email, store } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+            let password = secrecy::SecretString::from(password.trim_end_matches(['\r', '\n']).to_string());
+            let db = open(&store).await?;
+            let op = db.platform().create_operator(&email, &password, now_ms()).await.map_err(|e| match e {
+                parley_store::StoreError::Conflict => anyhow::anyhow!("an operator with that email exists"),
+                e => e.into(),
+            })?;
+            db.platform().audit(&Event { actor: "cli", action: "operators.create", object_id: &op.id, at_ms: now_ms() }).await?;
+            eprintln!("operator {} ({}) created; sign in at /operator/sign-in", op.id, op.email);
+            close_signed(db, &store.data_dir).await?;
+            Ok(())
+        }
+        AdminCommand::DisableOperator { email, store } => {
+            let db = open(&store).await?;
+            db.platform().disable_operator(&email, now_ms()).await.map_err(|e| match e {
+                parley_store::StoreError::NotFound => anyhow::anyhow!("no enabled operator with that email"),
+                e => e.into(),
+            })?;
+            db.platform().audit(&Event { actor: "cli", action: "operators.disable", object_id: &email.trim().to_ascii_lowercase(), at_ms: now_ms() }).await?;
+            eprintln!("operator {email} disabled; their sessions ended");
             close_signed(db, &store.data_dir).await?;
             Ok(())
         }

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parley_agent::conversation::Conversation;
 use parley_agent::spec::AgentSpec;
-use parley_call::{CallPipeline, Config, Event, Finished, Output, TurnLatency};
+use parley_call::{CallPipeline, Config, Event, Finished, Output, ToolTiming, TurnLatency};
 use parley_connect::document::{render, transcript_json, CallFacts};
 use parley_connect::transcript::Transcript;
 use parley_sip::uri::Uri;
@@ -18,6 +18,7 @@ use parley_store::privacy::{caller_hash, mask_number};
 use parley_store::artifacts::Recipient;
 use parley_store::policy::DataPolicy;
 use parley_store::calls::CallLatency;
+use parley_store::timeline::{CallTimeline, ToolStep, TurnTiming};
 use parley_store::CallRecord;
 use parley_speech::Utterance;
 use tokio::sync::mpsc;
@@ -273,7 +274,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
     // Nobody waits for the text of a call that has ended.
     effects.stop();
     completions.stop();
-    let Finished { conversation: convo, transcript, recorder, recognized_ms, latencies } = pipeline.finish(Instant::now().into_std());
+    let Finished { conversation: convo, transcript, recorder, recognized_ms, latencies, tools } = pipeline.finish(Instant::now().into_std());
     let ended_ms = unix_ms();
     let reason = end_reason.unwrap_or(CallEnd::AgentHungUp);
     let (packets_received, packets_lost, jitter_ms, rtt_ms) = media.quality();
@@ -292,7 +293,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
         h.abort();
     }
     let usage = Usage { asr_ms: recognized_ms, tts_chars: voice.characters(), llm: completions.provider(), tool_calls };
-    let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, engines: engines.providers(), recorder, latency: latency_of(&latencies), llm: engines.llm.clone() };
+    let ended = Ended { started_ms, answered_ms, outbound: placed_ms.is_some(), ended_ms, reason, usage, engines: engines.providers(), recorder, latency: latency_of(&latencies), timeline: timeline_of(&latencies, &tools), llm: engines.llm.clone() };
     let who = Parties { tenant: &tenant, caller: &caller, callee: &callee, transport: &transport };
     finish(&shared, call, &agent, who, &policy, ended, &convo, transcript).await;
     // Only now is the call's work done (document delivered, record stored): shutdown waits for this.
@@ -376,6 +377,7 @@ pub fn rejected_record(shared: &Shared, tenant: &str, call: u64, agent: &str, ca
         retries: 0,
         webhook_status: "none".into(),
         latency: None,
+        timeline: Default::default(),
     }
 }
 
@@ -424,6 +426,8 @@ struct Ended {
     recorder: Option<Recorder>,
     /// How fast the agent answered.
     latency: Option<CallLatency>,
+    /// Each reply's and tool call's time.
+    timeline: CallTimeline,
     /// The agent's language model, for the summary.
     llm: Option<std::sync::Arc<crate::completion::CallModel>>,
 }
@@ -439,7 +443,7 @@ async fn finish(
     convo: &Conversation,
     mut transcript: Transcript,
 ) {
-    let Ended { started_ms, answered_ms, outbound, ended_ms, reason, usage, engines, recorder, latency, llm } = ended;
+    let Ended { started_ms, answered_ms, outbound, ended_ms, reason, usage, engines, recorder, latency, timeline, llm } = ended;
     let call_id = call_record_id(started_ms, call);
     let tenant = who.tenant;
     let usage_items = usage_items(engines, answered_ms, ended_ms, &usage, convo);
@@ -511,6 +515,7 @@ async fn finish(
         retries: i64::from(convo.total_retries),
         webhook_status: webhook_status.to_string(),
         latency,
+        timeline,
         ..base_record(shared, call, agent, who, started_ms, answered_ms, outbound)
     };
     // The record and its usage together: a crash leaves the provisional record, finished on
@@ -618,6 +623,7 @@ fn base_record(shared: &Shared, call: u64, agent: &AgentSpec, who: Parties<'_>, 
         retries: 0,
         webhook_status: "none".into(),
         latency: None,
+        timeline: Default::default(),
     }
 }
 
@@ -639,6 +645,15 @@ fn latency_of(replies: &[TurnLatency]) -> Option<CallLatency> {
         voice_to_voice_ms: rank(|t| t.total_ms, 0.5),
         voice_to_voice_p90_ms: rank(|t| t.total_ms, 0.9),
     })
+}
+
+/// The call record's timeline: each reply's and tool call's time, numbers and names only.
+fn timeline_of(replies: &[TurnLatency], tools: &[ToolTiming]) -> CallTimeline {
+    let ms = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    CallTimeline {
+        turns: replies.iter().map(|t| TurnTiming { at_ms: ms(t.at_ms), end_of_turn_ms: ms(t.eot_ms), recognition_ms: ms(t.asr_ms), agent_ms: ms(t.agent_ms), synthesis_ms: ms(t.tts_ms), voice_to_voice_ms: ms(t.total_ms) }).collect(),
+        tools: tools.iter().map(|t| ToolStep { at_ms: ms(t.at_ms), tool: t.tool.clone(), ms: ms(t.ms), outcome: t.outcome.clone() }).collect(),
+    }
 }
 
 /// How often a call in progress moves its provisional record's end forward.
@@ -731,7 +746,7 @@ mod tests {
     use super::*;
 
     fn reply(eot_ms: u64, total_ms: u64) -> TurnLatency {
-        TurnLatency { eot_ms, asr_ms: 0, agent_ms: 0, tts_ms: total_ms - eot_ms, total_ms }
+        TurnLatency { at_ms: 0, eot_ms, asr_ms: 0, agent_ms: 0, tts_ms: total_ms - eot_ms, total_ms }
     }
 
     #[test]

@@ -59,6 +59,7 @@ impl Pending {
             retries: 0,
             webhook_status: "none".into(),
             latency: None,
+            timeline: Default::default(),
         }
     }
 }

@@ -67,6 +67,11 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
     assert!(calls[0].turns >= 2);
     let latency = calls[0].latency.expect("the record has the replies' latency");
     assert!(latency.replies >= 2 && latency.voice_to_voice_ms > 0 && latency.voice_to_voice_p90_ms >= latency.voice_to_voice_ms, "{latency:?}");
+    // Its timeline: each reply in order, and the order lookup with its outcome word.
+    let timeline = &calls[0].timeline;
+    assert_eq!(timeline.turns.len() as i64, latency.replies, "{timeline:?}");
+    assert!(timeline.turns.windows(2).all(|w| w[0].at_ms < w[1].at_ms) && timeline.turns[0].at_ms > 0, "{timeline:?}");
+    assert!(timeline.tools.iter().any(|t| t.tool == "find_order" && t.outcome == "found"), "{timeline:?}");
     assert_eq!(calls[0].webhook_status, "delivered");
     let store = parley_store::Store::open(&parley_store::Target::SqliteDir(server.data_dir.clone())).await.unwrap();
     assert_eq!(store.platform().next_outbox_event_ms().await.unwrap(), None, "the delivered document left the outbox with its key");

@@ -1,11 +1,17 @@
 //! The console in a real browser: Debian's chromium driven by playwright-core
 //! (`tests/browser/console.cjs`) signs in as an owner, reads the overview and calls, sees a
-//! broken agent flow refused with its line and node, runs the test chat, changes the data policy, downloads a
+//! broken agent flow refused with its line and node, runs the test chat, rolls an agent back to
+//! an earlier version after reading what that changes, changes the data policy, downloads a
 //! data-subject access export and checks the audit log; a viewer sees no edit controls and is
-//! refused the edit when it sends it anyway. axe-core finds no serious or critical
+//! refused the edit when it sends it anyway; an operator signs in on their own form, creates a
+//! tenant and sets its limits. axe-core finds no serious or critical
 //! accessibility violation on any page. Screenshots of each page are kept under the target
 //! directory (`console-screenshots`). Needs `scripts/setup.sh --test-peers` (chromium and the
 //! npm packages).
+//!
+//! A browser call (`tests/browser/call.cjs`): chromium's fake microphone asks the demo agent a
+//! question over WebRTC; the page records what it plays, which Whisper must hear as the answer,
+//! and finds the call on the Calls page with its turns in the timeline.
 
 mod common;
 
@@ -22,6 +28,7 @@ async fn an_owner_and_a_viewer_use_the_console_in_chromium() {
     }
     let agent = json!({"business": "B", "greeting": "Hello there.", "hours": "always"});
     assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
+    common::create_operator(&_server.data_dir, "ops@example.com", "an operator passphrase");
 
     let modules = common::test_peers_dir().join("browser/node_modules");
     assert!(modules.join("playwright-core").is_dir(), "playwright-core not installed: run scripts/setup.sh --test-peers");
@@ -39,7 +46,7 @@ async fn an_owner_and_a_viewer_use_the_console_in_chromium() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
     println!("{report}");
-    for page in ["sign-in", "overview", "calls", "agents", "agent-editor", "test-chat", "privacy", "audit-log", "usage", "settings", "privacy-viewer"] {
+    for page in ["sign-in", "overview", "calls", "agents", "agent-editor", "test-chat", "agent-version", "privacy", "audit-log", "usage", "settings", "privacy-viewer", "operator-tenants", "operator-tenant"] {
         assert!(shots.join(format!("{page}.png")).is_file(), "a screenshot of {page}");
     }
 }
@@ -65,7 +72,18 @@ async fn a_browser_calls_the_demo_agent_and_the_call_is_recorded_like_any_other(
 
     let modules = common::test_peers_dir().join("browser/node_modules");
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/call.cjs");
-    let out = tokio::process::Command::new("node").arg(script).env("NODE_PATH", &modules).env("BASE", &api.base).env("WAV", question_wav(tmp.path())).output().await.expect("node runs");
+    let (heard, shots) = (tmp.path().join("heard.wav"), std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = tokio::process::Command::new("node")
+        .arg(script)
+        .env("NODE_PATH", &modules)
+        .env("BASE", &api.base)
+        .env("WAV", question_wav(tmp.path()))
+        .env("HEARD", &heard)
+        .env("SHOTS", &shots)
+        .output()
+        .await
+        .expect("node runs");
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{report}\n{}\n{}", String::from_utf8_lossy(&out.stderr), _server.log_text());
 
@@ -84,4 +102,14 @@ async fn a_browser_calls_the_demo_agent_and_the_call_is_recorded_like_any_other(
     assert_eq!(call["agent"], "demo");
     assert!(call["turns"].as_i64() >= Some(1), "the agent heard the caller: {call}");
     assert!(call["latency"]["replies"].as_i64() >= Some(1), "and answered: {call}");
+
+    // What the page heard: the agent's answer to the question, in words.
+    let pcm = common::wav_pcm(&heard);
+    let speech_dir = std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".local/share/parley/speech");
+    let model_path = parley_speech::whisper_cpp::WhisperModel::Base.path_under(&speech_dir);
+    let asr = parley_speech::whisper_cpp::WhisperCppRecognizer::load(&parley_speech::whisper_cpp::WhisperCppConfig { model_path, decoders: 1, threads: 1 }).unwrap();
+    use parley_speech::Recognizer;
+    let text = asr.transcribe(parley_speech::Utterance::ended(&pcm)).await.unwrap();
+    println!("heard on the page: {text:?}");
+    assert!(text.contains("Monday") && text.contains("Friday"), "the opening hours were answered: {text:?}");
 }

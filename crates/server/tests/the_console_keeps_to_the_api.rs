@@ -98,7 +98,11 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let mut record = common::sample_call("t", "t-call-1", now);
     record.agent = "<script>alert('agent')</script>\u{202e}gnp.exe".into();
     record.latency = Some(parley_store::calls::CallLatency { replies: 4, end_of_turn_ms: 400, recognition_ms: 120, agent_ms: 5, synthesis_ms: 60, voice_to_voice_ms: 585, voice_to_voice_p90_ms: 900 });
+    let turn = |at_ms, v2v| parley_store::timeline::TurnTiming { at_ms, end_of_turn_ms: 400, recognition_ms: 120, agent_ms: 5, synthesis_ms: v2v - 525, voice_to_voice_ms: v2v };
+    let tool = parley_store::timeline::ToolStep { at_ms: 9_300, tool: "find_order".into(), ms: 140, outcome: "found".into() };
+    record.timeline = parley_store::timeline::CallTimeline { turns: vec![turn(4_200, 585), turn(9_000, 612), turn(15_000, 590), turn(21_000, 900)], tools: vec![tool] };
     scope.record_call(&record).await.unwrap();
+    scope.meter(now, &[("call_seconds", "sip", 125), ("asr_seconds", "embedded", 40)]).await.unwrap();
     let turns = serde_json::to_vec(&json!([{"speaker": "caller", "text": "<img src=x onerror=alert(1)> where is my order", "start_ms": 0, "end_ms": 1}])).unwrap();
     scope.keep_artifact(&master, "t-call-1", "transcript", "h", parley_store::artifacts::Recipient::Platform, &turns, 30, now).await.unwrap();
     store.close().await;
@@ -138,6 +142,7 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let (s, _, page) = b.get("/").await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(page.contains("Calls today") && page.contains("Calls per hour today"), "{page}");
+    assert!(page.contains("Voice to voice, last 14 days") && page.contains(": median 585 ms, p90 585 ms, 1 calls"), "today's call on the latency chart: {page}");
     assert!(page.contains("Delivery today") && page.contains("Every document due today was delivered.") && page.contains("delivered: 1"), "{page}");
     assert!(!page.contains("Minutes this month") && !page.contains("operational events"), "usage and events are the admin's: {page}");
     assert!(!page.contains(&session), "the token never appears in a page");
@@ -149,6 +154,14 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let (s, _, one) = b.get("/calls/t-call-1").await;
     assert_eq!(s, StatusCode::OK, "{one}");
     assert!(one.contains("585 ms") && one.contains("Recognition 120 ms") && one.contains("Only admins read kept transcripts."), "{one}");
+    // The timeline: each reply and the tool call between the second and third, in order.
+    let at = |needle: &str| one.find(needle).unwrap_or_else(|| panic!("no {needle} in {one}"));
+    assert!(at("Reply 2") < at("Tool <code>find_order</code>: found") && at("Tool <code>find_order</code>") < at("Reply 3"), "{one}");
+    assert!(one.contains("0:09.3") && one.contains("140 ms") && one.contains("aria-label=\"900 ms: end of turn 400 ms"), "{one}");
+    let (_, v) = api.call(Method::GET, "/v1/tenants/t/calls/t-call-1", Some(&op), None).await;
+    assert_eq!((v["timeline"]["turns"].as_array().map(Vec::len), v["timeline"]["tools"][0]["outcome"].as_str()), (Some(4), Some("found")), "{v}");
+    let (_, list) = api.call(Method::GET, "/v1/tenants/t/calls", Some(&op), None).await;
+    assert!(list["calls"][0].get("timeline").is_none(), "lists leave the timeline out: {list}");
     assert!(!one.contains("where is my order"));
     assert_eq!(b.get("/calls/t-call-1/recording").await.0, StatusCode::FORBIDDEN, "a viewer hears no recording");
     assert_eq!(b.get("/calls/no-such-call").await.0, StatusCode::NOT_FOUND);
@@ -222,7 +235,9 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     // Usage: six months of minutes as bars, and a month's counters.
     let (s, _, usage) = admin.get("/usage").await;
     assert_eq!(s, StatusCode::OK, "{usage}");
-    assert!(usage.contains("Call minutes per month") && usage.matches("<rect").count() == 6, "{usage}");
+    assert!(usage.contains("Call minutes per month") && usage.matches("<rect").count() == 6 + 1, "six months, and today in the month's days: {usage}");
+    let today = parley_store::usage::day_of(now);
+    assert!(usage.contains("Per day") && usage.contains(&format!("{today}: 3 minutes")) && usage.contains(&format!("<td>{today}</td><td>asr seconds</td><td>embedded</td><td>40</td>")), "{usage}");
     assert_eq!(admin.get("/usage?month=2026-13").await.0, StatusCode::BAD_REQUEST, "the API's check of the month");
     let mut viewer_usage = signed_in(&api.base, "viewer@example.com", "a long passphrase here").await;
     assert_eq!(viewer_usage.get("/usage").await.0, StatusCode::FORBIDDEN);
@@ -325,4 +340,144 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let actions = audited(&api, &op).await;
     let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
     assert!(actions.contains(&"calls.list") && actions.contains(&"usage.read") && actions.contains(&"transcripts.read") && actions.contains(&"agents.put"), "{actions:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_versions_show_their_changes_and_roll_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_server, api, op) = common::operated(tmp.path(), &[]);
+    api.tenant(&op, "t").await;
+    for (email, role) in [("viewer@example.com", "viewer"), ("editor@example.com", "agent-editor")] {
+        api.user(&op, "t", email, role, "a long passphrase here").await;
+    }
+    // Version 1 by an API key, version 2 by an editor in the console.
+    let agent = json!({"business": "B", "greeting": "Hello <there>.", "hours": "always"});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
+    let mut editor = signed_in(&api.base, "editor@example.com", "a long passphrase here").await;
+    let (_, _, doc) = editor.get("/agents/front").await;
+    let csrf = field(&doc, "csrf");
+    let v2 = "name: front\nbusiness: B\ngreeting: Welcome to B.\nhours: always\n";
+    assert_eq!(editor.post("/agents/front", &[("csrf", &csrf), ("yaml", v2)], Some(&api.base)).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(editor.post("/agents/front", &[("csrf", &csrf), ("yaml", v2)], Some(&api.base)).await.0, StatusCode::SEE_OTHER, "saving it unchanged");
+
+    let (_, _, doc) = editor.get("/agents/front?saved=1").await;
+    assert!(doc.contains("Versions") && doc.contains("href=\"/agents/front/versions/2\"") && doc.contains("href=\"/agents/front/versions/1\""), "{doc}");
+    assert!(!doc.contains("/agents/front/versions/3"), "an unchanged save is no version: {doc}");
+    assert!(doc.contains("<bdi>you</bdi>") && doc.contains("<bdi>API key "), "{doc}");
+
+    // Version 1's page: what a rollback would change, escaped, and the button.
+    let (s, _, one) = editor.get("/agents/front/versions/1").await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    assert!(one.contains("<del>− greeting: Welcome to B.\n</del>") && one.contains("<ins>+ greeting: Hello &lt;there&gt;.\n</ins>"), "{one}");
+    assert!(one.contains("Roll back to version 1"), "{one}");
+    let (_, _, two) = editor.get("/agents/front/versions/2").await;
+    assert!(two.contains("(this one)") && !two.contains("Roll back"), "the current version has nothing to roll back: {two}");
+    assert_eq!(editor.get("/agents/front/versions/9").await.0, StatusCode::NOT_FOUND);
+
+    // A forged form rolls nothing back; the editor's does, as version 3.
+    assert_eq!(editor.post("/agents/front/versions/1/restore", &[("csrf", "0000")], Some(&api.base)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(editor.post("/agents/front/versions/1/restore", &[("csrf", &csrf)], Some("https://evil.example")).await.0, StatusCode::FORBIDDEN);
+    let (s, h, _) = editor.post("/agents/front/versions/1/restore", &[("csrf", &csrf)], Some(&api.base)).await;
+    assert_eq!((s, h[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/agents/front?restored=1"));
+    let (_, v) = api.call(Method::GET, "/v1/tenants/t/agents/front", Some(&op), None).await;
+    assert_eq!((v["definition"]["greeting"].as_str(), v["version"].as_i64()), (Some("Hello <there>."), Some(3)), "{v}");
+    let (_, list) = api.call(Method::GET, "/v1/tenants/t/agents/front/versions", Some(&op), None).await;
+    assert_eq!(list["versions"][0]["restored_from"], 1, "{list}");
+    assert!(list["versions"][0]["author"].as_str().unwrap().starts_with("user:"), "{list}");
+    let (_, old) = api.call(Method::GET, "/v1/tenants/t/agents/front/versions/2", Some(&op), None).await;
+    assert_eq!(old["definition"]["greeting"], "Welcome to B.", "{old}");
+    let (_, _, doc) = editor.get("/agents/front?restored=1").await;
+    assert!(doc.contains("Rolled back to version 1.") && doc.contains("a rollback to version 1"), "{doc}");
+    assert!(audited(&api, &op).await.contains(&"agents.restore".to_string()));
+
+    // A viewer reads the versions and their changes, has no button, and the API refuses the rollback.
+    let mut viewer = signed_in(&api.base, "viewer@example.com", "a long passphrase here").await;
+    let (_, _, doc) = viewer.get("/agents/front").await;
+    assert!(doc.contains("href=\"/agents/front/versions/3\"") && doc.contains("<bdi>a user</bdi>"), "{doc}");
+    let (s, _, two) = viewer.get("/agents/front/versions/2").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(two.contains("<ins>+ greeting: Welcome to B.") && !two.contains("Roll back"), "{two}");
+    let viewer_csrf = field(&doc, "csrf");
+    assert_eq!(viewer.post("/agents/front/versions/2/restore", &[("csrf", &viewer_csrf)], Some(&api.base)).await.0, StatusCode::FORBIDDEN);
+    let (_, v) = api.call(Method::GET, "/v1/tenants/t/agents/front", Some(&op), None).await;
+    assert_eq!(v["version"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_run_tenants_from_their_own_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, api, op) = common::operated(tmp.path(), &[]);
+    common::create_operator(&server.data_dir, "ops@example.com", "an operator passphrase");
+    api.tenant(&op, "t").await;
+    api.user(&op, "t", "owner@example.com", "owner", "a long passphrase here").await;
+
+    // The operators' form: no tenant field; a wrong password is refused like a user's.
+    let mut b = Browser::new(&api.base);
+    let (s, _, form) = b.get("/operator/sign-in").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(form.contains("action=\"/operator/sign-in\"") && !form.contains("name=\"tenant\""), "{form}");
+    let token = field(&form, "form_token");
+    let (s, _, page) = b.post("/operator/sign-in", &[("form_token", &token), ("email", "ops@example.com"), ("password", "wrong")], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{page}");
+    let token = field(&page, "form_token");
+    let (s, h, _) = b.post("/operator/sign-in", &[("form_token", &token), ("email", "ops@example.com"), ("password", "an operator passphrase")], Some(&api.base)).await;
+    assert_eq!((s, h[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/operator"));
+    let session = b.cookie("parley_session").unwrap();
+    assert!(session.starts_with("ops_"));
+
+    // The tenants; a tenant's pages send an operator to theirs, and the other way round.
+    let (s, _, tenants) = b.get("/operator").await;
+    assert_eq!(s, StatusCode::OK, "{tenants}");
+    assert!(tenants.contains("href=\"/operator/tenants/t\"") && tenants.contains("action=\"/operator/tenants\""), "{tenants}");
+    let (s, h, _) = b.get("/calls").await;
+    assert_eq!((s, h[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/operator"));
+    let mut owner = signed_in(&api.base, "owner@example.com", "a long passphrase here").await;
+    let (s, h, _) = owner.get("/operator").await;
+    assert_eq!((s, h[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/operator/sign-in"), "an owner is no operator");
+    let (_, _, owner_page) = owner.get("/").await;
+    assert_eq!(owner.post("/operator/tenants", &[("csrf", &field(&owner_page, "csrf")), ("id", "x"), ("name", "X")], Some(&api.base)).await.0, StatusCode::SEE_OTHER, "sent to sign in as an operator");
+    assert_eq!(api.call(Method::GET, "/v1/tenants/x", Some(&op), None).await.0, StatusCode::NOT_FOUND, "and nothing made");
+
+    // A new tenant, with a hostile name; its limits and outbound policy; its owner invited.
+    let csrf = field(&tenants, "csrf");
+    assert_eq!(b.post("/operator/tenants", &[("csrf", "0000"), ("id", "acme"), ("name", "Acme")], Some(&api.base)).await.0, StatusCode::FORBIDDEN, "a forged form");
+    let (s, _, refused) = b.post("/operator/tenants", &[("csrf", &csrf), ("id", "acme"), ("name", "\u{202e}Acme")], Some(&api.base)).await;
+    assert!(s == StatusCode::BAD_REQUEST && refused.contains("bidirectional"), "the API's check of names: {refused}");
+    let (s, h, created) = b.post("/operator/tenants", &[("csrf", &csrf), ("id", "acme"), ("name", "<script>x</script> Acme")], Some(&api.base)).await;
+    assert_eq!((s, h.get(LOCATION).map_or("", |l| l.to_str().unwrap())), (StatusCode::SEE_OTHER, "/operator/tenants/acme"), "{created}");
+    assert_eq!(b.post("/operator/tenants", &[("csrf", &csrf), ("id", "acme"), ("name", "Again")], Some(&api.base)).await.0, StatusCode::CONFLICT);
+    let (s, _, page) = b.get("/operator/tenants/acme").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("<bdi>&lt;script&gt;x&lt;/script&gt; Acme</bdi>") && !page.contains("<script>x"), "{page}");
+    let limits = [("csrf", csrf.as_str()), ("max_concurrent_calls", "3"), ("max_minutes_per_month", "500")];
+    assert_eq!(b.post("/operator/tenants/acme/limits", &limits, Some(&api.base)).await.0, StatusCode::SEE_OTHER);
+    let bad = [("csrf", csrf.as_str()), ("max_concurrent_calls", "-1"), ("max_minutes_per_month", "500")];
+    assert_eq!(b.post("/operator/tenants/acme/limits", &bad, Some(&api.base)).await.0, StatusCode::BAD_REQUEST, "the API's bounds");
+    let outbound = [("csrf", csrf.as_str()), ("enabled", "on"), ("calls_per_second", "2"), ("max_concurrent", "5"), ("allowed_prefixes", "+49, +1")];
+    let (s, _, page) = b.post("/operator/tenants/acme/outbound", &outbound, Some(&api.base)).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    let (_, l) = api.call(Method::GET, "/v1/tenants/acme/limits", Some(&op), None).await;
+    assert_eq!((l["max_concurrent_calls"].as_i64(), l["max_minutes_per_month"].as_i64()), (Some(3), Some(500)), "{l}");
+    let (_, p) = api.call(Method::GET, "/v1/tenants/acme/outbound-policy", Some(&op), None).await;
+    assert_eq!((p["enabled"].as_bool(), p["allowed_prefixes"].clone()), (Some(true), json!(["+49", "+1"])), "{p}");
+    let (s, _, page) = b.post("/operator/tenants/acme/invite", &[("csrf", &csrf), ("email", "boss@acme.example")], Some(&api.base)).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let invitation = page.split("<code>").nth(1).and_then(|r| r.split("</code>").next()).unwrap().to_string();
+    assert!(invitation.starts_with("inv_") && page.contains("shown this once") && page.contains("of 500"), "{page}");
+    let (s, _) = api.call(Method::POST, "/v1/invitations/accept", None, Some(json!({"token": invitation, "password": "the new owner's phrase"}))).await;
+    assert_eq!(s, StatusCode::CREATED, "the owner signs up with it");
+    let (_, page) = api.call(Method::GET, "/v1/tenants/acme/audit/entries", Some(&op), None).await;
+    let actors: Vec<&str> = page["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "limits.update").filter_map(|e| e["actor"].as_str()).collect();
+    assert!(actors.len() == 1 && actors[0].starts_with("operator:"), "the operator's change is audited as theirs: {page}");
+
+    // The session is a bearer token at the API too, until signed out.
+    assert_eq!(api.call(Method::GET, "/v1/tenants", Some(&session), None).await.0, StatusCode::OK);
+    let csrf = field(&page_of(&mut b, "/operator").await, "csrf");
+    let (s, h, _) = b.post("/operator/sign-out", &[("csrf", &csrf)], Some(&api.base)).await;
+    assert_eq!((s, h[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/operator/sign-in"));
+    assert_eq!(api.call(Method::GET, "/v1/tenants", Some(&session), None).await.0, StatusCode::UNAUTHORIZED, "signed out");
+}
+
+async fn page_of(b: &mut Browser, path: &str) -> String {
+    b.get(path).await.2
 }

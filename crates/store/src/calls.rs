@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use crate::{conflict_or, StoreError, TenantScope};
+use crate::timeline::CallTimeline;
 
 /// One call's metadata.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -43,6 +44,8 @@ pub struct CallRecord {
     /// How fast the agent answered, over the call's replies (numbers only); `None` when it
     /// answered nothing.
     pub latency: Option<CallLatency>,
+    /// Each reply's and tool call's time (numbers and names only).
+    pub timeline: CallTimeline,
 }
 
 /// A call's reply latency: medians over the replies, in ms, plus the p90 of voice to voice.
@@ -135,7 +138,7 @@ pub struct CallPage {
 
 const COLUMNS: &str = "id, tenant_id, agent, caller_masked, caller_hash, callee, transport, started_ms, answered_ms, \
     ended_ms, outcome, end_reason, routing, turns, retries, webhook_status, \
-    latency_replies, eot_ms, asr_ms, agent_ms, tts_ms, v2v_ms, v2v_p90_ms";
+    latency_replies, eot_ms, asr_ms, agent_ms, tts_ms, v2v_ms, v2v_p90_ms, timeline";
 
 fn record_of(r: &sqlx::any::AnyRow) -> Result<CallRecord, StoreError> {
     Ok(CallRecord {
@@ -156,6 +159,7 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<CallRecord, StoreError> {
         retries: r.try_get("retries")?,
         webhook_status: r.try_get("webhook_status")?,
         latency: CallLatency::read(r)?,
+        timeline: CallTimeline::from_column(r.try_get("timeline")?),
     })
 }
 
@@ -305,7 +309,7 @@ async fn upsert(tx: &mut sqlx::Transaction<'static, sqlx::Any>, r: &CallRecord, 
     let sql = format!(
         "INSERT INTO calls ({COLUMNS}, duration_ms, node) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $19, $20, $21, $22, $23, $24, $25) \
+         $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) \
          {conflict}"
     );
     let mut query = sqlx::query(&sql)
@@ -329,7 +333,7 @@ async fn upsert(tx: &mut sqlx::Transaction<'static, sqlx::Any>, r: &CallRecord, 
     for i in 0..LATENCY_COLUMNS.len() {
         query = query.bind(latency.map(|v| v[i]));
     }
-    query.bind(r.ended_ms - r.started_ms).bind(node).execute(&mut **tx).await.map_err(conflict_or)?;
+    query.bind(r.timeline.to_column()).bind(r.ended_ms - r.started_ms).bind(node).execute(&mut **tx).await.map_err(conflict_or)?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use crate::agent_versions::AgentChange;
 use crate::{conflict_or, PlatformScope, StoreError, TenantScope};
 
 /// A stored agent.
@@ -19,6 +20,8 @@ pub struct StoredAgent {
     pub created_ms: i64,
     /// Last change, unix ms.
     pub updated_ms: i64,
+    /// The current version (see [`crate::agent_versions`]).
+    pub version: i64,
 }
 
 /// A phone number and the agent that answers it.
@@ -67,6 +70,10 @@ pub fn normalize_dialled(user: &str) -> Option<String> {
     check_number(&n).ok().map(|_| n)
 }
 
+/// An agent with its current version.
+const SELECT_AGENT: &str = "SELECT a.tenant_id, a.name, a.spec, a.created_ms, a.updated_ms, \
+     (SELECT COALESCE(MAX(v.version), 0) FROM agent_versions v WHERE v.tenant_id = a.tenant_id AND v.name = a.name) AS version FROM agents a";
+
 fn agent_of(r: &sqlx::any::AnyRow) -> Result<StoredAgent, StoreError> {
     Ok(StoredAgent {
         tenant_id: r.try_get("tenant_id")?,
@@ -74,6 +81,7 @@ fn agent_of(r: &sqlx::any::AnyRow) -> Result<StoredAgent, StoreError> {
         spec: r.try_get("spec")?,
         created_ms: r.try_get("created_ms")?,
         updated_ms: r.try_get("updated_ms")?,
+        version: r.try_get("version")?,
     })
 }
 
@@ -82,10 +90,18 @@ fn number_of(r: &sqlx::any::AnyRow) -> Result<PhoneNumber, StoreError> {
 }
 
 impl TenantScope {
-    /// Creates or replaces an agent's spec.
-    pub async fn put_agent(&self, name: &str, spec: &str, now_ms: i64) -> Result<StoredAgent, StoreError> {
+    /// Creates or replaces an agent's spec, kept as its next version; a spec the same as the
+    /// current one changes nothing.
+    pub async fn put_agent(&self, name: &str, spec: &str, change: &AgentChange<'_>, now_ms: i64) -> Result<StoredAgent, StoreError> {
         crate::tenants::check_id(name).map_err(|_| StoreError::Invalid("agent names are 1 to 63 of a-z 0-9 -".into()))?;
         let mut tx = self.begin().await?;
+        let current = sqlx::query(&format!("{SELECT_AGENT} WHERE a.tenant_id = $1 AND a.name = $2")).bind(self.id()).bind(name).fetch_optional(&mut *tx).await?;
+        if let Some(current) = current.as_ref().map(agent_of).transpose()? {
+            if current.spec == spec {
+                tx.commit().await?;
+                return Ok(current);
+            }
+        }
         sqlx::query(
             "INSERT INTO agents (tenant_id, name, spec, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $4) \
              ON CONFLICT (tenant_id, name) DO UPDATE SET spec = excluded.spec, updated_ms = excluded.updated_ms",
@@ -96,11 +112,8 @@ impl TenantScope {
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
-        let row = sqlx::query("SELECT tenant_id, name, spec, created_ms, updated_ms FROM agents WHERE tenant_id = $1 AND name = $2")
-            .bind(self.id())
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?;
+        crate::agent_versions::append(&mut tx, self.id(), name, spec, change, now_ms).await?;
+        let row = sqlx::query(&format!("{SELECT_AGENT} WHERE a.tenant_id = $1 AND a.name = $2")).bind(self.id()).bind(name).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         agent_of(&row)
     }
@@ -108,7 +121,7 @@ impl TenantScope {
     /// One agent.
     pub async fn get_agent(&self, name: &str) -> Result<StoredAgent, StoreError> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query("SELECT tenant_id, name, spec, created_ms, updated_ms FROM agents WHERE tenant_id = $1 AND name = $2")
+        let row = sqlx::query(&format!("{SELECT_AGENT} WHERE a.tenant_id = $1 AND a.name = $2"))
             .bind(self.id())
             .bind(name)
             .fetch_optional(&mut *tx)
@@ -120,7 +133,7 @@ impl TenantScope {
     /// This tenant's agents, by name.
     pub async fn list_agents(&self) -> Result<Vec<StoredAgent>, StoreError> {
         let mut tx = self.begin().await?;
-        let rows = sqlx::query("SELECT tenant_id, name, spec, created_ms, updated_ms FROM agents WHERE tenant_id = $1 ORDER BY name")
+        let rows = sqlx::query(&format!("{SELECT_AGENT} WHERE a.tenant_id = $1 ORDER BY a.name"))
             .bind(self.id())
             .fetch_all(&mut *tx)
             .await?;
@@ -135,6 +148,7 @@ impl TenantScope {
         if used.is_some() {
             return Err(StoreError::Conflict);
         }
+        crate::agent_versions::delete_all(&mut tx, self.id(), name).await?;
         let n = sqlx::query("DELETE FROM agents WHERE tenant_id = $1 AND name = $2").bind(self.id()).bind(name).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         if n == 0 {

@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod agent_versions;
 pub mod api_keys;
 pub mod artifacts;
 pub mod audit;
@@ -47,7 +48,9 @@ pub mod crypto;
 pub mod directory;
 pub mod integrations;
 pub mod label;
+pub mod latency_days;
 mod logins;
+pub mod operators;
 pub mod oplog;
 pub mod outbound;
 pub mod outbox;
@@ -58,6 +61,7 @@ pub mod retention;
 pub mod rotation;
 pub mod subjects;
 pub mod tenants;
+pub mod timeline;
 pub mod trunks;
 pub mod usage;
 pub mod users;

@@ -1,5 +1,5 @@
-//! Usage metering per tenant and month (call seconds; speech and LLM usage by provider), for
-//! billing, and the per-tenant limits the SIP layer enforces (concurrent calls, minutes per
+//! Usage metering per tenant and month, and per day for charts (call seconds; speech and LLM
+//! usage by provider), for billing, and the per-tenant limits the SIP layer enforces (concurrent calls, minutes per
 //! month; 0 means no limit). Counters are added to, never overwritten, so several nodes can
 //! meter into one database.
 
@@ -19,6 +19,21 @@ pub struct UsageItem {
     pub provider: String,
     /// The amount.
     pub quantity: i64,
+}
+
+/// One day's counters.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DayUsage {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Counters by metric and provider.
+    pub items: Vec<UsageItem>,
+}
+
+/// The calendar date (UTC) of a unix-ms time, as `YYYY-MM-DD`.
+pub fn day_of(unix_ms: i64) -> String {
+    let (y, m, d) = civil_date(unix_ms);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// A tenant's limits; 0 means no limit.
@@ -88,6 +103,29 @@ impl TenantScope {
             .collect()
     }
 
+    /// The days of one month (`YYYY-MM`) with usage, in order, each with its counters.
+    pub async fn usage_by_day(&self, month: &str) -> Result<Vec<DayUsage>, StoreError> {
+        check_month(month)?;
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query("SELECT day, metric, provider, quantity FROM usage_daily WHERE tenant_id = $1 AND day >= $2 AND day < $3 ORDER BY day, metric, provider")
+            .bind(self.id())
+            .bind(format!("{month}-01"))
+            .bind(format!("{month}-32"))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut days: Vec<DayUsage> = Vec::new();
+        for r in &rows {
+            let day: String = r.try_get("day")?;
+            let item = UsageItem { metric: r.try_get("metric")?, provider: r.try_get("provider")?, quantity: r.try_get("quantity")? };
+            match days.last_mut() {
+                Some(d) if d.day == day => d.items.push(item),
+                _ => days.push(DayUsage { day, items: vec![item] }),
+            }
+        }
+        Ok(days)
+    }
+
     /// Call seconds used in the month of `at_ms`.
     pub async fn call_seconds_in_month(&self, at_ms: i64) -> Result<i64, StoreError> {
         Ok(self.usage(&month_of(at_ms)).await?.iter().filter(|u| u.metric == "call_seconds").map(|u| u.quantity).sum())
@@ -151,22 +189,24 @@ impl PlatformScope {
 
 /// Adds to `tenant`'s counters for the month of `at_ms` inside `tx` (zero amounts skipped).
 pub(crate) async fn meter_in(tx: &mut sqlx::Transaction<'static, sqlx::Any>, tenant: &str, at_ms: i64, items: &[(&str, &str, i64)]) -> Result<(), StoreError> {
-    let month = month_of(at_ms);
+    let (month, day) = (month_of(at_ms), day_of(at_ms));
     for &(metric, provider, quantity) in items.iter().filter(|i| i.2 > 0) {
         if !METRICS.contains(&metric) {
             return Err(StoreError::Invalid(format!("unknown metric {metric:?}")));
         }
-        sqlx::query(
-            "INSERT INTO usage (tenant_id, month, metric, provider, quantity) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (tenant_id, month, metric, provider) DO UPDATE SET quantity = usage.quantity + excluded.quantity",
-        )
-        .bind(tenant)
-        .bind(&month)
-        .bind(metric)
-        .bind(provider)
-        .bind(quantity)
-        .execute(&mut **tx)
-        .await?;
+        for (table, period, key) in [("usage", &month, "month"), ("usage_daily", &day, "day")] {
+            sqlx::query(&format!(
+                "INSERT INTO {table} (tenant_id, {key}, metric, provider, quantity) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (tenant_id, {key}, metric, provider) DO UPDATE SET quantity = {table}.quantity + excluded.quantity"
+            ))
+            .bind(tenant)
+            .bind(period)
+            .bind(metric)
+            .bind(provider)
+            .bind(quantity)
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     Ok(())
 }

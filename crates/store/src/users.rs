@@ -94,7 +94,7 @@ pub fn check_email(email: &str) -> Result<String, StoreError> {
     }
 }
 
-fn check_password(p: &str) -> Result<(), StoreError> {
+pub(crate) fn check_password(p: &str) -> Result<(), StoreError> {
     if p.chars().count() < MIN_PASSWORD_CHARS || p.len() > MAX_PASSWORD_BYTES {
         return Err(StoreError::Invalid(format!("password must be {MIN_PASSWORD_CHARS} characters to {MAX_PASSWORD_BYTES} bytes")));
     }
@@ -308,7 +308,7 @@ impl TenantScope {
 /// neither take the memory nor starve the rest of the server. Fixed threads also keep the
 /// allocator's per-thread arenas, which hold on to freed hashing memory, to one per core. At
 /// most 256 wait; past that the answer is [`StoreError::Busy`].
-async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, StoreError> {
+pub(crate) async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, StoreError> {
     type Job = Box<dyn FnOnce() + Send>;
     static POOL: std::sync::OnceLock<std::sync::mpsc::SyncSender<Job>> = std::sync::OnceLock::new();
     let pool = POOL.get_or_init(|| {
@@ -338,7 +338,7 @@ async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
 }
 
 /// An argon2id hash of a random password, verified against when the email is unknown.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Vp2ddfBHmrVgRhcw3mQvTU7nmEnxE7Ggd6QDtTj4VW8";
+pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Vp2ddfBHmrVgRhcw3mQvTU7nmEnxE7Ggd6QDtTj4VW8";
 
 impl PlatformScope {
     /// Accepts an invitation: creates the user with `password`. Fails with `NotFound` for an

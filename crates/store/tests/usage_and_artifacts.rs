@@ -29,6 +29,12 @@ async fn metering_adds_up_per_month_and_tenant(db: &TestDb) {
     assert_eq!(a.usage("2026-10").await.unwrap()[0].quantity, 600);
     assert_eq!(a.call_seconds_in_month(NOV_2026 + 5 * DAY).await.unwrap(), 120);
     assert!(a.usage("2026-13").await.is_err());
+    // The same counters per day, within the month asked for.
+    let days = a.usage_by_day("2026-11").await.unwrap();
+    let got: Vec<(&str, Vec<(&str, i64)>)> = days.iter().map(|d| (d.day.as_str(), d.items.iter().map(|i| (i.metric.as_str(), i.quantity)).collect())).collect();
+    assert_eq!(got, vec![("2026-11-01", vec![("asr_seconds", 30), ("call_seconds", 90)]), ("2026-11-02", vec![("call_seconds", 30), ("llm_turns", 2)])]);
+    assert_eq!(a.usage_by_day("2026-10").await.unwrap().iter().map(|d| d.day.as_str()).collect::<Vec<_>>(), ["2026-10-31"]);
+    assert!(b.usage_by_day("2026-11").await.unwrap().iter().all(|d| d.items.iter().all(|i| i.quantity == 5)), "b's own counters only");
 
     assert_eq!(a.limits().await.unwrap(), Limits::default());
     a.set_limits(&Limits { max_concurrent_calls: 2, max_minutes_per_month: 100 }, 1).await.unwrap();

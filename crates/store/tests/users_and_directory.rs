@@ -5,10 +5,15 @@
 mod common;
 
 use common::TestDb;
+use parley_store::agent_versions::AgentChange;
 use parley_store::crypto::MasterKey;
 use parley_store::{Role, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Row;
+
+fn ed() -> AgentChange<'static> {
+    AgentChange { author: "user:u1", restored_from: None }
+}
 
 fn s(v: &str) -> SecretString {
     SecretString::from(v.to_string())
@@ -70,14 +75,14 @@ async fn agents_numbers_and_routes(db: &TestDb) {
     p.create_tenant("b", "B", 0).await.unwrap();
     let a = db.store.tenant("a").unwrap();
     let b = db.store.tenant("b").unwrap();
-    a.put_agent("sales", "name: sales\n", 1).await.unwrap();
-    let changed = a.put_agent("sales", "name: sales\ngreeting: hi\n", 2).await.unwrap();
+    a.put_agent("sales", "name: sales\n", &ed(), 1).await.unwrap();
+    let changed = a.put_agent("sales", "name: sales\ngreeting: hi\n", &ed(), 2).await.unwrap();
     assert_eq!((changed.created_ms, changed.updated_ms), (1, 2));
-    assert!(matches!(a.put_agent("Bad Name", "x", 1).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(a.put_agent("Bad Name", "x", &ed(), 1).await, Err(StoreError::Invalid(_))));
     assert!(matches!(b.get_agent("sales").await, Err(StoreError::NotFound)));
     assert!(matches!(b.add_number("+15550102000", "sales", 3).await, Err(StoreError::Invalid(_))), "b has no agent sales");
     a.add_number("+15550102000", "sales", 3).await.unwrap();
-    b.put_agent("front", "name: front\n", 3).await.unwrap();
+    b.put_agent("front", "name: front\n", &ed(), 3).await.unwrap();
     assert!(matches!(b.add_number("+15550102000", "front", 4).await, Err(StoreError::Conflict)), "a number has one tenant");
     assert!(matches!(a.add_number("5550102000", "sales", 4).await, Err(StoreError::Invalid(_))));
     b.add_number("+442071838750", "front", 4).await.unwrap();

@@ -12,6 +12,7 @@ use parley_agent::intent::IntentDef;
 use parley_agent::spec::{AgentSpec, EmailOutput, Limits, RecognizerChoice, TransferMode, TurnTaking, VoiceChoice};
 use parley_agent::tools::ToolDef;
 use parley_sip::uri::Uri;
+use parley_store::agent_versions::AgentChange;
 use parley_store::directory::{PhoneNumber, StoredAgent};
 use parley_store::Role;
 use serde::{Deserialize, Serialize};
@@ -329,6 +330,8 @@ pub struct AgentView {
     pub created_ms: i64,
     /// Last change, unix ms.
     pub updated_ms: i64,
+    /// The current version (see `GET .../agents/{name}/versions`).
+    pub version: i64,
 }
 
 impl TryFrom<StoredAgent> for AgentView {
@@ -338,7 +341,7 @@ impl TryFrom<StoredAgent> for AgentView {
             tracing::error!(error = %e, "a stored agent does not parse");
             ApiError::Internal
         })?;
-        Ok(AgentView { name: a.name, definition: AgentDefinition::of(spec), created_ms: a.created_ms, updated_ms: a.updated_ms })
+        Ok(AgentView { name: a.name, definition: AgentDefinition::of(spec), created_ms: a.created_ms, updated_ms: a.updated_ms, version: a.version })
     }
 }
 
@@ -411,12 +414,14 @@ pub async fn get_one(State(s): State<ApiState>, caller: Caller, Path((tenant, na
     responses((status = 200, body = AgentView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// Creates or replaces an agent (agent-editor). The definition is checked before it is stored:
 /// besides its schema, its flow (every node named exists, intents and tools are declared, no
-/// loop runs without the caller); a 400 names each problem and its node.
+/// loop runs without the caller); a 400 names each problem and its node. Each change is kept as
+/// the agent's next version (an unchanged definition adds none).
 pub async fn put(State(s): State<ApiState>, caller: Caller, Path((tenant, name)): Path<(String, String)>, Json(body): Json<AgentDefinition>) -> Result<axum::Json<AgentView>, ApiError> {
     let scope = caller.tenant(&s, &tenant, Role::AgentEditor).await?;
     let spec = body.into_spec(&name)?;
     let yaml = spec.to_yaml().map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let agent = scope.put_agent(&name, &yaml, now_ms()).await?;
+    let actor = caller.actor();
+    let agent = scope.put_agent(&name, &yaml, &AgentChange { author: &actor, restored_from: None }, now_ms()).await?;
     caller.audit(&scope, "agents.put", &agent.name).await?;
     s.routing_changed().await;
     Ok(axum::Json(agent.try_into()?))

@@ -51,6 +51,12 @@ impl Caller {
             };
             return Ok(Caller { actor: format!("user:{}", session.user_id), tenant_id: Some(session.tenant_id), role: session.role, session_id: Some(session.id) });
         }
+        if token.expose_secret().starts_with("ops_") {
+            let Some(session) = state.store.platform().authenticate_operator_session(token, now_ms()).await? else {
+                return Err(refused(state, "operator_session").await);
+            };
+            return Ok(Caller { actor: format!("operator:{}", session.operator_id), tenant_id: None, role: Role::PlatformAdmin, session_id: Some(session.id) });
+        }
         match state.store.platform().authenticate(token).await? {
             Some(key) => Ok(Caller::from(key)),
             None => Err(refused(state, "api_key").await),
@@ -68,7 +74,7 @@ async fn refused(state: &ApiState, what: &str) -> ApiError {
 }
 
 impl Caller {
-    /// The audit actor: `key:<id>` or `user:<id>`.
+    /// The audit actor: `key:<id>`, `user:<id>` or `operator:<id>`.
     pub fn actor(&self) -> String {
         self.actor.clone()
     }

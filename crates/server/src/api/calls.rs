@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use parley_store::calls::Cursor;
+use parley_store::timeline::CallTimeline;
 use parley_store::{CallFilter, CallRecord, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -46,6 +47,58 @@ pub struct CallView {
     pub webhook_status: String,
     /// How fast the agent answered (absent when it answered nothing).
     pub latency: Option<LatencyView>,
+    /// Each reply and tool call in time (one call's view only; absent in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<TimelineView>,
+}
+
+/// One reply: when the caller stopped speaking and where the time to the agent's first audio
+/// went, in ms.
+#[derive(Serialize, ToSchema)]
+pub struct TurnView {
+    /// End of the caller's speech, after the answer.
+    pub at_ms: i64,
+    /// End-of-turn wait.
+    pub end_of_turn_ms: i64,
+    /// Recognition after the end of the turn.
+    pub recognition_ms: i64,
+    /// The agent (its tools and model included).
+    pub agent_ms: i64,
+    /// Synthesis to first audio.
+    pub synthesis_ms: i64,
+    /// End of speech to first audio.
+    pub voice_to_voice_ms: i64,
+}
+
+/// One tool call: when the agent made it (ms after the answer), how long it ran, its outcome.
+#[derive(Serialize, ToSchema)]
+pub struct ToolView {
+    /// When the agent called it, after the answer.
+    pub at_ms: i64,
+    /// The tool's name in the agent.
+    pub tool: String,
+    /// How long it ran, ms.
+    pub ms: i64,
+    /// Its outcome word (`found`, `booked`, `failed`...).
+    pub outcome: String,
+}
+
+/// A call's replies and tool calls, in order (numbers and the agent's names; no words).
+#[derive(Serialize, ToSchema)]
+pub struct TimelineView {
+    /// The replies (the first 200).
+    pub turns: Vec<TurnView>,
+    /// The tool calls (the first 200).
+    pub tools: Vec<ToolView>,
+}
+
+impl From<CallTimeline> for TimelineView {
+    fn from(t: CallTimeline) -> TimelineView {
+        TimelineView {
+            turns: t.turns.into_iter().map(|t| TurnView { at_ms: t.at_ms, end_of_turn_ms: t.end_of_turn_ms, recognition_ms: t.recognition_ms, agent_ms: t.agent_ms, synthesis_ms: t.synthesis_ms, voice_to_voice_ms: t.voice_to_voice_ms }).collect(),
+            tools: t.tools.into_iter().map(|t| ToolView { at_ms: t.at_ms, tool: t.tool, ms: t.ms, outcome: t.outcome }).collect(),
+        }
+    }
 }
 
 /// A call's reply latency, in ms: medians over its replies, and voice to voice's p90.
@@ -94,6 +147,7 @@ impl From<CallRecord> for CallView {
                 voice_to_voice_ms: l.voice_to_voice_ms,
                 voice_to_voice_p90_ms: l.voice_to_voice_p90_ms,
             }),
+            timeline: None,
         }
     }
 }
@@ -161,5 +215,47 @@ pub async fn get_one(State(s): State<ApiState>, caller: Caller, Path((tenant, ca
     let scope = caller.tenant(&s, &tenant, Role::Viewer).await?;
     let call = scope.get_call(&call_id).await?;
     caller.audit(&scope, "calls.read", &call.id).await?;
-    Ok(axum::Json(call.into()))
+    let timeline = call.timeline.clone();
+    Ok(axum::Json(CallView { timeline: Some(timeline.into()), ..call.into() }))
+}
+
+/// How many days of latency.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LatencyQuery {
+    /// Days back, today included (1 to 90, default 14).
+    #[param(minimum = 1, maximum = 90)]
+    pub days: Option<u32>,
+}
+
+/// One day's (UTC) voice-to-voice latency over its calls.
+#[derive(Serialize, ToSchema)]
+pub struct DayLatencyView {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Calls with at least one reply.
+    pub calls: i64,
+    /// The median of the calls' median voice to voice, ms (0 without calls).
+    pub voice_to_voice_p50_ms: i64,
+    /// The 90th percentile of the calls' median voice to voice, ms (0 without calls).
+    pub voice_to_voice_p90_ms: i64,
+}
+
+/// Latency per day, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct LatencyDays {
+    /// The days.
+    pub days: Vec<DayLatencyView>,
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/latency", tag = "calls", security(("bearer" = [])),
+    params(("tenant" = String, Path, description = "Tenant id"), LatencyQuery),
+    responses((status = 200, body = LatencyDays), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Voice-to-voice latency per day over the tenant's calls (viewer).
+pub async fn latency(State(s): State<ApiState>, caller: Caller, Path(tenant): Path<String>, Query(q): Query<LatencyQuery>) -> Result<axum::Json<LatencyDays>, ApiError> {
+    let scope = caller.tenant(&s, &tenant, Role::Viewer).await?;
+    let days = scope.latency_by_day(super::now_ms(), q.days.unwrap_or(14)).await?;
+    caller.audit(&scope, "calls.latency", "-").await?;
+    let days = days.into_iter().map(|d| DayLatencyView { day: d.day, calls: d.calls, voice_to_voice_p50_ms: d.p50_ms, voice_to_voice_p90_ms: d.p90_ms }).collect();
+    Ok(axum::Json(LatencyDays { days }))
 }

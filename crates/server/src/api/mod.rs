@@ -2,6 +2,7 @@
 //! customer data, JSON errors, and the OpenAPI document at `/v1/openapi.json` generated from the
 //! same handler annotations ([`openapi`]).
 
+pub(crate) mod agent_versions;
 pub(crate) mod agents;
 pub(crate) mod audit;
 pub(crate) mod auth;
@@ -11,12 +12,13 @@ pub(crate) mod extract;
 pub use extract::ClientAddr;
 pub(crate) mod integrations;
 pub(crate) mod kept;
+pub(crate) mod operators;
 pub(crate) mod keys;
 pub mod openapi;
 pub(crate) mod policy;
 pub(crate) mod subjects;
 pub mod throttle;
-mod tenants;
+pub(crate) mod tenants;
 pub(crate) mod outbound;
 pub(crate) mod trunks;
 pub(crate) mod usage;
@@ -71,6 +73,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}/data-policy", get(policy::get_one).put(policy::put))
         .route("/v1/tenants/{tenant}/data-subject-requests", axum::routing::post(subjects::create))
         .route("/v1/tenants/{tenant}/calls", get(calls::list).post(outbound::place_call))
+        .route("/v1/tenants/{tenant}/latency", get(calls::latency))
         .route("/v1/tenants/{tenant}/outbound-policy", get(outbound::get_policy).put(outbound::put_policy))
         .route("/v1/tenants/{tenant}/gateways", get(outbound::list_gateways).post(outbound::create_gateway))
         .route("/v1/tenants/{tenant}/gateways/{gateway_id}", delete(outbound::delete_gateway))
@@ -82,9 +85,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}/users/{user_id}", delete(users::disable))
         .route("/v1/invitations/accept", post(users::accept))
         .route("/v1/sessions", post(users::sign_in))
+        .route("/v1/operator-sessions", post(operators::sign_in))
         .route("/v1/sessions/current", delete(users::sign_out))
         .route("/v1/tenants/{tenant}/agents", get(agents::list))
         .route("/v1/tenants/{tenant}/agents/{name}", get(agents::get_one).put(agents::put).delete(agents::delete))
+        .route("/v1/tenants/{tenant}/agents/{name}/versions", get(agent_versions::list))
+        .route("/v1/tenants/{tenant}/agents/{name}/versions/{version}", get(agent_versions::get_one))
+        .route("/v1/tenants/{tenant}/agents/{name}/versions/{version}/restore", post(agent_versions::restore))
         .route("/v1/tenants/{tenant}/numbers", get(agents::numbers).post(agents::add_number))
         .route("/v1/tenants/{tenant}/numbers/{number}", delete(agents::delete_number))
         .route("/v1/tenants/{tenant}/integrations", get(integrations::list).post(integrations::create))

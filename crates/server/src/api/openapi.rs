@@ -4,14 +4,14 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{agents, audit, calls, error, integrations, keys, kept, outbound, policy, subjects, tenants, trunks, usage, users};
+use super::{agent_versions, agents, audit, calls, error, integrations, keys, kept, operators, outbound, policy, subjects, tenants, trunks, usage, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Parley API", description = "Tenants, users, API keys, agents, numbers, trunks, gateways and outbound calls, integrations, data policies, usage, call metadata and the audit log of a Parley installation."),
-    paths(tenants::create, tenants::list, tenants::get_one, keys::create, keys::list, keys::revoke, policy::get_one, policy::put, subjects::create, calls::list, calls::get_one,
-        kept::transcript, kept::recording, users::invite, users::invitations, users::users, users::disable, users::accept, users::sign_in, users::sign_out,
-        agents::list, agents::get_one, agents::put, agents::delete, agents::numbers, agents::add_number, agents::delete_number,
+    paths(tenants::create, tenants::list, tenants::get_one, keys::create, keys::list, keys::revoke, policy::get_one, policy::put, subjects::create, calls::list, calls::get_one, calls::latency,
+        kept::transcript, kept::recording, users::invite, users::invitations, users::users, users::disable, users::accept, users::sign_in, users::sign_out, operators::sign_in,
+        agents::list, agents::get_one, agents::put, agents::delete, agent_versions::list, agent_versions::get_one, agent_versions::restore, agents::numbers, agents::add_number, agents::delete_number,
         integrations::list, integrations::create, integrations::get_one, integrations::delete, trunks::list, trunks::create, trunks::delete,
         outbound::get_policy, outbound::put_policy, outbound::list_gateways, outbound::create_gateway, outbound::delete_gateway, outbound::place_call, usage::usage, usage::limits, usage::put_limits, usage::op_events,
         audit::entries, audit::heads),

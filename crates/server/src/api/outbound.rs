@@ -41,7 +41,7 @@ pub struct PolicyBody {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(transparent)]
 #[schema(value_type = String, pattern = r"^\+[0-9]{1,15}$")]
-pub struct Prefix(String);
+pub struct Prefix(pub(crate) String);
 
 impl From<OutboundPolicy> for PolicyBody {
     fn from(p: OutboundPolicy) -> PolicyBody {

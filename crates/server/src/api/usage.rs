@@ -33,6 +33,22 @@ pub struct UsageView {
     pub month: String,
     /// Counters by metric and provider.
     pub items: Vec<UsageItemView>,
+    /// The month's days with usage, in order, each with its counters (usage metered before
+    /// daily counters existed is in the month's `items` only).
+    pub days: Vec<DayUsageView>,
+}
+
+/// A day of usage.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct DayUsageView {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Counters by metric and provider.
+    pub items: Vec<UsageItemView>,
+}
+
+fn items_view(items: Vec<parley_store::usage::UsageItem>) -> Vec<UsageItemView> {
+    items.into_iter().map(|u| UsageItemView { metric: u.metric, provider: u.provider, quantity: u.quantity }).collect()
 }
 
 /// Which month.
@@ -99,8 +115,10 @@ pub async fn usage(State(s): State<ApiState>, caller: Caller, Path(tenant): Path
     let month = q.month.unwrap_or_else(|| month_of(now_ms()));
     check_month(&month)?;
     let items = scope.usage(&month).await?;
+    let days = scope.usage_by_day(&month).await?;
     caller.audit(&scope, "usage.read", &month).await?;
-    Ok(axum::Json(UsageView { month, items: items.into_iter().map(|u| UsageItemView { metric: u.metric, provider: u.provider, quantity: u.quantity }).collect() }))
+    let days = days.into_iter().map(|d| DayUsageView { day: d.day, items: items_view(d.items) }).collect();
+    Ok(axum::Json(UsageView { month, items: items_view(items), days }))
 }
 
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/limits", tag = "usage", security(("bearer" = [])),

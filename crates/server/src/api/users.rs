@@ -239,9 +239,14 @@ pub async fn sign_in(State(s): State<ApiState>, ClientAddr(addr): ClientAddr, Js
     responses((status = 200, body = SignedOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 /// Signs out: ends the session whose token authenticates this request (API keys have none: 403).
 pub async fn sign_out(State(s): State<ApiState>, caller: Caller) -> Result<axum::Json<SignedOut>, ApiError> {
-    let (Some(session_id), Some(tenant)) = (caller.session_id.clone(), caller.tenant_id()) else {
+    let Some(session_id) = caller.session_id.clone() else {
         // An API key has no session to end.
         return Err(ApiError::Forbidden);
+    };
+    let Some(tenant) = caller.tenant_id() else {
+        // An operator's session.
+        s.store.platform().operator_sign_out(&session_id, now_ms()).await?;
+        return Ok(axum::Json(SignedOut { session_id }));
     };
     let scope = s.store.tenant(tenant)?;
     scope.sign_out(&session_id, now_ms()).await?;
@@ -250,7 +255,7 @@ pub async fn sign_out(State(s): State<ApiState>, caller: Caller) -> Result<axum:
 }
 
 /// Counts an attempt at a password endpoint, or answers 429 with how long to wait.
-fn attempt(s: &ApiState, addr: Option<std::net::IpAddr>, account: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn attempt(s: &ApiState, addr: Option<std::net::IpAddr>, account: Option<&str>) -> Result<(), ApiError> {
     let now = std::time::Instant::now();
     s.throttle.lock().unwrap_or_else(|e| e.into_inner()).attempt(now, addr, account).map_err(|wait| ApiError::Throttled(wait.as_secs_f64().ceil() as u64))
 }

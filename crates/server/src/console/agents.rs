@@ -79,11 +79,11 @@ fn starter(name: &str) -> String {
 
 /// The editor (or, for a role that may not edit, the document), with `problems` under their
 /// lines.
-fn agent_page(v: &Viewer, name: &str, yaml: &str, problems: &[Problem], saved: bool, exists: bool, chat: Markup) -> Markup {
+fn agent_page(v: &Viewer, name: &str, (yaml, exists): (&str, bool), problems: &[Problem], notice: Option<&str>, chat: Markup, versions: Markup) -> Markup {
     let editor = v.caller.role().includes(Role::AgentEditor);
     let unplaced: Vec<&Problem> = problems.iter().filter(|p| p.line.is_none()).collect();
     html! {
-        @if saved { p.ok role="status" { "Saved." } }
+        @if let Some(n) = notice { p.ok role="status" { (n) } }
         @if !exists { p { "This agent does not exist yet; saving creates it." } }
         @if !problems.is_empty() {
             section.problems aria-labelledby="problems-title" {
@@ -115,12 +115,15 @@ fn agent_page(v: &Viewer, name: &str, yaml: &str, problems: &[Problem], saved: b
             pre.document { (yaml) }
         }
         @if editor && exists { (super::browser_call::section(v, name)) (chat) }
+        (versions)
     }
 }
 
-/// The whole agent page, with `chat` (the test chat's panel).
-pub fn page(v: &Viewer, name: &str, yaml: &str, problems: &[Problem], saved: bool, exists: bool, chat: Markup) -> Response {
-    frame(v, &format!("Agent {name}"), agent_page(v, name, yaml, problems, saved, exists, chat))
+/// The whole agent page: its document `(yaml, exists)`, `problems` of a save, a `notice`,
+/// `chat` (the test chat's panel) and the agent's versions.
+pub async fn page(s: &ApiState, v: &Viewer, name: &str, doc: (&str, bool), problems: &[Problem], notice: Option<&str>, chat: Markup) -> Response {
+    let versions = if doc.1 { super::versions::section(s, v, name).await } else { html! {} };
+    frame(v, &format!("Agent {name}"), agent_page(v, name, doc, problems, notice, chat, versions))
 }
 
 /// The stored agent's document as YAML, and whether it exists (a new agent's starter document
@@ -137,11 +140,19 @@ pub async fn stored_yaml(s: &ApiState, v: &Viewer, name: &str) -> Result<(String
 pub struct Saved {
     #[serde(default)]
     saved: Option<String>,
+    /// The version a rollback restored.
+    #[serde(default)]
+    restored: Option<i64>,
 }
 
 pub async fn show(State(s): State<ApiState>, v: Viewer, Path(name): Path<String>, Query(q): Query<Saved>) -> Response {
+    let notice = match (q.saved, q.restored) {
+        (_, Some(n)) => Some(format!("Rolled back to version {n}.")),
+        (Some(_), None) => Some("Saved.".to_string()),
+        (None, None) => None,
+    };
     match stored_yaml(&s, &v, &name).await {
-        Ok((yaml, exists)) => page(&v, &name, &yaml, &[], q.saved.is_some(), exists, super::chat::empty_panel(&v, &name)),
+        Ok((yaml, exists)) => page(&s, &v, &name, (&yaml, exists), &[], notice.as_deref(), super::chat::empty_panel(&v, &name)).await,
         Err(e) => refused(&v, e),
     }
 }
@@ -163,7 +174,7 @@ pub async fn save(State(s): State<ApiState>, v: Viewer, headers: HeaderMap, Path
     let problems = match AgentSpec::from_yaml(&yaml) {
         Ok(mut spec) if spec.name == name || spec.name.is_empty() => {
             spec.name = name.clone();
-            match agents::put(State(s), v.caller.clone(), extract::Path((v.tenant.clone(), name.clone())), extract::Json(AgentDefinition::of(spec))).await {
+            match agents::put(State(s.clone()), v.caller.clone(), extract::Path((v.tenant.clone(), name.clone())), extract::Json(AgentDefinition::of(spec))).await {
                 Ok(_) => return Redirect::to(&format!("/agents/{name}?saved=1")).into_response(),
                 Err(ApiError::BadRequest(m)) => vec![Problem { node: None, line: None, message: m }],
                 Err(e) => return refused(&v, e),
@@ -172,7 +183,7 @@ pub async fn save(State(s): State<ApiState>, v: Viewer, headers: HeaderMap, Path
         Ok(spec) => vec![Problem { node: None, line: yaml.lines().position(|l| l.starts_with("name:")).map(|i| i + 1), message: format!("this page edits agent {name:?}; the document names {:?}", spec.name) }],
         Err(e) => e.problems(),
     };
-    let mut r = page(&v, &name, &yaml, &problems, false, true, super::chat::empty_panel(&v, &name));
+    let mut r = page(&s, &v, &name, (&yaml, true), &problems, None, super::chat::empty_panel(&v, &name)).await;
     *r.status_mut() = StatusCode::BAD_REQUEST;
     r
 }

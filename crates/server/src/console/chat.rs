@@ -240,7 +240,7 @@ pub async fn say(State(s): State<ConsoleState>, v: Viewer, headers: HeaderMap, P
         }
         None => return page_status(StatusCode::BAD_REQUEST, &v, "Save the agent before you chat with it."),
     };
-    let page = agents::page(&v, &name, &yaml, &[], false, exists, panel(&v, &name, &id, &chat.lines, chat.ended));
+    let page = agents::page(&s.api, &v, &name, (&yaml, exists), &[], None, panel(&v, &name, &id, &chat.lines, chat.ended)).await;
     let mut chat = chat;
     chat.used = Instant::now();
     s.chats.put(id, chat);

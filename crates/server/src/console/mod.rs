@@ -4,7 +4,8 @@
 //!
 //! A page asks the API's own handlers for its data, as the signed-in user's [`Caller`]: the
 //! console shows and does exactly what the API lets that role, and each read is audited as the
-//! API audits it. A section the role may not read is left out.
+//! API audits it. A section the role may not read is left out. Operators have pages of their
+//! own under `/operator` ([`operator`]): tenants, their limits and outbound policy.
 //!
 //! Every response carries a strict Content-Security-Policy (no inline script or style, forms
 //! post only here, no framing); sessions and CSRF: [`session`].
@@ -15,10 +16,14 @@ mod agents;
 mod browser_call;
 mod chat;
 mod form;
+mod operator;
 pub mod pages;
 mod privacy;
 mod settings;
 mod usage_page;
+mod latency_chart;
+mod timeline;
+mod versions;
 pub mod session;
 
 use axum::extract::{Form, Query, State};
@@ -29,7 +34,7 @@ use axum::Router;
 use maud::Markup;
 use serde::Deserialize;
 
-use crate::api::{calls, extract, kept, now_ms, usage, users, ApiError, ApiState, ClientAddr};
+use crate::api::{calls, extract, kept, now_ms, operators, usage, users, ApiError, ApiState, ClientAddr};
 use session::{cookie, csrf_token, same_origin, set_cookie, tokens_match, Viewer, SESSION_COOKIE, SIGN_IN_COOKIE};
 
 /// What the console's handlers share: the API's state (most pages only call its handlers), the
@@ -64,6 +69,8 @@ pub fn router(api: ApiState, shared: std::sync::Arc<crate::Shared>, media_ip: st
         .route("/agents/new", get(agents::new))
         .route("/agents/{name}", get(agents::show).post(agents::save))
         .route("/agents/{name}/chat", post(chat::say))
+        .route("/agents/{name}/versions/{version}", get(versions::show))
+        .route("/agents/{name}/versions/{version}/restore", post(versions::restore))
         .route("/privacy", get(privacy::show))
         .route("/privacy/policy", post(privacy::save_policy))
         .route("/privacy/requests", post(privacy::request))
@@ -74,6 +81,12 @@ pub fn router(api: ApiState, shared: std::sync::Arc<crate::Shared>, media_ip: st
         .route("/settings/{action}", post(settings::change))
         .route("/settings/{what}/{verb}", post(settings::change_nested))
         .route("/sign-in", get(sign_in_form).post(sign_in))
+        .route("/operator", get(operator::tenants))
+        .route("/operator/sign-in", get(operator::sign_in_form).post(operator::sign_in))
+        .route("/operator/sign-out", post(operator::sign_out))
+        .route("/operator/tenants", post(operator::create_tenant))
+        .route("/operator/tenants/{id}", get(operator::tenant))
+        .route("/operator/tenants/{id}/{action}", post(operator::change))
         .route("/sign-out", post(sign_out))
         .route("/assets/console.css", get(style_sheet))
         .route("/assets/call.js", get(call_script))
@@ -112,12 +125,12 @@ fn page(status: StatusCode, markup: Markup) -> Response {
 
 /// A signed-in page.
 fn frame(v: &Viewer, title: &str, body: Markup) -> Response {
-    page(StatusCode::OK, pages::layout(title, Some((&v.tenant, v.caller.role().as_str(), &v.csrf)), body))
+    page(StatusCode::OK, pages::layout(title, v.signed_in(), body))
 }
 
 /// A message page with `status`.
 fn page_status(status: StatusCode, v: &Viewer, message: &str) -> Response {
-    page(status, pages::layout("Problem", Some((&v.tenant, v.caller.role().as_str(), &v.csrf)), pages::problem(message)))
+    page(status, pages::layout("Problem", v.signed_in(), pages::problem(message)))
 }
 
 /// Whether a state-changing form came from this site with the session's token.
@@ -162,11 +175,15 @@ async fn overview(State(s): State<ApiState>, v: Viewer) -> Response {
     let limits = optional(usage::limits(State(s.clone()), v.caller.clone(), t()).await.map(|j| j.0));
     let month = optional(usage::usage(State(s.clone()), v.caller.clone(), t(), extract::Query(usage::UsageQuery { month: None })).await.map(|j| j.0));
     let events = optional(usage::op_events(State(s.clone()), v.caller.clone(), t(), extract::Query(usage::OpEventQuery { since_ms: None, limit: Some(10) })).await.map(|j| j.0.events));
+    let latency = match calls::latency(State(s.clone()), v.caller.clone(), t(), extract::Query(calls::LatencyQuery { days: Some(14) })).await {
+        Ok(axum::Json(l)) => l,
+        Err(e) => return refused(&v, e),
+    };
     let (limits, usage, events) = match (limits, month, events) {
         (Ok(l), Ok(u), Ok(e)) => (l, u, e),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return refused(&v, e),
     };
-    frame(&v, "Overview", pages::overview(&pages::Overview { today, day_start_ms, limits, usage, events }))
+    frame(&v, "Overview", pages::overview(&pages::Overview { today, day_start_ms, limits, usage, events, latency }))
 }
 
 #[derive(Deserialize)]
@@ -229,16 +246,17 @@ async fn call_recording(State(s): State<ApiState>, v: Viewer, axum::extract::Pat
 struct SignInForm {
     #[serde(default)]
     form_token: String,
-    #[serde(default)]
-    tenant: String,
+    /// Absent on the operators' form.
+    tenant: Option<String>,
     #[serde(default)]
     email: String,
     #[serde(default)]
     password: String,
 }
 
-/// The sign-in form, with a fresh double-submit token in its cookie and its field.
-fn sign_in_page(headers: &HeaderMap, status: StatusCode, tenant: &str, email: &str, error: Option<&str>) -> Response {
+/// A sign-in form (a tenant's, or with `tenant: None` the operators'), with a fresh
+/// double-submit token in its cookie and its field.
+fn sign_in_page(headers: &HeaderMap, status: StatusCode, tenant: Option<&str>, email: &str, error: Option<&str>) -> Response {
     let token = hex::encode(rand::random::<[u8; 16]>());
     let mut r = page(status, pages::sign_in(&token, tenant, email, error));
     r.headers_mut().append(header::SET_COOKIE, set_cookie(headers, SIGN_IN_COOKIE, &token, 3600));
@@ -246,34 +264,51 @@ fn sign_in_page(headers: &HeaderMap, status: StatusCode, tenant: &str, email: &s
 }
 
 async fn sign_in_form(headers: HeaderMap) -> Response {
-    sign_in_page(&headers, StatusCode::OK, "", "", None)
+    sign_in_page(&headers, StatusCode::OK, Some(""), "", None)
 }
 
-async fn sign_in(State(s): State<ApiState>, addr: ClientAddr, headers: HeaderMap, Form(f): Form<SignInForm>) -> Response {
+/// Signs in through the API with a sign-in form (users' or operators'): on success the session
+/// cookie and a redirect to `home`, else the form again with why.
+async fn sign_in_with(s: ApiState, addr: ClientAddr, headers: HeaderMap, f: SignInForm) -> Response {
+    let tenant = f.tenant.as_deref().map(str::trim);
+    let again = |status, error: &str| sign_in_page(&headers, status, tenant, &f.email, Some(error));
     let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
     if !same_origin(&headers) || !tokens_match(&f.form_token, expected) {
-        return sign_in_page(&headers, StatusCode::FORBIDDEN, &f.tenant, &f.email, Some("The form expired; please sign in again."));
+        return again(StatusCode::FORBIDDEN, "The form expired; please sign in again.");
     }
-    let credentials = users::Credentials { tenant: f.tenant.trim().to_string(), email: f.email.clone(), password: f.password };
-    match users::sign_in(State(s), addr, extract::Json(credentials)).await {
-        Ok((_, axum::Json(session))) => {
-            let mut r = Redirect::to("/").into_response();
-            let max_age = (session.expires_ms - now_ms()) / 1000;
-            r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, &session.token, max_age));
+    let (signed_in, home) = match tenant {
+        Some(tenant) => {
+            let credentials = users::Credentials { tenant: tenant.to_string(), email: f.email.clone(), password: f.password.clone() };
+            (users::sign_in(State(s), addr, extract::Json(credentials)).await.map(|(_, axum::Json(v))| (v.token, v.expires_ms)), "/")
+        }
+        None => {
+            let credentials = operators::OperatorCredentials { email: f.email.clone(), password: f.password.clone() };
+            (operators::sign_in(State(s), addr, extract::Json(credentials)).await.map(|(_, axum::Json(v))| (v.token, v.expires_ms)), "/operator")
+        }
+    };
+    match signed_in {
+        Ok((token, expires_ms)) => {
+            let mut r = Redirect::to(home).into_response();
+            r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, &token, (expires_ms - now_ms()) / 1000));
             r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, SIGN_IN_COOKIE, "", 0));
             r
         }
         Err(ApiError::Throttled(wait)) => {
-            let mut r = sign_in_page(&headers, StatusCode::TOO_MANY_REQUESTS, &f.tenant, &f.email, Some(&format!("Too many attempts; try again in {wait} s.")));
+            let mut r = again(StatusCode::TOO_MANY_REQUESTS, &format!("Too many attempts; try again in {wait} s."));
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
             r
         }
-        Err(ApiError::Unauthorized) => sign_in_page(&headers, StatusCode::UNAUTHORIZED, &f.tenant, &f.email, Some("Wrong tenant, email or password.")),
+        Err(ApiError::Unauthorized) => again(StatusCode::UNAUTHORIZED, if tenant.is_some() { "Wrong tenant, email or password." } else { "Wrong email or password." }),
         Err(e) => {
             tracing::warn!(error = %e, "console sign-in failed");
-            sign_in_page(&headers, StatusCode::INTERNAL_SERVER_ERROR, &f.tenant, &f.email, Some("Signing in failed; try again."))
+            again(StatusCode::INTERNAL_SERVER_ERROR, "Signing in failed; try again.")
         }
     }
+}
+
+async fn sign_in(State(s): State<ApiState>, addr: ClientAddr, headers: HeaderMap, Form(mut f): Form<SignInForm>) -> Response {
+    f.tenant.get_or_insert_with(String::new);
+    sign_in_with(s, addr, headers, f).await
 }
 
 #[derive(Deserialize)]

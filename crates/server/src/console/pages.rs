@@ -5,12 +5,23 @@
 use maud::{html, Markup, DOCTYPE};
 use parley_store::usage::civil_date;
 
-use crate::api::calls::{CallPageView, CallView, LatencyView};
+use crate::api::calls::{CallPageView, CallView, LatencyDays, LatencyView};
 use crate::api::kept::KeptTranscript;
 use crate::api::usage::{LimitsView, OpEventView, UsageView};
 
+/// Who a page is for.
+#[derive(Clone, Copy)]
+pub enum SignedIn<'a> {
+    /// Nobody yet (the sign-in forms).
+    Nobody,
+    /// A tenant's user: the tenant, their role, the form token.
+    Tenant { tenant: &'a str, role: &'a str, csrf: &'a str },
+    /// An operator: the form token.
+    Operator { csrf: &'a str },
+}
+
 /// The page frame: navigation, who is signed in, the sign-out form.
-pub fn layout(title: &str, signed_in: Option<(&str, &str, &str)>, body: Markup) -> Markup {
+pub fn layout(title: &str, who: SignedIn, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -23,21 +34,28 @@ pub fn layout(title: &str, signed_in: Option<(&str, &str, &str)>, body: Markup) 
             body {
                 header {
                     a.brand href="/" { "Parley" }
-                    @if let Some((tenant, role, csrf)) = signed_in {
-                        nav aria-label="Main" {
-                            a href="/" { "Overview" }
-                            a href="/calls" { "Calls" }
-                            a href="/agents" { "Agents" }
-                            a href="/privacy" { "Privacy" }
-                            @if matches!(role, "admin" | "owner") { a href="/usage" { "Usage" } a href="/settings" { "Settings" } }
-                        }
-                        div.who {
-                            span { "Tenant " bdi { (tenant) } " · " (role) }
-                            form method="post" action="/sign-out" {
-                                input type="hidden" name="csrf" value=(csrf);
-                                button type="submit" { "Sign out" }
+                    @match who {
+                        SignedIn::Nobody => {},
+                        SignedIn::Tenant { tenant, role, csrf } => {
+                            nav aria-label="Main" {
+                                a href="/" { "Overview" }
+                                a href="/calls" { "Calls" }
+                                a href="/agents" { "Agents" }
+                                a href="/privacy" { "Privacy" }
+                                @if matches!(role, "admin" | "owner") { a href="/usage" { "Usage" } a href="/settings" { "Settings" } }
                             }
-                        }
+                            div.who {
+                                span { "Tenant " bdi { (tenant) } " · " (role) }
+                                (sign_out_form("/sign-out", csrf))
+                            }
+                        },
+                        SignedIn::Operator { csrf } => {
+                            nav aria-label="Main" { a href="/operator" { "Tenants" } }
+                            div.who {
+                                span { "Operator" }
+                                (sign_out_form("/operator/sign-out", csrf))
+                            }
+                        },
                     }
                 }
                 main { h1 { (title) } (body) }
@@ -46,20 +64,32 @@ pub fn layout(title: &str, signed_in: Option<(&str, &str, &str)>, body: Markup) 
     }
 }
 
-/// The sign-in form; `error` says why the last try failed.
-pub fn sign_in(form_token: &str, tenant: &str, email: &str, error: Option<&str>) -> Markup {
+fn sign_out_form(action: &str, csrf: &str) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            button type="submit" { "Sign out" }
+        }
+    }
+}
+
+/// The sign-in form of a tenant's users, or (`tenant: None`) of operators; `error` says why
+/// the last try failed.
+pub fn sign_in(form_token: &str, tenant: Option<&str>, email: &str, error: Option<&str>) -> Markup {
+    let action = if tenant.is_some() { "/sign-in" } else { "/operator/sign-in" };
     layout(
-        "Sign in",
-        None,
+        if tenant.is_some() { "Sign in" } else { "Operator sign-in" },
+        SignedIn::Nobody,
         html! {
             @if let Some(e) = error { p.error role="alert" { (e) } }
-            form.sign-in method="post" action="/sign-in" {
+            form.sign-in method="post" action=(action) {
                 input type="hidden" name="form_token" value=(form_token);
-                label { "Tenant" input name="tenant" required autocomplete="organization" value=(tenant); }
+                @if let Some(tenant) = tenant { label { "Tenant" input name="tenant" required autocomplete="organization" value=(tenant); } }
                 label { "Email" input name="email" type="email" required autocomplete="username" value=(email); }
                 label { "Password" input name="password" type="password" required autocomplete="current-password"; }
                 button type="submit" { "Sign in" }
             }
+            @if tenant.is_some() { p { a href="/operator/sign-in" { "Operators sign in here." } } } @else { p { a href="/sign-in" { "A tenant's users sign in here." } } }
         },
     )
 }
@@ -86,6 +116,8 @@ pub struct Overview {
     pub limits: Option<LimitsView>,
     pub usage: Option<UsageView>,
     pub events: Option<Vec<OpEventView>>,
+    /// Voice to voice per day, the last 14 days.
+    pub latency: LatencyDays,
 }
 
 /// Calls per hour of the day as bars, drawn as SVG by the server (no script, no CDN).
@@ -161,6 +193,8 @@ pub fn overview(o: &Overview) -> Markup {
             }
         }
         (calls_per_hour(&o.today.calls, o.day_start_ms))
+        h2 { "Voice to voice, last 14 days" }
+        (super::latency_chart::chart(&o.latency))
         (delivery(&o.today.calls))
         @if let Some(events) = &o.events {
             h2 { "Recent operational events" }
@@ -209,17 +243,9 @@ pub fn calls(page: &CallPageView, outcome: &str, agent: &str) -> Markup {
 
 /// Where a call's turns spent their time (medians over its replies), as one stacked bar.
 fn latency_bar(l: &LatencyView) -> Markup {
-    let parts = [("End of turn", l.end_of_turn_ms, "seg-eot"), ("Recognition", l.recognition_ms, "seg-asr"), ("Agent", l.agent_ms, "seg-agent"), ("Synthesis", l.synthesis_ms, "seg-tts")];
-    let total = parts.iter().map(|p| p.1.max(0)).sum::<i64>().max(1);
-    let mut x = 0i64;
-    let segments: Vec<(&str, i64, &str, i64, i64)> = parts
-        .iter()
-        .map(|&(name, ms, class)| {
-            let w = 400 * ms.max(0) / total;
-            x += w;
-            (name, ms, class, x - w, w)
-        })
-        .collect();
+    let parts = super::timeline::stages(l.end_of_turn_ms, l.recognition_ms, l.agent_ms, l.synthesis_ms);
+    let total = parts.iter().map(|p| p.1.max(0)).sum::<i64>();
+    let segments: Vec<(&str, i64, &str, i64, i64)> = parts.iter().zip(super::timeline::segments(&parts, 400, total)).map(|(&(name, ms, class), (x, w))| (name, ms, class, x, w)).collect();
     html! {
         figure {
             svg.latency viewBox="0 0 400 24" role="img" aria-labelledby="latency-title" {
@@ -258,6 +284,7 @@ pub fn call(c: &CallView, transcript: Option<Option<&KeptTranscript>>, recording
         }
         h2 { "Latency" }
         @match &c.latency { Some(l) => (latency_bar(l)), None => p { "No replies were measured." } }
+        @if let Some(t) = &c.timeline { h2 { "Timeline" } (super::timeline::timeline(t)) }
         h2 { "Transcript" }
         @match transcript {
             None => p { "Only admins read kept transcripts." },
@@ -303,7 +330,7 @@ mod tests {
         CallView {
             id: s("c1"), agent: s(agent), caller_masked: s("+1555***0100"), caller_hash: s("h"), callee: s("demo"), transport: s("udp"),
             started_ms: 1_764_650_000_000, answered_ms: None, ended_ms: 1_764_650_060_000, outcome: s("answered"),
-            end_reason: s("caller_hung_up"), routing: s("agent"), turns: 3, retries: 0, webhook_status: s("delivered"), latency: None,
+            end_reason: s("caller_hung_up"), routing: s("agent"), turns: 3, retries: 0, webhook_status: s("delivered"), latency: None, timeline: Default::default(),
         }
     }
 

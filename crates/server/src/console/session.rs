@@ -16,6 +16,7 @@ use hmac::{Hmac, Mac};
 use secrecy::SecretString;
 use sha2::Sha256;
 
+use super::pages::SignedIn;
 use crate::api::auth::Caller;
 use crate::api::ApiState;
 
@@ -78,13 +79,37 @@ pub struct Viewer {
     pub csrf: String,
 }
 
-/// No (valid) session: the page sends the browser to sign in.
-pub struct SignInFirst;
+impl Viewer {
+    /// Who the page frame shows as signed in.
+    pub fn signed_in(&self) -> SignedIn<'_> {
+        match self.caller.tenant_id() {
+            Some(_) => SignedIn::Tenant { tenant: &self.tenant, role: self.caller.role().as_str(), csrf: &self.csrf },
+            None => SignedIn::Operator { csrf: &self.csrf },
+        }
+    }
+}
+
+/// An operator signed in to the console: a [`Viewer`] of no tenant (`tenant` empty) whose
+/// caller is the platform admin.
+pub struct Operator(pub Viewer);
+
+/// No (valid) session for the page: the browser goes where it can sign in (or, holding the
+/// other kind of session, to its own pages).
+pub struct SignInFirst(&'static str);
 
 impl axum::response::IntoResponse for SignInFirst {
     fn into_response(self) -> axum::response::Response {
-        axum::response::Redirect::to("/sign-in").into_response()
+        axum::response::Redirect::to(self.0).into_response()
     }
+}
+
+/// The caller and CSRF token of the session in the cookie, if it is a live session of the
+/// kind `prefix` names (`ses_` users, `ops_` operators).
+async fn session_of(parts: &Parts, state: &ApiState, prefix: &str) -> Option<(Caller, String)> {
+    let token = cookie(&parts.headers, SESSION_COOKIE).filter(|t| t.starts_with(prefix))?;
+    let caller = Caller::from_token(state, &SecretString::from(token.to_string())).await.ok()?;
+    let csrf = csrf_token(state, caller.session_id.as_deref()?);
+    Some((caller, csrf))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Viewer
@@ -95,11 +120,25 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, SignInFirst> {
         let state = &ApiState::from_ref(state);
         // Only a session's token: an API key is not a console sign-in.
-        let token = cookie(&parts.headers, SESSION_COOKIE).filter(|t| t.starts_with("ses_")).ok_or(SignInFirst)?;
-        let caller = Caller::from_token(state, &SecretString::from(token.to_string())).await.map_err(|_| SignInFirst)?;
-        let (Some(tenant), Some(session)) = (caller.tenant_id().map(str::to_string), caller.session_id.clone()) else { return Err(SignInFirst) };
-        let csrf = csrf_token(state, &session);
+        let first = if cookie(&parts.headers, SESSION_COOKIE).is_some_and(|t| t.starts_with("ops_")) { "/operator" } else { "/sign-in" };
+        let (caller, csrf) = session_of(parts, state, "ses_").await.ok_or(SignInFirst(first))?;
+        let tenant = caller.tenant_id().map(str::to_string).ok_or(SignInFirst(first))?;
         Ok(Viewer { caller, tenant, csrf })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Operator
+where
+    ApiState: FromRef<S>,
+{
+    type Rejection = SignInFirst;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, SignInFirst> {
+        let state = &ApiState::from_ref(state);
+        let (caller, csrf) = session_of(parts, state, "ops_").await.ok_or(SignInFirst("/operator/sign-in"))?;
+        if caller.platform().is_err() || caller.tenant_id().is_some() {
+            return Err(SignInFirst("/operator/sign-in"));
+        }
+        Ok(Operator(Viewer { caller, tenant: String::new(), csrf }))
     }
 }
 

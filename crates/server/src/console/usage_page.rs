@@ -1,6 +1,7 @@
-//! The console's usage page (admins): call minutes of the last six months as bars, and the
-//! month's engine and provider usage (recognition seconds, synthesized characters, model
-//! tokens, tool calls), from the API's usage reads.
+//! The console's usage page (admins): call minutes of the last six months as bars, the chosen
+//! month's minutes per day as bars, and its engine and provider usage (recognition seconds,
+//! synthesized characters, model tokens, tool calls) for the month and per day, from the API's
+//! usage reads.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -9,7 +10,7 @@ use serde::Deserialize;
 
 use super::session::Viewer;
 use super::{frame, refused};
-use crate::api::usage::{self, UsageView};
+use crate::api::usage::{self, UsageItemView, UsageView};
 use crate::api::{extract, now_ms, ApiState};
 
 /// `YYYY-MM`, `back` months before the month of `unix_ms`.
@@ -19,8 +20,33 @@ fn month_before(unix_ms: i64, back: i64) -> String {
     format!("{:04}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
 }
 
+/// Call minutes (rounded up) in counters.
+fn minutes_of(items: &[UsageItemView]) -> i64 {
+    (items.iter().filter(|i| i.metric == "call_seconds").map(|i| i.quantity).sum::<i64>().max(0) + 59) / 60
+}
+
 fn minutes(u: &UsageView) -> i64 {
-    (u.items.iter().filter(|i| i.metric == "call_seconds").map(|i| i.quantity).sum::<i64>().max(0) + 59) / 60
+    minutes_of(&u.items)
+}
+
+/// Call minutes per day of the month as bars (31 slots; days without usage empty).
+fn day_chart(u: &UsageView) -> Markup {
+    let per_day: Vec<(usize, &str, i64)> = u.days.iter().filter_map(|d| Some((d.day.get(8..10)?.parse::<usize>().ok()?, d.day.as_str(), minutes_of(&d.items)))).collect();
+    let top = per_day.iter().map(|d| d.2).max().unwrap_or(0).max(1);
+    html! {
+        figure {
+            svg.chart viewBox="0 0 248 80" role="img" aria-labelledby="per-day-title" {
+                title id="per-day-title" { "Call minutes per day in " (u.month) }
+                @for (day, date, m) in &per_day {
+                    @let h = 60 * m / top;
+                    rect x=((day - 1) * 8 + 1) y=(64 - h) width="6" height=(h) { title { (date) ": " (m) " minutes" } }
+                }
+                @for day in [1, 10, 20, 30] { text x=((day - 1) * 8 + 4) y="76" text-anchor="middle" { (day) } }
+                line x1="0" y1="64.5" x2="248" y2="64.5";
+            }
+            figcaption { "Call minutes per day in " (u.month) " (UTC)" }
+        }
+    }
 }
 
 fn chart(months: &[UsageView]) -> Markup {
@@ -61,8 +87,8 @@ pub async fn show(State(s): State<ApiState>, v: Viewer, Query(q): Query<MonthQue
             Ok(axum::Json(u)) => u,
             Err(e) => return refused(&v, e),
         },
-        Some(month) => months.iter().find(|u| u.month == month).cloned().unwrap_or(UsageView { month, items: Vec::new() }),
-        None => months.last().cloned().unwrap_or(UsageView { month: month_before(now, 0), items: Vec::new() }),
+        Some(month) => months.iter().find(|u| u.month == month).cloned().unwrap_or(UsageView { month, items: Vec::new(), days: Vec::new() }),
+        None => months.last().cloned().unwrap_or(UsageView { month: month_before(now, 0), items: Vec::new(), days: Vec::new() }),
     };
     let body = html! {
         (chart(&months))
@@ -77,6 +103,20 @@ pub async fn show(State(s): State<ApiState>, v: Viewer, Query(q): Query<MonthQue
                 tbody { @for i in &chosen.items { tr { td { (i.metric.replace('_', " ")) } td { (i.provider) } td { (i.quantity) } } } }
             }
         }
+        @if !chosen.days.is_empty() {
+            h2 { "Per day" }
+            (day_chart(&chosen))
+            table {
+                thead { tr { th { "Day (UTC)" } th { "What" } th { "Provider" } th { "Quantity" } } }
+                tbody {
+                    @for d in &chosen.days {
+                        @for (k, i) in d.items.iter().enumerate() {
+                            tr { td { @if k == 0 { (d.day) } } td { (i.metric.replace('_', " ")) } td { (i.provider) } td { (i.quantity) } }
+                        }
+                    }
+                }
+            }
+        }
     };
     frame(&v, "Usage", body)
 }
@@ -84,6 +124,16 @@ pub async fn show(State(s): State<ApiState>, v: Viewer, Query(q): Query<MonthQue
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_month_is_drawn_by_day() {
+        let item = |q| UsageItemView { metric: "call_seconds".into(), provider: "sip".into(), quantity: q };
+        let day = |d: &str, q| crate::api::usage::DayUsageView { day: d.into(), items: vec![item(q)] };
+        let u = UsageView { month: "2026-12".into(), items: vec![item(3_660)], days: vec![day("2026-12-01", 61), day("2026-12-31", 3_599)] };
+        let html = day_chart(&u).into_string();
+        assert!(html.contains("2026-12-01: 2 minutes") && html.contains("2026-12-31: 60 minutes"), "{html}");
+        assert!(html.contains("x=\"241\" y=\"4\" width=\"6\" height=\"60\""), "the 31st is the last slot, full height: {html}");
+    }
 
     #[test]
     fn months_count_back_across_years() {

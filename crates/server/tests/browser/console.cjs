@@ -78,6 +78,18 @@ async function signIn(context, email) {
     check((await page.$$('li.agent')).length >= 2, 'the agent answered in the test chat');
     await audit(page, 'test-chat');
 
+    // A change is a new version; the old one shows what rolling back changes, and rolls back.
+    await page.goto(`${base}/agents/front`);
+    await page.fill('textarea[name=yaml]', 'name: front\nbusiness: B\ngreeting: Hello again.\nhours: always\n');
+    await page.click('form.editor >> text=Save');
+    check(await page.isVisible('text=Saved.'), 'the change is saved');
+    await page.click('section.versions >> text=Version 1');
+    check(await page.isVisible('pre.diff del >> text=greeting: Hello again.') && await page.isVisible('pre.diff ins >> text=greeting: Hello there.'), 'version 1 shows what a rollback changes');
+    await audit(page, 'agent-version');
+    await page.click('text=Roll back to version 1');
+    check(await page.isVisible('text=Rolled back to version 1.'), 'the rollback is confirmed');
+    check((await page.inputValue('textarea[name=yaml]')).includes('greeting: Hello there.'), 'the editor has version 1\'s document again');
+
     await page.click('nav >> text=Privacy');
     await page.fill('input[name=transcript_days]', '7');
     await page.click('text=Save the policy');
@@ -106,7 +118,7 @@ async function signIn(context, email) {
     const viewer = (await signIn(viewerContext, 'viewer@example.com')).page;
     await viewer.goto(`${base}/agents/front`);
     check(await viewer.isVisible('pre.document'), 'a viewer reads the document');
-    check(!(await viewer.isVisible('textarea')) && !(await viewer.isVisible('text=Save')), 'a viewer sees no editor');
+    check(!(await viewer.isVisible('textarea')) && !(await viewer.isVisible('button:has-text("Save")')), 'a viewer sees no editor');
     const csrf = await viewer.getAttribute('input[name=csrf]', 'value');
     const sent = await viewerContext.request.post(`${base}/agents/front`, { form: { csrf, yaml: 'name: front\nbusiness: B\ngreeting: Hijacked.\nhours: always\n' }, headers: { Origin: base }, maxRedirects: 0 });
     check(sent.status() === 403, `the edit is refused anyway: ${sent.status()}`);
@@ -114,6 +126,28 @@ async function signIn(context, email) {
     check(!(await viewer.isVisible('text=Save the policy')), 'a viewer cannot change the policy');
     check(!(await viewer.isVisible('nav >> text=Settings')), 'a viewer has no settings');
     await audit(viewer, 'privacy-viewer');
+
+    // An operator: their own sign-in, the tenants, a new tenant and its limits.
+    const opsContext = await browser.newContext();
+    const ops = await opsContext.newPage();
+    await ops.goto(`${base}/operator/sign-in`);
+    await ops.fill('input[name=email]', 'ops@example.com');
+    await ops.fill('input[name=password]', 'an operator passphrase');
+    await ops.click('button[type=submit]');
+    await ops.waitForLoadState();
+    check(await ops.isVisible('a[href="/operator/tenants/t"]'), `the operator sees the tenants: ${ops.url()} ${(await ops.textContent('main')).slice(0, 300)}`);
+    await ops.fill('input[name=id]', 'acme');
+    await ops.fill('input[name=name]', 'Acme Dental');
+    await ops.click('button:has-text("Create")');
+    await ops.waitForLoadState();
+    await ops.fill('input[name=max_minutes_per_month]', '500');
+    await ops.click('text=Save the limits');
+    await ops.waitForLoadState();
+    check(await ops.inputValue('input[name=max_minutes_per_month]') === '500', 'the limit is saved');
+    await audit(ops, 'operator-tenant');
+    await ops.goto(`${base}/operator`);
+    check(await ops.isVisible('text=Acme Dental'), 'the new tenant is listed');
+    await audit(ops, 'operator-tenants');
   } catch (e) {
     failures.push(`error: ${e.stack || e}`);
   } finally {

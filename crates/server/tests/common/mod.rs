@@ -240,6 +240,21 @@ pub fn create_key(data_dir: &Path, extra: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// Creates an operator with the CLI, the password on standard input.
+pub fn create_operator(data_dir: &std::path::Path, email: &str, password: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["admin", "create-operator", "--email", email, "--data-dir"])
+        .arg(data_dir)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "create-operator: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// A PostgreSQL database of the test's own on the server at `PARLEY_TEST_POSTGRES` (default
 /// `postgres://root@127.0.0.1:5432/test`), dropped when this is dropped.
 pub struct PgDb {
@@ -643,6 +658,7 @@ pub fn sample_call(tenant: &str, id: &str, ended_ms: i64) -> parley_store::CallR
         retries: 0,
         webhook_status: "delivered".into(),
         latency: None,
+        timeline: Default::default(),
     }
 }
 

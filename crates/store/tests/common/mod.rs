@@ -11,7 +11,7 @@ pub struct TestDb {
     /// A connection URL with the owner's rights (to tamper with data as an attacker with
     /// database access would).
     pub owner_url: String,
-    postgres: Option<(String, String)>,
+    _postgres: Option<EmptyPostgres>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -23,10 +23,17 @@ pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&Target::SqliteDir(dir.path().to_path_buf())).await.unwrap();
     let owner_url = format!("sqlite://{}", dir.path().join("parley.db").display());
-    TestDb { store, owner_url, postgres: None, _dir: Some(dir) }
+    TestDb { store, owner_url, _postgres: None, _dir: Some(dir) }
 }
 
-pub async fn postgres() -> TestDb {
+/// A new, empty PostgreSQL database of its own (no migrations run), dropped with the value.
+pub struct EmptyPostgres {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+pub async fn empty_postgres() -> EmptyPostgres {
     sqlx::any::install_default_drivers();
     let admin = postgres_admin_url();
     let name = format!("parley_t_{}", hex::encode(rand::random::<[u8; 6]>()));
@@ -34,9 +41,30 @@ pub async fn postgres() -> TestDb {
     conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
     conn.close().await.unwrap();
     let (base, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
-    let store = Store::open(&Target::Url(url.clone())).await.unwrap();
-    TestDb { store, owner_url: url, postgres: Some((admin, name)), _dir: None }
+    EmptyPostgres { url: format!("{base}/{name}"), admin, name }
+}
+
+impl Drop for EmptyPostgres {
+    fn drop(&mut self) {
+        drop_in_background(self.admin.clone(), self.name.clone());
+    }
+}
+
+/// Drops a test database from a drop handler: FORCE ends the test's connections server-side
+/// (closing the pool here would wait on the test's runtime, which is blocked in this drop).
+fn drop_in_background(admin: String, name: String) {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(drop_database(&admin, &name));
+    })
+    .join()
+    .ok();
+}
+
+pub async fn postgres() -> TestDb {
+    let empty = empty_postgres().await;
+    let store = Store::open(&Target::Url(empty.url.clone())).await.unwrap();
+    TestDb { store, owner_url: empty.url.clone(), _postgres: Some(empty), _dir: None }
 }
 
 /// Drops a test database and the login roles its migrations created (roles belong to the
@@ -58,20 +86,6 @@ pub async fn drop_database(admin: &str, name: &str) {
     }
 }
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = self.postgres.take() {
-            // FORCE ends this test's connections server-side (closing the pool here would wait
-            // on the test's runtime, which is blocked in this drop).
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(drop_database(&admin, &name));
-            })
-            .join()
-            .ok();
-        }
-    }
-}
 
 /// Runs one async test body on SQLite and on PostgreSQL: `on_both!(name);` expects
 /// `async fn name(db: &TestDb)` in the test file.
@@ -114,5 +128,6 @@ pub fn call(tenant: &str, id: &str, started_ms: i64) -> parley_store::CallRecord
         retries: 0,
         webhook_status: "none".into(),
         latency: None,
+        timeline: Default::default(),
     }
 }
