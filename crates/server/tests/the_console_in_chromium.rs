@@ -29,6 +29,15 @@ async fn an_owner_and_a_viewer_use_the_console_in_chromium() {
     let agent = json!({"business": "B", "greeting": "Hello there.", "hours": "always"});
     assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
     common::create_operator(&_server.data_dir, "ops@example.com", "an operator passphrase");
+    // The longest names the API takes, in one unbroken word: no page may scroll sideways.
+    let long = "W".repeat(100);
+    let agent = json!({"business": "B".repeat(200), "greeting": "Hello.", "hours": "always"});
+    assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/long", Some(&op), Some(agent)).await.0, StatusCode::OK);
+    let integration = json!({"kind": "shopify", "name": long, "config": {"shop": "t.example"}, "secret": "shpat_x"});
+    let (s, v) = api.call(Method::POST, "/v1/tenants/t/integrations", Some(&op), Some(integration)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = api.call(Method::POST, "/v1/tenants", Some(&op), Some(json!({"id": "long", "name": "N".repeat(200)}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 
     let modules = common::test_peers_dir().join("browser/node_modules");
     assert!(modules.join("playwright-core").is_dir(), "playwright-core not installed: run scripts/setup.sh --test-peers");

@@ -151,6 +151,13 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let (_, _, calls) = b.get("/calls").await;
     assert!(calls.contains("href=\"/calls/t-call-1\"") && !calls.contains("<script>alert('agent')"), "{calls}");
     assert!(calls.contains("<bdi>&lt;script&gt;alert('agent')&lt;/script&gt;\u{202e}gnp.exe</bdi>"), "{calls}");
+    // Dates filter the list (UTC days, both ends included); an impossible date is refused.
+    let today = parley_store::usage::day_of(now);
+    let (_, _, within) = b.get(&format!("/calls?from={today}&to={today}")).await;
+    assert!(within.contains("href=\"/calls/t-call-1\""), "{within}");
+    let (_, _, before) = b.get("/calls?to=2020-01-01").await;
+    assert!(!before.contains("href=\"/calls/t-call-1\"") && before.contains("No calls."), "{before}");
+    assert_eq!(b.get("/calls?from=2026-02-30").await.0, StatusCode::BAD_REQUEST);
     let (s, _, one) = b.get("/calls/t-call-1").await;
     assert_eq!(s, StatusCode::OK, "{one}");
     assert!(one.contains("585 ms") && one.contains("Recognition 120 ms") && one.contains("Only admins read kept transcripts."), "{one}");

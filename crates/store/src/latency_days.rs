@@ -22,10 +22,10 @@ pub struct DayLatency {
     pub p90_ms: i64,
 }
 
-/// The value at fraction `q` of sorted `v` (nearest rank).
-fn rank(v: &[i64], q: f64) -> i64 {
+/// The value at fraction `q` of sorted `v` (nearest rank), `None` for no values.
+pub fn nearest_rank(v: &[i64], q: f64) -> Option<i64> {
     let i = ((v.len().saturating_sub(1)) as f64 * q).round() as usize;
-    v.get(i).copied().unwrap_or(0)
+    v.get(i).copied()
 }
 
 /// Days from the first of `(started_ms, v2v_ms)` to the last, each with its calls' figures;
@@ -43,7 +43,7 @@ fn by_day(calls: &[(i64, i64)], first_day_ms: i64, days: usize) -> Vec<DayLatenc
         .map(|(i, mut v)| {
             v.sort_unstable();
             let (y, m, d) = civil_date(first_day_ms + i as i64 * DAY_MS);
-            DayLatency { day: format!("{y:04}-{m:02}-{d:02}"), calls: v.len() as i64, p50_ms: rank(&v, 0.5), p90_ms: rank(&v, 0.9) }
+            DayLatency { day: format!("{y:04}-{m:02}-{d:02}"), calls: v.len() as i64, p50_ms: nearest_rank(&v, 0.5).unwrap_or(0), p90_ms: nearest_rank(&v, 0.9).unwrap_or(0) }
         })
         .collect()
 }

@@ -17,8 +17,12 @@
 //! [`outbox`] (sealed post-call documents until delivery, shredded after 72 h),
 //! [`policy`] (per-tenant data policy), [`subjects`] (data-subject requests), [`retention`] (the idempotent retention job),
 //! [`audit`] (hash-chained, ed25519-signed log), [`privacy`] (masking, keyed hashes), [`users`]
-//! (invitations, argon2id passwords, sessions), [`directory`] (agents, numbers, routing),
-//! [`integrations`] (sealed secrets), [`trunks`] (where calls may come from: networks, digest credentials), [`usage`] (metering, limits), [`artifacts`] (kept
+//! (invitations, argon2id passwords, sessions), [`operators`] (the installation's operators and
+//! their sessions, readable by platform work only), [`directory`] (agents, numbers, routing),
+//! [`agent_versions`] (every saved version of an agent, for history and rollback),
+//! [`integrations`] (sealed secrets), [`trunks`] (where calls may come from: networks, digest credentials), [`usage`] (metering per month and day, limits),
+//! [`timeline`] (a call's replies and tool calls in time, numbers only), [`latency_days`]
+//! (voice to voice per day), [`artifacts`] (kept
 //! transcripts and recordings), [`recipient`] (sealing to a tenant's key) and [`oplog`]
 //! (operational events).
 //! Phone numbers are stored masked plus an HMAC; audio and transcripts are never stored here in

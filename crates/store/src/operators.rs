@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sqlx::Row;
 
 use crate::api_keys::{digest_eq, new_token, split_token};
-use crate::users::{check_email, check_password, hash_password, hashing, verify_password, Issued, DUMMY_HASH, SESSION_TTL_MS};
+use crate::users::{check_email, check_password, hash_password, hashing, password_matches, Issued, SESSION_TTL_MS};
 use crate::{conflict_or, PlatformScope, StoreError};
 
 /// An operator account.
@@ -91,11 +91,10 @@ impl PlatformScope {
         let row = sqlx::query("SELECT id, email, created_ms, disabled_ms, password_hash FROM operators WHERE email = $1").bind(&email).fetch_optional(&mut *tx).await?;
         tx.commit().await?;
         let (op, phc) = match &row {
-            Some(r) => (Some(operator_of(r)?), r.try_get::<String, _>("password_hash")?),
-            None => (None, DUMMY_HASH.to_string()),
+            Some(r) => (Some(operator_of(r)?), Some(r.try_get::<String, _>("password_hash")?)),
+            None => (None, None),
         };
-        let pw = password.clone();
-        let matches = hashing(move || verify_password(&phc, pw.expose_secret())).await?;
+        let matches = password_matches(phc, password).await?;
         let Some(op) = op.filter(|o| matches && o.disabled_ms.is_none()) else { return Ok(None) };
         let (token, id, digest) = new_token("ops");
         let session = OperatorSession { id, operator_id: op.id, expires_ms: now_ms + SESSION_TTL_MS };

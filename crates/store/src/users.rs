@@ -267,11 +267,10 @@ impl TenantScope {
             .await?;
         tx.commit().await?;
         let (user, phc) = match &row {
-            Some(r) => (Some(user_of(r)?), r.try_get::<String, _>("password_hash")?),
-            None => (None, DUMMY_HASH.to_string()),
+            Some(r) => (Some(user_of(r)?), Some(r.try_get::<String, _>("password_hash")?)),
+            None => (None, None),
         };
-        let pw = password.clone();
-        let matches = hashing(move || verify_password(&phc, pw.expose_secret())).await?;
+        let matches = password_matches(phc, password).await?;
         let Some(user) = user.filter(|u| matches && u.disabled_ms.is_none()) else { return Ok(None) };
         let mut tx = self.begin().await?;
         let (token, id, digest) = new_token("ses");
@@ -337,8 +336,18 @@ pub(crate) async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send +
     result.await.map_err(|_| StoreError::Crypto("argon2"))
 }
 
+/// Whether `password` matches an account's stored hash `phc`, on the hashing pool. An unknown
+/// account (`None`) is checked against a dummy hash, so it costs the same argon2 work and time
+/// as a wrong password, and never matches.
+pub(crate) async fn password_matches(phc: Option<String>, password: &SecretString) -> Result<bool, StoreError> {
+    let known = phc.is_some();
+    let phc = phc.unwrap_or_else(|| DUMMY_HASH.to_string());
+    let pw = password.clone();
+    Ok(hashing(move || verify_password(&phc, pw.expose_secret())).await? && known)
+}
+
 /// An argon2id hash of a random password, verified against when the email is unknown.
-pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Vp2ddfBHmrVgRhcw3mQvTU7nmEnxE7Ggd6QDtTj4VW8";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Vp2ddfBHmrVgRhcw3mQvTU7nmEnxE7Ggd6QDtTj4VW8";
 
 impl PlatformScope {
     /// Accepts an invitation: creates the user with `password`. Fails with `NotFound` for an

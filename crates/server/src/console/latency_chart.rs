@@ -1,6 +1,7 @@
-//! The overview's voice-to-voice latency over the last days: for each day (UTC), the median
-//! of its calls as a bar and the 90th percentile as a mark above it, drawn as SVG by the
-//! server, with the figures in each day's title for screen readers and hover.
+//! The overview's voice-to-voice pictures, drawn as SVG by the server with the figures in each
+//! shape's title for screen readers and hover: today's calls as a histogram of their median
+//! voice to voice, and the last days, each day's median of calls as a bar and its 90th
+//! percentile as a mark above it.
 
 use maud::{html, Markup};
 
@@ -33,10 +34,49 @@ pub fn chart(l: &LatencyDays) -> Markup {
     }
 }
 
+/// The histogram's buckets: 250 ms wide up to 2 s, then one for the rest.
+const BUCKET_MS: i64 = 250;
+const BUCKETS: usize = 9;
+
+/// Today's calls by their median voice to voice (`v2v_ms`, one per call that answered).
+pub fn histogram(v2v_ms: &[i64]) -> Markup {
+    let mut counts = [0usize; BUCKETS];
+    for &ms in v2v_ms {
+        counts[usize::try_from(ms.max(0) / BUCKET_MS).unwrap_or(BUCKETS - 1).min(BUCKETS - 1)] += 1;
+    }
+    let top = counts.iter().copied().max().unwrap_or(0).max(1);
+    let label = |i: usize| if i + 1 == BUCKETS { format!("{} ms and more", i as i64 * BUCKET_MS) } else { format!("{} to {} ms", i as i64 * BUCKET_MS, (i as i64 + 1) * BUCKET_MS) };
+    html! {
+        @if !v2v_ms.is_empty() {
+            figure {
+                svg.chart viewBox="0 0 225 72" role="img" aria-labelledby="histogram-title" {
+                    title id="histogram-title" { "Today's calls by voice to voice (median of each call)" }
+                    @for (i, n) in counts.iter().enumerate() {
+                        @let h = 56 * n / top;
+                        rect x=(i * 25 + 2) y=(58 - h) width="21" height=(h) { title { (label(i)) ": " (n) " calls" } }
+                    }
+                    line x1="0" y1="58.5" x2="225" y2="58.5";
+                    text x="2" y="68" { "0" }
+                    text x="100" y="68" { "1 s" }
+                    text x="223" y="68" text-anchor="end" { "2 s+" }
+                }
+                figcaption { "Today's calls by voice to voice (the median of each call's replies), in steps of 250 ms" }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::calls::DayLatencyView;
+
+    #[test]
+    fn calls_fall_in_their_250_ms_step_and_slow_ones_in_the_last() {
+        let html = histogram(&[100, 240, 600, 5_000, 2_000]).into_string();
+        assert!(html.contains("0 to 250 ms: 2 calls") && html.contains("500 to 750 ms: 1 calls") && html.contains("2000 ms and more: 2 calls"), "{html}");
+        assert!(histogram(&[]).into_string().is_empty());
+    }
 
     #[test]
     fn days_are_drawn_to_the_slowest_p90() {

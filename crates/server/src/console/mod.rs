@@ -192,14 +192,27 @@ struct CallsForm {
     outcome: String,
     #[serde(default)]
     agent: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
     cursor: Option<String>,
 }
 
 async fn calls_page(State(s): State<ApiState>, v: Viewer, Query(f): Query<CallsForm>) -> Response {
     let some = |x: &str| (!x.trim().is_empty()).then(|| x.trim().to_string());
-    let q = calls::CallQuery { since_ms: None, until_ms: None, outcome: some(&f.outcome), agent: some(&f.agent), caller_hash: None, limit: Some(50), cursor: f.cursor.clone() };
+    let day = |x: &str| match x.trim() {
+        "" => Ok(None),
+        date => pages::day_start_ms(date).map(Some).ok_or_else(|| ApiError::BadRequest(format!("{date:?} is not a date (YYYY-MM-DD)"))),
+    };
+    let (since_ms, until_ms) = match (day(&f.from), day(&f.to)) {
+        (Ok(from), Ok(to)) => (from, to.map(|t| t + 86_400_000)),
+        (Err(e), _) | (_, Err(e)) => return refused(&v, e),
+    };
+    let q = calls::CallQuery { since_ms, until_ms, outcome: some(&f.outcome), agent: some(&f.agent), caller_hash: None, limit: Some(50), cursor: f.cursor.clone() };
+    let filters = pages::CallFilters { outcome: &f.outcome, agent: &f.agent, from: &f.from, to: &f.to };
     match calls::list(State(s), v.caller.clone(), extract::Path(v.tenant.clone()), extract::Query(q)).await {
-        Ok(axum::Json(page)) => frame(&v, "Calls", pages::calls(&page, &f.outcome, &f.agent)),
+        Ok(axum::Json(page)) => frame(&v, "Calls", pages::calls(&page, &filters)),
         Err(e) => refused(&v, e),
     }
 }
@@ -318,13 +331,19 @@ struct CsrfForm {
 }
 
 async fn sign_out(State(s): State<ApiState>, v: Viewer, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
-    if !csrf_ok(&s, &v, &headers, &f.csrf) {
+    end_session(s, v, &headers, &f.csrf, "/sign-in").await
+}
+
+/// Signs the viewer out through the API (the form's CSRF token checked), clears the cookie and
+/// sends the browser to the sign-in form `to`.
+async fn end_session(s: ApiState, v: Viewer, headers: &HeaderMap, csrf: &str, to: &str) -> Response {
+    if !csrf_ok(&s, &v, headers, csrf) {
         return page_status(StatusCode::FORBIDDEN, &v, "The form expired; reload the page and try again.");
     }
     if let Err(e) = users::sign_out(State(s), v.caller.clone()).await {
         return refused(&v, e);
     }
-    let mut r = Redirect::to("/sign-in").into_response();
-    r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, "", 0));
+    let mut r = Redirect::to(to).into_response();
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(headers, SESSION_COOKIE, "", 0));
     r
 }

@@ -7,15 +7,15 @@
 
 use axum::body::Bytes;
 use axum::extract::{Form, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde_json::json;
 
-use super::form::{field, pairs};
+use super::form::{body, field, pairs};
 use super::pages::when;
-use super::session::{set_cookie, Operator, Viewer, SESSION_COOKIE};
-use super::{csrf_ok, frame, page_status, refused, sign_in_page, sign_in_with, CsrfForm, SignInForm};
+use super::session::{Operator, Viewer};
+use super::{csrf_ok, end_session, frame, page_status, refused, sign_in_page, sign_in_with, CsrfForm, SignInForm};
 use crate::api::{extract, outbound, tenants, usage, users, ApiError, ApiState, ClientAddr};
 
 pub async fn sign_in_form(headers: HeaderMap) -> Response {
@@ -28,20 +28,7 @@ pub async fn sign_in(State(s): State<ApiState>, addr: ClientAddr, headers: Heade
 }
 
 pub async fn sign_out(State(s): State<ApiState>, Operator(v): Operator, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
-    if !csrf_ok(&s, &v, &headers, &f.csrf) {
-        return page_status(StatusCode::FORBIDDEN, &v, "The form expired; reload the page and try again.");
-    }
-    if let Err(e) = users::sign_out(State(s), v.caller.clone()).await {
-        return refused(&v, e);
-    }
-    let mut r = Redirect::to("/operator/sign-in").into_response();
-    r.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, "", 0));
-    r
-}
-
-/// An API request body from a form's fields, checked by the API's own types.
-fn body<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|e| ApiError::BadRequest(e.to_string()))
+    end_session(s, v, &headers, &f.csrf, "/operator/sign-in").await
 }
 
 /// A whole number from a form field (the API's type then checks its range).
@@ -98,7 +85,7 @@ async fn tenant_body(s: &ApiState, v: &Viewer, id: &str, shown_once: Option<&str
     let limits = usage::limits(st(), v.caller.clone(), t()).await?.0;
     let month = usage::usage(st(), v.caller.clone(), t(), extract::Query(usage::UsageQuery { month: None })).await?.0;
     let policy = outbound::get_policy(st(), v.caller.clone(), t()).await?.0;
-    let minutes = (month.items.iter().filter(|i| i.metric == "call_seconds").map(|i| i.quantity).sum::<i64>().max(0) + 59) / 60;
+    let minutes = super::usage_page::minutes_of(&month.items);
     let prefixes = policy.allowed_prefixes.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join(", ");
     let action = |what: &str| format!("/operator/tenants/{id}/{what}");
     Ok(html! {

@@ -3,6 +3,7 @@
 //! around it). Pure functions of what the API returned: no I/O here.
 
 use maud::{html, Markup, DOCTYPE};
+use parley_store::latency_days::nearest_rank;
 use parley_store::usage::civil_date;
 
 use crate::api::calls::{CallPageView, CallView, LatencyDays, LatencyView};
@@ -101,12 +102,6 @@ pub fn when(unix_ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", minutes / 60, minutes % 60)
 }
 
-/// The value at fraction `q` of sorted `values`.
-fn quantile(values: &[i64], q: f64) -> Option<i64> {
-    let i = ((values.len() as f64 - 1.0) * q).round() as usize;
-    values.get(i).copied()
-}
-
 /// What the overview shows; sections the signed-in role may not read are `None`.
 pub struct Overview {
     /// Calls since midnight UTC (at most one page).
@@ -166,14 +161,14 @@ fn delivery(calls: &[CallView]) -> Markup {
 pub fn overview(o: &Overview) -> Markup {
     let mut v2v: Vec<i64> = o.today.calls.iter().filter_map(|c| c.latency.as_ref().map(|l| l.voice_to_voice_ms)).collect();
     v2v.sort_unstable();
-    let minutes = o.usage.as_ref().map(|u| (u.items.iter().filter(|i| i.metric == "call_seconds").map(|i| i.quantity).sum::<i64>().max(0) + 59) / 60);
+    let minutes = o.usage.as_ref().map(|u| super::usage_page::minutes_of(&u.items));
     let more = if o.today.next_cursor.is_some() { "+" } else { "" };
     html! {
         section.cards aria-label="Today" {
             div.card { h2 { "Calls today" } p.figure { (o.today.calls.len()) (more) } }
             div.card {
                 h2 { "Voice to voice today" }
-                @match (quantile(&v2v, 0.5), quantile(&v2v, 0.9)) {
+                @match (nearest_rank(&v2v, 0.5), nearest_rank(&v2v, 0.9)) {
                     (Some(p50), Some(p90)) => {
                         p.figure { (p50) " ms" }
                         p { "median of calls; p90 " (p90) " ms" }
@@ -193,6 +188,7 @@ pub fn overview(o: &Overview) -> Markup {
             }
         }
         (calls_per_hour(&o.today.calls, o.day_start_ms))
+        (super::latency_chart::histogram(&v2v))
         h2 { "Voice to voice, last 14 days" }
         (super::latency_chart::chart(&o.latency))
         (delivery(&o.today.calls))
@@ -208,12 +204,41 @@ pub fn overview(o: &Overview) -> Markup {
     }
 }
 
+/// The calls page's filters as the form gave them (dates `YYYY-MM-DD`, UTC, both included).
+#[derive(Default)]
+pub struct CallFilters<'a> {
+    pub outcome: &'a str,
+    pub agent: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+/// Midnight UTC of a `YYYY-MM-DD` date, unix ms (days-from-civil, the inverse of `civil_date`).
+pub fn day_start_ms(date: &str) -> Option<i64> {
+    let mut parts = date.trim().splitn(3, '-');
+    let (y, m, d): (i64, i64, i64) = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let ms = (era * 146_097 + doe - 719_468) * 86_400_000;
+    // A day past the month's end (2026-02-30) comes back as another date: refused.
+    (when(ms).get(..10) == Some(date.trim())).then_some(ms)
+}
+
 /// The calls page's body: the filter form, a page of calls, the link to the next.
-pub fn calls(page: &CallPageView, outcome: &str, agent: &str) -> Markup {
+pub fn calls(page: &CallPageView, f: &CallFilters) -> Markup {
+    let (outcome, agent) = (f.outcome, f.agent);
     html! {
         form.filters method="get" action="/calls" {
             label { "Outcome" input name="outcome" value=(outcome); }
             label { "Agent" input name="agent" value=(agent); }
+            label { "From (UTC)" input name="from" type="date" value=(f.from); }
+            label { "To (UTC)" input name="to" type="date" value=(f.to); }
             button type="submit" { "Filter" }
         }
         @if page.calls.is_empty() { p { "No calls." } } @else {
@@ -235,7 +260,7 @@ pub fn calls(page: &CallPageView, outcome: &str, agent: &str) -> Markup {
             }
         }
         @if let Some(next) = &page.next_cursor {
-            @let query = serde_urlencoded_pairs(&[("cursor", next.as_str()), ("outcome", outcome), ("agent", agent)]);
+            @let query = serde_urlencoded_pairs(&[("cursor", next.as_str()), ("outcome", outcome), ("agent", agent), ("from", f.from), ("to", f.to)]);
             p { a href=(format!("/calls?{query}")) { "Older calls" } }
         }
     }
@@ -337,11 +362,21 @@ mod tests {
     #[test]
     fn tenant_strings_are_escaped_and_isolated() {
         let page = CallPageView { calls: vec![call("<script>alert(1)</script>\u{202e}evil")], next_cursor: None };
-        let out = calls(&page, "\"><img src=x>", "").into_string();
+        let out = calls(&page, &CallFilters { outcome: "\"><img src=x>", ..Default::default() }).into_string();
         assert!(!out.contains("<script>alert"), "{out}");
         assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(out.contains("<bdi>&lt;script&gt;"), "the name is isolated: {out}");
         assert!(!out.contains("<img src=x>"));
+    }
+
+    #[test]
+    fn dates_are_utc_midnights_and_impossible_ones_are_refused() {
+        assert_eq!(day_start_ms("1970-01-01"), Some(0));
+        assert_eq!(day_start_ms("2026-12-31"), Some(1_798_675_200_000));
+        assert_eq!(day_start_ms("2024-02-29"), Some(1_709_164_800_000));
+        for bad in ["2026-02-30", "2026-13-01", "26-1-1", "", "2026-01-01x", "x"] {
+            assert_eq!(day_start_ms(bad), None, "{bad}");
+        }
     }
 
     #[test]

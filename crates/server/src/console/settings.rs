@@ -10,22 +10,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use parley_store::Role;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::pages::when;
 use super::session::Viewer;
-use super::form::{field, pairs};
+use super::form::{body, field, pairs};
 use super::{csrf_ok, frame, page_status, refused};
 use crate::api::{agents, extract, integrations, keys, outbound, trunks, users, ApiError, ApiState};
 
 const ROLES: [(&str, &str); 4] = [("viewer", "Viewer"), ("agent-editor", "Agent editor"), ("admin", "Admin"), ("owner", "Owner")];
 const KINDS: [&str; 13] = ["shopify", "caldav", "google_calendar", "smtp", "webhook", "zendesk", "hubspot", "http", "openai", "deepgram", "elevenlabs", "stripe", "twilio"];
-
-/// An API request body from a form's fields, checked by the API's own types.
-fn body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|e| ApiError::BadRequest(e.to_string()))
-}
 
 /// `{"username", "password"}` when the form gave a user name, else null.
 fn credentials(f: &[(String, String)]) -> serde_json::Value {

@@ -21,7 +21,7 @@ fn month_before(unix_ms: i64, back: i64) -> String {
 }
 
 /// Call minutes (rounded up) in counters.
-fn minutes_of(items: &[UsageItemView]) -> i64 {
+pub fn minutes_of(items: &[UsageItemView]) -> i64 {
     (items.iter().filter(|i| i.metric == "call_seconds").map(|i| i.quantity).sum::<i64>().max(0) + 59) / 60
 }
 

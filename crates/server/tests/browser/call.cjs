@@ -2,7 +2,7 @@
 // question, looped), the page's "Call" button places the WebRTC call; the agent's audio must
 // arrive (inbound energy) and is recorded on the page (Web Audio, 8 kHz) into HEARD, a WAV the
 // test transcribes; then the page hangs up, and the call is found on the Calls page with its
-// timeline. Env: BASE, WAV, HEARD, CHROMIUM. Prints one JSON line {failures, heard}; exits 1 on
+// timeline (checked with axe-core). Env: BASE, WAV, HEARD, CHROMIUM. Prints one JSON line {failures, heard}; exits 1 on
 // a failure.
 const fs = require('fs');
 const { chromium } = require('playwright-core');
@@ -78,6 +78,11 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
       if (!found) await page.waitForTimeout(400);
     }
     check(found, 'the call is on the Calls page with its turns in the timeline');
+    // axe-core on the call's page, as on every other page of the console.
+    await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+    const axe = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+    check(axe.passes.length > 10 && serious.length === 0, `no serious or critical accessibility violation on the call's page: ${serious}`);
     if (process.env.SHOTS) await page.screenshot({ path: `${process.env.SHOTS}/call-timeline.png`, fullPage: true });
   } catch (e) {
     failures.push(`error: ${e.stack || e}`);

@@ -21,6 +21,9 @@ async function audit(page, name) {
   const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   check(result.testEngine.name === 'axe-core' && result.passes.length + result.violations.length > 10, `axe-core ran on ${name}`);
   audited.push(`${name}: ${result.passes.length} rules passed, ${result.violations.length} violated`);
+  // Long names (the test makes the longest the API takes) wrap: nothing scrolls sideways.
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  check(scroll <= width, `${name} fits its width: ${scroll} > ${width}`);
   for (const v of result.violations) {
     if (v.impact === 'serious' || v.impact === 'critical') {
       violations.push({ page: name, id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) });
