@@ -29,6 +29,20 @@ async fn an_owner_and_a_viewer_use_the_console_in_chromium() {
     let agent = json!({"business": "B", "greeting": "Hello there.", "hours": "always"});
     assert_eq!(api.call(Method::PUT, "/v1/tenants/t/agents/front", Some(&op), Some(agent)).await.0, StatusCode::OK);
     common::create_operator(&_server.data_dir, "ops@example.com", "an operator passphrase");
+    // Two weeks of calls (as the call path records them), so the charts have something to draw.
+    let store = parley_store::Store::open(&parley_store::Target::SqliteDir(_server.data_dir.clone())).await.unwrap();
+    let scope = store.tenant("t").unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let today = now - now.rem_euclid(86_400_000);
+    for i in 0..60i64 {
+        let ended = if i < 12 { today + (now - today) * (i + 1) / 13 } else { today - (i / 4) * 86_400_000 + (i % 4) * 3_600_000 };
+        let v2v = 480 + (i * 37) % 420;
+        let mut call = common::sample_call("t", &format!("t-call-{i}"), ended);
+        call.latency = Some(parley_store::calls::CallLatency { replies: 3, end_of_turn_ms: v2v - 160, recognition_ms: 40, agent_ms: 20, synthesis_ms: 100, voice_to_voice_ms: v2v, voice_to_voice_p90_ms: v2v + 300 });
+        scope.record_call(&call).await.unwrap();
+        scope.meter(ended, &[("call_seconds", "sip", 9)]).await.unwrap();
+    }
+    store.close().await;
     // The longest names the API takes, in one unbroken word: no page may scroll sideways.
     let long = "W".repeat(100);
     let agent = json!({"business": "B".repeat(200), "greeting": "Hello.", "hours": "always"});

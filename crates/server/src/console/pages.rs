@@ -133,7 +133,7 @@ fn calls_per_hour(calls: &[CallView], day_start_ms: i64) -> Markup {
                     @let height = 60 * n / top;
                     rect x=(h * 10 + 1) y=(62 - height) width="8" height=(height) { title { (format!("{h:02}:00 {n} calls")) } }
                 }
-                line x1="0" y1="62.5" x2="240" y2="62.5";
+                line x1="0" y1="62.5" x2="240" y2="62.5" {}
             }
             figcaption { "Calls per hour today (UTC)" }
         }

@@ -42,7 +42,7 @@ fn day_chart(u: &UsageView) -> Markup {
                     rect x=((day - 1) * 8 + 1) y=(64 - h) width="6" height=(h) { title { (date) ": " (m) " minutes" } }
                 }
                 @for day in [1, 10, 20, 30] { text x=((day - 1) * 8 + 4) y="76" text-anchor="middle" { (day) } }
-                line x1="0" y1="64.5" x2="248" y2="64.5";
+                line x1="0" y1="64.5" x2="248" y2="64.5" {}
             }
             figcaption { "Call minutes per day in " (u.month) " (UTC)" }
         }
@@ -60,7 +60,7 @@ fn chart(months: &[UsageView]) -> Markup {
                     rect x=(i * 40 + 6) y=(64 - h) width="28" height=(h) { title { (u.month) ": " (minutes(u)) " minutes" } }
                     text x=(i * 40 + 20) y="76" text-anchor="middle" { (&u.month[2..]) }
                 }
-                line x1="0" y1="64.5" x2="240" y2="64.5";
+                line x1="0" y1="64.5" x2="240" y2="64.5" {}
             }
             figcaption { "Call minutes per month (UTC)" }
         }
