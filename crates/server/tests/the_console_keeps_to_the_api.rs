@@ -242,9 +242,9 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     // Usage: six months of minutes as bars, and a month's counters.
     let (s, _, usage) = admin.get("/usage").await;
     assert_eq!(s, StatusCode::OK, "{usage}");
-    assert!(usage.contains("Call minutes per month") && usage.matches("<rect").count() == 6 + 1, "six months, and today in the month's days: {usage}");
+    assert!(usage.contains("Call minutes per month") && usage.matches("<rect").count() == 6 + 2, "six months, and today in the month's charts of minutes and of recognition seconds: {usage}");
     let today = parley_store::usage::day_of(now);
-    assert!(usage.contains("Per day") && usage.contains(&format!("{today}: 3 minutes")) && usage.contains(&format!("<td>{today}</td><td>asr seconds</td><td>embedded</td><td>40</td>")), "{usage}");
+    assert!(usage.contains("Per day") && usage.contains(&format!("{today}: 3 call minutes")) && usage.contains(&format!("<td>{today}</td><td>asr seconds</td><td>embedded</td><td>40</td>")), "{usage}");
     assert_eq!(admin.get("/usage?month=2026-13").await.0, StatusCode::BAD_REQUEST, "the API's check of the month");
     let mut viewer_usage = signed_in(&api.base, "viewer@example.com", "a long passphrase here").await;
     assert_eq!(viewer_usage.get("/usage").await.0, StatusCode::FORBIDDEN);

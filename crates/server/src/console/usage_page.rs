@@ -29,22 +29,42 @@ fn minutes(u: &UsageView) -> i64 {
     minutes_of(&u.items)
 }
 
-/// Call minutes per day of the month as bars (31 slots; days without usage empty).
-fn day_chart(u: &UsageView) -> Markup {
-    let per_day: Vec<(usize, &str, i64)> = u.days.iter().filter_map(|d| Some((d.day.get(8..10)?.parse::<usize>().ok()?, d.day.as_str(), minutes_of(&d.items)))).collect();
+/// Sums a metric's counters (all providers).
+fn total_of(items: &[UsageItemView], metric: &str) -> i64 {
+    items.iter().filter(|i| i.metric == metric).map(|i| i.quantity).sum()
+}
+
+/// A month's `what` per day as bars (31 slots; days without usage empty); `id` names the
+/// chart's title for screen readers.
+fn day_chart(u: &UsageView, id: &str, what: &str, value: &dyn Fn(&[UsageItemView]) -> i64) -> Markup {
+    let per_day: Vec<(usize, &str, i64)> = u.days.iter().filter_map(|d| Some((d.day.get(8..10)?.parse::<usize>().ok()?, d.day.as_str(), value(&d.items)))).collect();
     let top = per_day.iter().map(|d| d.2).max().unwrap_or(0).max(1);
     html! {
         figure {
-            svg.chart viewBox="0 0 248 80" role="img" aria-labelledby="per-day-title" {
-                title id="per-day-title" { "Call minutes per day in " (u.month) }
-                @for (day, date, m) in &per_day {
-                    @let h = 60 * m / top;
-                    rect x=((day - 1) * 8 + 1) y=(64 - h) width="6" height=(h) { title { (date) ": " (m) " minutes" } }
+            svg.chart viewBox="0 0 248 80" role="img" aria-labelledby=(id) {
+                title id=(id) { (what) " per day in " (u.month) }
+                @for (day, date, n) in &per_day {
+                    @let h = 60 * n / top;
+                    rect x=((day - 1) * 8 + 1) y=(64 - h) width="6" height=(h) { title { (date) ": " (n) " " (what.to_lowercase()) } }
                 }
                 @for day in [1, 10, 20, 30] { text x=((day - 1) * 8 + 4) y="76" text-anchor="middle" { (day) } }
                 line x1="0" y1="64.5" x2="248" y2="64.5" {}
             }
-            figcaption { "Call minutes per day in " (u.month) " (UTC)" }
+            figcaption { (what) " per day in " (u.month) " (UTC)" }
+        }
+    }
+}
+
+/// The engine metrics charted per day, with what they are called on the page.
+const ENGINE_METRICS: [(&str, &str); 5] = [("asr_seconds", "Recognition seconds"), ("tts_characters", "Synthesized characters"), ("llm_turns", "Model turns"), ("llm_tokens", "Model tokens"), ("tool_calls", "Tool calls")];
+
+/// The month's per-day charts: call minutes, then each engine metric it used.
+fn day_charts(u: &UsageView) -> Markup {
+    let used: Vec<(&str, &str)> = ENGINE_METRICS.into_iter().filter(|(m, _)| u.days.iter().any(|d| total_of(&d.items, m) > 0)).collect();
+    html! {
+        (day_chart(u, "per-day-minutes", "Call minutes", &minutes_of))
+        @for (metric, what) in used {
+            (day_chart(u, &format!("per-day-{metric}"), what, &|items| total_of(items, metric)))
         }
     }
 }
@@ -105,7 +125,7 @@ pub async fn show(State(s): State<ApiState>, v: Viewer, Query(q): Query<MonthQue
         }
         @if !chosen.days.is_empty() {
             h2 { "Per day" }
-            (day_chart(&chosen))
+            (day_charts(&chosen))
             table {
                 thead { tr { th { "Day (UTC)" } th { "What" } th { "Provider" } th { "Quantity" } } }
                 tbody {
@@ -128,11 +148,18 @@ mod tests {
     #[test]
     fn a_month_is_drawn_by_day() {
         let item = |q| UsageItemView { metric: "call_seconds".into(), provider: "sip".into(), quantity: q };
-        let day = |d: &str, q| crate::api::usage::DayUsageView { day: d.into(), items: vec![item(q)] };
+        let day = |d: &str, q| crate::api::usage::DayUsageView { day: d.into(), items: vec![item(q), UsageItemView { metric: "asr_seconds".into(), provider: "embedded".into(), quantity: q / 2 }] };
         let u = UsageView { month: "2026-12".into(), items: vec![item(3_660)], days: vec![day("2026-12-01", 61), day("2026-12-31", 3_599)] };
-        let html = day_chart(&u).into_string();
-        assert!(html.contains("2026-12-01: 2 minutes") && html.contains("2026-12-31: 60 minutes"), "{html}");
+        let html = day_charts(&u).into_string();
+        assert!(html.contains("2026-12-01: 2 call minutes") && html.contains("2026-12-31: 60 call minutes"), "{html}");
         assert!(html.contains("x=\"241\" y=\"4\" width=\"6\" height=\"60\""), "the 31st is the last slot, full height: {html}");
+        assert!(html.contains("Recognition seconds per day in 2026-12") && html.contains("2026-12-31: 1799 recognition seconds") && !html.contains("Synthesized characters"), "a chart for each metric the month used: {html}");
+    }
+
+    #[test]
+    fn every_metered_engine_has_a_chart() {
+        let charted: Vec<&str> = ENGINE_METRICS.iter().map(|m| m.0).collect();
+        assert_eq!(parley_store::usage::METRICS.iter().copied().filter(|m| *m != "call_seconds").collect::<Vec<_>>(), charted);
     }
 
     #[test]
