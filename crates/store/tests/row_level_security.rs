@@ -32,7 +32,7 @@ async fn every_tenant_table_is_guarded_and_the_app_role_owns_nothing() {
             guarded.push(name);
         }
     }
-    for expected in ["tenants", "calls", "api_keys", "tenant_keys", "audit_log", "audit_heads", "outbox", "data_policies", "restrictions"] {
+    for expected in ["tenants", "calls", "api_keys", "tenant_keys", "audit_log", "audit_heads", "outbox", "data_policies", "restrictions", "agent_versions", "usage_daily"] {
         assert!(guarded.iter().any(|g| g == expected), "{expected} not checked; saw {guarded:?}");
     }
     let role = sqlx::query("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'parley_app'").fetch_one(&mut owner).await.unwrap();
