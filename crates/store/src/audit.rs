@@ -12,6 +12,9 @@ use sqlx::Row;
 
 use crate::{PlatformScope, Scope, Store, StoreError, TenantScope};
 
+mod verify;
+pub use verify::{verify, verify_covered, Report, Verifier};
+
 /// The chain of operator actions that concern no single tenant.
 pub const PLATFORM_CHAIN: &str = "_platform";
 
@@ -291,17 +294,40 @@ impl Store {
     /// against, and `coverage` requires every entry older than its cutoff to be covered by a
     /// signed head.
     pub async fn verify_audit(&self, trusted: Option<&str>, external: &[SignedHead], coverage: Option<Coverage>) -> Result<Report, StoreError> {
+        self.verify_audit_in_pages(trusted, external, coverage, VERIFY_PAGE).await
+    }
+
+    /// [`Store::verify_audit`] reading `page` entries at a time (tests use small pages).
+    #[doc(hidden)]
+    pub async fn verify_audit_in_pages(&self, trusted: Option<&str>, external: &[SignedHead], coverage: Option<Coverage>, page: usize) -> Result<Report, StoreError> {
         let mut tx = self.begin(Scope::Platform).await?;
-        let entries = sqlx::query(&format!("SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY tenant_id, seq")).fetch_all(&mut *tx).await?;
         let heads = sqlx::query(&format!("SELECT {HEAD_COLUMNS} FROM audit_heads ORDER BY tenant_id, seq")).fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        let entries = entries.iter().map(entry_of).collect::<Result<Vec<_>, _>>()?;
         let mut heads = heads.iter().map(head_of).collect::<Result<Vec<_>, _>>()?;
         let in_db = heads.len() as i64;
         heads.extend(external.iter().cloned());
-        let mut report = verify(&entries, &heads, trusted);
+        // The entries a page at a time (keyset on chain and seq), so memory stays bounded.
+        let mut v = Verifier::new(&heads, trusted, coverage.map(|c| c.cutoff_ms));
+        let mut after = (String::new(), 0i64);
+        loop {
+            let mut tx = self.begin(Scope::Platform).await?;
+            let rows = sqlx::query(&format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE tenant_id > $1 OR (tenant_id = $1 AND seq > $2) ORDER BY tenant_id, seq LIMIT {page}"))
+                .bind(&after.0)
+                .bind(after.1)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            for row in &rows {
+                let e = entry_of(row)?;
+                v.push(&e);
+                after = (e.tenant_id, e.seq);
+            }
+            if rows.len() < page {
+                break;
+            }
+        }
+        let mut report = v.finish();
         if let Some(c) = coverage {
-            report.problems.extend(uncovered(&entries, &heads, c.cutoff_ms));
             if in_db < c.min_heads {
                 report.problems.push(format!("signed heads were removed: the database holds {in_db}, the anchor counted {}", c.min_heads));
             }
@@ -309,6 +335,9 @@ impl Store {
         Ok(report)
     }
 }
+
+/// Entries read at a time when checking the whole log.
+const VERIFY_PAGE: usize = 5000;
 
 /// What [`Store::verify_audit`] requires beyond the chains themselves.
 #[derive(Clone, Copy, Debug)]
@@ -318,23 +347,6 @@ pub struct Coverage {
     pub cutoff_ms: i64,
     /// The database must hold at least this many signed heads (the anchor's count).
     pub min_heads: i64,
-}
-
-/// Entries before `cutoff_ms` that no signed head of their chain covers.
-fn uncovered(entries: &[Entry], heads: &[SignedHead], cutoff_ms: i64) -> Vec<String> {
-    let mut covered: std::collections::HashMap<&str, i64> = Default::default();
-    for h in heads.iter().filter(|h| head_signature_ok(h)) {
-        let c = covered.entry(h.tenant_id.as_str()).or_default();
-        *c = (*c).max(h.seq);
-    }
-    let mut problems = Vec::new();
-    let mut reported: std::collections::HashSet<&str> = Default::default();
-    for e in entries.iter().filter(|e| e.at_ms < cutoff_ms) {
-        if e.seq > covered.get(e.tenant_id.as_str()).copied().unwrap_or(0) && reported.insert(e.tenant_id.as_str()) {
-            problems.push(format!("chain {}: entry {} and later are older than the signing interval but no signed head covers them (heads deleted?)", e.tenant_id, e.seq));
-        }
-    }
-    problems
 }
 
 /// An append-only record of signed heads outside the database (a file in the data
@@ -396,75 +408,6 @@ impl Anchor {
     }
 }
 
-/// What [`Store::verify_audit`] found.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Report {
-    /// Chains seen.
-    pub chains: usize,
-    /// Entries checked.
-    pub entries: usize,
-    /// Signed heads checked.
-    pub heads: usize,
-    /// Every inconsistency, in order; empty means the log verifies.
-    pub problems: Vec<String>,
-}
-
-impl Report {
-    /// Whether the log verified.
-    pub fn ok(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
-/// Checks entries (sorted by chain, then seq) and heads. Pure, so it is tested without a database.
-pub fn verify(entries: &[Entry], heads: &[SignedHead], trusted: Option<&str>) -> Report {
-    let mut report = Report { entries: entries.len(), heads: heads.len(), ..Report::default() };
-    let mut by_chain: std::collections::BTreeMap<&str, Vec<&Entry>> = Default::default();
-    for e in entries {
-        by_chain.entry(e.tenant_id.as_str()).or_default().push(e);
-    }
-    report.chains = by_chain.len();
-    for (chain, list) in &by_chain {
-        let mut prev = GENESIS;
-        for (i, e) in list.iter().enumerate() {
-            let want_seq = i as i64 + 1;
-            if e.seq != want_seq {
-                report.problems.push(format!("chain {chain}: expected entry {want_seq}, found {} (entries removed or reordered)", e.seq));
-            }
-            if e.prev_hash != prev {
-                report.problems.push(format!("chain {chain}: entry {} does not follow the entry before it", e.seq));
-            }
-            if entry_hash(&e.prev_hash, &e.tenant_id, e.seq, e.at_ms, &e.actor, &e.action, &e.object_id) != e.hash {
-                report.problems.push(format!("chain {chain}: entry {} was changed", e.seq));
-            }
-            prev = &e.hash;
-        }
-    }
-    for h in heads {
-        if let Some(t) = trusted {
-            if !h.public_key.eq_ignore_ascii_case(t) {
-                report.problems.push(format!("chain {}: head {} is signed by an untrusted key", h.tenant_id, h.seq));
-                continue;
-            }
-        }
-        if !head_signature_ok(h) {
-            report.problems.push(format!("chain {}: head {} has a bad signature", h.tenant_id, h.seq));
-            continue;
-        }
-        let at = by_chain.get(h.tenant_id.as_str()).and_then(|l| l.iter().find(|e| e.seq == h.seq));
-        match at {
-            None => report.problems.push(format!("chain {}: signed head {} points past the end (entries removed)", h.tenant_id, h.seq)),
-            Some(e) if e.hash != h.hash => report.problems.push(format!("chain {}: entry {} differs from its signed head", h.tenant_id, h.seq)),
-            Some(_) => {}
-        }
-    }
-    report
-}
-
-fn head_signature_ok(h: &SignedHead) -> bool {
-    HeadSigner::verify_hex(&h.public_key, h.message().as_bytes(), &h.signature)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,9 +467,10 @@ mod tests {
     fn old_entries_without_a_covering_head_are_found() {
         let s = HeadSigner::from_seed([1; 32]);
         let c = chain(5);
-        assert!(uncovered(&c, &[head(&s, &c[4])], 1_000).is_empty());
-        assert!(uncovered(&c, &[head(&s, &c[1])], 25).is_empty(), "entries 3 to 5 are younger than the cutoff");
-        assert_eq!(uncovered(&c, &[head(&s, &c[1])], 1_000).len(), 1, "entries 3 to 5 are old and unsigned");
-        assert_eq!(uncovered(&c, &[], 1_000).len(), 1, "every head deleted");
+        let uncovered = |heads: &[SignedHead], cutoff| verify_covered(&c, heads, None, Some(cutoff)).problems;
+        assert!(uncovered(&[head(&s, &c[4])], 1_000).is_empty());
+        assert!(uncovered(&[head(&s, &c[1])], 25).is_empty(), "entries 3 to 5 are younger than the cutoff");
+        assert_eq!(uncovered(&[head(&s, &c[1])], 1_000).len(), 1, "entries 3 to 5 are old and unsigned");
+        assert_eq!(uncovered(&[], 1_000).len(), 1, "every head deleted");
     }
 }

@@ -213,19 +213,32 @@ pub async fn audit_log(State(s): State<ApiState>, v: Viewer) -> Response {
         Ok(scope) => scope,
         Err(e) => return refused(&v, e.into()),
     };
-    let mut entries = Vec::new();
-    loop {
-        match scope.audit_entries(entries.last().map_or(0, |e: &parley_store::audit::Entry| e.seq), 1000).await {
-            Ok(page) if page.is_empty() => break,
-            Ok(page) => entries.extend(page),
-            Err(e) => return refused(&v, e.into()),
-        }
-    }
     let signed = match scope.audit_heads().await {
         Ok(h) => h,
         Err(e) => return refused(&v, e.into()),
     };
-    let report = parley_store::audit::verify(&entries, &signed, Some(&heads.public_key));
+    // The chain a page at a time through the verifier (bounded memory however long the log),
+    // keeping the newest entries to show.
+    let mut verifier = parley_store::audit::Verifier::new(&signed, Some(&heads.public_key), None);
+    let mut latest: std::collections::VecDeque<parley_store::audit::Entry> = std::collections::VecDeque::new();
+    let mut after = 0;
+    loop {
+        match scope.audit_entries(after, 1000).await {
+            Ok(page) if page.is_empty() => break,
+            Ok(page) => {
+                for e in page {
+                    verifier.push(&e);
+                    after = e.seq;
+                    if latest.len() == 100 {
+                        latest.pop_front();
+                    }
+                    latest.push_back(e);
+                }
+            }
+            Err(e) => return refused(&v, e.into()),
+        }
+    }
+    let report = verifier.finish();
     let body = html! {
         @if report.ok() {
             p.ok role="status" { "The chain verifies: " (report.entries) " entries, " (report.heads) " signed heads, nothing removed, reordered or changed." }
@@ -236,7 +249,7 @@ pub async fn audit_log(State(s): State<ApiState>, v: Viewer) -> Response {
         h2 { "Latest entries" }
         table {
             thead { tr { th { "#" } th { "When (UTC)" } th { "Who" } th { "What" } th { "Object" } } }
-            tbody { @for e in entries.iter().rev().take(100) { tr { td { (e.seq) } td { (when(e.at_ms)) } td { bdi { (e.actor) } } td { (e.action) } td.name { bdi { (e.object_id) } } } } }
+            tbody { @for e in latest.iter().rev() { tr { td { (e.seq) } td { (when(e.at_ms)) } td { bdi { (e.actor) } } td { (e.action) } td.name { bdi { (e.object_id) } } } } }
         }
     };
     frame(&v, "Audit log", body)
