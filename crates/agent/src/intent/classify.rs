@@ -123,7 +123,7 @@ const NEGATIONS: &[&str] = &["no", "not", "never", "nope"];
 
 /// Synonyms folded into one word (the first of each row).
 const SYNONYMS: &[&[&str]] = &[
-    &["person", "human", "representative", "rep", "agent", "operator", "someone", "somebody", "staff", "employee", "manager", "receptionist", "people", "anyone", "anybody", "live", "real"],
+    &["person", "human", "representative", "rep", "agent", "operator", "someone", "somebody", "staff", "employee", "manager", "receptionist", "people", "anyone", "anybody", "live", "real", "team", "department", "desk"],
     &["hours", "hour", "open", "opening", "close", "closing", "closed", "time"],
     &["goodbye", "bye", "goodbyes"],
     &["talk", "speak", "chat"],
