@@ -489,7 +489,7 @@ impl Conversation {
                     return out;
                 }
                 Node::Llm(_) => {
-                    out.extend(self.llm_enter(now, i));
+                    out.extend(self.llm_enter(i));
                     return out;
                 }
                 Node::Tool(t) => {

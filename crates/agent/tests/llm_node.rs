@@ -336,3 +336,27 @@ fn an_exit_with_an_intent_is_taken_without_asking_the_model() {
     let e = AgentSpec::from_yaml(&broken).unwrap_err().to_string();
     assert!(e.contains("exit `person`: `human_please` is not an intent of this agent"), "{e}");
 }
+
+/// The model server keeps a call's prompt in its cache only while what it was sent before
+/// stays the start of what it is sent next: the system message is the same from the warm-up
+/// to the last answer, minutes later and after a tool result (it says when the call began,
+/// not the time of each turn).
+#[test]
+fn the_system_message_stays_the_same_for_the_whole_call() {
+    let yaml = AGENT.replace("hours: Monday to Friday, 9 am to 6 pm\n", "hours: Monday to Friday, 9 am to 6 pm\nopening_hours:\n  time_zone: America/New_York\n  weekly:\n    monday: [\"09:00-18:00\"]\n");
+    let spec = AgentSpec::from_yaml(&yaml).expect("the agent is valid");
+    let mut now = Instant::now();
+    let mut c = Conversation::new(spec, CallContext { caller: "+15550100004".into(), answered: now, answered_unix_ms: 1_796_000_000_000 });
+    let warm_up = request(&c.start(now)).messages[0].clone();
+    let system = warm_up["content"].as_str().unwrap();
+    assert!(system.contains("This call began on ") && system.contains(", the business's local time."), "{system}");
+    now += Duration::from_secs(150);
+    let r = request(&c.handle(now, Input::Said("where is my order 1004?".into()))).clone();
+    assert_eq!(r.messages[0], warm_up, "two and a half minutes later");
+    let mut out = c.handle(now, Input::Completion { id: r.id, part: CompletionPart::Events(vec![StreamEvent::ToolCall { id: "c1".into(), name: "find_order".into(), arguments: r#"{"number": "1004"}"#.into() }]) });
+    out.extend(c.handle(now, Input::Completion { id: r.id, part: CompletionPart::End }));
+    let t = tool_call(&out).clone();
+    now += Duration::from_secs(61);
+    let r = request(&c.handle(now, Input::Tool(ToolResult { id: t.id, outcome: found_1004() }))).clone();
+    assert_eq!(r.messages[0], warm_up, "after the tool result, a minute later");
+}

@@ -113,7 +113,10 @@ impl ChatClient {
         if self.json_replies {
             let (constrained, reply_schema) = json_reply::constrain(messages, tools);
             body["messages"] = json!(constrained);
-            schema = Some(reply_schema);
+            // A warm-up (`max_tokens: 0`) only reads the prompt: a grammar there would have to
+            // fit the node's own opening words when they end the prompt, which llama.cpp's
+            // server refuses (400, "Failed to initialize samplers").
+            schema = (max_tokens > 0).then_some(reply_schema);
         } else if !tools.is_empty() {
             body["tools"] = json!(tools);
         }

@@ -96,7 +96,7 @@ pub(super) struct LlmSession {
 
 impl Conversation {
     /// Enters `llm` node `i`: its prompt, then it listens.
-    pub(super) fn llm_enter(&mut self, now: Instant, i: usize) -> Vec<Action> {
+    pub(super) fn llm_enter(&mut self, i: usize) -> Vec<Action> {
         let Node::Llm(n) = &self.flow[i] else { return Vec::new() };
         let prompt = n.prompt.clone();
         if self.llm.node != Some(i) {
@@ -115,7 +115,7 @@ impl Conversation {
         if fresh {
             // While the caller speaks, a model on this machine reads the node's long system
             // message into its cache, so the first answer does not wait for it.
-            let (messages, tools) = self.llm_prompt(now, i);
+            let (messages, tools) = self.llm_prompt(i);
             out.push(Action::Complete(CompletionRequest { id: WARM_UP, messages, tools, max_tokens: 0 }));
         }
         out
@@ -163,7 +163,7 @@ impl Conversation {
             self.state = State::Listening(i);
             return vec![Action::Say("Sorry, I could not work that out. Could you put it another way?".into())];
         }
-        let (messages, tools) = self.llm_prompt(now, i);
+        let (messages, tools) = self.llm_prompt(i);
         if let Some(system) = messages.first().and_then(|m| m["content"].as_str()) {
             self.grounding.business_text(system);
         }
@@ -180,16 +180,15 @@ impl Conversation {
 
     /// The messages (system message first, then the conversation so far) and functions of a
     /// completion at node `i`.
-    fn llm_prompt(&self, now: Instant, i: usize) -> (Vec<Value>, Vec<Value>) {
+    fn llm_prompt(&self, i: usize) -> (Vec<Value>, Vec<Value>) {
         let Some(n) = self.llm_node(i) else { return (Vec::new(), Vec::new()) };
         let goal = self.vars.render(&n.goal);
-        let at_ms = self.context.answered_unix_ms + now.saturating_duration_since(self.context.answered).as_millis() as i64;
         let context = crate::llm::prompt::Context {
             business: &self.spec.business,
             instructions: &self.spec.instructions,
             goal: &goal,
             hours: &self.spec.hours,
-            now: self.spec.opening_hours.as_ref().and_then(|h| h.local_time(at_ms)),
+            began: self.spec.opening_hours.as_ref().and_then(|h| h.local_time(self.context.answered_unix_ms)),
             exits: n.exits.iter().filter(|(_, e)| !e.when.trim().is_empty()).map(|(k, e)| (k.as_str(), e.when.as_str())).collect(),
         };
         let mut messages = vec![json!({"role": "system", "content": crate::llm::prompt::system_message(&context)})];

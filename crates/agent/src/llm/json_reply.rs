@@ -10,8 +10,11 @@
 //! an offered function with arguments that fit its schema, and the answer ends with the object.
 //!
 //! [`constrain`] rewrites a completion request (the functions go into the system message and
-//! the schema; right after a tool result only `say` is offered, so the model tells the caller
-//! what came back instead of calling the same tool again). [`ReplyDecoder`] reads the streamed
+//! the schema; right after a tool result the schema holds only `say`, so the model tells the
+//! caller what came back instead of calling the same tool again). The system message is the
+//! same on every request of a call, so the server's cache of the call's prompt holds: were the
+//! functions left out of it after a tool result, the whole prompt would be read again (seconds on
+//! two cores) just when the caller waits for the answer. [`ReplyDecoder`] reads the streamed
 //! object back into the events a native tool-calling model would have produced: the text of
 //! `say` as it is written (so the first sentence is spoken early), any other call whole at the
 //! end.
@@ -33,10 +36,11 @@ pub fn constrain(messages: &[Value], tools: &[Value]) -> (Vec<Value>, String) {
     let after_tool = messages.last().and_then(|m| m.get("role")).and_then(Value::as_str) == Some("tool");
     let say = serde_json::json!({"name": SAY, "description": "Say something to the caller.", "parameters": {"type": "object", "properties": {"text": {"type": "string", "description": "What to say: one to three short spoken sentences"}}, "required": ["text"], "additionalProperties": false}});
     let mut functions = vec![say];
-    if !after_tool {
-        functions.extend(tools.iter().filter_map(|t| t.get("function")).cloned());
-    }
+    functions.extend(tools.iter().filter_map(|t| t.get("function")).cloned());
     let listed: Vec<String> = functions.iter().map(|f| f.to_string()).collect();
+    if after_tool {
+        functions.truncate(1);
+    }
     let mut messages = messages.to_vec();
     let described = format!("\n\n# Functions\n{}\n\n{FORMAT}", listed.join("\n"));
     match messages.first_mut().filter(|m| m.get("role").and_then(Value::as_str) == Some("system")) {
@@ -262,14 +266,16 @@ mod tests {
         assert_eq!(parsed["oneOf"].as_array().unwrap().len(), 3);
         assert_eq!(parsed["oneOf"][1]["properties"]["name"]["const"], "find_order");
 
-        // Right after a tool result only `say` is offered.
+        // Right after a tool result only `say` is allowed; the system message stays the same
+        // (the model server's cache of the prompt holds).
         let mut after = messages.clone();
         after.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "find_order", "arguments": "{}"}}]}));
         after.push(json!({"role": "tool", "tool_call_id": "c", "content": "{}"}));
-        let (out, schema) = constrain(&after, &tools());
+        let (after_out, schema) = constrain(&after, &tools());
         let parsed: Value = serde_json::from_str(&schema).unwrap();
         assert_eq!(parsed["oneOf"].as_array().unwrap().len(), 1);
-        assert!(!out[0]["content"].as_str().unwrap().contains("find_order"));
+        assert_eq!(parsed["oneOf"][0]["properties"]["name"]["const"], "say");
+        assert_eq!(after_out[0], out[0], "the same system message");
     }
 
     /// `reply` streamed in pieces of `n` bytes (at char boundaries): the events.

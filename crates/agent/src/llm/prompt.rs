@@ -30,9 +30,11 @@ pub struct Context<'a> {
     pub goal: &'a str,
     /// The opening hours, as said.
     pub hours: &'a str,
-    /// The date and time at the business, when it has a time zone ("Tuesday 1 December 2026,
-    /// 18:55").
-    pub now: Option<String>,
+    /// When the call began, at the business, when it has a time zone ("Tuesday 1 December
+    /// 2026, 18:55"). The call's start and not each turn's time: the system message must stay
+    /// the same for the whole call, or the model server reads the whole prompt again whenever
+    /// the minute changes.
+    pub began: Option<String>,
     /// The node's exits: name and when.
     pub exits: Vec<(&'a str, &'a str)>,
 }
@@ -48,8 +50,8 @@ pub fn system_message(c: &Context) -> String {
     if !c.hours.trim().is_empty() {
         s.push_str(&format!("Opening hours: {}\n", c.hours.trim()));
     }
-    if let Some(now) = &c.now {
-        s.push_str(&format!("It is now {now} at the business.\n"));
+    if let Some(began) = &c.began {
+        s.push_str(&format!("This call began on {began}, the business's local time.\n"));
     }
     for (name, when) in &c.exits {
         s.push_str(&format!("When {}, call the function {name} (after saying a short sentence if one fits).\n", when.trim().trim_end_matches('.')));
