@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use parley_agent::conversation::{CompletionPart, CompletionRequest};
 use parley_connect::llm::{ChatClient, LlmError};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 /// The longest rate-limit wait worth a retry during a call.
@@ -48,15 +48,13 @@ pub struct Completions {
     tx: mpsc::UnboundedSender<(u64, CompletionPart)>,
     rx: mpsc::UnboundedReceiver<(u64, CompletionPart)>,
     running: Vec<(u64, AbortHandle)>,
-    /// True once the last warm-up is over (its sender dropped: over too).
-    warmed: Option<watch::Receiver<bool>>,
 }
 
 impl Completions {
     /// Completions with `model` (`None`: the tenant has none; each fails at once).
     pub fn new(model: Option<Arc<CallModel>>) -> Completions {
         let (tx, rx) = mpsc::unbounded_channel();
-        Completions { model, tx, rx, running: Vec::new(), warmed: None }
+        Completions { model, tx, rx, running: Vec::new() }
     }
 
     /// Who runs the model, if there is one.
@@ -65,23 +63,11 @@ impl Completions {
     }
 
     /// Starts `request` (a warm-up only on the embedded model: a provider would charge for it
-    /// or refuse `max_tokens: 0`). A completion asked for while a warm-up still reads the
-    /// prompt is sent once it is over: the model server then finds the prompt in its cache,
-    /// where sent at once it would go to another slot and read the whole prompt again, beside
-    /// the warm-up, on the same cores.
+    /// or refuse `max_tokens: 0`).
     pub fn start(&mut self, request: CompletionRequest) {
-        let warm_up = request.max_tokens == 0;
-        if warm_up && self.provider() != Some(crate::embedded_llm::PROVIDER) {
+        if request.max_tokens == 0 && self.provider() != Some(crate::embedded_llm::PROVIDER) {
             return;
         }
-        let (warmed_tx, wait_for) = match warm_up {
-            true => {
-                let (tx, rx) = watch::channel(false);
-                self.warmed = Some(rx);
-                (Some(tx), None)
-            }
-            false => (None, self.warmed.clone()),
-        };
         self.running.retain(|(_, h)| !h.is_finished());
         let tx = self.tx.clone();
         let id = request.id;
@@ -90,11 +76,6 @@ impl Completions {
             return;
         };
         let task = tokio::spawn(async move {
-            // Dropped when this task ends, however it ends: what waits on it goes on.
-            let _warmed = warmed_tx;
-            if let Some(mut warmed) = wait_for {
-                let _ = warmed.wait_for(|done| *done).await;
-            }
             if !model.wait_ready().await {
                 let _ = tx.send((id, CompletionPart::Failed("the model did not start".into())));
                 return;
@@ -181,53 +162,4 @@ pub async fn complete_text(model: &CallModel, request: &CompletionRequest, limit
         Some((text, tokens))
     };
     tokio::time::timeout(limit, work).await.ok().flatten()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use parley_fakes::openai_chat::{FakeChat, Reply};
-    use secrecy::SecretString;
-    use serde_json::json;
-
-    fn request(id: u64, max_tokens: u32) -> CompletionRequest {
-        CompletionRequest { id, messages: vec![json!({"role": "system", "content": "You are Sam."}), json!({"role": "user", "content": "hello"})], tools: Vec::new(), max_tokens }
-    }
-
-    /// A completion asked for during the warm-up is sent when the warm-up is over.
-    #[tokio::test]
-    async fn the_first_answer_waits_for_the_warm_up_to_read_the_prompt() {
-        let fake = FakeChat::start(vec![Reply::Text("Hello there.".into())]).await;
-        fake.pace(400, 1);
-        let client = ChatClient::direct(&fake.url, SecretString::from(parley_fakes::KEY), "embedded");
-        let mut c = Completions::new(Some(Arc::new(CallModel::new(client, crate::embedded_llm::PROVIDER))));
-        c.start(request(parley_agent::conversation::WARM_UP, 0));
-        c.start(request(1, 50));
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        assert_eq!(fake.seen().len(), 1, "only the warm-up is with the model");
-        loop {
-            match c.next().await {
-                (1, CompletionPart::End) => break,
-                (1, CompletionPart::Failed(e)) => panic!("{e}"),
-                _ => {}
-            }
-        }
-        let seen = fake.seen();
-        assert_eq!(seen.len(), 2);
-        assert_eq!((seen[0]["max_tokens"].as_u64(), seen[1]["max_tokens"].as_u64()), (Some(0), Some(50)));
-
-        // A warm-up that fails holds nothing up.
-        fake.behave(parley_fakes::Behaviour::Fail(500));
-        c.start(request(parley_agent::conversation::WARM_UP, 0));
-        assert!(matches!(c.next().await, (parley_agent::conversation::WARM_UP, CompletionPart::Failed(_))));
-        fake.behave(parley_fakes::Behaviour::Work);
-        c.start(request(2, 50));
-        loop {
-            match c.next().await {
-                (2, CompletionPart::End) => break,
-                (2, CompletionPart::Failed(e)) => panic!("{e}"),
-                _ => {}
-            }
-        }
-    }
 }

@@ -41,7 +41,7 @@ pub fn constrain(messages: &[Value], tools: &[Value]) -> (Vec<Value>, String) {
     if after_tool {
         functions.truncate(1);
     }
-    let mut messages = messages.to_vec();
+    let mut messages: Vec<Value> = messages.iter().map(as_written).collect();
     let described = format!("\n\n# Functions\n{}\n\n{FORMAT}", listed.join("\n"));
     match messages.first_mut().filter(|m| m.get("role").and_then(Value::as_str) == Some("system")) {
         Some(system) => {
@@ -59,6 +59,27 @@ pub fn constrain(messages: &[Value], tools: &[Value]) -> (Vec<Value>, String) {
         })
         .collect();
     (messages, format!(r#"{{"oneOf":[{}]}}"#, alternatives.join(",")))
+}
+
+/// An assistant message of the conversation as the model wrote it: its words as a call of
+/// `say` and its tool calls as calls, each one compact JSON object, so the history shows the
+/// model the format it must keep to, and the model server finds its own reply in its cache
+/// (rendered by the chat template as a tool call, the reply and all after it would be read
+/// again). Other messages are left as they are.
+fn as_written(message: &Value) -> Value {
+    if message.get("role").and_then(Value::as_str) != Some("assistant") {
+        return message.clone();
+    }
+    let mut replies = Vec::new();
+    if let Some(text) = message.get("content").and_then(Value::as_str).filter(|t| !t.trim().is_empty()) {
+        replies.push(format!(r#"{{"name":"{SAY}","arguments":{{"text":{}}}}}"#, Value::String(text.to_string())));
+    }
+    for call in message.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+        let name = call.pointer("/function/name").and_then(Value::as_str).unwrap_or_default();
+        let arguments = call.pointer("/function/arguments").and_then(Value::as_str).and_then(|a| serde_json::from_str::<Value>(a).ok()).unwrap_or_else(|| serde_json::json!({}));
+        replies.push(format!(r#"{{"name":{},"arguments":{arguments}}}"#, Value::String(name.to_string())));
+    }
+    serde_json::json!({"role": "assistant", "content": replies.join("\n")})
 }
 
 /// Where the decoder is in the reply.
@@ -276,6 +297,12 @@ mod tests {
         assert_eq!(parsed["oneOf"].as_array().unwrap().len(), 1);
         assert_eq!(parsed["oneOf"][0]["properties"]["name"]["const"], "say");
         assert_eq!(after_out[0], out[0], "the same system message");
+        // The model's earlier replies as it wrote them.
+        assert_eq!(after_out[2], json!({"role": "assistant", "content": r#"{"name":"find_order","arguments":{}}"#}));
+        assert_eq!(after_out[3], after[3], "a tool result as it is");
+        let said = constrain(&[json!({"role": "assistant", "content": "Order \"1004\" shipped."}), json!({"role": "user", "content": "thanks"})], &tools()).0;
+        assert_eq!(said[1]["content"], r#"{"name":"say","arguments":{"text":"Order \"1004\" shipped."}}"#);
+        assert_eq!(said[2], json!({"role": "user", "content": "thanks"}));
     }
 
     /// `reply` streamed in pieces of `n` bytes (at char boundaries): the events.
