@@ -61,7 +61,7 @@ impl ToolDef {
         if schema.get("type").and_then(Value::as_str) != Some("object") {
             return Some("args: a JSON Schema of type object".into());
         }
-        if let Err(e) = jsonschema::validator_for(&schema) {
+        if let Err(e) = ArgsSchema::compile(&schema) {
             return Some(format!("args: not a valid JSON Schema ({e})"));
         }
         self.outcomes.iter().find(|o| o.is_empty() || !o.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).map(|o| format!("outcome `{o}`: letters, digits and _"))
@@ -70,6 +70,38 @@ impl ToolDef {
 
 /// The generic operation: a signed HTTPS request to the tenant's own endpoint.
 pub const HTTP_REQUEST: &str = "http.request";
+
+/// An `http.request` tool's arguments schema, compiled: JSON Schema 2020-12 unless it names
+/// another draft in `$schema`. A `$ref` reaches only into the schema itself (and the drafts'
+/// own meta-schemas): nothing a tenant writes makes Parley read a file or fetch a URL.
+pub struct ArgsSchema {
+    schemas: boon::Schemas,
+    index: boon::SchemaIndex,
+}
+
+impl ArgsSchema {
+    /// Compiles `schema`; the error says why it is not a JSON Schema.
+    pub fn compile(schema: &Value) -> Result<ArgsSchema, String> {
+        const LOCATION: &str = "https://parley.invalid/tool-args.json";
+        let mut compiler = boon::Compiler::new();
+        compiler.use_loader(Box::new(boon::SchemeUrlLoader::new()));
+        let mut schemas = boon::Schemas::new();
+        compiler.add_resource(LOCATION, schema.clone()).map_err(|e| e.to_string())?;
+        let index = compiler.compile(LOCATION, &mut schemas).map_err(|e| e.to_string())?;
+        Ok(ArgsSchema { schemas, index })
+    }
+
+    /// Whether `value` fits.
+    pub fn is_valid(&self, value: &Value) -> bool {
+        self.schemas.validate(value, self.index).is_ok()
+    }
+}
+
+impl std::fmt::Debug for ArgsSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ArgsSchema")
+    }
+}
 
 /// An operation Parley can run.
 #[derive(Debug)]
@@ -190,4 +222,32 @@ pub struct ToolResult {
     pub id: u64,
     /// What happened.
     pub outcome: ToolOutcome,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ArgsSchema;
+    use serde_json::json;
+
+    #[test]
+    fn an_args_schema_checks_arguments() {
+        let schema = ArgsSchema::compile(&json!({"type": "object", "properties": {"account": {"type": "string", "pattern": "^A-[0-9]{4}$"}}, "required": ["account"], "$defs": {"n": {"type": "integer"}}})).unwrap();
+        assert!(schema.is_valid(&json!({"account": "A-1001"})));
+        assert!(!schema.is_valid(&json!({"account": "B-1001"})));
+        assert!(!schema.is_valid(&json!({})));
+        let with_ref = ArgsSchema::compile(&json!({"type": "object", "properties": {"n": {"$ref": "#/$defs/n"}}, "$defs": {"n": {"type": "integer"}}})).unwrap();
+        assert!(with_ref.is_valid(&json!({"n": 3})) && !with_ref.is_valid(&json!({"n": "3"})));
+        assert!(ArgsSchema::compile(&json!({"type": "object", "required": 5})).is_err());
+    }
+
+    #[test]
+    fn a_ref_reads_no_file_and_fetches_no_url() {
+        let path = std::env::temp_dir().join(format!("parley-args-schema-{}.json", std::process::id()));
+        std::fs::write(&path, r#"{"type": "integer"}"#).unwrap();
+        let file_ref = ArgsSchema::compile(&json!({"type": "object", "properties": {"n": {"$ref": format!("file://{}", path.display())}}}));
+        std::fs::remove_file(&path).unwrap();
+        assert!(file_ref.is_err(), "a schema naming a local file is refused");
+        assert!(ArgsSchema::compile(&json!({"type": "object", "properties": {"n": {"$ref": "http://127.0.0.1:9/n.json"}}})).is_err());
+        assert!(ArgsSchema::compile(&json!({"type": "object", "properties": {"n": {"$ref": "other.json"}}})).is_err());
+    }
 }

@@ -54,6 +54,7 @@ pub mod integrations;
 pub mod label;
 pub mod latency_days;
 mod logins;
+pub mod migrations;
 pub mod operators;
 pub mod oplog;
 pub mod outbound;
@@ -211,7 +212,7 @@ impl Store {
         let store = match backend {
             Backend::Sqlite => {
                 owner.execute("PRAGMA journal_mode = WAL").await?;
-                sqlx::migrate!("./migrations/sqlite").run(&mut owner).await?;
+                migrations::migrator(Backend::Sqlite).run(&mut owner).await?;
                 owner.close().await?;
                 let pool = AnyPoolOptions::new()
                     .max_connections(4)
@@ -221,7 +222,7 @@ impl Store {
                 Store { platform_pool: pool.clone(), pool, backend, audit_lock: Default::default() }
             }
             Backend::Postgres => {
-                sqlx::migrate!("./migrations/postgres").run(&mut owner).await?;
+                migrations::migrator(Backend::Postgres).run(&mut owner).await?;
                 let logins = logins::read(&mut owner, &opts).await?;
                 owner.close().await?;
                 let pool = AnyPoolOptions::new().max_connections(16).connect_with(logins.tenant).await?;

@@ -83,7 +83,7 @@ async fn agents_from_before_versions_are_version_1(store: &parley_store::Store) 
 async fn an_upgraded_sqlite_database_keeps_its_agents_as_version_1() {
     sqlx::any::install_default_drivers();
     let dir = tempfile::tempdir().unwrap();
-    before_versions(&format!("sqlite://{}?mode=rwc", dir.path().join("parley.db").display()), sqlx::migrate!("./migrations/sqlite")).await;
+    before_versions(&format!("sqlite://{}?mode=rwc", dir.path().join("parley.db").display()), parley_store::migrations::migrator(parley_store::Backend::Sqlite)).await;
     let store = parley_store::Store::open(&parley_store::Target::SqliteDir(dir.path().to_path_buf())).await.unwrap();
     agents_from_before_versions_are_version_1(&store).await;
 }
@@ -91,7 +91,7 @@ async fn an_upgraded_sqlite_database_keeps_its_agents_as_version_1() {
 #[tokio::test]
 async fn an_upgraded_postgres_database_keeps_its_agents_as_version_1() {
     let db = common::empty_postgres().await;
-    before_versions(&db.url, sqlx::migrate!("./migrations/postgres")).await;
+    before_versions(&db.url, parley_store::migrations::migrator(parley_store::Backend::Postgres)).await;
     let store = parley_store::Store::open(&parley_store::Target::Url(db.url.clone())).await.unwrap();
     agents_from_before_versions_are_version_1(&store).await;
 }

@@ -6,7 +6,7 @@
 //! unless allowed, no redirects). The endpoint answers 2xx with a JSON object: its `outcome`
 //! (one the agent declares) is the outcome, `done` otherwise, and the object is the data.
 
-use parley_agent::tools::ToolOutcome;
+use parley_agent::tools::{ArgsSchema, ToolOutcome};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
@@ -18,7 +18,7 @@ pub struct HttpTool {
     http: reqwest::Client,
     url: String,
     secret: SecretString,
-    schema: jsonschema::Validator,
+    schema: ArgsSchema,
     outcomes: Vec<String>,
 }
 
@@ -46,7 +46,7 @@ impl HttpTool {
     /// A tool posting to `url` (already checked by the egress policy) through `http`, signing
     /// with `secret`; `schema` its arguments' JSON Schema, `outcomes` those it may answer.
     pub fn new(http: reqwest::Client, url: &str, secret: SecretString, schema: &Value, outcomes: &[String]) -> Result<HttpTool, HttpToolError> {
-        let schema = jsonschema::validator_for(schema).map_err(|_| HttpToolError::Schema)?;
+        let schema = ArgsSchema::compile(schema).map_err(|_| HttpToolError::Schema)?;
         Ok(HttpTool { http, url: url.to_string(), secret, schema, outcomes: outcomes.to_vec() })
     }
 
