@@ -4,7 +4,7 @@
 //! right after the caller's BYE, and while the business's receiver holds a delivery open;
 //! after each restart the calls it cut are finished as `interrupted` with their minutes.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! tenant sees `email.failed`, the mail waits sealed in the outbox and arrives once the server
 //! is back.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

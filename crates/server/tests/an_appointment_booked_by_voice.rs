@@ -5,7 +5,7 @@
 //!
 //! Needs `scripts/setup.sh --test-peers` (baresip, sox, espeak-ng, the speech engines, radicale).
 
-mod common;
+use crate::common;
 
 use common::{baresip_call, baresip_dir, caller_wav, free_port, Part, WebhookReceiver};
 use parley_fakes::radicale::{Radicale, USER};

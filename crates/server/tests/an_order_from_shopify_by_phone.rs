@@ -6,7 +6,7 @@
 //!
 //! Needs `scripts/setup.sh --test-peers` (baresip, sox, espeak-ng, the speech engines).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! control or bidi formatting characters are refused, and reading a tenant's outbound policy
 //! leaves an audit entry like every other read.
 
-mod common;
+use crate::common;
 
 
 use reqwest::{Method, StatusCode};

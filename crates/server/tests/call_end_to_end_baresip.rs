@@ -5,7 +5,7 @@
 //!
 //! Needs `scripts/setup.sh --test-peers` (baresip, sox, espeak-ng, the speech engines).
 
-mod common;
+use crate::common;
 use common::{baresip_call, baresip_dir, caller_wav, files_under, free_port, Part, Server, WebhookReceiver};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

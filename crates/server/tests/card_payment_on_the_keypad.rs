@@ -5,7 +5,7 @@
 //! has silence for the caller while the card is typed (a loud tone sent meanwhile is absent);
 //! a declined card is reported as declined.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -12,7 +12,7 @@
 //!
 //! Sources are distinct loopback addresses (127.0.0.x), real UDP sockets against `parley serve`.
 
-mod common;
+use crate::common;
 
 use std::net::UdpSocket;
 use std::time::Duration;

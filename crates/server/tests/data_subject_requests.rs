@@ -2,7 +2,7 @@
 //! answered but leaves no record and no document; access exports a caller's records with a
 //! signed manifest; deletion removes them; each request is audited without the number.
 
-mod common;
+use crate::common;
 
 use common::{create_key, short_call, Server, WebhookReceiver};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! with Retry-After), lets the call in progress finish, writes its record, then exits 0; with a
 //! short drain limit it hangs up the calls still up (BYE) and exits once their work is done.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

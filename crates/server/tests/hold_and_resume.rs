@@ -4,7 +4,7 @@
 //! re-INVITE that offers only PCMA changes the codec: the answer says PCMA and the agent's RTP
 //! switches to it.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //!
 //! Needs `scripts/setup.sh --test-peers` (kamailio, sipp).
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! rotate-master-key` re-wraps tenant keys under a new master key and puts it in place (and
 //! finishes an interrupted rotation); with `PARLEY_MASTER_KEY` the new key comes from a file.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

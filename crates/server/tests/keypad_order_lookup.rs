@@ -2,7 +2,7 @@
 //! then as SIP INFO application/dtmf-relay (1003 then #). The post-call document shows the agent
 //! looked up both orders and answered with their details.
 
-mod common;
+use crate::common;
 use common::{send_digit, wait_final, Server, WebhookReceiver};
 use std::net::UdpSocket;
 use std::time::Duration;

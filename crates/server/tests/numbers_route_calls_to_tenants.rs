@@ -5,7 +5,7 @@
 //! node's engines 503, each leaving an operational event; usage is metered; a tenant that keeps
 //! transcripts and recordings gets them back, the recording sealed to its own key.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! invalid, runs its stateful scenarios, and checks every response (status codes, content
 //! types, bodies against their schemas, auth enforced, no 5xx) with all its checks.
 
-mod common;
+use crate::common;
 
 use common::{create_key, Server};
 

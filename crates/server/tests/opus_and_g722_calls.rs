@@ -3,7 +3,7 @@
 //! greeting, and Parley decodes the caller's question well enough for the recognizer: the
 //! document's transcript has it.
 
-mod common;
+use crate::common;
 
 use common::{caller_wav, files_under, free_port, Part, Server, WebhookReceiver};
 use std::process::Command;

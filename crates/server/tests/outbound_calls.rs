@@ -4,7 +4,7 @@
 //! callee (its gateway named by host) and one nobody answers (CANCEL after the ring timeout)
 //! leave `not_answered` records.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! with A's key, B answers with its own, both call tasks run on SRTP and count each other's
 //! packets; A's drain hangs up with BYE over the same TLS connection.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

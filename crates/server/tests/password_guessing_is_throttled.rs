@@ -9,7 +9,7 @@
 //! How much memory and read latency such a flood costs is measured by `bench/signin_flood.sh`,
 //! not here.
 
-mod common;
+use crate::common;
 
 
 use reqwest::{Method, StatusCode};

@@ -2,7 +2,7 @@
 //! clear text in the database files, WAL included), across a restart of `parley serve`, and is
 //! delivered, signed, once the receiver is back; then it leaves the outbox with its key.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

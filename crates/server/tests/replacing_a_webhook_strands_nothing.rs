@@ -2,7 +2,7 @@
 //! waiting at the new one, signed with the new secret; a second webhook integration is refused
 //! (409) instead of one of the two being picked without a word.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

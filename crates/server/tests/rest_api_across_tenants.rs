@@ -3,7 +3,7 @@
 //! nothing of the other tenant; roles limit what a key does; interleaved requests never cross;
 //! every read or change leaves an audit entry and `parley audit verify` passes.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `parley retention run --now T` applies each tenant's policy as of T: run twice it changes
 //! nothing the second time, and a clock a year on removes what the default policy keeps.
 
-mod common;
+use crate::common;
 
 use parley_store::policy::{DataPolicy, DEFAULT_MAX_DAYS};
 use common::sample_call as call;

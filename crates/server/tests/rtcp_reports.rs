@@ -3,7 +3,7 @@
 //! about the caller counts the packets the caller left out; a receiver report sent back gives
 //! the server a round-trip time; the call's quality ends up in its `call ended` log line.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

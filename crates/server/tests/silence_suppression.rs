@@ -3,7 +3,7 @@
 //! endpointer, so the caller's turn ends and the agent answers, although no audio packet
 //! follows the question. The turn's latency lands in the `/metrics` histograms.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 //! challenge) while its other traffic is still answered; /metrics and the tenant's operational
 //! events say so.
 
-mod common;
+use crate::common;
 
 use std::net::UdpSocket;
 use std::time::Duration;

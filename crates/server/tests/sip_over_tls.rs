@@ -3,7 +3,7 @@
 //! (INVITE, 200 with a `;transport=tls` Contact, ACK, BYE) over one encrypted connection, and the
 //! call is recorded as `tls`. Plain text to the TLS port gets no SIP answer.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! user 404, a malformed request 400 while a call is up (and that call unharmed), more calls than
 //! capacity 503, RTP flowing with consecutive sequence numbers, CANCEL before answer 487.
 
-mod common;
+use crate::common;
 use common::Server;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};

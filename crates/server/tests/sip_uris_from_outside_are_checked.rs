@@ -3,7 +3,7 @@
 //! and stored canonical, so nothing an agent editor types can add header lines or parameters
 //! to the requests Parley sends (the `Refer-To` header-injection regression).
 
-mod common;
+use crate::common;
 
 
 use reqwest::{Method, StatusCode};

@@ -2,7 +2,7 @@
 //! agent with its built-in `uac` scenario (INVITE, 100/180/200, ACK, two seconds of call, BYE)
 //! over UDP and over TCP; every call must succeed (sipp exits 0 only then).
 
-mod common;
+use crate::common;
 use common::{free_port, Server};
 use std::process::Command;
 

@@ -4,7 +4,7 @@
 //! Parley counts the phone's packets (it discards what does not authenticate). SDES keys over
 //! plain UDP are refused with 488: they would cross the network in clear.
 
-mod common;
+use crate::common;
 
 use std::net::UdpSocket;
 use std::time::Duration;

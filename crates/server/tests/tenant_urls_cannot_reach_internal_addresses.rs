@@ -3,7 +3,7 @@
 //! nothing, and the tenant's events say only `url_refused`; a receiver the operator allows that
 //! answers 307 is not followed, so the signed document is posted nowhere else.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

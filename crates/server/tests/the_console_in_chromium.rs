@@ -13,7 +13,7 @@
 //! question over WebRTC; the page records what it plays, which Whisper must hear as the answer,
 //! and finds the call on the Calls page with its turns in the timeline.
 
-mod common;
+use crate::common;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;

@@ -4,7 +4,7 @@
 //! the security headers, sign-out guarded against cross-site forms, and a console cookie
 //! that opens nothing at `/v1`.
 
-mod common;
+use crate::common;
 
 use reqwest::header::{HeaderMap, CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};

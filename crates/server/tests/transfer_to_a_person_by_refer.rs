@@ -2,7 +2,7 @@
 //! says so and sends REFER; the caller's phone accepts it (202, NOTIFY) and calls the front desk
 //! (here a UDP socket that records the INVITE it receives). The call record says `transferred`.
 
-mod common;
+use crate::common;
 use common::{baresip_call, baresip_dir, caller_wav, free_port, Part, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 //! answers with SHA-256; a wrong password gets 403 and an operational event; a trunk whose
 //! network holds the caller admits it without credentials.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

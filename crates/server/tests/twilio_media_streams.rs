@@ -9,7 +9,7 @@
 //! <https://www.twilio.com/docs/voice/twiml/stream>,
 //! <https://www.twilio.com/docs/usage/webhooks/webhooks-security>.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

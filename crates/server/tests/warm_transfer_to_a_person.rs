@@ -7,7 +7,7 @@
 //! to a premium number at any address, with outbound calling off, sends nothing anywhere and
 //! the agent takes a message (the toll-fraud regression).
 
-mod common;
+use crate::common;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};

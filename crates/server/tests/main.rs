@@ -1,0 +1,50 @@
+//! The server's integration tests, one module per behaviour, in one test binary (one link
+//! instead of one per file; nextest still runs each test in its own process). Each module's
+//! doc says what it needs; `common` holds the shared peers and helpers.
+
+mod common;
+mod a_crash_loses_no_call;
+mod a_message_arrives_by_email;
+mod agent_files_on_the_command_line;
+mod an_appointment_booked_by_voice;
+mod an_llm_agent_on_a_call;
+mod an_order_from_shopify_by_phone;
+mod api_edges_answer_as_http_says;
+mod call_end_to_end_baresip;
+mod canary_leaves_no_trace;
+mod card_payment_on_the_keypad;
+mod carriers_are_not_banned_for_other_tenants;
+mod chat_in_terminal;
+mod cloud_speech_on_a_call;
+mod data_subject_requests;
+mod gateway_registration;
+mod graceful_drain;
+mod hold_and_resume;
+mod kamailio_spreads_calls_over_two_nodes;
+mod key_rotation_from_the_command_line;
+mod keypad_order_lookup;
+mod numbers_route_calls_to_tenants;
+mod openapi_matches_the_server;
+mod opus_and_g722_calls;
+mod outbound_calls;
+mod outbound_over_tls;
+mod password_guessing_is_throttled;
+mod post_call_documents_wait_out_an_outage;
+mod replacing_a_webhook_strands_nothing;
+mod rest_api_across_tenants;
+mod retention_with_a_moved_clock;
+mod rtcp_reports;
+mod silence_suppression;
+mod sip_abuse_defence;
+mod sip_over_tls;
+mod sip_over_udp_against_the_server;
+mod sip_uris_from_outside_are_checked;
+mod sipp_calls_over_udp_and_tcp;
+mod srtp_over_tls;
+mod tenant_urls_cannot_reach_internal_addresses;
+mod the_console_in_chromium;
+mod the_console_keeps_to_the_api;
+mod transfer_to_a_person_by_refer;
+mod trunks_admit_calls;
+mod twilio_media_streams;
+mod warm_transfer_to_a_person;
