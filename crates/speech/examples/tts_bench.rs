@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use parley_media::g711::{linear_to_ulaw, ulaw_to_linear};
 use parley_speech::espeak::EspeakSynthesizer;
-use parley_speech::piper::{PiperPaths, PiperSynthesizer};
+use parley_speech::hibari::{self, HibariPaths};
+use parley_speech::piper::{self, PiperPaths};
 use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
 use parley_speech::{wer, Recognizer, Synthesizer, Utterance};
 
@@ -37,8 +38,9 @@ fn median(mut v: Vec<u64>) -> u64 {
 async fn main() {
     let dir = std::env::var("PARLEY_SPEECH_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".local/share/parley/speech"));
     let asr = WhisperCppRecognizer::load(&WhisperCppConfig { model_path: WhisperModel::Base.path_under(&dir), decoders: 1, threads: 2 }).expect("whisper base");
-    let piper = PiperSynthesizer::load(&PiperPaths::under(&dir, "en_US-joe-medium"), 1, 2).expect("piper voice");
-    let voices: [(&str, Box<dyn Synthesizer>); 2] = [("piper en_US-joe-medium", Box::new(piper)), ("espeak-ng en-us", Box::new(EspeakSynthesizer::default()))];
+    let piper = piper::load(&PiperPaths::under(&dir, "en_US-joe-medium"), 1, 2).expect("piper voice");
+    let hibari = hibari::load(&HibariPaths::under(&dir, hibari::VOICE), 1, 2).expect("hibari voice");
+    let voices: [(&str, Box<dyn Synthesizer>); 3] = [("hibari heart", Box::new(hibari)), ("piper en_US-joe-medium", Box::new(piper)), ("espeak-ng en-us", Box::new(EspeakSynthesizer::default()))];
     println!("{} lines, intelligibility judged by Whisper base after mu-law; 2 cores", LINES.len());
     for (name, voice) in voices {
         let _ = voice.synthesize("Warm up.").expect("starts").recv().await;

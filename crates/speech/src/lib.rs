@@ -11,7 +11,7 @@
 //!   calls through a queue ([`asr_queue`]) and guarded against decoder loops
 //!   ([`whisper_guard`]); audio never leaves memory.
 //! - [`Synthesizer`]: streams 8 kHz PCM for a text as it is produced. The embedded voice is
-//!   [`piper::PiperSynthesizer`] (a Piper neural voice in process through ONNX Runtime,
+//!   [`hibari`] and [`piper`] ([`neural::NeuralVoice`]s in process through ONNX Runtime,
 //!   sentence by sentence); [`espeak::EspeakSynthesizer`] (espeak-ng from Debian) is the
 //!   fallback.
 //! - [`cloud`]: Deepgram, OpenAI-compatible and ElevenLabs engines behind the same traits, and
@@ -33,8 +33,10 @@ pub mod job_queue;
 pub mod cloud;
 pub mod espeak;
 pub mod failover;
+pub mod hibari;
 pub mod minilm;
 pub mod onnx;
+pub mod neural;
 pub mod piper;
 pub mod resample;
 pub mod sentences;

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use parley_media::g711::{linear_to_ulaw, ulaw_to_linear};
-use parley_speech::piper::{PiperPaths, PiperSynthesizer};
+use parley_speech::neural::NeuralVoice;
+use parley_speech::piper::{self, PiperPaths};
 use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
 use parley_speech::{wer, Recognizer, Synthesizer, Utterance};
 
@@ -14,12 +15,12 @@ fn speech_dir() -> PathBuf {
     std::env::var("PARLEY_SPEECH_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").expect("HOME")).join(".local/share/parley/speech"))
 }
 
-fn voice() -> PiperSynthesizer {
-    PiperSynthesizer::load(&PiperPaths::under(&speech_dir(), "en_US-joe-medium"), 1, 1).expect("voice installed by scripts/setup.sh")
+fn voice() -> NeuralVoice {
+    piper::load(&PiperPaths::under(&speech_dir(), "en_US-joe-medium"), 1, 1).expect("voice installed by scripts/setup.sh")
 }
 
 /// All of a synthesis, and how many chunks it came in.
-async fn speak(voice: &PiperSynthesizer, text: &str) -> (Vec<i16>, usize) {
+async fn speak(voice: &NeuralVoice, text: &str) -> (Vec<i16>, usize) {
     let mut rx = voice.synthesize(text).expect("starts");
     let (mut pcm, mut chunks) = (Vec::new(), 0);
     while let Some(chunk) = rx.recv().await {
