@@ -146,6 +146,13 @@ impl Synthesizer for NeuralVoice {
     }
 }
 
+/// The character a one-character key of a voice's phoneme table names.
+pub(crate) fn single_char(s: &str) -> Option<char> {
+    let mut chars = s.chars();
+    let c = chars.next()?;
+    chars.next().is_none().then_some(c)
+}
+
 /// How long before its audio is needed a later sentence of a reply is due: about two
 /// sentences' synthesis on a busy session, so the caller hears no gap between sentences.
 const LEAD: Duration = Duration::from_millis(300);

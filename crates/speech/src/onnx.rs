@@ -30,9 +30,16 @@ pub fn init(library: &Path) -> Result<(), SpeechError> {
 /// when idle: for the small models that run inline on a call's task. Blocking (tens of ms).
 pub fn single_thread_session(onnxruntime: &Path, model: &Path, what: &str) -> Result<Session, SpeechError> {
     init(onnxruntime)?;
+    session(model, 1, what)
+}
+
+/// A session of the model at `model` on `threads` CPU threads (the runtime loaded with
+/// [`init`]). Idle threads sleep instead of spinning: on a small machine the calls' media
+/// timers need those cores between runs. Blocking.
+pub fn session(model: &Path, threads: usize, what: &str) -> Result<Session, SpeechError> {
     Session::builder()
         .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-        .and_then(|b| b.with_intra_threads(1))
+        .and_then(|b| b.with_intra_threads(threads.max(1)))
         .and_then(|b| b.with_inter_threads(1))
         .and_then(|b| b.with_intra_op_spinning(false))
         .and_then(|b| b.commit_from_file(model))

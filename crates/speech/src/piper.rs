@@ -9,12 +9,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 use serde::Deserialize;
 
-use crate::neural::{Model, NeuralVoice};
+use crate::neural::{single_char, Model, NeuralVoice};
 use crate::SpeechError;
 
 /// Where `scripts/setup.sh` puts a voice: `<name>.onnx` and `<name>.onnx.json`.
@@ -72,21 +71,13 @@ struct InferenceConfig {
 /// Loads the runtime and the voice and starts `sessions` session threads (sentences
 /// synthesized at once), each running on `threads` CPU threads. Blocking (well under a second).
 pub fn load(paths: &PiperPaths, sessions: usize, threads: usize) -> Result<NeuralVoice, SpeechError> {
-    let unavailable = |what: &str, e: &dyn std::fmt::Display| SpeechError::Unavailable(format!("{what}: {e}"));
-    let config: VoiceConfig = serde_json::from_slice(&std::fs::read(&paths.config)?).map_err(|e| unavailable("voice config", &e))?;
+    let config: VoiceConfig = serde_json::from_slice(&std::fs::read(&paths.config)?).map_err(|e| SpeechError::Unavailable(format!("voice config: {e}")))?;
     crate::onnx::init(&paths.onnxruntime)?;
     let i = config.inference;
     let scales = [i.noise_scale, i.length_scale, i.noise_w];
     let mut runs: Vec<crate::neural::Session> = Vec::new();
     for _ in 0..sessions.max(1) {
-        let mut session = Session::builder()
-            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-            .and_then(|b| b.with_intra_threads(threads.max(1)))
-            // Idle threads sleep instead of spinning: on a small machine the calls' media
-            // timers need those cores between sentences.
-            .and_then(|b| b.with_intra_op_spinning(false))
-            .and_then(|b| b.commit_from_file(&paths.model))
-            .map_err(|e| unavailable("voice model", &e))?;
+        let mut session = crate::onnx::session(&paths.model, threads, "voice model")?;
         runs.push(Box::new(move |ids| infer(&mut session, ids, scales)));
     }
     let ids: HashMap<char, Vec<i64>> = config.phoneme_id_map.into_iter().filter_map(|(k, v)| Some((single_char(&k)?, v))).collect();
@@ -98,12 +89,6 @@ pub fn load(paths: &PiperPaths, sessions: usize, threads: usize) -> Result<Neura
         ids: Box::new(move |phonemes| phoneme_ids(&ids, phonemes)),
     };
     NeuralVoice::start(model, runs)
-}
-
-fn single_char(s: &str) -> Option<char> {
-    let mut chars = s.chars();
-    let c = chars.next()?;
-    chars.next().is_none().then_some(c)
 }
 
 /// `^`, then each known phoneme followed by the pad `_`, then `$` (piper-phonemize's

@@ -16,11 +16,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 
-use crate::neural::{Model, NeuralVoice};
+use crate::neural::{single_char, Model, NeuralVoice};
 use crate::SpeechError;
 use vocoder::{Frames, Vocoder, BINS, SAMPLE_RATE};
 
@@ -64,8 +63,7 @@ impl HibariPaths {
 /// Loads the runtime and the voice and starts `sessions` session threads, each running on
 /// `threads` CPU threads. Blocking (well under a second).
 pub fn load(paths: &HibariPaths, sessions: usize, threads: usize) -> Result<NeuralVoice, SpeechError> {
-    let unavailable = |what: &str, e: &dyn std::fmt::Display| SpeechError::Unavailable(format!("{what}: {e}"));
-    let vocab: HashMap<String, i64> = serde_json::from_slice(&std::fs::read(&paths.vocab)?).map_err(|e| unavailable("hibari vocab", &e))?;
+    let vocab: HashMap<String, i64> = serde_json::from_slice(&std::fs::read(&paths.vocab)?).map_err(|e| SpeechError::Unavailable(format!("hibari vocab: {e}")))?;
     let vocab: HashMap<char, i64> = vocab.into_iter().filter_map(|(k, v)| Some((single_char(&k)?, v))).collect();
     let clause_marks: Vec<i64> = [',', ';', ':'].iter().filter_map(|c| vocab.get(c).copied()).collect();
     crate::onnx::init(&paths.onnxruntime)?;
@@ -73,12 +71,7 @@ pub fn load(paths: &HibariPaths, sessions: usize, threads: usize) -> Result<Neur
     static SEED: AtomicU64 = AtomicU64::new(0x5EED);
     let mut runs: Vec<crate::neural::Session> = Vec::new();
     for _ in 0..sessions.max(1) {
-        let mut session = Session::builder()
-            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-            .and_then(|b| b.with_intra_threads(threads.max(1)))
-            .and_then(|b| b.with_intra_op_spinning(false))
-            .and_then(|b| b.commit_from_file(&paths.model))
-            .map_err(|e| unavailable("hibari model", &e))?;
+        let mut session = crate::onnx::session(&paths.model, threads, "hibari model")?;
         let mut vocoder = Vocoder::new(SEED.fetch_add(0x9E37_79B9, Ordering::Relaxed));
         let marks = clause_marks.clone();
         runs.push(Box::new(move |ids| {
@@ -97,12 +90,6 @@ pub fn load(paths: &HibariPaths, sessions: usize, threads: usize) -> Result<Neur
         ids: Box::new(move |ipa| phoneme_ids(&vocab, &misaki::from_espeak(ipa))),
     };
     NeuralVoice::start(model, runs)
-}
-
-fn single_char(s: &str) -> Option<char> {
-    let mut chars = s.chars();
-    let c = chars.next()?;
-    chars.next().is_none().then_some(c)
 }
 
 /// The pad 0, each known phoneme's id, the pad 0 (hibari's `ids`).
