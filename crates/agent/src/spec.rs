@@ -225,9 +225,12 @@ impl TurnTaking {
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum VoiceChoice {
-    /// The embedded neural voice (Piper en_US joe).
+    /// The embedded natural voice: hibari (Kokoro-82M's af_heart, a woman's voice), or Piper's
+    /// joe where hibari is not installed.
     #[default]
     Neural,
+    /// The embedded Piper voice en_US joe (a man's voice; a little slower than hibari).
+    Joe,
     /// espeak-ng: robotic, but instant.
     Espeak,
     /// The tenant's ElevenLabs account (its `elevenlabs` integration: `voice_id`, `model`),
@@ -276,7 +279,7 @@ impl VoiceChoice {
         match self {
             VoiceChoice::Elevenlabs => Some("elevenlabs"),
             VoiceChoice::Openai => Some("openai"),
-            VoiceChoice::Neural | VoiceChoice::Espeak => None,
+            VoiceChoice::Neural | VoiceChoice::Joe | VoiceChoice::Espeak => None,
         }
     }
 }

@@ -176,7 +176,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                 },
                 Output::WarmTransfer { target, briefing } => {
                     tracing::info!(call = call, "warm transfer requested");
-                    consult = Some(Consult::new(briefing, shared.speech.synthesizer(parley_agent::spec::VoiceChoice::default())));
+                    consult = Some(Consult::new(briefing, shared.speech.synthesizer(parley_agent::spec::VoiceChoice::default()).await));
                     tokio::spawn(consult_through_gate(shared.clone(), leg.clone(), call, tenant.clone(), target));
                 }
                 Output::RunTool(tool_call) => {

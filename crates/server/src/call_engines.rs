@@ -91,7 +91,7 @@ impl CallEngines {
 /// See the module docs.
 pub async fn for_call(shared: &Shared, tenant: &str, agent: &AgentSpec, policy: &DataPolicy) -> CallEngines {
     let embedded_recognizer = shared.speech.recognizer(agent.recognizer).await;
-    let embedded_voice = shared.speech.synthesizer(agent.voice);
+    let embedded_voice = shared.speech.synthesizer(agent.voice).await;
     let recognizer = match agent.recognizer.provider() {
         Some(provider) => match account(shared, tenant, policy, provider).await {
             Some((config, account)) => {

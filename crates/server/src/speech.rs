@@ -1,7 +1,8 @@
 //! The speech engines calls use, chosen per agent: the recognizer model (Whisper tiny.en,
-//! loaded at start; base, loaded the first time an agent asks for it) and the voice (the Piper
-//! neural voice, or espeak-ng, which is also the fallback when the neural voice is not
-//! installed or fails to load); and Silero VAD, which the calls' endpointers share.
+//! loaded at start; base, loaded the first time an agent asks for it) and the voice (hibari,
+//! the natural voice, loaded at start; Piper's joe, loaded the first time an agent asks for it;
+//! or espeak-ng, which is also the fallback when no neural voice is installed or loads); and
+//! Silero VAD, which the calls' endpointers share.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,6 +10,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use parley_agent::spec::{RecognizerChoice, VoiceChoice};
 use parley_speech::espeak::EspeakSynthesizer;
+use parley_speech::hibari::{self, HibariPaths};
+use parley_speech::onnx;
 use parley_speech::piper::{self, PiperPaths};
 use parley_agent::intent::meaning::SentenceEncoder;
 use parley_speech::minilm::SentenceModel;
@@ -19,8 +22,8 @@ use tokio::sync::OnceCell;
 
 use crate::config::ServeConfig;
 
-/// The Piper voice `scripts/setup.sh` installs.
-pub const NEURAL_VOICE: &str = "en_US-joe-medium";
+/// The Piper voice `scripts/setup.sh` installs (an agent's `voice: joe`).
+pub const PIPER_VOICE: &str = "en_US-joe-medium";
 
 /// See the module docs.
 pub struct Speech {
@@ -29,7 +32,10 @@ pub struct Speech {
     threads: usize,
     tiny: Arc<dyn Recognizer>,
     base: OnceCell<Option<Arc<dyn Recognizer>>>,
-    neural: Option<Arc<dyn Synthesizer>>,
+    /// hibari (`voice: neural`).
+    natural: Option<Arc<dyn Synthesizer>>,
+    /// Piper's joe (`voice: joe`), loaded on first use.
+    joe: OnceCell<Option<Arc<dyn Synthesizer>>>,
     espeak: Arc<dyn Synthesizer>,
     /// Silero VAD for the endpointer (the energy gate alone when it is not installed).
     pub voice_model: Option<SileroModel>,
@@ -53,7 +59,7 @@ impl SentenceEncoder for Meaning {
 
 /// The sentence model installed in `speech_dir`, for the command line.
 pub fn meaning_in(speech_dir: &std::path::Path) -> Option<Arc<dyn SentenceEncoder>> {
-    load_meaning(&PiperPaths::under(speech_dir, NEURAL_VOICE).onnxruntime, speech_dir)
+    load_meaning(&onnx::library_under(speech_dir), speech_dir)
 }
 
 /// The sentence model installed in `speech_dir` (ONNX Runtime from `onnxruntime`), if it is.
@@ -68,29 +74,29 @@ pub fn load_meaning(onnxruntime: &std::path::Path, speech_dir: &std::path::Path)
 }
 
 impl Speech {
-    /// Loads tiny.en and the neural voice (blocking, well under a second each).
+    /// Loads tiny.en and hibari (blocking, well under a second each).
     pub fn load(cfg: &ServeConfig) -> anyhow::Result<Speech> {
         let threads = cfg.asr_threads.max(1);
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         // One decoder per CPU: a decode alone uses `threads`, decodes side by side one each.
         let decoders = if cfg.asr_decoders > 0 { cfg.asr_decoders } else { cpus };
         let tiny = load_whisper(&cfg.speech_dir, WhisperModel::TinyEn, decoders, threads)?;
-        let piper = PiperPaths::under(&cfg.speech_dir, NEURAL_VOICE);
-        let neural: Option<Arc<dyn Synthesizer>> = match piper::load(&piper, cpus, threads) {
+        let natural: Option<Arc<dyn Synthesizer>> = match hibari::load(&HibariPaths::under(&cfg.speech_dir, hibari::VOICE), cpus, threads) {
             Ok(voice) => Some(Arc::new(voice)),
             Err(e) => {
-                tracing::warn!(error = %e, "neural voice unavailable (run scripts/setup.sh); agents speak with espeak-ng");
+                tracing::warn!(error = %e, "natural voice (hibari) unavailable (run scripts/setup.sh); agents speak with Piper's joe or espeak-ng");
                 None
             }
         };
-        let voice_model = match SileroModel::load(&piper.onnxruntime, &silero::model_path(&cfg.speech_dir)) {
+        let onnxruntime = onnx::library_under(&cfg.speech_dir);
+        let voice_model = match SileroModel::load(&onnxruntime, &silero::model_path(&cfg.speech_dir)) {
             Ok(model) => Some(model),
             Err(e) => {
                 tracing::warn!(error = %e, "Silero VAD unavailable (run scripts/setup.sh); turns are taken by level alone");
                 None
             }
         };
-        let meaning = load_meaning(&piper.onnxruntime, &cfg.speech_dir);
+        let meaning = load_meaning(&onnxruntime, &cfg.speech_dir);
         Ok(Speech {
             voice_model,
             meaning,
@@ -99,7 +105,8 @@ impl Speech {
             threads,
             tiny: Arc::new(tiny),
             base: OnceCell::new(),
-            neural,
+            natural,
+            joe: OnceCell::new(),
             espeak: Arc::new(EspeakSynthesizer::default()),
         })
     }
@@ -127,13 +134,38 @@ impl Speech {
         base.clone().unwrap_or_else(|| self.tiny.clone())
     }
 
-    /// The embedded voice for an agent's choice (the neural voice behind a cloud choice;
-    /// espeak-ng when the neural voice is not loaded).
-    pub fn synthesizer(&self, choice: VoiceChoice) -> Arc<dyn Synthesizer> {
-        match (choice, &self.neural) {
-            (VoiceChoice::Espeak, _) | (_, None) => self.espeak.clone(),
-            (_, Some(voice)) => voice.clone(),
-        }
+    /// The embedded voice for an agent's choice: hibari for `neural` and behind a cloud choice,
+    /// Piper's joe for `joe` (loaded on first use); each stands in for the other when it is not
+    /// installed, and espeak-ng when neither is.
+    pub async fn synthesizer(&self, choice: VoiceChoice) -> Arc<dyn Synthesizer> {
+        let voice = match choice {
+            VoiceChoice::Espeak => None,
+            VoiceChoice::Joe => self.joe().await.or_else(|| self.natural.clone()),
+            VoiceChoice::Neural | VoiceChoice::Elevenlabs | VoiceChoice::Openai => match &self.natural {
+                Some(voice) => Some(voice.clone()),
+                None => self.joe().await,
+            },
+        };
+        voice.unwrap_or_else(|| self.espeak.clone())
+    }
+
+    async fn joe(&self) -> Option<Arc<dyn Synthesizer>> {
+        let joe = self
+            .joe
+            .get_or_init(|| async {
+                let (paths, threads) = (PiperPaths::under(&self.speech_dir, PIPER_VOICE), self.threads);
+                let sessions = std::thread::available_parallelism().map_or(1, |n| n.get());
+                match tokio::task::spawn_blocking(move || piper::load(&paths, sessions, threads)).await {
+                    Ok(Ok(voice)) => Some(Arc::new(voice) as Arc<dyn Synthesizer>),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "Piper voice joe unavailable (run scripts/setup.sh)");
+                        None
+                    }
+                    Err(_) => None,
+                }
+            })
+            .await;
+        joe.clone()
     }
 
     /// Who receives callers' audio and agents' text from the embedded engines (this machine);

@@ -107,7 +107,7 @@ async fn a_softphone_hears_the_greeting_in_the_neural_voice() {
     assert!(bs_log.contains("Call established"), "answered");
     server.stop();
     let log = std::fs::read_to_string(&server.log).unwrap();
-    assert!(log.contains(r#""voice":"piper:en_US-joe-medium""#), "the neural voice spoke");
+    assert!(log.contains(r#""voice":"hibari:heart""#), "the natural voice spoke");
 
     let heard_file = files_under(&rec).into_iter().find(|p| p.to_string_lossy().ends_with("-dec.wav")).expect("baresip recorded the call");
     let heard = common::wav_pcm(&heard_file);
@@ -122,4 +122,24 @@ async fn a_softphone_hears_the_greeting_in_the_neural_voice() {
     let expected = parley_agent::spec::AgentSpec::demo().greeting;
     let (edits, words) = parley_speech::wer::errors(&expected, &text);
     assert!(edits * 100 <= words * 8, "{edits}/{words} words misheard: {text:?}");
+}
+
+/// An agent may choose Piper's joe (`voice: joe`): it is loaded when a call first needs it and
+/// speaks that call, while the default agents keep hibari.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_may_speak_with_pipers_joe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut server, api, op) = common::operated(tmp.path(), &[]);
+    api.tenant_answering(&op, "t-joe", "+15550177002").await;
+    let agent = serde_json::json!({"business": "Joe's", "greeting": "Hello, this is Joe's.", "hours": "always", "voice": "joe"});
+    let (s, v) = api.call(reqwest::Method::PUT, "/v1/tenants/t-joe/agents/front", Some(&op), Some(agent)).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+    assert_eq!(v["definition"]["voice"], "joe", "{v}");
+    common::second_long_call(&server, "joe-1", "+15550177002").await;
+    common::second_long_call(&server, "demo-1", "demo").await;
+    server.stop();
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    let answered: Vec<&str> = log.lines().filter(|l| l.contains(r#""call answered""#)).collect();
+    let spoke = |agent: &str, voice: &str| answered.iter().any(|l| l.contains(&format!(r#""agent":"{agent}""#)) && l.contains(&format!(r#""voice":"{voice}""#)));
+    assert!(spoke("front", "piper:en_US-joe-medium") && spoke("demo", "hibari:heart"), "{answered:?}");
 }

@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn rephrasings_are_near_and_other_requests_far() {
         let dir = std::env::var_os("PARLEY_SPEECH_DIR").map_or_else(|| Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".local/share/parley/speech"), PathBuf::from);
-        let ort = crate::piper::PiperPaths::under(&dir, "en_US-joe-medium").onnxruntime;
+        let ort = crate::onnx::library_under(&dir);
         let model = SentenceModel::load(&ort, &dir).unwrap_or_else(|e| panic!("{e} (run scripts/setup.sh)"));
         let v = |t: &str| model.embed(t).unwrap();
         let similarity = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();

@@ -2,7 +2,7 @@
 //! unpacks from the PyPI `onnxruntime` wheel (nothing is downloaded at build or run time).
 //! The neural voice and the voice-activity model share it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ort::session::builder::GraphOptimizationLevel;
@@ -11,6 +11,11 @@ use ort::session::Session;
 use crate::SpeechError;
 
 static LOADED: Mutex<bool> = Mutex::new(false);
+
+/// Where `scripts/setup.sh` puts the runtime's library under the speech directory.
+pub fn library_under(speech_dir: &Path) -> PathBuf {
+    speech_dir.join("libonnxruntime.so")
+}
 
 /// Loads the runtime from `library` unless it is loaded already.
 pub fn init(library: &Path) -> Result<(), SpeechError> {

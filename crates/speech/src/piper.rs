@@ -31,7 +31,7 @@ impl PiperPaths {
     /// The layout under the speech directory for the voice `name` (e.g. `en_US-joe-medium`).
     pub fn under(speech_dir: &Path, name: &str) -> PiperPaths {
         PiperPaths {
-            onnxruntime: speech_dir.join("libonnxruntime.so"),
+            onnxruntime: crate::onnx::library_under(speech_dir),
             model: speech_dir.join("piper").join(format!("{name}.onnx")),
             config: speech_dir.join("piper").join(format!("{name}.onnx.json")),
         }

@@ -1,5 +1,6 @@
 //! Word error rate, as the recognizer's tests and benches count it: lowercase, punctuation
-//! dropped, digits spoken one by one ("1004" and "one zero zero four" are the same words).
+//! dropped, digits spoken one by one ("1004" and "one zero zero four" are the same words), and
+//! a name written in camel case split into its words ("DemoStore" is "demo store").
 
 /// The words of `text`, normalised.
 pub fn words(text: &str) -> Vec<String> {
@@ -12,6 +13,9 @@ pub fn words(text: &str) -> Vec<String> {
             spaced.push_str(DIGITS[d as usize]);
             spaced.push(' ');
         } else if c.is_alphabetic() || c == '\'' {
+            if c.is_uppercase() && i > 0 && chars[i - 1].is_lowercase() {
+                spaced.push(' ');
+            }
             spaced.extend(c.to_lowercase());
         } else if (c == ',' || c == '.') && i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit()) {
             // "1,004" is one number
@@ -47,6 +51,7 @@ mod tests {
     fn digits_and_punctuation_do_not_count() {
         assert_eq!(errors("My order number is one zero zero four.", "my order number is 1004"), (0, 8));
         assert_eq!(errors("Call-Forward on Busy.", "call forward on busy"), (0, 4));
+        assert_eq!(errors("Thank you for calling Parley Demo Store.", "Thank you for calling Parley DemoStore."), (0, 7));
     }
 
     #[test]

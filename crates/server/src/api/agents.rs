@@ -39,9 +39,11 @@ pub enum TransferModeView {
 #[derive(Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VoiceView {
-    /// The embedded neural voice.
+    /// The embedded natural voice (hibari, a woman's voice).
     #[default]
     Neural,
+    /// The embedded Piper voice en_US joe (a man's voice).
+    Joe,
     /// espeak-ng (robotic, instant).
     Espeak,
     /// The tenant's `elevenlabs` integration, if its data policy allows `elevenlabs` (the
@@ -262,6 +264,7 @@ impl AgentDefinition {
             currency: self.currency,
             voice: match self.voice {
                 VoiceView::Neural => VoiceChoice::Neural,
+                VoiceView::Joe => VoiceChoice::Joe,
                 VoiceView::Espeak => VoiceChoice::Espeak,
                 VoiceView::Elevenlabs => VoiceChoice::Elevenlabs,
                 VoiceView::Openai => VoiceChoice::Openai,
@@ -298,6 +301,7 @@ impl AgentDefinition {
             currency: spec.currency,
             voice: match spec.voice {
                 VoiceChoice::Neural => VoiceView::Neural,
+                VoiceChoice::Joe => VoiceView::Joe,
                 VoiceChoice::Espeak => VoiceView::Espeak,
                 VoiceChoice::Elevenlabs => VoiceView::Elevenlabs,
                 VoiceChoice::Openai => VoiceView::Openai,

@@ -48,7 +48,7 @@ impl HibariPaths {
     /// The layout under the speech directory for `voice` ([`VOICE`]).
     pub fn under(speech_dir: &Path, voice: &str) -> HibariPaths {
         HibariPaths {
-            onnxruntime: speech_dir.join("libonnxruntime.so"),
+            onnxruntime: crate::onnx::library_under(speech_dir),
             model: speech_dir.join("hibari").join(format!("{voice}.onnx")),
             vocab: speech_dir.join("hibari").join("vocab.json"),
         }
