@@ -1,10 +1,13 @@
 # Shared by the voice-to-voice benches (source it): the caller's audio and the summary of the
 # server's `turn latency` and `call ended` log lines.
 
-# caller_wav DIR: writes DIR/caller.wav (8 kHz, 16 bit): 3 s of silence, then 12 questions in
-# an espeak-ng voice, each followed by 12 s of silence.
+# caller_wav DIR: writes DIR/caller.wav (8 kHz, 16 bit): 3 s of silence, then 12 questions,
+# each followed by 12 s of silence, in the voice CALLER_VOICE names: espeak (espeak-ng at 140
+# words a minute, the default; Whisper tiny.en mishears most of its digits: "where we order 1
+# near 1 near 02"), joe (Piper's man's voice, nearer a person on the phone) or heart (hibari).
 caller_wav() {
-  local w="$1"
+  local w="$1" voice="${CALLER_VOICE:-espeak}"
+  [ "$voice" = espeak ] || cargo build -q --release -p parley-speech --example speak
   sox -n -r 8000 -c 1 -b 16 "$w/s3.wav" trim 0 3
   sox -n -r 8000 -c 1 -b 16 "$w/s12.wav" trim 0 12
   local parts=("$w/s3.wav") i=0
@@ -13,8 +16,12 @@ caller_wav() {
     "Are you open on Sunday?" "Order number one zero zero one." "What are your hours?" "Where is order one zero zero four?"
     "When do you open?" "Order one zero zero six please.")
   for q in "${questions[@]}"; do
-    espeak-ng -v en-us -s 140 -w "$w/r.wav" "$q"
-    sox "$w/r.wav" -r 8000 -c 1 -b 16 "$w/q$i.wav"
+    if [ "$voice" = espeak ]; then
+      espeak-ng -v en-us -s 140 -w "$w/r.wav" "$q"
+      sox "$w/r.wav" -r 8000 -c 1 -b 16 "$w/q$i.wav"
+    else
+      ./target/release/examples/speak "$voice" "$w/q$i.wav" "$q"
+    fi
     parts+=("$w/q$i.wav" "$w/s12.wav")
     i=$((i + 1))
   done

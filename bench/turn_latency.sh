@@ -3,7 +3,8 @@
 # split into end-of-turn wait, ASR, agent and TTS-to-first-audio, over a real baresip call that
 # asks 12 questions. Prints each turn and the medians. Usage: bench/turn_latency.sh [CALLS]
 # With CALLS > 1, that many softphones call at once (started 0.5 s apart), and the figures are
-# over all their turns: how latency holds up with conversations side by side.
+# over all their turns: how latency holds up with conversations side by side. CALLER_VOICE
+# chooses the caller's voice (bench/caller.sh); BENCH_LOG=FILE keeps the server's log.
 set -euo pipefail
 CALLS="${1:-1}"
 cd "$(dirname "$0")/.."
@@ -25,3 +26,4 @@ for n in $(seq 1 "$CALLS"); do
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
 turn_summary "$W/parley.log" turns
+[ -z "${BENCH_LOG:-}" ] || cp "$W/parley.log" "$BENCH_LOG"

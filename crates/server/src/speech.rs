@@ -117,21 +117,9 @@ impl Speech {
         if choice != RecognizerChoice::Base {
             return self.tiny.clone();
         }
-        let base = self
-            .base
-            .get_or_init(|| async {
-                let (dir, decoders, threads) = (self.speech_dir.clone(), self.decoders, self.threads);
-                match tokio::task::spawn_blocking(move || load_whisper(&dir, WhisperModel::Base, decoders, threads)).await {
-                    Ok(Ok(r)) => Some(Arc::new(r) as Arc<dyn Recognizer>),
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "Whisper base unavailable; tiny.en serves");
-                        None
-                    }
-                    Err(_) => None,
-                }
-            })
-            .await;
-        base.clone().unwrap_or_else(|| self.tiny.clone())
+        let (dir, decoders, threads) = (self.speech_dir.clone(), self.decoders, self.threads);
+        let base = loaded_once(&self.base, "Whisper base unavailable; tiny.en serves", move || load_whisper(&dir, WhisperModel::Base, decoders, threads).map(|r| Arc::new(r) as Arc<dyn Recognizer>)).await;
+        base.unwrap_or_else(|| self.tiny.clone())
     }
 
     /// The embedded voice for an agent's choice: hibari for `neural` and behind a cloud choice,
@@ -150,22 +138,9 @@ impl Speech {
     }
 
     async fn joe(&self) -> Option<Arc<dyn Synthesizer>> {
-        let joe = self
-            .joe
-            .get_or_init(|| async {
-                let (paths, threads) = (PiperPaths::under(&self.speech_dir, PIPER_VOICE), self.threads);
-                let sessions = std::thread::available_parallelism().map_or(1, |n| n.get());
-                match tokio::task::spawn_blocking(move || piper::load(&paths, sessions, threads)).await {
-                    Ok(Ok(voice)) => Some(Arc::new(voice) as Arc<dyn Synthesizer>),
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "Piper voice joe unavailable (run scripts/setup.sh)");
-                        None
-                    }
-                    Err(_) => None,
-                }
-            })
-            .await;
-        joe.clone()
+        let (paths, threads) = (PiperPaths::under(&self.speech_dir, PIPER_VOICE), self.threads);
+        let sessions = std::thread::available_parallelism().map_or(1, |n| n.get());
+        loaded_once(&self.joe, "Piper voice joe unavailable (run scripts/setup.sh)", move || Ok(Arc::new(piper::load(&paths, sessions, threads)?) as Arc<dyn Synthesizer>)).await
     }
 
     /// Who receives callers' audio and agents' text from the embedded engines (this machine);
@@ -173,6 +148,23 @@ impl Speech {
     pub fn providers(&self) -> [&'static str; 2] {
         [self.tiny.provider(), self.espeak.provider()]
     }
+}
+
+/// What `cell` holds, loaded by `load` off the runtime the first time it is asked for; a
+/// failure is logged once as `unavailable` and kept as `None`.
+async fn loaded_once<T: ?Sized + Send + Sync + 'static>(cell: &OnceCell<Option<Arc<T>>>, unavailable: &'static str, load: impl FnOnce() -> anyhow::Result<Arc<T>> + Send + 'static) -> Option<Arc<T>> {
+    cell.get_or_init(|| async {
+        match tokio::task::spawn_blocking(load).await {
+            Ok(Ok(loaded)) => Some(loaded),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "{unavailable}");
+                None
+            }
+            Err(_) => None,
+        }
+    })
+    .await
+    .clone()
 }
 
 fn load_whisper(dir: &std::path::Path, model: WhisperModel, decoders: usize, threads: usize) -> anyhow::Result<WhisperCppRecognizer> {

@@ -214,6 +214,7 @@ fn decode(state: &mut WhisperState, job: &Job, threads: usize, english_only: boo
     match check(&segments, job.seconds, prompt) {
         Checked::Text(text) => Ok(text),
         Checked::Suspect(_) => {
+            tracing::debug!(seconds = job.seconds, "the sized decode looked like a loop; decoding the full window");
             let segments = run(state, &job.audio, DecodePlan::full(job.seconds), threads, english_only, prompt)?;
             Ok(match check(&segments, job.seconds, prompt) {
                 Checked::Text(text) | Checked::Suspect(text) => text,

@@ -79,6 +79,7 @@ pub fn load(paths: &HibariPaths, sessions: usize, threads: usize) -> Result<Neur
             for part in parts(&ids, &marks) {
                 audio.extend(infer(&mut session, &mut vocoder, part)?);
             }
+            trim_lead(&mut audio);
             Ok(audio)
         }));
     }
@@ -90,6 +91,20 @@ pub fn load(paths: &HibariPaths, sessions: usize, threads: usize) -> Result<Neur
         ids: Box::new(move |ipa| phoneme_ids(&vocab, &misaki::from_espeak(ipa))),
     };
     NeuralVoice::start(model, runs)
+}
+
+/// Quieter than this is silence (about -46 dBFS).
+const QUIET: u16 = 160;
+/// Silence kept before a sentence's first sound (40 ms at 24 kHz).
+const LEAD: usize = 960;
+
+/// Drops a sentence's leading silence but [`LEAD`]: the model begins each sentence with about
+/// 300 ms of it (the opening pad's duration), which a caller hears as that much more wait for
+/// the reply. Later sentences keep the silence that ends the one before them.
+fn trim_lead(audio: &mut Vec<i16>) {
+    if let Some(first) = audio.iter().position(|s| s.unsigned_abs() > QUIET) {
+        audio.drain(..first.saturating_sub(LEAD));
+    }
 }
 
 /// The pad 0, each known phoneme's id, the pad 0 (hibari's `ids`).
@@ -149,6 +164,21 @@ fn infer(session: &mut Session, vocoder: &mut Vocoder, ids: Vec<i64>) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sentence_starts_40_ms_before_its_first_sound() {
+        let mut audio = vec![0i16; 7200];
+        audio.extend([3000, -3000, 0, 0]);
+        trim_lead(&mut audio);
+        assert_eq!(audio.len(), LEAD + 4);
+        assert_eq!(audio[LEAD], 3000);
+        let mut short = vec![0i16, 5, 4000];
+        trim_lead(&mut short);
+        assert_eq!(short, [0, 5, 4000], "less than the lead is kept");
+        let mut silent = vec![0i16; 100];
+        trim_lead(&mut silent);
+        assert_eq!(silent.len(), 100);
+    }
 
     #[test]
     fn phonemes_become_ids_between_pads() {
