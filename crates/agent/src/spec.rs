@@ -184,6 +184,10 @@ pub struct TurnTaking {
     /// letting it go on.
     #[serde(default, skip_serializing_if = "is_false")]
     pub continuers_interrupt: bool,
+    /// `false`: the end-of-turn model does not judge from its sound whether a sentence whose
+    /// words do not decide it is over; the pause alone does.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub end_of_turn_model: bool,
 }
 
 fn yes() -> bool {
@@ -203,7 +207,7 @@ pub const TURN_PAUSE_MS: std::ops::RangeInclusive<u32> = 100..=5000;
 
 impl Default for TurnTaking {
     fn default() -> TurnTaking {
-        TurnTaking { end_of_turn_ms: None, closed_sentence_ms: None, finished_ms: None, unfinished_ms: None, barge_in: true, continuers_interrupt: false }
+        TurnTaking { end_of_turn_ms: None, closed_sentence_ms: None, finished_ms: None, unfinished_ms: None, barge_in: true, continuers_interrupt: false, end_of_turn_model: true }
     }
 }
 

@@ -15,7 +15,8 @@
 //! pipeline's `TurnTaken` (the agent has the words).
 //!
 //! Usage: `cargo run --release -p parley-call --example turn_taking_bench -- [--silero]
-//! [--end MS] [--finished MS] [--closed MS] [--unfinished MS] [--speculate MS] [--noise SNR_DB] [-v]`
+//! [--smart-turn [--sounds-finished P]] [--end MS] [--finished MS] [--closed MS] [--unfinished MS]
+//! [--speculate MS] [--noise SNR_DB] [-v]`
 //! (needs `scripts/setup.sh --test-peers`).
 
 #[path = "../../speech/tests/common/prompts.rs"]
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 use parley_agent::spec::AgentSpec;
 use parley_call::{CallPipeline, Config, Output};
 use parley_speech::silero::{self, SileroModel};
+use parley_speech::smart_turn::{self, SmartTurnModel};
 use parley_speech::vad::EndpointerConfig;
 use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
 use parley_speech::{Recognizer, Utterance};
@@ -113,13 +115,24 @@ struct Outcome {
     heard: Vec<String>,
 }
 
-fn run_turn(turn: &Turn, cfg: &EndpointerConfig, model: Option<&SileroModel>, asr: &WhisperCppRecognizer, rt: &tokio::runtime::Runtime) -> Outcome {
+/// The engines a turn runs with.
+struct Engines {
+    silero: Option<SileroModel>,
+    asr: WhisperCppRecognizer,
+    /// Smart Turn, and the probability from which a sentence counts as sounding finished.
+    smart_turn: Option<(SmartTurnModel, f32)>,
+    rt: tokio::runtime::Runtime,
+}
+
+fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
+    let Engines { silero: model, asr, smart_turn, rt } = engines;
     let t0 = Instant::now();
-    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.cloned(), prepare_replies: false, local_tools: None, encoder: None };
+    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.clone(), prepare_replies: false, local_tools: None, encoder: None, judge_turns: smart_turn.is_some() };
     let mut p = CallPipeline::new(config, t0);
     let mut now = t0;
     let mut seq = 0u16;
     let mut pending: Vec<(u64, String, Instant)> = Vec::new();
+    let mut judgements: Vec<(u64, f32, Instant)> = Vec::new();
     let mut decodes = 0;
     let mut heard = Vec::new();
     let mut taken: Option<Instant> = None;
@@ -151,6 +164,13 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, model: Option<&SileroModel>, as
                 pending.push((turn_no, text, at));
             }
         }
+        for (turn_no, probability, at) in std::mem::take(&mut judgements) {
+            if at <= now {
+                p.handle_turn_judged(now, turn_no, probability);
+            } else {
+                judgements.push((turn_no, probability, at));
+            }
+        }
         seq = seq.wrapping_add(1);
         p.handle_audio(now, seq, frame);
         p.handle_timeout(now, None);
@@ -171,7 +191,19 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, model: Option<&SileroModel>, as
                     heard.push(text.clone());
                     pending.push((turn_no, text, now + started.elapsed()));
                 }
-                Output::CancelRecognition(turn_no) => pending.retain(|(t, _, _)| *t != turn_no),
+                Output::CancelRecognition(turn_no) => {
+                    pending.retain(|(t, _, _)| *t != turn_no);
+                    judgements.retain(|(t, _, _)| *t != turn_no);
+                }
+                Output::JudgeTurn { turn: turn_no, audio } => {
+                    let Some((model, finished_from)) = smart_turn else { continue };
+                    let started = Instant::now();
+                    let probability = model.complete_probability(&audio).expect("smart turn runs");
+                    heard.push(format!("(sounds finished: {probability:.2})"));
+                    // The pipeline's own threshold is 0.5: map this run's onto it.
+                    let seen = if probability >= *finished_from { 1.0 } else { 0.0 };
+                    judgements.push((turn_no, seen, now + started.elapsed()));
+                }
                 Output::TurnTaken if start_feeding.is_some() => {
                     taken.get_or_insert(now);
                 }
@@ -220,8 +252,13 @@ fn main() {
     let noise = value("--noise");
     let dir = PathBuf::from(std::env::var("PARLEY_SPEECH_DIR").unwrap_or_else(|_| format!("{}/.local/share/parley/speech", std::env::var("HOME").unwrap_or_default())));
     let model = args.iter().any(|a| a == "--silero").then(|| SileroModel::load(&dir.join("libonnxruntime.so"), &silero::model_path(&dir)).expect("Silero VAD installed by scripts/setup.sh"));
+    let smart_turn = args.iter().any(|a| a == "--smart-turn").then(|| {
+        let from = args.iter().position(|a| a == "--sounds-finished").and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<f32>().ok()).unwrap_or(parley_call::SOUNDS_FINISHED);
+        (SmartTurnModel::load(&dir.join("libonnxruntime.so"), &smart_turn::model_path(&dir)).expect("Smart Turn installed by scripts/setup.sh"), from)
+    });
     let asr = WhisperCppRecognizer::load(&WhisperCppConfig { model_path: WhisperModel::TinyEn.path_under(&dir), decoders: 1, threads: 2 }).expect("tiny.en installed by scripts/setup.sh");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let engines = Engines { silero: model, asr, smart_turn, rt };
 
     let turns = set();
     let (mut waits, mut cut_ins, mut missed, mut paused, mut cut_paused, mut decodes) = (Vec::new(), Vec::new(), Vec::new(), 0, 0, 0);
@@ -235,7 +272,7 @@ fn main() {
             None => turn,
         };
         paused += usize::from(turn.resumes_at.is_some());
-        let outcome = run_turn(turn, &cfg, model.as_ref(), &asr, &rt);
+        let outcome = run_turn(turn, &cfg, &engines);
         decodes += outcome.decodes;
         let end_ms = turn.speech_end as i64 / 8;
         // Taken before the caller's last word: the agent cut in (in a pause we made, or in one
@@ -254,8 +291,9 @@ fn main() {
     }
     waits.sort_unstable();
     println!(
-        "level{} | end {} ms, finished {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns ({} with a pause) | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}/{} with a pause) | not taken {} | decodes {}",
-        if model.is_some() { " + Silero" } else { "" },
+        "level{}{} | end {} ms, finished {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns ({} with a pause) | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}/{} with a pause) | not taken {} | decodes {}",
+        if engines.silero.is_some() { " + Silero" } else { "" },
+        engines.smart_turn.as_ref().map(|(_, from)| format!(", Smart Turn from {from}")).unwrap_or_default(),
         cfg.end_silence.as_millis(),
         cfg.finished_silence.as_millis(),
         cfg.closed_silence.as_millis(),

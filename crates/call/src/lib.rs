@@ -21,4 +21,4 @@ pub mod pipeline;
 pub mod playout;
 pub mod recording;
 
-pub use pipeline::{CallPipeline, Config, Event, Finished, Output, ToolTiming, TurnLatency};
+pub use pipeline::{CallPipeline, Config, Event, Finished, Output, ToolTiming, TurnLatency, SOUNDS_FINISHED};

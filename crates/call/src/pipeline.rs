@@ -52,7 +52,15 @@ pub struct Config {
     pub local_tools: Option<fn(&ToolCall) -> Option<ToolResult>>,
     /// Sentence vectors, for menus to hear what callers mean when no intent's words match.
     pub encoder: Option<Arc<dyn SentenceEncoder>>,
+    /// The driver can judge from its sound whether a sentence is over ([`Output::JudgeTurn`],
+    /// an end-of-turn model is installed).
+    pub judge_turns: bool,
 }
+
+/// A sentence whose words do not decide it (closed with a full stop, or unpunctuated) ends
+/// after the short pause of a finished one when the end-of-turn model gives it at least this
+/// probability of being over (Pipecat's threshold for Smart Turn).
+pub const SOUNDS_FINISHED: f32 = 0.5;
 
 /// What the driver does next.
 #[derive(Debug)]
@@ -85,6 +93,16 @@ pub enum Output {
     },
     /// The caller went on talking: the early recognition of `turn` is no longer wanted.
     CancelRecognition(u64),
+    /// Judge from its sound whether the caller has finished (`audio`: the utterance so far and
+    /// the pause after it), then call [`CallPipeline::handle_turn_judged`] with `turn`. Asked
+    /// only while a pause goes on after a sentence whose words do not decide it; dropped with
+    /// [`Output::CancelRecognition`] of the same turn.
+    JudgeTurn {
+        /// Turn number.
+        turn: u64,
+        /// 8 kHz audio, pre-roll included.
+        audio: Vec<i16>,
+    },
     /// Synthesize this text, then feed its audio to [`CallPipeline::handle_synthesized`].
     Synthesize(Prompt),
     /// Synthesis `id` is no longer wanted (the caller interrupted).
@@ -209,6 +227,9 @@ struct PendingTurn {
     confirmed: Option<Instant>,
     /// The text, if it came before the turn was confirmed, and when.
     text: Option<(String, Instant)>,
+    /// The audio of a speculative turn, kept for the end-of-turn model while its words are
+    /// being recognized.
+    audio: Option<Vec<i16>>,
 }
 
 /// A turn the pause ended before its text came, whose text then sounded cut off ("my order
@@ -264,6 +285,8 @@ pub struct CallPipeline {
     finished_silence: Duration,
     unfinished_silence: Duration,
     closed_silence: Duration,
+    /// See [`Config::judge_turns`].
+    judge_turns: bool,
     reply: Option<Reply>,
     /// The agent is held because the caller talked over it (since when): their words decide
     /// whether it goes on (a continuer, a noise) or stops (anything else).
@@ -310,6 +333,7 @@ impl CallPipeline {
     pub fn new(config: Config, now: Instant) -> CallPipeline {
         let endpointer = for_agent(config.endpointer, &config.agent.turn_taking);
         let continuers_interrupt = config.agent.turn_taking.continuers_interrupt;
+        let judge_turns = config.judge_turns && config.agent.turn_taking.end_of_turn_model;
         let e = &endpointer;
         let (finished_silence, unfinished_silence, closed_silence, barge_in_after) = (e.finished_silence, e.unfinished_silence, e.closed_silence, e.barge_in_after);
         let context = CallContext { caller: config.caller.clone(), answered: now, answered_unix_ms: config.answered_unix_ms };
@@ -335,6 +359,7 @@ impl CallPipeline {
             finished_silence,
             unfinished_silence,
             closed_silence,
+            judge_turns,
             barge_in_after,
             continuers_interrupt,
             prepare_replies: config.prepare_replies,
@@ -429,10 +454,26 @@ impl CallPipeline {
             TurnShape::Closed => self.vad.end_after(self.closed_silence),
             TurnShape::Open => {}
         }
+        // Words that do not decide it: the sound of the sentence may.
+        if matches!(shape, TurnShape::Closed | TurnShape::Open) {
+            if let Some(audio) = self.turns.get_mut(&turn).and_then(|t| t.audio.take()) {
+                self.out.push_back(Output::JudgeTurn { turn, audio });
+            }
+        }
         if shape != TurnShape::Unfinished && self.turns.get(&turn).is_some_and(|t| t.confirmed.is_none()) {
             self.prepare_reply(now, text);
         }
         false
+    }
+
+    /// The end-of-turn model's probability that the caller finished with `turn` (asked with
+    /// [`Output::JudgeTurn`]): a sentence that sounds finished ends after the short pause of a
+    /// finished one, if the caller is still pausing after it.
+    pub fn handle_turn_judged(&mut self, _now: Instant, turn: u64, probability: f32) {
+        let pausing = self.speculative == Some(turn) && self.turns.get(&turn).is_some_and(|t| t.confirmed.is_none());
+        if pausing && probability >= SOUNDS_FINISHED {
+            self.vad.end_after(self.finished_silence);
+        }
     }
 
     /// Synthesizes ahead what the agent would answer to `text` (on a copy of the conversation:
@@ -519,7 +560,7 @@ impl CallPipeline {
             return;
         }
         let Some(p) = self.parked.take() else { return };
-        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), text: None };
+        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), text: None, audio: None };
         self.deliver_turn(now, t, p.text, p.until);
     }
 
@@ -782,7 +823,8 @@ impl CallPipeline {
         let spoken_ms = len_ms.saturating_sub(ms(now.saturating_duration_since(speech_end)));
         self.recognized_ms += len_ms;
         self.next_turn += 1;
-        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None };
+        let kept = (self.judge_turns && !confirmed).then(|| audio.clone());
+        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None, audio: kept };
         self.turns.insert(self.next_turn, turn);
         let urgency = if confirmed { Urgency::TurnEnded } else { Urgency::Speculative };
         let hint = self.convo.listening_for();

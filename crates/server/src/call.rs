@@ -112,7 +112,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
         false => None,
     };
 
-    let config = Config { agent: agent.clone(), caller: caller.clone(), answered_unix_ms: answered_ms, record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: shared.prepare_replies && synthesizer.provider() == "embedded", local_tools: Some(parley_connect::tools::run_built_in), encoder: shared.speech.meaning.clone() };
+    let config = Config { agent: agent.clone(), caller: caller.clone(), answered_unix_ms: answered_ms, record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: shared.prepare_replies && synthesizer.provider() == "embedded", local_tools: Some(parley_connect::tools::run_built_in), encoder: shared.speech.meaning.clone(), judge_turns: shared.speech.turn_model.is_some() };
     // The agent's example phrases encoded before the caller's first turn needs them (kept by
     // the sentence model, so only an agent's first call does the work).
     if let Some(encoder) = shared.speech.meaning.clone() {
@@ -155,7 +155,17 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                     });
                 }
                 // Cancelling drops the wait, so a queued utterance is never decoded.
-                Output::CancelRecognition(turn) => effects.cancel(Key::Recognition(turn)),
+                Output::CancelRecognition(turn) => {
+                    effects.cancel(Key::Recognition(turn));
+                    effects.cancel(Key::TurnJudgement(turn));
+                }
+                Output::JudgeTurn { turn, audio } => {
+                    let Some(model) = shared.speech.turn_model.clone() else { continue };
+                    effects.run(Key::TurnJudgement(turn), async move {
+                        let judged = tokio::task::spawn_blocking(move || model.complete_probability(&audio)).await;
+                        Done::TurnJudged(turn, judged.ok().and_then(|r| r.map_err(|e| tracing::warn!(error = %e, "end-of-turn model failed")).ok()))
+                    });
+                }
                 Output::TurnTaken => {
                     shared.metrics.turns_total.fetch_add(1, Ordering::Relaxed);
                 }
@@ -223,6 +233,8 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
             done = effects.next() => match done {
                 Done::Charged(result) => pipeline.handle_payment_result(Instant::now().into_std(), result),
                 Done::Tool(result) => pipeline.handle_tool_result(Instant::now().into_std(), result),
+                Done::TurnJudged(turn, Some(p)) => pipeline.handle_turn_judged(Instant::now().into_std(), turn, p),
+                Done::TurnJudged(_, None) => {}
                 Done::Recognized(turn, Ok(text)) => {
                     pipeline.handle_recognized(Instant::now().into_std(), turn, &text);
                 }

@@ -19,6 +19,8 @@ pub enum Key {
     Charge,
     /// A tool call.
     Tool(u64),
+    /// Whether a turn sounds finished (the end-of-turn model).
+    TurnJudgement(u64),
 }
 
 /// A finished effect.
@@ -30,6 +32,8 @@ pub enum Done {
     Charged(PaymentResult),
     /// A tool's result.
     Tool(parley_agent::tools::ToolResult),
+    /// The end-of-turn model's probability that a turn is over (`None`: it failed).
+    TurnJudged(u64, Option<f32>),
 }
 
 impl Done {
@@ -38,6 +42,7 @@ impl Done {
             Done::Recognized(turn, _) => Key::Recognition(*turn),
             Done::Charged(_) => Key::Charge,
             Done::Tool(r) => Key::Tool(r.id),
+            Done::TurnJudged(turn, _) => Key::TurnJudgement(*turn),
         }
     }
 }

@@ -16,6 +16,7 @@ use parley_speech::piper::{self, PiperPaths};
 use parley_agent::intent::meaning::SentenceEncoder;
 use parley_speech::minilm::SentenceModel;
 use parley_speech::silero::{self, SileroModel};
+use parley_speech::smart_turn::{self, SmartTurnModel};
 use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
 use parley_speech::{Recognizer, Synthesizer};
 use tokio::sync::OnceCell;
@@ -39,6 +40,9 @@ pub struct Speech {
     espeak: Arc<dyn Synthesizer>,
     /// Silero VAD for the endpointer (the energy gate alone when it is not installed).
     pub voice_model: Option<SileroModel>,
+    /// Smart Turn, which tells from its sound whether a sentence is over (the words and the
+    /// pause alone when it is not installed).
+    pub turn_model: Option<SmartTurnModel>,
     /// Sentence vectors for menus (the words alone when it is not installed).
     pub meaning: Option<Arc<dyn SentenceEncoder>>,
 }
@@ -96,9 +100,17 @@ impl Speech {
                 None
             }
         };
+        let turn_model = match SmartTurnModel::load(&onnxruntime, &smart_turn::model_path(&cfg.speech_dir)) {
+            Ok(model) => Some(model),
+            Err(e) => {
+                tracing::warn!(error = %e, "end-of-turn model (Smart Turn) unavailable (run scripts/setup.sh); turns are ended by their words and the pause");
+                None
+            }
+        };
         let meaning = load_meaning(&onnxruntime, &cfg.speech_dir);
         Ok(Speech {
             voice_model,
+            turn_model,
             meaning,
             speech_dir: cfg.speech_dir.clone(),
             decoders,

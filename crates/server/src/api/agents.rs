@@ -175,6 +175,10 @@ pub struct TurnTakingView {
     /// `true`: a continuer ("uh-huh") said over the agent stops it too (default false: it goes on).
     #[serde(default)]
     pub continuers_interrupt: bool,
+    /// `false`: a sentence whose words do not decide the end of the turn is never ended early
+    /// because it sounds finished (the end-of-turn model; default true).
+    #[serde(default = "yes")]
+    pub end_of_turn_model: bool,
 }
 
 impl Default for TurnTakingView {
@@ -189,13 +193,13 @@ fn yes() -> bool {
 
 impl TurnTakingView {
     fn spec(self) -> TurnTaking {
-        let TurnTakingView { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt } = self;
-        TurnTaking { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt }
+        let TurnTakingView { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt, end_of_turn_model } = self;
+        TurnTaking { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt, end_of_turn_model }
     }
 
     fn of(t: TurnTaking) -> TurnTakingView {
-        let TurnTaking { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt } = t;
-        TurnTakingView { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt }
+        let TurnTaking { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt, end_of_turn_model } = t;
+        TurnTakingView { end_of_turn_ms, closed_sentence_ms, finished_ms, unfinished_ms, barge_in, continuers_interrupt, end_of_turn_model }
     }
 }
 
