@@ -233,7 +233,11 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
             done = effects.next() => match done {
                 Done::Charged(result) => pipeline.handle_payment_result(Instant::now().into_std(), result),
                 Done::Tool(result) => pipeline.handle_tool_result(Instant::now().into_std(), result),
-                Done::TurnJudged(turn, Some(p)) => pipeline.handle_turn_judged(Instant::now().into_std(), turn, p),
+                Done::TurnJudged(turn, Some(p)) => {
+                    let counter = if p >= parley_call::SOUNDS_FINISHED { &shared.metrics.turns_judged_finished } else { &shared.metrics.turns_judged_unfinished };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    pipeline.handle_turn_judged(Instant::now().into_std(), turn, p);
+                }
                 Done::TurnJudged(_, None) => {}
                 Done::Recognized(turn, Ok(text)) => {
                     pipeline.handle_recognized(Instant::now().into_std(), turn, &text);

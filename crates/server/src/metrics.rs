@@ -65,6 +65,10 @@ pub struct Metrics {
     pub calls_rejected: AtomicU64,
     /// Caller turns answered.
     pub turns_total: AtomicU64,
+    /// Sentences the end-of-turn model judged finished / not finished by their sound.
+    pub turns_judged_finished: AtomicU64,
+    /// See `turns_judged_finished`.
+    pub turns_judged_unfinished: AtomicU64,
     /// Post-call webhooks delivered / failed.
     pub webhooks_delivered: AtomicU64,
     /// Post-call webhooks that failed after retries.
@@ -129,6 +133,8 @@ impl Metrics {
              # TYPE parley_calls_active gauge\nparley_calls_active {}\n\
              # TYPE parley_calls_rejected_total counter\nparley_calls_rejected_total {}\n\
              # TYPE parley_turns_total counter\nparley_turns_total {}\n\
+             # TYPE parley_turns_judged_total counter\nparley_turns_judged_total{{sounded=\"finished\"}} {}\n\
+             parley_turns_judged_total{{sounded=\"unfinished\"}} {}\n\
              # TYPE parley_webhooks_delivered_total counter\nparley_webhooks_delivered_total {}\n\
              # TYPE parley_webhooks_failed_total counter\nparley_webhooks_failed_total {}\n\
              # TYPE parley_sip_dropped_total counter\nparley_sip_dropped_total{{reason=\"banned\"}} {}\n\
@@ -144,6 +150,8 @@ impl Metrics {
             g(&self.calls_active),
             g(&self.calls_rejected),
             g(&self.turns_total),
+            g(&self.turns_judged_finished),
+            g(&self.turns_judged_unfinished),
             g(&self.webhooks_delivered),
             g(&self.webhooks_failed),
             g(&self.sip_dropped_banned),

@@ -91,6 +91,28 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
     }
 }
 
+/// A sentence whose words do not decide the end of the turn ("I'd like to check on my order
+/// please.") is judged by its sound by the end-of-turn model (Smart Turn), and the call goes on
+/// to its answer; `/metrics` counts the judgement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_statement_is_judged_by_its_sound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut server = Server::start(dir, &[]);
+    let wav = caller_wav(dir, &[Part::Silence(3), Part::Say("I would like to check on my order please."), Part::Silence(8)]);
+    let bs = baresip_dir(dir, "baresip", free_port(), &wav, "+15550100006", None);
+    let bs_log = baresip_call(bs, format!("sip:demo@127.0.0.1:{}", server.sip_port), 14, dir.join("baresip.log")).await;
+    assert!(bs_log.contains("Call established"), "answered");
+    let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", server.http_port)).await.unwrap().text().await.unwrap();
+    let count = |line: &str| metrics.lines().find_map(|l| l.strip_prefix(line)).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or_else(|| panic!("{line} in {metrics}"));
+    let judged = count("parley_turns_judged_total{sounded=\"finished\"}") + count("parley_turns_judged_total{sounded=\"unfinished\"}");
+    assert!(judged >= 1, "the statement was judged by its sound: {metrics}");
+    assert!(count("parley_turns_total") >= 1, "and answered");
+    server.stop();
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(!log.contains("end-of-turn model (Smart Turn) unavailable"), "the model is installed by scripts/setup.sh");
+}
+
 /// The caller hears the neural voice: the whole greeting, recorded by baresip on its side of a
 /// G.711 call, is understood by the recognizer (espeak-ng's robot voice is not, at 16-37% word
 /// errors), and the server says which voice spoke.
