@@ -5,6 +5,8 @@
 # each followed by 12 s of silence, in the voice CALLER_VOICE names: espeak (espeak-ng at 140
 # words a minute, the default; Whisper tiny.en mishears most of its digits: "where we order 1
 # near 1 near 02"), joe (Piper's man's voice, nearer a person on the phone) or heart (hibari).
+# CALLER_SET=statements says the same requests as statements ("I would like to know your
+# opening hours.").
 caller_wav() {
   local w="$1" voice="${CALLER_VOICE:-espeak}"
   [ "$voice" = espeak ] || cargo build -q --release -p parley-speech --example speak
@@ -15,6 +17,13 @@ caller_wav() {
     "Check order one zero zero seven please." "What time do you close?" "Status of order one zero zero nine."
     "Are you open on Sunday?" "Order number one zero zero one." "What are your hours?" "Where is order one zero zero four?"
     "When do you open?" "Order one zero zero six please.")
+  # CALLER_SET=statements: the same requests said as statements, which the words alone do not
+  # end (a full stop, no question): the end-of-turn model's case.
+  [ "${CALLER_SET:-questions}" = statements ] && questions=("I would like to know your opening hours." "I am calling about order one zero zero two."
+    "Tell me when you are open on Saturday." "I want to check order one zero zero seven." "I would like to know when you close."
+    "I need the status of order one zero zero nine." "I wonder if you are open on Sunday." "I am calling about order one zero zero one."
+    "Please tell me your hours." "I have a question about order one zero zero four." "I want to know when you open."
+    "I would like an update on order one zero zero six.")
   for q in "${questions[@]}"; do
     if [ "$voice" = espeak ]; then
       espeak-ng -v en-us -s 140 -w "$w/r.wav" "$q"

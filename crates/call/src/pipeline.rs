@@ -95,8 +95,9 @@ pub enum Output {
     CancelRecognition(u64),
     /// Judge from its sound whether the caller has finished (`audio`: the utterance so far and
     /// the pause after it), then call [`CallPipeline::handle_turn_judged`] with `turn`. Asked
-    /// only while a pause goes on after a sentence whose words do not decide it; dropped with
-    /// [`Output::CancelRecognition`] of the same turn.
+    /// at the caller's first pause, with the early recognition of the same turn, and dropped
+    /// with it ([`Output::CancelRecognition`]); the judgement counts only for a sentence whose
+    /// words do not decide the end of the turn.
     JudgeTurn {
         /// Turn number.
         turn: u64,
@@ -227,9 +228,11 @@ struct PendingTurn {
     confirmed: Option<Instant>,
     /// The text, if it came before the turn was confirmed, and when.
     text: Option<(String, Instant)>,
-    /// The audio of a speculative turn, kept for the end-of-turn model while its words are
-    /// being recognized.
-    audio: Option<Vec<i16>>,
+    /// The shape of the early text, once it came while the caller was still pausing.
+    shape: Option<TurnShape>,
+    /// The end-of-turn model's judgement of an early turn (does it sound finished?), once it
+    /// came.
+    sounds_finished: Option<bool>,
 }
 
 /// A turn the pause ended before its text came, whose text then sounded cut off ("my order
@@ -454,12 +457,10 @@ impl CallPipeline {
             TurnShape::Closed => self.vad.end_after(self.closed_silence),
             TurnShape::Open => {}
         }
-        // Words that do not decide it: the sound of the sentence may.
-        if matches!(shape, TurnShape::Closed | TurnShape::Open) {
-            if let Some(audio) = self.turns.get_mut(&turn).and_then(|t| t.audio.take()) {
-                self.out.push_back(Output::JudgeTurn { turn, audio });
-            }
+        if let Some(t) = self.turns.get_mut(&turn) {
+            t.shape = Some(shape);
         }
+        self.sound_decides(turn);
         if shape != TurnShape::Unfinished && self.turns.get(&turn).is_some_and(|t| t.confirmed.is_none()) {
             self.prepare_reply(now, text);
         }
@@ -470,8 +471,19 @@ impl CallPipeline {
     /// [`Output::JudgeTurn`]): a sentence that sounds finished ends after the short pause of a
     /// finished one, if the caller is still pausing after it.
     pub fn handle_turn_judged(&mut self, _now: Instant, turn: u64, probability: f32) {
-        let pausing = self.speculative == Some(turn) && self.turns.get(&turn).is_some_and(|t| t.confirmed.is_none());
-        if pausing && probability >= SOUNDS_FINISHED {
+        if let Some(t) = self.turns.get_mut(&turn) {
+            t.sounds_finished = Some(probability >= SOUNDS_FINISHED);
+        }
+        self.sound_decides(turn);
+    }
+
+    /// An early turn whose words do not decide it (a full stop, no punctuation) and which sounds
+    /// finished ends after the short pause of a finished one, if the caller is still pausing
+    /// after it. Words that do decide are not overruled.
+    fn sound_decides(&mut self, turn: u64) {
+        let Some(t) = self.turns.get(&turn) else { return };
+        let undecided = matches!(t.shape, Some(TurnShape::Closed | TurnShape::Open));
+        if self.speculative == Some(turn) && t.confirmed.is_none() && undecided && t.sounds_finished == Some(true) {
             self.vad.end_after(self.finished_silence);
         }
     }
@@ -560,7 +572,7 @@ impl CallPipeline {
             return;
         }
         let Some(p) = self.parked.take() else { return };
-        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), text: None, audio: None };
+        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), text: None, shape: None, sounds_finished: None };
         self.deliver_turn(now, t, p.text, p.until);
     }
 
@@ -823,12 +835,17 @@ impl CallPipeline {
         let spoken_ms = len_ms.saturating_sub(ms(now.saturating_duration_since(speech_end)));
         self.recognized_ms += len_ms;
         self.next_turn += 1;
-        let kept = (self.judge_turns && !confirmed).then(|| audio.clone());
-        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None, audio: kept };
+        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None, shape: None, sounds_finished: None };
         self.turns.insert(self.next_turn, turn);
         let urgency = if confirmed { Urgency::TurnEnded } else { Urgency::Speculative };
         let hint = self.convo.listening_for();
+        // An early turn is judged by its sound while its words are recognized, so both are
+        // known about when the text comes.
+        let judge = (self.judge_turns && !confirmed).then(|| audio.clone());
         self.out.push_back(Output::Recognize { turn: self.next_turn, audio, speech_end, urgency, hint });
+        if let Some(audio) = judge {
+            self.out.push_back(Output::JudgeTurn { turn: self.next_turn, audio });
+        }
         self.next_turn
     }
 
