@@ -95,9 +95,9 @@ pub enum Output {
     CancelRecognition(u64),
     /// Judge from its sound whether the caller has finished (`audio`: the utterance so far and
     /// the pause after it), then call [`CallPipeline::handle_turn_judged`] with `turn`. Asked
-    /// at the caller's first pause, with the early recognition of the same turn, and dropped
-    /// with it ([`Output::CancelRecognition`]); the judgement counts only for a sentence whose
-    /// words do not decide the end of the turn.
+    /// while the caller pauses after an early text whose words do not decide the end of the
+    /// turn (a full stop, no punctuation); dropped with [`Output::CancelRecognition`] of the
+    /// same turn.
     JudgeTurn {
         /// Turn number.
         turn: u64,
@@ -228,6 +228,9 @@ struct PendingTurn {
     confirmed: Option<Instant>,
     /// The text, if it came before the turn was confirmed, and when.
     text: Option<(String, Instant)>,
+    /// The audio of an early turn, kept for the end-of-turn model while its words are
+    /// recognized (asked only if they do not decide).
+    audio: Option<Vec<i16>>,
     /// The shape of the early text, once it came while the caller was still pausing.
     shape: Option<TurnShape>,
     /// The end-of-turn model's judgement of an early turn (does it sound finished?), once it
@@ -457,10 +460,14 @@ impl CallPipeline {
             TurnShape::Closed => self.vad.end_after(self.closed_silence),
             TurnShape::Open => {}
         }
+        // Words that do not decide it: the sound of the sentence may.
+        let undecided = matches!(shape, TurnShape::Closed | TurnShape::Open);
         if let Some(t) = self.turns.get_mut(&turn) {
             t.shape = Some(shape);
+            if let Some(audio) = t.audio.take().filter(|_| undecided) {
+                self.out.push_back(Output::JudgeTurn { turn, audio });
+            }
         }
-        self.sound_decides(turn);
         if shape != TurnShape::Unfinished && self.turns.get(&turn).is_some_and(|t| t.confirmed.is_none()) {
             self.prepare_reply(now, text);
         }
@@ -572,7 +579,7 @@ impl CallPipeline {
             return;
         }
         let Some(p) = self.parked.take() else { return };
-        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), text: None, shape: None, sounds_finished: None };
+        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), text: None, audio: None, shape: None, sounds_finished: None };
         self.deliver_turn(now, t, p.text, p.until);
     }
 
@@ -835,17 +842,15 @@ impl CallPipeline {
         let spoken_ms = len_ms.saturating_sub(ms(now.saturating_duration_since(speech_end)));
         self.recognized_ms += len_ms;
         self.next_turn += 1;
-        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None, shape: None, sounds_finished: None };
+        // Judging every pause beside its recognition was measured no faster on one call and
+        // slower under load (the two compete for the cores): the sound is asked only about
+        // words that do not decide.
+        let kept = (self.judge_turns && !confirmed).then(|| audio.clone());
+        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None, audio: kept, shape: None, sounds_finished: None };
         self.turns.insert(self.next_turn, turn);
         let urgency = if confirmed { Urgency::TurnEnded } else { Urgency::Speculative };
         let hint = self.convo.listening_for();
-        // An early turn is judged by its sound while its words are recognized, so both are
-        // known about when the text comes.
-        let judge = (self.judge_turns && !confirmed).then(|| audio.clone());
         self.out.push_back(Output::Recognize { turn: self.next_turn, audio, speech_end, urgency, hint });
-        if let Some(audio) = judge {
-            self.out.push_back(Output::JudgeTurn { turn: self.next_turn, audio });
-        }
         self.next_turn
     }
 

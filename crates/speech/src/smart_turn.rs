@@ -2,11 +2,10 @@
 //! probability that a caller has finished their turn, judged from the sound of the last 8 s of
 //! what they said (intonation, the way a sentence winds down), not from its words.
 //!
-//! The call pipeline asks it at the caller's first pause, beside the early recognition, and
-//! its judgement counts only where the words do not decide: a sentence the recognizer closed
-//! with a full stop has usually ended, but a fragment said with a falling voice is closed too
-//! ("The person at extension."). What the words decide (a short answer, a question, a word that
-//! leads on) the sound does not overrule. One [`SmartTurnModel`] serves every call; a judgement
+//! The call pipeline asks it while the caller pauses after an early text whose words do not
+//! decide the end of the turn: a sentence the recognizer closed with a full stop has usually
+//! ended, but a fragment said with a falling voice is closed too ("The person at extension.").
+//! What the words decide (a short answer, a question, a word that leads on) is not asked. One [`SmartTurnModel`] serves every call; a judgement
 //! takes about 50 ms on one core here, so it runs off the call's task.
 //!
 //! Input as Pipecat's `LocalSmartTurnAnalyzerV3` prepares it: 16 kHz audio, the last 8 s kept
