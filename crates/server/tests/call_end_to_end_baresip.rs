@@ -93,13 +93,15 @@ async fn a_softphone_asks_for_an_order_and_the_business_gets_the_transcript() {
 
 /// A sentence whose words do not decide the end of the turn ("I'd like to check on my order
 /// please.") is judged by its sound by the end-of-turn model (Smart Turn), and the call goes on
-/// to its answer; `/metrics` counts the judgement.
+/// to its answer; `/metrics` counts the judgement. The pauses are long here, so that on a
+/// machine busy with other tests the early text still comes while the caller pauses (the model
+/// is asked only then).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callers_statement_is_judged_by_its_sound() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let mut server = Server::start(dir, &[]);
-    let wav = caller_wav(dir, &[Part::Silence(3), Part::Say("I would like to check on my order please."), Part::Silence(8)]);
+    let mut server = Server::start(dir, &["--end-of-turn-ms", "3000", "--closed-sentence-ms", "3000"]);
+    let wav = caller_wav(dir, &[Part::Silence(3), Part::Say("I would like to check on my order please."), Part::Silence(9)]);
     let bs = baresip_dir(dir, "baresip", free_port(), &wav, "+15550100006", None);
     let bs_log = baresip_call(bs, format!("sip:demo@127.0.0.1:{}", server.sip_port), 14, dir.join("baresip.log")).await;
     assert!(bs_log.contains("Call established"), "answered");

@@ -112,6 +112,12 @@ pub trait Recognizer: Send + Sync {
     fn provider(&self) -> &'static str {
         "embedded"
     }
+
+    /// Every decoder is at work or utterances wait for one: the machine's cores are taken, and
+    /// optional work (the end-of-turn model) should give way. `false` for engines elsewhere.
+    fn busy(&self) -> bool {
+        false
+    }
 }
 
 /// Text to speech, streamed.

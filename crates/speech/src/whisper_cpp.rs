@@ -181,6 +181,10 @@ impl Recognizer for WhisperCppRecognizer {
             answer.await.map_err(|_| SpeechError::Unavailable("decoder stopped".into()))?
         })
     }
+
+    fn busy(&self) -> bool {
+        self.queued() > 0 || self.shared.running.load(Ordering::SeqCst) >= self.shared.decoders
+    }
 }
 
 fn decoder_loop(shared: &Shared, mut state: WhisperState, threads: usize, english_only: bool) {
