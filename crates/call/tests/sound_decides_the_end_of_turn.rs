@@ -26,18 +26,6 @@ fn judged(sim: &Sim) -> Vec<(u64, usize)> {
     sim.outputs.iter().filter_map(|o| if let Output::JudgeTurn { turn, audio } = o { Some((*turn, audio.len())) } else { None }).collect()
 }
 
-/// After the greeting the caller speaks for `ms` and pauses; at the first pause the recognizer
-/// hears `text`. Returns the turn.
-fn pause_with(sim: &mut Sim, ms: u64, text: &str) -> u64 {
-    sim.until_quiet(60_000);
-    sim.run(ms, true);
-    let turn = sim.next_recognize_request();
-    let now = sim.now;
-    sim.p.handle_recognized(now, turn, text);
-    sim.drain();
-    turn
-}
-
 fn judge(sim: &mut Sim, turn: u64, probability: f32) {
     let now = sim.now;
     sim.p.handle_turn_judged(now, turn, probability);
@@ -47,7 +35,7 @@ fn judge(sim: &mut Sim, turn: u64, probability: f32) {
 #[test]
 fn a_closed_sentence_that_sounds_finished_ends_after_the_short_pause() {
     let mut sim = Sim::judging(AgentSpec::demo());
-    let turn = pause_with(&mut sim, 1000, "I'd like to check my order.");
+    let turn = sim.pause_with(1000, "I'd like to check my order.");
     let asked = judged(&sim);
     assert_eq!(asked.len(), 1, "once, when its words came: {asked:?}");
     assert_eq!(asked[0].0, turn);
@@ -63,7 +51,7 @@ fn a_closed_sentence_that_sounds_finished_ends_after_the_short_pause() {
 #[test]
 fn a_closed_sentence_that_does_not_sound_finished_waits_the_usual_pause() {
     let mut sim = Sim::judging(AgentSpec::demo());
-    let turn = pause_with(&mut sim, 1000, "The person at extension.");
+    let turn = sim.pause_with(1000, "The person at extension.");
     sim.run(40, false);
     judge(&mut sim, turn, 0.2);
     sim.run(260, false);
@@ -77,7 +65,7 @@ fn a_closed_sentence_that_does_not_sound_finished_waits_the_usual_pause() {
 #[test]
 fn an_unpunctuated_sentence_may_end_early_by_its_sound() {
     let mut sim = Sim::judging(AgentSpec::demo());
-    let turn = pause_with(&mut sim, 1000, "I'd like to check my order");
+    let turn = sim.pause_with(1000, "I'd like to check my order");
     assert_eq!(judged(&sim).len(), 1);
     judge(&mut sim, turn, 0.8);
     sim.run(200, false);
@@ -88,7 +76,7 @@ fn an_unpunctuated_sentence_may_end_early_by_its_sound() {
 fn sentences_the_words_decide_are_not_judged() {
     for text in ["Yes.", "What are your opening hours?", "My order number is", "I want to pay for", "It's order one zero zero four."] {
         let mut sim = Sim::judging(AgentSpec::demo());
-        pause_with(&mut sim, 800, text);
+        sim.pause_with(800, text);
         assert!(judged(&sim).is_empty(), "{text}");
     }
 }
@@ -97,7 +85,7 @@ fn sentences_the_words_decide_are_not_judged() {
 fn words_that_decide_are_not_overruled_by_the_sound() {
     for text in ["My order number is", "I want to pay for"] {
         let mut sim = Sim::judging(AgentSpec::demo());
-        let turn = pause_with(&mut sim, 800, text);
+        let turn = sim.pause_with(800, text);
         judge(&mut sim, turn, 0.99);
         sim.run(700, false);
         assert_eq!(taken(&sim), 0, "{text}: still the long pause of a sentence cut off");
@@ -107,7 +95,7 @@ fn words_that_decide_are_not_overruled_by_the_sound() {
 #[test]
 fn a_judgement_after_the_caller_went_on_changes_nothing() {
     let mut sim = Sim::judging(AgentSpec::demo());
-    let turn = pause_with(&mut sim, 1000, "You entered.");
+    let turn = sim.pause_with(1000, "You entered.");
     assert_eq!(judged(&sim).len(), 1);
     sim.run(100, true);
     assert!(sim.outputs.iter().any(|o| matches!(o, Output::CancelRecognition(t) if *t == turn)), "the question is withdrawn with the recognition");
@@ -131,14 +119,14 @@ fn an_agent_may_leave_the_end_of_turn_to_the_pause() {
     let mut agent = AgentSpec::demo();
     agent.turn_taking = TurnTaking { end_of_turn_model: false, ..TurnTaking::default() };
     let mut sim = Sim::judging(agent);
-    pause_with(&mut sim, 1000, "I'd like to check my order.");
+    sim.pause_with(1000, "I'd like to check my order.");
     assert!(judged(&sim).is_empty());
 }
 
 #[test]
 fn without_a_model_nothing_is_judged() {
     let mut sim = Sim::new(AgentSpec::demo());
-    pause_with(&mut sim, 1000, "I'd like to check my order.");
+    sim.pause_with(1000, "I'd like to check my order.");
     assert!(judged(&sim).is_empty());
     sim.run(300, false);
     assert_eq!(taken(&sim), 0, "the closed sentence's usual pause");

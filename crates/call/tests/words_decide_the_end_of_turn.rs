@@ -16,16 +16,6 @@ fn taken(sim: &Sim) -> usize {
     sim.outputs.iter().filter(|o| matches!(o, Output::TurnTaken)).count()
 }
 
-/// The caller speaks for `ms` and pauses until recognition starts; the recognizer hears `text`.
-fn pause_with(sim: &mut Sim, ms: u64, text: &str) {
-    sim.until_quiet(60_000);
-    sim.run(ms, true);
-    let turn = sim.next_recognize_request();
-    let now = sim.now;
-    sim.p.handle_recognized(now, turn, text);
-    sim.drain();
-}
-
 fn latency(sim: &Sim) -> Option<parley_call::TurnLatency> {
     sim.outputs.iter().find_map(|o| if let Output::Turn(t) = o { Some(*t) } else { None })
 }
@@ -33,7 +23,7 @@ fn latency(sim: &Sim) -> Option<parley_call::TurnLatency> {
 #[test]
 fn a_short_answer_ends_the_turn_after_a_shorter_pause() {
     let mut sim = Sim::new(AgentSpec::demo());
-    pause_with(&mut sim, 600, "Yes.");
+    sim.pause_with(600, "Yes.");
     sim.run(200, false);
     assert_eq!(taken(&sim), 1);
     let t = latency(&sim).expect("a reply");
@@ -46,7 +36,7 @@ fn a_short_answer_ends_the_turn_after_a_shorter_pause() {
 #[test]
 fn a_whole_order_number_ends_the_turn_after_a_shorter_pause() {
     let mut sim = Sim::new(AgentSpec::demo());
-    pause_with(&mut sim, 1200, "Where is order one zero zero four?");
+    sim.pause_with(1200, "Where is order one zero zero four?");
     sim.run(200, false);
     assert_eq!(taken(&sim), 1);
     assert!(latency(&sim).is_some_and(|t| t.eot_ms < 420));
@@ -57,7 +47,7 @@ fn a_whole_order_number_ends_the_turn_after_a_shorter_pause() {
 #[test]
 fn an_open_sentence_waits_for_the_usual_pause() {
     let mut sim = Sim::new(AgentSpec::demo());
-    pause_with(&mut sim, 1000, "I'd like to check my order");
+    sim.pause_with(1000, "I'd like to check my order");
     sim.run(300, false);
     assert_eq!(taken(&sim), 0);
     sim.run(300, false);
@@ -67,7 +57,7 @@ fn an_open_sentence_waits_for_the_usual_pause() {
 #[test]
 fn a_sentence_cut_off_waits_for_the_rest() {
     let mut sim = Sim::new(AgentSpec::demo());
-    pause_with(&mut sim, 800, "My order number is");
+    sim.pause_with(800, "My order number is");
     sim.run(700, false);
     assert_eq!(taken(&sim), 0, "a 940 ms pause does not end a sentence that sounds cut off");
     sim.run(600, true);
@@ -88,7 +78,7 @@ fn a_sentence_cut_off_waits_for_the_rest() {
 #[test]
 fn a_sentence_cut_off_is_still_answered_when_the_caller_says_no_more() {
     let mut sim = Sim::new(AgentSpec::demo());
-    pause_with(&mut sim, 800, "My order number is");
+    sim.pause_with(800, "My order number is");
     sim.run(1200, false);
     assert_eq!(taken(&sim), 1, "after the longer pause the turn ends");
     sim.run(200, false);
@@ -101,7 +91,7 @@ fn a_sentence_the_recognizer_closed_waits_its_own_pause() {
     let tuning = EndpointerConfig { end_silence: Duration::from_millis(900), closed_silence: Duration::from_millis(450), ..Default::default() };
     let mut sim = Sim::tuned(AgentSpec::demo(), false, tuning.clone());
     // The text comes 240 ms into the pause.
-    pause_with(&mut sim, 1000, "I'd like to check my order.");
+    sim.pause_with(1000, "I'd like to check my order.");
     sim.run(180, false);
     assert_eq!(taken(&sim), 0, "not before the closed sentence's pause");
     sim.run(60, false);
@@ -110,7 +100,7 @@ fn a_sentence_the_recognizer_closed_waits_its_own_pause() {
     assert!(latency(&sim).is_some_and(|t| (450..=480).contains(&t.eot_ms)), "{:?}", latency(&sim));
 
     let mut sim = Sim::tuned(AgentSpec::demo(), false, tuning);
-    pause_with(&mut sim, 1000, "I'd like to check my order");
+    sim.pause_with(1000, "I'd like to check my order");
     sim.run(600, false);
     assert_eq!(taken(&sim), 0, "without the full stop: the usual pause");
     sim.run(200, false);

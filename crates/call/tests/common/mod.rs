@@ -172,6 +172,18 @@ impl Sim {
         *self.recognize_requests().last().unwrap()
     }
 
+    /// After the agent has finished, the caller speaks for `ms` and pauses until recognition
+    /// starts; the recognizer hears `text` then. Returns the turn.
+    pub fn pause_with(&mut self, ms: u64, text: &str) -> u64 {
+        self.until_quiet(60_000);
+        self.run(ms, true);
+        let turn = self.next_recognize_request();
+        let now = self.now;
+        self.p.handle_recognized(now, turn, text);
+        self.drain();
+        turn
+    }
+
     /// Feeds recognized text for the latest turn.
     pub fn recognized(&mut self, text: &str) -> bool {
         let turn = *self.recognize_requests().last().expect("a turn was sent to the recognizer");
