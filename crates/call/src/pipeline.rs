@@ -231,11 +231,8 @@ struct PendingTurn {
     /// The audio of an early turn, kept for the end-of-turn model while its words are
     /// recognized (asked only if they do not decide).
     audio: Option<Vec<i16>>,
-    /// The shape of the early text, once it came while the caller was still pausing.
-    shape: Option<TurnShape>,
-    /// The end-of-turn model's judgement of an early turn (does it sound finished?), once it
-    /// came.
-    sounds_finished: Option<bool>,
+    /// The end-of-turn model was asked about this turn (its words did not decide).
+    judging: bool,
 }
 
 /// A turn the pause ended before its text came, whose text then sounded cut off ("my order
@@ -463,8 +460,8 @@ impl CallPipeline {
         // Words that do not decide it: the sound of the sentence may.
         let undecided = matches!(shape, TurnShape::Closed | TurnShape::Open);
         if let Some(t) = self.turns.get_mut(&turn) {
-            t.shape = Some(shape);
             if let Some(audio) = t.audio.take().filter(|_| undecided) {
+                t.judging = true;
                 self.out.push_back(Output::JudgeTurn { turn, audio });
             }
         }
@@ -476,21 +473,11 @@ impl CallPipeline {
 
     /// The end-of-turn model's probability that the caller finished with `turn` (asked with
     /// [`Output::JudgeTurn`]): a sentence that sounds finished ends after the short pause of a
-    /// finished one, if the caller is still pausing after it.
+    /// finished one, if the caller is still pausing after it. Only a turn that was asked about
+    /// counts: words that decide are not overruled.
     pub fn handle_turn_judged(&mut self, _now: Instant, turn: u64, probability: f32) {
-        if let Some(t) = self.turns.get_mut(&turn) {
-            t.sounds_finished = Some(probability >= SOUNDS_FINISHED);
-        }
-        self.sound_decides(turn);
-    }
-
-    /// An early turn whose words do not decide it (a full stop, no punctuation) and which sounds
-    /// finished ends after the short pause of a finished one, if the caller is still pausing
-    /// after it. Words that do decide are not overruled.
-    fn sound_decides(&mut self, turn: u64) {
-        let Some(t) = self.turns.get(&turn) else { return };
-        let undecided = matches!(t.shape, Some(TurnShape::Closed | TurnShape::Open));
-        if self.speculative == Some(turn) && t.confirmed.is_none() && undecided && t.sounds_finished == Some(true) {
+        let pausing = self.speculative == Some(turn) && self.turns.get(&turn).is_some_and(|t| t.judging && t.confirmed.is_none());
+        if pausing && probability >= SOUNDS_FINISHED {
             self.vad.end_after(self.finished_silence);
         }
     }
@@ -579,7 +566,7 @@ impl CallPipeline {
             return;
         }
         let Some(p) = self.parked.take() else { return };
-        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), text: None, audio: None, shape: None, sounds_finished: None };
+        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), text: None, audio: None, judging: false };
         self.deliver_turn(now, t, p.text, p.until);
     }
 
@@ -846,7 +833,7 @@ impl CallPipeline {
         // slower under load (the two compete for the cores): the sound is asked only about
         // words that do not decide.
         let kept = (self.judge_turns && !confirmed).then(|| audio.clone());
-        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None, audio: kept, shape: None, sounds_finished: None };
+        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None, audio: kept, judging: false };
         self.turns.insert(self.next_turn, turn);
         let urgency = if confirmed { Urgency::TurnEnded } else { Urgency::Speculative };
         let hint = self.convo.listening_for();

@@ -19,7 +19,6 @@ use ort::session::Session;
 use ort::value::Tensor;
 
 use crate::log_mel::{self, LogMel};
-use crate::resample::Resampler;
 use crate::SpeechError;
 
 /// Seconds of audio the model looks at.
@@ -56,13 +55,11 @@ impl SmartTurnModel {
     /// audio, the utterance so far with the pause after it). Blocking (tens of ms).
     pub fn complete_probability(&self, audio: &[i16]) -> Result<f32, SpeechError> {
         let err = |e: ort::Error| SpeechError::Protocol(format!("smart turn: {e}"));
-        let mut up = Resampler::new(8000, log_mel::SAMPLE_RATE);
-        let mut wide = up.push(audio);
-        wide.extend(up.finish());
+        let wide = crate::resample::to_16k_f32(audio);
         let window = WINDOW_S * log_mel::SAMPLE_RATE;
         // The last 8 s, silence in front of a shorter utterance.
         let mut x = vec![0f32; window.saturating_sub(wide.len())];
-        x.extend(wide[wide.len().saturating_sub(window)..].iter().map(|&s| f32::from(s) / 32768.0));
+        x.extend_from_slice(&wide[wide.len().saturating_sub(window)..]);
         let features = self.features.features(&x);
         let input = Tensor::from_array(([1usize, log_mel::N_MELS, self.features.frames()], features)).map_err(err)?;
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
