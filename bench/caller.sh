@@ -64,7 +64,7 @@ turn_summary() {
 import json, statistics, sys
 lines = [json.loads(l)["fields"] for l in open(sys.argv[1]) if '"turn latency"' in l or '"call ended"' in l]
 rows = [l for l in lines if "eot_ms" in l]
-keys = ["eot_ms", "asr_ms", "agent_ms", "tts_ms", "total_ms"]
+keys = [k for k in ["eot_ms", "asked_ms", "heard_ms", "asr_ms", "agent_ms", "tts_ms", "total_ms"] if all(k in r for r in rows)]
 if sys.argv[2] == "turns":
     for r in rows: print(" ".join(f"{k}={r[k]}" for k in keys))
 if rows:

@@ -4,14 +4,15 @@
 # asks 12 questions. Prints each turn and the medians. Usage: bench/turn_latency.sh [CALLS]
 # With CALLS > 1, that many softphones call at once (started 0.5 s apart), and the figures are
 # over all their turns: how latency holds up with conversations side by side. CALLER_VOICE
-# chooses the caller's voice (bench/caller.sh); BENCH_LOG=FILE keeps the server's log.
+# chooses the caller's voice (bench/caller.sh); BENCH_LOG=FILE keeps the server's log; SERVE_ARGS
+# adds options to `parley serve` (for example `--speculate-after-ms 160`).
 set -euo pipefail
 CALLS="${1:-1}"
 cd "$(dirname "$0")/.."
 cargo build -q --release -p parley-server
 W=$(mktemp -d); trap 'kill $SERVER 2>/dev/null || true; rm -rf "$W"' EXIT
 SIP=127.0.0.1:25060; HTTP=127.0.0.1:28080
-./target/release/parley serve --sip-listen $SIP --http-listen $HTTP --data-dir "$W/data" >/dev/null 2>"$W/parley.log" &
+./target/release/parley serve --sip-listen $SIP --http-listen $HTTP --data-dir "$W/data" ${SERVE_ARGS:-} >/dev/null 2>"$W/parley.log" &
 SERVER=$!
 until curl -sf "http://$HTTP/healthz" >/dev/null; do sleep 0.2; done
 . bench/caller.sh

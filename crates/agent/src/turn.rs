@@ -45,6 +45,9 @@ const AUXILIARY: &[&str] = &["are", "was", "were", "am", "be", "been", "will", "
 
 const PRONOUNS: &[&str] = &["i", "you", "we", "they", "he", "she", "it"];
 
+/// Courtesies that close a request ("..., please", "thank you").
+const COURTESY: &[&str] = &["please", "thanks", "thank", "you"];
+
 /// Short answers that are whole on their own.
 const WHOLE: &[&str] = &["yes", "yeah", "yep", "yup", "no", "nope", "nah", "sure", "okay", "ok", "correct", "right", "thanks", "thank", "you", "bye", "goodbye", "please", "that's", "all", "nothing", "else"];
 
@@ -64,13 +67,17 @@ pub fn shape(text: &str, number_expected: bool, known: impl Fn(u32) -> bool) -> 
         return TurnShape::Unfinished;
     }
     // A number being read out (the agent asked for one, or the caller says one it knows or
-    // says an order): the digits decide.
+    // says an order): the digits decide, also when a courtesy closes them ("order 1007
+    // please", "1004, thank you").
     let about_orders = words.iter().any(|w| matches!(*w, "order" | "orders" | "number"));
-    if numeric(last) && (number_expected || about_orders || words.iter().all(|w| numeric(w))) {
-        // A number being read out: whole when it is one the agent knows, cut off while it
-        // is shorter than one.
-        return match extract_number(&t) {
+    let closing = words.iter().rev().take_while(|w| COURTESY.contains(w)).count();
+    let spoken = &words[..words.len() - closing];
+    if spoken.last().is_some_and(|w| numeric(w)) && (number_expected || about_orders || spoken.iter().all(|w| numeric(w))) {
+        // A number being read out: whole when it is one the agent knows, cut off while it is
+        // shorter than one unless the caller closed it (then the agent asks again).
+        return match extract_number(&spoken.join(" ")) {
             Some(n) if known(n) => TurnShape::Complete,
+            _ if closing > 0 => TurnShape::Closed,
             Some(n) if n >= 1000 => TurnShape::Open,
             _ => TurnShape::Unfinished,
         };
@@ -122,7 +129,7 @@ mod tests {
 
     #[test]
     fn short_answers_and_known_numbers_are_whole() {
-        for t in ["Yes.", "No thanks", "Yeah, sure", "That's all, thank you", "Goodbye!", "1004", "It's order one zero zero four", "ten oh four", "What are your opening hours?", "Where is my order?"] {
+        for t in ["Yes.", "No thanks", "Yeah, sure", "That's all, thank you", "Goodbye!", "1004", "It's order one zero zero four", "ten oh four", "What are your opening hours?", "Where is my order?", "Check order 1007 please.", "Order one zero zero six, thank you."] {
             assert_eq!(s(t), TurnShape::Complete, "{t}");
         }
         assert_eq!(awaiting("It's 1004."), TurnShape::Complete);
@@ -143,6 +150,9 @@ mod tests {
         for t in ["It's one zero zero", "It's 100.", "4 2"] {
             assert_eq!(awaiting(t), TurnShape::Unfinished, "{t}");
         }
+        // Closed with a courtesy: the caller is done, whatever the number.
+        assert_eq!(awaiting("It's one zero zero, please."), TurnShape::Closed);
+        assert_eq!(s("Order 10009 please"), TurnShape::Closed);
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub struct Config {
 /// probability of being over (Pipecat's threshold for Smart Turn).
 pub const SOUNDS_FINISHED: f32 = 0.5;
 
+
 /// What the driver does next.
 #[derive(Debug)]
 pub enum Output {
@@ -155,6 +156,11 @@ pub struct TurnLatency {
     pub eot_ms: u64,
     /// End of turn to recognized text (0 when speculative recognition had it ready).
     pub asr_ms: u64,
+    /// End of speech to when the recognizer was asked for the text that was taken (the pause
+    /// of an early recognition, else the end of the turn).
+    pub asked_ms: u64,
+    /// End of speech to that text: `asked_ms` plus the decode and its wait for a decoder.
+    pub heard_ms: u64,
     /// Recognized text to the agent's answer.
     pub agent_ms: u64,
     /// The answer to its first audio.
@@ -226,6 +232,8 @@ struct PendingTurn {
     end_ms: u64,
     /// When the turn was known to have ended (`None`: still speculative).
     confirmed: Option<Instant>,
+    /// When the recognizer was asked for its text.
+    asked: Instant,
     /// The text, if it came before the turn was confirmed, and when.
     text: Option<(String, Instant)>,
     /// The audio of an early turn, kept for the end-of-turn model while its words are
@@ -242,6 +250,7 @@ struct Parked {
     start_ms: u64,
     end_ms: u64,
     speech_end: Instant,
+    asked: Instant,
     until: Instant,
 }
 
@@ -250,6 +259,8 @@ struct Reply {
     speech_end: Instant,
     eot_ms: u64,
     asr_ms: u64,
+    asked_ms: u64,
+    heard_ms: u64,
     answered: Instant,
     /// When the agent had its first words (after a tool or the model; else `answered`).
     said_at: Option<Instant>,
@@ -545,13 +556,13 @@ impl CallPipeline {
         let confirmed = t.confirmed.unwrap_or(now);
         let until = t.speech_end + self.unfinished_silence;
         if heard > confirmed && now < until && self.convo.turn_shape(&text) == TurnShape::Unfinished {
-            self.parked = Some(Parked { text, start_ms: t.start_ms, end_ms: t.end_ms, speech_end: t.speech_end, until });
+            self.parked = Some(Parked { text, start_ms: t.start_ms, end_ms: t.end_ms, speech_end: t.speech_end, asked: t.asked, until });
             return false;
         }
         self.transcript.push(Speaker::Caller, &text, t.start_ms, t.end_ms);
         let actions = self.convo.handle(now, Input::Said(text));
         if actions.iter().any(|a| matches!(a, Action::Say(_) | Action::CallTool(_) | Action::Complete(_))) {
-            self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), answered: now, said_at: actions.iter().any(|a| matches!(a, Action::Say(_))).then_some(now) });
+            self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), asked_ms: ms(t.asked.saturating_duration_since(t.speech_end)), heard_ms: ms(heard.saturating_duration_since(t.speech_end)), answered: now, said_at: actions.iter().any(|a| matches!(a, Action::Say(_))).then_some(now) });
         }
         self.out.push_back(Output::TurnTaken);
         self.apply(now, actions);
@@ -566,7 +577,7 @@ impl CallPipeline {
             return;
         }
         let Some(p) = self.parked.take() else { return };
-        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), text: None, audio: None, judging: false };
+        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), asked: p.asked, text: None, audio: None, judging: false };
         self.deliver_turn(now, t, p.text, p.until);
     }
 
@@ -683,6 +694,8 @@ impl CallPipeline {
                             at_ms: ms(r.speech_end.saturating_duration_since(self.t0)),
                             eot_ms: r.eot_ms,
                             asr_ms: r.asr_ms,
+                            asked_ms: r.asked_ms,
+                            heard_ms: r.heard_ms,
                             agent_ms: ms(r.said_at.unwrap_or(r.answered).saturating_duration_since(r.answered)),
                             tts_ms: ms(now.saturating_duration_since(r.said_at.unwrap_or(r.answered))),
                             total_ms: ms(now.saturating_duration_since(r.speech_end)),
@@ -833,7 +846,7 @@ impl CallPipeline {
         // slower under load (the two compete for the cores): the sound is asked only about
         // words that do not decide.
         let kept = (self.judge_turns && !confirmed).then(|| audio.clone());
-        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), text: None, audio: kept, judging: false };
+        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), asked: now, text: None, audio: kept, judging: false };
         self.turns.insert(self.next_turn, turn);
         let urgency = if confirmed { Urgency::TurnEnded } else { Urgency::Speculative };
         let hint = self.convo.listening_for();

@@ -103,6 +103,9 @@ fn a_finished_request_ends_the_turn_when_its_text_arrives() {
     let t = timed(200, "No thanks, that's all.");
     assert!((440..=480).contains(&t.eot_ms), "{t:?}");
     assert_eq!(t.asr_ms, 0, "{t:?}");
+    // What the end of turn waited for, in the turn's own record.
+    assert!((240..=260).contains(&t.asked_ms), "asked at the early pause: {t:?}");
+    assert!((440..=480).contains(&t.heard_ms) && t.heard_ms <= t.eot_ms, "heard, then taken: {t:?}");
 }
 
 #[test]
@@ -111,6 +114,7 @@ fn a_slow_recognizer_is_waited_for_from_the_end_of_the_turn() {
     assert!((600..=640).contains(&t.eot_ms), "{t:?}");
     // Asked 240 ms into the pause, answered 800 ms later: 1040 ms after the end of speech.
     assert!((400..=460).contains(&t.asr_ms), "{t:?}");
+    assert!((1040..=1100).contains(&t.heard_ms), "{t:?}");
     assert!((1040..=1100).contains(&t.total_ms), "{t:?}");
 }
 

@@ -175,7 +175,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                 Output::Turn(t) => {
                     shared.metrics.turn(&t);
                     // Numbers only: this line is what bench/turn_latency.sh reads.
-                    tracing::info!(call = call, eot_ms = t.eot_ms, asr_ms = t.asr_ms, agent_ms = t.agent_ms, tts_ms = t.tts_ms, total_ms = t.total_ms, "turn latency");
+                    tracing::info!(call = call, eot_ms = t.eot_ms, asr_ms = t.asr_ms, asked_ms = t.asked_ms, heard_ms = t.heard_ms, agent_ms = t.agent_ms, tts_ms = t.tts_ms, total_ms = t.total_ms, "turn latency");
                 }
                 Output::Hangup => {
                     let _ = leg.send(LegCommand::Hangup).await;
@@ -765,7 +765,7 @@ mod tests {
     use super::*;
 
     fn reply(eot_ms: u64, total_ms: u64) -> TurnLatency {
-        TurnLatency { at_ms: 0, eot_ms, asr_ms: 0, agent_ms: 0, tts_ms: total_ms - eot_ms, total_ms }
+        TurnLatency { at_ms: 0, eot_ms, agent_ms: 0, tts_ms: total_ms - eot_ms, total_ms, ..Default::default() }
     }
 
     #[test]

@@ -175,8 +175,8 @@ mod tests {
     #[test]
     fn turn_histograms_are_cumulative_with_sum_and_count() {
         let m = Metrics::default();
-        m.turn(&parley_call::TurnLatency { at_ms: 0, eot_ms: 600, asr_ms: 0, agent_ms: 0, tts_ms: 20, total_ms: 640 });
-        m.turn(&parley_call::TurnLatency { at_ms: 0, eot_ms: 600, asr_ms: 450, agent_ms: 0, tts_ms: 30, total_ms: 1080 });
+        m.turn(&parley_call::TurnLatency { at_ms: 0, eot_ms: 600, asr_ms: 0, agent_ms: 0, tts_ms: 20, total_ms: 640, ..Default::default() });
+        m.turn(&parley_call::TurnLatency { at_ms: 0, eot_ms: 600, asr_ms: 450, agent_ms: 0, tts_ms: 30, total_ms: 1080, ..Default::default() });
         let text = m.render();
         for line in [
             "parley_turn_seconds_bucket{part=\"voice_to_voice\",le=\"0.5\"} 0",

@@ -1,5 +1,5 @@
 //! Prints what Whisper tiny.en hears in 8 kHz WAV files after a mu-law round trip, without and
-//! with a hint. Usage: `cargo run --release -p parley-speech --example transcribe_files -- FILE...`
+//! with a hint, and how long each decode took. Usage: `cargo run --release -p parley-speech --example transcribe_files -- FILE...`
 
 use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
 use parley_speech::{Recognizer, Urgency, Utterance};
@@ -13,8 +13,9 @@ async fn main() {
         let pcm: Vec<i16> = hound::WavReader::open(&path).expect("a WAV file").samples::<i16>().map(|s| s.unwrap_or(0)).collect();
         let pcm: Vec<i16> = pcm.iter().map(|&s| parley_media::g711::ulaw_to_linear(parley_media::g711::linear_to_ulaw(s))).collect();
         for hint in [None, Some("My order number is 1004.")] {
+            let started = std::time::Instant::now();
             let text = r.transcribe(Utterance { pcm: &pcm, speech_end: std::time::Instant::now(), urgency: Urgency::TurnEnded, hint }).await.expect("decodes");
-            println!("{path} hint={}: {text}", hint.is_some());
+            println!("{path} hint={} {} ms: {text}", hint.is_some(), started.elapsed().as_millis());
         }
     }
 }

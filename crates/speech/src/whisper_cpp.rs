@@ -205,7 +205,10 @@ fn decoder_loop(shared: &Shared, mut state: WhisperState, threads: usize, englis
                 };
             }
         };
-        let text = decode(&mut state, &job, if alone { threads } else { 1 }, english_only);
+        let started = std::time::Instant::now();
+        let used = if alone { threads } else { 1 };
+        let text = decode(&mut state, &job, used, english_only);
+        tracing::debug!(seconds = job.seconds, threads = used, ms = started.elapsed().as_millis() as u64, "decoded");
         shared.running.fetch_sub(1, Ordering::SeqCst);
         let _ = job.reply.send(text);
     }

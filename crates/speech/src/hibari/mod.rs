@@ -95,8 +95,10 @@ pub fn load(paths: &HibariPaths, sessions: usize, threads: usize) -> Result<Neur
 
 /// Quieter than this is silence (about -46 dBFS).
 const QUIET: u16 = 160;
-/// Silence kept before a sentence's first sound (40 ms at 24 kHz).
-const LEAD: usize = 960;
+/// Silence kept before a sentence's first sound (10 ms at 24 kHz): what is quieter than
+/// [`QUIET`] before it is not heard over a phone line, and every millisecond of it is heard as
+/// wait for the reply.
+const LEAD: usize = 240;
 
 /// Drops a sentence's leading silence but [`LEAD`]: the model begins each sentence with about
 /// 300 ms of it (the opening pad's duration), which a caller hears as that much more wait for
@@ -166,7 +168,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_sentence_starts_40_ms_before_its_first_sound() {
+    fn a_sentence_starts_10_ms_before_its_first_sound() {
         let mut audio = vec![0i16; 7200];
         audio.extend([3000, -3000, 0, 0]);
         trim_lead(&mut audio);
