@@ -62,7 +62,6 @@ pub struct Config {
 /// probability of being over (Pipecat's threshold for Smart Turn).
 pub const SOUNDS_FINISHED: f32 = 0.5;
 
-
 /// What the driver does next.
 #[derive(Debug)]
 pub enum Output {
