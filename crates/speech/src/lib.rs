@@ -20,7 +20,8 @@
 //! Choice and measurements: see this crate's README.md. Test with `cargo test -p parley-speech`
 //! (the engine tests need `scripts/setup.sh` to have run).
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// One `unsafe` in the crate: whisper.cpp's abort callback (`whisper_cpp::nobody_waits`).
+#![deny(unsafe_code)]
 
 use std::future::Future;
 use std::pin::Pin;

@@ -4,8 +4,10 @@
 //! - The model is loaded once; a small pool of decoder threads (each with its own decoding
 //!   state, so they run side by side) takes utterances from one [`AsrQueue`]: the caller who
 //!   stopped speaking first goes first (an ended turn before an early start at the same
-//!   instant). An utterance whose caller stopped waiting is skipped. A decode that runs alone
-//!   uses the configured threads; decodes side by side one each.
+//!   instant). An utterance whose caller stopped waiting is skipped, and a decode already
+//!   running stops at whisper.cpp's next abort check when its caller stops waiting (an early
+//!   decode the caller talked past, a call that ended), so it never delays the turns behind it.
+//!   A decode that runs alone uses the configured threads; decodes side by side one each.
 //! - Each utterance is decoded with the encoder's context sized to its length and the loop
 //!   guard of [`crate::whisper_guard`], falling back to the full window when the text looks like
 //!   a loop.
@@ -104,6 +106,8 @@ struct Shared {
     running: AtomicUsize,
     /// Decoder threads.
     decoders: usize,
+    /// Decodes stopped because their caller stopped waiting.
+    stopped: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -143,6 +147,12 @@ impl WhisperCppRecognizer {
     /// Utterances waiting for a decoder.
     pub fn queued(&self) -> usize {
         self.shared.queue.lock().map(|q| q.jobs.len()).unwrap_or(0)
+    }
+
+    /// Decodes stopped part-way since the model was loaded, because nobody waited for their text
+    /// any more.
+    pub fn stopped(&self) -> usize {
+        self.shared.stopped.load(Ordering::SeqCst)
     }
 }
 
@@ -208,7 +218,13 @@ fn decoder_loop(shared: &Shared, mut state: WhisperState, threads: usize, englis
         let started = std::time::Instant::now();
         let used = if alone { threads } else { 1 };
         let text = decode(&mut state, &job, used, english_only);
-        tracing::debug!(seconds = job.seconds, threads = used, ms = started.elapsed().as_millis() as u64, "decoded");
+        let ms = started.elapsed().as_millis() as u64;
+        if job.reply.is_closed() && text.is_err() {
+            shared.stopped.fetch_add(1, Ordering::SeqCst);
+            tracing::debug!(seconds = job.seconds, threads = used, ms, "decode stopped: nobody waits for it");
+        } else {
+            tracing::debug!(seconds = job.seconds, threads = used, ms, "decoded");
+        }
         shared.running.fetch_sub(1, Ordering::SeqCst);
         let _ = job.reply.send(text);
     }
@@ -217,12 +233,12 @@ fn decoder_loop(shared: &Shared, mut state: WhisperState, threads: usize, englis
 /// The sized decode, and the full window when its text looks like a loop.
 fn decode(state: &mut WhisperState, job: &Job, threads: usize, english_only: bool) -> Result<String, SpeechError> {
     let prompt = job.prompt.as_deref();
-    let segments = run(state, &job.audio, DecodePlan::sized(job.seconds), threads, english_only, prompt)?;
+    let segments = run(state, job, DecodePlan::sized(job.seconds), threads, english_only)?;
     match check(&segments, job.seconds, prompt) {
         Checked::Text(text) => Ok(text),
         Checked::Suspect(_) => {
             tracing::debug!(seconds = job.seconds, "the sized decode looked like a loop; decoding the full window");
-            let segments = run(state, &job.audio, DecodePlan::full(job.seconds), threads, english_only, prompt)?;
+            let segments = run(state, job, DecodePlan::full(job.seconds), threads, english_only)?;
             Ok(match check(&segments, job.seconds, prompt) {
                 Checked::Text(text) | Checked::Suspect(text) => text,
             })
@@ -230,8 +246,24 @@ fn decode(state: &mut WhisperState, job: &Job, threads: usize, english_only: boo
     }
 }
 
-fn run(state: &mut WhisperState, audio: &[f32], plan: DecodePlan, threads: usize, english_only: bool, prompt: Option<&str>) -> Result<Vec<String>, SpeechError> {
+/// whisper.cpp's abort check (after the encoder, between decoder steps and between the
+/// backend's graph nodes): stop when the receiver of the job's reply is gone.
+#[allow(unsafe_code)]
+unsafe extern "C" fn nobody_waits(reply: *mut std::ffi::c_void) -> bool {
+    // SAFETY: `run` passes a pointer to the job's reply sender, which outlives the `full` call
+    // it is passed to; `is_closed` only reads an atomic, so any of ggml's threads may call it.
+    unsafe { (*(reply as *const oneshot::Sender<Result<String, SpeechError>>)).is_closed() }
+}
+
+#[allow(unsafe_code)]
+fn run(state: &mut WhisperState, job: &Job, plan: DecodePlan, threads: usize, english_only: bool) -> Result<Vec<String>, SpeechError> {
     let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    // SAFETY: the pointer is to `job.reply`, borrowed for this whole function, so it outlives
+    // `state.full` below (whisper-rs's closure-taking setter leaks its closure on each call).
+    unsafe {
+        p.set_abort_callback(Some(nobody_waits));
+        p.set_abort_callback_user_data(&job.reply as *const _ as *mut std::ffi::c_void);
+    }
     p.set_n_threads(threads as i32);
     if !english_only {
         p.set_language(Some("en"));
@@ -246,10 +278,10 @@ fn run(state: &mut WhisperState, audio: &[f32], plan: DecodePlan, threads: usize
     p.set_print_realtime(false);
     p.set_print_special(false);
     p.set_print_timestamps(false);
-    if let Some(prompt) = prompt {
+    if let Some(prompt) = job.prompt.as_deref() {
         p.set_initial_prompt(prompt);
     }
-    state.full(p, audio).map_err(|e| SpeechError::Protocol(format!("whisper.cpp: {e}")))?;
+    state.full(p, &job.audio).map_err(|e| SpeechError::Protocol(format!("whisper.cpp: {e}")))?;
     let mut out = Vec::new();
     for segment in state.as_iter() {
         out.push(segment.to_str_lossy().map_err(|e| SpeechError::Protocol(format!("whisper.cpp: {e}")))?.into_owned());

@@ -133,3 +133,20 @@ async fn futures_join<T>(futures: Vec<impl std::future::Future<Output = T>>) -> 
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decode_nobody_waits_for_stops_and_the_next_turn_goes_on() {
+    // A long utterance (an early decode the caller talked past, a call that hung up) is dropped
+    // while it is being decoded: the decoder stops it and takes the next turn, which is heard.
+    let r = recognizer(WhisperModel::TinyEn, 1);
+    let set = prompts::load(1.5, 6.0, 12);
+    let long: Vec<i16> = set.iter().flat_map(|p| p.pcm.iter().copied()).take(8000 * 25).collect();
+    let abandoned = r.transcribe(Utterance::ended(&long));
+    while !r.busy() || r.queued() > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    drop(abandoned);
+    let next = transcribe(&r, &set[0].pcm, None).await;
+    assert_eq!(r.stopped(), 1, "the abandoned decode was stopped part-way");
+    assert!(wer::errors(&set[0].text, &next).0 <= 1, "{next:?} for {:?}", set[0].text);
+}
