@@ -6,7 +6,8 @@
 # split (its `turn latency` log lines: end-of-turn wait, recognition, agent, first audio).
 # Usage: bench/twilio_latency.sh [CALLS]   (release build). CALLER_VOICE chooses the caller's
 # voice (bench/caller.sh); BENCH_LOG=FILE keeps the server's log; SERVE_ARGS adds options to
-# `parley serve` (for example `--speculate-after-ms 160`).
+# `parley serve` (for example `--speculate-after-ms 160`); BENCH_TURN_TAKING (JSON, for example
+# '{"finished_ms": 300}') overrides the demo agent's `turn_taking`.
 set -euo pipefail
 CALLS="${1:-1}"
 cd "$(dirname "$0")/.."

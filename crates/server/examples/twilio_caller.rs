@@ -58,6 +58,12 @@ async fn set_up(http: &reqwest::Client, base: &str, op: &str) {
     let fields = agent.as_object_mut().expect("an object");
     fields.remove("name");
     fields.retain(|_, v| v != "");
+    // BENCH_TURN_TAKING (JSON, e.g. {"finished_ms": 300}) overrides the agent's turn taking.
+    if let Ok(over) = std::env::var("BENCH_TURN_TAKING") {
+        let over: serde_json::Map<String, Value> = serde_json::from_str(&over).expect("BENCH_TURN_TAKING is a JSON object");
+        let turn_taking = fields.entry("turn_taking").or_insert_with(|| json!({}));
+        turn_taking.as_object_mut().expect("turn_taking is an object").extend(over);
+    }
     api(http, base, op, Method::PUT, "/v1/tenants/bench-twilio/agents/front", agent).await;
     api(http, base, op, Method::POST, "/v1/tenants/bench-twilio/numbers", json!({"number": NUMBER, "agent": "front"})).await;
     let twilio = json!({"kind": "twilio", "name": "twilio", "config": {"account_sid": "AC0000"}, "secret": TOKEN});

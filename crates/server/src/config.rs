@@ -42,10 +42,11 @@ pub struct ServeConfig {
     /// The caller's pause that ends their turn, ms.
     pub end_of_turn_ms: u64,
     /// The first pause at which recognition starts, before the turn is known to have ended,
-    /// ms (0: wait for the end of the turn). 160: a question's text is then ready by the end of
-    /// a finished answer's 360 ms pause (Whisper tiny.en takes 100-250 ms here); measured on
-    /// `turn_taking_bench`, no more cut-ins than at 240 from the words, and a busy recognizer
-    /// declines early decodes anyway.
+    /// ms (0: wait for the end of the turn). 100: a question's text is then ready by the end of
+    /// a finished answer's 360 ms pause (Whisper tiny.en takes 100-250 ms here); an early decode
+    /// the caller talks past is stopped, a busy recognizer declines early decodes, and
+    /// `turn_taking_bench` counted 1 more cut-in in 76 from the words than at 160 (BENCHMARKS.md,
+    /// session 23).
     pub speculate_after_ms: u64,
     /// The pause that ends a turn the recognizer closed as a sentence (full stop, question
     /// mark), ms (0: the same as `end_of_turn_ms`).
@@ -104,7 +105,7 @@ impl Default for ServeConfig {
             asr_decoders: 0,
             drain_seconds: 120,
             end_of_turn_ms: 600,
-            speculate_after_ms: 160,
+            speculate_after_ms: 100,
             prepare_replies: true,
             closed_sentence_ms: 0,
             public_url: None,

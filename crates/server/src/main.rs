@@ -193,7 +193,7 @@ struct ServeArgs {
     end_of_turn_ms: Option<u64>,
     /// Recognition starts at the caller's first pause this long, and its text is used only if
     /// the pause turns out to end the turn: replies come sooner, the recognizer works more. In
-    /// ms; 0 waits for the end of the turn (default 160).
+    /// ms; 0 waits for the end of the turn (default 100).
     #[arg(long, env = "PARLEY_SPECULATE_AFTER_MS")]
     speculate_after_ms: Option<u64>,
     /// The pause that ends a turn the recognizer closed as a sentence (a full stop or question
