@@ -64,7 +64,7 @@ turn_summary() {
 import json, statistics, sys
 lines = [json.loads(l)["fields"] for l in open(sys.argv[1]) if '"turn latency"' in l or '"call ended"' in l]
 rows = [l for l in lines if "eot_ms" in l]
-keys = [k for k in ["eot_ms", "asked_ms", "heard_ms", "asr_ms", "agent_ms", "tts_ms", "total_ms"] if all(k in r for r in rows)]
+keys = [k for k in ["eot_ms", "asked_ms", "heard_ms", "asr_ms", "agent_ms", "tts_ms", "total_ms", "answer_ms"] if all(k in r for r in rows)]
 if sys.argv[2] == "turns":
     for r in rows: print(" ".join(f"{k}={r[k]}" for k in keys))
 if rows:
@@ -72,6 +72,12 @@ if rows:
 if len(rows) >= 2:
     p90 = lambda k: statistics.quantiles([r[k] for r in rows], n=10, method="inclusive")[8]
     print("server side p90: " + " ".join(f"{k}={p90(k):.0f}" for k in keys))
+# Turns whose first audio was a filler ("One moment.") said while a tool or the model worked:
+# answer_ms is when the answer itself was first heard (absent: it never played).
+fillers = [r for r in rows if r.get("answer_ms") != r["total_ms"]]
+if fillers:
+    answered = [r["answer_ms"] for r in fillers if "answer_ms" in r]
+    print(f"{len(fillers)} turns began with a filler; their answer's first audio, median: {statistics.median(answered) if answered else 'none played'} ms ({len(answered)} played)")
 ends = [l for l in lines if "reason" in l]
 print("calls ended: " + ", ".join(sorted(f"{e['reason']}/{e['outcome']} after {e['turns']} turns" for e in ends)))
 PY

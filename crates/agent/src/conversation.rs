@@ -294,6 +294,12 @@ impl Conversation {
         self.reply(out)
     }
 
+    /// Whether the agent is working on an answer: a tool call or the model's completion is
+    /// running (what it says meanwhile is a filler).
+    pub fn waiting(&self) -> bool {
+        matches!(self.state, State::Tool { .. } | State::Thinking { .. })
+    }
+
     /// When [`Conversation::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let limit = self.context.answered + Duration::from_secs(u64::from(self.spec.limits.call_seconds));

@@ -166,6 +166,10 @@ pub struct TurnLatency {
     pub tts_ms: u64,
     /// End of speech to first audio: voice to voice.
     pub total_ms: u64,
+    /// End of speech to the first audio of the answer itself: `total_ms` when the first audio
+    /// was the answer, later when it was a filler ("One moment.") said while a tool or the
+    /// model worked; `None` when the answer was never played (the caller went on or hung up).
+    pub answer_ms: Option<u64>,
 }
 
 /// What happened around the call.
@@ -261,8 +265,16 @@ struct Reply {
     asked_ms: u64,
     heard_ms: u64,
     answered: Instant,
-    /// When the agent had its first words (after a tool or the model; else `answered`).
+    /// When the agent had its first words, a filler's or the answer's (after a tool or the
+    /// model; else `answered`).
     said_at: Option<Instant>,
+    /// The synthesis of a filler said while the answer was being worked out.
+    filler: Option<u64>,
+    /// The synthesis of the answer's first words.
+    answer: Option<u64>,
+    /// The timings up to the first audio, once it was played (a filler's: the answer is still
+    /// to come).
+    first: Option<TurnLatency>,
 }
 
 /// See the module docs.
@@ -397,7 +409,9 @@ impl CallPipeline {
                     p.spoken.push(text.clone());
                     p.playout.say(text, true);
                 }
-                other => p.apply(now, vec![other]),
+                other => {
+                    p.apply(now, vec![other]);
+                }
             }
         }
         p.settle(now);
@@ -560,11 +574,13 @@ impl CallPipeline {
         }
         self.transcript.push(Speaker::Caller, &text, t.start_ms, t.end_ms);
         let actions = self.convo.handle(now, Input::Said(text));
+        self.end_reply();
         if actions.iter().any(|a| matches!(a, Action::Say(_) | Action::CallTool(_) | Action::Complete(_))) {
-            self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), asked_ms: ms(t.asked.saturating_duration_since(t.speech_end)), heard_ms: ms(heard.saturating_duration_since(t.speech_end)), answered: now, said_at: actions.iter().any(|a| matches!(a, Action::Say(_))).then_some(now) });
+            self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), asked_ms: ms(t.asked.saturating_duration_since(t.speech_end)), heard_ms: ms(heard.saturating_duration_since(t.speech_end)), answered: now, said_at: None, filler: None, answer: None, first: None });
         }
         self.out.push_back(Output::TurnTaken);
-        self.apply(now, actions);
+        let said = self.apply(now, actions);
+        self.first_words(now, said);
         self.settle(now);
         true
     }
@@ -605,25 +621,71 @@ impl CallPipeline {
             self.tools.push(ToolTiming { at_ms: ms(started.saturating_duration_since(self.t0)), tool, ms: ms(now.saturating_duration_since(started)), outcome });
         }
         let actions = self.convo.handle(now, Input::Tool(result));
-        self.first_words(now, &actions);
-        self.apply(now, actions);
+        let said = self.apply(now, actions);
+        self.first_words(now, said);
         self.settle(now);
     }
 
-    /// The reply waiting for its first audio has its first words now, if `actions` say some.
-    fn first_words(&mut self, now: Instant, actions: &[Action]) {
-        if let Some(r) = self.reply.as_mut().filter(|r| r.said_at.is_none()) {
-            if actions.iter().any(|a| matches!(a, Action::Say(_))) {
-                r.said_at = Some(now);
+    /// The reply waiting for its answer has the answer's first words now, in synthesis `said`.
+    fn first_words(&mut self, now: Instant, said: Option<u64>) {
+        if let (Some(r), Some(id)) = (self.reply.as_mut(), said) {
+            if r.answer.is_none() {
+                r.said_at.get_or_insert(now);
+                r.answer = Some(id);
             }
+        }
+    }
+
+    /// The reply is over without its answer played (the caller went on, the call ended): its
+    /// first audio's timings, if any, are all there is.
+    fn end_reply(&mut self) {
+        if let Some(first) = self.reply.take().and_then(|r| r.first) {
+            self.latencies.push(first);
+            self.out.push_back(Output::Turn(first));
+        }
+    }
+
+    /// A frame of the reply's audio went out: the first one gives the turn's timings, the
+    /// first of the answer (after a filler) its `answer_ms`.
+    fn reply_audio(&mut self, now: Instant, first_frame: bool) {
+        let playing = self.playout.playing();
+        let Some(r) = self.reply.as_mut() else { return };
+        if r.first.is_none() {
+            if !first_frame {
+                return;
+            }
+            let said_at = r.said_at.unwrap_or(r.answered);
+            r.first = Some(TurnLatency {
+                at_ms: ms(r.speech_end.saturating_duration_since(self.t0)),
+                eot_ms: r.eot_ms,
+                asr_ms: r.asr_ms,
+                asked_ms: r.asked_ms,
+                heard_ms: r.heard_ms,
+                agent_ms: ms(said_at.saturating_duration_since(r.answered)),
+                tts_ms: ms(now.saturating_duration_since(said_at)),
+                total_ms: ms(now.saturating_duration_since(r.speech_end)),
+                answer_ms: None,
+            });
+        }
+        let answer_heard = match (r.filler, r.answer) {
+            (None, _) => true,
+            (Some(_), Some(answer)) => playing.is_some_and(|p| p >= answer),
+            (Some(_), None) => false,
+        };
+        if answer_heard {
+            let answer_ms = ms(now.saturating_duration_since(r.speech_end));
+            if let Some(first) = r.first.as_mut() {
+                first.answer_ms = Some(answer_ms);
+            }
+            self.end_reply();
         }
     }
 
     /// A part of completion `id` ([`Output::Complete`]): its sentences are spoken as they come.
     pub fn handle_completion(&mut self, now: Instant, id: u64, part: CompletionPart) {
         let actions = self.convo.handle(now, Input::Completion { id, part });
-        self.first_words(now, &actions);
-        self.apply(now, actions);
+        let said = self.apply(now, actions);
+        self.first_words(now, said);
         self.settle(now);
     }
 
@@ -635,7 +697,15 @@ impl CallPipeline {
             return;
         }
         let actions = self.convo.handle_timeout(now);
-        self.apply(now, actions);
+        let said = self.apply(now, actions);
+        match self.reply.as_mut() {
+            // Said while the agent still works on the answer: a filler.
+            Some(r) if self.convo.waiting() && r.answer.is_none() && said.is_some() => {
+                r.said_at.get_or_insert(now);
+                r.filler = r.filler.or(said);
+            }
+            _ => self.first_words(now, said),
+        }
     }
 
     /// Something happened to the call around the conversation.
@@ -686,23 +756,11 @@ impl CallPipeline {
         let speaking = next.is_some();
         let frame = match next {
             Some(f) => {
-                if self.speaking_since.is_none() {
+                let first_frame = self.speaking_since.is_none();
+                if first_frame {
                     self.speaking_since = Some(ms(now - self.t0));
-                    if let Some(r) = self.reply.take() {
-                        let latency = TurnLatency {
-                            at_ms: ms(r.speech_end.saturating_duration_since(self.t0)),
-                            eot_ms: r.eot_ms,
-                            asr_ms: r.asr_ms,
-                            asked_ms: r.asked_ms,
-                            heard_ms: r.heard_ms,
-                            agent_ms: ms(r.said_at.unwrap_or(r.answered).saturating_duration_since(r.answered)),
-                            tts_ms: ms(now.saturating_duration_since(r.said_at.unwrap_or(r.answered))),
-                            total_ms: ms(now.saturating_duration_since(r.speech_end)),
-                        };
-                        self.latencies.push(latency);
-                        self.out.push_back(Output::Turn(latency));
-                    }
                 }
+                self.reply_audio(now, first_frame);
                 f
             }
             None => vec![0; FRAME_SAMPLES],
@@ -743,6 +801,7 @@ impl CallPipeline {
             self.transcript.push(Speaker::Caller, &p.text, p.start_ms, p.end_ms);
         }
         self.flush_spoken(now, false);
+        self.end_reply();
         Finished { conversation: self.convo, transcript: self.transcript, recorder: self.recorder, recognized_ms: self.recognized_ms, latencies: self.latencies, tools: self.tools }
     }
 
@@ -883,12 +942,14 @@ impl CallPipeline {
 
     /// Queues what the agent says; hangup and transfer wait until it has been played; payment
     /// mode starts at once.
-    fn apply(&mut self, now: Instant, actions: Vec<Action>) {
+    /// Carries out the agent's actions; returns the synthesis of the first text said, if any.
+    fn apply(&mut self, now: Instant, actions: Vec<Action>) -> Option<u64> {
+        let mut said = None;
         for a in actions {
             match a {
                 Action::Say(text) => {
                     self.spoken.push(text.clone());
-                    self.playout.say(text, false);
+                    said = said.or(Some(self.playout.say(text, false)));
                     self.cancel_prepared();
                 }
                 Action::CollectPayment(request) => self.playout.payment = Some(request),
@@ -901,6 +962,7 @@ impl CallPipeline {
                 other => self.playout.after = Some(other),
             }
         }
+        said
     }
 
     /// Stops a prepared synthesis the agent did not use.
@@ -922,7 +984,9 @@ impl CallPipeline {
     /// A prompt of the card capture, or the end of payment mode without a charge.
     fn payment_step(&mut self, now: Instant, step: PaymentStep) {
         match step {
-            PaymentStep::Say(text) => self.apply(now, vec![Action::Say(text.into())]),
+            PaymentStep::Say(text) => {
+                self.apply(now, vec![Action::Say(text.into())]);
+            }
             PaymentStep::Done(result) => {
                 self.paying = None;
                 let actions = self.convo.handle(now, Input::Payment(result));

@@ -27,9 +27,12 @@ pub struct Prompt {
 /// See the module docs.
 #[derive(Debug, Default)]
 pub struct Playout {
-    /// Synthesized audio ready to send, chunk by chunk, with how far each has been sent: a
-    /// greeting from the driver's cache is one chunk shared by every call, never copied.
-    chunks: VecDeque<(Arc<[i16]>, usize)>,
+    /// Synthesized audio ready to send, chunk by chunk, with its synthesis id and how far each
+    /// has been sent: a greeting from the driver's cache is one chunk shared by every call,
+    /// never copied.
+    chunks: VecDeque<(u64, Arc<[i16]>, usize)>,
+    /// The synthesis the last frame sent began in.
+    playing: Option<u64>,
     /// Samples in `chunks` not sent yet.
     ready: usize,
     /// The synthesis in progress (its audio still coming).
@@ -63,23 +66,26 @@ impl Playout {
     }
 
     /// Queues `text`; `greeting` marks it cacheable. The prepared reply, when it is this text
-    /// and nothing else is playing, is played instead of a new synthesis.
-    pub fn say(&mut self, text: String, greeting: bool) {
+    /// and nothing else is playing, is played instead of a new synthesis. Returns the
+    /// synthesis id its audio will come under (see [`Playout::playing`]).
+    pub fn say(&mut self, text: String, greeting: bool) -> u64 {
         if let Some(p) = self.prepared.take() {
             if !self.busy() && p.prompt.text == text {
+                let id = p.prompt.id;
                 for chunk in p.chunks {
                     self.ready += chunk.len();
-                    self.chunks.push_back((chunk, 0));
+                    self.chunks.push_back((id, chunk, 0));
                 }
                 if !p.done {
-                    self.streaming = Some(p.prompt.id);
+                    self.streaming = Some(id);
                 }
-                return;
+                return id;
             }
             self.cancelled = (!p.done).then_some(p.prompt.id).or(self.cancelled);
         }
         self.next_id += 1;
         self.queue.push_back(Prompt { id: self.next_id, text, cacheable: greeting });
+        self.next_id
     }
 
     /// Starts synthesizing `text` ahead, when nothing is playing or prepared: the prompt to
@@ -125,7 +131,7 @@ impl Playout {
         }
         if self.streaming == Some(id) && !chunk.is_empty() {
             self.ready += chunk.len();
-            self.chunks.push_back((chunk, 0));
+            self.chunks.push_back((id, chunk, 0));
         }
     }
 
@@ -146,8 +152,9 @@ impl Playout {
             return None;
         }
         let mut f = Vec::with_capacity(frame);
+        self.playing = self.chunks.front().map(|c| c.0);
         while f.len() < frame {
-            let Some((chunk, pos)) = self.chunks.front_mut() else { break };
+            let Some((_, chunk, pos)) = self.chunks.front_mut() else { break };
             let end = (*pos + frame - f.len()).min(chunk.len());
             f.extend_from_slice(&chunk[*pos..end]);
             *pos = end;
@@ -158,6 +165,11 @@ impl Playout {
         self.ready -= f.len();
         f.resize(frame, 0);
         Some(f)
+    }
+
+    /// The synthesis whose audio the last frame from [`Playout::next_frame`] began with.
+    pub fn playing(&self) -> Option<u64> {
+        self.playing
     }
 
     /// The caller started talking over the agent: hold what is left (nothing is sent) until

@@ -32,6 +32,31 @@ fn a_slow_tool_gets_a_filler_and_the_audio_keeps_its_pace() {
     assert_eq!((timing.tool.as_str(), timing.outcome.as_str()), (tool.as_str(), "found"));
     assert_eq!(timing.ms, 800, "held for 600 + 200 ms of simulated time");
     assert!(turn.at_ms > 0 && turn.at_ms <= timing.at_ms, "the caller stopped speaking, then the tool ran: {turn:?} {timing:?}");
+    // The first audio was the filler, said 700 ms into the tool; the answer came after the
+    // tool's result (100 ms later) and the filler's 250 ms of audio.
+    assert_eq!(turn.agent_ms, 700, "{turn:?}");
+    let answer = turn.answer_ms.expect("the answer was played");
+    assert!(answer >= turn.total_ms + 240, "the answer's own first audio, after the filler's: {turn:?}");
+}
+
+#[test]
+fn a_quick_answer_is_the_first_audio_and_an_unplayed_one_has_no_answer_time() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    assert!(sim.caller_says("Where is order 1004?"));
+    sim.until_quiet(20_000);
+    let finished = sim.p.finish(sim.now);
+    let [turn] = finished.latencies[..] else { panic!("{:?}", finished.latencies) };
+    assert_eq!(turn.answer_ms, Some(turn.total_ms), "no filler: the first audio is the answer");
+
+    // The caller hangs up during the filler: the first audio's timings, no answer time.
+    let mut sim = Sim::new(AgentSpec::demo());
+    sim.hold_tools = true;
+    assert!(sim.caller_says("Where is order 1004?"));
+    sim.run(800, false);
+    assert!(sim.said().iter().any(|s| s == "One moment, let me check."), "{:?}", sim.said());
+    let finished = sim.p.finish(sim.now);
+    let [turn] = finished.latencies[..] else { panic!("{:?}", finished.latencies) };
+    assert_eq!((turn.agent_ms, turn.answer_ms), (700, None), "{turn:?}");
 }
 
 #[test]

@@ -175,7 +175,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                 Output::Turn(t) => {
                     shared.metrics.turn(&t);
                     // Numbers only: this line is what bench/turn_latency.sh reads.
-                    tracing::info!(call = call, eot_ms = t.eot_ms, asr_ms = t.asr_ms, asked_ms = t.asked_ms, heard_ms = t.heard_ms, agent_ms = t.agent_ms, tts_ms = t.tts_ms, total_ms = t.total_ms, "turn latency");
+                    tracing::info!(call = call, eot_ms = t.eot_ms, asr_ms = t.asr_ms, asked_ms = t.asked_ms, heard_ms = t.heard_ms, agent_ms = t.agent_ms, tts_ms = t.tts_ms, total_ms = t.total_ms, answer_ms = t.answer_ms, "turn latency");
                 }
                 Output::Hangup => {
                     let _ = leg.send(LegCommand::Hangup).await;
@@ -670,7 +670,7 @@ fn latency_of(replies: &[TurnLatency]) -> Option<CallLatency> {
 fn timeline_of(replies: &[TurnLatency], tools: &[ToolTiming]) -> CallTimeline {
     let ms = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     CallTimeline {
-        turns: replies.iter().map(|t| TurnTiming { at_ms: ms(t.at_ms), end_of_turn_ms: ms(t.eot_ms), recognition_ms: ms(t.asr_ms), agent_ms: ms(t.agent_ms), synthesis_ms: ms(t.tts_ms), voice_to_voice_ms: ms(t.total_ms) }).collect(),
+        turns: replies.iter().map(|t| TurnTiming { at_ms: ms(t.at_ms), end_of_turn_ms: ms(t.eot_ms), recognition_ms: ms(t.asr_ms), agent_ms: ms(t.agent_ms), synthesis_ms: ms(t.tts_ms), voice_to_voice_ms: ms(t.total_ms), answer_ms: t.answer_ms.filter(|&a| a != t.total_ms).map(ms) }).collect(),
         tools: tools.iter().map(|t| ToolStep { at_ms: ms(t.at_ms), tool: t.tool.clone(), ms: ms(t.ms), outcome: t.outcome.clone() }).collect(),
     }
 }

@@ -98,7 +98,7 @@ async fn the_console_signs_in_and_shows_what_the_role_may_read() {
     let mut record = common::sample_call("t", "t-call-1", now);
     record.agent = "<script>alert('agent')</script>\u{202e}gnp.exe".into();
     record.latency = Some(parley_store::calls::CallLatency { replies: 4, end_of_turn_ms: 400, recognition_ms: 120, agent_ms: 5, synthesis_ms: 60, voice_to_voice_ms: 585, voice_to_voice_p90_ms: 900 });
-    let turn = |at_ms, v2v| parley_store::timeline::TurnTiming { at_ms, end_of_turn_ms: 400, recognition_ms: 120, agent_ms: 5, synthesis_ms: v2v - 525, voice_to_voice_ms: v2v };
+    let turn = |at_ms, v2v| parley_store::timeline::TurnTiming { at_ms, end_of_turn_ms: 400, recognition_ms: 120, agent_ms: 5, synthesis_ms: v2v - 525, voice_to_voice_ms: v2v, answer_ms: None };
     let tool = parley_store::timeline::ToolStep { at_ms: 9_300, tool: "find_order".into(), ms: 140, outcome: "found".into() };
     record.timeline = parley_store::timeline::CallTimeline { turns: vec![turn(4_200, 585), turn(9_000, 612), turn(15_000, 590), turn(21_000, 900)], tools: vec![tool] };
     scope.record_call(&record).await.unwrap();

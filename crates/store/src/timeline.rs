@@ -24,6 +24,10 @@ pub struct TurnTiming {
     pub synthesis_ms: i64,
     /// End of speech to first audio.
     pub voice_to_voice_ms: i64,
+    /// End of speech to the answer's own first audio, when a filler ("One moment.") came
+    /// first; absent when the first audio was the answer or the answer was never played.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_ms: Option<i64>,
 }
 
 /// One tool call: when the agent called it (ms after the answer), for how long, and how it

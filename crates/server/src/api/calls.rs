@@ -68,6 +68,10 @@ pub struct TurnView {
     pub synthesis_ms: i64,
     /// End of speech to first audio.
     pub voice_to_voice_ms: i64,
+    /// End of speech to the answer's own first audio, when a filler ("One moment.") came
+    /// first while a tool or the model worked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_ms: Option<i64>,
 }
 
 /// One tool call: when the agent made it (ms after the answer), how long it ran, its outcome.
@@ -95,7 +99,7 @@ pub struct TimelineView {
 impl From<CallTimeline> for TimelineView {
     fn from(t: CallTimeline) -> TimelineView {
         TimelineView {
-            turns: t.turns.into_iter().map(|t| TurnView { at_ms: t.at_ms, end_of_turn_ms: t.end_of_turn_ms, recognition_ms: t.recognition_ms, agent_ms: t.agent_ms, synthesis_ms: t.synthesis_ms, voice_to_voice_ms: t.voice_to_voice_ms }).collect(),
+            turns: t.turns.into_iter().map(|t| TurnView { at_ms: t.at_ms, end_of_turn_ms: t.end_of_turn_ms, recognition_ms: t.recognition_ms, agent_ms: t.agent_ms, synthesis_ms: t.synthesis_ms, voice_to_voice_ms: t.voice_to_voice_ms, answer_ms: t.answer_ms }).collect(),
             tools: t.tools.into_iter().map(|t| ToolView { at_ms: t.at_ms, tool: t.tool, ms: t.ms, outcome: t.outcome }).collect(),
         }
     }

@@ -86,7 +86,7 @@ mod tests {
 
     #[test]
     fn replies_and_tools_come_in_time_order_on_one_scale() {
-        let turn = |at_ms, eot| TurnView { at_ms, end_of_turn_ms: eot, recognition_ms: 100, agent_ms: 0, synthesis_ms: 100, voice_to_voice_ms: eot + 200 };
+        let turn = |at_ms, eot| TurnView { at_ms, end_of_turn_ms: eot, recognition_ms: 100, agent_ms: 0, synthesis_ms: 100, voice_to_voice_ms: eot + 200, answer_ms: None };
         let t = TimelineView { turns: vec![turn(4_000, 400), turn(65_200, 1_000)], tools: vec![ToolView { at_ms: 4_500, tool: "find_<order>".into(), ms: 120, outcome: "found".into() }] };
         let html = timeline(&t).into_string();
         let (first, tool, second) = (html.find("Reply 1").unwrap(), html.find("find_&lt;order&gt;").unwrap(), html.find("Reply 2").unwrap());
