@@ -941,8 +941,7 @@ impl CallPipeline {
     }
 
     /// Queues what the agent says; hangup and transfer wait until it has been played; payment
-    /// mode starts at once.
-    /// Carries out the agent's actions; returns the synthesis of the first text said, if any.
+    /// mode starts at once. Returns the synthesis of the first text said, if any.
     fn apply(&mut self, now: Instant, actions: Vec<Action>) -> Option<u64> {
         let mut said = None;
         for a in actions {
