@@ -372,7 +372,7 @@ impl Conversation {
             (State::Paying(_), _) => Vec::new(),
             (_, Input::TransferFailed) => self.transfer_failed(now),
             (State::Tool { node, id, .. }, Input::Tool(result)) if result.id == id => self.tool_done(now, node, result),
-            (State::Thinking { node, id, filler_said, .. }, Input::Completion { id: of, part }) if of == id => self.llm_part(now, node, id, filler_said, part),
+            (State::Thinking { node, id, since, .. }, Input::Completion { id: of, part }) if of == id => self.llm_part(now, node, id, since, part),
             (_, Input::Completion { .. }) => Vec::new(),
             (State::Thinking { node, id, .. }, Input::Said(text)) if !text.trim().is_empty() => self.llm_barge_in(now, node, id, text.trim()),
             (State::Thinking { .. }, _) => Vec::new(),

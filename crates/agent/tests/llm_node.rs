@@ -268,6 +268,44 @@ fn a_slow_or_failing_model_gets_a_filler_then_the_fallback() {
 }
 
 #[test]
+fn one_filler_a_turn_due_however_the_model_streams() {
+    let mut call = Call::new(AGENT);
+    let out = call.said("is my order 1004 on its way?");
+    let r = request(&out).clone();
+    // A tool call (or a constrained reply) being written streams parts without words: they
+    // do not put the filler off.
+    for _ in 0..3 {
+        call.now += Duration::from_millis(200);
+        assert!(call.part(r.id, CompletionPart::Events(Vec::new())).is_empty());
+        assert!(call.c.handle_timeout(call.now).is_empty());
+    }
+    assert_eq!(says(&call.later(100)), ["One moment."], "the filler 700 ms after the caller's words were sent");
+    // The tool and the answer after it both take longer than the filler's wait: the caller
+    // already heard it, so it is not said again.
+    let out = call.calls(r.id, "find_order", r#"{"number": "1004"}"#);
+    let t = tool_call(&out).clone();
+    assert!(call.later(900).is_empty(), "no second filler for the tool");
+    let out = call.c.handle(call.now, Input::Tool(ToolResult { id: t.id, outcome: found_1004() }));
+    let r = request(&out).clone();
+    assert!(call.later(900).is_empty(), "no filler for the answer either");
+    let out = call.answers(r.id, &["Order 1004 shipped on November 18 and should arrive by November 21."]);
+    assert_eq!(says(&out), ["Order 1004 shipped on November 18 and should arrive by November 21."]);
+
+    // The next turn gets its own filler.
+    let out = call.said("and can you check order 1004 again?");
+    let r = request(&out).clone();
+    assert!(call.later(600).is_empty());
+    assert_eq!(says(&call.later(100)), ["One moment."]);
+    // Words the model wrote count as heard too: after them, no filler for its tool.
+    let mut call = Call::new(AGENT);
+    let r = request(&call.said("where is order 1004?")).clone();
+    assert_eq!(says(&call.part(r.id, CompletionPart::Events(vec![StreamEvent::Text("Let me check. ".into())]))), ["Let me check."]);
+    let out = call.calls(r.id, "find_order", r#"{"number": "1004"}"#);
+    assert!(!tool_call(&out).tool.is_empty());
+    assert!(call.later(900).is_empty(), "no filler after the model's own words");
+}
+
+#[test]
 fn a_failed_tool_is_said_plainly_and_the_conversation_goes_on() {
     let mut call = Call::new(AGENT);
     let out = call.said("is my order 1004 on its way?");

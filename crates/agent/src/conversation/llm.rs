@@ -86,6 +86,9 @@ pub(super) struct LlmSession {
     running: Option<ModelCall>,
     /// Completions in this caller turn.
     rounds: u32,
+    /// Whether the caller has heard something since their last words: a filler or the
+    /// answer's own words (one filler a turn, however many completions and tools it takes).
+    heard: bool,
     /// Whether this completion already said "I cannot confirm that".
     refused: bool,
     /// Tokens used in the call.
@@ -147,6 +150,7 @@ impl Conversation {
             return self.go(now, i, Some(&goto));
         }
         self.llm.rounds = 0;
+        self.llm.heard = false;
         self.llm_complete(now, i)
     }
 
@@ -174,7 +178,7 @@ impl Conversation {
         self.llm.calls.clear();
         self.llm.usage_seen = false;
         self.llm.refused = false;
-        self.state = State::Thinking { node: i, id, since: now, filler_said: false };
+        self.state = State::Thinking { node: i, id, since: now, filler_said: self.llm.heard };
         vec![Action::Complete(CompletionRequest { id, messages, tools, max_tokens: MAX_ANSWER_TOKENS })]
     }
 
@@ -197,7 +201,7 @@ impl Conversation {
     }
 
     /// A part of completion `id` of node `i`.
-    pub(super) fn llm_part(&mut self, now: Instant, i: usize, id: u64, filler_said: bool, part: CompletionPart) -> Vec<Action> {
+    pub(super) fn llm_part(&mut self, now: Instant, i: usize, id: u64, since: Instant, part: CompletionPart) -> Vec<Action> {
         match part {
             CompletionPart::Events(events) => {
                 let mut out = Vec::new();
@@ -216,9 +220,12 @@ impl Conversation {
                         StreamEvent::Finished(_) => {}
                     }
                 }
-                // Its own words are as good as a filler; the wait for more starts again.
-                let filler_said = filler_said || !out.is_empty();
-                self.state = State::Thinking { node: i, id, since: now, filler_said };
+                // Its own words are as good as a filler, and the wait for more starts again;
+                // so does the time-out once something was said. Parts without words (a tool
+                // call or a constrained reply being written, usage) leave the filler due.
+                self.llm.heard |= !out.is_empty();
+                let since = if self.llm.heard { now } else { since };
+                self.state = State::Thinking { node: i, id, since, filler_said: self.llm.heard };
                 out
             }
             CompletionPart::End => self.llm_answered(now, i),
@@ -325,7 +332,7 @@ impl Conversation {
             let used = Value::Object(args.clone()).to_string();
             self.next_tool += 1;
             let tool_call = ToolCall { id: self.next_tool, tool: call.name.clone(), operation, args };
-            self.state = State::Tool { node: i, id: self.next_tool, since: now, filler_said: spoke };
+            self.state = State::Tool { node: i, id: self.next_tool, since: now, filler_said: spoke || self.llm.heard };
             self.llm.running = Some(ModelCall { arguments: used, ..call });
             return vec![Action::CallTool(tool_call)];
         }
@@ -384,7 +391,7 @@ impl Conversation {
     /// The model took too long at node `i`.
     pub(super) fn llm_timed_out(&mut self, now: Instant, i: usize, id: u64) -> Vec<Action> {
         let mut out = vec![Action::CancelCompletion(id)];
-        out.extend(self.llm_part(now, i, id, true, CompletionPart::Failed("timed out".into())));
+        out.extend(self.llm_part(now, i, id, now, CompletionPart::Failed("timed out".into())));
         out
     }
 
@@ -417,7 +424,9 @@ impl Conversation {
     }
 
     /// The filler of `llm` node `i`.
-    pub(super) fn llm_filler(&self, i: usize) -> Option<String> {
+    /// The filler of `llm` node `i`, to be said now.
+    pub(super) fn llm_filler(&mut self, i: usize) -> Option<String> {
+        self.llm.heard = true;
         self.llm_node(i).map(|n| self.vars.render(&n.filler))
     }
 }
