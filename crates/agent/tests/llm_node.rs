@@ -293,7 +293,7 @@ fn one_filler_a_turn_due_however_the_model_streams() {
 
     // The next turn gets its own filler.
     let out = call.said("and can you check order 1004 again?");
-    let r = request(&out).clone();
+    assert_eq!(request(&out).id, 3, "a new completion for the new turn");
     assert!(call.later(600).is_empty());
     assert_eq!(says(&call.later(100)), ["One moment."]);
     // Words the model wrote count as heard too: after them, no filler for its tool.
