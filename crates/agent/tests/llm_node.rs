@@ -303,6 +303,15 @@ fn one_filler_a_turn_due_however_the_model_streams() {
     let out = call.calls(r.id, "find_order", r#"{"number": "1004"}"#);
     assert!(!tool_call(&out).tool.is_empty());
     assert!(call.later(900).is_empty(), "no filler after the model's own words");
+    // Also when its words are said only as the completion ends (no full stop to say them by).
+    let mut call = Call::new(AGENT);
+    let r = request(&call.said("where is order 1004?")).clone();
+    assert!(call.part(r.id, CompletionPart::Events(vec![StreamEvent::Text("Let me check that for you".into())])).is_empty());
+    let out = call.calls(r.id, "find_order", r#"{"number": "1004"}"#);
+    assert_eq!(says(&out), ["Let me check that for you"]);
+    let out = call.c.handle(call.now, Input::Tool(ToolResult { id: tool_call(&out).id, outcome: found_1004() }));
+    assert_eq!(request(&out).id, 2);
+    assert!(call.later(900).is_empty(), "no filler for the answer after the model's own words");
 }
 
 #[test]

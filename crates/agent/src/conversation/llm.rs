@@ -220,10 +220,9 @@ impl Conversation {
                         StreamEvent::Finished(_) => {}
                     }
                 }
-                // Its own words are as good as a filler, and the wait for more starts again;
-                // so does the time-out once something was said. Parts without words (a tool
-                // call or a constrained reply being written, usage) leave the filler due.
-                self.llm.heard |= !out.is_empty();
+                // Once the caller heard something (a filler, its words: `llm_say`) the time-out
+                // counts from the latest part. Parts without words (a tool call or a
+                // constrained reply being written, usage) leave the filler due.
                 let since = if self.llm.heard { now } else { since };
                 self.state = State::Thinking { node: i, id, since, filler_said: self.llm.heard };
                 out
@@ -251,12 +250,15 @@ impl Conversation {
                 return Vec::new();
             }
             let instead = "I am sorry, I cannot confirm that.";
+            self.llm.heard = true;
             self.llm.said.push_str(instead);
             self.llm.said.push(' ');
             return vec![Action::Say(instead.into())];
         }
         self.llm.said.push_str(&clean);
         self.llm.said.push(' ');
+        // Its own words are as good as a filler.
+        self.llm.heard = true;
         vec![Action::Say(clean)]
     }
 
@@ -286,12 +288,12 @@ impl Conversation {
             return out;
         }
         self.llm.pending = calls.into();
-        out.extend(self.llm_next_call(now, i, !said.is_empty()));
+        out.extend(self.llm_next_call(now, i));
         out
     }
 
     /// Runs the next tool call the model made; once none is left, asks it to go on.
-    fn llm_next_call(&mut self, now: Instant, i: usize, spoke: bool) -> Vec<Action> {
+    fn llm_next_call(&mut self, now: Instant, i: usize) -> Vec<Action> {
         let Some(n) = self.llm_node(i) else { return Vec::new() };
         while let Some(call) = self.llm.pending.pop_front() {
             if let Some(exit) = n.exits.get(&call.name).filter(|e| !e.when.trim().is_empty()) {
@@ -332,7 +334,7 @@ impl Conversation {
             let used = Value::Object(args.clone()).to_string();
             self.next_tool += 1;
             let tool_call = ToolCall { id: self.next_tool, tool: call.name.clone(), operation, args };
-            self.state = State::Tool { node: i, id: self.next_tool, since: now, filler_said: spoke || self.llm.heard };
+            self.state = State::Tool { node: i, id: self.next_tool, since: now, filler_said: self.llm.heard };
             self.llm.running = Some(ModelCall { arguments: used, ..call });
             return vec![Action::CallTool(tool_call)];
         }
@@ -356,7 +358,7 @@ impl Conversation {
                 }
                 self.tool_calls.push(ToolUse { name: call.name.clone(), argument, result: outcome.clone() });
                 self.llm_tool_message(&call.id, json!({"outcome": outcome, "data": data}));
-                self.llm_next_call(now, i, true)
+                self.llm_next_call(now, i)
             }
             ToolOutcome::Failed(_) => {
                 self.tool_summaries.push(format!("{} ({argument}) failed.", call.name));
@@ -423,7 +425,6 @@ impl Conversation {
         self.llm.withheld
     }
 
-    /// The filler of `llm` node `i`.
     /// The filler of `llm` node `i`, to be said now.
     pub(super) fn llm_filler(&mut self, i: usize) -> Option<String> {
         self.llm.heard = true;
