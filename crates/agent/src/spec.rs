@@ -161,7 +161,8 @@ impl Limits {
 }
 
 /// How an agent takes turns with the caller. Pauses in ms; an unset pause is the server's
-/// (`--end-of-turn-ms`, `--closed-sentence-ms`, 360 ms finished, 1200 ms cut off).
+/// (`--end-of-turn-ms`, `--closed-sentence-ms`, 300 ms finished, 1200 ms cut off; a sentence
+/// the end-of-turn model judged finished by its sound waits 360 ms, or `finished_ms` if longer).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct TurnTaking {

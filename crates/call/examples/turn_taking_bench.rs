@@ -15,7 +15,7 @@
 //! pipeline's `TurnTaken` (the agent has the words).
 //!
 //! Usage: `cargo run --release -p parley-call --example turn_taking_bench -- [--silero]
-//! [--smart-turn [--sounds-finished P]] [--end MS] [--finished MS] [--closed MS] [--unfinished MS]
+//! [--smart-turn [--sounds-finished P]] [--end MS] [--finished MS] [--judged MS] [--closed MS] [--unfinished MS]
 //! [--speculate MS] [--noise SNR_DB] [-v]`
 //! (needs `scripts/setup.sh --test-peers`).
 
@@ -240,6 +240,9 @@ fn main() {
     if let Some(ms) = value("--finished") {
         cfg.finished_silence = Duration::from_millis(ms);
     }
+    if let Some(ms) = value("--judged") {
+        cfg.judged_silence = Duration::from_millis(ms);
+    }
     if let Some(ms) = value("--unfinished") {
         cfg.unfinished_silence = Duration::from_millis(ms);
     }
@@ -291,11 +294,12 @@ fn main() {
     }
     waits.sort_unstable();
     println!(
-        "level{}{} | end {} ms, finished {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns ({} with a pause) | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}/{} with a pause) | not taken {} | decodes {}",
+        "level{}{} | end {} ms, finished {} ms, judged {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns ({} with a pause) | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}/{} with a pause) | not taken {} | decodes {}",
         if engines.silero.is_some() { " + Silero" } else { "" },
         engines.smart_turn.as_ref().map(|(_, from)| format!(", Smart Turn from {from}")).unwrap_or_default(),
         cfg.end_silence.as_millis(),
         cfg.finished_silence.as_millis(),
+        cfg.judged_silence.as_millis(),
         cfg.closed_silence.as_millis(),
         cfg.unfinished_silence.as_millis(),
         cfg.speculate_after.map(|d| d.as_millis()),

@@ -306,8 +306,10 @@ pub struct CallPipeline {
     prepare_replies: bool,
     /// See [`Config::local_tools`].
     local_tools: Option<fn(&ToolCall) -> Option<ToolResult>>,
-    /// The pauses that end a turn whose words sound finished, or cut off.
+    /// The pauses that end a turn whose words sound finished, whose sound does, or whose words
+    /// sound cut off.
     finished_silence: Duration,
+    judged_silence: Duration,
     unfinished_silence: Duration,
     closed_silence: Duration,
     /// See [`Config::judge_turns`].
@@ -342,6 +344,8 @@ fn for_agent(mut e: EndpointerConfig, t: &parley_agent::spec::TurnTaking) -> End
     e.end_silence = ms(t.end_of_turn_ms, e.end_silence);
     e.closed_silence = ms(t.closed_sentence_ms.or(t.end_of_turn_ms.filter(|_| closed_follows)), e.closed_silence);
     e.finished_silence = ms(t.finished_ms, e.finished_silence);
+    // A sentence judged by its sound never ends sooner than one its words decide.
+    e.judged_silence = e.judged_silence.max(e.finished_silence);
     e.unfinished_silence = ms(t.unfinished_ms, e.unfinished_silence);
     if !t.barge_in {
         e.barge_in_after = Duration::MAX;
@@ -360,7 +364,7 @@ impl CallPipeline {
         let continuers_interrupt = config.agent.turn_taking.continuers_interrupt;
         let judge_turns = config.judge_turns && config.agent.turn_taking.end_of_turn_model;
         let e = &endpointer;
-        let (finished_silence, unfinished_silence, closed_silence, barge_in_after) = (e.finished_silence, e.unfinished_silence, e.closed_silence, e.barge_in_after);
+        let (finished_silence, judged_silence, unfinished_silence, closed_silence, barge_in_after) = (e.finished_silence, e.judged_silence, e.unfinished_silence, e.closed_silence, e.barge_in_after);
         let context = CallContext { caller: config.caller.clone(), answered: now, answered_unix_ms: config.answered_unix_ms };
         let mut convo = Conversation::new(config.agent, context).with_encoder(config.encoder);
         let start = convo.start(now);
@@ -382,6 +386,7 @@ impl CallPipeline {
             tools_running: HashMap::new(),
             tools: Vec::new(),
             finished_silence,
+            judged_silence,
             unfinished_silence,
             closed_silence,
             judge_turns,
@@ -497,12 +502,12 @@ impl CallPipeline {
 
     /// The end-of-turn model's probability that the caller finished with `turn` (asked with
     /// [`Output::JudgeTurn`]): a sentence that sounds finished ends after the short pause of a
-    /// finished one, if the caller is still pausing after it. Only a turn that was asked about
-    /// counts: words that decide are not overruled.
+    /// judged one (`judged_silence`), if the caller is still pausing after it. Only a turn that
+    /// was asked about counts: words that decide are not overruled.
     pub fn handle_turn_judged(&mut self, _now: Instant, turn: u64, probability: f32) {
         let pausing = self.speculative == Some(turn) && self.turns.get(&turn).is_some_and(|t| t.judging && t.confirmed.is_none());
         if pausing && probability >= SOUNDS_FINISHED {
-            self.vad.end_after(self.finished_silence);
+            self.vad.end_after(self.judged_silence);
         }
     }
 

@@ -1,6 +1,6 @@
 //! Where the words do not decide the end of a turn (a sentence closed with a full stop, or
 //! unpunctuated), the driver's end-of-turn model may: a sentence that sounds finished ends
-//! after the short pause of a finished answer (360 ms) instead of 600; one that does not
+//! after a short pause (360 ms, a little longer than a finished answer's 300) instead of 600; one that does not
 //! waits the usual pause. Sentences the words decide are not asked about (and a judgement
 //! would not overrule them: a sentence cut off still waits long), nothing is asked for an agent
 //! that turned the model off
@@ -130,4 +130,19 @@ fn without_a_model_nothing_is_judged() {
     assert!(judged(&sim).is_empty());
     sim.run(300, false);
     assert_eq!(taken(&sim), 0, "the closed sentence's usual pause");
+}
+
+#[test]
+fn a_sentence_judged_by_its_sound_never_ends_sooner_than_one_its_words_decide() {
+    // An agent that waits longer after a finished answer waits as long after a judged sentence.
+    let mut agent = AgentSpec::demo();
+    agent.turn_taking = TurnTaking { finished_ms: Some(500), ..TurnTaking::default() };
+    let mut sim = Sim::judging(agent);
+    let turn = sim.pause_with(1000, "I'd like to check my order.");
+    judge(&mut sim, turn, 0.95);
+    // The early recognition started at a 240 ms pause: now 440 ms into it.
+    sim.run(200, false);
+    assert_eq!(taken(&sim), 0, "not at the server's 360 ms");
+    sim.run(200, false);
+    assert!(eot_ms(&sim).is_some_and(|ms| (500..=540).contains(&ms)), "{:?}", eot_ms(&sim));
 }

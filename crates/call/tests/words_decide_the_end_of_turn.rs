@@ -1,5 +1,5 @@
 //! While the caller pauses, the words recognized so far decide how long a pause ends the turn:
-//! a finished answer ("yes", a whole order number) 360 ms instead of 600, a sentence that
+//! a finished answer ("yes", a whole order number) 300 ms instead of 600, a sentence that
 //! sounds cut off ("my order number is") 1200 ms, and it is still answered if the caller says
 //! no more. A sentence the recognizer closed with a full stop has a pause of
 //! its own (`closed_silence`).
@@ -27,7 +27,7 @@ fn a_short_answer_ends_the_turn_after_a_shorter_pause() {
     sim.run(200, false);
     assert_eq!(taken(&sim), 1);
     let t = latency(&sim).expect("a reply");
-    assert!((360..=400).contains(&t.eot_ms), "{t:?}");
+    assert!((300..=340).contains(&t.eot_ms), "{t:?}");
     let turns = sim.recognize_requests().len();
     sim.run(2000, false);
     assert_eq!((taken(&sim), sim.recognize_requests().len()), (1, turns), "and only once");
@@ -39,7 +39,7 @@ fn a_whole_order_number_ends_the_turn_after_a_shorter_pause() {
     sim.pause_with(1200, "Where is order one zero zero four?");
     sim.run(200, false);
     assert_eq!(taken(&sim), 1);
-    assert!(latency(&sim).is_some_and(|t| t.eot_ms < 420));
+    assert!(latency(&sim).is_some_and(|t| t.eot_ms < 360), "{:?}", latency(&sim));
     sim.run(200, false);
     assert!(sim.said().iter().any(|s| s.contains("desk lamp")), "{:?}", sim.said());
 }

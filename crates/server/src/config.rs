@@ -42,8 +42,8 @@ pub struct ServeConfig {
     /// The caller's pause that ends their turn, ms.
     pub end_of_turn_ms: u64,
     /// The first pause at which recognition starts, before the turn is known to have ended,
-    /// ms (0: wait for the end of the turn). 100: a question's text is then ready by the end of
-    /// a finished answer's 360 ms pause (Whisper tiny.en takes 100-250 ms here); an early decode
+    /// ms (0: wait for the end of the turn). 100: a question's text is then mostly ready by the
+    /// end of a finished answer's 300 ms pause (Whisper tiny.en takes 100-250 ms here); an early decode
     /// the caller talks past is stopped, a busy recognizer declines early decodes, and
     /// `turn_taking_bench` counted 1 more cut-in in 76 from the words than at 160 (BENCHMARKS.md,
     /// session 23).

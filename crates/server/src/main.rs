@@ -199,7 +199,8 @@ struct ServeArgs {
     /// The pause that ends a turn the recognizer closed as a sentence (a full stop or question
     /// mark), in ms: shorter replies sooner, but Whisper also closes fragments said with a
     /// falling voice (see BENCHMARKS.md, turn taking). Default: the end-of-turn pause. One the
-    /// end-of-turn model (Smart Turn, where installed) hears as finished ends after 360 ms.
+    /// end-of-turn model (Smart Turn, where installed) hears as finished ends after 360 ms (a
+    /// question the recognizer closed with a question mark, after 300 ms).
     #[arg(long, env = "PARLEY_CLOSED_SENTENCE_MS")]
     closed_sentence_ms: Option<u64>,
     /// Synthesize the agent's answer to a turn's early text during the caller's pause, so it

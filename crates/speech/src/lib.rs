@@ -8,8 +8,8 @@
 //!   noise; the endpointer takes a frame as voiced only when both agree.
 //! - [`Recognizer`]: turns one [`Utterance`] (8 kHz PCM) into text. The embedded engine is
 //!   [`whisper_cpp::WhisperCppRecognizer`]: whisper.cpp in process, one model shared by all
-//!   calls through a queue ([`asr_queue`]) and guarded against decoder loops
-//!   ([`whisper_guard`]); audio never leaves memory.
+//!   calls through a queue ([`asr_queue`]) with a budget of CPU threads ([`thread_budget`]) and
+//!   guarded against decoder loops ([`whisper_guard`]); audio never leaves memory.
 //! - [`Synthesizer`]: streams 8 kHz PCM for a text as it is produced. The embedded voice is
 //!   [`hibari`] and [`piper`] ([`neural::NeuralVoice`]s in process through ONNX Runtime,
 //!   sentence by sentence); [`espeak::EspeakSynthesizer`] (espeak-ng from Debian) is the
@@ -42,6 +42,7 @@ pub mod neural;
 pub mod piper;
 pub mod resample;
 pub mod sentences;
+pub mod thread_budget;
 pub mod silero;
 pub mod smart_turn;
 pub mod vad;

@@ -34,8 +34,14 @@ pub struct EndpointerConfig {
     /// Voiced audio the caller must have produced before the agent stops talking (a cough or a
     /// click is shorter; [`Endpointer::voiced`]).
     pub barge_in_after: Duration,
-    /// The silence that ends an utterance whose words sound finished ([`Endpointer::end_after`]).
+    /// The silence that ends an utterance whose words sound finished ([`Endpointer::end_after`]):
+    /// a short answer, a whole order number, a question the recognizer closed with a question
+    /// mark.
     pub finished_silence: Duration,
+    /// The silence that ends an utterance whose words do not decide it but whose sound the
+    /// end-of-turn model judged finished: longer than `finished_silence`, because the model
+    /// also hears a fragment said with a falling voice as finished.
+    pub judged_silence: Duration,
     /// The silence that ends an utterance whose words sound cut off.
     pub unfinished_silence: Duration,
     /// The silence that ends an utterance the recognizer closed as a sentence (likely, not
@@ -61,7 +67,8 @@ impl Default for EndpointerConfig {
             min_speech: Duration::from_millis(200),
             speculate_after: Some(Duration::from_millis(240)),
             barge_in_after: Duration::from_millis(160),
-            finished_silence: Duration::from_millis(360),
+            finished_silence: Duration::from_millis(300),
+            judged_silence: Duration::from_millis(360),
             unfinished_silence: Duration::from_millis(1200),
             closed_silence: Duration::from_millis(600),
             max_utterance: Duration::from_secs(15),

@@ -7,7 +7,8 @@
 //!   instant). An utterance whose caller stopped waiting is skipped, and a decode already
 //!   running stops at whisper.cpp's next abort check when its caller stops waiting (an early
 //!   decode the caller talked past, a call that ended), so it never delays the turns behind it.
-//!   A decode that runs alone uses the configured threads; decodes side by side one each.
+//!   A decode that runs alone uses the configured threads; decodes side by side one each, and
+//!   together never more threads than the pool was given ([`ThreadBudget`]).
 //! - Each utterance is decoded with the encoder's context sized to its length and the loop
 //!   guard of [`crate::whisper_guard`], falling back to the full window when the text looks like
 //!   a loop.
@@ -25,6 +26,7 @@ use tokio::sync::oneshot;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
 use crate::asr_queue::{asr_key, AsrQueue};
+use crate::thread_budget::ThreadBudget;
 use crate::whisper_guard::{check, Checked, DecodePlan};
 use crate::{BoxFuture, Recognizer, SpeechError, Urgency, Utterance};
 
@@ -83,7 +85,8 @@ pub struct WhisperCppConfig {
     pub model_path: PathBuf,
     /// Decoder threads running side by side (each with its own state).
     pub decoders: usize,
-    /// CPU threads for a decode that runs alone. When others run or wait, each decode gets one:
+    /// CPU threads for a decode that runs alone. When others run or wait, each decode gets one,
+    /// and the decodes together take at most the larger of `decoders` and `threads`:
     /// whisper.cpp's threads spin at barriers waiting for each other, and on a busy machine that
     /// spinning took a quarter of the CPU (perf, 10 calls on 2 cores).
     pub threads: usize,
@@ -98,22 +101,19 @@ struct Job {
     reply: oneshot::Sender<Result<String, SpeechError>>,
 }
 
-#[derive(Default)]
 struct Shared {
     queue: Mutex<Queue>,
     ready: Condvar,
-    /// Decodes running now.
-    running: AtomicUsize,
     /// Decoder threads.
     decoders: usize,
     /// Decodes stopped because their caller stopped waiting.
     stopped: AtomicUsize,
 }
 
-#[derive(Default)]
 struct Queue {
     jobs: AsrQueue<Job>,
     closed: bool,
+    threads: ThreadBudget,
 }
 
 /// See the module docs.
@@ -132,13 +132,15 @@ impl WhisperCppRecognizer {
         let ctx = WhisperContext::new_with_params(&config.model_path, WhisperContextParameters::default())
             .map_err(|e| SpeechError::Unavailable(format!("loading {}: {e}", config.model_path.display())))?;
         let english_only = !ctx.is_multilingual();
-        let shared = Arc::new(Shared { decoders: config.decoders.max(1), ..Shared::default() });
-        for i in 0..config.decoders.max(1) {
+        let decoders = config.decoders.max(1);
+        let queue = Queue { jobs: AsrQueue::default(), closed: false, threads: ThreadBudget::new(decoders, config.threads) };
+        let shared = Arc::new(Shared { queue: Mutex::new(queue), ready: Condvar::new(), decoders, stopped: AtomicUsize::new(0) });
+        for i in 0..decoders {
             let state = ctx.create_state().map_err(|e| SpeechError::Unavailable(format!("decoder state: {e}")))?;
-            let (shared, threads) = (shared.clone(), config.threads.max(1));
+            let shared = shared.clone();
             std::thread::Builder::new()
                 .name(format!("whisper-{i}"))
-                .spawn(move || decoder_loop(&shared, state, threads, english_only))
+                .spawn(move || decoder_loop(&shared, state, english_only))
                 .map_err(SpeechError::Io)?;
         }
         Ok(WhisperCppRecognizer { shared })
@@ -193,21 +195,25 @@ impl Recognizer for WhisperCppRecognizer {
     }
 
     fn busy(&self) -> bool {
-        self.queued() > 0 || self.shared.running.load(Ordering::SeqCst) >= self.shared.decoders
+        self.shared.queue.lock().map_or(true, |q| !q.jobs.is_empty() || !q.threads.free())
     }
 }
 
-fn decoder_loop(shared: &Shared, mut state: WhisperState, threads: usize, english_only: bool) {
+fn decoder_loop(shared: &Shared, mut state: WhisperState, english_only: bool) {
     loop {
-        let (job, alone) = {
+        let (job, used) = {
             let Ok(mut q) = shared.queue.lock() else { return };
             loop {
                 if q.closed {
                     return;
                 }
-                if let Some(job) = q.jobs.pop(|j| !j.reply.is_closed()) {
-                    let others = shared.running.fetch_add(1, Ordering::SeqCst);
-                    break (job, others == 0 && q.jobs.is_empty());
+                if q.threads.free() {
+                    if let Some(job) = q.jobs.pop(|j| !j.reply.is_closed()) {
+                        let others_waiting = !q.jobs.is_empty();
+                        if let Some(used) = q.threads.take(others_waiting) {
+                            break (job, used);
+                        }
+                    }
                 }
                 q = match shared.ready.wait(q) {
                     Ok(q) => q,
@@ -216,7 +222,6 @@ fn decoder_loop(shared: &Shared, mut state: WhisperState, threads: usize, englis
             }
         };
         let started = std::time::Instant::now();
-        let used = if alone { threads } else { 1 };
         let text = decode(&mut state, &job, used, english_only);
         let ms = started.elapsed().as_millis() as u64;
         if job.reply.is_closed() && text.is_err() {
@@ -225,7 +230,11 @@ fn decoder_loop(shared: &Shared, mut state: WhisperState, threads: usize, englis
         } else {
             tracing::debug!(seconds = job.seconds, threads = used, ms, "decoded");
         }
-        shared.running.fetch_sub(1, Ordering::SeqCst);
+        if let Ok(mut q) = shared.queue.lock() {
+            q.threads.give_back(used);
+        }
+        // Threads came free: a decode waiting for them may start.
+        shared.ready.notify_all();
         let _ = job.reply.send(text);
     }
 }

@@ -14,10 +14,14 @@ use parley_speech::{wer, Recognizer, Urgency, Utterance};
 /// One thread per decoder: the test binary runs its tests side by side on 2 cores, and
 /// whisper.cpp's threads spin while they wait, so more threads than cores slow everything down.
 fn recognizer(model: WhisperModel, decoders: usize) -> WhisperCppRecognizer {
+    recognizer_on(model, decoders, 1)
+}
+
+fn recognizer_on(model: WhisperModel, decoders: usize, threads: usize) -> WhisperCppRecognizer {
     let home = std::env::var("HOME").expect("HOME");
     let dir = std::env::var("PARLEY_SPEECH_DIR").unwrap_or_else(|_| format!("{home}/.local/share/parley/speech"));
     let model_path = model.path_under(std::path::Path::new(&dir));
-    WhisperCppRecognizer::load(&WhisperCppConfig { model_path, decoders, threads: 1 }).expect("model installed by scripts/setup.sh")
+    WhisperCppRecognizer::load(&WhisperCppConfig { model_path, decoders, threads }).expect("model installed by scripts/setup.sh")
 }
 
 async fn transcribe(r: &WhisperCppRecognizer, pcm: &[i16], hint: Option<&str>) -> String {
@@ -77,7 +81,18 @@ async fn a_word_shorter_than_a_second_is_heard() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_speaking_at_once_share_one_model() {
     // Two decoders side by side on one model hear exactly what one decoder hears alone.
-    let r = Arc::new(recognizer(WhisperModel::TinyEn, 2));
+    calls_at_once(recognizer(WhisperModel::TinyEn, 2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_at_once_share_the_threads_of_a_decode_alone() {
+    // The server's shape: 2 decoders, 2 threads for a decode alone. The first utterance may take
+    // both threads; the others wait for them, then go side by side on one each.
+    calls_at_once(recognizer_on(WhisperModel::TinyEn, 2, 2)).await;
+}
+
+async fn calls_at_once(r: WhisperCppRecognizer) {
+    let r = Arc::new(r);
     let set = Arc::new(prompts::load(1.5, 3.0, 6));
     let mut alone = Vec::new();
     for p in set.iter() {

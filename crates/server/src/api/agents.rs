@@ -161,7 +161,7 @@ pub struct TurnTakingView {
     #[serde(default, deserialize_with = "super::extract::whole_u32_or_null", skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 100, maximum = 5000)]
     pub closed_sentence_ms: Option<u32>,
-    /// The pause after words that sound finished ("yes", a whole order number; default 360).
+    /// The pause after words that sound finished ("yes", a whole order number, a question; default 300).
     #[serde(default, deserialize_with = "super::extract::whole_u32_or_null", skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 100, maximum = 5000)]
     pub finished_ms: Option<u32>,
