@@ -239,20 +239,26 @@ fn decoder_loop(shared: &Shared, mut state: WhisperState, english_only: bool) {
     }
 }
 
-/// The sized decode, and the full window when its text looks like a loop.
+/// The sized decode; when its text looks like a loop, a wider one; and when that does too, the
+/// full window (see [`DecodePlan::wider`]).
 fn decode(state: &mut WhisperState, job: &Job, threads: usize, english_only: bool) -> Result<String, SpeechError> {
     let prompt = job.prompt.as_deref();
-    let segments = run(state, job, DecodePlan::sized(job.seconds), threads, english_only)?;
-    match check(&segments, job.seconds, prompt) {
-        Checked::Text(text) => Ok(text),
-        Checked::Suspect(_) => {
-            tracing::debug!(seconds = job.seconds, "the sized decode looked like a loop; decoding the full window");
-            let segments = run(state, job, DecodePlan::full(job.seconds), threads, english_only)?;
-            Ok(match check(&segments, job.seconds, prompt) {
-                Checked::Text(text) | Checked::Suspect(text) => text,
-            })
+    let plans = [DecodePlan::sized(job.seconds), DecodePlan::wider(job.seconds), DecodePlan::full(job.seconds)];
+    let mut last = String::new();
+    for (i, plan) in plans.iter().enumerate() {
+        if i > 0 && plan.audio_ctx <= plans[i - 1].audio_ctx {
+            continue;
+        }
+        let segments = run(state, job, *plan, threads, english_only)?;
+        match check(&segments, job.seconds, prompt) {
+            Checked::Text(text) => return Ok(text),
+            Checked::Suspect(text) => {
+                tracing::debug!(seconds = job.seconds, audio_ctx = plan.audio_ctx, "the decode looked like a loop; decoding a wider window");
+                last = text;
+            }
         }
     }
+    Ok(last)
 }
 
 /// whisper.cpp's abort check (after the encoder, between decoder steps and between the
