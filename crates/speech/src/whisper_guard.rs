@@ -7,8 +7,8 @@
 //! What keeps it honest, measured on 40 recorded prompts (`../shared/SPEECH.md`): a margin of
 //! 128 context frames past the audio, timestamps on, a cap of `5 * seconds + 8` tokens, dropping
 //! non-speech tags such as `[BLANK_AUDIO]`, and a second decode over a wider context (then the
-//! full window) when the text still looks like a loop. The commonest loop is cheaper: the sized decode writes the caller's
-//! whole sentence and then starts it again until the token cap ("Where is order 1004? Where is
+//! full window) when the text still looks like a loop. The commonest loop is cheaper: the sized
+//! decode writes the caller's whole sentence and then starts it again until the token cap ("Where is order 1004? Where is
 //! order 1004? Where is"); that sentence is kept once without a second decode, which on 2 cores
 //! costs about 800 ms with tiny.en (it did in 5 of 12 turns of a Piper-voiced caller).
 //!
@@ -42,9 +42,10 @@ impl DecodePlan {
     }
 
     /// The first fallback: a context at least 768 frames wide (twice the sized one for longer
-    /// utterances). On 12 questions in a Piper voice, each with 7 lengths of silence before it,
-    /// 7 of 84 sized decodes looped; at 768 frames the ones tried (5) gave the sentence once
-    /// with the right number, in 0.38-0.62 s against 1.0-1.6 s for the full window (2 threads).
+    /// utterances). On 12 questions in a Piper voice, each with 7 lengths of silence before it
+    /// and decoded with and without a hint, 14 of 168 sized decodes looped; at 768 frames all 14
+    /// gave the sentence once with the right number, in 515-609 ms against 1.1-1.9 s for the
+    /// full window (2 threads; BENCHMARKS.md, session 26).
     pub fn wider(seconds: f32) -> DecodePlan {
         let ctx = (2 * DecodePlan::sized(seconds).audio_ctx).max(WIDER_CONTEXT);
         DecodePlan { audio_ctx: ctx.min(FULL_CONTEXT), max_tokens: token_cap(seconds) }
