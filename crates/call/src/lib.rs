@@ -8,7 +8,8 @@
 //! payment mode) is tested in simulated time (`tests/`).
 //!
 //! Parts: [`pipeline`] (the composition: pacer, jitter buffer, endpointer, playout, payment
-//! mode, the agent's conversation, transcript, recording), [`playout`] (texts queued, handed out
+//! mode, the agent's conversation, transcript, recording), [`ahead`] (the language model's
+//! answer asked during the caller's pause, adopted when the pause ends the turn), [`playout`] (texts queued, handed out
 //! for synthesis, played 20 ms at a time), [`payment`] (card capture on the keypad) and
 //! [`recording`] (a two-channel WAV, when the tenant's policy keeps one).
 //!
@@ -16,6 +17,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod ahead;
 pub mod payment;
 pub mod pipeline;
 pub mod playout;

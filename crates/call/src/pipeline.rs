@@ -24,6 +24,7 @@ use parley_speech::silero::SileroModel;
 use parley_speech::vad::{Endpointer, EndpointerConfig, VadEvent};
 use parley_speech::Urgency;
 
+use crate::ahead::{ModelAhead, Routed};
 use crate::payment::{self, PaymentMode, PaymentStep};
 use crate::playout::{Playout, Prompt};
 use crate::recording::Recorder;
@@ -47,6 +48,10 @@ pub struct Config {
     /// still be its end, so the answer starts as soon as the turn is taken (the synthesis is
     /// wasted when the caller goes on: a cost with a paid voice).
     pub prepare_replies: bool,
+    /// Ask the language model for its answer to the early text of a turn during the pause too
+    /// ([`crate::ahead`]): the completion is stopped when the caller goes on, so its tokens are
+    /// spent for nothing (a cost with a paid model).
+    pub ask_model_ahead: bool,
     /// Tools that need no I/O and change nothing (a lookup in data shipped with Parley), which a
     /// prepared answer may run ahead: `None` for any other.
     pub local_tools: Option<fn(&ToolCall) -> Option<ToolResult>>,
@@ -304,6 +309,12 @@ pub struct CallPipeline {
     continuers_interrupt: bool,
     /// See [`Config::prepare_replies`].
     prepare_replies: bool,
+    /// See [`Config::ask_model_ahead`].
+    ask_model_ahead: bool,
+    /// The model's answer asked during the pause, and one adopted with its turn.
+    ahead: ModelAhead,
+    /// The parts of a completion asked ahead that came before it was adopted, to replay.
+    replay: Option<(u64, Vec<CompletionPart>)>,
     /// See [`Config::local_tools`].
     local_tools: Option<fn(&ToolCall) -> Option<ToolResult>>,
     /// The pauses that end a turn whose words sound finished, whose sound does, or whose words
@@ -393,6 +404,9 @@ impl CallPipeline {
             barge_in_after,
             continuers_interrupt,
             prepare_replies: config.prepare_replies,
+            ask_model_ahead: config.ask_model_ahead,
+            ahead: ModelAhead::default(),
+            replay: None,
             local_tools: config.local_tools,
             reply: None,
             held: None,
@@ -512,10 +526,11 @@ impl CallPipeline {
     }
 
     /// Synthesizes ahead what the agent would answer to `text` (on a copy of the conversation:
-    /// nothing is decided until the turn is taken), when the agent is silent.
+    /// nothing is decided until the turn is taken), when the agent is silent; when the model
+    /// answers, asks it now ([`crate::ahead`]).
     fn prepare_reply(&mut self, now: Instant, text: &str) {
         let text = text.trim();
-        if !self.prepare_replies || text.is_empty() || self.held.is_some() || self.parked.is_some() || self.paying.is_some() || self.convo.done() {
+        if !(self.prepare_replies || self.ask_model_ahead) || text.is_empty() || self.held.is_some() || self.parked.is_some() || self.paying.is_some() || self.convo.done() {
             return;
         }
         let mut trial = self.convo.clone();
@@ -525,9 +540,40 @@ impl CallPipeline {
             let Some(result) = local(call) else { return };
             actions = trial.handle(now, Input::Tool(result));
         }
-        let Some(Action::Say(first)) = actions.into_iter().next() else { return };
+        match actions.into_iter().next() {
+            Some(Action::Say(first)) => self.prepare_first_sentence(first),
+            // The model answers: it is asked now, its answer's first sentence synthesized as it comes.
+            Some(Action::Complete(request)) if self.ask_model_ahead && request.max_tokens > 0 => {
+                let (request, dropped) = self.ahead.ask(request, trial);
+                self.out.extend(dropped.map(Output::CancelCompletion));
+                self.out.push_back(Output::Complete(request));
+            }
+            _ => {}
+        }
+    }
+
+    fn prepare_first_sentence(&mut self, first: String) {
+        if !self.prepare_replies {
+            return;
+        }
         if let Some(prompt) = self.playout.prepare(first) {
             self.out.push_back(Output::Synthesize(prompt));
+        }
+    }
+
+    /// The model's answer asked during the pause is not the turn's: it is stopped.
+    fn drop_ahead(&mut self) {
+        if let Some(wire) = self.ahead.drop_current() {
+            self.out.push_back(Output::CancelCompletion(wire));
+        }
+    }
+
+    /// The parts of an answer asked ahead that came before the turn adopted it go to the
+    /// conversation, in order.
+    fn replay_ahead(&mut self, now: Instant) {
+        let Some((id, parts)) = self.replay.take() else { return };
+        for part in parts {
+            self.completion_part(now, id, part);
         }
     }
 
@@ -552,7 +598,14 @@ impl CallPipeline {
         self.deliver_turn(now, t, text.trim().to_string(), heard)
     }
 
-    fn deliver_turn(&mut self, now: Instant, mut t: PendingTurn, mut text: String, heard: Instant) -> bool {
+    fn deliver_turn(&mut self, now: Instant, t: PendingTurn, text: String, heard: Instant) -> bool {
+        let taken = self.take_turn(now, t, text, heard);
+        // An answer asked ahead that the turn did not adopt is stopped.
+        self.drop_ahead();
+        taken
+    }
+
+    fn take_turn(&mut self, now: Instant, mut t: PendingTurn, mut text: String, heard: Instant) -> bool {
         if self.held.is_some() {
             // What the caller said over the agent: a continuer or nothing lets it go on.
             if text.is_empty() || (!self.continuers_interrupt && parley_agent::turn::backchannel(&text)) {
@@ -586,6 +639,7 @@ impl CallPipeline {
         self.out.push_back(Output::TurnTaken);
         let said = self.apply(now, actions);
         self.first_words(now, said);
+        self.replay_ahead(now);
         self.settle(now);
         true
     }
@@ -688,6 +742,14 @@ impl CallPipeline {
 
     /// A part of completion `id` ([`Output::Complete`]): its sentences are spoken as they come.
     pub fn handle_completion(&mut self, now: Instant, id: u64, part: CompletionPart) {
+        match self.ahead.route(now, id, &part) {
+            Routed::Conversation(id) => self.completion_part(now, id, part),
+            Routed::Kept(Some(first)) => self.prepare_first_sentence(first),
+            Routed::Kept(None) | Routed::Stale => {}
+        }
+    }
+
+    fn completion_part(&mut self, now: Instant, id: u64, part: CompletionPart) {
         let actions = self.convo.handle(now, Input::Completion { id, part });
         let said = self.apply(now, actions);
         self.first_words(now, said);
@@ -839,6 +901,7 @@ impl CallPipeline {
                 }
                 self.playout.discard_prepared();
                 self.cancel_prepared();
+                self.drop_ahead();
             }
             Some(VadEvent::TurnEnded { audio, speech_end }) => {
                 let early = self.speculative.take().filter(|turn| self.turns.get(turn).is_some_and(|t| t.speech_end == speech_end));
@@ -961,8 +1024,11 @@ impl CallPipeline {
                     self.tools_running.insert(call.id, (call.tool.clone(), now));
                     self.out.push_back(Output::RunTool(call));
                 }
-                Action::Complete(request) => self.out.push_back(Output::Complete(request)),
-                Action::CancelCompletion(id) => self.out.push_back(Output::CancelCompletion(id)),
+                Action::Complete(request) => match self.ahead.adopt(&request) {
+                    Some(parts) => self.replay = Some((request.id, parts)),
+                    None => self.out.push_back(Output::Complete(request)),
+                },
+                Action::CancelCompletion(id) => self.out.push_back(Output::CancelCompletion(self.ahead.wire_id(id))),
                 other => self.playout.after = Some(other),
             }
         }

@@ -53,6 +53,10 @@ pub struct ServeConfig {
     pub closed_sentence_ms: u64,
     /// Synthesize answers to early text during the caller's pause (embedded voices).
     pub prepare_replies: bool,
+    /// Ask the language model for its answer to early text during the caller's pause: unset,
+    /// the embedded model only (it costs nothing); true, a provider's too (its tokens are spent
+    /// on each answer the caller then talks past); false, never.
+    pub ask_model_ahead: Option<bool>,
     /// The URL Twilio reaches this server at (Media Streams).
     pub public_url: Option<String>,
     /// SIP over TLS listen address.
@@ -107,6 +111,7 @@ impl Default for ServeConfig {
             end_of_turn_ms: 600,
             speculate_after_ms: 100,
             prepare_replies: true,
+            ask_model_ahead: None,
             closed_sentence_ms: 0,
             public_url: None,
             sip_tls_listen: None,

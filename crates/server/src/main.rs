@@ -207,6 +207,12 @@ struct ServeArgs {
     /// starts as soon as the turn is taken (embedded voices only; default true).
     #[arg(long, env = "PARLEY_PREPARE_REPLIES")]
     prepare_replies: Option<bool>,
+    /// Ask the language model for its answer to a turn's early text during the caller's pause,
+    /// so the answer is being written when the turn is taken (stopped if the caller goes on).
+    /// Default: the embedded model only; true: a provider's too, whose tokens are then spent
+    /// on answers the caller talks past; false: never.
+    #[arg(long, env = "PARLEY_ASK_MODEL_AHEAD")]
+    ask_model_ahead: Option<bool>,
     /// SIP over TLS listen address (needs --sip-tls-cert and --sip-tls-key).
     #[arg(long, env = "PARLEY_SIP_TLS_LISTEN")]
     sip_tls_listen: Option<std::net::SocketAddr>,
@@ -309,6 +315,8 @@ pub struct Shared {
     pub endpointer: parley_speech::vad::EndpointerConfig,
     /// Answers are synthesized during the caller's pause (embedded voices).
     pub prepare_replies: bool,
+    /// See [`config::ServeConfig::ask_model_ahead`].
+    pub ask_model_ahead: Option<bool>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -396,6 +404,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.end_of_turn_ms { cfg.end_of_turn_ms = v; }
     if let Some(v) = args.speculate_after_ms { cfg.speculate_after_ms = v; }
     if let Some(v) = args.prepare_replies { cfg.prepare_replies = v; }
+    if let Some(v) = args.ask_model_ahead { cfg.ask_model_ahead = Some(v); }
     if let Some(v) = args.closed_sentence_ms { cfg.closed_sentence_ms = v; }
     if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
     if let Some(v) = args.sip_trunk_rate_limit { cfg.sip_trunk_rate_limit = v; }
@@ -479,6 +488,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         node: node.clone(),
         endpointer: cfg.endpointer(),
         prepare_replies: cfg.prepare_replies,
+        ask_model_ahead: cfg.ask_model_ahead,
     });
 
     let (sip_requests, sip_requests_rx) = tokio::sync::mpsc::channel(256);
