@@ -8,6 +8,8 @@
 # With `embedded` the real embedded model answers (llama-server and Qwen2.5-Coder-0.5B, which
 # scripts/setup.sh installs; the tenant has no model of its own) as the agent
 # crates/agent/agents/shop_assistant.yaml.
+# SERVE_ARGS adds options to `parley serve` (e.g. "--ask-model-ahead false"); CALLER_VOICE and
+# CALLER_SET choose the caller (bench/caller.sh).
 # Usage: bench/llm_turn_latency.sh [FIRST_MS] [BETWEEN_MS] | bench/llm_turn_latency.sh embedded
 set -euo pipefail
 MODE=fake
@@ -26,7 +28,7 @@ if [ $MODE = fake ]; then
   until [ -s "$W/model.url" ]; do sleep 0.1; done
 fi
 SIP=127.0.0.1:25060; HTTP=127.0.0.1:28080
-./target/release/parley serve --sip-listen $SIP --http-listen $HTTP --data-dir "$W/data" --egress-allow 127.0.0.0/8 >/dev/null 2>"$W/parley.log" &
+./target/release/parley serve --sip-listen $SIP --http-listen $HTTP --data-dir "$W/data" --egress-allow 127.0.0.0/8 ${SERVE_ARGS:-} >/dev/null 2>"$W/parley.log" &
 SERVER=$!
 until curl -sf "http://$HTTP/healthz" >/dev/null; do sleep 0.2; done
 KEY=$(./target/release/parley admin create-key --data-dir "$W/data" --role platform-admin)

@@ -4,29 +4,9 @@
 
 mod common;
 
-use common::Sim;
+use common::{model_text as text, Sim};
 use parley_agent::conversation::CompletionPart;
-use parley_agent::llm::stream::StreamEvent;
-use parley_agent::spec::AgentSpec;
 use parley_call::Output;
-
-const AGENT: &str = r#"
-name: shop
-business: Acme Outdoor
-greeting: Hello.
-flow:
-  - id: chat
-    type: llm
-    goal: Help the caller.
-    exits:
-      done: { when: the caller is done, goto: bye }
-  - id: bye
-    type: end
-"#;
-
-fn text(t: &str) -> CompletionPart {
-    CompletionPart::Events(vec![StreamEvent::Text(t.into())])
-}
 
 /// The completions asked for (not the warm-up, which only reads the prompt).
 fn completions(sim: &Sim) -> Vec<u64> {
@@ -35,7 +15,7 @@ fn completions(sim: &Sim) -> Vec<u64> {
 
 #[test]
 fn the_first_sentence_is_spoken_while_the_model_writes_the_rest() {
-    let mut sim = Sim::new(AgentSpec::from_yaml(AGENT).unwrap());
+    let mut sim = Sim::new(common::llm_agent());
     assert!(sim.caller_says("What can you do for me?"));
     assert!(sim.outputs.iter().any(|o| matches!(o, Output::Complete(r) if r.max_tokens == 0)), "the prompt was read into the model's cache while the caller spoke");
     assert_eq!(completions(&sim), [1], "the model is asked");
@@ -56,7 +36,7 @@ fn the_first_sentence_is_spoken_while_the_model_writes_the_rest() {
 
 #[test]
 fn talking_over_the_answer_cancels_the_completion() {
-    let mut sim = Sim::new(AgentSpec::from_yaml(AGENT).unwrap());
+    let mut sim = Sim::new(common::llm_agent());
     assert!(sim.caller_says("Tell me about your shop."));
     sim.p.handle_completion(sim.now, 1, text("We sell tents, boots and jackets for every season. We also "));
     sim.drain();

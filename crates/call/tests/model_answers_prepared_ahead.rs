@@ -6,33 +6,13 @@
 
 mod common;
 
-use common::Sim;
+use common::{model_text as text, Sim};
 use parley_agent::conversation::{CompletionPart, CompletionRequest, WARM_UP};
-use parley_agent::llm::stream::StreamEvent;
-use parley_agent::spec::AgentSpec;
 use parley_call::ahead::AHEAD;
 use parley_call::Output;
 
-const AGENT: &str = r#"
-name: shop
-business: Acme Outdoor
-greeting: Hello.
-flow:
-  - id: chat
-    type: llm
-    goal: Help the caller.
-    exits:
-      done: { when: the caller is done, goto: bye }
-  - id: bye
-    type: end
-"#;
-
 // No question mark: the pause, not the words, ends this turn (600 ms).
 const TENTS: &str = "Tell me about your tents";
-
-fn text(t: &str) -> CompletionPart {
-    CompletionPart::Events(vec![StreamEvent::Text(t.into())])
-}
 
 /// Every answer the model was asked for (not the warm-up), in order.
 fn completions(sim: &Sim) -> Vec<CompletionRequest> {
@@ -62,7 +42,7 @@ fn ask(sim: &mut Sim, words: &str) -> CompletionRequest {
 
 #[test]
 fn the_answer_asked_during_the_pause_is_taken_with_the_turn() {
-    let mut sim = Sim::preparing(AgentSpec::from_yaml(AGENT).unwrap());
+    let mut sim = Sim::preparing(common::llm_agent());
     let ahead = ask(&mut sim, TENTS);
     assert_eq!(last_user_words(&ahead), TENTS);
     assert_ne!(ahead.id & AHEAD, 0, "under an id of its own");
@@ -86,7 +66,7 @@ fn the_answer_asked_during_the_pause_is_taken_with_the_turn() {
 
 #[test]
 fn the_answer_asked_during_the_pause_is_stopped_when_the_caller_goes_on() {
-    let mut sim = Sim::preparing(AgentSpec::from_yaml(AGENT).unwrap());
+    let mut sim = Sim::preparing(common::llm_agent());
     let first = ask(&mut sim, TENTS);
     sim.p.handle_completion(sim.now, first.id, text("We sell tents for every season. "));
     sim.drain();
@@ -116,7 +96,7 @@ fn the_answer_asked_during_the_pause_is_stopped_when_the_caller_goes_on() {
 
 #[test]
 fn talking_over_an_answer_asked_ahead_stops_it() {
-    let mut sim = Sim::preparing(AgentSpec::from_yaml(AGENT).unwrap());
+    let mut sim = Sim::preparing(common::llm_agent());
     let ahead = ask(&mut sim, TENTS);
     sim.p.handle_completion(sim.now, ahead.id, text("We sell tents for every season, from the light Ridge for hikers to the roomy Lodge for families. "));
     sim.run(600, false);
@@ -134,7 +114,7 @@ fn talking_over_an_answer_asked_ahead_stops_it() {
 
 #[test]
 fn without_asking_ahead_the_model_waits_for_the_turn() {
-    let mut sim = Sim::new(AgentSpec::from_yaml(AGENT).unwrap());
+    let mut sim = Sim::new(common::llm_agent());
     sim.until_quiet(30_000);
     sim.run(1000, true);
     sim.run(300, false);

@@ -193,6 +193,31 @@ impl Sim {
     }
 }
 
+/// An agent whose one node is a language model's conversation.
+pub fn llm_agent() -> AgentSpec {
+    AgentSpec::from_yaml(
+        r#"
+name: shop
+business: Acme Outdoor
+greeting: Hello.
+flow:
+  - id: chat
+    type: llm
+    goal: Help the caller.
+    exits:
+      done: { when: the caller is done, goto: bye }
+  - id: bye
+    type: end
+"#,
+    )
+    .expect("the agent parses")
+}
+
+/// A part of the model's answer that writes `t`.
+pub fn model_text(t: &str) -> parley_agent::conversation::CompletionPart {
+    parley_agent::conversation::CompletionPart::Events(vec![parley_agent::llm::stream::StreamEvent::Text(t.into())])
+}
+
 /// The transcript's turns as the post-call document has them: (speaker, text, start, end).
 pub fn turns(t: &parley_connect::transcript::Transcript) -> Vec<(String, String, u64, u64)> {
     let v: serde_json::Value = serde_json::from_slice(&parley_connect::document::transcript_json(t)).unwrap();
