@@ -9,7 +9,7 @@
 # scripts/setup.sh installs; the tenant has no model of its own) as the agent
 # crates/agent/agents/shop_assistant.yaml.
 # SERVE_ARGS adds options to `parley serve` (e.g. "--ask-model-ahead false"); CALLER_VOICE and
-# CALLER_SET choose the caller (bench/caller.sh).
+# CALLER_SET choose the caller (bench/caller.sh); BENCH_LOG=FILE keeps the server's log.
 # Usage: bench/llm_turn_latency.sh [FIRST_MS] [BETWEEN_MS] | bench/llm_turn_latency.sh embedded
 set -euo pipefail
 MODE=fake
@@ -53,3 +53,4 @@ DUR=$(soxi -D "$W/caller.wav" | cut -d. -f1)
 baresip_config "$W/bs" 25072 "$W/caller.wav"
 baresip -f "$W/bs" -e "/dial sip:+15550123000@$SIP" -t $((DUR + 5)) </dev/null >/dev/null 2>&1 || true
 turn_summary "$W/parley.log" turns
+[ -z "${BENCH_LOG:-}" ] || cp "$W/parley.log" "$BENCH_LOG"
