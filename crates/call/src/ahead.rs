@@ -108,3 +108,53 @@ impl ModelAhead {
         Routed::Kept(first)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_agent::conversation::CallContext;
+    use parley_agent::spec::AgentSpec;
+    use serde_json::json;
+
+    fn request(id: u64, words: &str) -> CompletionRequest {
+        CompletionRequest { id, messages: vec![json!({"role": "user", "content": words})], tools: Vec::new(), max_tokens: 300 }
+    }
+
+    fn trial(now: Instant) -> Conversation {
+        Conversation::new(AgentSpec::demo(), CallContext { caller: "+15550100004".into(), answered: now, answered_unix_ms: 0 })
+    }
+
+    #[test]
+    fn each_completion_asked_ahead_has_an_id_of_its_own() {
+        let now = Instant::now();
+        let mut ahead = ModelAhead::default();
+        let (first, dropped) = ahead.ask(request(1, "hours"), trial(now));
+        assert_eq!(dropped, None);
+        let (second, dropped) = ahead.ask(request(1, "hours please"), trial(now));
+        assert_eq!(dropped, Some(first.id), "the one asked before is stopped");
+        assert_ne!(first.id, second.id);
+        assert!(first.id & AHEAD != 0 && second.id & AHEAD != 0);
+        assert!(matches!(ahead.route(now, first.id, &CompletionPart::End), Routed::Stale), "a part of the stopped one is dropped");
+    }
+
+    #[test]
+    fn only_the_same_request_is_adopted_and_its_parts_come_back_in_order() {
+        let now = Instant::now();
+        let mut ahead = ModelAhead::default();
+        let (wire, _) = ahead.ask(request(1, "hours"), trial(now));
+        let parts = [CompletionPart::Failed("one".into()), CompletionPart::End];
+        for p in &parts {
+            assert!(matches!(ahead.route(now, wire.id, p), Routed::Kept(_)));
+        }
+        assert_eq!(ahead.adopt(&request(1, "hours please")), None, "other words: asked again");
+        let (wire, _) = ahead.ask(request(1, "hours"), trial(now));
+        for p in &parts {
+            ahead.route(now, wire.id, p);
+        }
+        assert_eq!(ahead.adopt(&request(1, "hours")), Some(parts.to_vec()));
+        assert_eq!(ahead.drop_current(), None, "nothing left to stop");
+        assert!(matches!(ahead.route(now, wire.id, &CompletionPart::End), Routed::Conversation(1)), "later parts go to the conversation's completion");
+        assert_eq!(ahead.wire_id(1), wire.id, "which the driver knows by the id it was asked under");
+        assert!(matches!(ahead.route(now, 7, &CompletionPart::End), Routed::Conversation(7)));
+    }
+}
