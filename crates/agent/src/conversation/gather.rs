@@ -26,6 +26,36 @@ fn digits_fit(g: &Gather, digits: &str) -> bool {
     (usize::from(g.digits.min)..=usize::from(g.digits.max)).contains(&digits.len())
 }
 
+/// `digits` as the gather takes them, if they fit. Whisper sometimes writes a run of zeros
+/// read out digit by digit with one zero too many ("one zero zero seven" as "10007": 2 of 3
+/// takes in a Piper voice, tiny.en, session 27): a number one digit longer than the gather
+/// takes, with one run of zeros in it, is read with one zero fewer ("1007"). A number that
+/// still does not fit, or whose extra zero could be in either of two runs, is not taken.
+fn fitted(g: &Gather, digits: String) -> Option<String> {
+    if digits_fit(g, &digits) {
+        return Some(digits);
+    }
+    if digits.len() != usize::from(g.digits.max) + 1 {
+        return None;
+    }
+    let b = digits.as_bytes();
+    let doubled: Vec<usize> = (1..b.len()).filter(|&i| b[i] == b'0' && b[i - 1] == b'0').collect();
+    let one_run = doubled.windows(2).all(|w| w[1] == w[0] + 1);
+    let at = doubled.first().copied().filter(|_| one_run)?;
+    let mut shorter = digits;
+    shorter.remove(at);
+    Some(shorter)
+}
+
+/// A slot's value as the gather takes it: a number one zero too long is read with one fewer
+/// ([`fitted`]); anything else as it is.
+fn fitted_slot(g: &Gather, value: String) -> String {
+    if !value.bytes().all(|c| c.is_ascii_digit()) {
+        return value;
+    }
+    fitted(g, value.clone()).unwrap_or(value)
+}
+
 /// Whether the utterance is just a number (with filler words such as "it's" or "um").
 fn only_a_number(text: &str) -> bool {
     normalize(text).split(' ').all(|w| w.chars().all(|c| c.is_ascii_digit()) || crate::intent::is_number_word(w) || matches!(w, "it's" | "its" | "it" | "is" | "um" | "uh" | "er" | "oh" | "o" | "to" | "for" | "and" | "yes" | "it'll" | "that's" | "number" | "hash" | "pound"))
@@ -34,7 +64,7 @@ fn only_a_number(text: &str) -> bool {
 impl Conversation {
     fn answer(&self, now: Instant, g: &Gather, text: &str) -> Answer {
         let routed: Vec<&str> = g.routes.keys().map(String::as_str).collect();
-        let number = extract_number(text).map(|n| n.to_string()).filter(|n| digits_fit(g, n));
+        let number = extract_number(text).and_then(|n| fitted(g, n.to_string()));
         match g.expect {
             Expect::Text => Answer::Value(text.to_string()),
             Expect::Date => {
@@ -61,7 +91,7 @@ impl Conversation {
                     }
                 }
                 match self.intents.classify_routed(text, &allowed, &|a, b| g.same_route(a, b)) {
-                    Some(m) => Answer::Intent(m.intent, m.slots.into_iter().map(|(k, v)| (k, v.to_string())).collect()),
+                    Some(m) => Answer::Intent(m.intent, m.slots.into_iter().map(|(k, v)| (k, fitted_slot(g, v.to_string()))).collect()),
                     None => number.clone().and_then(on_number).or_else(|| self.by_meaning(text, &allowed, number)).unwrap_or(Answer::NoMatch),
                 }
             }
@@ -206,8 +236,9 @@ impl Conversation {
             _ => None,
         };
         let expected = g.is_some_and(|g| g.expect == Expect::Number);
-        let max = g.filter(|g| g.expect == Expect::Number || g.on_number.is_some()).map(|g| g.digits.max);
-        crate::turn::shape(text, expected, |n| max.is_some_and(|m| n.to_string().len() == usize::from(m)))
+        let numbers = g.filter(|g| g.expect == Expect::Number || g.on_number.is_some());
+        // A whole number is one of the most digits the gather takes (also once one zero too many is dropped).
+        crate::turn::shape(text, expected, |n| numbers.is_some_and(|g| fitted(g, n.to_string()).is_some_and(|d| d.len() == usize::from(g.digits.max))))
     }
 
     /// A hint for the recognizer about what the caller is about to say, in the way it should be
@@ -217,5 +248,27 @@ impl Conversation {
         let State::Listening(i) = self.state else { return None };
         let g = self.gather(i)?;
         g.hint.clone().or_else(|| (g.expect == Expect::Number).then(|| "The caller reads out a number, for example 1004 or 2057.".to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gather(min: u8, max: u8) -> Gather {
+        serde_json::from_value(json!({"id": "number", "expect": "number", "digits": {"min": min, "max": max}})).expect("a gather")
+    }
+
+    #[test]
+    fn one_zero_too_many_in_one_run_of_zeros_is_dropped() {
+        let g = gather(4, 4);
+        assert_eq!(fitted(&g, "1007".into()).as_deref(), Some("1007"));
+        assert_eq!(fitted(&g, "10007".into()).as_deref(), Some("1007"));
+        assert_eq!(fitted(&g, "20057".into()).as_deref(), Some("2057"));
+        assert_eq!(fitted(&g, "12345".into()), None, "no run of zeros to shorten");
+        assert_eq!(fitted(&g, "100007".into()), None, "two digits too many");
+        let g = gather(6, 6);
+        assert_eq!(fitted(&g, "1000700".into()), None, "which of two runs has the extra zero is not clear");
+        assert_eq!(fitted(&g, "1000078".into()).as_deref(), Some("100078"));
     }
 }
