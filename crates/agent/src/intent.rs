@@ -89,9 +89,11 @@ pub fn extract_number(text: &str) -> Option<u32> {
         if w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty() {
             run.push_str(w);
         } else if let (Some(thousands), Some(&"thousand")) = (digit_word(w), words.get(i + 1)) {
-            // "one thousand [and] four" / "one thousand ten"
+            // "one thousand [and] four" / "one thousand ten"; Whisper writes the "and" as "in"
+            // at times ("one thousand in six").
             let mut j = i + 2;
-            if words.get(j) == Some(&"and") {
+            let number_after = |k: usize| words.get(k).is_some_and(|x| digit_word(x).or_else(|| teen_or_ten(x)).is_some());
+            if words.get(j).is_some_and(|w| matches!(*w, "and" | "in" | "an" | "n")) && (words[j] == "and" || number_after(j + 1)) {
                 j += 1;
             }
             let rest = words.get(j).and_then(|x| digit_word(x).or_else(|| teen_or_ten(x))).unwrap_or(0);
@@ -135,6 +137,7 @@ mod tests {
             ("one zero zero four", 1004),
             ("ten oh seven please", 1007),
             ("one thousand and four", 1004),
+            ("one thousand in six.", 1006),
             ("one thousand ten", 1010),
             ("order number one oh oh double two", 10022),
         ] {
