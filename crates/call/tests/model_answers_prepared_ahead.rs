@@ -27,14 +27,19 @@ fn taken(sim: &Sim) -> bool {
     sim.asked(|o| matches!(o, Output::TurnTaken))
 }
 
-/// The caller speaks for a second and pauses; the early text comes 300 ms into the pause.
-/// Returns the completion asked ahead.
-fn ask(sim: &mut Sim, words: &str) -> CompletionRequest {
+/// Once the agent is quiet, the caller speaks for a second and pauses; the early text `words`
+/// comes 300 ms into the pause, while the pause may still end the turn.
+fn speak_and_pause(sim: &mut Sim, words: &str) {
     sim.until_quiet(30_000);
-    let before = completions(sim).len();
     sim.run(1000, true);
     sim.run(300, false);
     assert!(!sim.recognized(words), "early text waits for the end of the turn");
+}
+
+/// [`speak_and_pause`]; returns the completion asked during the pause.
+fn ask(sim: &mut Sim, words: &str) -> CompletionRequest {
+    let before = completions(sim).len();
+    speak_and_pause(sim, words);
     let asked = completions(sim);
     assert_eq!(asked.len(), before + 1, "the model is asked during the pause");
     asked[before].clone()
@@ -115,10 +120,7 @@ fn talking_over_an_answer_asked_ahead_stops_it() {
 #[test]
 fn without_asking_ahead_the_model_waits_for_the_turn() {
     let mut sim = Sim::new(common::llm_agent());
-    sim.until_quiet(30_000);
-    sim.run(1000, true);
-    sim.run(300, false);
-    assert!(!sim.recognized(TENTS));
+    speak_and_pause(&mut sim, TENTS);
     assert!(completions(&sim).is_empty(), "nothing is asked during the pause");
     sim.run(600, false);
     assert!(taken(&sim));
