@@ -6,7 +6,11 @@
 //! - turns with a pause in the middle: fragments Asterisk itself strings together ("you have"
 //!   ... "two new messages", "the person at extension" ... "two zero four", an order number
 //!   read out "one zero" ... "zero four"), joined with a pause of 300, 500 or 700 ms. Taking
-//!   the turn before the second part starts is a cut-in.
+//!   the turn before the second part starts is a cut-in. Recorded apart, each fragment ends
+//!   with the falling voice of a finished prompt;
+//! - turns with the speaker's own pause: 15 prompts read as one sentence with a pause inside
+//!   ("I'm sorry, | but I was unable to ..."), the longest pause stretched to 300, 500 or 700
+//!   ms. Here the voice before the pause is that of someone who goes on.
 //!
 //! Each turn runs through the real [`CallPipeline`] in simulated time after the agent's
 //! greeting, with the real recognizer (Whisper tiny.en, 2 threads): when the pipeline asks for
@@ -53,8 +57,42 @@ const PAUSED: &[(&[&str], &[&str])] = &[
 
 const PAUSES_MS: [usize; 3] = [300, 500, 700];
 
+/// Prompts read as one sentence whose speaker paused inside it (a comma or a breath of 150 ms
+/// or more): the longest of those pauses is stretched to each of [`PAUSES_MS`]. Unlike the
+/// joined fragments above, the words before the pause were said with the voice of someone who
+/// goes on, as a caller's hesitation is.
+const INSIDE: &[&str] = &[
+    "agent-newlocation",   // Please enter a new extension, | followed by pound.
+    "confbridge-pin",      // ... followed by the pound, | or hash key.
+    "dictate/both_help",   // press * to toggle pause, | press # to enter a new dictation filename
+    "dictate/record_help", // press 1 to switch to playback mode, | press 8 to truncate ...
+    "dir-instr",           // If this is the person you are looking for press 1 now, otherwise ...
+    "followme/options",    // press 1 to accept this call, | or 2 to reject it
+    "followme/sorry",      // I'm sorry, | but I was unable to locate the person you are calling
+    "privacy-incorrect",   // I'm sorry, | that number is not valid.
+    "privacy-prompt",      // Please enter your phone number, | starting with the area code.
+    "vm-rec-temp",         // After the tone, | say your temporary message, and then press ...
+    "vm-saveoper",         // press 1 to accept this recording, otherwise, please continue to hold
+    "vm-tempgreeting2",    // press 1 to record your temporary greeting, | or press 2 to erase ...
+    "vm-tmpexists",        // There is a temporary greeting, | which overrides your standard greetings.
+    "vm-whichbox",         // To leave a message, | please enter a mailbox number.
+    "vm-forward",          // Press 1 to enter an extension, | press 2 to use the directory
+];
+
+/// Which part of the set a turn is from.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// A whole prompt, said without a long pause.
+    Whole,
+    /// Fragments recorded apart, joined with a pause.
+    Joined,
+    /// One sentence with its speaker's own pause stretched.
+    Inside,
+}
+
 struct Turn {
     name: String,
+    kind: Kind,
     pcm: Vec<i16>,
     /// Sample where the part after the pause starts (`None`: no pause).
     resumes_at: Option<usize>,
@@ -68,6 +106,35 @@ fn speech_span(pcm: &[i16]) -> (usize, usize) {
     let first = loud.iter().position(|&l| l).unwrap_or(0);
     let last = loud.iter().rposition(|&l| l).unwrap_or(0);
     (first * 80, ((last + 1) * 80).min(pcm.len()))
+}
+
+/// `pcm`'s speech with its longest pause inside (10 ms windows under -40 dBFS, at least 150
+/// ms) made `pause_ms` long, and where the speech resumes after it.
+fn stretched(pcm: &[i16], pause_ms: usize) -> Option<(Vec<i16>, usize)> {
+    let (a, b) = speech_span(pcm);
+    let speech = &pcm[a..b];
+    let quiet: Vec<bool> = speech.chunks(80).map(|w| (w.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / w.len() as f64).sqrt() <= 328.0).collect();
+    let (mut best, mut run_start) = ((0, 0), None);
+    for (i, &q) in quiet.iter().chain(std::iter::once(&false)).enumerate() {
+        match (q, run_start) {
+            (true, None) => run_start = Some(i),
+            (false, Some(s)) => {
+                if i - s > best.1 - best.0 {
+                    best = (s, i);
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    if best.1 - best.0 < 15 {
+        return None;
+    }
+    let mut out = speech[..best.0 * 80].to_vec();
+    out.extend(std::iter::repeat_n(0i16, pause_ms * 8));
+    let resumes_at = out.len();
+    out.extend_from_slice(&speech[best.1 * 80..]);
+    Some((out, resumes_at))
 }
 
 /// Prompts said in a run: each trimmed to its speech, 60 ms apart.
@@ -91,7 +158,7 @@ fn set() -> Vec<Turn> {
         let mut pcm = lead.clone();
         pcm.extend_from_slice(&p.pcm);
         let speech_end = lead.len() + speech_span(&p.pcm).1;
-        turns.push(Turn { name: p.name, pcm, resumes_at: None, speech_end });
+        turns.push(Turn { name: p.name, kind: Kind::Whole, pcm, resumes_at: None, speech_end });
     }
     for (first, second) in PAUSED {
         for pause in PAUSES_MS {
@@ -101,7 +168,16 @@ fn set() -> Vec<Turn> {
             let resumes_at = pcm.len();
             pcm.extend(said(second));
             let speech_end = pcm.len();
-            turns.push(Turn { name: format!("{} | {} ({pause} ms)", first.join(" "), second.join(" ")), pcm, resumes_at: Some(resumes_at), speech_end });
+            turns.push(Turn { name: format!("{} | {} ({pause} ms)", first.join(" "), second.join(" ")), kind: Kind::Joined, pcm, resumes_at: Some(resumes_at), speech_end });
+        }
+    }
+    for name in INSIDE {
+        for pause in PAUSES_MS {
+            let (speech, resumes_at) = stretched(&prompts::by_name(name), pause).unwrap_or_else(|| panic!("{name}: no pause of 150 ms inside"));
+            let mut pcm = lead.clone();
+            pcm.extend(speech);
+            let speech_end = pcm.len();
+            turns.push(Turn { name: format!("{name}, its own pause ({pause} ms)"), kind: Kind::Inside, pcm, resumes_at: Some(lead.len() + resumes_at), speech_end });
         }
     }
     turns
@@ -264,17 +340,20 @@ fn main() {
     let engines = Engines { silero: model, asr, smart_turn, rt };
 
     let turns = set();
-    let (mut waits, mut cut_ins, mut missed, mut paused, mut cut_paused, mut decodes) = (Vec::new(), Vec::new(), Vec::new(), 0, 0, 0);
+    let (mut waits, mut cut_ins, mut missed, mut decodes) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let kinds = [(Kind::Whole, "whole"), (Kind::Joined, "joined"), (Kind::Inside, "own pause")];
+    let (mut of_kind, mut cut_of_kind, mut waits_of_kind) = ([0usize; 3], [0usize; 3], [Vec::new(), Vec::new(), Vec::new()]);
     for turn in &turns {
         let noisy;
         let turn = match noise {
             Some(snr) => {
-                noisy = Turn { name: turn.name.clone(), pcm: prompts::with_noise(&turn.pcm, snr as f32), resumes_at: turn.resumes_at, speech_end: turn.speech_end };
+                noisy = Turn { name: turn.name.clone(), kind: turn.kind, pcm: prompts::with_noise(&turn.pcm, snr as f32), resumes_at: turn.resumes_at, speech_end: turn.speech_end };
                 &noisy
             }
             None => turn,
         };
-        paused += usize::from(turn.resumes_at.is_some());
+        let k = kinds.iter().position(|(kind, _)| *kind == turn.kind).unwrap_or(0);
+        of_kind[k] += 1;
         let outcome = run_turn(turn, &cfg, &engines);
         decodes += outcome.decodes;
         let end_ms = turn.speech_end as i64 / 8;
@@ -284,9 +363,12 @@ fn main() {
             None => missed.push(turn.name.clone()),
             Some(t) if (t as i64) < end_ms => {
                 cut_ins.push(format!("{} (taken at {t} ms, the last word ended at {end_ms} ms)", turn.name));
-                cut_paused += usize::from(turn.resumes_at.is_some());
+                cut_of_kind[k] += 1;
             }
-            Some(t) => waits.push(t as i64 - end_ms),
+            Some(t) => {
+                waits.push(t as i64 - end_ms);
+                waits_of_kind[k].push(t as i64 - end_ms);
+            }
         }
         if verbose {
             println!("  {:<70} taken {:?} ms, speech ended {end_ms} ms, heard {:?}", turn.name, outcome.taken_ms, outcome.heard);
@@ -294,7 +376,7 @@ fn main() {
     }
     waits.sort_unstable();
     println!(
-        "level{}{} | end {} ms, finished {} ms, judged {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns ({} with a pause) | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}/{} with a pause) | not taken {} | decodes {}",
+        "level{}{} | end {} ms, finished {} ms, judged {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}) | not taken {} | decodes {}",
         if engines.silero.is_some() { " + Silero" } else { "" },
         engines.smart_turn.as_ref().map(|(_, from)| format!(", Smart Turn from {from}")).unwrap_or_default(),
         cfg.end_silence.as_millis(),
@@ -305,17 +387,24 @@ fn main() {
         cfg.speculate_after.map(|d| d.as_millis()),
         noise.map(|n| format!(", noise {n} dB SNR")).unwrap_or_default(),
         turns.len(),
-        paused,
         percentile(&waits, 0.5),
         percentile(&waits, 0.9),
         cut_ins.len(),
         turns.len(),
         100.0 * cut_ins.len() as f32 / turns.len() as f32,
-        cut_paused,
-        paused,
+        kinds.iter().enumerate().map(|(k, (_, label))| format!("{label} {}/{}", cut_of_kind[k], of_kind[k])).collect::<Vec<_>>().join(", "),
         missed.len(),
         decodes
     );
+    let by_kind: Vec<String> = kinds
+        .iter()
+        .zip(waits_of_kind.iter_mut())
+        .map(|((_, label), w)| {
+            w.sort_unstable();
+            format!("{label} {} ({}) ms", percentile(w, 0.5), percentile(w, 0.9))
+        })
+        .collect();
+    println!("  wait after the last word by kind, median (p90): {}", by_kind.join(", "));
     for c in cut_ins {
         println!("  cut in: {c}");
     }

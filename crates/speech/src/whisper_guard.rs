@@ -90,7 +90,7 @@ pub fn check(segments: &[String], seconds: f32, prompt: Option<&str>) -> Checked
         return Checked::Text(String::new());
     }
     let too_many = words.len() as f32 > MAX_WORDS_PER_SECOND * seconds + 3.0;
-    if collapsed.len() < words.len() || too_many {
+    if collapsed.len() < words.len() || too_many || runaway_digits(&text) {
         let plausible = ((MAX_WORDS_PER_SECOND * seconds) as usize + 3).max(1);
         return Checked::Suspect(collapsed.into_iter().take(plausible).collect::<Vec<_>>().join(" "));
     }
@@ -147,6 +147,35 @@ fn collapse_repeats<'a>(words: &[&'a str]) -> Vec<&'a str> {
     out
 }
 
+/// The same digit 7 times or more in a row ("1,000,000,000,000", "1-0-0-0-0-0-0-0"): the loop
+/// of a decoder that keeps writing zeros. A run goes on over thousands separators and over a
+/// dash or space between single digits, not over one after a group ("800-000-0000" is a phone
+/// number, not a loop). Nobody reads out an order or card number like that.
+fn runaway_digits(text: &str) -> bool {
+    let (mut last, mut run, mut group) = (None, 0, 0);
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run = if last == Some(c) { run + 1 } else { 1 };
+            last = Some(c);
+            group += 1;
+            if run >= 7 {
+                return true;
+            }
+            continue;
+        }
+        let goes_on = match c {
+            ',' | '.' => true,
+            '-' | ' ' => group <= 1,
+            _ => false,
+        };
+        if !goes_on {
+            (last, run) = (None, 0);
+        }
+        group = 0;
+    }
+    false
+}
+
 /// Where text that ends in a sentence followed by that same sentence again (twice or more, the
 /// last copy possibly cut short: the decoder ran out of tokens) should end: after the first copy.
 /// The sentence has three words or more and one closing mark, and starts the text or follows one.
@@ -199,6 +228,16 @@ mod tests {
     fn speech_passes_unchanged() {
         let c = check(&segs(&[" My order number is 1004."]), 2.5, None);
         assert_eq!(c, Checked::Text("My order number is 1004.".into()));
+    }
+
+    #[test]
+    fn a_number_that_runs_away_is_suspect() {
+        for looped in ["My order number is 1,000,000,000,000,000,000,000,000,", "It's on a 1-0-0-0-0-0-0-0", "It's 1, 0, 0, 0, 0, 0, 0, 0."] {
+            assert!(matches!(check(&segs(&[looped]), 2.5, None), Checked::Suspect(_)), "{looped}");
+        }
+        for said in ["Order 1000004.", "Call me on 1-800-000-0000.", "It's 1, 0, 0, 0, 4.", "It costs 1,000,000 dollars.", "Ten 0 0 0 0 0"] {
+            assert_eq!(check(&segs(&[said]), 3.0, None), Checked::Text(said.into()), "{said}");
+        }
     }
 
     #[test]
