@@ -294,6 +294,22 @@ impl Conversation {
         self.reply(out)
     }
 
+    /// Goes back to `earlier`, a copy of this conversation from before the caller's last turn:
+    /// the caller went on right after it (the agent cut in), and what they said is to be
+    /// handled as one turn. The model's answer to the cut turn, if still coming, is stopped
+    /// (the returned `CancelCompletion`); completion and tool ids and the tokens spent carry
+    /// on from here, so a late part of that answer never passes for the next one's.
+    pub fn take_back(&mut self, earlier: Conversation) -> Vec<Action> {
+        let running = match self.state {
+            State::Thinking { id, .. } => Some(id),
+            _ => None,
+        };
+        let later = std::mem::replace(self, earlier);
+        self.llm.keep_counting_from(&later.llm);
+        self.next_tool = self.next_tool.max(later.next_tool);
+        running.map(Action::CancelCompletion).into_iter().collect()
+    }
+
     /// Whether the agent is working on an answer: a tool call or the model's completion is
     /// running (what it says meanwhile is a filler).
     pub fn waiting(&self) -> bool {

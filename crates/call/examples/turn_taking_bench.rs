@@ -189,6 +189,11 @@ struct Outcome {
     decodes: usize,
     /// What the recognizer heard, in order (shown with `-v`).
     heard: Vec<String>,
+    /// Caller turns the conversation had at the end: 1 after a cut-in taken back.
+    turns: u32,
+    /// The agent's audio sent after it took the turn until the far end was told to drop what it
+    /// holds (of a cut-in: what the caller heard of the cut reply).
+    agent_heard_ms: u64,
 }
 
 /// The engines a turn runs with.
@@ -212,6 +217,7 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
     let mut decodes = 0;
     let mut heard = Vec::new();
     let mut taken: Option<Instant> = None;
+    let (mut agent_heard_ms, mut cleared) = (0, false);
     let mut speaking_since: Option<Instant> = None;
     let mut agent_quiet_for = 0;
     let mut fed = 0usize;
@@ -229,7 +235,9 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
             _ => vec![0; FRAME],
         };
         if let Some(start) = start_feeding {
-            if now.duration_since(start) > Duration::from_millis(turn.pcm.len() as u64 / 8 + 3000) || taken.is_some() {
+            // A turn taken before the last word: on to the end, to see whether it is taken back.
+            let cut = taken.is_some_and(|t| t.duration_since(start) < Duration::from_millis(turn.speech_end as u64 / 8));
+            if now.duration_since(start) > Duration::from_millis(turn.pcm.len() as u64 / 8 + 3000) || (taken.is_some() && !cut) {
                 break;
             }
         }
@@ -253,7 +261,14 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
         let mut sent_sound = false;
         while let Some(o) = p.poll_output() {
             match o {
-                Output::Audio { samples, .. } => sent_sound |= samples.iter().any(|&s| s != 0),
+                Output::Audio { samples, .. } => {
+                    let sound = samples.iter().any(|&s| s != 0);
+                    sent_sound |= sound;
+                    // The cut reply's audio the caller heard.
+                    if sound && taken.is_some() && !cleared {
+                        agent_heard_ms += 20;
+                    }
+                }
                 Output::Synthesize(prompt) => {
                     // The agent's voice: quiet tone so the playout runs its length (10 ms a character).
                     let audio: Vec<i16> = (0..prompt.text.len() * 80).map(|i| if i % 2 == 0 { 1 } else { -1 }).collect();
@@ -280,6 +295,7 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
                     let seen = if probability >= *finished_from { 1.0 } else { 0.0 };
                     judgements.push((turn_no, seen, now + started.elapsed()));
                 }
+                Output::ClearAudio if taken.is_some() => cleared = true,
                 Output::TurnTaken if start_feeding.is_some() => {
                     taken.get_or_insert(now);
                 }
@@ -298,7 +314,8 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
         now += Duration::from_millis(20);
     }
     let start = start_feeding.unwrap_or(t0);
-    Outcome { taken_ms: taken.map(|t| t.duration_since(start).as_millis() as u64), decodes, heard }
+    let turns = p.finish(now).conversation.turns;
+    Outcome { taken_ms: taken.map(|t| t.duration_since(start).as_millis() as u64), decodes, heard, turns, agent_heard_ms }
 }
 
 fn percentile(sorted: &[i64], p: f32) -> i64 {
@@ -341,6 +358,7 @@ fn main() {
 
     let turns = set();
     let (mut waits, mut cut_ins, mut missed, mut decodes) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let (mut taken_back, mut cut_heard) = (0, Vec::new());
     let kinds = [(Kind::Whole, "whole"), (Kind::Joined, "joined"), (Kind::Inside, "own pause")];
     let (mut of_kind, mut cut_of_kind, mut waits_of_kind) = ([0usize; 3], [0usize; 3], [Vec::new(), Vec::new(), Vec::new()]);
     for turn in &turns {
@@ -362,7 +380,12 @@ fn main() {
         match outcome.taken_ms {
             None => missed.push(turn.name.clone()),
             Some(t) if (t as i64) < end_ms => {
-                cut_ins.push(format!("{} (taken at {t} ms, the last word ended at {end_ms} ms)", turn.name));
+                let back = outcome.turns == 1;
+                taken_back += usize::from(back);
+                if back {
+                    cut_heard.push(outcome.agent_heard_ms as i64);
+                }
+                cut_ins.push(format!("{} (taken at {t} ms, the last word ended at {end_ms} ms{})", turn.name, if back { format!("; taken back after {} ms of the reply", outcome.agent_heard_ms) } else { String::new() }));
                 cut_of_kind[k] += 1;
             }
             Some(t) => {
@@ -405,6 +428,8 @@ fn main() {
         })
         .collect();
     println!("  wait after the last word by kind, median (p90): {}", by_kind.join(", "));
+    cut_heard.sort_unstable();
+    println!("  cut-ins taken back (the agent stopped and answered the whole turn): {taken_back}/{}; the cut reply heard before it stopped: median {} ms, max {} ms", cut_ins.len(), percentile(&cut_heard, 0.5), cut_heard.last().copied().unwrap_or(0));
     for c in cut_ins {
         println!("  cut in: {c}");
     }

@@ -18,6 +18,8 @@ use parley_agent::spec::AgentSpec;
 use parley_agent::turn::TurnShape;
 use parley_connect::payment::capture::CardDetails;
 use parley_connect::transcript::{Speaker, Transcript};
+
+use crate::taken_back::TakenTurn;
 use parley_media::jitter::{Frame, JitterBuffer};
 use parley_media::pacer::{Pacer, FRAME_SAMPLES};
 use parley_speech::silero::SileroModel;
@@ -147,6 +149,10 @@ pub enum Output {
     Charge(PaymentRequest, CardDetails),
     /// A caller's turn reached the agent.
     TurnTaken,
+    /// The turn the agent took last was taken back: the caller went on with it at once
+    /// ([`crate::taken_back`]), so its end was decided too early. The whole turn follows as a
+    /// new [`Output::TurnTaken`].
+    TurnTakenBack,
     /// A turn's timings, from the end of the caller's speech to the first audio of the reply.
     Turn(TurnLatency),
 }
@@ -331,6 +337,8 @@ pub struct CallPipeline {
     held: Option<Instant>,
     /// A turn that sounded cut off once its late text came, waiting for the rest.
     parked: Option<Parked>,
+    /// The last turn taken, while the caller may go on with it ([`crate::taken_back`]).
+    taken: Option<TakenTurn>,
     /// When the agent started its current talk spurt (ms since answer), and its texts.
     speaking_since: Option<u64>,
     spoken: Vec<String>,
@@ -411,6 +419,7 @@ impl CallPipeline {
             reply: None,
             held: None,
             parked: None,
+            taken: None,
             speaking_since: None,
             spoken: Vec::new(),
             marker: true,
@@ -461,6 +470,7 @@ impl CallPipeline {
     /// agent otherwise.
     pub fn handle_key(&mut self, now: Instant, key: char) {
         self.settle(now);
+        self.taken = None;
         let at = ms(now - self.t0);
         let Some(mode) = self.paying.as_mut() else {
             let actions = self.convo.handle(now, Input::Key(key));
@@ -631,7 +641,17 @@ impl CallPipeline {
             return false;
         }
         self.transcript.push(Speaker::Caller, &text, t.start_ms, t.end_ms);
-        let actions = self.convo.handle(now, Input::Said(text));
+        // The caller went on right after the agent took their last turn: the two are one.
+        if let Some(taken) = self.taken.take().filter(|_| self.barge_in_after != Duration::MAX) {
+            self.out.push_back(Output::TurnTakenBack);
+            self.withdraw_reply(now);
+            let (stop, whole) = taken.take_back(&mut self.convo, &text);
+            self.apply(now, stop);
+            text = whole;
+        }
+        let earlier = self.convo.clone();
+        let actions = self.convo.handle(now, Input::Said(text.clone()));
+        self.taken = Some(TakenTurn::new(earlier, text, now));
         self.end_reply();
         if actions.iter().any(|a| matches!(a, Action::Say(_) | Action::CallTool(_) | Action::Complete(_))) {
             self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), asked_ms: ms(t.asked.saturating_duration_since(t.speech_end)), heard_ms: ms(heard.saturating_duration_since(t.speech_end)), answered: now, said_at: None, filler: None, answer: None, first: None });
@@ -826,6 +846,9 @@ impl CallPipeline {
                 let first_frame = self.speaking_since.is_none();
                 if first_frame {
                     self.speaking_since = Some(ms(now - self.t0));
+                    if let Some(t) = self.taken.as_mut() {
+                        t.heard_from(now);
+                    }
                 }
                 self.reply_audio(now, first_frame);
                 f
@@ -887,7 +910,11 @@ impl CallPipeline {
         let event = self.vad.push_frame(now, samples);
         self.barge_in(now);
         match event {
-            Some(VadEvent::SpeechStarted) | None => {}
+            None => {}
+            // Speech that starts later than just after the agent took the last turn is a turn
+            // of its own.
+            Some(VadEvent::SpeechStarted) if self.taken.as_ref().is_some_and(|t| !t.open_at(now)) => self.taken = None,
+            Some(VadEvent::SpeechStarted) => {}
             // A pause: recognition starts now, the turn is decided later.
             Some(VadEvent::Paused { audio, speech_end }) => {
                 let turn = self.recognize(audio, speech_end, now, false);
@@ -941,6 +968,23 @@ impl CallPipeline {
         }
         self.cancel_prepared();
         self.flush_spoken(at, true);
+    }
+
+    /// The agent's reply to a turn taken back stops, whether or not the caller's speech held
+    /// it: what it had started saying is marked cut off, the rest is dropped.
+    fn withdraw_reply(&mut self, now: Instant) {
+        if self.playout.busy() {
+            self.out.push_back(Output::ClearAudio);
+        }
+        if let Some(id) = self.playout.barge_in() {
+            self.out.push_back(Output::CancelSynthesis(id));
+        }
+        self.cancel_prepared();
+        if self.speaking_since.is_some() {
+            self.flush_spoken(now, true);
+        } else {
+            self.spoken.clear();
+        }
     }
 
     /// The agent goes on from where it fell silent (a new talk spurt).
@@ -1013,6 +1057,9 @@ impl CallPipeline {
     fn apply(&mut self, now: Instant, actions: Vec<Action>) -> Option<u64> {
         let mut said = None;
         for a in actions {
+            if !TakenTurn::undoable(&a) {
+                self.taken = None;
+            }
             match a {
                 Action::Say(text) => {
                     self.spoken.push(text.clone());

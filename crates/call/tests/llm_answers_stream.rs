@@ -40,8 +40,9 @@ fn talking_over_the_answer_cancels_the_completion() {
     assert!(sim.caller_says("Tell me about your shop."));
     sim.p.handle_completion(sim.now, 1, text("We sell tents, boots and jackets for every season. We also "));
     sim.drain();
-    sim.run(400, false);
-    // The caller talks over the first sentence while the model is still writing.
+    sim.run(700, false);
+    // The caller talks over the first sentence while the model is still writing (having heard
+    // enough of it not to be going on with their own turn: see `a_caller_who_goes_on_is_heard_whole.rs`).
     sim.run(600, true);
     sim.run(800, false);
     assert!(sim.recognized("Sorry, do you sell bikes?"));

@@ -175,6 +175,9 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
                 Output::TurnTaken => {
                     shared.metrics.turns_total.fetch_add(1, Ordering::Relaxed);
                 }
+                Output::TurnTakenBack => {
+                    shared.metrics.turns_taken_back.fetch_add(1, Ordering::Relaxed);
+                }
                 Output::Turn(t) => {
                     shared.metrics.turn(&t);
                     // Numbers only: this line is what bench/turn_latency.sh reads.

@@ -65,6 +65,8 @@ pub struct Metrics {
     pub calls_rejected: AtomicU64,
     /// Caller turns answered.
     pub turns_total: AtomicU64,
+    /// Turns taken back: the caller went on at once, so the end of turn came too early.
+    pub turns_taken_back: AtomicU64,
     /// Sentences the end-of-turn model judged finished / not finished by their sound.
     pub turns_judged_finished: AtomicU64,
     /// See `turns_judged_finished`.
@@ -133,6 +135,7 @@ impl Metrics {
              # TYPE parley_calls_active gauge\nparley_calls_active {}\n\
              # TYPE parley_calls_rejected_total counter\nparley_calls_rejected_total {}\n\
              # TYPE parley_turns_total counter\nparley_turns_total {}\n\
+             # TYPE parley_turns_taken_back_total counter\nparley_turns_taken_back_total {}\n\
              # TYPE parley_turns_judged_total counter\nparley_turns_judged_total{{sounded=\"finished\"}} {}\n\
              parley_turns_judged_total{{sounded=\"unfinished\"}} {}\n\
              # TYPE parley_webhooks_delivered_total counter\nparley_webhooks_delivered_total {}\n\
@@ -150,6 +153,7 @@ impl Metrics {
             g(&self.calls_active),
             g(&self.calls_rejected),
             g(&self.turns_total),
+            g(&self.turns_taken_back),
             g(&self.turns_judged_finished),
             g(&self.turns_judged_unfinished),
             g(&self.webhooks_delivered),

@@ -97,6 +97,14 @@ pub(super) struct LlmSession {
     pub(super) withheld: u32,
 }
 
+impl LlmSession {
+    /// Completion ids and tokens spent go on from `later`'s (see [`Conversation::take_back`]).
+    pub(super) fn keep_counting_from(&mut self, later: &LlmSession) {
+        self.next_completion = self.next_completion.max(later.next_completion);
+        self.tokens = self.tokens.max(later.tokens);
+    }
+}
+
 impl Conversation {
     /// Enters `llm` node `i`: its prompt, then it listens.
     pub(super) fn llm_enter(&mut self, i: usize) -> Vec<Action> {
