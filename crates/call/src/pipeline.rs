@@ -543,8 +543,13 @@ impl CallPipeline {
         if !(self.prepare_replies || self.ask_model_ahead) || text.is_empty() || self.held.is_some() || self.parked.is_some() || self.paying.is_some() || self.convo.done() {
             return;
         }
-        let mut trial = self.convo.clone();
-        let mut actions = trial.handle(now, Input::Said(text.to_string()));
+        // When the caller is going on with the turn the agent took last, the answer to prepare
+        // is the one to the whole turn.
+        let (mut trial, text) = match self.taken.as_ref() {
+            Some(taken) => taken.trial(&self.convo, text),
+            None => (self.convo.clone(), text.to_string()),
+        };
+        let mut actions = trial.handle(now, Input::Said(text));
         // A lookup that needs no I/O is run on the copy too, so its answer can be prepared.
         while let (Some(Action::CallTool(call)), Some(local)) = (actions.first(), self.local_tools) {
             let Some(result) = local(call) else { return };
@@ -642,7 +647,7 @@ impl CallPipeline {
         }
         self.transcript.push(Speaker::Caller, &text, t.start_ms, t.end_ms);
         // The caller went on right after the agent took their last turn: the two are one.
-        if let Some(taken) = self.taken.take().filter(|_| self.barge_in_after != Duration::MAX) {
+        if let Some(taken) = self.taken.take() {
             self.out.push_back(Output::TurnTakenBack);
             self.withdraw_reply(now);
             let (stop, whole) = taken.take_back(&mut self.convo, &text);
@@ -651,7 +656,8 @@ impl CallPipeline {
         }
         let earlier = self.convo.clone();
         let actions = self.convo.handle(now, Input::Said(text.clone()));
-        self.taken = Some(TakenTurn::new(earlier, text, now));
+        // An agent that may not be talked over finishes its reply: its turns stand.
+        self.taken = (self.barge_in_after != Duration::MAX).then(|| TakenTurn::new(earlier, text, now));
         self.end_reply();
         if actions.iter().any(|a| matches!(a, Action::Say(_) | Action::CallTool(_) | Action::Complete(_))) {
             self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), asked_ms: ms(t.asked.saturating_duration_since(t.speech_end)), heard_ms: ms(heard.saturating_duration_since(t.speech_end)), answered: now, said_at: None, filler: None, answer: None, first: None });

@@ -59,6 +59,14 @@ impl TakenTurn {
         matches!(action, Action::Say(_) | Action::Complete(_) | Action::CancelCompletion(_))
     }
 
+    /// What [`TakenTurn::take_back`] would make of `convo` and `rest`, on copies: to prepare the
+    /// answer to the whole turn during the caller's pause.
+    pub(crate) fn trial(&self, convo: &Conversation, rest: &str) -> (Conversation, String) {
+        let mut trial = convo.clone();
+        trial.take_back(self.earlier.clone());
+        (trial, format!("{} {rest}", self.text))
+    }
+
     /// Takes the turn back from `convo` (the actions that stop its answer) and returns the
     /// whole turn: this one's words, then `rest`.
     pub(crate) fn take_back(self, convo: &mut Conversation, rest: &str) -> (Vec<Action>, String) {

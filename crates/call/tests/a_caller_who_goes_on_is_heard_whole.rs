@@ -120,3 +120,25 @@ fn an_agent_that_finishes_every_line_is_not_stopped() {
     sim.until_quiet(20_000);
     assert_eq!(sim.p.finish(sim.now).conversation.turns, 2);
 }
+
+#[test]
+fn the_answer_to_the_whole_turn_is_prepared_during_the_pause() {
+    let mut sim = Sim::preparing(common::llm_agent());
+    said_and_taken(&mut sim, "I'd like to check my order.");
+    let sent_before = sim.outputs.iter().filter(|o| matches!(o, Output::Complete(r) if r.max_tokens > 0)).count();
+    // The caller goes on at once, and pauses: the early text is known during the pause.
+    sim.run(40, false);
+    sim.run(700, true);
+    sim.run(300, false);
+    assert!(!sim.recognized("The one from Tuesday."), "early text waits for the end of the turn");
+    let asked: Vec<_> = sim.outputs.iter().filter_map(|o| if let Output::Complete(r) = o { Some(r.clone()) } else { None }).filter(|r| r.max_tokens > 0).collect();
+    assert_eq!(asked.len(), sent_before + 1, "the model is asked during the pause");
+    let ahead = asked.last().unwrap();
+    assert!(ahead.id & parley_call::ahead::AHEAD != 0);
+    let users: Vec<&str> = ahead.messages.iter().filter(|m| m["role"] == "user").filter_map(|m| m["content"].as_str()).collect();
+    assert_eq!(users, ["I'd like to check my order. The one from Tuesday."], "about the whole turn");
+    sim.run(400, false);
+    assert!(sim.asked(|o| matches!(o, Output::TurnTakenBack)));
+    let sent_after = sim.outputs.iter().filter(|o| matches!(o, Output::Complete(r) if r.max_tokens > 0)).count();
+    assert_eq!(sent_after, sent_before + 1, "the answer asked during the pause is adopted, not asked again");
+}
