@@ -18,8 +18,6 @@ use parley_agent::spec::AgentSpec;
 use parley_agent::turn::TurnShape;
 use parley_connect::payment::capture::CardDetails;
 use parley_connect::transcript::{Speaker, Transcript};
-
-use crate::taken_back::TakenTurn;
 use parley_media::jitter::{Frame, JitterBuffer};
 use parley_media::pacer::{Pacer, FRAME_SAMPLES};
 use parley_speech::silero::SileroModel;
@@ -30,6 +28,7 @@ use crate::ahead::{ModelAhead, Routed};
 use crate::payment::{self, PaymentMode, PaymentStep};
 use crate::playout::{Playout, Prompt};
 use crate::recording::Recorder;
+use crate::taken_back::TakenTurn;
 
 /// How a pipeline starts.
 #[derive(Debug, Clone)]

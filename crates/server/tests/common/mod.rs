@@ -42,6 +42,20 @@ pub struct Server {
 impl Server {
     /// Starts the server with its data and log under `dir`; returns once it printed its banner.
     pub fn start(dir: &Path, extra: &[&str]) -> Server {
+        // A port found free may be taken by a test running alongside before the server binds
+        // it; the server then exits at once, and starts again on other ports.
+        for _ in 0..5 {
+            match Server::try_start(dir, extra) {
+                Ok(server) => return server,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("parley serve did not start; its log:\n{log}"),
+            }
+        }
+        panic!("parley serve found its ports taken 5 times in a row");
+    }
+
+    /// One start; `Err` with the server's log when it did not start.
+    fn try_start(dir: &Path, extra: &[&str]) -> Result<Server, String> {
         let sip_port = free_port();
         let http_port = std::iter::repeat_with(free_port).find(|p| *p != sip_port).unwrap();
         let data_dir = dir.join("data");
@@ -76,9 +90,9 @@ impl Server {
         }
         if secret.len() != 64 {
             let _ = child.wait();
-            panic!("parley serve did not start; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            return Err(std::fs::read_to_string(&log).unwrap_or_default());
         }
-        Server { child, sip_port, http_port, data_dir, log, secret }
+        Ok(Server { child, sip_port, http_port, data_dir, log, secret })
     }
 
     /// Sends SIGTERM (a drain starts) without waiting.
