@@ -653,10 +653,10 @@ impl CallPipeline {
             self.apply(now, stop);
             text = whole;
         }
-        let earlier = self.convo.clone();
+        // An agent that may not be talked over finishes its reply: its turns stand (and need no copy).
+        let earlier = (self.barge_in_after != Duration::MAX).then(|| self.convo.clone());
         let actions = self.convo.handle(now, Input::Said(text.clone()));
-        // An agent that may not be talked over finishes its reply: its turns stand.
-        self.taken = (self.barge_in_after != Duration::MAX).then(|| TakenTurn::new(earlier, text, now));
+        self.taken = earlier.map(|earlier| TakenTurn::new(earlier, text, now));
         self.end_reply();
         if actions.iter().any(|a| matches!(a, Action::Say(_) | Action::CallTool(_) | Action::Complete(_))) {
             self.reply = Some(Reply { speech_end: t.speech_end, eot_ms: ms(confirmed - t.speech_end), asr_ms: ms(heard.saturating_duration_since(confirmed)), asked_ms: ms(t.asked.saturating_duration_since(t.speech_end)), heard_ms: ms(heard.saturating_duration_since(t.speech_end)), answered: now, said_at: None, filler: None, answer: None, first: None });

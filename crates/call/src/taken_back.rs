@@ -64,14 +64,19 @@ impl TakenTurn {
     pub(crate) fn trial(&self, convo: &Conversation, rest: &str) -> (Conversation, String) {
         let mut trial = convo.clone();
         trial.take_back(self.earlier.clone());
-        (trial, format!("{} {rest}", self.text))
+        (trial, self.whole(rest))
     }
 
     /// Takes the turn back from `convo` (the actions that stop its answer) and returns the
     /// whole turn: this one's words, then `rest`.
     pub(crate) fn take_back(self, convo: &mut Conversation, rest: &str) -> (Vec<Action>, String) {
-        let stop = convo.take_back(self.earlier);
-        (stop, format!("{} {rest}", self.text))
+        let whole = self.whole(rest);
+        (convo.take_back(self.earlier), whole)
+    }
+
+    /// This turn's words, then `rest`.
+    fn whole(&self, rest: &str) -> String {
+        format!("{} {rest}", self.text)
     }
 }
 
@@ -81,11 +86,14 @@ mod tests {
     use parley_agent::conversation::{CallContext, Input};
     use parley_agent::spec::AgentSpec;
 
+    fn demo(t0: Instant) -> Conversation {
+        Conversation::new(AgentSpec::demo(), CallContext { caller: "+15550100004".into(), answered: t0, answered_unix_ms: 0 })
+    }
+
     #[test]
     fn it_is_open_for_speech_that_starts_soon_after() {
         let t0 = Instant::now();
-        let convo = Conversation::new(AgentSpec::demo(), CallContext { caller: "+15550100004".into(), answered: t0, answered_unix_ms: 0 });
-        let taken = TakenTurn::new(convo, "Please check my order,".into(), t0);
+        let taken = TakenTurn::new(demo(t0), "Please check my order,".into(), t0);
         assert!(taken.open_at(t0 + Duration::from_millis(100)) && taken.open_at(t0 + GOES_ON_WITHIN));
         assert!(!taken.open_at(t0 + GOES_ON_WITHIN + Duration::from_millis(20)));
     }
@@ -93,14 +101,12 @@ mod tests {
     #[test]
     fn it_closes_once_the_reply_has_been_heard_a_while() {
         let t0 = Instant::now();
-        let convo = Conversation::new(AgentSpec::demo(), CallContext { caller: "+15550100004".into(), answered: t0, answered_unix_ms: 0 });
-        let mut taken = TakenTurn::new(convo, "Please check my order,".into(), t0);
+        let mut taken = TakenTurn::new(demo(t0), "Please check my order,".into(), t0);
         taken.heard_from(t0 + Duration::from_millis(40));
         assert!(taken.open_at(t0 + Duration::from_millis(40) + HEARD_WITHIN));
         assert!(!taken.open_at(t0 + Duration::from_millis(60) + HEARD_WITHIN));
         // A reply that starts late does not stretch the window.
-        let convo = Conversation::new(AgentSpec::demo(), CallContext { caller: "+15550100004".into(), answered: t0, answered_unix_ms: 0 });
-        let mut slow = TakenTurn::new(convo, "Please check my order,".into(), t0);
+        let mut slow = TakenTurn::new(demo(t0), "Please check my order,".into(), t0);
         slow.heard_from(t0 + Duration::from_millis(450));
         assert!(!slow.open_at(t0 + GOES_ON_WITHIN + Duration::from_millis(20)));
     }
@@ -117,7 +123,7 @@ mod tests {
     #[test]
     fn the_whole_turn_goes_to_the_conversation_as_it_was() {
         let t0 = Instant::now();
-        let mut convo = Conversation::new(AgentSpec::demo(), CallContext { caller: "+15550100004".into(), answered: t0, answered_unix_ms: 0 });
+        let mut convo = demo(t0);
         convo.start(t0);
         let earlier = convo.clone();
         convo.handle(t0, Input::Said("I have a question.".into()));
