@@ -10,16 +10,19 @@ pub mod evaluate;
 pub use classify::{IntentDef, IntentMatch, IntentSet, SlotType, BUILT_IN};
 
 /// Lowercases and keeps letters, digits and spaces (commas between digits are dropped).
+/// Whisper writes "one thousand and six" as "1,06" at times: a single thousands digit before
+/// a comma and two digits after it lost a zero, which comes back ("1006").
 pub fn normalize(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
+    let digit = |i: usize| chars.get(i).is_some_and(|c| c.is_ascii_digit());
     for (i, &c) in chars.iter().enumerate() {
-        let between_digits = |i: usize| {
-            i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit())
-        };
+        let between_digits = i > 0 && digit(i - 1) && digit(i + 1);
         if c.is_alphanumeric() || c == '\'' {
             out.extend(c.to_lowercase());
-        } else if (c == ',' || c == '.' || c == '-') && between_digits(i) {
+        } else if c == ',' && between_digits && (i < 2 || !(digit(i - 2) || chars[i - 2] == ',')) && digit(i + 2) && !digit(i + 3) && chars.get(i + 3) != Some(&',') {
+            out.push('0');
+        } else if (c == ',' || c == '.' || c == '-') && between_digits {
             continue;
         } else {
             out.push(' ');
@@ -138,6 +141,10 @@ mod tests {
             ("ten oh seven please", 1007),
             ("one thousand and four", 1004),
             ("one thousand in six.", 1006),
+            ("1,06", 1006),
+            ("It's 1,06.", 1006),
+            ("1,2,3,4", 1234),
+            ("12,34", 1234),
             ("one thousand ten", 1010),
             ("order number one oh oh double two", 10022),
         ] {
