@@ -90,7 +90,7 @@ pub fn check(segments: &[String], seconds: f32, prompt: Option<&str>) -> Checked
         return Checked::Text(String::new());
     }
     let too_many = words.len() as f32 > MAX_WORDS_PER_SECOND * seconds + 3.0;
-    if collapsed.len() < words.len() || too_many || runaway_digits(&text) {
+    if collapsed.len() < words.len() || too_many || runaway_digits(&text) || digits_in_a_cycle(&text) {
         let plausible = ((MAX_WORDS_PER_SECOND * seconds) as usize + 3).max(1);
         return Checked::Suspect(collapsed.into_iter().take(plausible).collect::<Vec<_>>().join(" "));
     }
@@ -176,6 +176,27 @@ fn runaway_digits(text: &str) -> bool {
     false
 }
 
+/// Digits read out one by one that go round a short cycle at least twice and on ("0, 4, 4, 0,
+/// 4, 4, 0, 4" for "one zero, zero four" with a long pause inside): a decoder loop over digits
+/// that [`collapse_repeats`] misses because the last copy is cut short. A run of at least 8
+/// single digits that repeats with a period `p` of 2 or more, where `2p + 2` digits fit in it.
+fn digits_in_a_cycle(text: &str) -> bool {
+    let mut runs: Vec<Vec<char>> = vec![Vec::new()];
+    for token in text.split(|c: char| c.is_whitespace() || c == '-') {
+        let t = token.trim_matches(|c: char| matches!(c, ',' | '.' | ';' | ':' | '?' | '!'));
+        let mut chars = t.chars();
+        match (chars.next(), chars.next()) {
+            (Some(d), None) if d.is_ascii_digit() => runs.last_mut().expect("one run at least").push(d),
+            _ if t.is_empty() => {}
+            _ => runs.push(Vec::new()),
+        }
+    }
+    runs.iter().any(|run| {
+        let n = run.len();
+        n >= 8 && (2..=(n - 2) / 2).any(|p| (0..n - p).all(|i| run[i] == run[i + p]))
+    })
+}
+
 /// Where text that ends in a sentence followed by that same sentence again (twice or more, the
 /// last copy possibly cut short: the decoder ran out of tokens) should end: after the first copy.
 /// The sentence has three words or more and one closing mark, and starts the text or follows one.
@@ -235,7 +256,10 @@ mod tests {
         for looped in ["My order number is 1,000,000,000,000,000,000,000,000,", "It's on a 1-0-0-0-0-0-0-0", "It's 1, 0, 0, 0, 0, 0, 0, 0."] {
             assert!(matches!(check(&segs(&[looped]), 2.5, None), Checked::Suspect(_)), "{looped}");
         }
-        for said in ["Order 1000004.", "Call me on 1-800-000-0000.", "It's 1, 0, 0, 0, 4.", "It costs 1,000,000 dollars.", "Ten 0 0 0 0 0"] {
+        for looped in ["0, 4, 4, 0, 4, 4, 0, 4", "It's 1 2 1 2 1 2 1 2.", "1-0-5-1-0-5-1-0"] {
+            assert!(matches!(check(&segs(&[looped]), 4.0, None), Checked::Suspect(_)), "{looped}");
+        }
+        for said in ["Order 1000004.", "Call me on 1-800-000-0000.", "It's 1, 0, 0, 0, 4.", "It costs 1,000,000 dollars.", "Ten 0 0 0 0 0", "1 2 3 4 1 2 3 4", "4 4 0 4 4 0 4"] {
             assert_eq!(check(&segs(&[said]), 3.0, None), Checked::Text(said.into()), "{said}");
         }
     }
