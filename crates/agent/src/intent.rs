@@ -33,7 +33,12 @@ pub fn normalize(text: &str) -> String {
 
 /// Whether `w` is a number word that cannot be anything else ("to" and "for" can).
 pub(crate) fn is_number_word(w: &str) -> bool {
-    (digit_word(w).is_some() && !matches!(w, "to" | "too" | "for" | "o")) || teen_or_ten(w).is_some() || matches!(w, "thousand" | "hundred" | "double")
+    (digit_word(w).is_some() && !weak(w)) || teen_or_ten(w).is_some() || tens(w).is_some() || matches!(w, "thousand" | "hundred" | "double" | "triple")
+}
+
+/// Words that are digits only beside other digits ("to", "for").
+fn weak(w: &str) -> bool {
+    matches!(w, "to" | "too" | "for" | "o")
 }
 
 fn digit_word(w: &str) -> Option<u32> {
@@ -64,9 +69,48 @@ pub(crate) fn teen_or_ten(w: &str) -> Option<u32> {
         "seventeen" => 17,
         "eighteen" => 18,
         "nineteen" => 19,
-        "twenty" => 20,
         _ => return None,
     })
+}
+
+/// "twenty" to "ninety".
+fn tens(w: &str) -> Option<u32> {
+    Some(match w {
+        "twenty" => 20,
+        "thirty" => 30,
+        "forty" | "fourty" => 40,
+        "fifty" => 50,
+        "sixty" => 60,
+        "seventy" => 70,
+        "eighty" => 80,
+        "ninety" => 90,
+        _ => return None,
+    })
+}
+
+/// A number under a hundred said in words at `words[i]` ("seven", "twelve", "forty two"), and
+/// where the words after it start.
+fn below_hundred(words: &[&str], i: usize) -> Option<(u32, usize)> {
+    let w = *words.get(i)?;
+    if let Some(t) = tens(w) {
+        let unit = words.get(i + 1).filter(|n| !weak(n)).and_then(|n| digit_word(n)).filter(|d| *d > 0);
+        return Some(unit.map_or((t, i + 1), |d| (t + d, i + 2)));
+    }
+    teen_or_ten(w).or_else(|| digit_word(w).filter(|_| !weak(w))).map(|n| (n, i + 1))
+}
+
+/// "five hundred [and] twenty", "twelve hundred", else a number under a hundred.
+fn below_thousand(words: &[&str], i: usize) -> Option<(u32, usize)> {
+    let (n, j) = below_hundred(words, i)?;
+    if n >= 20 || words.get(j) != Some(&"hundred") {
+        return Some((n, j));
+    }
+    let mut k = j + 1;
+    if words.get(k) == Some(&"and") && below_hundred(words, k + 1).is_some() {
+        k += 1;
+    }
+    let (rest, k) = below_hundred(words, k).unwrap_or((0, k));
+    Some((n * 100 + rest, k))
 }
 
 /// The number the caller said or typed (three to eight digits), if any.
@@ -88,30 +132,40 @@ pub fn extract_number(text: &str) -> Option<u32> {
     };
     while i < words.len() {
         let w = words[i];
-        let next_is_digit = words.get(i + 1).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || digit_word(n).is_some() || teen_or_ten(n).is_some());
+        let next_is_digit = words.get(i + 1).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || digit_word(n).is_some() || teen_or_ten(n).is_some() || tens(n).is_some());
+        let thousands = if w == "a" { Some((1, i + 1)) } else { below_hundred(&words, i) };
         if w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty() {
             run.push_str(w);
-        } else if let (Some(thousands), Some(&"thousand")) = (digit_word(w), words.get(i + 1)) {
-            // "one thousand [and] four" / "one thousand ten"; Whisper writes the "and" as "in"
-            // at times ("one thousand in six").
-            let mut j = i + 2;
-            let number_after = |k: usize| words.get(k).is_some_and(|x| digit_word(x).or_else(|| teen_or_ten(x)).is_some());
-            if words.get(j).is_some_and(|w| matches!(*w, "and" | "in" | "an" | "n")) && (words[j] == "and" || number_after(j + 1)) {
+        } else if let Some((thousands, j)) = thousands.filter(|(_, j)| words.get(*j) == Some(&"thousand")) {
+            // "one thousand [and] four", "a thousand ten", "twelve thousand five hundred";
+            // Whisper writes the "and" as "in" at times ("one thousand in six").
+            let mut j = j + 1;
+            if words.get(j).is_some_and(|w| matches!(*w, "and" | "in" | "an" | "n")) && below_thousand(&words, j + 1).is_some() {
                 j += 1;
             }
-            let rest = words.get(j).and_then(|x| digit_word(x).or_else(|| teen_or_ten(x))).unwrap_or(0);
+            let (rest, after) = below_thousand(&words, j).unwrap_or((0, j));
             run.push_str(&format!("{}", thousands * 1000 + rest));
-            i = if rest > 0 { j + 1 } else { i + 2 };
+            i = after;
+            continue;
+        } else if let Some((n, j)) = below_thousand(&words, i).filter(|(n, _)| *n >= 20) {
+            // "twenty fifty seven", "ten forty two", "five hundred and six".
+            run.push_str(&n.to_string());
+            i = j;
             continue;
         } else if let Some(d) = digit_word(w) {
-            let weak = matches!(w, "to" | "too" | "for" | "o");
-            if weak && run.is_empty() && !next_is_digit {
+            if weak(w) && run.is_empty() && !next_is_digit {
                 flush(&mut run, &mut best);
             } else {
                 run.push_str(&d.to_string());
             }
         } else if let Some(n) = teen_or_ten(w) {
             run.push_str(&n.to_string());
+        } else if w == "triple" {
+            if let Some(d) = words.get(i + 1).and_then(|x| digit_word(x)) {
+                run.push_str(&format!("{d}{d}{d}"));
+                i += 2;
+                continue;
+            }
         } else if w == "double" {
             if let Some(d) = words.get(i + 1).and_then(|x| digit_word(x)) {
                 run.push_str(&format!("{d}{d}"));
@@ -147,6 +201,16 @@ mod tests {
             ("12,34", 1234),
             ("one thousand ten", 1010),
             ("order number one oh oh double two", 10022),
+            ("twenty fifty seven", 2057),
+            ("ten forty two", 1042),
+            ("nineteen eighty-four", 1984),
+            ("twenty one oh five", 2105),
+            ("a thousand and four", 1004),
+            ("one thousand twenty", 1020),
+            ("two thousand five hundred and six", 2506),
+            ("twelve hundred and four", 1204),
+            ("it's one triple zero five", 10005),
+            ("order twenty twenty", 2020),
         ] {
             assert_eq!(extract_number(text), Some(n), "{text}");
         }

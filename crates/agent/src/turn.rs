@@ -13,7 +13,7 @@
 //!   extension."): the pipeline waits a pause between the two others.
 //! - Open: nothing to go by (no punctuation); the usual pause decides.
 
-use crate::intent::{extract_number, normalize};
+use crate::intent::{extract_number, is_number_word, normalize};
 
 /// See the module docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,8 +52,7 @@ const COURTESY: &[&str] = &["please", "thanks", "thank", "you"];
 const WHOLE: &[&str] = &["yes", "yeah", "yep", "yup", "no", "nope", "nah", "sure", "okay", "ok", "correct", "right", "thanks", "thank", "you", "bye", "goodbye", "please", "that's", "all", "nothing", "else"];
 
 fn numeric(w: &str) -> bool {
-    w.chars().all(|c| c.is_ascii_digit())
-        || matches!(w, "zero" | "oh" | "one" | "two" | "three" | "four" | "five" | "six" | "seven" | "eight" | "nine" | "ten" | "eleven" | "twelve" | "thirteen" | "fourteen" | "fifteen" | "sixteen" | "seventeen" | "eighteen" | "nineteen" | "twenty" | "hundred" | "thousand")
+    w.chars().all(|c| c.is_ascii_digit()) || is_number_word(w)
 }
 
 /// The shape of `text`; `number_expected`: the agent asked for an order number; `known` says
