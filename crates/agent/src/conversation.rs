@@ -25,6 +25,7 @@ mod gather;
 mod llm;
 mod payment;
 mod summary;
+pub use gather::{number_heard, NUMBER_HINT};
 pub use llm::{CompletionPart, CompletionRequest, MAX_ANSWER_TOKENS, WARM_UP};
 pub use payment::{PaymentRequest, PaymentResult};
 

@@ -2,7 +2,7 @@
 //! said ([`extract_number`]).
 //!
 //! Works on recognizer output, which writes numbers as digits ("1004", "1,004", "10 04") or
-//! words ("one zero zero four", "ten oh four", "one thousand and four").
+//! words ("one zero zero four", "ten oh four", "twenty fifty seven", "one thousand and four").
 
 mod classify;
 pub mod meaning;
@@ -115,9 +115,9 @@ fn below_thousand(words: &[&str], i: usize) -> Option<(u32, usize)> {
 
 /// The number the caller said or typed (three to eight digits), if any.
 ///
-/// Adjacent digit groups and spoken digits join ("10 04", "one zero zero four", "ten oh four");
-/// "one thousand and four" is read as 1004. "to" and "for" count as digits only next to other
-/// digits.
+/// Adjacent digit groups and spoken digits join ("10 04", "one zero zero four", "ten oh four",
+/// "twenty fifty seven"); "one thousand and four" and "a thousand four" are read as 1004,
+/// "twelve hundred and four" as 1204. "to" and "for" count as digits only next to other digits.
 pub fn extract_number(text: &str) -> Option<u32> {
     let t = normalize(text);
     let words: Vec<&str> = t.split(' ').collect();

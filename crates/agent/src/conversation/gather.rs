@@ -47,6 +47,15 @@ fn fitted(g: &Gather, digits: String) -> Option<String> {
     Some(shorter)
 }
 
+/// The number in `text` as gather `g` takes it (its digits, one zero too many dropped), if
+/// it said one that fits.
+pub fn number_heard(g: &Gather, text: &str) -> Option<String> {
+    extract_number(text).and_then(|n| fitted(g, n.to_string()))
+}
+
+/// What the recognizer is told while a gather waits for a number without a hint of its own.
+pub const NUMBER_HINT: &str = "The caller reads out a number, for example 1004 or 2057.";
+
 /// A slot's value as the gather takes it: a number one zero too long is read with one fewer
 /// ([`fitted`]); anything else as it is.
 fn fitted_slot(g: &Gather, value: String) -> String {
@@ -64,7 +73,7 @@ fn only_a_number(text: &str) -> bool {
 impl Conversation {
     fn answer(&self, now: Instant, g: &Gather, text: &str) -> Answer {
         let routed: Vec<&str> = g.routes.keys().map(String::as_str).collect();
-        let number = extract_number(text).and_then(|n| fitted(g, n.to_string()));
+        let number = number_heard(g, text);
         match g.expect {
             Expect::Text => Answer::Value(text.to_string()),
             Expect::Date => {
@@ -247,7 +256,7 @@ impl Conversation {
     pub fn listening_for(&self) -> Option<String> {
         let State::Listening(i) = self.state else { return None };
         let g = self.gather(i)?;
-        g.hint.clone().or_else(|| (g.expect == Expect::Number).then(|| "The caller reads out a number, for example 1004 or 2057.".to_string()))
+        g.hint.clone().or_else(|| (g.expect == Expect::Number).then(|| NUMBER_HINT.to_string()))
     }
 }
 
