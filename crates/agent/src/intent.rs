@@ -10,8 +10,9 @@ pub mod evaluate;
 pub use classify::{IntentDef, IntentMatch, IntentSet, SlotType, BUILT_IN};
 
 /// Lowercases and keeps letters, digits and spaces (commas between digits are dropped).
-/// Whisper writes "one thousand and six" as "1,06" at times: a single thousands digit before
-/// a comma and two digits after it lost a zero, which comes back ("1006").
+/// Whisper writes "one thousand and six" as "1,06" and "one thousand five" as "1,5" at times:
+/// a single thousands digit before a comma and one or two digits after it lost zeros, which
+/// come back ("1006", "1005").
 pub fn normalize(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -20,8 +21,13 @@ pub fn normalize(text: &str) -> String {
         let between_digits = i > 0 && digit(i - 1) && digit(i + 1);
         if c.is_alphanumeric() || c == '\'' {
             out.extend(c.to_lowercase());
-        } else if c == ',' && between_digits && (i < 2 || !(digit(i - 2) || chars[i - 2] == ',')) && digit(i + 2) && !digit(i + 3) && chars.get(i + 3) != Some(&',') {
-            out.push('0');
+        } else if c == ',' && between_digits && (i < 2 || !(digit(i - 2) || chars[i - 2] == ',')) && !digit(i + 3) && chars.get(i + 3) != Some(&',') {
+            // One or two digits after the comma: the zeros Whisper left out ("1,5", "1,06").
+            let after = if digit(i + 2) { 2 } else { 1 };
+            if after == 1 && chars.get(i + 2) == Some(&',') {
+                continue;
+            }
+            out.push_str(&"00"[..3 - after]);
         } else if (c == ',' || c == '.' || c == '-') && between_digits {
             continue;
         } else {
@@ -135,7 +141,27 @@ pub fn extract_number(text: &str) -> Option<u32> {
         let next_is_digit = words.get(i + 1).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || digit_word(n).is_some() || teen_or_ten(n).is_some() || tens(n).is_some());
         let thousands = if w == "a" { Some((1, i + 1)) } else { below_hundred(&words, i) };
         if w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty() {
-            run.push_str(w);
+            // The same number of three digits or more twice ("1009, 1009": said again, or
+            // Whisper's loop cut short) is that number once, not a longer one.
+            if w.len() >= 3 && i > 0 && words[i - 1] == w && run.ends_with(w) {
+                i += 1;
+                continue;
+            }
+            // "1000 and 8": Whisper wrote the thousand as digits and the rest apart.
+            let rest = words.get(i + 1).filter(|a| matches!(**a, "and" | "in")).and_then(|_| {
+                let next = *words.get(i + 2)?;
+                let literal = next.parse::<u32>().ok().filter(|n| (1..1000).contains(n) && next.len() <= 3).map(|n| (n, i + 3));
+                literal.or_else(|| below_thousand(&words, i + 2))
+            });
+            match rest {
+                Some((n, after)) if (4..=6).contains(&w.len()) && w.ends_with("000") => {
+                    let thousands: u32 = w[..w.len() - 3].parse().unwrap_or(0);
+                    run.push_str(&(thousands * 1000 + n).to_string());
+                    i = after;
+                    continue;
+                }
+                _ => run.push_str(w),
+            }
         } else if let Some((thousands, j)) = thousands.filter(|(_, j)| words.get(*j) == Some(&"thousand")) {
             // "one thousand [and] four", "a thousand ten", "twelve thousand five hundred";
             // Whisper writes the "and" as "in" at times ("one thousand in six").
@@ -211,6 +237,13 @@ mod tests {
             ("twelve hundred and four", 1204),
             ("it's one triple zero five", 10005),
             ("order twenty twenty", 2020),
+            ("1009 1009", 1009),
+            ("It's 1,05. 1,05.", 1005),
+            ("It's 10 10.", 1010),
+            ("1000 and 8.", 1008),
+            ("It's 1000 in 6", 1006),
+            ("1,5.", 1005),
+            ("1, 5, 0, 7", 1507),
         ] {
             assert_eq!(extract_number(text), Some(n), "{text}");
         }
