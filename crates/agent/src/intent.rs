@@ -119,6 +119,24 @@ fn below_thousand(words: &[&str], i: usize) -> Option<(u32, usize)> {
     Some((n * 100 + rest, k))
 }
 
+/// Where a number of thousands is said at `words[i]` ("one thousand", "a thousand", "twelve
+/// thousand", or Whisper's "1000"): how many thousands, and where the words after it start.
+fn thousands_head(words: &[&str], i: usize) -> Option<(u32, usize)> {
+    let w = *words.get(i)?;
+    if (4..=6).contains(&w.len()) && w.ends_with("000") && w.chars().all(|c| c.is_ascii_digit()) {
+        return w[..w.len() - 3].parse().ok().map(|n| (n, i + 1));
+    }
+    let (n, j) = if w == "a" { (1, i + 1) } else { below_hundred(words, i)? };
+    (words.get(j) == Some(&"thousand")).then_some((n, j + 1))
+}
+
+/// What follows a thousand: a number under a thousand in words, or in digits ("1000 and 8").
+fn under_a_thousand(words: &[&str], i: usize) -> Option<(u32, usize)> {
+    let w = *words.get(i)?;
+    let digits = w.parse::<u32>().ok().filter(|n| (1..1000).contains(n) && w.len() <= 3).map(|n| (n, i + 1));
+    digits.or_else(|| below_thousand(words, i))
+}
+
 /// The number the caller said or typed (three to eight digits), if any.
 ///
 /// Adjacent digit groups and spoken digits join ("10 04", "one zero zero four", "ten oh four",
@@ -139,40 +157,23 @@ pub fn extract_number(text: &str) -> Option<u32> {
     while i < words.len() {
         let w = words[i];
         let next_is_digit = words.get(i + 1).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || digit_word(n).is_some() || teen_or_ten(n).is_some() || tens(n).is_some());
-        let thousands = if w == "a" { Some((1, i + 1)) } else { below_hundred(&words, i) };
-        if w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty() {
+        let literal = w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty();
+        if literal && w.len() >= 3 && i > 0 && words[i - 1] == w && run.ends_with(w) {
             // The same number of three digits or more twice ("1009, 1009": said again, or
             // Whisper's loop cut short) is that number once, not a longer one.
-            if w.len() >= 3 && i > 0 && words[i - 1] == w && run.ends_with(w) {
-                i += 1;
-                continue;
-            }
-            // "1000 and 8": Whisper wrote the thousand as digits and the rest apart.
-            let rest = words.get(i + 1).filter(|a| matches!(**a, "and" | "in")).and_then(|_| {
-                let next = *words.get(i + 2)?;
-                let literal = next.parse::<u32>().ok().filter(|n| (1..1000).contains(n) && next.len() <= 3).map(|n| (n, i + 3));
-                literal.or_else(|| below_thousand(&words, i + 2))
-            });
-            match rest {
-                Some((n, after)) if (4..=6).contains(&w.len()) && w.ends_with("000") => {
-                    let thousands: u32 = w[..w.len() - 3].parse().unwrap_or(0);
-                    run.push_str(&(thousands * 1000 + n).to_string());
-                    i = after;
-                    continue;
-                }
-                _ => run.push_str(w),
-            }
-        } else if let Some((thousands, j)) = thousands.filter(|(_, j)| words.get(*j) == Some(&"thousand")) {
-            // "one thousand [and] four", "a thousand ten", "twelve thousand five hundred";
-            // Whisper writes the "and" as "in" at times ("one thousand in six").
-            let mut j = j + 1;
-            if words.get(j).is_some_and(|w| matches!(*w, "and" | "in" | "an" | "n")) && below_thousand(&words, j + 1).is_some() {
+        } else if let Some((thousands, j)) = thousands_head(&words, i) {
+            // "one thousand [and] four", "a thousand ten", "twelve thousand five hundred", and
+            // Whisper's "1000 and 8"; it writes the "and" as "in" at times ("one thousand in six").
+            let mut j = j;
+            if words.get(j).is_some_and(|w| matches!(*w, "and" | "in" | "an" | "n")) && under_a_thousand(&words, j + 1).is_some() {
                 j += 1;
             }
-            let (rest, after) = below_thousand(&words, j).unwrap_or((0, j));
-            run.push_str(&format!("{}", thousands * 1000 + rest));
+            let (rest, after) = under_a_thousand(&words, j).unwrap_or((0, j));
+            run.push_str(&(thousands * 1000 + rest).to_string());
             i = after;
             continue;
+        } else if literal {
+            run.push_str(w);
         } else if let Some((n, j)) = below_thousand(&words, i).filter(|(n, _)| *n >= 20) {
             // "twenty fifty seven", "ten forty two", "five hundred and six".
             run.push_str(&n.to_string());

@@ -186,7 +186,7 @@ fn runaway_digits(text: &str) -> bool {
 }
 
 /// Digits read out one by one that go round a short cycle at least twice and on ("0, 4, 4, 0,
-/// 4, 4, 0, 4" for "one zero, zero four" with a long pause inside): a decoder loop over digits
+/// 4, 4, 0, 4", heard in "one zero … zero four" with a 700 ms pause inside): a decoder loop over digits
 /// that [`collapse_repeats`] misses because the last copy is cut short. A run of at least 8
 /// single digits that repeats with a period `p` of 2 or more, where `2p + 2` digits fit in it.
 fn digits_in_a_cycle(text: &str) -> bool {
