@@ -120,10 +120,12 @@ fn below_thousand(words: &[&str], i: usize) -> Option<(u32, usize)> {
 }
 
 /// Where a number of thousands is said at `words[i]` ("one thousand", "a thousand", "twelve
-/// thousand", or Whisper's "1000"): how many thousands, and where the words after it start.
+/// thousand", or Whisper's "1000" before "and"): how many thousands, and where the words after
+/// it start. "1000" before anything else stays as written ("1,000, 10 days" is no 1010).
 fn thousands_head(words: &[&str], i: usize) -> Option<(u32, usize)> {
     let w = *words.get(i)?;
-    if (4..=6).contains(&w.len()) && w.ends_with("000") && w.chars().all(|c| c.is_ascii_digit()) {
+    let and_next = words.get(i + 1).is_some_and(|a| matches!(*a, "and" | "in"));
+    if and_next && (4..=6).contains(&w.len()) && w.ends_with("000") && w.chars().all(|c| c.is_ascii_digit()) {
         return w[..w.len() - 3].parse().ok().map(|n| (n, i + 1));
     }
     let (n, j) = if w == "a" { (1, i + 1) } else { below_hundred(words, i)? };
@@ -250,5 +252,6 @@ mod tests {
         }
         assert_eq!(extract_number("I want to talk to someone for a minute"), None);
         assert_eq!(extract_number("order 42"), None, "too short to be an order number");
+        assert_ne!(extract_number("1,000, 10 days."), Some(1010), "a thousand joins the rest only after 'and'");
     }
 }
