@@ -20,7 +20,7 @@
 //!
 //! Usage: `cargo run --release -p parley-call --example turn_taking_bench -- [--silero]
 //! [--smart-turn [--sounds-finished P]] [--end MS] [--finished MS] [--judged MS] [--closed MS] [--unfinished MS]
-//! [--speculate MS] [--noise SNR_DB] [-v]`
+//! [--speculate MS] [--parts-after MS (0: whole utterances)] [--noise SNR_DB] [-v]`
 //! (needs `scripts/setup.sh --test-peers`).
 
 #[path = "../../speech/tests/common/prompts.rs"]
@@ -98,6 +98,8 @@ struct Turn {
     resumes_at: Option<usize>,
     /// The last sample of speech.
     speech_end: usize,
+    /// What is said (the prompts' transcripts).
+    text: String,
 }
 
 /// Where speech starts and ends in `pcm`: 10 ms windows above -40 dBFS.
@@ -137,6 +139,11 @@ fn stretched(pcm: &[i16], pause_ms: usize) -> Option<(Vec<i16>, usize)> {
     Some((out, resumes_at))
 }
 
+/// What prompts said in a run say.
+fn text_of(names: &[&str]) -> String {
+    names.iter().map(|n| prompts::text_of(n).unwrap_or_else(|| panic!("{n}: no transcript"))).collect::<Vec<_>>().join(" ")
+}
+
 /// Prompts said in a run: each trimmed to its speech, 60 ms apart.
 fn said(names: &[&str]) -> Vec<i16> {
     let mut out = Vec::new();
@@ -158,7 +165,7 @@ fn set() -> Vec<Turn> {
         let mut pcm = lead.clone();
         pcm.extend_from_slice(&p.pcm);
         let speech_end = lead.len() + speech_span(&p.pcm).1;
-        turns.push(Turn { name: p.name, kind: Kind::Whole, pcm, resumes_at: None, speech_end });
+        turns.push(Turn { name: p.name, kind: Kind::Whole, pcm, resumes_at: None, speech_end, text: p.text });
     }
     for (first, second) in PAUSED {
         for pause in PAUSES_MS {
@@ -168,7 +175,7 @@ fn set() -> Vec<Turn> {
             let resumes_at = pcm.len();
             pcm.extend(said(second));
             let speech_end = pcm.len();
-            turns.push(Turn { name: format!("{} | {} ({pause} ms)", first.join(" "), second.join(" ")), kind: Kind::Joined, pcm, resumes_at: Some(resumes_at), speech_end });
+            turns.push(Turn { name: format!("{} | {} ({pause} ms)", first.join(" "), second.join(" ")), kind: Kind::Joined, pcm, resumes_at: Some(resumes_at), speech_end, text: format!("{} {}", text_of(first), text_of(second)) });
         }
     }
     for name in INSIDE {
@@ -177,7 +184,7 @@ fn set() -> Vec<Turn> {
             let mut pcm = lead.clone();
             pcm.extend(speech);
             let speech_end = pcm.len();
-            turns.push(Turn { name: format!("{name}, its own pause ({pause} ms)"), kind: Kind::Inside, pcm, resumes_at: Some(lead.len() + resumes_at), speech_end });
+            turns.push(Turn { name: format!("{name}, its own pause ({pause} ms)"), kind: Kind::Inside, pcm, resumes_at: Some(lead.len() + resumes_at), speech_end, text: text_of(&[name]) });
         }
     }
     turns
@@ -194,6 +201,12 @@ struct Outcome {
     /// The agent's audio sent after it took the turn until the far end was told to drop what it
     /// holds (of a cut-in: what the caller heard of the cut reply).
     agent_heard_ms: u64,
+    /// What the agent heard the caller say, all turns joined (the transcript's caller lines).
+    caller_text: String,
+    /// From the turn's start to when the text the agent took came from the recognizer (ms).
+    text_ms: Option<u64>,
+    /// Time spent decoding, all decodes of the turn (ms).
+    decode_ms: u64,
 }
 
 /// The engines a turn runs with.
@@ -203,12 +216,14 @@ struct Engines {
     /// Smart Turn, and the probability from which a sentence counts as sounding finished.
     smart_turn: Option<(SmartTurnModel, f32)>,
     rt: tokio::runtime::Runtime,
+    /// The pause that splits a turn into parts recognized one after the other.
+    parts_after: Option<Duration>,
 }
 
 fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
-    let Engines { silero: model, asr, smart_turn, rt } = engines;
+    let Engines { silero: model, asr, smart_turn, rt, parts_after } = engines;
     let t0 = Instant::now();
-    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.clone(), prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: smart_turn.is_some() };
+    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.clone(), prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: smart_turn.is_some(), parts_after: *parts_after };
     let mut p = CallPipeline::new(config, t0);
     let mut now = t0;
     let mut seq = 0u16;
@@ -220,6 +235,7 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
     let (mut agent_heard_ms, mut cleared) = (0, false);
     let mut speaking_since: Option<Instant> = None;
     let mut agent_quiet_for = 0;
+    let (mut decode_ms, mut delivered_at, mut text_at) = (0u64, None, None);
     let mut fed = 0usize;
     let mut start_feeding: Option<Instant> = None;
     let limit = t0 + Duration::from_secs(60);
@@ -244,6 +260,7 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
         for (turn_no, text, at) in std::mem::take(&mut pending) {
             if at <= now {
                 p.handle_recognized(now, turn_no, &text);
+                delivered_at = Some(now);
             } else {
                 pending.push((turn_no, text, at));
             }
@@ -279,6 +296,7 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
                     let started = Instant::now();
                     let text = rt.block_on(asr.transcribe(Utterance { pcm: &audio, speech_end, urgency, hint: hint.as_deref() })).unwrap_or_default();
                     decodes += 1;
+                    decode_ms += started.elapsed().as_millis() as u64;
                     heard.push(text.clone());
                     pending.push((turn_no, text, now + started.elapsed()));
                 }
@@ -298,6 +316,7 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
                 Output::ClearAudio if taken.is_some() => cleared = true,
                 Output::TurnTaken if start_feeding.is_some() => {
                     taken.get_or_insert(now);
+                    text_at = delivered_at;
                 }
                 _ => {}
             }
@@ -314,8 +333,10 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
         now += Duration::from_millis(20);
     }
     let start = start_feeding.unwrap_or(t0);
-    let turns = p.finish(now).conversation.turns;
-    Outcome { taken_ms: taken.map(|t| t.duration_since(start).as_millis() as u64), decodes, heard, turns, agent_heard_ms }
+    let finished = p.finish(now);
+    let caller_text = parley_connect::document::transcript_for_model(&finished.transcript).lines().filter_map(|l| l.strip_prefix("Caller: ")).collect::<Vec<_>>().join(" ");
+    let since_start = |t: Instant| t.saturating_duration_since(start).as_millis() as u64;
+    Outcome { taken_ms: taken.map(since_start), decodes, heard, turns: finished.conversation.turns, agent_heard_ms, caller_text, text_ms: text_at.map(since_start), decode_ms }
 }
 
 fn percentile(sorted: &[i64], p: f32) -> i64 {
@@ -354,18 +375,23 @@ fn main() {
     });
     let asr = WhisperCppRecognizer::load(&WhisperCppConfig { model_path: WhisperModel::TinyEn.path_under(&dir), decoders: 1, threads: 2 }).expect("tiny.en installed by scripts/setup.sh");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let engines = Engines { silero: model, asr, smart_turn, rt };
+    // The server's default (`parley serve --parts-after-ms`).
+    let parts_after = Some(value("--parts-after").unwrap_or(200)).filter(|&ms| ms > 0).map(Duration::from_millis);
+    let engines = Engines { silero: model, asr, smart_turn, rt, parts_after };
 
     let turns = set();
     let (mut waits, mut cut_ins, mut missed, mut decodes) = (Vec::new(), Vec::new(), Vec::new(), 0);
     let (mut taken_back, mut cut_heard) = (0, Vec::new());
     let kinds = [(Kind::Whole, "whole"), (Kind::Joined, "joined"), (Kind::Inside, "own pause")];
     let (mut of_kind, mut cut_of_kind, mut waits_of_kind) = ([0usize; 3], [0usize; 3], [Vec::new(), Vec::new(), Vec::new()]);
+    // Word errors of what the agent heard against what was said, and when the text it took came
+    // after the last word, by kind; the time all decodes took.
+    let (mut word_errors, mut words, mut text_after, mut decode_ms) = ([0usize; 3], [0usize; 3], [Vec::new(), Vec::new(), Vec::new()], 0u64);
     for turn in &turns {
         let noisy;
         let turn = match noise {
             Some(snr) => {
-                noisy = Turn { name: turn.name.clone(), kind: turn.kind, pcm: prompts::with_noise(&turn.pcm, snr as f32), resumes_at: turn.resumes_at, speech_end: turn.speech_end };
+                noisy = Turn { name: turn.name.clone(), kind: turn.kind, pcm: prompts::with_noise(&turn.pcm, snr as f32), resumes_at: turn.resumes_at, speech_end: turn.speech_end, text: turn.text.clone() };
                 &noisy
             }
             None => turn,
@@ -374,7 +400,14 @@ fn main() {
         of_kind[k] += 1;
         let outcome = run_turn(turn, &cfg, &engines);
         decodes += outcome.decodes;
+        decode_ms += outcome.decode_ms;
         let end_ms = turn.speech_end as i64 / 8;
+        let (e, n) = parley_speech::wer::errors(&turn.text, &outcome.caller_text);
+        word_errors[k] += e;
+        words[k] += n;
+        if let Some(t) = outcome.text_ms.filter(|&t| t as i64 >= end_ms) {
+            text_after[k].push(t as i64 - end_ms);
+        }
         // Taken before the caller's last word: the agent cut in (in a pause we made, or in one
         // the recorded speaker made).
         match outcome.taken_ms {
@@ -394,14 +427,15 @@ fn main() {
             }
         }
         if verbose {
-            println!("  {:<70} taken {:?} ms, speech ended {end_ms} ms, heard {:?}", turn.name, outcome.taken_ms, outcome.heard);
+            println!("  {:<70} taken {:?} ms, speech ended {end_ms} ms, heard {:?}, took {:?}, text at {:?} ms", turn.name, outcome.taken_ms, outcome.heard, outcome.caller_text, outcome.text_ms);
         }
     }
     waits.sort_unstable();
     println!(
-        "level{}{} | end {} ms, finished {} ms, judged {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}) | not taken {} | decodes {}",
+        "level{}{} | parts after {:?} ms | end {} ms, finished {} ms, judged {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}) | not taken {} | decodes {}",
         if engines.silero.is_some() { " + Silero" } else { "" },
         engines.smart_turn.as_ref().map(|(_, from)| format!(", Smart Turn from {from}")).unwrap_or_default(),
+        engines.parts_after.map(|d| d.as_millis()),
         cfg.end_silence.as_millis(),
         cfg.finished_silence.as_millis(),
         cfg.judged_silence.as_millis(),
@@ -428,6 +462,20 @@ fn main() {
         })
         .collect();
     println!("  wait after the last word by kind, median (p90): {}", by_kind.join(", "));
+    let wer = |e: usize, n: usize| 100.0 * e as f32 / n.max(1) as f32;
+    let by_kind: Vec<String> = kinds.iter().enumerate().map(|(k, (_, label))| format!("{label} {:.1}%", wer(word_errors[k], words[k]))).collect();
+    println!("  words the agent took, WER: {:.1}% ({})", wer(word_errors.iter().sum(), words.iter().sum()), by_kind.join(", "));
+    let by_kind: Vec<String> = kinds
+        .iter()
+        .zip(text_after.iter_mut())
+        .map(|((_, label), t)| {
+            t.sort_unstable();
+            format!("{label} {} ({}) ms", percentile(t, 0.5), percentile(t, 0.9))
+        })
+        .collect();
+    let mut all: Vec<i64> = text_after.concat();
+    all.sort_unstable();
+    println!("  the taken text came after the last word, median (p90): {} ({}) ms; {}; decoding took {decode_ms} ms in all", percentile(&all, 0.5), percentile(&all, 0.9), by_kind.join(", "));
     cut_heard.sort_unstable();
     println!("  cut-ins taken back (the agent stopped and answered the whole turn): {taken_back}/{}; the cut reply heard before it stopped: median {} ms, max {} ms", cut_ins.len(), percentile(&cut_heard, 0.5), cut_heard.last().copied().unwrap_or(0));
     for c in cut_ins {

@@ -57,6 +57,14 @@ pub fn load(min_s: f32, max_s: f32, limit: usize) -> Vec<Prompt> {
     prompts
 }
 
+/// What prompt `name` (e.g. `digits/4`, `followme/sorry`) says, from the transcript listing,
+/// without the listing's ellipses.
+pub fn text_of(name: &str) -> Option<String> {
+    static LISTING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let listing = LISTING.get_or_init(|| Command::new("zcat").arg(TEXTS).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default());
+    listing.lines().filter_map(|l| l.split_once(": ")).find(|(n, _)| n.trim() == name).map(|(_, t)| t.trim().replace("...", " ").trim().to_string())
+}
+
 /// One prompt by file name (e.g. `digits/4`), through a mu-law round trip, without its
 /// transcript.
 pub fn by_name(name: &str) -> Vec<i16> {
