@@ -20,7 +20,7 @@
 //!
 //! Usage: `cargo run --release -p parley-call --example turn_taking_bench -- [--silero]
 //! [--smart-turn [--sounds-finished P]] [--end MS] [--finished MS] [--judged MS] [--closed MS] [--unfinished MS]
-//! [--speculate MS] [--parts-after MS (0: whole utterances)] [--noise SNR_DB] [-v]`
+//! [--speculate MS] [--noise SNR_DB] [-v]`
 //! (needs `scripts/setup.sh --test-peers`).
 
 #[path = "../../speech/tests/common/prompts.rs"]
@@ -216,14 +216,12 @@ struct Engines {
     /// Smart Turn, and the probability from which a sentence counts as sounding finished.
     smart_turn: Option<(SmartTurnModel, f32)>,
     rt: tokio::runtime::Runtime,
-    /// The pause that splits a turn into parts recognized one after the other.
-    parts_after: Option<Duration>,
 }
 
 fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
-    let Engines { silero: model, asr, smart_turn, rt, parts_after } = engines;
+    let Engines { silero: model, asr, smart_turn, rt } = engines;
     let t0 = Instant::now();
-    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.clone(), prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: smart_turn.is_some(), parts_after: *parts_after };
+    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.clone(), prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: smart_turn.is_some() };
     let mut p = CallPipeline::new(config, t0);
     let mut now = t0;
     let mut seq = 0u16;
@@ -375,9 +373,7 @@ fn main() {
     });
     let asr = WhisperCppRecognizer::load(&WhisperCppConfig { model_path: WhisperModel::TinyEn.path_under(&dir), decoders: 1, threads: 2 }).expect("tiny.en installed by scripts/setup.sh");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    // The server's default (`parley serve --parts-after-ms`).
-    let parts_after = Some(value("--parts-after").unwrap_or(200)).filter(|&ms| ms > 0).map(Duration::from_millis);
-    let engines = Engines { silero: model, asr, smart_turn, rt, parts_after };
+    let engines = Engines { silero: model, asr, smart_turn, rt };
 
     let turns = set();
     let (mut waits, mut cut_ins, mut missed, mut decodes) = (Vec::new(), Vec::new(), Vec::new(), 0);
@@ -432,10 +428,9 @@ fn main() {
     }
     waits.sort_unstable();
     println!(
-        "level{}{} | parts after {:?} ms | end {} ms, finished {} ms, judged {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}) | not taken {} | decodes {}",
+        "level{}{} | end {} ms, finished {} ms, judged {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}) | not taken {} | decodes {}",
         if engines.silero.is_some() { " + Silero" } else { "" },
         engines.smart_turn.as_ref().map(|(_, from)| format!(", Smart Turn from {from}")).unwrap_or_default(),
-        engines.parts_after.map(|d| d.as_millis()),
         cfg.end_silence.as_millis(),
         cfg.finished_silence.as_millis(),
         cfg.judged_silence.as_millis(),

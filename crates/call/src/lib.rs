@@ -10,8 +10,7 @@
 //! Parts: [`pipeline`] (the composition: pacer, jitter buffer, endpointer, playout, payment
 //! mode, the agent's conversation, transcript, recording), [`ahead`] (the language model's
 //! answer asked during the caller's pause, adopted when the pause ends the turn), [`taken_back`]
-//! (a turn the agent took while the caller was only pausing, undone when they go on), [`parts`]
-//! (an utterance recognized part by part at the caller's pauses), [`playout`] (texts queued, handed out
+//! (a turn the agent took while the caller was only pausing, undone when they go on), [`playout`] (texts queued, handed out
 //! for synthesis, played 20 ms at a time), [`payment`] (card capture on the keypad) and
 //! [`recording`] (a two-channel WAV, when the tenant's policy keeps one).
 //!
@@ -20,7 +19,6 @@
 #![forbid(unsafe_code)]
 
 pub mod ahead;
-pub mod parts;
 pub mod payment;
 pub mod pipeline;
 pub mod playout;

@@ -28,7 +28,6 @@ use crate::ahead::{ModelAhead, Routed};
 use crate::payment::{self, PaymentMode, PaymentStep};
 use crate::playout::{Playout, Prompt};
 use crate::recording::Recorder;
-use crate::parts::{joined, Part};
 use crate::taken_back::TakenTurn;
 
 /// How a pipeline starts.
@@ -62,11 +61,6 @@ pub struct Config {
     /// The driver can judge from its sound whether a sentence is over ([`Output::JudgeTurn`],
     /// an end-of-turn model is installed).
     pub judge_turns: bool,
-    /// A pause at least this long that the caller goes on after splits the utterance into
-    /// parts ([`crate::parts`]): the early text of the part before it is kept, and only what
-    /// follows is recognized next, with those words as the recognizer's prompt (`None`: the
-    /// whole utterance is recognized again at each pause).
-    pub parts_after: Option<Duration>,
 }
 
 /// A sentence whose words do not decide it (closed with a full stop, or unpunctuated) ends
@@ -260,10 +254,6 @@ struct PendingTurn {
     audio: Option<Vec<i16>>,
     /// The end-of-turn model was asked about this turn (its words did not decide).
     judging: bool,
-    /// The words of the utterance's earlier parts, recognized before this audio.
-    before: Option<String>,
-    /// Samples of the utterance up to the end of this turn's audio.
-    covers: usize,
 }
 
 /// A turn the pause ended before its text came, whose text then sounded cut off ("my order
@@ -346,10 +336,6 @@ pub struct CallPipeline {
     held: Option<Instant>,
     /// A turn that sounded cut off once its late text came, waiting for the rest.
     parked: Option<Parked>,
-    /// See [`Config::parts_after`].
-    parts_after: Option<Duration>,
-    /// The recognized beginning of the utterance in progress.
-    part: Option<Part>,
     /// The last turn taken, while the caller may go on with it ([`crate::taken_back`]).
     taken: Option<TakenTurn>,
     /// When the agent started its current talk spurt (ms since answer), and its texts.
@@ -432,8 +418,6 @@ impl CallPipeline {
             reply: None,
             held: None,
             parked: None,
-            parts_after: config.parts_after,
-            part: None,
             taken: None,
             speaking_since: None,
             spoken: Vec::new(),
@@ -509,13 +493,7 @@ impl CallPipeline {
     /// turn goes to the agent now; a speculative one waits for its confirmation. Returns
     /// whether the turn reached the agent.
     pub fn handle_recognized(&mut self, now: Instant, turn: u64, text: &str) -> bool {
-        if let Some(part) = self.part.as_mut().filter(|p| p.turn == turn) {
-            part.heard(text);
-            return false;
-        }
         let Some(t) = self.turns.get_mut(&turn) else { return false };
-        let text = joined(t.before.as_deref(), text);
-        let text = text.as_str();
         if t.confirmed.is_some() {
             return self.deliver(now, turn, text, now);
         }
@@ -617,14 +595,9 @@ impl CallPipeline {
     /// load). An early turn is forgotten: when the pause ends the turn, the whole utterance is
     /// recognized then. A turn that had ended is given to the agent as heard nothing.
     pub fn handle_recognition_failed(&mut self, now: Instant, turn: u64) {
-        if self.part.as_ref().is_some_and(|p| p.turn == turn) {
-            self.part = None;
-            return;
-        }
         let Some(t) = self.turns.get(&turn) else { return };
         if t.confirmed.is_some() {
-            let before = t.before.clone().unwrap_or_default();
-            self.deliver(now, turn, &before, now);
+            self.deliver(now, turn, "", now);
             return;
         }
         self.turns.remove(&turn);
@@ -703,7 +676,7 @@ impl CallPipeline {
             return;
         }
         let Some(p) = self.parked.take() else { return };
-        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), asked: p.asked, text: None, audio: None, judging: false, before: None, covers: 0 };
+        let t = PendingTurn { speech_end: p.speech_end, start_ms: p.start_ms, end_ms: p.end_ms, confirmed: Some(p.until), asked: p.asked, text: None, audio: None, judging: false };
         self.deliver_turn(now, t, p.text, p.until);
     }
 
@@ -945,12 +918,8 @@ impl CallPipeline {
             None => {}
             // Speech that starts later than just after the agent took the last turn is a turn
             // of its own.
-            Some(VadEvent::SpeechStarted) => {
-                self.drop_part();
-                if self.taken.as_ref().is_some_and(|t| !t.open_at(now)) {
-                    self.taken = None;
-                }
-            }
+            Some(VadEvent::SpeechStarted) if self.taken.as_ref().is_some_and(|t| !t.open_at(now)) => self.taken = None,
+            Some(VadEvent::SpeechStarted) => {}
             // A pause: recognition starts now, the turn is decided later.
             Some(VadEvent::Paused { audio, speech_end }) => {
                 let turn = self.recognize(audio, speech_end, now, false);
@@ -959,7 +928,8 @@ impl CallPipeline {
             // The caller went on: the early text would be half the turn.
             Some(VadEvent::Resumed) => {
                 if let Some(turn) = self.speculative.take() {
-                    self.keep_part(now, turn);
+                    self.turns.remove(&turn);
+                    self.out.push_back(Output::CancelRecognition(turn));
                 }
                 self.playout.discard_prepared();
                 self.cancel_prepared();
@@ -1040,61 +1010,23 @@ impl CallPipeline {
 
     /// Sends an utterance to the recognizer; `confirmed`: the turn has ended (else it is
     /// speculative), heard until `now`. Returns its turn number.
-    fn recognize(&mut self, mut audio: Vec<i16>, speech_end: Instant, now: Instant, confirmed: bool) -> u64 {
+    fn recognize(&mut self, audio: Vec<i16>, speech_end: Instant, now: Instant, confirmed: bool) -> u64 {
         let end_ms = ms(speech_end.saturating_duration_since(self.t0));
         let len_ms = audio.len() as u64 / 8;
-        let covers = audio.len();
         // The audio runs past the end of speech by the pause that was waited for.
         let spoken_ms = len_ms.saturating_sub(ms(now.saturating_duration_since(speech_end)));
+        self.recognized_ms += len_ms;
         self.next_turn += 1;
         // Judging every pause beside its recognition was measured no faster on one call and
         // slower under load (the two compete for the cores): the sound is asked only about
-        // words that do not decide. It hears the whole utterance.
+        // words that do not decide.
         let kept = (self.judge_turns && !confirmed).then(|| audio.clone());
-        // The beginning already recognized is not decoded again: its words are the prompt.
-        let mut hint = self.convo.listening_for();
-        let before = match self.part.take() {
-            Some(Part { samples, text: Some(text), .. }) if samples < audio.len() => {
-                audio.drain(..samples);
-                hint = Some(crate::parts::prompt(hint.as_deref(), &text));
-                Some(text)
-            }
-            part => {
-                self.cancel_part(part);
-                None
-            }
-        };
-        self.recognized_ms += audio.len() as u64 / 8;
-        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), asked: now, text: None, audio: kept, judging: false, before, covers };
+        let turn = PendingTurn { speech_end, start_ms: end_ms.saturating_sub(spoken_ms), end_ms, confirmed: confirmed.then_some(now), asked: now, text: None, audio: kept, judging: false };
         self.turns.insert(self.next_turn, turn);
         let urgency = if confirmed { Urgency::TurnEnded } else { Urgency::Speculative };
+        let hint = self.convo.listening_for();
         self.out.push_back(Output::Recognize { turn: self.next_turn, audio, speech_end, urgency, hint });
         self.next_turn
-    }
-
-    /// The caller went on after the pause of early turn `turn`: when the pause was long enough,
-    /// what was recognized up to it is kept as the utterance's beginning (its decode goes on if
-    /// it has not ended); else the early recognition is dropped.
-    fn keep_part(&mut self, now: Instant, turn: u64) {
-        let Some(t) = self.turns.remove(&turn) else { return };
-        let long_pause = self.parts_after.is_some_and(|after| now.saturating_duration_since(t.speech_end) >= after);
-        if !long_pause {
-            self.out.push_back(Output::CancelRecognition(turn));
-            return;
-        }
-        self.part = Some(Part::new(turn, t.covers, t.before, t.text.map(|(text, _)| text)));
-    }
-
-    /// A new utterance starts: no part of the last one is wanted.
-    fn drop_part(&mut self) {
-        let part = self.part.take();
-        self.cancel_part(part);
-    }
-
-    fn cancel_part(&mut self, part: Option<Part>) {
-        if let Some(p) = part.filter(|p| p.text.is_none()) {
-            self.out.push_back(Output::CancelRecognition(p.turn));
-        }
     }
 
     /// Everything queued has been played: end the talk spurt, then do what was to follow it.

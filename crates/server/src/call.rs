@@ -115,7 +115,7 @@ pub async fn run(setup: CallSetup, mut events: mpsc::Receiver<CallEvent>, leg: m
     // Asked during the caller's pause: by default only what costs nothing (the embedded model);
     // a provider would charge for each answer the caller then talks past.
     let ask_model_ahead = engines.llm.as_ref().is_some_and(|m| shared.ask_model_ahead.unwrap_or(m.provider == crate::embedded_llm::PROVIDER));
-    let config = Config { agent: agent.clone(), caller: caller.clone(), answered_unix_ms: answered_ms, record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: shared.prepare_replies && synthesizer.provider() == "embedded", ask_model_ahead, local_tools: Some(parley_connect::tools::run_built_in), encoder: shared.speech.meaning.clone(), judge_turns: shared.speech.turn_model.is_some(), parts_after: shared.parts_after };
+    let config = Config { agent: agent.clone(), caller: caller.clone(), answered_unix_ms: answered_ms, record: policy.recording_days > 0, endpointer: shared.endpointer.clone(), voice_model: shared.speech.voice_model.clone(), prepare_replies: shared.prepare_replies && synthesizer.provider() == "embedded", ask_model_ahead, local_tools: Some(parley_connect::tools::run_built_in), encoder: shared.speech.meaning.clone(), judge_turns: shared.speech.turn_model.is_some() };
     // The agent's example phrases encoded before the caller's first turn needs them (kept by
     // the sentence model, so only an agent's first call does the work).
     if let Some(encoder) = shared.speech.meaning.clone() {

@@ -48,11 +48,6 @@ pub struct ServeConfig {
     /// `turn_taking_bench` counted 1 more cut-in in 76 from the words than at 160 (BENCHMARKS.md,
     /// session 23).
     pub speculate_after_ms: u64,
-    /// A pause at least this long that the caller goes on after splits the turn into parts
-    /// recognized one after the other, ms (0: the whole utterance is recognized again at each
-    /// pause). The text up to the pause is kept and the next decode covers only what follows,
-    /// so a long turn's last decode is as short as its last part (BENCHMARKS.md, session 30).
-    pub parts_after_ms: u64,
     /// The pause that ends a turn the recognizer closed as a sentence (full stop, question
     /// mark), ms (0: the same as `end_of_turn_ms`).
     pub closed_sentence_ms: u64,
@@ -115,7 +110,6 @@ impl Default for ServeConfig {
             drain_seconds: 120,
             end_of_turn_ms: 600,
             speculate_after_ms: 100,
-            parts_after_ms: 200,
             prepare_replies: true,
             ask_model_ahead: None,
             closed_sentence_ms: 0,
@@ -159,11 +153,6 @@ impl ServeConfig {
 }
 
 impl ServeConfig {
-    /// See [`ServeConfig::parts_after_ms`]; only with early recognition, which makes the parts.
-    pub fn parts_after(&self) -> Option<std::time::Duration> {
-        (self.parts_after_ms > 0 && self.endpointer().speculate_after.is_some()).then(|| std::time::Duration::from_millis(self.parts_after_ms))
-    }
-
     /// End-of-turn detection as configured.
     pub fn endpointer(&self) -> parley_speech::vad::EndpointerConfig {
         let end_of_turn = self.end_of_turn_ms.clamp(200, 5000);

@@ -196,12 +196,6 @@ struct ServeArgs {
     /// ms; 0 waits for the end of the turn (default 100).
     #[arg(long, env = "PARLEY_SPECULATE_AFTER_MS")]
     speculate_after_ms: Option<u64>,
-    /// A pause at least this long that the caller goes on after splits the turn into parts
-    /// recognized one after the other: the text up to the pause is kept, and the next decode
-    /// covers only what follows, with those words as the recognizer's prompt. In ms; 0
-    /// recognizes the whole utterance again at each pause (default 200).
-    #[arg(long, env = "PARLEY_PARTS_AFTER_MS")]
-    parts_after_ms: Option<u64>,
     /// The pause that ends a turn the recognizer closed as a sentence (a full stop or question
     /// mark), in ms: shorter replies sooner, but Whisper also closes fragments said with a
     /// falling voice (see BENCHMARKS.md, turn taking). Default: the end-of-turn pause. One the
@@ -321,8 +315,6 @@ pub struct Shared {
     pub endpointer: parley_speech::vad::EndpointerConfig,
     /// Answers are synthesized during the caller's pause (embedded voices).
     pub prepare_replies: bool,
-    /// See [`config::ServeConfig::parts_after_ms`].
-    pub parts_after: Option<std::time::Duration>,
     /// See [`config::ServeConfig::ask_model_ahead`].
     pub ask_model_ahead: Option<bool>,
 }
@@ -411,7 +403,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
     if let Some(v) = args.end_of_turn_ms { cfg.end_of_turn_ms = v; }
     if let Some(v) = args.speculate_after_ms { cfg.speculate_after_ms = v; }
-    if let Some(v) = args.parts_after_ms { cfg.parts_after_ms = v; }
     if let Some(v) = args.prepare_replies { cfg.prepare_replies = v; }
     if let Some(v) = args.ask_model_ahead { cfg.ask_model_ahead = Some(v); }
     if let Some(v) = args.closed_sentence_ms { cfg.closed_sentence_ms = v; }
@@ -497,7 +488,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         node: node.clone(),
         endpointer: cfg.endpointer(),
         prepare_replies: cfg.prepare_replies,
-        parts_after: cfg.parts_after(),
         ask_model_ahead: cfg.ask_model_ahead,
     });
 

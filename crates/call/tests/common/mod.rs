@@ -46,23 +46,18 @@ impl Sim {
 
     /// A call with this end-of-turn tuning.
     pub fn tuned(agent: AgentSpec, record: bool, endpointer: parley_speech::vad::EndpointerConfig) -> Sim {
-        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record, endpointer, voice_model: None, prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: false, parts_after: None })
+        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record, endpointer, voice_model: None, prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: false })
     }
 
     /// A call whose replies are synthesized ahead of the end of the turn.
     pub fn preparing(agent: AgentSpec) -> Sim {
-        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: Default::default(), voice_model: None, prepare_replies: true, ask_model_ahead: true, local_tools: Some(parley_connect::tools::run_built_in), encoder: None, judge_turns: false, parts_after: None })
+        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: Default::default(), voice_model: None, prepare_replies: true, ask_model_ahead: true, local_tools: Some(parley_connect::tools::run_built_in), encoder: None, judge_turns: false })
     }
 
     /// A call whose driver judges from the sound whether a sentence is over
     /// ([`Output::JudgeTurn`]).
     pub fn judging(agent: AgentSpec) -> Sim {
-        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: Default::default(), voice_model: None, prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: true, parts_after: None })
-    }
-
-    /// A call that recognizes a turn in parts split by pauses of at least `parts_after_ms`.
-    pub fn in_parts(agent: AgentSpec, parts_after_ms: u64) -> Sim {
-        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: Default::default(), voice_model: None, prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: false, parts_after: Some(Duration::from_millis(parts_after_ms)) })
+        Sim::configured(Config { agent, caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: Default::default(), voice_model: None, prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: true })
     }
 
     fn configured(config: Config) -> Sim {
