@@ -230,6 +230,9 @@ impl Endpointer {
                     *last_voiced = now;
                     *voiced_frames += 1;
                     if std::mem::take(paused) {
+                        // What the words before the pause said about its length ("yes": short,
+                        // "my order number is": long) no longer holds: the words to come decide.
+                        *end_after = self.cfg.end_silence;
                         return Some(VadEvent::Resumed);
                     }
                 }
@@ -324,6 +327,29 @@ mod tests {
         assert_eq!(ended_after(Duration::from_millis(1200)), [64 + 60], "cut off: 1200 ms of silence");
         assert_eq!(ended_after(Duration::from_millis(360)), [64 + 18], "finished: 360 ms");
         assert_eq!(ended_after(Duration::from_millis(100)), [64 + 13], "already past: the next frame");
+    }
+
+    #[test]
+    fn going_on_after_a_pause_undoes_what_the_words_before_it_said_about_its_length() {
+        let t0 = Instant::now();
+        let mut frames = vec![tone(30.0); 25];
+        frames.extend(vec![tone(8000.0); 40]);
+        frames.extend(vec![tone(30.0); 13]); // a 260 ms pause
+        frames.extend(vec![tone(8000.0); 40]);
+        frames.extend(vec![tone(30.0); 60]);
+        for said in [Duration::from_millis(300), Duration::from_millis(1200)] {
+            let mut ep = Endpointer::new(EndpointerConfig::default());
+            let mut ended = Vec::new();
+            for (i, f) in frames.iter().enumerate() {
+                match ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f) {
+                    // Only the first pause's words are known: "yes" (300 ms), or "my order number is" (1200).
+                    Some(VadEvent::Paused { .. }) if i < 80 => ep.end_after(said),
+                    Some(VadEvent::TurnEnded { .. }) => ended.push(i),
+                    _ => {}
+                }
+            }
+            assert_eq!(ended, [117 + 30], "after {said:?} before the pause, the usual 600 ms after the last word");
+        }
     }
 
     #[test]
