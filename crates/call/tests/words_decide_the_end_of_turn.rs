@@ -34,6 +34,21 @@ fn a_short_answer_ends_the_turn_after_a_shorter_pause() {
 }
 
 #[test]
+fn a_caller_who_goes_on_after_yes_gets_the_usual_pause_again() {
+    let mut sim = Sim::new(AgentSpec::demo());
+    // "Yes." heard 240 ms into a pause the caller then breaks at 280 ms.
+    sim.pause_with(600, "Yes.");
+    sim.run(40, false);
+    sim.run(1000, true);
+    sim.run(500, false);
+    // The words so far leave it open: the pause of 'yes' (300 ms) no longer holds.
+    assert!(!sim.recognized("Yes, and I'd like to check my order"), "500 ms of silence is not the end yet");
+    sim.run(200, false);
+    assert_eq!(taken(&sim), 1);
+    assert!(latency(&sim).is_some_and(|t| (600..=640).contains(&t.eot_ms)), "{:?}", latency(&sim));
+}
+
+#[test]
 fn a_whole_order_number_ends_the_turn_after_a_shorter_pause() {
     let mut sim = Sim::new(AgentSpec::demo());
     sim.pause_with(1200, "Where is order one zero zero four?");
