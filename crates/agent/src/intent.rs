@@ -132,9 +132,11 @@ fn thousands_head(words: &[&str], i: usize) -> Option<(u32, usize)> {
     (words.get(j) == Some(&"thousand")).then_some((n, j + 1))
 }
 
-/// What follows a thousand: a number under a thousand in words, or in digits ("1000 and 8").
+/// What follows a thousand: a number under a thousand in words, or in digits ("1000 and 8";
+/// Whisper hears "and six" at the end as "in 6th" at times).
 fn under_a_thousand(words: &[&str], i: usize) -> Option<(u32, usize)> {
     let w = *words.get(i)?;
+    let w = ["st", "nd", "rd", "th"].iter().find_map(|s| w.strip_suffix(s)).filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())).unwrap_or(w);
     let digits = w.parse::<u32>().ok().filter(|n| (1..1000).contains(n) && w.len() <= 3).map(|n| (n, i + 1));
     digits.or_else(|| below_thousand(words, i))
 }
@@ -245,6 +247,7 @@ mod tests {
             ("It's 10 10.", 1010),
             ("1000 and 8.", 1008),
             ("It's 1000 in 6", 1006),
+            ("1,000 in 6th", 1006),
             ("1,5.", 1005),
             ("1, 5, 0, 7", 1507),
         ] {
@@ -253,5 +256,6 @@ mod tests {
         assert_eq!(extract_number("I want to talk to someone for a minute"), None);
         assert_eq!(extract_number("order 42"), None, "too short to be an order number");
         assert_ne!(extract_number("1,000, 10 days."), Some(1010), "a thousand joins the rest only after 'and'");
+        assert_eq!(extract_number("on the 6th"), None, "an ordinal alone is no number");
     }
 }
