@@ -11,7 +11,7 @@
 //! lines, and the agent's reply marked cut off.
 //!
 //! Only a turn whose answer had no effect can be taken back: a tool call, a transfer, a hangup,
-//! a payment or a key press ends the chance ([`TakenTurn::undoable`]).
+//! a payment or a key press ends the chance (`TakenTurn::undoable`).
 
 use std::time::{Duration, Instant};
 
