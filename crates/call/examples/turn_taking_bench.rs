@@ -448,29 +448,21 @@ fn main() {
         missed.len(),
         decodes
     );
-    let by_kind: Vec<String> = kinds
-        .iter()
-        .zip(waits_of_kind.iter_mut())
-        .map(|((_, label), w)| {
-            w.sort_unstable();
-            format!("{label} {} ({}) ms", percentile(w, 0.5), percentile(w, 0.9))
-        })
-        .collect();
-    println!("  wait after the last word by kind, median (p90): {}", by_kind.join(", "));
+    // Each kind's median (p90) of `ms`, labelled.
+    let by_kind = |ms: &mut [Vec<i64>; 3]| -> String {
+        let of_kind = kinds.iter().zip(ms.iter_mut()).map(|((_, label), v)| {
+            v.sort_unstable();
+            format!("{label} {} ({}) ms", percentile(v, 0.5), percentile(v, 0.9))
+        });
+        of_kind.collect::<Vec<_>>().join(", ")
+    };
+    println!("  wait after the last word by kind, median (p90): {}", by_kind(&mut waits_of_kind));
     let wer = |e: usize, n: usize| 100.0 * e as f32 / n.max(1) as f32;
-    let by_kind: Vec<String> = kinds.iter().enumerate().map(|(k, (_, label))| format!("{label} {:.1}%", wer(word_errors[k], words[k]))).collect();
-    println!("  words the agent took, WER: {:.1}% ({})", wer(word_errors.iter().sum(), words.iter().sum()), by_kind.join(", "));
-    let by_kind: Vec<String> = kinds
-        .iter()
-        .zip(text_after.iter_mut())
-        .map(|((_, label), t)| {
-            t.sort_unstable();
-            format!("{label} {} ({}) ms", percentile(t, 0.5), percentile(t, 0.9))
-        })
-        .collect();
+    let wer_by_kind: Vec<String> = kinds.iter().enumerate().map(|(k, (_, label))| format!("{label} {:.1}%", wer(word_errors[k], words[k]))).collect();
+    println!("  words the agent took, WER: {:.1}% ({})", wer(word_errors.iter().sum(), words.iter().sum()), wer_by_kind.join(", "));
     let mut all: Vec<i64> = text_after.concat();
     all.sort_unstable();
-    println!("  the taken text came after the last word, median (p90): {} ({}) ms; {}; decoding took {decode_ms} ms in all", percentile(&all, 0.5), percentile(&all, 0.9), by_kind.join(", "));
+    println!("  the taken text came after the last word, median (p90): {} ({}) ms; {}; decoding took {decode_ms} ms in all", percentile(&all, 0.5), percentile(&all, 0.9), by_kind(&mut text_after));
     cut_heard.sort_unstable();
     println!("  cut-ins taken back (the agent stopped and answered the whole turn): {taken_back}/{}; the cut reply heard before it stopped: median {} ms, max {} ms", cut_ins.len(), percentile(&cut_heard, 0.5), cut_heard.last().copied().unwrap_or(0));
     for c in cut_ins {

@@ -270,6 +270,30 @@ mod tests {
         frames.iter().enumerate().filter_map(|(i, f)| ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f).map(|e| (i, e))).collect()
     }
 
+    /// Runs of frames of a tone at an amplitude: (amplitude, frames).
+    fn line(runs: &[(f32, usize)]) -> Vec<Vec<i16>> {
+        runs.iter().flat_map(|&(amp, n)| vec![tone(amp); n]).collect()
+    }
+
+    /// The frames at which `frames` end a turn, when the words heard at the pause at frame `i`
+    /// say the pause that ends it is `said(i)`.
+    fn turn_ends(frames: &[Vec<i16>], t0: Instant, said: impl Fn(usize) -> Option<Duration>) -> Vec<usize> {
+        let mut ep = Endpointer::new(EndpointerConfig::default());
+        let mut ended = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            match ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f) {
+                Some(VadEvent::Paused { .. }) => {
+                    if let Some(silence) = said(i) {
+                        ep.end_after(silence);
+                    }
+                }
+                Some(VadEvent::TurnEnded { .. }) => ended.push(i),
+                _ => {}
+            }
+        }
+        ended
+    }
+
     #[test]
     fn speech_then_silence_ends_the_turn_after_end_silence() {
         let t0 = Instant::now();
@@ -291,11 +315,8 @@ mod tests {
     #[test]
     fn a_pause_hands_over_early_and_going_on_makes_it_stale() {
         let t0 = Instant::now();
-        let mut frames = vec![tone(30.0); 25];
-        frames.extend(vec![tone(8000.0); 40]);
-        frames.extend(vec![tone(30.0); 20]); // a 400 ms pause
-        frames.extend(vec![tone(8000.0); 20]);
-        frames.extend(vec![tone(30.0); 40]);
+        // Line noise, speech, a 400 ms pause, speech, silence.
+        let frames = line(&[(30.0, 25), (8000.0, 40), (30.0, 20), (8000.0, 20), (30.0, 40)]);
         let mut ep = Endpointer::new(EndpointerConfig::default());
         let kinds: Vec<(usize, &str)> = run(&mut ep, t0, &frames)
             .iter()
@@ -312,18 +333,7 @@ mod tests {
         let mut frames = vec![tone(30.0); 25];
         frames.extend(vec![tone(8000.0); 40]);
         frames.extend(vec![tone(30.0); 80]);
-        let ended_after = |silence: Duration| {
-            let mut ep = Endpointer::new(EndpointerConfig::default());
-            let mut ended = Vec::new();
-            for (i, f) in frames.iter().enumerate() {
-                match ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f) {
-                    Some(VadEvent::Paused { .. }) => ep.end_after(silence),
-                    Some(VadEvent::TurnEnded { .. }) => ended.push(i),
-                    _ => {}
-                }
-            }
-            ended
-        };
+        let ended_after = |silence: Duration| turn_ends(&frames, t0, |_| Some(silence));
         assert_eq!(ended_after(Duration::from_millis(1200)), [64 + 60], "cut off: 1200 ms of silence");
         assert_eq!(ended_after(Duration::from_millis(360)), [64 + 18], "finished: 360 ms");
         assert_eq!(ended_after(Duration::from_millis(100)), [64 + 13], "already past: the next frame");
@@ -332,22 +342,11 @@ mod tests {
     #[test]
     fn going_on_after_a_pause_undoes_what_the_words_before_it_said_about_its_length() {
         let t0 = Instant::now();
-        let mut frames = vec![tone(30.0); 25];
-        frames.extend(vec![tone(8000.0); 40]);
-        frames.extend(vec![tone(30.0); 13]); // a 260 ms pause
-        frames.extend(vec![tone(8000.0); 40]);
-        frames.extend(vec![tone(30.0); 60]);
+        // Line noise, speech, a 260 ms pause, speech, silence.
+        let frames = line(&[(30.0, 25), (8000.0, 40), (30.0, 13), (8000.0, 40), (30.0, 60)]);
         for said in [Duration::from_millis(300), Duration::from_millis(1200)] {
-            let mut ep = Endpointer::new(EndpointerConfig::default());
-            let mut ended = Vec::new();
-            for (i, f) in frames.iter().enumerate() {
-                match ep.push_frame(t0 + Duration::from_millis(20 * i as u64), f) {
-                    // Only the first pause's words are known: "yes" (300 ms), or "my order number is" (1200).
-                    Some(VadEvent::Paused { .. }) if i < 80 => ep.end_after(said),
-                    Some(VadEvent::TurnEnded { .. }) => ended.push(i),
-                    _ => {}
-                }
-            }
+            // Only the first pause's words are known: "yes" (300 ms), or "my order number is" (1200).
+            let ended = turn_ends(&frames, t0, |i| (i < 80).then_some(said));
             assert_eq!(ended, [117 + 30], "after {said:?} before the pause, the usual 600 ms after the last word");
         }
     }
