@@ -30,13 +30,20 @@ impl Prompt {
     }
 }
 
+/// The transcript listing (`name: text` lines), read once.
+fn listing() -> &'static str {
+    static LISTING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LISTING.get_or_init(|| {
+        let out = Command::new("zcat").arg(TEXTS).output().expect("zcat");
+        assert!(out.status.success() && Path::new(SOUNDS).is_dir(), "recorded prompts missing: run scripts/setup.sh --test-peers");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    })
+}
+
 /// Prompts between `min_s` and `max_s` seconds long whose transcript is words only (no
 /// `[tone]` descriptions, no ellipsis), in file-name order, at most `limit`.
 pub fn load(min_s: f32, max_s: f32, limit: usize) -> Vec<Prompt> {
-    let out = Command::new("zcat").arg(TEXTS).output().expect("zcat");
-    assert!(out.status.success() && Path::new(SOUNDS).is_dir(), "recorded prompts missing: run scripts/setup.sh --test-peers");
-    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut entries: Vec<(String, String)> = listing
+    let mut entries: Vec<(String, String)> = listing()
         .lines()
         .filter_map(|l| l.split_once(": "))
         .filter(|(name, text)| !name.contains('/') && !name.starts_with(';') && !text.contains('[') && !text.contains("...") && !text.contains('<'))
@@ -60,9 +67,7 @@ pub fn load(min_s: f32, max_s: f32, limit: usize) -> Vec<Prompt> {
 /// What prompt `name` (e.g. `digits/4`, `followme/sorry`) says, from the transcript listing,
 /// without the listing's ellipses.
 pub fn text_of(name: &str) -> Option<String> {
-    static LISTING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let listing = LISTING.get_or_init(|| Command::new("zcat").arg(TEXTS).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default());
-    listing.lines().filter_map(|l| l.split_once(": ")).find(|(n, _)| n.trim() == name).map(|(_, t)| t.trim().replace("...", " ").trim().to_string())
+    listing().lines().filter_map(|l| l.split_once(": ")).find(|(n, _)| n.trim() == name).map(|(_, t)| t.trim().replace("...", " ").trim().to_string())
 }
 
 /// One prompt by file name (e.g. `digits/4`), through a mu-law round trip, without its
