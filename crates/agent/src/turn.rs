@@ -35,7 +35,14 @@ pub enum TurnShape {
 const GOES_ON: &[&str] = &[
     "and", "or", "but", "so", "because", "if", "than", "then", "that", "when", "while", "although", "unless", "whether", "the", "a", "an", "my", "your",
     "our", "their", "every", "to", "for", "of", "with", "about", "from", "at", "in", "on", "into", "onto", "via", "per", "until", "between", "is", "it's",
-    "its", "um", "uh", "er", "erm", "hmm", "like",
+    "its", "um", "uh", "er", "erm", "hmm", "like", "otherwise", "including", "except", "plus",
+];
+
+/// Adverbs that sit between a verb and what it leads to ("there are currently ...", "the time
+/// will be exactly ..."): a sentence that ends on them ends where the word before them does.
+const IN_BETWEEN: &[&str] = &[
+    "exactly", "currently", "still", "also", "just", "really", "actually", "only", "always", "usually", "probably", "definitely", "approximately", "almost",
+    "nearly", "roughly",
 ];
 
 /// Auxiliaries, modals and copulas: a sentence goes on after them ("there are", "the time
@@ -81,10 +88,13 @@ pub fn shape(text: &str, number_expected: bool, known: impl Fn(u32) -> bool) -> 
             _ => TurnShape::Unfinished,
         };
     }
+    // The word that decides is the last one before any adverbs in between.
+    let kept = words.len() - words.iter().rev().take_while(|w| IN_BETWEEN.contains(w)).count();
+    let last = words[..kept].last().unwrap_or(last);
     if GOES_ON.contains(last) {
         return TurnShape::Unfinished;
     }
-    let after_pronoun = words.len() >= 2 && PRONOUNS.contains(&words[words.len() - 2]);
+    let after_pronoun = kept >= 2 && PRONOUNS.contains(&words[kept - 2]);
     if AUXILIARY.contains(last) && !after_pronoun {
         return TurnShape::Unfinished;
     }
@@ -136,14 +146,14 @@ mod tests {
 
     #[test]
     fn sentences_the_recognizer_closed_are_likely_over() {
-        for t in ["I'd like to pay my bill.", "If this is correct, press 1.", "Yes, I can.", "No, we have.", "I need to speak to a person!"] {
+        for t in ["I'd like to pay my bill.", "If this is correct, press 1.", "Yes, I can.", "No, we have.", "I need to speak to a person!", "I'm just looking, really.", "It's still broken.", "Yes, I can actually.", "That's exactly.", "Exactly."] {
             assert_eq!(s(t), TurnShape::Closed, "{t}");
         }
     }
 
     #[test]
     fn sentences_cut_off_and_numbers_half_read_wait() {
-        for t in ["My order number is", "I'd like to check the status of my", "Yes, and", "Um", "Order 10", "I want to pay for", "So I was...", "one zero", "My order is, um,", "There are.", "The delivery will be", "My order has"] {
+        for t in ["My order number is", "I'd like to check the status of my", "Yes, and", "Um", "Order 10", "I want to pay for", "So I was...", "one zero", "My order is, um,", "There are.", "The delivery will be", "My order has", "There are currently.", "The time will be exactly.", "Press 1 to accept, otherwise.", "My order was just", "It will be approximately"] {
             assert_eq!(s(t), TurnShape::Unfinished, "{t}");
         }
         for t in ["It's one zero zero", "It's 100.", "4 2"] {
