@@ -237,4 +237,26 @@ mod tests {
         back.clear();
         dec.decode(&(0..=255u8).collect::<Vec<_>>(), &mut back);
     }
+
+    #[test]
+    fn any_run_of_octets_decodes_without_overflow() {
+        // What a peer may send: long runs of arbitrary octets, decoded with overflow checks on
+        // (a test build), with the state carried across packets.
+        let mut dec = Decoder::default();
+        let (mut x, mut back) = (0x9E37_79B9_7F4A_7C15u64, Vec::new());
+        for n in 0..2000 {
+            let packet: Vec<u8> = (0..160)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    // Runs of one code now and then drive the predictor to its limits.
+                    if n % 7 == 0 { (n % 64) as u8 } else { x as u8 }
+                })
+                .collect();
+            back.clear();
+            dec.decode(&packet, &mut back);
+            assert_eq!(back.len(), 160);
+        }
+    }
 }
