@@ -1,5 +1,6 @@
 //! HTTP: `/healthz` (200 once SIP and HTTP listen) and `/metrics`, and the server loop every
-//! route runs under ([`serve`]): a cap on connections, deadlines for request heads and bodies.
+//! route runs under ([`serve`]): a cap on connections, deadlines for request heads and bodies,
+//! and the headers no response goes without ([`baseline_headers`]).
 //!
 //! `/metrics` answers loopback clients on the API port; with `--metrics-listen` it moves to its
 //! own address (the operator's network) and the API port no longer serves it.
@@ -8,6 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
 use axum::{extract::State, http::StatusCode, routing::get, Router};
 use tower::Service;
 
@@ -22,9 +25,10 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Serves `router` on `listener` until the process ends: at most `max_connections` at once
 /// (a connection over the cap is closed at once), each request's head within 10 s and its body
 /// within 30 s; handlers see the peer address as `ConnectInfo`. WebSocket upgrades keep their
-/// connection's place until they close.
+/// connection's place until they close. Every response, a 404 for an unknown path too, gets
+/// [`baseline_headers`].
 pub async fn serve(listener: tokio::net::TcpListener, router: Router, max_connections: usize) {
-    let router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT));
+    let router = router.layer(axum::middleware::map_response(baseline_headers)).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT));
     let places = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -55,6 +59,17 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router, max_connec
             drop(place);
         });
     }
+}
+
+/// What no response goes without: `X-Content-Type-Options: nosniff` (a JSON error or a
+/// transcript is never run as a script or a page), and `Cache-Control: no-store` unless the
+/// route chose its own (API keys, call records and tenants' settings stay out of shared and
+/// browser caches; the console's style sheet and script say they may be cached).
+pub async fn baseline_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    r
 }
 
 /// `/metrics` alone, for `--metrics-listen`.

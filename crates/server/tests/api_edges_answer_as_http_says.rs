@@ -1,6 +1,7 @@
 //! Small things an outside probe checks: a body over the limit gets 413 (not 400), names with
-//! control or bidi formatting characters are refused, and reading a tenant's outbound policy
-//! leaves an audit entry like every other read.
+//! control or bidi formatting characters are refused, reading a tenant's outbound policy
+//! leaves an audit entry like every other read, and every answer (an error, an unknown path, a
+//! new API key) says `nosniff` and stays out of caches.
 
 use crate::common;
 
@@ -53,6 +54,32 @@ async fn oversized_bodies_get_413_and_policy_reads_are_audited() {
     let (s, v) = api.call(Method::GET, "/v1/tenants/t/audit/entries?limit=100", Some(&op), None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(v["entries"].as_array().unwrap().iter().any(|e| e["action"] == "outbound_policy.read"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_says_nosniff_and_secrets_stay_out_of_caches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, api, op) = common::operated(tmp.path(), &[]);
+    api.tenant(&op, "t").await;
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{}", server.http_port);
+    let answers = [
+        ("a new API key", http.post(format!("{base}/v1/tenants/t/api-keys")).bearer_auth(&op).json(&json!({"name": "crm", "role": "admin"})).send().await.unwrap()),
+        ("an API error", http.get(format!("{base}/v1/tenants")).send().await.unwrap()),
+        ("an unknown path", http.get(format!("{base}/v1/../../etc/passwd")).send().await.unwrap()),
+        ("a health check", http.get(format!("{base}/healthz")).send().await.unwrap()),
+    ];
+    let expected = [StatusCode::CREATED, StatusCode::UNAUTHORIZED, StatusCode::NOT_FOUND, StatusCode::OK];
+    for ((what, r), status) in answers.into_iter().zip(expected) {
+        assert_eq!(r.status(), status, "{what}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(r.headers()["cache-control"], "no-store", "{what}");
+    }
+    // A route that chose its own caching keeps it.
+    let css = http.get(format!("{base}/assets/console.css")).send().await.unwrap();
+    assert_eq!(css.headers()["cache-control"], "public, max-age=3600");
+    assert_eq!(css.headers()["x-content-type-options"], "nosniff");
+    drop(api);
 }
 
 /// Slow clients and connection floods: a client that never finishes its request head is cut
