@@ -21,7 +21,7 @@ pub fn normalize(text: &str) -> String {
         let between_digits = i > 0 && digit(i - 1) && digit(i + 1);
         if c.is_alphanumeric() || c == '\'' {
             out.extend(c.to_lowercase());
-        } else if c == ',' && between_digits && (i < 2 || !(digit(i - 2) || chars[i - 2] == ',')) && !digit(i + 3) && chars.get(i + 3) != Some(&',') {
+        } else if c == ',' && between_digits && (i < 2 || !(digit(i - 2) || chars[i - 2] == ',')) && !digit(i + 3) && !(chars.get(i + 3) == Some(&',') && digit(i + 4)) {
             // One or two digits after the comma: the zeros Whisper left out ("1,5", "1,06").
             let after = if digit(i + 2) { 2 } else { 1 };
             if after == 1 && chars.get(i + 2) == Some(&',') {
@@ -228,6 +228,7 @@ mod tests {
             ("one thousand in six.", 1006),
             ("1,06", 1006),
             ("It's 1,06.", 1006),
+            ("1,06,", 1006),
             ("1,2,3,4", 1234),
             ("12,34", 1234),
             ("one thousand ten", 1010),

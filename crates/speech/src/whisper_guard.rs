@@ -207,7 +207,8 @@ fn digits_in_a_cycle(text: &str) -> bool {
 }
 
 /// Where text that ends in a sentence followed by that same sentence again (twice or more, the
-/// last copy possibly cut short: the decoder ran out of tokens) should end: after the first copy.
+/// last copy possibly cut short, even inside its last word: the decoder ran out of tokens) should
+/// end: after the first copy.
 /// The sentence has three words or more and one closing mark, and starts the text or follows one.
 fn sentence_said_again(words: &[&str]) -> Option<usize> {
     let key = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
@@ -219,7 +220,12 @@ fn sentence_said_again(words: &[&str]) -> Option<usize> {
             if words[start..end - 1].iter().any(|w| closes(w)) {
                 break;
             }
-            if closes(words[end - 1]) && (end..words.len()).all(|j| keys[j] == keys[start + (j - end) % len]) {
+            // The token cap may cut the last word of the last copy short ("... order 100").
+            let same = |j: usize| {
+                let said = &keys[start + (j - end) % len];
+                keys[j] == *said || (j + 1 == words.len() && !closes(words[j]) && !keys[j].is_empty() && said.starts_with(&keys[j]))
+            };
+            if closes(words[end - 1]) && (end..words.len()).all(same) {
                 return Some(end);
             }
         }
@@ -269,7 +275,7 @@ mod tests {
             assert!(matches!(check(&segs(&[looped]), 4.0, None), Checked::Suspect(_)), "{looped}");
         }
         // Whisper tiny.en on "ten forty two" and "one thousand five" in the hibari voice.
-        for (looped, once) in [("1042. 1042. 1042. 1042. 1042. 10", "1042."), ("1,05. 1,05. 1,05. 1,05. 1", "1,05."), ("1009 1009 1009", "1009"), ("Hello, I need help. Hello, I need help. Hello, I need help. Hello, I ne", "Hello, I need help.")] {
+        for (looped, once) in [("1042. 1042. 1042. 1042. 1042. 10", "1042."), ("1,05. 1,05. 1,05. 1,05. 1", "1,05."), ("1009 1009 1009", "1009")] {
             assert_eq!(check(&segs(&[looped]), 1.5, None), Checked::Suspect(once.into()), "{looped}");
         }
         for said in ["Order 1000004.", "Call me on 1-800-000-0000.", "It's 1, 0, 0, 0, 4.", "It costs 1,000,000 dollars.", "Ten 0 0 0 0 0", "1 2 3 4 1 2 3 4", "4 4 0 4 4 0 4", "No, no, no.", "It's 1009, 1009."] {
@@ -297,10 +303,15 @@ mod tests {
         assert_eq!(once(&[" What are your opening hours? What are your opening hours? What are your opening"], 1.6), Checked::Text("What are your opening hours?".into()));
         assert_eq!(once(&[" Where is order 1002?", " Where is order 1002?"], 2.4), Checked::Text("Where is order 1002?".into()));
         assert_eq!(once(&[" Hello. Where is order 1004? Where is order 1004? Where is order 1004? Where is order"], 3.0), Checked::Text("Hello. Where is order 1004?".into()));
+        // The last copy cut short inside a word (Piper joe, tiny.en, with the number hint).
+        assert_eq!(once(&[" Hello, I need help. Hello, I need help. Hello, I need help. Hello, I ne"], 1.5), Checked::Text("Hello, I need help.".into()));
+        assert_eq!(once(&[" Order 1006, please. Order 1006, please. Order 1006, please. Order 100"], 2.0), Checked::Text("Order 1006, please.".into()));
+        assert_eq!(once(&[" I want to check order 1007. I want to check order 1007. I want to check order 100"], 2.6), Checked::Text("I want to check order 1007.".into()));
         // Not a sentence over again: a short one, one without its closing mark, or words after it.
         assert_eq!(once(&[" No thanks. No thanks."], 1.5), Checked::Text("No thanks. No thanks.".into()));
         assert_eq!(once(&[" order one two order one two"], 2.0), Checked::Text("order one two order one two".into()));
         assert_eq!(once(&[" It is late. It is late. Bye."], 3.0), Checked::Text("It is late. It is late. Bye.".into()));
+        assert_eq!(once(&[" It is late. It is late. It's"], 3.0), Checked::Text("It is late. It is late. It's".into()));
     }
 
     #[test]
