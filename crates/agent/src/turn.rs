@@ -3,7 +3,8 @@
 //! a finished sentence ends the turn at once instead of after the full pause, and an unfinished
 //! one waits longer before the turn is taken as ended.
 //!
-//! - Unfinished: the last word leads on ("my order number is", "and", "um"), the recognizer
+//! - Unfinished: the last word leads on ("my order number is", "and", "um"; adverbs after it
+//!   such as "there are currently" are set aside), the recognizer
 //!   trailed off ("so I was...") or, while the agent waits for an order number, the digits so
 //!   far are not yet one ("one zero zero").
 //! - Complete: a short answer ("yes", "no thanks"), a whole order number the agent knows, or a

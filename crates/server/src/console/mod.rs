@@ -94,19 +94,18 @@ pub fn router(api: ApiState, shared: std::sync::Arc<crate::Shared>, media_ip: st
         .with_state(state)
 }
 
-/// What no console response goes without.
+/// What no console response goes without, besides what every answer gets
+/// (`nosniff`, `no-store` by default: [`crate::http::baseline_headers`]).
 async fn secure_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // `same-origin`, not `no-referrer`: with no referrer a browser sends `Origin: null` on the
     // console's own form posts, which the origin check must refuse.
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     r
 }
 
