@@ -101,7 +101,7 @@ impl Conversation {
                 }
                 match self.intents.classify_routed(text, &allowed, &|a, b| g.same_route(a, b)) {
                     Some(m) => Answer::Intent(m.intent, m.slots.into_iter().map(|(k, v)| (k, fitted_slot(g, v.to_string()))).collect()),
-                    None => number.clone().and_then(on_number).or_else(|| self.by_meaning(text, &allowed, number)).unwrap_or(Answer::NoMatch),
+                    None => number.clone().and_then(on_number).or_else(|| self.by_meaning(g, text, &allowed, number)).unwrap_or(Answer::NoMatch),
                 }
             }
         }
@@ -109,8 +109,8 @@ impl Conversation {
 
     /// The intent among `allowed` nearest in meaning to `text` ([`crate::intent::meaning`]),
     /// with the `number` said for its number slot.
-    fn by_meaning(&self, text: &str, allowed: &[&str], number: Option<String>) -> Option<Answer> {
-        let (intent, _) = crate::intent::meaning::nearest(self.encoder.as_deref()?, &self.intents, text, allowed)?;
+    fn by_meaning(&self, g: &Gather, text: &str, allowed: &[&str], number: Option<String>) -> Option<Answer> {
+        let (intent, _) = crate::intent::meaning::nearest_routed(self.encoder.as_deref()?, &self.intents, text, allowed, &|a, b| g.same_route(a, b))?;
         let slots = self.intents.number_slot(&intent).zip(number).map(|(slot, n)| (slot.to_string(), n)).into_iter().collect();
         Some(Answer::Intent(intent, slots))
     }

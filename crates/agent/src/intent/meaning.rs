@@ -28,6 +28,12 @@ pub trait SentenceEncoder: Send + Sync + std::fmt::Debug {
 /// through, higher loses rephrasings.
 pub const MIN_SIMILARITY: f32 = 0.5;
 
+/// How much nearer the nearest intent's example must be than any other intent's: a sentence
+/// about something else can sit about as near two intents' examples ("where is your store
+/// located": 0.58 to "when can I come in to the store", 0.57 to "where is my order"), and then
+/// neither is what it asks for. Chosen on the same sets as [`MIN_SIMILARITY`].
+pub const MIN_LEAD: f32 = 0.05;
+
 /// Intents only the word engine decides: a bare "yes", "no" or "say that again" is short enough
 /// for any sentence to look like it.
 const WORD_ONLY: &[&str] = &["yes", "no", "repeat"];
@@ -37,20 +43,26 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// The intent among `allowed` with the example nearest in meaning to `text`, and its cosine,
-/// when it is at least [`MIN_SIMILARITY`].
+/// when it is at least [`MIN_SIMILARITY`] and [`MIN_LEAD`] nearer than any other intent's.
 pub fn nearest(encoder: &dyn SentenceEncoder, intents: &IntentSet, text: &str, allowed: &[&str]) -> Option<(String, f32)> {
+    nearest_routed(encoder, intents, text, allowed, &|a, b| a == b)
+}
+
+/// [`nearest`], where intents that lead to the same place (`same`) are no ambiguity between
+/// them.
+pub fn nearest_routed(encoder: &dyn SentenceEncoder, intents: &IntentSet, text: &str, allowed: &[&str], same: &dyn Fn(&str, &str) -> bool) -> Option<(String, f32)> {
     let said = encoder.encode(text)?;
-    let mut best: Option<(&str, f32)> = None;
+    let mut nearest: Vec<(&str, f32)> = Vec::new();
     for intent in allowed.iter().filter(|i| !WORD_ONLY.contains(i)) {
-        for example in intents.examples(intent) {
-            let Some(v) = encoder.encode_example(example) else { continue };
-            let s = cosine(&said, &v);
-            if best.is_none_or(|(_, b)| s > b) {
-                best = Some((intent, s));
-            }
+        let cosines = intents.examples(intent).iter().filter_map(|e| encoder.encode_example(e)).map(|v| cosine(&said, &v));
+        if let Some(s) = cosines.reduce(f32::max) {
+            nearest.push((intent, s));
         }
     }
-    best.filter(|(_, s)| *s >= MIN_SIMILARITY).map(|(i, s)| (i.to_string(), s))
+    nearest.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let (intent, s) = *nearest.first()?;
+    let next = nearest.iter().find(|n| !same(n.0, intent)).map_or(f32::NEG_INFINITY, |n| n.1);
+    (s >= MIN_SIMILARITY && s - next >= MIN_LEAD).then(|| (intent.to_string(), s))
 }
 
 /// Encodes the examples of every intent [`nearest`] may compare with, so that an encoder which
@@ -139,6 +151,29 @@ mod tests {
         let needed = turn.0.lock().unwrap();
         assert!(!needed.is_empty() && needed.iter().all(|e| kept.contains(e)), "a turn needs {needed:?}, prepared {kept:?}");
         assert!(intents().examples("yes").iter().all(|e| !kept.contains(e)), "yes stays the word engine's");
+    }
+
+    /// "order" sentences point one way, "pay" sentences another, and a sentence with both words
+    /// half way between them (a cosine of 0.71 to each).
+    #[derive(Debug)]
+    struct Between;
+
+    impl SentenceEncoder for Between {
+        fn encode(&self, text: &str) -> Option<Arc<[f32]>> {
+            let t = text.to_lowercase();
+            let (order, pay) = (t.contains("order"), t.contains("pay"));
+            let norm = ((order as u8 + pay as u8).max(1) as f32).sqrt();
+            Some([order as u8 as f32 / norm, pay as u8 as f32 / norm, (!order && !pay) as u8 as f32].into())
+        }
+    }
+
+    #[test]
+    fn a_sentence_as_near_two_intents_is_neither_unless_they_lead_to_the_same_place() {
+        let all = ["order_status", "pay"];
+        assert_eq!(nearest(&Between, &intents(), "the order I want to pay", &all), None, "0.71 to both: near enough, but no nearer one");
+        assert_eq!(nearest(&Between, &intents(), "the order", &all).map(|(i, _)| i), Some("order_status".to_string()));
+        let same = |a: &str, b: &str| a == b || (a != "yes" && b != "yes");
+        assert!(nearest_routed(&Between, &intents(), "the order I want to pay", &all, &same).is_some(), "both lead to the same place");
     }
 
     #[test]
