@@ -2,9 +2,10 @@
 //! 0, 0.1 or 0.3 s of silence, through a mu-law round trip, recognized by Whisper tiny.en with
 //! the hint a number question gives it, and read as a 4-digit `gather` reads it.
 //!
-//! Usage: `cargo run --release -p parley-call --example spoken_numbers -- [VOICE...] [-v]`,
-//! VOICE among `joe` (Piper), `heart` (hibari, the agents' voice) and `espeak`; all three by
-//! default. Needs `scripts/setup.sh`.
+//! Usage: `cargo run --release -p parley-call --example spoken_numbers -- [VOICE...] [-v]
+//! [--model base]`, VOICE among `joe` (Piper), `heart` (hibari, the agents' voice) and `espeak`;
+//! all three by default; the recognizer tiny.en unless `--model` names another. Needs
+//! `scripts/setup.sh`.
 
 use std::path::PathBuf;
 
@@ -57,12 +58,13 @@ async fn said(synthesizer: &dyn Synthesizer, text: &str) -> Vec<i16> {
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let verbose = args.iter().any(|a| a == "-v");
-    let mut voices: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with('-')).collect();
+    let model: WhisperModel = args.iter().position(|a| a == "--model").and_then(|i| args.get(i + 1)).map_or(Ok(WhisperModel::TinyEn), |m| m.parse()).expect("--model tiny.en or base");
+    let mut voices: Vec<&str> = args.iter().enumerate().filter(|(i, a)| !a.starts_with('-') && (*i == 0 || args[i - 1] != "--model")).map(|(_, a)| a.as_str()).collect();
     if voices.is_empty() {
         voices = vec!["joe", "heart", "espeak"];
     }
     let dir = std::env::var("PARLEY_SPEECH_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".local/share/parley/speech"));
-    let asr = WhisperCppRecognizer::load(&WhisperCppConfig { model_path: WhisperModel::TinyEn.path_under(&dir), decoders: 1, threads: 2 }).expect("tiny.en installed by scripts/setup.sh");
+    let asr = WhisperCppRecognizer::load(&WhisperCppConfig { model_path: model.path_under(&dir), decoders: 1, threads: 2 }).expect("the model installed by scripts/setup.sh");
     let gather: Gather = serde_json::from_value(serde_json::json!({"id": "order", "expect": "number", "digits": {"min": 4, "max": 4}})).expect("a gather");
     for name in voices {
         let synthesizer = voice(name, &dir);
