@@ -71,6 +71,7 @@ pub const BUILT_IN: &[(&str, &[&str])] = &[
             "see you",
             "take care",
             "I'm set",
+            "talk to you later",
         ],
     ),
     (
