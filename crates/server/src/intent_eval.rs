@@ -3,6 +3,9 @@
 //! first, then the meaning of the whole sentence (the sentence model `scripts/setup.sh`
 //! installs) when no intent's words match; `--words-only` for the words alone.
 //!
+//! Each miss is followed by what each listener made of it (the words' intent; the nearest
+//! intents by meaning, with their cosines), for an agent's author choosing examples.
+//!
 //! Cases are `intent<TAB>phrase` lines (`none`: nothing the menu offers), `#` starting a
 //! comment, as `crates/agent/tests/data/demo_held_out_3.tsv`.
 
@@ -13,9 +16,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use parley_agent::conversation::{CallContext, Conversation, Input};
-use parley_agent::flow::{Expect, Node};
+use parley_agent::flow::{Expect, Gather, Node};
 use parley_agent::intent::evaluate::evaluate_with;
-use parley_agent::intent::meaning::SentenceEncoder;
+use parley_agent::intent::meaning::{self, SentenceEncoder};
+use parley_agent::intent::IntentSet;
 
 use crate::agent_cli::load_agent;
 
@@ -26,6 +30,16 @@ fn heard(spec: &parley_agent::spec::AgentSpec, encoder: Option<Arc<dyn SentenceE
     let _ = convo.start(now);
     let _ = convo.handle(now, Input::Said(said.to_string()));
     convo.intents_heard.first().cloned()
+}
+
+/// What each listener made of `said`: the words' intent, and the two nearest intents by
+/// meaning with their cosines (meaning hears the first at `MIN_SIMILARITY` or more and
+/// `MIN_LEAD` ahead of one that leads elsewhere, when the words heard nothing).
+fn why(intents: &IntentSet, menu: &Gather, allowed: &[&str], encoder: Option<&dyn SentenceEncoder>, said: &str) -> String {
+    let words = intents.classify_routed(said, allowed, &|a, b| menu.same_route(a, b)).map_or("nothing".to_string(), |m| m.intent);
+    let Some(ranked) = encoder.and_then(|e| meaning::ranked(e, intents, said, allowed)) else { return format!("words: {words}") };
+    let nearest: Vec<String> = ranked.iter().take(2).map(|(i, s)| format!("{i} {s:.2}")).collect();
+    format!("words: {words}; meaning: {}", nearest.join(", "))
 }
 
 /// Runs the cases; whether at least `min_percent` of them came out right.
@@ -49,8 +63,11 @@ pub fn eval(agent: &str, cases: &Path, speech_dir: &Path, words_only: bool, min_
     for (label, (right, all)) in &e.per_label {
         writeln!(out, "{label:<13} {right:>3}/{all:<3} {:.1}%", 100.0 * *right as f64 / *all as f64)?;
     }
+    let intents = IntentSet::new(&spec.intents);
+    let allowed: Vec<&str> = if menu.intents.is_empty() { menu.routes.keys().map(String::as_str).collect() } else { menu.intents.iter().map(String::as_str).collect() };
     for m in &e.misses {
         writeln!(out, "MISS {:<13} heard {:<13} {}", m.label, m.heard.as_ref().map_or("nothing", |(i, _)| i.as_str()), m.phrase)?;
+        writeln!(out, "     {}", why(&intents, &menu, &allowed, encoder.as_deref(), &m.phrase))?;
     }
     let (right, all) = e.per_label.values().fold((0, 0), |(r, a), (x, y)| (r + x, a + y));
     let percent = 100.0 * e.accuracy();

@@ -51,18 +51,25 @@ pub fn nearest(encoder: &dyn SentenceEncoder, intents: &IntentSet, text: &str, a
 /// [`nearest`], where intents that lead to the same place (`same`) are no ambiguity between
 /// them.
 pub fn nearest_routed(encoder: &dyn SentenceEncoder, intents: &IntentSet, text: &str, allowed: &[&str], same: &dyn Fn(&str, &str) -> bool) -> Option<(String, f32)> {
+    let ranked = ranked(encoder, intents, text, allowed)?;
+    let (intent, s) = ranked.first()?;
+    let next = ranked.iter().find(|n| !same(&n.0, intent)).map_or(f32::NEG_INFINITY, |n| n.1);
+    (*s >= MIN_SIMILARITY && s - next >= MIN_LEAD).then(|| (intent.clone(), *s))
+}
+
+/// Each intent among `allowed` (but the words' own) with the cosine of its example nearest to
+/// `text`, nearest first: what [`nearest_routed`] decides on, for a tool that shows why.
+pub fn ranked(encoder: &dyn SentenceEncoder, intents: &IntentSet, text: &str, allowed: &[&str]) -> Option<Vec<(String, f32)>> {
     let said = encoder.encode(text)?;
-    let mut nearest: Vec<(&str, f32)> = Vec::new();
+    let mut ranked: Vec<(String, f32)> = Vec::new();
     for intent in allowed.iter().filter(|i| !WORD_ONLY.contains(i)) {
         let cosines = intents.examples(intent).iter().filter_map(|e| encoder.encode_example(e)).map(|v| cosine(&said, &v));
         if let Some(s) = cosines.reduce(f32::max) {
-            nearest.push((intent, s));
+            ranked.push((intent.to_string(), s));
         }
     }
-    nearest.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let (intent, s) = *nearest.first()?;
-    let next = nearest.iter().find(|n| !same(n.0, intent)).map_or(f32::NEG_INFINITY, |n| n.1);
-    (s >= MIN_SIMILARITY && s - next >= MIN_LEAD).then(|| (intent.to_string(), s))
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Some(ranked)
 }
 
 /// Encodes the examples of every intent [`nearest`] may compare with, so that an encoder which
