@@ -107,7 +107,7 @@ impl ModelArgs {
     }
 }
 
-#[derive(clap::Args, Clone)]
+#[derive(clap::Args)]
 pub struct ServeArgs {
     /// SIP listen address (UDP and TCP).
     #[arg(long, env = "PARLEY_SIP_LISTEN")]
@@ -221,41 +221,43 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The settings file (or the defaults) with the flags and `PARLEY_*` variables over it.
-    pub fn settings(&self) -> anyhow::Result<ServeConfig> {
-        let args = self.clone();
-        let mut cfg = match &args.config {
+    /// The settings file (or the defaults) with the flags and `PARLEY_*` variables over it
+    /// (networks given to `--egress-allow` join those of the file).
+    pub fn settings(self) -> anyhow::Result<ServeConfig> {
+        let mut cfg = match &self.config {
             Some(p) => ServeConfig::from_file(p)?,
             None => ServeConfig::default(),
         };
-        if let Some(v) = args.sip_listen { cfg.sip_listen = v; }
-        if let Some(v) = args.http_listen { cfg.http_listen = v; }
-        if let Some(v) = args.data_dir { cfg.data_dir = v; }
-        if let Some(v) = args.database_url { cfg.database_url = Some(v); }
-        if let Some(v) = args.demo_webhook { cfg.demo_webhook = Some(v); }
-        if let Some(v) = args.max_calls { cfg.max_calls = v; }
-        if let Some(v) = args.max_retention_days { cfg.max_retention_days = v; }
-        if let Some(v) = args.demo_transfer_to { cfg.demo_transfer_to = Some(v); }
-        if let Some(v) = args.speech_dir { cfg.speech_dir = v; }
-        if let Some(v) = args.llm_dir { cfg.llm_dir = v; }
-        if let Some(v) = args.drain_seconds { cfg.drain_seconds = v; }
-        if let Some(v) = args.end_of_turn_ms { cfg.end_of_turn_ms = v; }
-        if let Some(v) = args.speculate_after_ms { cfg.speculate_after_ms = v; }
-        if let Some(v) = args.prepare_replies { cfg.prepare_replies = v; }
-        if let Some(v) = args.ask_model_ahead { cfg.ask_model_ahead = Some(v); }
-        if let Some(v) = args.closed_sentence_ms { cfg.closed_sentence_ms = v; }
-        if let Some(v) = args.sip_rate_limit { cfg.sip_rate_limit = v; }
-        if let Some(v) = args.sip_trunk_rate_limit { cfg.sip_trunk_rate_limit = v; }
-        if let Some(v) = args.http_max_connections { cfg.http_max_connections = v; }
-        if let Some(v) = args.metrics_listen { cfg.metrics_listen = Some(v); }
-        if let Some(v) = args.webrtc_ip { cfg.webrtc_ip = Some(v); }
-        if let Some(v) = args.public_url { cfg.public_url = Some(v); }
-        if let Some(v) = args.sip_tls_listen { cfg.sip_tls_listen = Some(v); }
-        if let Some(v) = args.sip_tls_cert { cfg.sip_tls_cert = Some(v); }
-        if let Some(v) = args.sip_tls_key { cfg.sip_tls_key = Some(v); }
-        if let Some(v) = args.sip_tls_ca { cfg.sip_tls_ca = Some(v); }
-        if let Some(v) = args.smtp_tls_ca { cfg.smtp_tls_ca = Some(v); }
-        if let Some(v) = args.sip_ban_after { cfg.sip_ban_after = v; }
+        if let Some(v) = self.sip_listen { cfg.sip_listen = v; }
+        if let Some(v) = self.http_listen { cfg.http_listen = v; }
+        if let Some(v) = self.data_dir { cfg.data_dir = v; }
+        if let Some(v) = self.database_url { cfg.database_url = Some(v); }
+        if let Some(v) = self.demo_webhook { cfg.demo_webhook = Some(v); }
+        if let Some(v) = self.max_calls { cfg.max_calls = v; }
+        if let Some(v) = self.max_retention_days { cfg.max_retention_days = v; }
+        if let Some(v) = self.demo_transfer_to { cfg.demo_transfer_to = Some(v); }
+        if let Some(v) = self.speech_dir { cfg.speech_dir = v; }
+        if let Some(v) = self.llm_dir { cfg.llm_dir = v; }
+        if let Some(v) = self.drain_seconds { cfg.drain_seconds = v; }
+        if let Some(v) = self.end_of_turn_ms { cfg.end_of_turn_ms = v; }
+        if let Some(v) = self.speculate_after_ms { cfg.speculate_after_ms = v; }
+        if let Some(v) = self.prepare_replies { cfg.prepare_replies = v; }
+        if let Some(v) = self.ask_model_ahead { cfg.ask_model_ahead = Some(v); }
+        if let Some(v) = self.closed_sentence_ms { cfg.closed_sentence_ms = v; }
+        if let Some(v) = self.sip_rate_limit { cfg.sip_rate_limit = v; }
+        if let Some(v) = self.sip_trunk_rate_limit { cfg.sip_trunk_rate_limit = v; }
+        if let Some(v) = self.http_max_connections { cfg.http_max_connections = v; }
+        if let Some(v) = self.metrics_listen { cfg.metrics_listen = Some(v); }
+        if let Some(v) = self.webrtc_ip { cfg.webrtc_ip = Some(v); }
+        if let Some(v) = self.public_url { cfg.public_url = Some(v); }
+        if let Some(v) = self.sip_tls_listen { cfg.sip_tls_listen = Some(v); }
+        if let Some(v) = self.sip_tls_cert { cfg.sip_tls_cert = Some(v); }
+        if let Some(v) = self.sip_tls_key { cfg.sip_tls_key = Some(v); }
+        if let Some(v) = self.sip_tls_ca { cfg.sip_tls_ca = Some(v); }
+        if let Some(v) = self.smtp_tls_ca { cfg.smtp_tls_ca = Some(v); }
+        if let Some(v) = self.sip_ban_after { cfg.sip_ban_after = v; }
+        let flagged = self.egress_allow.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty()).map(String::from);
+        cfg.egress_allow = flagged.chain(cfg.egress_allow).collect();
         Ok(cfg)
     }
 }

@@ -64,7 +64,7 @@ pub fn eval(agent: &str, cases: &Path, speech_dir: &Path, words_only: bool, min_
         writeln!(out, "{label:<13} {right:>3}/{all:<3} {:.1}%", 100.0 * *right as f64 / *all as f64)?;
     }
     let intents = IntentSet::new(&spec.intents);
-    let allowed: Vec<&str> = if menu.intents.is_empty() { menu.routes.keys().map(String::as_str).collect() } else { menu.intents.iter().map(String::as_str).collect() };
+    let allowed = menu.listens_for();
     for m in &e.misses {
         writeln!(out, "MISS {:<13} heard {:<13} {}", m.label, m.heard.as_ref().map_or("nothing", |(i, _)| i.as_str()), m.phrase)?;
         writeln!(out, "     {}", why(&intents, &menu, &allowed, encoder.as_deref(), &m.phrase))?;

@@ -184,7 +184,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let mut allowed = Vec::new();
-    for net in args.egress_allow.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty()).chain(cfg.egress_allow.iter().map(String::as_str)) {
+    for net in &cfg.egress_allow {
         allowed.push(net.parse::<ipnet::IpNet>().or_else(|_| net.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)).map_err(|_| anyhow::anyhow!("--egress-allow takes networks such as 10.1.0.0/16, got {net:?}"))?);
     }
     let egress = parley_connect::egress::Egress::allowing(allowed);

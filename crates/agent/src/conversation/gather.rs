@@ -89,7 +89,7 @@ impl Conversation {
             },
             Expect::YesNo => self.intents.classify(text, &["yes", "no"]).map_or(Answer::NoMatch, |m| Answer::Intent(m.intent, Vec::new())),
             Expect::Intent => {
-                let allowed: Vec<&str> = if g.intents.is_empty() { routed } else { g.intents.iter().map(String::as_str).collect() };
+                let allowed = g.listens_for();
                 let on_number = |n: String| {
                     let slot = g.on_number.as_deref().and_then(|i| self.intents.number_slot(i)).unwrap_or("number");
                     g.on_number.clone().map(|i| Answer::Intent(i, vec![(slot.to_string(), n)]))

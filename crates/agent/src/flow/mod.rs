@@ -366,6 +366,14 @@ fn default_llm_filler() -> String {
 }
 
 impl Gather {
+    /// The intents a menu (`expect: intent`) listens for: its `intents`, or else those it routes.
+    pub fn listens_for(&self) -> Vec<&str> {
+        match self.intents.is_empty() {
+            true => self.routes.keys().map(String::as_str).collect(),
+            false => self.intents.iter().map(String::as_str).collect(),
+        }
+    }
+
     /// Whether intents `a` and `b` lead to the same node here (so they are no ambiguity).
     pub fn same_route(&self, a: &str, b: &str) -> bool {
         self.routes.contains_key(a) && self.routes.get(a) == self.routes.get(b)

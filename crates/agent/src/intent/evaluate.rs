@@ -38,7 +38,7 @@ impl Evaluation {
 /// Classifies each phrase of `set` among `gather`'s routed intents. A phrase is right when it
 /// goes where its labelled intent goes (`none`: it must match nothing).
 pub fn evaluate(intents: &IntentSet, gather: &Gather, set: &str) -> Evaluation {
-    let allowed: Vec<&str> = gather.routes.keys().map(String::as_str).collect();
+    let allowed = gather.listens_for();
     evaluate_with(gather, set, |phrase| intents.classify_routed(phrase, &allowed, &|a, b| gather.same_route(a, b)).map(|m| (m.intent, m.score)))
 }
 
