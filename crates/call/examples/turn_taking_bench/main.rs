@@ -19,11 +19,14 @@
 //! pipeline's `TurnTaken` (the agent has the words).
 //!
 //! Usage: `cargo run --release -p parley-call --example turn_taking_bench -- [--silero]
-//! [--smart-turn [--sounds-finished P]] [--end MS] [--finished MS] [--judged MS] [--closed MS] [--unfinished MS]
+//! [--smart-turn [--sounds-finished P]] [--pitch-judge MAX] [--end MS] [--finished MS] [--judged MS] [--closed MS] [--unfinished MS]
 //! [--speculate MS] [--noise SNR_DB] [-v]`
-//! (needs `scripts/setup.sh --test-peers`).
+//! (needs `scripts/setup.sh --test-peers`). With `--pitch` it runs no turn: it says how far the
+//! speaker's voice falls at each pause inside a turn and at each finished turn's end
+//! ([`pitch::fall_at`]).
 
-#[path = "../../speech/tests/common/prompts.rs"]
+mod pitch;
+#[path = "../../../speech/tests/common/prompts.rs"]
 mod prompts;
 
 use std::path::PathBuf;
@@ -215,13 +218,16 @@ struct Engines {
     asr: WhisperCppRecognizer,
     /// Smart Turn, and the probability from which a sentence counts as sounding finished.
     smart_turn: Option<(SmartTurnModel, f32)>,
+    /// `--pitch-judge MAX`: the sound's judge is the voice's fall instead ([`pitch::fall_at`]):
+    /// a sentence whose voice ends at MAX of the speaker's median pitch or under sounds finished.
+    pitch_judge: Option<f32>,
     rt: tokio::runtime::Runtime,
 }
 
 fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
-    let Engines { silero: model, asr, smart_turn, rt } = engines;
+    let Engines { silero: model, asr, smart_turn, pitch_judge, rt } = engines;
     let t0 = Instant::now();
-    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.clone(), prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: smart_turn.is_some() };
+    let config = Config { agent: AgentSpec::demo(), caller: "+15550100004".into(), answered_unix_ms: 1_796_000_000_000, record: false, endpointer: cfg.clone(), voice_model: model.clone(), prepare_replies: false, ask_model_ahead: false, local_tools: None, encoder: None, judge_turns: smart_turn.is_some() || pitch_judge.is_some() };
     let mut p = CallPipeline::new(config, t0);
     let mut now = t0;
     let mut seq = 0u16;
@@ -303,12 +309,19 @@ fn run_turn(turn: &Turn, cfg: &EndpointerConfig, engines: &Engines) -> Outcome {
                     judgements.retain(|(t, _, _)| *t != turn_no);
                 }
                 Output::JudgeTurn { turn: turn_no, audio } => {
-                    let Some((model, finished_from)) = smart_turn else { continue };
                     let started = Instant::now();
-                    let probability = model.complete_probability(&audio).expect("smart turn runs");
-                    heard.push(format!("(sounds finished: {probability:.2})"));
                     // The pipeline's own threshold is 0.5: map this run's onto it.
-                    let seen = if probability >= *finished_from { 1.0 } else { 0.0 };
+                    let mut seen = 1.0;
+                    if let Some((model, finished_from)) = smart_turn {
+                        let probability = model.complete_probability(&audio).expect("smart turn runs");
+                        heard.push(format!("(sounds finished: {probability:.2})"));
+                        seen = if probability >= *finished_from { seen } else { 0.0 };
+                    }
+                    if let Some(max) = pitch_judge {
+                        let fall = pitch::fall_at(&audio, audio.len()).unwrap_or(1.0);
+                        heard.push(format!("(voice ends at {fall:.2})"));
+                        seen = if fall <= *max { seen } else { 0.0 };
+                    }
                     judgements.push((turn_no, seen, now + started.elapsed()));
                 }
                 Output::ClearAudio if taken.is_some() => cleared = true,
@@ -341,8 +354,37 @@ fn percentile(sorted: &[i64], p: f32) -> i64 {
     sorted.get(((sorted.len() as f32 - 1.0) * p).round() as usize).copied().unwrap_or(0)
 }
 
+/// `--pitch`: the voice's fall at each pause point of the set (the first part of each joined
+/// turn, each speaker's own pause) against its fall at the end of the 40 finished turns.
+fn pitch_report() {
+    let fall = |pcm: &[i16], end: usize| pitch::fall_at(pcm, end).unwrap_or(f32::NAN);
+    let mut ends: Vec<f32> = prompts::load(1.5, 6.0, 40).iter().map(|p| fall(&p.pcm, speech_span(&p.pcm).1)).collect();
+    ends.sort_by(f32::total_cmp);
+    let at = |q: f32| ends[((ends.len() - 1) as f32 * q).round() as usize];
+    let (low, high) = (at(0.1), at(0.9));
+    println!("finished turns' ends ({}): median {:.2}, 10-90% {low:.2}-{high:.2} of the speaker's median pitch", ends.len(), at(0.5));
+    let mut pauses: Vec<(String, f32)> = PAUSED.iter().map(|(first, _)| (format!("{} | (joined)", text_of(first)), said(first))).map(|(name, pcm)| (name, fall(&pcm, pcm.len()))).collect();
+    for name in INSIDE {
+        let pcm = prompts::by_name(name);
+        let (a, _) = speech_span(&pcm);
+        let (_, resumes_at) = stretched(&pcm, PAUSES_MS[0]).unwrap_or_else(|| panic!("{name}: no pause of 150 ms inside"));
+        pauses.push((format!("{name} | (its own pause)"), fall(&pcm, a + resumes_at - PAUSES_MS[0] * 8)));
+    }
+    let like_ends = pauses.iter().filter(|(_, f)| *f <= high).count();
+    for (name, f) in &pauses {
+        println!("  {f:.2} {}{name}", if *f <= high { "falls like an end: " } else { "" });
+    }
+    println!("pause points that fall as far as 9 in 10 finished ends (to {high:.2} or under): {like_ends}/{}", pauses.len());
+    let turns = set();
+    let ends_falling = turns.iter().filter(|t| fall(&t.pcm, t.speech_end) <= high).count();
+    println!("turns of the whole set whose last words fall as far: {ends_falling}/{}", turns.len());
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--pitch") {
+        return pitch_report();
+    }
     let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u64>().ok());
     let verbose = args.iter().any(|a| a == "-v");
     let mut cfg = EndpointerConfig::default();
@@ -373,7 +415,8 @@ fn main() {
     });
     let asr = WhisperCppRecognizer::load(&WhisperCppConfig { model_path: WhisperModel::TinyEn.path_under(&dir), decoders: 1, threads: 2 }).expect("tiny.en installed by scripts/setup.sh");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let engines = Engines { silero: model, asr, smart_turn, rt };
+    let pitch_judge = args.iter().position(|a| a == "--pitch-judge").and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<f32>().ok());
+    let engines = Engines { silero: model, asr, smart_turn, pitch_judge, rt };
 
     let turns = set();
     let (mut waits, mut cut_ins, mut missed, mut decodes) = (Vec::new(), Vec::new(), Vec::new(), 0);
@@ -430,7 +473,7 @@ fn main() {
     println!(
         "level{}{} | end {} ms, finished {} ms, judged {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}) | not taken {} | decodes {}",
         if engines.silero.is_some() { " + Silero" } else { "" },
-        engines.smart_turn.as_ref().map(|(_, from)| format!(", Smart Turn from {from}")).unwrap_or_default(),
+        format!("{}{}", engines.smart_turn.as_ref().map(|(_, from)| format!(", Smart Turn from {from}")).unwrap_or_default(), engines.pitch_judge.map(|max| format!(", the voice's fall to {max}")).unwrap_or_default()),
         cfg.end_silence.as_millis(),
         cfg.finished_silence.as_millis(),
         cfg.judged_silence.as_millis(),
