@@ -355,6 +355,35 @@ impl crate::intent::meaning::SentenceEncoder for OrderTopic {
     }
 }
 
+/// Sentences with "okay" or "bye" point one way, as all-MiniLM-L6-v2 puts "Okay." at 0.54 to
+/// goodbye's "okay bye".
+#[derive(Debug)]
+struct OkayBye;
+
+impl crate::intent::meaning::SentenceEncoder for OkayBye {
+    fn encode(&self, text: &str) -> Option<Arc<[f32]>> {
+        Some(crate::intent::meaning::test_vector(text, &[&["okay", "bye"]]))
+    }
+}
+
+#[test]
+fn a_caller_who_says_okay_at_the_menu_is_not_hung_up_on() {
+    let talk = || {
+        let mut t = Talk::demo();
+        t.c = t.c.clone().with_encoder(Some(Arc::new(OkayBye)));
+        t.start();
+        t
+    };
+    for said in ["Okay.", "Alright.", "Uh-huh."] {
+        let mut t = talk();
+        let out = text(&t.say(said));
+        assert!(out.starts_with("Sorry, I did not understand that."), "{said}: {out}");
+        assert!(t.c.intents_heard.is_empty() && !t.c.done(), "{said}");
+    }
+    let out = text(&talk().say("Okay, bye then."));
+    assert!(out.contains("Goodbye"), "a goodbye is still heard: {out}");
+}
+
 #[test]
 fn a_menu_hears_by_meaning_what_no_intent_words_match() {
     let said = "Can you see where my shipment is right now?";
