@@ -81,6 +81,9 @@ pub fn check(segments: &[String], seconds: f32, prompt: Option<&str>) -> Checked
     let joined = segments.join(" ");
     let stripped = strip_tags(&joined);
     let mut words: Vec<&str> = stripped.split_whitespace().collect();
+    if let Some(word) = one_word_loop(&words, seconds) {
+        return Checked::Text(word);
+    }
     if let Some(kept) = sentence_said_again(&words) {
         words.truncate(kept);
     }
@@ -206,6 +209,36 @@ fn digits_in_a_cycle(text: &str) -> bool {
     })
 }
 
+/// How long (seconds, with the pause after it) an utterance of one word is at most.
+const ONE_WORD_SECONDS: f32 = 1.6;
+
+/// Number words: one said over and over may be part of a number read out ("one one one one").
+const NUMBER_WORDS: &[&str] = &["zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "double", "triple", "hundred", "thousand"];
+
+/// A short utterance decoded as one word over and over to the token cap ("yes. Yes. Yes. Yes.
+/// Yes. Yes.", "Ok Okay Okay Okay ...", "Bye bye bye bye ..."): the sized decode's loop over a
+/// one-word answer, which a wider decode reads as the word once, 350-400 ms later (about 450
+/// ms in all for "Yes." against 85 ms for "No thanks."). The word once, but not a number word
+/// or one with digits: those go to the wider decode.
+fn one_word_loop(words: &[&str], seconds: f32) -> Option<String> {
+    if seconds > ONE_WORD_SECONDS || words.len() < 4 {
+        return None;
+    }
+    let key = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    let unit = key(words[1]);
+    let last = words.len() - 1;
+    // The first copy may be a shorter form ("Ok" before "Okay"), the last one cut short.
+    let same = |i: usize, w: &str| {
+        let k = key(w);
+        k == unit || ((i == 0 || i == last) && !k.is_empty() && unit.starts_with(&k))
+    };
+    let number = unit.chars().any(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&unit.as_str());
+    let word = words[1].trim_end_matches(|c: char| !c.is_alphanumeric());
+    // Closed as a sentence: a copy closed with a comma or "..." would read as the caller going on.
+    let mark = if words[1].ends_with('?') { '?' } else { '.' };
+    (!unit.is_empty() && !number && words.iter().enumerate().all(|(i, w)| same(i, w))).then(|| format!("{word}{mark}"))
+}
+
 /// Where text that ends in a sentence followed by that same sentence again (twice or more, the
 /// last copy possibly cut short, even inside its last word: the decoder ran out of tokens) should
 /// end: after the first copy.
@@ -247,6 +280,20 @@ mod tests {
 
     fn segs(parts: &[&str]) -> Vec<String> {
         parts.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_one_word_answer_said_over_and_over_is_the_word_once() {
+        for (said, word) in [(" yes. Yes. Yes. Yes. Yes. Yes.", "Yes."), (" Ok Okay Okay Okay Okay Okay Okay Okay", "Okay."), (" Bye bye bye bye bye bye bye bye bye bye bye bye", "bye."), (" No. No. No. N", "No."), (" correct, correct, correct, correct,", "correct."), (" Hello? Hello? Hello? Hello?", "Hello?")] {
+            assert_eq!(check(&segs(&[said]), 1.0, None), Checked::Text(word.to_string()), "{said}");
+        }
+        // A longer utterance may have said more than the word: the wider decode decides.
+        assert!(matches!(check(&segs(&[" Yes. Yes. Yes. Yes. Yes. Yes."]), 2.5, None), Checked::Suspect(_)));
+        // A digit said over and over may be part of a number.
+        assert!(matches!(check(&segs(&[" one one one one one one one one one one one"]), 1.0, None), Checked::Suspect(_)));
+        assert!(matches!(check(&segs(&[" 1. 1. 1. 1. 1. 1. 1. 1."]), 1.0, None), Checked::Suspect(_)));
+        // Two words said in turn are no one-word loop.
+        assert!(matches!(check(&segs(&[" Yes. No. Yes. No. Yes. No. Yes. No."]), 1.0, None), Checked::Suspect(_)));
     }
 
     #[test]

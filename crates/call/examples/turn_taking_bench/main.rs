@@ -471,9 +471,10 @@ fn main() {
     }
     waits.sort_unstable();
     println!(
-        "level{}{} | end {} ms, finished {} ms, judged {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}) | not taken {} | decodes {}",
+        "level{}{}{} | end {} ms, finished {} ms, judged {} ms, closed {} ms, unfinished {} ms, speculate {:?} ms{} | {} turns | wait after the last word: median {} ms, p90 {} ms | cut-ins {}/{} ({:.1}%; {}) | not taken {} | decodes {}",
         if engines.silero.is_some() { " + Silero" } else { "" },
-        format!("{}{}", engines.smart_turn.as_ref().map(|(_, from)| format!(", Smart Turn from {from}")).unwrap_or_default(), engines.pitch_judge.map(|max| format!(", the voice's fall to {max}")).unwrap_or_default()),
+        engines.smart_turn.as_ref().map(|(_, from)| format!(", Smart Turn from {from}")).unwrap_or_default(),
+        engines.pitch_judge.map(|max| format!(", the voice's fall to {max}")).unwrap_or_default(),
         cfg.end_silence.as_millis(),
         cfg.finished_silence.as_millis(),
         cfg.judged_silence.as_millis(),
