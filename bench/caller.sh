@@ -6,7 +6,7 @@
 # words a minute, the default; Whisper tiny.en mishears most of its digits: "where we order 1
 # near 1 near 02"), joe (Piper's man's voice, nearer a person on the phone) or heart (hibari).
 # CALLER_SET=statements says the same requests as statements ("I would like to know your
-# opening hours.").
+# opening hours."); CALLER_SET=answers says one-word answers instead.
 caller_wav() {
   local w="$1" voice="${CALLER_VOICE:-espeak}"
   [ "$voice" = espeak ] || cargo build -q --release -p parley-speech --example speak
@@ -24,6 +24,12 @@ caller_wav() {
     "I need the status of order one zero zero nine." "I wonder if you are open on Sunday." "I am calling about order one zero zero one."
     "Please tell me your hours." "I have a question about order one zero zero four." "I want to know when you open."
     "I would like an update on order one zero zero six.")
+  # CALLER_SET=answers: one-word answers ("Yes.", "Okay."), the shortest turns a caller takes.
+  # At the demo's menu each gets a reply and the call goes on: "yes" asks what they want, the
+  # others are not understood and the menu is offered again (a "yes" between them keeps the
+  # agent from giving up on the call after three in a row).
+  [ "${CALLER_SET:-questions}" = answers ] && questions=("Yes." "Okay." "Yes." "Right." "Yes." "Sure."
+    "Yes." "Alright." "Yes." "Perfect." "Yes." "Hello?")
   for q in "${questions[@]}"; do
     if [ "$voice" = espeak ]; then
       espeak-ng -v en-us -s 140 -w "$w/r.wav" "$q"
