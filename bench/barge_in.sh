@@ -19,11 +19,8 @@ TRIALS="${1:-8}"
 cd "$(dirname "$0")/.."
 cargo build -q --release -p parley-server -p parley-speech --example speak
 W=$(mktemp -d); trap 'kill $SERVER 2>/dev/null || true; rm -rf "$W"' EXIT
-SIP=127.0.0.1:25060; HTTP=127.0.0.1:28080
-./target/release/parley serve --sip-listen $SIP --http-listen $HTTP --data-dir "$W/data" ${SERVE_ARGS:-} >/dev/null 2>"$W/parley.log" &
-SERVER=$!
-until curl -sf "http://$HTTP/healthz" >/dev/null; do sleep 0.2; done
 . bench/caller.sh
+serve "$W"
 ./target/release/examples/speak joe "$W/question.wav" "Sorry, can I ask about my order?"
 ./target/release/examples/speak joe "$W/continuer.wav" "Okay."
 sox -n -r 8000 -c 1 -b 16 "$W/knock.wav" synth 0.12 pinknoise vol 0.5

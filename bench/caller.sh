@@ -1,6 +1,16 @@
 # Shared by the voice-to-voice benches (source it): the caller's audio and the summary of the
 # server's `turn latency` and `call ended` log lines.
 
+# serve DIR: the release server on 127.0.0.1:25060 (SIP) and 127.0.0.1:28080 (HTTP), its data
+# and its log (DIR/parley.log) in DIR, SERVE_ARGS added; sets SIP, HTTP and SERVER (its pid)
+# and returns once it answers /healthz.
+serve() {
+  SIP=127.0.0.1:25060; HTTP=127.0.0.1:28080
+  ./target/release/parley serve --sip-listen $SIP --http-listen $HTTP --data-dir "$1/data" ${SERVE_ARGS:-} >/dev/null 2>"$1/parley.log" &
+  SERVER=$!
+  until curl -sf "http://$HTTP/healthz" >/dev/null; do sleep 0.2; done
+}
+
 # caller_wav DIR: writes DIR/caller.wav (8 kHz, 16 bit): 3 s of silence, then 12 questions,
 # each followed by 12 s of silence, in the voice CALLER_VOICE names: espeak (espeak-ng at 140
 # words a minute, the default; Whisper tiny.en mishears most of its digits: "where we order 1

@@ -11,11 +11,8 @@ CALLS="${1:-1}"
 cd "$(dirname "$0")/.."
 cargo build -q --release -p parley-server
 W=$(mktemp -d); trap 'kill $SERVER 2>/dev/null || true; rm -rf "$W"' EXIT
-SIP=127.0.0.1:25060; HTTP=127.0.0.1:28080
-./target/release/parley serve --sip-listen $SIP --http-listen $HTTP --data-dir "$W/data" ${SERVE_ARGS:-} >/dev/null 2>"$W/parley.log" &
-SERVER=$!
-until curl -sf "http://$HTTP/healthz" >/dev/null; do sleep 0.2; done
 . bench/caller.sh
+serve "$W"
 caller_wav "$W"
 DUR=$(soxi -D "$W/caller.wav" | cut -d. -f1)
 pids=()
