@@ -109,12 +109,7 @@ impl Conversation {
 
     /// The intent among `allowed` nearest in meaning to `text` ([`crate::intent::meaning`]),
     /// with the `number` said for its number slot.
-    /// A continuer alone ("Okay.", "Right.", "Uh-huh") asks for nothing, though its vector sits
-    /// near examples that contain it ("okay bye" is goodbye's): only the words decide it.
     fn by_meaning(&self, g: &Gather, text: &str, allowed: &[&str], number: Option<String>) -> Option<Answer> {
-        if crate::turn::backchannel(text) {
-            return None;
-        }
         let (intent, _) = crate::intent::meaning::nearest_routed(self.encoder.as_deref()?, &self.intents, text, allowed, &|a, b| g.same_route(a, b))?;
         let slots = self.intents.number_slot(&intent).zip(number).map(|(slot, n)| (slot.to_string(), n)).into_iter().collect();
         Some(Answer::Intent(intent, slots))
