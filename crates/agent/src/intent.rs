@@ -7,6 +7,7 @@
 mod classify;
 pub mod meaning;
 pub mod evaluate;
+mod yes_no;
 pub use classify::{IntentDef, IntentMatch, IntentSet, SlotType, BUILT_IN};
 
 /// Lowercases and keeps letters, digits and spaces (commas between digits are dropped).

@@ -87,7 +87,7 @@ impl Conversation {
                 Some(n) => Answer::Value(n),
                 None => self.intents.classify(text, &routed).map_or(Answer::NoMatch, |m| Answer::Intent(m.intent, Vec::new())),
             },
-            Expect::YesNo => self.intents.classify(text, &["yes", "no"]).map_or(Answer::NoMatch, |m| Answer::Intent(m.intent, Vec::new())),
+            Expect::YesNo => self.intents.yes_or_no(text).map_or(Answer::NoMatch, |m| Answer::Intent(m.intent, Vec::new())),
             Expect::Intent => {
                 let allowed = g.listens_for();
                 let on_number = |n: String| {

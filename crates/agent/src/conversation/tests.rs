@@ -374,19 +374,30 @@ fn a_caller_who_says_okay_at_the_menu_is_not_hung_up_on() {
         t.start();
         t
     };
+    // The words take a continuer for assent: at the demo's menu, yes asks what the caller wants.
     for said in ["Okay.", "Alright.", "Uh-huh."] {
         let mut t = talk();
         let out = text(&t.say(said));
-        assert!(out.starts_with("Sorry, I did not understand that."), "{said}: {out}");
-        assert!(t.c.intents_heard.is_empty() && !t.c.done(), "{said}");
+        assert!(out.starts_with("What can I help you with?"), "{said}: {out}");
+        assert!(t.c.intents_heard == ["yes"] && !t.c.done(), "{said}");
     }
     let out = text(&talk().say("Okay, bye then."));
     assert!(out.contains("Goodbye"), "a goodbye is still heard: {out}");
+    // At a menu with no yes, the words hear nothing, and the meaning does not take a continuer
+    // for goodbye.
+    let mut spec = AgentSpec::demo();
+    let Some(Node::Gather(menu)) = spec.flow.first_mut() else { panic!("the demo starts with its menu") };
+    menu.routes.remove("yes");
+    let mut t = Talk::new(spec);
+    t.c = t.c.clone().with_encoder(Some(Arc::new(OkayBye)));
+    t.start();
+    let out = text(&t.say("Okay."));
+    assert!(out.starts_with("Sorry, I did not understand that.") && t.c.intents_heard.is_empty() && !t.c.done(), "{out}");
 }
 
 #[test]
 fn a_menu_hears_by_meaning_what_no_intent_words_match() {
-    let said = "Can you see where my shipment is right now?";
+    let said = "Any news about that shipment I was promised last week?";
     let mut t = Talk::demo();
     t.start();
     assert!(text(&t.say(said)).starts_with("Sorry, I did not understand that."), "the words alone miss it");

@@ -47,8 +47,22 @@ pub enum SlotType {
 
 /// Intents every agent has (an agent may declare one of these names to replace its examples).
 pub const BUILT_IN: &[(&str, &[&str])] = &[
-    ("yes", &["yes", "yeah", "yes please", "sure", "correct", "that's right", "yep", "okay yes", "absolutely", "of course", "yes I would", "go ahead"]),
-    ("no", &["no", "nope", "not really", "no it isn't", "nah", "that's wrong", "no I don't", "not that"]),
+    // Yes and no as callers answer a question, the common forms word for word (one word each
+    // is all most callers say).
+    (
+        "yes",
+        &[
+            "yes", "yeah", "yep", "yup", "yes please", "sure", "sure thing", "correct", "that's correct", "that's right", "right", "exactly", "okay", "okay yes", "alright", "absolutely", "definitely",
+            "certainly", "of course", "yes I would", "go ahead", "sounds good", "I agree", "affirmative", "uh huh", "mm hmm", "mhm",
+        ],
+    ),
+    (
+        "no",
+        &[
+            "no", "nope", "nah", "no thanks", "no thank you", "not really", "not now", "not today", "no it isn't", "that's wrong", "that's not right", "incorrect", "wrong", "negative", "no I don't",
+            "not that", "definitely not", "absolutely not", "not at all", "I don't think so", "no way", "not interested",
+        ],
+    ),
     (
         "goodbye",
         &[
@@ -120,7 +134,7 @@ const FILLER: &[&str] = &[
 ];
 
 /// Negations: an answer on their own, part of the request in a longer utterance.
-const NEGATIONS: &[&str] = &["no", "not", "never", "nope"];
+pub(super) const NEGATIONS: &[&str] = &["no", "not", "never", "nope"];
 
 /// Synonyms folded into one word (the first of each row).
 const SYNONYMS: &[&[&str]] = &[
@@ -188,7 +202,7 @@ fn stem(w: &str) -> String {
 }
 
 /// Canonical words of `text`; numbers become `#`.
-fn words(text: &str) -> Vec<String> {
+pub(super) fn words(text: &str) -> Vec<String> {
     let t = normalize(text);
     let mut out: Vec<String> = Vec::new();
     let number = extract_number(&t).is_some();
@@ -205,10 +219,43 @@ fn words(text: &str) -> Vec<String> {
                 let s = stem(w);
                 SYNONYMS.iter().find(|row| row.contains(&s.as_str())).map(|row| row[0].to_string()).unwrap_or(s)
             });
+            // "Uh-huh", "mm-hmm": one word of assent (a "hmm" alone is someone thinking).
+            if (canon == "huh" && out.last().is_some_and(|w| w == "uh")) || (["hmm", "hm"].contains(&canon.as_str()) && out.last().is_some_and(|w| w == "mm" || w == "m")) {
+                out.pop();
+                out.push("mhm".into());
+                continue;
+            }
+            // "Not sure", "don't know", "no idea": an answer that is neither yes nor no (and no
+            // negation of what else is said).
+            if ["sure", "know", "certain", "idea"].contains(&canon.as_str()) {
+                let hedge = out.iter().rev().position(|w| !["really", "quite", "too", "so", "100"].contains(&w.as_str()));
+                if let Some(back) = hedge.filter(|&b| b <= 1) {
+                    let at = out.len() - 1 - back;
+                    if out[at] == "not" || (out[at] == "no" && canon == "idea") {
+                        out.truncate(at);
+                        out.push(UNSURE.into());
+                        continue;
+                    }
+                }
+            }
             out.push(canon);
         }
     }
     out
+}
+
+/// What "not sure", "don't know" and "no idea" become: a word no intent's examples have.
+const UNSURE: &str = "unsure";
+
+/// The words of `text` that tell intents apart: canonical, fillers dropped, and a negation
+/// dropped inside a longer request ("my package hasn't come", "no package yet" are about the
+/// package, not an answer "no").
+fn content_words(text: &str) -> HashSet<String> {
+    let mut words: HashSet<String> = words(text).into_iter().filter(|w| !FILLER.contains(&w.as_str())).collect();
+    if words.iter().filter(|w| !NEGATIONS.contains(&w.as_str())).count() >= 2 {
+        words.retain(|w| !NEGATIONS.contains(&w.as_str()));
+    }
+    words
 }
 
 /// A matched intent.
@@ -241,6 +288,8 @@ struct IntentData {
     slots: BTreeMap<String, SlotType>,
     /// The phrases as declared (for a language model's prompt).
     examples: Vec<String>,
+    /// Each phrase's [`content_words`], and how many words it has in all.
+    phrases: Vec<(HashSet<String>, usize)>,
 }
 
 /// Add-one smoothing.
@@ -263,7 +312,8 @@ impl IntentSet {
                     }
                 }
                 let total = counts.values().sum();
-                (name, IntentData { counts, total, slots: def.slots, examples: def.examples })
+                let phrases = def.examples.iter().map(|e| (content_words(e), words(e).len())).filter(|p| !p.0.is_empty()).collect();
+                (name, IntentData { counts, total, slots: def.slots, examples: def.examples, phrases })
             })
             .collect();
         let vocabulary = intents.values().flat_map(|i| i.counts.keys()).collect::<HashSet<_>>().len() + 1;
@@ -308,14 +358,26 @@ impl IntentSet {
     /// [`IntentSet::classify`], where intents that lead to the same place (`same`) are no
     /// ambiguity between them ("no thanks" at a menu where `no` and `goodbye` both end the call).
     pub fn classify_routed(&self, text: &str, allowed: &[&str], same: &dyn Fn(&str, &str) -> bool) -> Option<IntentMatch> {
-        let mut utterance: HashSet<String> = words(text).into_iter().filter(|w| !FILLER.contains(&w.as_str())).collect();
+        let utterance = content_words(text);
         if utterance.is_empty() {
             return None;
         }
-        // A negation inside a longer request ("my package hasn't come", "no package yet") is
-        // part of it, not an answer "no".
-        if utterance.iter().filter(|w| !NEGATIONS.contains(&w.as_str())).count() >= 2 {
-            utterance.retain(|w| !NEGATIONS.contains(&w.as_str()));
+        let slots = |name: &str| match (self.number_slot(name), extract_number(text)) {
+            (Some(slot), Some(n)) => vec![(slot.to_string(), n)],
+            _ => Vec::new(),
+        };
+        // One of an intent's examples, give or take two fillers ("sure", "that's right", "yes,
+        // that's me"): that intent, unless another that leads elsewhere has the same example.
+        // The likelihoods below cannot tell this for a word of one example: smoothed, its odds
+        // against a small intent are about two to one, the least lead they accept. A longer
+        // sentence is not taken for its one telling word ("okay, that's all I needed").
+        let said = words(text).len();
+        let says = |i: &IntentData| i.phrases.iter().any(|(p, n)| *p == utterance && said <= n + 2);
+        let exact: Vec<&str> = allowed.iter().copied().filter(|n| self.intents.get(*n).is_some_and(says)).collect();
+        if let Some(&first) = exact.first() {
+            if exact.iter().all(|n| same(first, n)) {
+                return Some(IntentMatch { intent: first.to_string(), score: 1.0, slots: slots(first) });
+            }
         }
         let scored: Vec<(&str, f64)> = allowed.iter().filter_map(|name| self.intents.get(*name).map(|i| (*name, self.likelihood(i, &utterance)))).collect();
         let top = scored.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
@@ -335,11 +397,7 @@ impl IntentSet {
             return None;
         }
         let score = (best - top).exp() / evidence;
-        let slots = match (self.number_slot(name), extract_number(text)) {
-            (Some(slot), Some(n)) => vec![(slot.to_string(), n)],
-            _ => Vec::new(),
-        };
-        Some(IntentMatch { intent: name.to_string(), score, slots })
+        Some(IntentMatch { intent: name.to_string(), score, slots: slots(name) })
     }
 }
 

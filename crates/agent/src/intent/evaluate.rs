@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::flow::Gather;
+use crate::flow::{Expect, Gather};
 
 use super::IntentSet;
 
@@ -35,11 +35,18 @@ impl Evaluation {
     }
 }
 
-/// Classifies each phrase of `set` among `gather`'s routed intents. A phrase is right when it
-/// goes where its labelled intent goes (`none`: it must match nothing).
+/// Classifies each phrase of `set` as `gather` does its answers by their words: among its
+/// routed intents, or as yes or no for a yes-or-no question. A phrase is right when it goes
+/// where its labelled intent goes (`none`: it must match nothing).
 pub fn evaluate(intents: &IntentSet, gather: &Gather, set: &str) -> Evaluation {
     let allowed = gather.listens_for();
-    evaluate_with(gather, set, |phrase| intents.classify_routed(phrase, &allowed, &|a, b| gather.same_route(a, b)).map(|m| (m.intent, m.score)))
+    evaluate_with(gather, set, |phrase| {
+        let heard = match gather.expect {
+            Expect::YesNo => intents.yes_or_no(phrase),
+            _ => intents.classify_routed(phrase, &allowed, &|a, b| gather.same_route(a, b)),
+        };
+        heard.map(|m| (m.intent, m.score))
+    })
 }
 
 /// [`evaluate`] with another listener: `heard` gives the intent a phrase was taken for (and a
