@@ -117,6 +117,18 @@ pub fn shape(text: &str, number_expected: bool, known: impl Fn(u32) -> bool) -> 
 /// turn, so an agent they talked over goes on. Answers ("yes", "no") are not among them.
 const CONTINUERS: &[&str] = &["uh", "huh", "um", "mm", "mmm", "hmm", "mhm", "hm", "okay", "ok", "right", "alright", "i", "see", "got", "it", "ah", "oh"];
 
+/// Sounds a caller makes while thinking.
+const HESITATIONS: &[&str] = &["uh", "um", "uhm", "umm", "er", "erm", "hmm", "hm", "mm", "mmm", "ah", "eh"];
+
+/// Whether `text` is only hesitation ("Um.", "Uh, hmm..."): the caller has not said anything
+/// yet, so the agent waits as it does for silence instead of answering that it did not
+/// understand.
+pub fn hesitation(text: &str) -> bool {
+    let t = normalize(text);
+    let words: Vec<&str> = t.split(' ').filter(|w| !w.is_empty()).collect();
+    !words.is_empty() && words.iter().all(|w| HESITATIONS.contains(w))
+}
+
 /// Whether `text` is only a continuer (at most three words, all of them continuer words).
 pub fn backchannel(text: &str) -> bool {
     let t = normalize(text);
@@ -172,6 +184,16 @@ mod tests {
         }
         for t in ["Yes.", "No.", "", "Okay, but my order is late.", "Wait.", "I see a problem", "Right now please"] {
             assert!(!backchannel(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn hesitation_alone_says_nothing() {
+        for t in ["Um.", "Uh...", "Hmm.", "Uh, um", "Erm"] {
+            assert!(hesitation(t), "{t}");
+        }
+        for t in ["", "Um, yes.", "Uh-huh.", "Oh no", "Hmm, my order"] {
+            assert!(!hesitation(t), "{t}");
         }
     }
 

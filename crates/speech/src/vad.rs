@@ -106,7 +106,8 @@ pub enum VadEvent {
 
 #[derive(Debug)]
 enum State {
-    Idle { voiced_run: u32 },
+    /// `loud_run`: frames above the floor in a row, which Silero may not have agreed to yet.
+    Idle { voiced_run: u32, loud_run: u32 },
     /// `end_after`: the silence that ends this utterance (`end_silence` unless its words said
     /// otherwise).
     /// `voiced`: voiced frames so far.
@@ -123,6 +124,10 @@ pub struct Endpointer {
     utterance: Vec<i16>,
     model: Option<SileroStream>,
 }
+
+/// The most frames Silero is taken to lag behind a voice's level at its start: it agreed 20-80
+/// ms after the level on short answers said by the neural voices (BENCHMARKS.md, session 34).
+const MODEL_ONSET_FRAMES: u32 = 4;
 
 /// Frames quieter than this are silence whatever the noise floor (dBFS).
 const ABSOLUTE_FLOOR_DB: f32 = -50.0;
@@ -144,7 +149,7 @@ pub fn level_db(frame: &[i16]) -> f32 {
 impl Endpointer {
     /// A new endpointer.
     pub fn new(cfg: EndpointerConfig) -> Endpointer {
-        Endpointer { cfg, noise_db: -70.0, state: State::Idle { voiced_run: 0 }, pre_roll: VecDeque::new(), utterance: Vec::new(), model: None }
+        Endpointer { cfg, noise_db: -70.0, state: State::Idle { voiced_run: 0, loud_run: 0 }, pre_roll: VecDeque::new(), utterance: Vec::new(), model: None }
     }
 
     /// An endpointer that also asks Silero VAD whether a frame is speech.
@@ -168,7 +173,7 @@ impl Endpointer {
 
     /// Drops any partial utterance (for example when the agent starts a new prompt).
     pub fn reset(&mut self) {
-        self.state = State::Idle { voiced_run: 0 };
+        self.state = State::Idle { voiced_run: 0, loud_run: 0 };
         self.utterance.clear();
         self.pre_roll.clear();
     }
@@ -202,7 +207,7 @@ impl Endpointer {
             }
         };
         match &mut self.state {
-            State::Idle { voiced_run } => {
+            State::Idle { voiced_run, loud_run } => {
                 if !voiced {
                     // Track the floor: fast down, slow up.
                     let rate = if db < self.noise_db { 0.3 } else { 0.02 };
@@ -213,13 +218,20 @@ impl Endpointer {
                     self.pre_roll.pop_front();
                 }
                 *voiced_run = if voiced { *voiced_run + 1 } else { 0 };
+                *loud_run = if loud { *loud_run + 1 } else { 0 };
                 if *voiced_run >= self.cfg.start_frames {
                     self.utterance.clear();
                     for f in self.pre_roll.drain(..) {
                         self.utterance.extend_from_slice(&f);
                     }
                     let voiced = *voiced_run;
-                    self.state = State::Speaking { started: now, last_voiced: now, paused: false, end_after: self.cfg.end_silence, voiced };
+                    // Silero hears a voice up to a few frames after its level rises: the voice
+                    // began with the loud frames it had not yet agreed to (at most
+                    // MODEL_ONSET_FRAMES of them, so that a loud line does not count). Else a quick
+                    // "Right." measures short of `min_speech` and is dropped as a noise burst.
+                    let onset = loud_run.saturating_sub(voiced).min(MODEL_ONSET_FRAMES);
+                    let started = now.checked_sub(Duration::from_millis(20 * u64::from(onset))).unwrap_or(now);
+                    self.state = State::Speaking { started, last_voiced: now, paused: false, end_after: self.cfg.end_silence, voiced };
                     return Some(VadEvent::SpeechStarted);
                 }
                 None
@@ -241,7 +253,7 @@ impl Endpointer {
                 let too_long = now.duration_since(started) >= self.cfg.max_utterance;
                 let long_enough = last_voiced.duration_since(started) + Duration::from_millis(60) >= self.cfg.min_speech;
                 if silent_for >= *end_after || too_long {
-                    self.state = State::Idle { voiced_run: 0 };
+                    self.state = State::Idle { voiced_run: 0, loud_run: 0 };
                     let audio = std::mem::take(&mut self.utterance);
                     if !long_enough {
                         return None;

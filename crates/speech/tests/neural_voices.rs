@@ -2,39 +2,14 @@
 //! synthesized, sent through a mu-law line, and understood by the recognizer. Needs
 //! `scripts/setup.sh` (ONNX Runtime, both voices and the Whisper weights).
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::Instant;
 
+use common::voices::{piper, speak, speech_dir, voices};
 use parley_media::g711::{linear_to_ulaw, ulaw_to_linear};
-use parley_speech::neural::NeuralVoice;
-use parley_speech::hibari::{self, HibariPaths};
-use parley_speech::piper::{self, PiperPaths};
 use parley_speech::whisper_cpp::{WhisperCppConfig, WhisperCppRecognizer, WhisperModel};
 use parley_speech::{wer, Recognizer, Synthesizer, Utterance};
-
-fn speech_dir() -> PathBuf {
-    std::env::var("PARLEY_SPEECH_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").expect("HOME")).join(".local/share/parley/speech"))
-}
-
-fn piper() -> NeuralVoice {
-    piper::load(&PiperPaths::under(&speech_dir(), "en_US-joe-medium"), 1, 1).expect("Piper installed by scripts/setup.sh")
-}
-
-/// Every embedded neural voice.
-fn voices() -> [NeuralVoice; 2] {
-    [piper(), hibari::load(&HibariPaths::under(&speech_dir(), hibari::VOICE), 1, 1).expect("hibari installed by scripts/setup.sh")]
-}
-
-/// All of a synthesis, and how many chunks it came in.
-async fn speak(voice: &NeuralVoice, text: &str) -> (Vec<i16>, usize) {
-    let mut rx = voice.synthesize(text).expect("starts");
-    let (mut pcm, mut chunks) = (Vec::new(), 0);
-    while let Some(chunk) = rx.recv().await {
-        pcm.extend(chunk);
-        chunks += 1;
-    }
-    (pcm, chunks)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_voice_is_understood_through_a_phone_line() {

@@ -118,6 +118,10 @@ impl CallPipeline {
             }
             self.interrupt();
         }
+        // "Um." alone: nothing said yet; the agent waits as for silence.
+        if parley_agent::turn::hesitation(&text) {
+            text.clear();
+        }
         // The turn before this one sounded cut off: this is the rest of it.
         if let Some(before) = self.parked.take() {
             text = if text.is_empty() { before.text } else { format!("{} {text}", before.text) };
