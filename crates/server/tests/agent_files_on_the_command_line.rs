@@ -139,18 +139,18 @@ fn intents_are_measured_and_heard_by_their_meaning() {
     let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../agent/tests/data/demo_held_out_2.tsv");
     let (ok, words) = parley(&["agent", "intents", "demo", cases, "--words-only"], "");
     assert!(ok, "{words}");
-    assert!(words.contains("MISS order_status  heard nothing       Can you see where my shipment is right now?\n     words: nothing\n"), "{words}");
-    let (ok, both) = parley(&["agent", "intents", "demo", cases, "--min-percent", "95"], "");
+    assert!(words.contains("MISS order_status  heard nothing       I want an update on what I purchased.\n     words: nothing\n"), "{words}");
+    let (ok, both) = parley(&["agent", "intents", "demo", cases, "--min-percent", "98"], "");
     assert!(ok, "the meaning catches what the words miss: {both}");
-    assert!(!both.contains("Can you see where my shipment"), "{both}");
-    let (ok, out) = parley(&["agent", "intents", "demo", cases, "--words-only", "--min-percent", "95"], "");
-    assert!(!ok && out.contains("right: 38/42"), "below --min-percent fails: {out}");
+    assert!(!both.contains("I want an update on what I purchased"), "{both}");
+    let (ok, out) = parley(&["agent", "intents", "demo", cases, "--words-only", "--min-percent", "98"], "");
+    assert!(!ok && out.contains("right: 40/42"), "below --min-percent fails: {out}");
 
     // Each miss says what each listener made of it.
     let set_5 = concat!(env!("CARGO_MANIFEST_DIR"), "/../agent/tests/data/demo_held_out_5.tsv");
     let (_, out) = parley(&["agent", "intents", "demo", set_5], "");
     assert!(out.contains("do you ship to canada\n     words: order_status; meaning: order_status 0."), "{out}");
 
-    let out = parley_with_input(&["chat", "demo"], "Can you see where my shipment is right now?\n");
+    let out = parley_with_input(&["chat", "demo"], "I want an update on what I purchased.\n");
     assert!(out.contains("What is your order number?") && !out.contains("Sorry"), "an order question (no order on an anonymous number): {out}");
 }
