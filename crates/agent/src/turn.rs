@@ -118,7 +118,7 @@ pub fn shape(text: &str, number_expected: bool, known: impl Fn(u32) -> bool) -> 
 const CONTINUERS: &[&str] = &["uh", "huh", "um", "mm", "mmm", "hmm", "mhm", "hm", "okay", "ok", "right", "alright", "i", "see", "got", "it", "ah", "oh"];
 
 /// Sounds a caller makes while thinking.
-const HESITATIONS: &[&str] = &["uh", "um", "uhm", "umm", "er", "erm", "hmm", "hm", "mm", "mmm", "ah", "eh"];
+pub(crate) const HESITATIONS: &[&str] = &["uh", "um", "uhm", "umm", "er", "erm", "hmm", "hm", "mm", "mmm", "ah", "eh"];
 
 /// Whether `text` is only hesitation ("Um.", "Uh, hmm..."): the caller has not said anything
 /// yet, so the agent waits as it does for silence instead of answering that it did not

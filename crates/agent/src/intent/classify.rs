@@ -247,11 +247,11 @@ pub(super) fn words(text: &str) -> Vec<String> {
 /// What "not sure", "don't know" and "no idea" become: a word no intent's examples have.
 const UNSURE: &str = "unsure";
 
-/// The words of `text` that tell intents apart: canonical, fillers dropped, and a negation
+/// The words that tell intents apart, of `all` the [`words`] of a text: canonical, fillers dropped, and a negation
 /// dropped inside a longer request ("my package hasn't come", "no package yet" are about the
 /// package, not an answer "no").
-fn content_words(text: &str) -> HashSet<String> {
-    let mut words: HashSet<String> = words(text).into_iter().filter(|w| !FILLER.contains(&w.as_str())).collect();
+fn content_words(all: &[String]) -> HashSet<String> {
+    let mut words: HashSet<String> = all.iter().filter(|w| !FILLER.contains(&w.as_str())).cloned().collect();
     if words.iter().filter(|w| !NEGATIONS.contains(&w.as_str())).count() >= 2 {
         words.retain(|w| !NEGATIONS.contains(&w.as_str()));
     }
@@ -312,7 +312,7 @@ impl IntentSet {
                     }
                 }
                 let total = counts.values().sum();
-                let phrases = def.examples.iter().map(|e| (content_words(e), words(e).len())).filter(|p| !p.0.is_empty()).collect();
+                let phrases = def.examples.iter().map(|e| words(e)).map(|all| (content_words(&all), all.len())).filter(|p| !p.0.is_empty()).collect();
                 (name, IntentData { counts, total, slots: def.slots, examples: def.examples, phrases })
             })
             .collect();
@@ -358,7 +358,8 @@ impl IntentSet {
     /// [`IntentSet::classify`], where intents that lead to the same place (`same`) are no
     /// ambiguity between them ("no thanks" at a menu where `no` and `goodbye` both end the call).
     pub fn classify_routed(&self, text: &str, allowed: &[&str], same: &dyn Fn(&str, &str) -> bool) -> Option<IntentMatch> {
-        let utterance = content_words(text);
+        let all = words(text);
+        let utterance = content_words(&all);
         if utterance.is_empty() {
             return None;
         }
@@ -371,8 +372,7 @@ impl IntentSet {
         // The likelihoods below cannot tell this for a word of one example: smoothed, its odds
         // against a small intent are about two to one, the least lead they accept. A longer
         // sentence is not taken for its one telling word ("okay, that's all I needed").
-        let said = words(text).len();
-        let says = |i: &IntentData| i.phrases.iter().any(|(p, n)| *p == utterance && said <= n + 2);
+        let says = |i: &IntentData| i.phrases.iter().any(|(p, n)| *p == utterance && all.len() <= n + 2);
         let exact: Vec<&str> = allowed.iter().copied().filter(|n| self.intents.get(*n).is_some_and(says)).collect();
         if let Some(&first) = exact.first() {
             if exact.iter().all(|n| same(first, n)) {

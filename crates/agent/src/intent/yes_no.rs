@@ -8,20 +8,21 @@
 
 use super::classify::{words, NEGATIONS};
 use super::{IntentMatch, IntentSet};
+use crate::turn::HESITATIONS;
 
 /// Words an answer of yes starts with.
 const YES_FIRST: &[&str] = &["yes", "yeah", "yep", "yup", "yea", "sure", "correct", "right", "exactly", "absolutely", "definitely", "certainly", "okay", "ok", "alright", "mhm"];
 /// Words an answer of no starts with ("not" as in "not now", "not this time"; "not sure" is
 /// folded into a word of its own).
 const NO_FIRST: &[&str] = &["no", "nope", "nah", "not", "incorrect", "wrong", "negative"];
-/// Sounds before the answer.
-const HESITATIONS: &[&str] = &["uh", "um", "er", "erm", "oh", "well", "so", "hmm", "ah"];
+/// Words before the answer besides hesitations ("oh, yes", "well, no").
+const LEAD_INS: &[&str] = &["oh", "well", "so"];
 
 impl IntentSet {
     /// The answer `text` gives to a yes-or-no question: `yes`, `no`, or neither.
     pub fn yes_or_no(&self, text: &str) -> Option<IntentMatch> {
         let said = words(text);
-        let first = said.iter().find(|w| !HESITATIONS.contains(&w.as_str()));
+        let first = said.iter().find(|w| !HESITATIONS.contains(&w.as_str()) && !LEAD_INS.contains(&w.as_str()));
         let plain = |intent: &str| Some(IntentMatch { intent: intent.to_string(), score: 1.0, slots: Vec::new() });
         match first.map(String::as_str) {
             Some(w) if YES_FIRST.contains(&w) && !said.iter().any(|w| NEGATIONS.contains(&w.as_str())) => plain("yes"),
